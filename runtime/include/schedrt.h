@@ -1,0 +1,352 @@
+/*
+ * schedrt: a work-stealing task runtime for C11.
+ *
+ * Tasks are poll functions (Tokio futures without the compiler): fn(task, arg)
+ * returns SCHEDRT_READY when done, or SCHEDRT_PENDING after arranging for a
+ * waker to fire. Every fallible call returns 0 or a negative error code;
+ * schedrt_strerror() names it. Nothing here aborts or exits on bad input.
+ */
+#ifndef SCHEDRT_H
+#define SCHEDRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SCHEDRT_API __attribute__((visibility("default")))
+#define SCHEDRT_NODISCARD __attribute__((warn_unused_result))
+#else
+#define SCHEDRT_API
+#define SCHEDRT_NODISCARD
+#endif
+
+#define SCHEDRT_VERSION_MAJOR 0
+#define SCHEDRT_VERSION_MINOR 1
+#define SCHEDRT_VERSION_PATCH 0
+#define SCHEDRT_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ errors */
+
+/*
+ * Errors are negative errno values (-EINVAL, -ENOMEM, -ETIMEDOUT, -EBUSY,
+ * -ESHUTDOWN, -ECANCELED, -ENOTSUP, -ESRCH, -EPERM ...) or one of the project
+ * codes below, kept far from errno's range as libuv keeps UV__EOF.
+ */
+#define SCHEDRT_ERRORS(X)                                                        \
+  X(EMAGIC, -4001, "not a schedrt segment or dump (bad magic)")                  \
+  X(EVERSION, -4002, "unsupported layout or format major version")               \
+  X(ECORRUPT, -4003, "segment or dump is corrupt (a size or offset is out of bounds)") \
+  X(ETORN, -4004, "could not take a consistent snapshot (writer kept changing)") \
+  X(ESTALE, -4005, "the process that owned this segment is gone")                \
+  X(EHUNG, -4006, "the process is alive but its heartbeat stopped")              \
+  X(EOWNER, -4007, "segment is owned by another user or has unsafe permissions") \
+  X(ENOTREADY, -4008, "segment is not initialised yet")                          \
+  X(EREJECTED, -4009, "the runtime rejected the request")                        \
+  X(EDISABLED, -4010, "the feature is disabled at run time")                     \
+  X(EPARTIAL, -4011, "the dump is partial: some workers missed the deadline")
+
+enum {
+#define SCHEDRT__ERR_ENUM(name, code, text) SCHEDRT_##name = (code),
+  SCHEDRT_ERRORS(SCHEDRT__ERR_ENUM)
+#undef SCHEDRT__ERR_ENUM
+};
+
+/* Never NULL; for an unknown code, a generic text. */
+SCHEDRT_API const char *schedrt_strerror(int err);
+/* "EINVAL", "SCHEDRT_EVERSION", ... or "UNKNOWN". */
+SCHEDRT_API const char *schedrt_err_name(int err);
+
+/* ------------------------------------------------------------------ build */
+
+enum {
+  SCHEDRT_FEATURE_METRICS = 1u << 0,  /* shm metrics compiled in */
+  SCHEDRT_FEATURE_TASKDUMP = 1u << 1, /* CBOR task dumps compiled in */
+};
+/* Which optional parts this library was built with. */
+SCHEDRT_API unsigned schedrt_features(void);
+SCHEDRT_API const char *schedrt_version(void);
+
+/* ------------------------------------------------------------------ config */
+
+enum {
+  SCHEDRT_CFG_NO_LIFO = 1u << 0,    /* disable the LIFO slot */
+  SCHEDRT_CFG_NO_METRICS = 1u << 1, /* publish no shm segment */
+  SCHEDRT_CFG_NO_DUMP = 1u << 2,    /* answer dump requests with DISABLED */
+  /*
+   * Per-poll timing: poll-time and schedule-latency histograms. Off by
+   * default (two clock reads per poll, as Tokio's opt-in histogram); also
+   * turned on by SCHEDRT_TIMING=1 in the environment.
+   */
+  SCHEDRT_CFG_TIMING = 1u << 3,
+};
+
+typedef struct schedrt_config {
+  uint32_t size;     /* sizeof(schedrt_config) as the caller saw it: ABI guard */
+  uint32_t nworkers; /* 0: number of online CPUs */
+  const char *name;  /* runtime name, copied (truncated to 31 bytes); NULL: "schedrt" */
+  uint32_t flags;    /* SCHEDRT_CFG_* */
+  /* Ticks between forced checks of the injection queue (fairness); 0: 31. */
+  uint32_t global_queue_interval;
+  /* Default deadline for a dump's start barrier; 0: 250 ms. */
+  uint32_t dump_timeout_ms;
+  /* Heartbeat and control-area polling period of the monitor thread; 0: 100 ms. */
+  uint32_t monitor_period_ms;
+  /* Seconds an uncollected dump object is kept; 0: 60 s. */
+  uint32_t dump_keep_s;
+  uint32_t resv0;
+  uint64_t resv[6]; /* room to grow; must be zero */
+} schedrt_config;
+
+/* Fills cfg with defaults (and cfg->size). */
+SCHEDRT_API void schedrt_config_init(schedrt_config *cfg);
+
+/* --------------------------------------------------------------- runtime */
+
+typedef struct schedrt_runtime schedrt_runtime;
+typedef struct schedrt_task schedrt_task;     /* what a poll function receives */
+typedef struct schedrt_waker schedrt_waker;   /* a counted reference that can wake a task */
+typedef struct schedrt_handle schedrt_handle; /* a join handle */
+
+typedef enum schedrt_poll {
+  SCHEDRT_READY = 0,
+  SCHEDRT_PENDING = 1,
+} schedrt_poll;
+
+/* A task's body. It may be polled spuriously: check your own state. */
+typedef schedrt_poll (*schedrt_task_fn)(schedrt_task *task, void *arg);
+/* Called exactly once for a task dropped before it completed (shutdown). */
+typedef void (*schedrt_drop_fn)(void *arg);
+
+/* cfg may be NULL (defaults). Starts the workers. */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *cfg,
+                                                         schedrt_runtime **out);
+/*
+ * Stops the workers, drops every unfinished task (its drop callback runs
+ * exactly once), removes the metrics segment and waits for nothing else.
+ * NULL is fine. Must not be called from a worker.
+ */
+SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt);
+SCHEDRT_API uint32_t schedrt_runtime_nworkers(const schedrt_runtime *rt);
+SCHEDRT_API const char *schedrt_runtime_name(const schedrt_runtime *rt);
+/* The runtime whose worker is the calling thread, or NULL. */
+SCHEDRT_API schedrt_runtime *schedrt_current(void);
+/* The calling thread's worker index, or -1 when it is not a worker. */
+SCHEDRT_API int schedrt_worker_index(void);
+/* Monotonic clock used everywhere in schedrt, in nanoseconds. */
+SCHEDRT_API uint64_t schedrt_now_ns(void);
+
+/* ------------------------------------------------------------------ spawn */
+
+typedef struct schedrt_spawn_opts {
+  const char *name;     /* copied, truncated to 23 bytes; NULL: unnamed */
+  schedrt_drop_fn drop; /* may be NULL */
+} schedrt_spawn_opts;
+
+/*
+ * Spawns fn(task, arg). From a worker of rt the task goes to that worker's
+ * local queue (LIFO slot first); from any other thread to the injection
+ * queue. If handle is not NULL it receives a join handle that the caller must
+ * release (schedrt_join / schedrt_handle_release). arg stays the caller's:
+ * the runtime never frees it. Use the schedrt_spawn* macros, which record the
+ * spawn site.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
+                                                   const schedrt_spawn_opts *opts,
+                                                   schedrt_handle **handle, const char *file,
+                                                   int line, const char *func);
+
+#define schedrt_spawn(rt, fn, arg)                                                    \
+  schedrt_spawn_at((rt), (fn), (arg), NULL, NULL, __FILE__, __LINE__, __func__)
+#define schedrt_spawn_ex(rt, fn, arg, opts, handle)                                   \
+  schedrt_spawn_at((rt), (fn), (arg), (opts), (handle), __FILE__, __LINE__, __func__)
+
+/* ------------------------------------------------------------------ tasks */
+
+SCHEDRT_API uint64_t schedrt_task_id(const schedrt_task *task);
+SCHEDRT_API schedrt_runtime *schedrt_task_runtime(const schedrt_task *task);
+/* Value that joiners receive once the task returns SCHEDRT_READY. */
+SCHEDRT_API void schedrt_task_set_result(schedrt_task *task, void *result);
+
+/* Where a task waits: shown by task dumps. Use schedrt_await(). */
+typedef struct schedrt_await_site {
+  const char *label;
+  const char *file;
+  int line;
+} schedrt_await_site;
+SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_site *site);
+
+/* Records "waiting on label at file:line" before a task returns PENDING. */
+#define schedrt_await(task, label_literal)                                            \
+  do {                                                                                \
+    static const schedrt_await_site schedrt__site = {(label_literal), __FILE__, __LINE__}; \
+    schedrt_task_set_await((task), &schedrt__site);                                   \
+  } while (0)
+
+/* Wake self, so the task is polled again after others had a turn. */
+SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task);
+
+/* ----------------------------------------------------------------- wakers */
+
+/* A new reference to task's waker. Never NULL. */
+SCHEDRT_API schedrt_waker *schedrt_waker_get(schedrt_task *task);
+SCHEDRT_API schedrt_waker *schedrt_waker_clone(schedrt_waker *w);
+/* Wakes and releases the reference. Any thread. Exactly-once polling. */
+SCHEDRT_API void schedrt_wake(schedrt_waker *w);
+/* Wakes, keeps the reference. */
+SCHEDRT_API void schedrt_wake_by_ref(schedrt_waker *w);
+/* Releases without waking. NULL is fine. */
+SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w);
+
+/* ------------------------------------------------------------------- join */
+
+/*
+ * Waits (from a thread that is not a worker) up to timeout_ns (UINT64_MAX:
+ * forever) for the task to finish. 0 and *result on completion (the handle is
+ * released); -ETIMEDOUT (the handle stays valid); -ECANCELED if the task was
+ * dropped at shutdown (released).
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
+/*
+ * Awaits a handle from inside a task: READY with *result (the handle is NOT
+ * released), or PENDING after registering self to be woken on completion.
+ */
+SCHEDRT_API schedrt_poll schedrt_handle_poll(schedrt_handle *h, schedrt_task *self, void **result);
+SCHEDRT_API int schedrt_handle_is_finished(const schedrt_handle *h);
+SCHEDRT_API void schedrt_handle_release(schedrt_handle *h);
+
+/*
+ * Runs fn on the calling thread until it returns READY, parking the thread
+ * while it is pending; spawns from it go to the injection queue, as Tokio's
+ * block_on does. Not from a worker (-EDEADLK).
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_block_on(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
+                                                   void **result);
+
+/* ----------------------------------------------------------------- timers */
+
+/* Wakes task at the absolute monotonic deadline (schedrt_now_ns()). */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_wake_at(schedrt_task *task, uint64_t deadline_ns);
+/*
+ * Sleep helper for poll functions. *deadline is the caller's state (start at
+ * 0): the first call arms a timer and returns PENDING; later calls return
+ * PENDING until the deadline passed, then READY (resetting *deadline to 0).
+ */
+SCHEDRT_API schedrt_poll schedrt_sleep(schedrt_task *task, uint64_t *deadline, uint64_t delay_ns);
+
+/* ------------------------------------------------------- sync primitives */
+
+/* A single-use channel carrying one pointer. Caller-owned memory. */
+typedef struct schedrt_oneshot {
+  uint64_t opaque[4];
+} schedrt_oneshot;
+SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch);
+/* Returns -EALREADY on a second send. Any thread. */
+SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value);
+/* READY with *value once sent; else registers self and returns PENDING. */
+SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value);
+/* Drops a registered waker; the channel can then be freed. */
+SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch);
+
+/*
+ * Notify: tasks wait for a notification; notify_one wakes one waiter (or
+ * stores a permit if none waits), notify_all wakes every current waiter.
+ */
+typedef struct schedrt_notify schedrt_notify;
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_notify_create(schedrt_notify **out);
+SCHEDRT_API void schedrt_notify_destroy(schedrt_notify *n);
+SCHEDRT_API void schedrt_notify_one(schedrt_notify *n);
+SCHEDRT_API void schedrt_notify_all(schedrt_notify *n);
+/*
+ * *ticket is caller state (start at 0). READY once this task was notified
+ * since its first call; else registers self and returns PENDING.
+ */
+SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *self, uint64_t *ticket);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Describes one metric of the list in common/ (the X-macro). */
+typedef enum schedrt_metric_kind {
+  SCHEDRT_METRIC_COUNTER = 0, /* monotonic: readers compute rates */
+  SCHEDRT_METRIC_GAUGE = 1,
+  SCHEDRT_METRIC_HISTOGRAM = 2,
+} schedrt_metric_kind;
+typedef enum schedrt_metric_scope {
+  SCHEDRT_SCOPE_GLOBAL = 0,
+  SCHEDRT_SCOPE_WORKER = 1,
+} schedrt_metric_scope;
+
+typedef struct schedrt_metric_desc {
+  const char *name; /* "polls" */
+  const char *unit; /* "tasks", "ns", ... */
+  const char *help;
+  schedrt_metric_kind kind;
+  schedrt_metric_scope scope;
+} schedrt_metric_desc;
+
+/* Number of metrics and their descriptions, in the list's order. */
+SCHEDRT_API size_t schedrt_metric_count(void);
+SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index);
+
+/*
+ * Reads the current value of metric index for worker (ignored for global
+ * metrics). For a histogram, the total count. -ENOTSUP when metrics are
+ * compiled out, -EINVAL for a bad index or worker.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker,
+                                                      uint64_t *value);
+/* Histogram bucket counts (n at most the bucket count); -ENOTSUP/-EINVAL as above. */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_histogram(schedrt_runtime *rt, size_t index,
+                                                           uint32_t worker, uint64_t *buckets, size_t n);
+/* Bucket count and the upper bound (ns) of bucket i (UINT64_MAX for the last). */
+SCHEDRT_API size_t schedrt_histogram_buckets(void);
+SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket);
+/* Name of the shm segment ("/schedrt.<uid>.<pid>.<start>.<n>"), or NULL. */
+SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt);
+
+/* ------------------------------------------------------------- task dumps */
+
+typedef enum schedrt_dump_status {
+  SCHEDRT_DUMP_OK = 0,
+  SCHEDRT_DUMP_PARTIAL = 1,  /* some workers missed the deadline */
+  SCHEDRT_DUMP_BUSY = 2,     /* another dump is in progress */
+  SCHEDRT_DUMP_DISABLED = 3, /* SCHEDRT_DUMP=0 or SCHEDRT_CFG_NO_DUMP */
+  SCHEDRT_DUMP_REJECTED = 4, /* malformed request */
+  SCHEDRT_DUMP_SHUTDOWN = 5, /* runtime shutting down */
+  SCHEDRT_DUMP_FAILED = 6,   /* I/O or allocation failure */
+} schedrt_dump_status;
+
+typedef struct schedrt_dump_opts {
+  uint32_t timeout_ms; /* start-barrier deadline; 0: the runtime's default */
+  const char *label;   /* copied into the dump; may be NULL */
+} schedrt_dump_opts;
+
+typedef struct schedrt_dump_result {
+  schedrt_dump_status status;
+  uint32_t tasks;           /* task records written */
+  uint32_t workers_covered; /* workers that met the barrier */
+  uint32_t workers_missing;
+  uint64_t pause_ns; /* time workers were held */
+  uint64_t bytes;    /* size of the CBOR dump */
+} schedrt_dump_result;
+
+/*
+ * Writes a CBOR task dump to fd (not closed). 0 with result filled for OK and
+ * PARTIAL; SCHEDRT_EPARTIAL is never returned here, read result->status.
+ * -EBUSY, SCHEDRT_EDISABLED, -ESHUTDOWN, -ENOTSUP (compiled out), -EIO.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_dump_fd(schedrt_runtime *rt, int fd, const schedrt_dump_opts *opts,
+                                                  schedrt_dump_result *result);
+/* As schedrt_dump_fd, to a new file at path (created 0600, exclusive). */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_dump_path(schedrt_runtime *rt, const char *path,
+                                                    const schedrt_dump_opts *opts,
+                                                    schedrt_dump_result *result);
+SCHEDRT_API const char *schedrt_dump_status_name(schedrt_dump_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SCHEDRT_H */

@@ -1,0 +1,65 @@
+/* The global injection queue: an intrusive FIFO under a mutex, as Tokio's. */
+#include "internal.h"
+
+int schedrt__inject_init(struct schedrt_inject *q) {
+  q->head = q->tail = NULL;
+  atomic_init(&q->len, 0);
+  q->closed = false;
+  return -pthread_mutex_init(&q->lock, NULL);
+}
+
+void schedrt__inject_destroy(struct schedrt_inject *q) { pthread_mutex_destroy(&q->lock); }
+
+bool schedrt__inject_push_batch(struct schedrt_inject *q, schedrt_task *first, schedrt_task *last, uint64_t n) {
+  last->qnext = NULL;
+  pthread_mutex_lock(&q->lock);
+  if (q->closed) {
+    pthread_mutex_unlock(&q->lock);
+    return false;
+  }
+  if (q->tail)
+    q->tail->qnext = first;
+  else
+    q->head = first;
+  q->tail = last;
+  /* Relaxed: len is a hint outside the lock; the lock orders the list. */
+  atomic_store_explicit(&q->len, atomic_load_explicit(&q->len, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+  pthread_mutex_unlock(&q->lock);
+  return true;
+}
+
+bool schedrt__inject_push(struct schedrt_inject *q, schedrt_task *t) {
+  return schedrt__inject_push_batch(q, t, t, 1);
+}
+
+schedrt_task *schedrt__inject_pop_n(struct schedrt_inject *q, uint64_t max, uint64_t *n) {
+  *n = 0;
+  if (max == 0 || schedrt__inject_len(q) == 0)
+    return NULL;
+  pthread_mutex_lock(&q->lock);
+  schedrt_task *first = q->head, *last = NULL, *x = first;
+  uint64_t k = 0;
+  while (x && k < max) {
+    last = x;
+    x = x->qnext;
+    k++;
+  }
+  if (k) {
+    q->head = x;
+    if (!x)
+      q->tail = NULL;
+    last->qnext = NULL;
+    atomic_store_explicit(&q->len, atomic_load_explicit(&q->len, memory_order_relaxed) - k,
+                          memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&q->lock);
+  *n = k;
+  return k ? first : NULL;
+}
+
+void schedrt__inject_close(struct schedrt_inject *q) {
+  pthread_mutex_lock(&q->lock);
+  q->closed = true;
+  pthread_mutex_unlock(&q->lock);
+}

@@ -1,0 +1,287 @@
+/*
+ * The structs behind the opaque handles of <schedrt.h>, and the schedrt__
+ * functions the runtime's files share. Never installed.
+ */
+#ifndef SCHEDRT_INTERNAL_H
+#define SCHEDRT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "schedrt.h"
+#include "schedrt_config.h"
+
+#define SCHEDRT_CACHELINE 64
+#define SCHEDRT_ALIGNED __attribute__((aligned(SCHEDRT_CACHELINE)))
+#define SCHEDRT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SCHEDRT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Tokio's numbers: a 256-slot ring, fairness every 31 ticks, 3 LIFO polls in a row. */
+#define SCHEDRT_LOCAL_QUEUE_CAP 256u
+#define SCHEDRT_LOCAL_QUEUE_MASK (SCHEDRT_LOCAL_QUEUE_CAP - 1u)
+#define SCHEDRT_MAX_LIFO_POLLS 3u
+#define SCHEDRT_MAINTENANCE_INTERVAL 61u
+#define SCHEDRT_NAME_MAX 32
+#define SCHEDRT_TASK_NAME_MAX 24
+
+/* ------------------------------------------------------------------ os.c */
+uint64_t schedrt__now_ns(void);
+/* Waits while *addr == expected, at most timeout_ns (UINT64_MAX: forever). */
+void schedrt__futex_wait(_Atomic uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
+void schedrt__futex_wake(_Atomic uint32_t *addr, int n);
+uint32_t schedrt__online_cpus(void);
+void schedrt__thread_name(const char *fmt, unsigned n);
+/* A process-wide random seed, different per call. */
+uint64_t schedrt__seed(void);
+
+/* ---------------------------------------------------------------- tasks */
+
+/* Task state bits; the reference count lives in its own word. */
+enum {
+  SCHEDRT_TS_RUNNING = 1u << 0,     /* a worker (or block_on) is polling it */
+  SCHEDRT_TS_NOTIFIED = 1u << 1,    /* woken: queued, or to be re-queued after the poll */
+  SCHEDRT_TS_COMPLETE = 1u << 2,    /* returned READY, or dropped at shutdown */
+  SCHEDRT_TS_CANCELLED = 1u << 3,   /* dropped at shutdown before completing */
+  SCHEDRT_TS_JOIN_WAKER = 1u << 4,  /* join_waker holds a waker to fire on completion */
+  SCHEDRT_TS_JOIN_THREAD = 1u << 5, /* a thread sleeps on the state word (futex) */
+  SCHEDRT_TS_BLOCK_ON = 1u << 6,    /* polled by schedrt_block_on's thread, not a worker */
+};
+
+struct schedrt_task {
+  _Atomic uint32_t state;
+  _Atomic uint32_t refs;
+  schedrt_runtime *rt;
+  schedrt_task_fn fn;
+  void *arg;
+  schedrt_drop_fn drop;
+  uint64_t id;
+  void *result;
+  /* Injection-queue link; owned by whoever holds the scheduled reference. */
+  struct schedrt_task *qnext;
+  /* Alive-task list (one shard per worker plus foreign shards). */
+  struct schedrt_task *prev, *next;
+  uint32_t shard;
+  /* Set by the joiner only while JOIN_WAKER is clear. */
+  schedrt_waker *join_waker;
+  /* What dumps show. Immutable after spawn, except the atomics. */
+  const char *file;
+  const char *func;
+  int line;
+  char name[SCHEDRT_TASK_NAME_MAX];
+  uint64_t spawn_ns;
+  _Atomic(const schedrt_await_site *) await_site;
+  _Atomic uint64_t polls;
+  /* When it was last woken or went idle (0: not tracked); see metrics.h. */
+  _Atomic uint64_t since_ns;
+};
+
+/* Take a reference / drop one (frees the task at zero). */
+void schedrt__task_ref(schedrt_task *t);
+void schedrt__task_unref(schedrt_task *t);
+/* Worker-side poll of a task whose scheduled reference the caller holds. */
+void schedrt__task_run(schedrt_task *t);
+/* Waking; consume: the caller's reference goes to the queue or is dropped. */
+void schedrt__task_wake(schedrt_task *t, bool consume);
+/* Shutdown: mark cancelled, run drop once, wake joiners. */
+void schedrt__task_cancel(schedrt_task *t);
+
+/* ---------------------------------------------------------- local queue */
+
+/*
+ * Tokio's bounded work-stealing ring. head packs (steal, real) positions in
+ * one 64-bit word so that a thief can claim a range and copy it before the
+ * owner may reuse the slots; only the owner writes tail.
+ */
+struct schedrt_local_queue {
+  _Atomic uint64_t head SCHEDRT_ALIGNED;
+  _Atomic uint32_t tail SCHEDRT_ALIGNED;
+  _Atomic(schedrt_task *) buf[SCHEDRT_LOCAL_QUEUE_CAP];
+};
+
+/* ------------------------------------------------------- injection queue */
+
+struct schedrt_inject {
+  pthread_mutex_t lock;
+  schedrt_task *head, *tail;
+  /* Read without the lock to skip empty checks; exact under the lock. */
+  _Atomic uint64_t len;
+  bool closed;
+};
+
+int schedrt__inject_init(struct schedrt_inject *q);
+void schedrt__inject_destroy(struct schedrt_inject *q);
+/* Returns false (and leaves t to the caller) once the queue is closed. */
+bool schedrt__inject_push(struct schedrt_inject *q, schedrt_task *t);
+/* Pushes a linked batch first..last (qnext links) of n tasks. */
+bool schedrt__inject_push_batch(struct schedrt_inject *q, schedrt_task *first, schedrt_task *last,
+                                uint64_t n);
+/* Pops up to max tasks, linked through qnext; returns the first or NULL. */
+schedrt_task *schedrt__inject_pop_n(struct schedrt_inject *q, uint64_t max, uint64_t *n);
+void schedrt__inject_close(struct schedrt_inject *q);
+static inline uint64_t schedrt__inject_len(struct schedrt_inject *q) {
+  /* Relaxed: a hint only; pushers publish under the lock. */
+  return atomic_load_explicit(&q->len, memory_order_relaxed);
+}
+
+/* ----------------------------------------------------------------- idle */
+
+/* Tokio's idle set: searching and unparked counts in one word, sleepers under a lock. */
+struct schedrt_idle {
+  _Atomic uint32_t state; /* low 16 bits: searching; high 16: unparked */
+  pthread_mutex_t lock;
+  uint32_t *sleepers;
+  uint32_t nsleepers;
+  uint32_t nworkers;
+};
+
+int schedrt__idle_init(struct schedrt_idle *idle, uint32_t nworkers);
+void schedrt__idle_destroy(struct schedrt_idle *idle);
+/* A parked worker to wake (counted as searching and unparked), or -1. */
+int schedrt__idle_worker_to_notify(struct schedrt_idle *idle);
+bool schedrt__idle_to_searching(struct schedrt_idle *idle);
+/* True if the caller was the last searcher. */
+bool schedrt__idle_from_searching(struct schedrt_idle *idle);
+bool schedrt__idle_to_parked(struct schedrt_idle *idle, uint32_t worker, bool searching);
+bool schedrt__idle_is_parked(struct schedrt_idle *idle, uint32_t worker);
+/* Logical unpark of one worker, not searching (shutdown, dumps). */
+bool schedrt__idle_unpark_by_id(struct schedrt_idle *idle, uint32_t worker);
+uint32_t schedrt__idle_num_searching(struct schedrt_idle *idle);
+
+/* --------------------------------------------------------------- metrics */
+
+#include "metrics.h"
+
+/* ---------------------------------------------------------------- worker */
+
+typedef struct schedrt_worker {
+  struct schedrt_local_queue q;
+  /* Owner-only scheduling state. */
+  _Atomic(schedrt_task *) lifo SCHEDRT_ALIGNED;
+  schedrt_runtime *rt;
+  uint32_t index;
+  uint32_t tick;
+  bool searching;
+  uint64_t rng;
+  pthread_t thread;
+  /* Tasks spawned and completed on this worker; owner-written, relaxed. */
+  _Atomic uint64_t spawned;
+  _Atomic uint64_t completed;
+  /* Clock read at maintenance and unpark: the cheap "now" for task times. */
+  uint64_t now_cache;
+  /* Futex word: 1 when unparked by someone; the worker resets it. */
+  _Atomic uint32_t unpark SCHEDRT_ALIGNED;
+  struct schedrt__wmetrics m;
+} schedrt_worker;
+
+/* ---------------------------------------------------------- owned tasks */
+
+struct schedrt_owned_shard {
+  _Atomic uint32_t lock SCHEDRT_ALIGNED;
+  schedrt_task *head;
+};
+
+/* --------------------------------------------------------------- timers */
+
+struct schedrt_timer_entry {
+  uint64_t deadline;
+  uint64_t seq; /* FIFO among equal deadlines */
+  schedrt_task *task; /* holds a reference */
+};
+
+struct schedrt_timers {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct schedrt_timer_entry *heap;
+  size_t len, cap;
+  uint64_t seq;
+};
+
+int schedrt__timers_init(struct schedrt_timers *tm);
+/* Drops every pending entry's reference. */
+void schedrt__timers_destroy(struct schedrt_timers *tm);
+int schedrt__timers_add(schedrt_runtime *rt, schedrt_task *t, uint64_t deadline);
+/* Fires what is due; returns the next deadline or UINT64_MAX. Lock held by the caller. */
+uint64_t schedrt__timers_fire_locked(struct schedrt_timers *tm, uint64_t now);
+
+/* --------------------------------------------------------------- dumps */
+
+struct schedrt__dump; /* dump.c's state; NULL when built out */
+
+/* ---------------------------------------------------------------- runtime */
+
+struct schedrt_runtime {
+  schedrt_config cfg;
+  char name[SCHEDRT_NAME_MAX];
+  uint32_t nworkers;
+  uint32_t global_queue_interval;
+  bool lifo_enabled;
+  _Atomic bool shutdown;
+  schedrt_worker *workers;
+  struct schedrt_inject inject;
+  struct schedrt_idle idle;
+  uint32_t nshards;
+  struct schedrt_owned_shard *shards;
+  _Atomic uint64_t next_id;
+  /*
+   * Counters bumped by threads that are not workers (workers count in their
+   * own struct, so the hot path never shares a cache line): relaxed RMWs,
+   * summed by schedrt__spawned_total / schedrt__alive_tasks.
+   */
+  _Atomic uint64_t foreign_spawned SCHEDRT_ALIGNED;
+  _Atomic uint64_t foreign_completed;
+  _Atomic uint64_t remote_schedules;
+  uint64_t start_ns;
+  /* The monitor thread: timers, heartbeat, control-area polling. */
+  pthread_t monitor;
+  bool monitor_started;
+  _Atomic bool monitor_stop;
+  struct schedrt_timers timers;
+  struct schedrt__metrics metrics;
+  struct schedrt__dump *dump;
+  /* Set while a dump asks workers to meet at the barrier (dump.c). */
+  _Atomic uint32_t dump_flag SCHEDRT_ALIGNED;
+};
+
+/* Wakes the monitor thread now. */
+void schedrt__monitor_kick(schedrt_runtime *rt);
+
+/* The calling thread's worker (NULL outside workers). */
+extern _Thread_local schedrt_worker *schedrt__tls_worker;
+
+/* Sums over workers and foreign threads; momentarily inexact, never negative. */
+uint64_t schedrt__spawned_total(schedrt_runtime *rt);
+uint64_t schedrt__alive_tasks(schedrt_runtime *rt);
+
+/* Schedules a notified task (the reference travels with it). */
+void schedrt__schedule(schedrt_task *t, bool is_yield);
+/* Wakes one parked worker if none is searching. */
+void schedrt__notify_parked(schedrt_runtime *rt);
+void schedrt__unpark_worker(schedrt_worker *w);
+void *schedrt__worker_main(void *arg);
+/* Every task sitting in queues and LIFO slots, for shutdown drains. */
+void schedrt__worker_drain(schedrt_worker *w);
+
+/* Owned list (task.c). */
+void schedrt__owned_insert(schedrt_runtime *rt, schedrt_task *t);
+void schedrt__owned_remove(schedrt_runtime *rt, schedrt_task *t);
+void schedrt__owned_lock(struct schedrt_owned_shard *s);
+void schedrt__owned_unlock(struct schedrt_owned_shard *s);
+
+/* Dump hooks (dump.c or dump_noop.c). */
+int schedrt__dump_init(schedrt_runtime *rt);
+void schedrt__dump_fini(schedrt_runtime *rt);
+/* A worker at a safe point saw dump_flag set. */
+void schedrt__dump_safepoint(schedrt_worker *w);
+/* Monitor tick: control-area requests, uncollected dump cleanup. */
+void schedrt__dump_monitor_tick(schedrt_runtime *rt, uint64_t now);
+
+static inline bool schedrt__dump_requested(schedrt_runtime *rt) {
+  /* Relaxed: a hint checked at safe points; the barrier itself synchronises. */
+  return atomic_load_explicit(&rt->dump_flag, memory_order_relaxed) != 0;
+}
+
+#include "metrics_hooks.h"
+
+#endif /* SCHEDRT_INTERNAL_H */

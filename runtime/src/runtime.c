@@ -1,0 +1,253 @@
+/* Creating and destroying a runtime, its configuration and its monitor thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "local_queue.h"
+
+SCHEDRT_API void schedrt_config_init(schedrt_config *cfg) {
+  if (!cfg)
+    return;
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->size = sizeof(*cfg);
+}
+
+/* Validates the caller's config and fills the defaults. */
+static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
+  schedrt_config c;
+  schedrt_config_init(&c);
+  if (in) {
+    /* A caller built against an older, smaller struct passes its size. */
+    if (in->size < offsetof(schedrt_config, resv0) || in->size > sizeof(c))
+      return -EINVAL;
+    memcpy(&c, in, in->size);
+    c.size = sizeof(c);
+    for (size_t i = 0; i < sizeof(c.resv) / sizeof(c.resv[0]); i++)
+      if (c.resv[i])
+        return -EINVAL;
+  }
+  if (c.nworkers == 0)
+    c.nworkers = schedrt__online_cpus();
+  /* The idle word packs counts in 16 bits; 1024 workers is plenty. */
+  if (c.nworkers > 1024)
+    return -EINVAL;
+  if (c.global_queue_interval == 0)
+    c.global_queue_interval = 31;
+  if (c.dump_timeout_ms == 0)
+    c.dump_timeout_ms = 250;
+  if (c.monitor_period_ms == 0)
+    c.monitor_period_ms = 100;
+  if (c.dump_keep_s == 0)
+    c.dump_keep_s = 60;
+  if (c.flags & ~(uint32_t)(SCHEDRT_CFG_NO_LIFO | SCHEDRT_CFG_NO_METRICS | SCHEDRT_CFG_NO_DUMP |
+                            SCHEDRT_CFG_TIMING))
+    return -EINVAL;
+  const char *timing = getenv("SCHEDRT_TIMING");
+  if (timing && strcmp(timing, "1") == 0)
+    c.flags |= SCHEDRT_CFG_TIMING;
+  snprintf(rt->name, sizeof(rt->name), "%s", c.name ? c.name : "schedrt");
+  c.name = rt->name;
+  rt->cfg = c;
+  rt->nworkers = c.nworkers;
+  rt->global_queue_interval = c.global_queue_interval;
+  rt->lifo_enabled = !(c.flags & SCHEDRT_CFG_NO_LIFO);
+  return 0;
+}
+
+/* Timers, heartbeat, control area: everything that runs on a clock. */
+static void *monitor_main(void *arg) {
+  schedrt_runtime *rt = arg;
+  struct schedrt_timers *tm = &rt->timers;
+  uint64_t period = (uint64_t)rt->cfg.monitor_period_ms * 1000000u;
+  uint64_t next_tick = schedrt__now_ns();
+  schedrt__thread_name("schedrt-mon", 0);
+  pthread_mutex_lock(&tm->lock);
+  while (!atomic_load_explicit(&rt->monitor_stop, memory_order_acquire)) {
+    uint64_t now = schedrt__now_ns();
+    if (now >= next_tick) {
+      pthread_mutex_unlock(&tm->lock);
+      schedrt__metrics_monitor_tick(rt, now);
+      schedrt__dump_monitor_tick(rt, now);
+      pthread_mutex_lock(&tm->lock);
+      next_tick = now + period;
+      continue;
+    }
+    uint64_t next = schedrt__timers_fire_locked(tm, now);
+    if (next > next_tick)
+      next = next_tick;
+    if (next > now) {
+      struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+      pthread_cond_timedwait(&tm->cond, &tm->lock, &ts);
+    }
+  }
+  pthread_mutex_unlock(&tm->lock);
+  return NULL;
+}
+
+/* Wakes the monitor now (a dump request from the in-process API, shutdown). */
+void schedrt__monitor_kick(schedrt_runtime *rt) {
+  pthread_mutex_lock(&rt->timers.lock);
+  pthread_cond_signal(&rt->timers.cond);
+  pthread_mutex_unlock(&rt->timers.lock);
+}
+
+static void stop_monitor(schedrt_runtime *rt) {
+  if (!rt->monitor_started)
+    return;
+  pthread_mutex_lock(&rt->timers.lock);
+  atomic_store_explicit(&rt->monitor_stop, true, memory_order_release);
+  pthread_cond_signal(&rt->timers.cond);
+  pthread_mutex_unlock(&rt->timers.lock);
+  pthread_join(rt->monitor, NULL);
+  rt->monitor_started = false;
+}
+
+/* Stops and joins the first n workers. */
+static void stop_workers(schedrt_runtime *rt, uint32_t n) {
+  /* Release: pairs with the workers' acquire loads of shutdown. */
+  atomic_store_explicit(&rt->shutdown, true, memory_order_release);
+  for (uint32_t i = 0; i < n; i++)
+    schedrt__unpark_worker(&rt->workers[i]);
+  for (uint32_t i = 0; i < n; i++)
+    pthread_join(rt->workers[i].thread, NULL);
+}
+
+/* After every worker stopped: release queued references, cancel the rest. */
+static void drop_all_tasks(schedrt_runtime *rt) {
+  schedrt__inject_close(&rt->inject);
+  uint64_t n;
+  for (schedrt_task *t = schedrt__inject_pop_n(&rt->inject, UINT64_MAX, &n), *nx; t; t = nx) {
+    nx = t->qnext;
+    schedrt__task_unref(t);
+  }
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    schedrt__worker_drain(&rt->workers[i]);
+  for (uint32_t i = 0; i < rt->nshards; i++) {
+    struct schedrt_owned_shard *s = &rt->shards[i];
+    for (;;) {
+      schedrt__owned_lock(s);
+      schedrt_task *t = s->head;
+      if (t) {
+        s->head = t->next;
+        if (s->head)
+          s->head->prev = NULL;
+        t->prev = t->next = NULL;
+      }
+      schedrt__owned_unlock(s);
+      if (!t)
+        break;
+      /* Outside the lock: the drop callback may free wakers of other tasks. */
+      schedrt__task_cancel(t);
+      schedrt__task_unref(t);
+    }
+  }
+}
+
+static void free_runtime(schedrt_runtime *rt) {
+  free(rt->shards);
+  free(rt->workers);
+  free(rt);
+}
+
+SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtime **out) {
+  if (!out)
+    return -EINVAL;
+  *out = NULL;
+  schedrt_runtime *rt = calloc(1, sizeof(*rt));
+  if (!rt)
+    return -ENOMEM;
+  uint32_t started = 0;
+  int rc = config_resolve(rt, cfg);
+  if (rc)
+    goto err_free;
+  rt->nshards = rt->nworkers + 16;
+  rc = -ENOMEM;
+  rt->workers = aligned_alloc(SCHEDRT_CACHELINE, sizeof(schedrt_worker) * rt->nworkers);
+  rt->shards = aligned_alloc(SCHEDRT_CACHELINE, sizeof(*rt->shards) * rt->nshards);
+  if (!rt->workers || !rt->shards)
+    goto err_free;
+  memset(rt->workers, 0, sizeof(schedrt_worker) * rt->nworkers);
+  memset(rt->shards, 0, sizeof(*rt->shards) * rt->nshards);
+  for (uint32_t i = 0; i < rt->nworkers; i++) {
+    schedrt_worker *w = &rt->workers[i];
+    schedrt__lq_init(&w->q);
+    w->rt = rt;
+    w->index = i;
+    w->rng = schedrt__seed();
+  }
+  atomic_init(&rt->next_id, 1);
+  rt->start_ns = schedrt__now_ns();
+  if ((rc = schedrt__inject_init(&rt->inject)))
+    goto err_free;
+  if ((rc = schedrt__idle_init(&rt->idle, rt->nworkers)))
+    goto err_inject;
+  if ((rc = schedrt__timers_init(&rt->timers)))
+    goto err_idle;
+  if ((rc = schedrt__dump_init(rt)))
+    goto err_timers;
+  /* Metrics are an observer: failing to publish them never fails the runtime. */
+  int mrc = schedrt__metrics_start(rt);
+  if (mrc && mrc != -ENOTSUP)
+    fprintf(stderr, "schedrt: %s: metrics segment disabled: %s\n", rt->name, schedrt_strerror(mrc));
+  for (; started < rt->nworkers; started++) {
+    rc = -pthread_create(&rt->workers[started].thread, NULL, schedrt__worker_main, &rt->workers[started]);
+    if (rc)
+      goto err_workers;
+  }
+  rc = -pthread_create(&rt->monitor, NULL, monitor_main, rt);
+  if (rc)
+    goto err_workers;
+  rt->monitor_started = true;
+  *out = rt;
+  return 0;
+
+err_workers:
+  stop_workers(rt, started);
+  drop_all_tasks(rt);
+  schedrt__metrics_stop(rt);
+  schedrt__dump_fini(rt);
+err_timers:
+  schedrt__timers_destroy(&rt->timers);
+err_idle:
+  schedrt__idle_destroy(&rt->idle);
+err_inject:
+  schedrt__inject_destroy(&rt->inject);
+err_free:
+  free_runtime(rt);
+  return rc;
+}
+
+SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt) {
+  if (!rt)
+    return;
+  if (schedrt__tls_worker && schedrt__tls_worker->rt == rt) {
+    /* Joining our own thread would deadlock; refusing is the only safe answer. */
+    fprintf(stderr, "schedrt: schedrt_runtime_destroy called from a worker; ignored\n");
+    return;
+  }
+  stop_workers(rt, rt->nworkers);
+  /* Timers first: their wakes would land in a closed queue anyway, but the
+   * monitor must stop touching the runtime before it is freed. */
+  stop_monitor(rt);
+  drop_all_tasks(rt);
+  schedrt__dump_fini(rt);
+  schedrt__metrics_stop(rt);
+  schedrt__timers_destroy(&rt->timers);
+  schedrt__idle_destroy(&rt->idle);
+  schedrt__inject_destroy(&rt->inject);
+  free_runtime(rt);
+}
+
+SCHEDRT_API uint32_t schedrt_runtime_nworkers(const schedrt_runtime *rt) { return rt ? rt->nworkers : 0; }
+SCHEDRT_API const char *schedrt_runtime_name(const schedrt_runtime *rt) { return rt ? rt->name : NULL; }
+
+SCHEDRT_API schedrt_runtime *schedrt_current(void) {
+  return schedrt__tls_worker ? schedrt__tls_worker->rt : NULL;
+}
+
+SCHEDRT_API int schedrt_worker_index(void) {
+  return schedrt__tls_worker ? (int)schedrt__tls_worker->index : -1;
+}

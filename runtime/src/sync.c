@@ -1,0 +1,185 @@
+/* Primitives built on wakers: a oneshot channel and a notify. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ oneshot */
+
+enum {
+  OS_SENDING = 1u << 0, /* a sender claimed the channel */
+  OS_SENT = 1u << 1,    /* the value is readable */
+  OS_RX_WAKER = 1u << 2 /* the receiver's waker is stored */
+};
+
+/*
+ * The waker belongs to the receiver while SENT is clear; the sender that sets
+ * SENT while RX_WAKER is set takes it over and consumes it.
+ */
+struct oneshot {
+  _Atomic uint32_t state;
+  void *value;
+  schedrt_waker *waker;
+};
+_Static_assert(sizeof(struct oneshot) <= sizeof(schedrt_oneshot), "schedrt_oneshot too small");
+_Static_assert(_Alignof(struct oneshot) <= _Alignof(schedrt_oneshot), "schedrt_oneshot misaligned");
+
+SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch) {
+  struct oneshot *o = (struct oneshot *)ch;
+  atomic_init(&o->state, 0);
+  o->value = NULL;
+  o->waker = NULL;
+}
+
+SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
+  struct oneshot *o = (struct oneshot *)ch;
+  /* Relaxed claim: it only excludes other senders; SENT below publishes. */
+  if (atomic_fetch_or_explicit(&o->state, OS_SENDING, memory_order_relaxed) & OS_SENDING)
+    return -EALREADY;
+  o->value = value;
+  /* AcqRel: release publishes value; acquire sees the receiver's waker. */
+  uint32_t prev = atomic_fetch_or_explicit(&o->state, OS_SENT, memory_order_acq_rel);
+  if (prev & OS_RX_WAKER)
+    schedrt_wake(o->waker);
+  return 0;
+}
+
+SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value) {
+  struct oneshot *o = (struct oneshot *)ch;
+  /* Acquire: pairs with the sender's release of value. */
+  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+  for (;;) {
+    if (s & OS_SENT) {
+      if (value)
+        *value = o->value;
+      return SCHEDRT_READY;
+    }
+    if (s & OS_RX_WAKER) {
+      /* Spurious poll with a waker already stored: it still works. */
+      return SCHEDRT_PENDING;
+    }
+    o->waker = schedrt_waker_get(self);
+    /* Release: the sender reads waker after seeing RX_WAKER. */
+    if (atomic_compare_exchange_strong_explicit(&o->state, &s, s | OS_RX_WAKER, memory_order_acq_rel,
+                                                memory_order_acquire))
+      return SCHEDRT_PENDING;
+    schedrt_waker_drop(o->waker);
+    o->waker = NULL;
+  }
+}
+
+SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {
+  struct oneshot *o = (struct oneshot *)ch;
+  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+  if ((s & OS_RX_WAKER) && !(s & OS_SENT))
+    schedrt_waker_drop(o->waker);
+  o->waker = NULL;
+}
+
+/* ------------------------------------------------------------------- notify */
+
+struct notify_waiter {
+  uint64_t ticket;
+  schedrt_waker *waker;
+};
+
+struct schedrt_notify {
+  pthread_mutex_t lock;
+  struct notify_waiter *waiters; /* FIFO: oldest first */
+  size_t len, cap;
+  uint64_t next_ticket;
+  uint64_t permits;
+};
+
+SCHEDRT_API int schedrt_notify_create(schedrt_notify **out) {
+  if (!out)
+    return -EINVAL;
+  schedrt_notify *n = calloc(1, sizeof(*n));
+  if (!n)
+    return -ENOMEM;
+  int rc = pthread_mutex_init(&n->lock, NULL);
+  if (rc) {
+    free(n);
+    return -rc;
+  }
+  n->next_ticket = 1;
+  *out = n;
+  return 0;
+}
+
+SCHEDRT_API void schedrt_notify_destroy(schedrt_notify *n) {
+  if (!n)
+    return;
+  for (size_t i = 0; i < n->len; i++)
+    schedrt_waker_drop(n->waiters[i].waker);
+  free(n->waiters);
+  pthread_mutex_destroy(&n->lock);
+  free(n);
+}
+
+SCHEDRT_API void schedrt_notify_one(schedrt_notify *n) {
+  schedrt_waker *w = NULL;
+  pthread_mutex_lock(&n->lock);
+  if (n->len) {
+    w = n->waiters[0].waker;
+    memmove(n->waiters, n->waiters + 1, (n->len - 1) * sizeof(*n->waiters));
+    n->len--;
+  } else {
+    n->permits++;
+  }
+  pthread_mutex_unlock(&n->lock);
+  /* Outside the lock: waking may take scheduler locks. */
+  schedrt_wake(w);
+}
+
+SCHEDRT_API void schedrt_notify_all(schedrt_notify *n) {
+  pthread_mutex_lock(&n->lock);
+  struct notify_waiter *ws = n->waiters;
+  size_t len = n->len;
+  n->waiters = NULL;
+  n->len = n->cap = 0;
+  pthread_mutex_unlock(&n->lock);
+  for (size_t i = 0; i < len; i++)
+    schedrt_wake(ws[i].waker);
+  free(ws);
+}
+
+SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *self, uint64_t *ticket) {
+  schedrt_poll r = SCHEDRT_PENDING;
+  pthread_mutex_lock(&n->lock);
+  if (*ticket == 0) {
+    if (n->permits) {
+      n->permits--;
+      r = SCHEDRT_READY;
+      goto out;
+    }
+    if (n->len == n->cap) {
+      size_t cap = n->cap ? n->cap * 2 : 8;
+      struct notify_waiter *ws = realloc(n->waiters, cap * sizeof(*ws));
+      if (!ws) {
+        /* Cannot wait without memory: report a notification rather than hang. */
+        r = SCHEDRT_READY;
+        goto out;
+      }
+      n->waiters = ws;
+      n->cap = cap;
+    }
+    *ticket = n->next_ticket++;
+    n->waiters[n->len++] = (struct notify_waiter){*ticket, schedrt_waker_get(self)};
+    goto out;
+  }
+  /* Still listed: not notified yet. Gone: a notify took us off the list. */
+  r = SCHEDRT_READY;
+  for (size_t i = 0; i < n->len; i++) {
+    if (n->waiters[i].ticket == *ticket) {
+      r = SCHEDRT_PENDING;
+      break;
+    }
+  }
+  if (r == SCHEDRT_READY)
+    *ticket = 0;
+out:
+  pthread_mutex_unlock(&n->lock);
+  return r;
+}

@@ -1,0 +1,419 @@
+/*
+ * Tasks: spawn, the state machine that makes waking exactly-once, wakers,
+ * join handles, block_on and the alive-task list.
+ *
+ * References: the alive list holds one while the task is not complete; the
+ * queue (then the poller) holds one while it is notified; each waker and the
+ * join handle hold one. The task is freed when the last one goes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------ references */
+
+void schedrt__task_ref(schedrt_task *t) {
+  /* Relaxed: taking a reference needs no ordering, only atomicity (as in
+   * every refcount: the holder already has a reference). */
+  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void schedrt__task_unref(schedrt_task *t) {
+  /* AcqRel: every use of the task by other holders happens before the free.
+   * (Release + an acquire fence would do, but TSan does not model fences,
+   * and on x86 the locked decrement is a full barrier either way.) */
+  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+    free(t);
+}
+
+/* ------------------------------------------------------------ alive list */
+
+void schedrt__owned_lock(struct schedrt_owned_shard *s) {
+  unsigned spins = 0;
+  /* Acquire pairs with the unlock's release: the list is consistent. */
+  while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
+    while (atomic_load_explicit(&s->lock, memory_order_relaxed)) {
+      if (++spins > 64)
+        sched_yield();
+      else
+        __builtin_ia32_pause();
+    }
+  }
+}
+
+void schedrt__owned_unlock(struct schedrt_owned_shard *s) {
+  atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+void schedrt__owned_insert(schedrt_runtime *rt, schedrt_task *t) {
+  struct schedrt_owned_shard *s = &rt->shards[t->shard];
+  schedrt__owned_lock(s);
+  t->prev = NULL;
+  t->next = s->head;
+  if (s->head)
+    s->head->prev = t;
+  s->head = t;
+  schedrt__owned_unlock(s);
+}
+
+void schedrt__owned_remove(schedrt_runtime *rt, schedrt_task *t) {
+  struct schedrt_owned_shard *s = &rt->shards[t->shard];
+  schedrt__owned_lock(s);
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    s->head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+  schedrt__owned_unlock(s);
+}
+
+uint64_t schedrt__spawned_total(schedrt_runtime *rt) {
+  uint64_t n = atomic_load_explicit(&rt->foreign_spawned, memory_order_relaxed);
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    n += atomic_load_explicit(&rt->workers[i].spawned, memory_order_relaxed);
+  return n;
+}
+
+uint64_t schedrt__alive_tasks(schedrt_runtime *rt) {
+  /* Completions are read first: a task counted done is then surely counted
+   * spawned, so the difference cannot go below zero by reordering. */
+  uint64_t done = atomic_load_explicit(&rt->foreign_completed, memory_order_acquire);
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    done += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
+  uint64_t spawned = schedrt__spawned_total(rt);
+  return spawned > done ? spawned - done : 0;
+}
+
+/* Owner-only increment of a counter readers load concurrently. */
+static inline void bump(_Atomic uint64_t *c) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_release);
+}
+
+static void count_completed(schedrt_runtime *rt) {
+  schedrt_worker *w = schedrt__tls_worker;
+  if (w && w->rt == rt)
+    bump(&w->completed);
+  else
+    atomic_fetch_add_explicit(&rt->foreign_completed, 1, memory_order_release);
+}
+
+static uint64_t cheap_now(void) {
+  schedrt_worker *w = schedrt__tls_worker;
+  return w ? w->now_cache : schedrt__now_ns();
+}
+
+/* ----------------------------------------------------------------- spawn */
+
+static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg, uint32_t state,
+                              uint32_t refs) {
+  schedrt_task *t = malloc(sizeof(*t));
+  if (!t)
+    return NULL;
+  atomic_init(&t->state, state);
+  atomic_init(&t->refs, refs);
+  t->rt = rt;
+  t->fn = fn;
+  t->arg = arg;
+  t->drop = NULL;
+  t->result = NULL;
+  t->qnext = t->prev = t->next = NULL;
+  t->join_waker = NULL;
+  t->name[0] = '\0';
+  t->file = t->func = NULL;
+  t->line = 0;
+  atomic_init(&t->await_site, NULL);
+  atomic_init(&t->polls, 0);
+  t->spawn_ns = cheap_now();
+  atomic_init(&t->since_ns, t->spawn_ns);
+  /* Relaxed: ids need uniqueness only. */
+  t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
+  return t;
+}
+
+SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
+                                 const schedrt_spawn_opts *opts, schedrt_handle **handle, const char *file,
+                                 int line, const char *func) {
+  if (handle)
+    *handle = NULL;
+  if (!rt || !fn)
+    return -EINVAL;
+  /* Acquire: pairs with destroy's store; a late spawn is refused, and one
+   * that slips past is dropped by the closed injection queue. */
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return -ESHUTDOWN;
+  /* Alive list + scheduled, + the handle's. */
+  schedrt_task *t = task_new(rt, fn, arg, SCHEDRT_TS_NOTIFIED, handle ? 3u : 2u);
+  if (!t)
+    return -ENOMEM;
+  if (opts) {
+    t->drop = opts->drop;
+    if (opts->name) {
+      strncpy(t->name, opts->name, sizeof(t->name) - 1);
+      t->name[sizeof(t->name) - 1] = '\0';
+    }
+  }
+  t->file = file;
+  t->line = line;
+  t->func = func;
+  schedrt_worker *w = schedrt__tls_worker;
+  if (w && w->rt == rt) {
+    t->shard = w->index;
+    bump(&w->spawned);
+  } else {
+    t->shard = rt->nworkers + (uint32_t)(t->id % (rt->nshards - rt->nworkers));
+    atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
+  }
+  schedrt__owned_insert(rt, t);
+  if (handle)
+    *handle = (schedrt_handle *)t;
+  schedrt__m_task_woken(t);
+  schedrt__schedule(t, false);
+  return 0;
+}
+
+/* ------------------------------------------------------------ task info */
+
+SCHEDRT_API uint64_t schedrt_task_id(const schedrt_task *task) { return task ? task->id : 0; }
+SCHEDRT_API schedrt_runtime *schedrt_task_runtime(const schedrt_task *task) { return task ? task->rt : NULL; }
+SCHEDRT_API void schedrt_task_set_result(schedrt_task *task, void *result) {
+  if (task)
+    task->result = result;
+}
+SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_site *site) {
+  /* Relaxed: a dump reads it while the task may run; the site is static. */
+  if (task)
+    atomic_store_explicit(&task->await_site, site, memory_order_relaxed);
+}
+
+/* ----------------------------------------------------------------- waking */
+
+void schedrt__task_wake(schedrt_task *t, bool consume) {
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+  for (;;) {
+    if (s & (SCHEDRT_TS_COMPLETE | SCHEDRT_TS_NOTIFIED))
+      break; /* done, or already due for a poll: exactly-once */
+    /*
+     * AcqRel: release publishes what the waker did before waking to the next
+     * poll; acquire orders us after the poller's last transition.
+     */
+    if (!atomic_compare_exchange_weak_explicit(&t->state, &s, s | SCHEDRT_TS_NOTIFIED, memory_order_acq_rel,
+                                               memory_order_relaxed))
+      continue;
+    if (s & SCHEDRT_TS_RUNNING)
+      break; /* the poller re-queues it when the poll returns */
+    if (!consume)
+      schedrt__task_ref(t);
+    atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
+    schedrt__m_task_woken(t);
+    schedrt__schedule(t, false);
+    return;
+  }
+  if (consume)
+    schedrt__task_unref(t);
+}
+
+SCHEDRT_API schedrt_waker *schedrt_waker_get(schedrt_task *task) {
+  schedrt__task_ref(task);
+  return (schedrt_waker *)task;
+}
+SCHEDRT_API schedrt_waker *schedrt_waker_clone(schedrt_waker *w) {
+  schedrt__task_ref((schedrt_task *)w);
+  return w;
+}
+SCHEDRT_API void schedrt_wake(schedrt_waker *w) {
+  if (w)
+    schedrt__task_wake((schedrt_task *)w, true);
+}
+SCHEDRT_API void schedrt_wake_by_ref(schedrt_waker *w) {
+  if (w)
+    schedrt__task_wake((schedrt_task *)w, false);
+}
+SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w) {
+  if (w)
+    schedrt__task_unref((schedrt_task *)w);
+}
+
+SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task) {
+  /* The task is RUNNING: this only sets NOTIFIED, and the poller re-queues
+   * it behind other work (not into the LIFO slot). */
+  schedrt__task_wake(task, false);
+  return SCHEDRT_PENDING;
+}
+
+/* ---------------------------------------------------------------- polling */
+
+/* Completion: the bit, then joiners, then the references. */
+static void task_complete(schedrt_task *t, uint32_t extra_bits) {
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+  uint32_t next;
+  do {
+    next = (s & ~(SCHEDRT_TS_RUNNING | SCHEDRT_TS_NOTIFIED)) | SCHEDRT_TS_COMPLETE | extra_bits;
+    /* AcqRel: release publishes result; acquire makes the join waker the
+     * joiner stored before setting JOIN_WAKER visible here. */
+  } while (!atomic_compare_exchange_weak_explicit(&t->state, &s, next, memory_order_acq_rel,
+                                                  memory_order_relaxed));
+  if (s & SCHEDRT_TS_JOIN_WAKER) {
+    schedrt_waker *jw = t->join_waker;
+    t->join_waker = NULL;
+    schedrt_wake(jw);
+  }
+  if (s & SCHEDRT_TS_JOIN_THREAD)
+    schedrt__futex_wake(&t->state, INT_MAX);
+}
+
+void schedrt__task_run(schedrt_task *t) {
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+  /* Acquire: see everything the waker published before notifying. */
+  while (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
+                                                memory_order_acquire, memory_order_relaxed))
+    ;
+  /* Relaxed store of load+1: only the poller writes polls; dumps read it. */
+  atomic_store_explicit(&t->polls, atomic_load_explicit(&t->polls, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+  if (t->fn(t, t->arg) == SCHEDRT_READY) {
+    schedrt_runtime *rt = t->rt;
+    task_complete(t, 0);
+    count_completed(rt);
+    schedrt__owned_remove(rt, t);
+    schedrt__task_unref(t); /* the alive list's */
+    schedrt__task_unref(t); /* the scheduled one */
+    return;
+  }
+  s = atomic_load_explicit(&t->state, memory_order_relaxed);
+  /* AcqRel: release our poll's writes to the next waker; acquire theirs. */
+  while (!atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~SCHEDRT_TS_RUNNING, memory_order_acq_rel,
+                                                memory_order_relaxed))
+    ;
+  if (s & SCHEDRT_TS_NOTIFIED) {
+    /* Woken during the poll (or yielded): poll again, after others. */
+    atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
+    schedrt__m_task_woken(t);
+    schedrt__schedule(t, true);
+  } else {
+    atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
+    schedrt__task_unref(t); /* idle: only wakers and the alive list keep it */
+  }
+}
+
+void schedrt__task_cancel(schedrt_task *t) {
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+  if (s & SCHEDRT_TS_COMPLETE)
+    return;
+  task_complete(t, SCHEDRT_TS_CANCELLED);
+  if (t->drop)
+    t->drop(t->arg);
+  count_completed(t->rt);
+}
+
+/* ------------------------------------------------------------------ join */
+
+SCHEDRT_API int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result) {
+  schedrt_task *t = (schedrt_task *)h;
+  if (!t)
+    return -EINVAL;
+  if (schedrt__tls_worker)
+    return -EDEADLK; /* a worker that sleeps here may be the one that must run t */
+  uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : schedrt__now_ns() + timeout_ns;
+  /* Acquire: pairs with task_complete, so result is visible. */
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+  while (!(s & SCHEDRT_TS_COMPLETE)) {
+    if (!(s & SCHEDRT_TS_JOIN_THREAD)) {
+      if (!atomic_compare_exchange_weak_explicit(&t->state, &s, s | SCHEDRT_TS_JOIN_THREAD,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        continue;
+      s |= SCHEDRT_TS_JOIN_THREAD;
+    }
+    uint64_t now = schedrt__now_ns();
+    if (now >= deadline)
+      return -ETIMEDOUT;
+    schedrt__futex_wait(&t->state, s, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+    s = atomic_load_explicit(&t->state, memory_order_acquire);
+  }
+  int rc = (s & SCHEDRT_TS_CANCELLED) ? -ECANCELED : 0;
+  if (result)
+    *result = rc ? NULL : t->result;
+  schedrt__task_unref(t);
+  return rc;
+}
+
+SCHEDRT_API schedrt_poll schedrt_handle_poll(schedrt_handle *h, schedrt_task *self, void **result) {
+  schedrt_task *t = (schedrt_task *)h;
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+  for (;;) {
+    if (s & SCHEDRT_TS_COMPLETE) {
+      if (result)
+        *result = (s & SCHEDRT_TS_CANCELLED) ? NULL : t->result;
+      return SCHEDRT_READY;
+    }
+    if (s & SCHEDRT_TS_JOIN_WAKER) {
+      /* Re-registration: take the old waker back first (only we set the bit). */
+      if (!atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~SCHEDRT_TS_JOIN_WAKER,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        continue;
+      schedrt_waker_drop(t->join_waker);
+      t->join_waker = NULL;
+      s &= ~SCHEDRT_TS_JOIN_WAKER;
+    }
+    t->join_waker = schedrt_waker_get(self);
+    /* Release: the completer reads join_waker after seeing the bit. */
+    if (atomic_compare_exchange_strong_explicit(&t->state, &s, s | SCHEDRT_TS_JOIN_WAKER, memory_order_acq_rel,
+                                                memory_order_acquire))
+      return SCHEDRT_PENDING;
+    schedrt_waker_drop(t->join_waker);
+    t->join_waker = NULL;
+  }
+}
+
+SCHEDRT_API int schedrt_handle_is_finished(const schedrt_handle *h) {
+  const schedrt_task *t = (const schedrt_task *)h;
+  return t && (atomic_load_explicit(&((schedrt_task *)t)->state, memory_order_acquire) & SCHEDRT_TS_COMPLETE);
+}
+
+SCHEDRT_API void schedrt_handle_release(schedrt_handle *h) {
+  if (h)
+    schedrt__task_unref((schedrt_task *)h);
+}
+
+/* --------------------------------------------------------------- block_on */
+
+SCHEDRT_API int schedrt_block_on(schedrt_runtime *rt, schedrt_task_fn fn, void *arg, void **result) {
+  if (!rt || !fn)
+    return -EINVAL;
+  if (schedrt__tls_worker)
+    return -EDEADLK;
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return -ESHUTDOWN;
+  /* Not in the alive list: like Tokio's block_on future, it is the caller's. */
+  schedrt_task *t = task_new(rt, fn, arg, SCHEDRT_TS_NOTIFIED | SCHEDRT_TS_BLOCK_ON, 1);
+  if (!t)
+    return -ENOMEM;
+  for (;;) {
+    uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
+                                                  memory_order_acquire, memory_order_relaxed))
+      ;
+    if (fn(t, arg) == SCHEDRT_READY)
+      break;
+    s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~SCHEDRT_TS_RUNNING, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+      ;
+    /* Sleep until a waker sets NOTIFIED (schedrt__schedule wakes the futex). */
+    s &= ~SCHEDRT_TS_RUNNING;
+    while (!(s & SCHEDRT_TS_NOTIFIED)) {
+      schedrt__futex_wait(&t->state, s, UINT64_MAX);
+      s = atomic_load_explicit(&t->state, memory_order_acquire);
+    }
+  }
+  task_complete(t, 0);
+  if (result)
+    *result = t->result;
+  schedrt__task_unref(t);
+  return 0;
+}

@@ -1,0 +1,272 @@
+/*
+ * The worker loop: Tokio's multi-thread scheduler in C. A worker runs its
+ * LIFO slot and local ring, checks the injection queue every
+ * global_queue_interval ticks for fairness, steals half of a random victim's
+ * ring when it runs dry, and parks when there is nothing anywhere.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "local_queue.h"
+
+_Thread_local schedrt_worker *schedrt__tls_worker;
+
+/* xorshift64*: a thief's victim choice needs speed, not quality. */
+static uint32_t next_rand(schedrt_worker *w, uint32_t n) {
+  uint64_t x = w->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  w->rng = x;
+  return (uint32_t)(((x * 0x2545f4914f6cdd1dull) >> 32) % n);
+}
+
+void schedrt__unpark_worker(schedrt_worker *w) {
+  /* Release: the work that caused this unpark is visible after the worker's
+   * acquire exchange. */
+  atomic_store_explicit(&w->unpark, 1, memory_order_release);
+  schedrt__futex_wake(&w->unpark, 1);
+}
+
+void schedrt__notify_parked(schedrt_runtime *rt) {
+  int idx = schedrt__idle_worker_to_notify(&rt->idle);
+  if (idx >= 0)
+    schedrt__unpark_worker(&rt->workers[idx]);
+}
+
+/* Local schedule: the LIFO slot for a fresh wake, the ring's tail for a yield. */
+static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
+  schedrt_runtime *rt = w->rt;
+  bool notify;
+  schedrt__m_local_schedule(w);
+  if (is_yield || !rt->lifo_enabled) {
+    if (schedrt__lq_push_back_or_overflow(&w->q, t, &rt->inject))
+      schedrt__m_overflow(w);
+    notify = true;
+  } else {
+    /* Relaxed: only this worker touches its LIFO slot while it runs; the
+     * dump leader reads it while the worker waits at the barrier. */
+    schedrt_task *prev = atomic_exchange_explicit(&w->lifo, t, memory_order_relaxed);
+    notify = prev != NULL;
+    if (prev && schedrt__lq_push_back_or_overflow(&w->q, prev, &rt->inject))
+      schedrt__m_overflow(w);
+  }
+  /* A lone task in the LIFO slot cannot be stolen, so waking a thief for it
+   * would only cost a futex call. */
+  if (notify)
+    schedrt__notify_parked(rt);
+}
+
+void schedrt__schedule(schedrt_task *t, bool is_yield) {
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+  if (SCHEDRT_UNLIKELY(s & SCHEDRT_TS_BLOCK_ON)) {
+    /* block_on's thread sleeps on the state word, which the wake just set. */
+    schedrt__futex_wake(&t->state, 1);
+    schedrt__task_unref(t);
+    return;
+  }
+  schedrt_runtime *rt = t->rt;
+  schedrt_worker *w = schedrt__tls_worker;
+  if (w && w->rt == rt) {
+    schedule_local(w, t, is_yield);
+    return;
+  }
+  t->qnext = NULL;
+  if (!schedrt__inject_push(&rt->inject, t)) {
+    schedrt__task_unref(t); /* shutting down: the alive list cancels it */
+    return;
+  }
+  atomic_fetch_add_explicit(&rt->remote_schedules, 1, memory_order_relaxed);
+  schedrt__notify_parked(rt);
+}
+
+/* Pulls a batch from the injection queue: runs the first, queues the rest. */
+static schedrt_task *pull_inject(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
+  uint64_t len = schedrt__inject_len(&rt->inject);
+  if (len == 0)
+    return NULL;
+  uint64_t room = SCHEDRT_LOCAL_QUEUE_CAP - schedrt__lq_len(&w->q);
+  uint64_t max = len / rt->nworkers + 1;
+  if (max > room)
+    max = room;
+  if (max > SCHEDRT_LOCAL_QUEUE_CAP / 2)
+    max = SCHEDRT_LOCAL_QUEUE_CAP / 2;
+  if (max == 0)
+    max = 1;
+  uint64_t n;
+  schedrt_task *first = schedrt__inject_pop_n(&rt->inject, max, &n);
+  if (!first)
+    return NULL;
+  for (schedrt_task *x = first->qnext, *nx; x; x = nx) {
+    nx = x->qnext;
+    if (schedrt__lq_push_back_or_overflow(&w->q, x, &rt->inject))
+      schedrt__m_overflow(w);
+  }
+  return first;
+}
+
+static schedrt_task *next_local(schedrt_worker *w) {
+  schedrt_task *t = atomic_load_explicit(&w->lifo, memory_order_relaxed);
+  if (t) {
+    atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
+    return t;
+  }
+  return schedrt__lq_pop(&w->q);
+}
+
+static schedrt_task *next_task(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
+  if (w->tick % rt->global_queue_interval == 0) {
+    /* Fairness: remote work must not starve behind local re-spawns. */
+    uint64_t n;
+    schedrt_task *t = schedrt__inject_pop_n(&rt->inject, 1, &n);
+    if (t)
+      return t;
+    return next_local(w);
+  }
+  schedrt_task *t = next_local(w);
+  return t ? t : pull_inject(w);
+}
+
+static schedrt_task *steal_work(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
+  if (!w->searching) {
+    w->searching = schedrt__idle_to_searching(&rt->idle);
+    if (!w->searching)
+      return NULL;
+    schedrt__m_state(w, SCHEDRT_WS_SEARCHING);
+  }
+  uint32_t n = rt->nworkers, start = next_rand(w, n);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t v = (start + i) % n;
+    if (v == w->index)
+      continue;
+    uint32_t taken;
+    schedrt_task *t = schedrt__lq_steal_into(&rt->workers[v].q, &w->q, &taken);
+    if (t) {
+      schedrt__m_steal(w, taken);
+      return t;
+    }
+  }
+  return pull_inject(w);
+}
+
+/* Polls t, then follows up to SCHEDRT_MAX_LIFO_POLLS tasks it put in the LIFO slot. */
+static void run_task(schedrt_worker *w, schedrt_task *t) {
+  if (w->searching) {
+    w->searching = false;
+    /* The last searcher that found work wakes another to keep searching. */
+    if (schedrt__idle_from_searching(&w->rt->idle))
+      schedrt__notify_parked(w->rt);
+  }
+  schedrt__m_state(w, SCHEDRT_WS_RUNNING);
+  for (uint32_t lifo_polls = 0;; lifo_polls++) {
+    schedrt__m_poll_begin(w, t);
+    schedrt__task_run(t);
+    schedrt__m_poll_end(w);
+    t = atomic_load_explicit(&w->lifo, memory_order_relaxed);
+    if (!t)
+      return;
+    atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
+    if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS) {
+      /* Tokio 1.29's cap: a self-re-spawning chain must not starve the rest. */
+      if (schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject))
+        schedrt__m_overflow(w);
+      schedrt__notify_parked(w->rt);
+      return;
+    }
+  }
+}
+
+/* Is there work in any queue? Used by the last searcher before it sleeps. */
+static bool work_pending(schedrt_runtime *rt) {
+  if (schedrt__inject_len(&rt->inject))
+    return true;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    if (schedrt__lq_has_tasks(&rt->workers[i].q))
+      return true;
+  return false;
+}
+
+static bool stopping(schedrt_runtime *rt) {
+  /* Acquire: pairs with destroy's release store. */
+  return atomic_load_explicit(&rt->shutdown, memory_order_acquire);
+}
+
+/* Returns when there may be work (or shutdown, or a dump request). */
+static void park(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
+  if (atomic_load_explicit(&w->lifo, memory_order_relaxed) || schedrt__lq_has_tasks(&w->q))
+    return;
+  schedrt__m_maintenance(w);
+  bool last = schedrt__idle_to_parked(&rt->idle, w->index, w->searching);
+  w->searching = false;
+  if (last && work_pending(rt))
+    schedrt__notify_parked(rt);
+  schedrt__m_state(w, SCHEDRT_WS_PARKED);
+  schedrt__m_park(w);
+  for (;;) {
+    /* Acquire: pairs with schedrt__unpark_worker's release. */
+    while (!atomic_exchange_explicit(&w->unpark, 0, memory_order_acquire)) {
+      if (stopping(rt) || schedrt__dump_requested(rt))
+        break;
+      schedrt__futex_wait(&w->unpark, 0, UINT64_MAX);
+    }
+    w->now_cache = schedrt__now_ns();
+    if (stopping(rt))
+      break;
+    if (schedrt__dump_requested(rt)) {
+      /* Leave the sleeper list ourselves, as Tokio's transition_from_parked
+       * does, so idle counts stay right after the dump (Tokio #7478). If a
+       * notifier got there first, it counted us as searching. */
+      w->searching = !schedrt__idle_unpark_by_id(&rt->idle, w->index);
+      break;
+    }
+    if (!schedrt__idle_is_parked(&rt->idle, w->index)) {
+      /* A notifier took us off the list and counted us as searching. */
+      w->searching = true;
+      break;
+    }
+    schedrt__m_noop_unpark(w);
+  }
+  schedrt__m_unpark(w);
+}
+
+void *schedrt__worker_main(void *arg) {
+  schedrt_worker *w = arg;
+  schedrt_runtime *rt = w->rt;
+  schedrt__tls_worker = w;
+  schedrt__thread_name("schedrt-w%u", w->index);
+  w->now_cache = schedrt__now_ns();
+  while (!stopping(rt)) {
+    w->tick++;
+    schedrt__m_tick(w);
+    if (w->tick % SCHEDRT_MAINTENANCE_INTERVAL == 0) {
+      w->now_cache = schedrt__now_ns();
+      schedrt__m_maintenance(w);
+    }
+    if (SCHEDRT_UNLIKELY(schedrt__dump_requested(rt)))
+      schedrt__dump_safepoint(w);
+    schedrt_task *t = next_task(w);
+    if (!t)
+      t = steal_work(w);
+    if (t) {
+      run_task(w, t);
+      continue;
+    }
+    park(w);
+  }
+  schedrt__m_state(w, SCHEDRT_WS_STOPPED);
+  schedrt__m_maintenance(w);
+  schedrt__tls_worker = NULL;
+  return NULL;
+}
+
+void schedrt__worker_drain(schedrt_worker *w) {
+  schedrt_task *t = atomic_exchange_explicit(&w->lifo, NULL, memory_order_relaxed);
+  if (t)
+    schedrt__task_unref(t);
+  while ((t = schedrt__lq_pop(&w->q)))
+    schedrt__task_unref(t);
+}
