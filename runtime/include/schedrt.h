@@ -89,7 +89,10 @@ typedef struct schedrt_config {
   uint32_t nworkers; /* 0: number of online CPUs */
   const char *name;  /* runtime name, copied (truncated to 31 bytes); NULL: "schedrt" */
   uint32_t flags;    /* SCHEDRT_CFG_* */
-  /* Ticks between forced checks of the injection queue (fairness); 0: 31. */
+  /*
+   * Ticks between forced checks of the injection queue (fairness); 0:
+   * adaptive as in Tokio, about every 200 us of polling, 2 to 127 ticks.
+   */
   uint32_t global_queue_interval;
   /* Default deadline for a dump's start barrier; 0: 250 ms. */
   uint32_t dump_timeout_ms;
@@ -152,7 +155,8 @@ typedef struct schedrt_spawn_opts {
  * queue. If handle is not NULL it receives a join handle that the caller must
  * release (schedrt_join / schedrt_handle_release). arg stays the caller's:
  * the runtime never frees it. Use the schedrt_spawn* macros, which record the
- * spawn site.
+ * spawn site; file and func must have static storage duration (the macros
+ * pass __FILE__ and __func__). -ESHUTDOWN once destroy has begun.
  */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
                                                    const schedrt_spawn_opts *opts,

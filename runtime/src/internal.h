@@ -28,6 +28,8 @@
 
 /* ------------------------------------------------------------------ os.c */
 uint64_t schedrt__now_ns(void);
+/* CLOCK_MONOTONIC_COARSE: for timestamps shown in milliseconds. */
+uint64_t schedrt__coarse_now_ns(void);
 /* Waits while *addr == expected, at most timeout_ns (UINT64_MAX: forever). */
 void schedrt__futex_wait(_Atomic uint32_t *addr, uint32_t expected, uint64_t timeout_ns);
 void schedrt__futex_wake(_Atomic uint32_t *addr, int n);
@@ -48,6 +50,9 @@ enum {
   SCHEDRT_TS_JOIN_THREAD = 1u << 5, /* a thread sleeps on the state word (futex) */
   SCHEDRT_TS_BLOCK_ON = 1u << 6,    /* polled by schedrt_block_on's thread, not a worker */
 };
+
+struct free_block;
+typedef struct schedrt_worker schedrt_worker;
 
 struct schedrt_task {
   _Atomic uint32_t state;
@@ -76,6 +81,11 @@ struct schedrt_task {
   /* When it was last woken or went idle (0: not tracked); see metrics.h. */
   _Atomic uint64_t since_ns;
 };
+
+/* Task records (task_alloc.c): per-worker magazines over malloc. */
+schedrt_task *schedrt__task_alloc(void);
+void schedrt__task_free(schedrt_task *t);
+void schedrt__task_cache_flush(schedrt_worker *w);
 
 /* Take a reference / drop one (frees the task at zero). */
 void schedrt__task_ref(schedrt_task *t);
@@ -155,7 +165,7 @@ uint32_t schedrt__idle_num_searching(struct schedrt_idle *idle);
 
 /* ---------------------------------------------------------------- worker */
 
-typedef struct schedrt_worker {
+struct schedrt_worker {
   struct schedrt_local_queue q;
   /* Owner-only scheduling state. */
   _Atomic(schedrt_task *) lifo SCHEDRT_ALIGNED;
@@ -164,16 +174,36 @@ typedef struct schedrt_worker {
   uint32_t tick;
   bool searching;
   uint64_t rng;
+  /*
+   * Tasks that yielded, in order (qnext links). Like Tokio's defer list they
+   * run again only when the worker has no other local or injected work, so a
+   * busy-yielding task cannot starve remote spawns; never stolen. The task
+   * that called schedrt_yield during its current poll is `yielded`.
+   */
+  schedrt_task *defer_head, *defer_tail;
+  schedrt_task *yielded;
+  /* Task-record magazines (task_alloc.c); owner only. */
+  struct free_block *mag_alloc, *mag_free;
+  uint32_t mag_free_n;
   pthread_t thread;
+  /*
+   * The task being polled, or NULL. Relaxed stores by the owner; a dump
+   * compares it with the tasks it walks and never dereferences it.
+   */
+  _Atomic(schedrt_task *) current;
   /* Tasks spawned and completed on this worker; owner-written, relaxed. */
   _Atomic uint64_t spawned;
   _Atomic uint64_t completed;
   /* Clock read at maintenance and unpark: the cheap "now" for task times. */
   uint64_t now_cache;
+  /* Ticks between injection-queue checks, and where it was last tuned. */
+  uint32_t gqi;
+  uint32_t gqi_tick;
+  uint64_t gqi_ns;
   /* Futex word: 1 when unparked by someone; the worker resets it. */
   _Atomic uint32_t unpark SCHEDRT_ALIGNED;
   struct schedrt__wmetrics m;
-} schedrt_worker;
+};
 
 /* ---------------------------------------------------------- owned tasks */
 

@@ -16,6 +16,13 @@ uint64_t schedrt__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t schedrt__coarse_now_ns(void) {
+  struct timespec ts;
+  /* Same epoch as CLOCK_MONOTONIC, a tick of resolution, a fifth of the cost. */
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 SCHEDRT_API uint64_t schedrt_now_ns(void) { return schedrt__now_ns(); }
 
 void schedrt__futex_wait(_Atomic uint32_t *addr, uint32_t expected, uint64_t timeout_ns) {

@@ -34,8 +34,6 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
   /* The idle word packs counts in 16 bits; 1024 workers is plenty. */
   if (c.nworkers > 1024)
     return -EINVAL;
-  if (c.global_queue_interval == 0)
-    c.global_queue_interval = 31;
   if (c.dump_timeout_ms == 0)
     c.dump_timeout_ms = 250;
   if (c.monitor_period_ms == 0)
@@ -232,8 +230,9 @@ SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt) {
   /* Timers first: their wakes would land in a closed queue anyway, but the
    * monitor must stop touching the runtime before it is freed. */
   stop_monitor(rt);
-  drop_all_tasks(rt);
+  /* Before the tasks go: a control-area dump may still be walking them. */
   schedrt__dump_fini(rt);
+  drop_all_tasks(rt);
   schedrt__metrics_stop(rt);
   schedrt__timers_destroy(&rt->timers);
   schedrt__idle_destroy(&rt->idle);

@@ -27,7 +27,7 @@ void schedrt__task_unref(schedrt_task *t) {
    * (Release + an acquire fence would do, but TSan does not model fences,
    * and on x86 the locked decrement is a full barrier either way.) */
   if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-    free(t);
+    schedrt__task_free(t);
 }
 
 /* ------------------------------------------------------------ alive list */
@@ -103,16 +103,17 @@ static void count_completed(schedrt_runtime *rt) {
     atomic_fetch_add_explicit(&rt->foreign_completed, 1, memory_order_release);
 }
 
+/* Task times are shown in milliseconds: a worker's cache, or the coarse clock. */
 static uint64_t cheap_now(void) {
   schedrt_worker *w = schedrt__tls_worker;
-  return w ? w->now_cache : schedrt__now_ns();
+  return w ? w->now_cache : schedrt__coarse_now_ns();
 }
 
 /* ----------------------------------------------------------------- spawn */
 
 static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg, uint32_t state,
                               uint32_t refs) {
-  schedrt_task *t = malloc(sizeof(*t));
+  schedrt_task *t = schedrt__task_alloc();
   if (!t)
     return NULL;
   atomic_init(&t->state, state);
@@ -241,7 +242,10 @@ SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w) {
 
 SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task) {
   /* The task is RUNNING: this only sets NOTIFIED, and the poller re-queues
-   * it behind other work (not into the LIFO slot). */
+   * it on the defer list (worker.c), behind all other work. */
+  schedrt_worker *w = schedrt__tls_worker;
+  if (w && w->rt == task->rt)
+    w->yielded = task;
   schedrt__task_wake(task, false);
   return SCHEDRT_PENDING;
 }

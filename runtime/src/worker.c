@@ -4,6 +4,7 @@
  * global_queue_interval ticks for fairness, steals half of a random victim's
  * ring when it runs dry, and parks when there is nothing anywhere.
  */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -34,11 +35,22 @@ void schedrt__notify_parked(schedrt_runtime *rt) {
     schedrt__unpark_worker(&rt->workers[idx]);
 }
 
-/* Local schedule: the LIFO slot for a fresh wake, the ring's tail for a yield. */
+/* Local schedule: the LIFO slot for a fresh wake, the ring's tail for a
+ * re-poll, the defer list for an explicit yield. */
 static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
   schedrt_runtime *rt = w->rt;
   bool notify;
   schedrt__m_local_schedule(w);
+  if (is_yield && w->yielded == t) {
+    w->yielded = NULL;
+    t->qnext = NULL;
+    if (w->defer_tail)
+      w->defer_tail->qnext = t;
+    else
+      w->defer_head = t;
+    w->defer_tail = t;
+    return;
+  }
   if (is_yield || !rt->lifo_enabled) {
     if (schedrt__lq_push_back_or_overflow(&w->q, t, &rt->inject))
       schedrt__m_overflow(w);
@@ -115,28 +127,68 @@ static schedrt_task *next_local(schedrt_worker *w) {
   return schedrt__lq_pop(&w->q);
 }
 
-static schedrt_task *next_task(schedrt_worker *w) {
-  schedrt_runtime *rt = w->rt;
-  if (w->tick % rt->global_queue_interval == 0) {
-    /* Fairness: remote work must not starve behind local re-spawns. */
-    uint64_t n;
-    schedrt_task *t = schedrt__inject_pop_n(&rt->inject, 1, &n);
-    if (t)
-      return t;
-    return next_local(w);
+/* Moves the yielded tasks to the ring (they run in yield order) and pops one. */
+static schedrt_task *take_deferred(schedrt_worker *w) {
+  schedrt_task *t = w->defer_head;
+  if (!t)
+    return NULL;
+  w->defer_head = w->defer_tail = NULL;
+  for (schedrt_task *x = t->qnext, *nx; x; x = nx) {
+    nx = x->qnext;
+    if (schedrt__lq_push_back_or_overflow(&w->q, x, &w->rt->inject))
+      schedrt__m_overflow(w);
   }
-  schedrt_task *t = next_local(w);
-  return t ? t : pull_inject(w);
+  if (t->qnext)
+    schedrt__notify_parked(w->rt);
+  return t;
 }
 
-static schedrt_task *steal_work(schedrt_worker *w) {
-  schedrt_runtime *rt = w->rt;
-  if (!w->searching) {
-    w->searching = schedrt__idle_to_searching(&rt->idle);
-    if (!w->searching)
-      return NULL;
-    schedrt__m_state(w, SCHEDRT_WS_SEARCHING);
+/*
+ * Tokio's self-tuning fairness interval: check the injection queue about
+ * every 200 us of polling, whatever a poll costs, within [2, 127] ticks. The
+ * estimate uses the clock read that maintenance does anyway.
+ */
+#define SCHEDRT_GQI_TARGET_NS 200000u
+static void tune_gqi(schedrt_worker *w) {
+  uint32_t ticks = w->tick - w->gqi_tick;
+  if (w->rt->global_queue_interval || ticks == 0)
+    return;
+  uint64_t per_tick = (w->now_cache - w->gqi_ns) / ticks;
+  uint64_t gqi = per_tick ? SCHEDRT_GQI_TARGET_NS / per_tick : 127;
+  w->gqi = gqi < 2 ? 2 : gqi > 127 ? 127 : (uint32_t)gqi;
+  w->gqi_tick = w->tick;
+  w->gqi_ns = w->now_cache;
+}
+
+static void clock_tick(schedrt_worker *w) {
+  w->now_cache = schedrt__now_ns();
+  tune_gqi(w);
+}
+
+static schedrt_task *next_task(schedrt_worker *w) {
+  schedrt_task *t;
+  if (w->tick % w->gqi == 0) {
+    /*
+     * Fairness: remote work must not starve behind tasks that keep
+     * re-spawning themselves locally. A batch, not one task (as Tokio
+     * takes): with 10 us polls, one task per 31 ticks is 3 k tasks/s.
+     */
+    if ((t = pull_inject(w)))
+      return t;
   }
+  if ((t = next_local(w)) || (t = pull_inject(w)))
+    return t;
+  return take_deferred(w);
+}
+
+static bool stopping(schedrt_runtime *rt) {
+  /* Acquire: pairs with destroy's release store. */
+  return atomic_load_explicit(&rt->shutdown, memory_order_acquire);
+}
+
+/* One pass over the other workers' rings, from a random start. */
+static schedrt_task *steal_round(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
   uint32_t n = rt->nworkers, start = next_rand(w, n);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t v = (start + i) % n;
@@ -152,6 +204,39 @@ static schedrt_task *steal_work(schedrt_worker *w) {
   return pull_inject(w);
 }
 
+/*
+ * A searcher looks a few times, pausing in between, before it parks: work
+ * often arrives within microseconds (a spawner's next batch, a reply), and
+ * a futex sleep and wake-up costs two system calls and a context switch on
+ * each side. At most half the workers search, so at most half spin.
+ */
+#define SCHEDRT_SEARCH_ROUNDS 16u
+#define SCHEDRT_SEARCH_PAUSES 64u
+
+static schedrt_task *steal_work(schedrt_worker *w) {
+  if (!w->searching) {
+    w->searching = schedrt__idle_to_searching(&w->rt->idle);
+    if (!w->searching)
+      return NULL;
+    schedrt__m_state(w, SCHEDRT_WS_SEARCHING);
+  }
+  for (uint32_t round = 0; round < SCHEDRT_SEARCH_ROUNDS; round++) {
+    schedrt_task *t = steal_round(w);
+    if (t)
+      return t;
+    if (stopping(w->rt) || schedrt__dump_requested(w->rt))
+      return NULL;
+    /* Later rounds give the core away: on a busy machine the thread that
+     * will produce our work may be waiting for it. */
+    if (round < SCHEDRT_SEARCH_ROUNDS / 4)
+      for (uint32_t i = 0; i < SCHEDRT_SEARCH_PAUSES; i++)
+        __builtin_ia32_pause();
+    else
+      sched_yield();
+  }
+  return NULL;
+}
+
 /* Polls t, then follows up to SCHEDRT_MAX_LIFO_POLLS tasks it put in the LIFO slot. */
 static void run_task(schedrt_worker *w, schedrt_task *t) {
   if (w->searching) {
@@ -162,21 +247,24 @@ static void run_task(schedrt_worker *w, schedrt_task *t) {
   }
   schedrt__m_state(w, SCHEDRT_WS_RUNNING);
   for (uint32_t lifo_polls = 0;; lifo_polls++) {
+    atomic_store_explicit(&w->current, t, memory_order_relaxed);
+    w->yielded = NULL;
     schedrt__m_poll_begin(w, t);
     schedrt__task_run(t);
     schedrt__m_poll_end(w);
     t = atomic_load_explicit(&w->lifo, memory_order_relaxed);
     if (!t)
-      return;
+      break;
     atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
     if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS) {
       /* Tokio 1.29's cap: a self-re-spawning chain must not starve the rest. */
       if (schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject))
         schedrt__m_overflow(w);
       schedrt__notify_parked(w->rt);
-      return;
+      break;
     }
   }
+  atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 }
 
 /* Is there work in any queue? Used by the last searcher before it sleeps. */
@@ -189,15 +277,10 @@ static bool work_pending(schedrt_runtime *rt) {
   return false;
 }
 
-static bool stopping(schedrt_runtime *rt) {
-  /* Acquire: pairs with destroy's release store. */
-  return atomic_load_explicit(&rt->shutdown, memory_order_acquire);
-}
-
 /* Returns when there may be work (or shutdown, or a dump request). */
 static void park(schedrt_worker *w) {
   schedrt_runtime *rt = w->rt;
-  if (atomic_load_explicit(&w->lifo, memory_order_relaxed) || schedrt__lq_has_tasks(&w->q))
+  if (atomic_load_explicit(&w->lifo, memory_order_relaxed) || schedrt__lq_has_tasks(&w->q) || w->defer_head)
     return;
   schedrt__m_maintenance(w);
   bool last = schedrt__idle_to_parked(&rt->idle, w->index, w->searching);
@@ -214,6 +297,9 @@ static void park(schedrt_worker *w) {
       schedrt__futex_wait(&w->unpark, 0, UINT64_MAX);
     }
     w->now_cache = schedrt__now_ns();
+    /* Parked time is not polling time: restart the interval estimate. */
+    w->gqi_tick = w->tick;
+    w->gqi_ns = w->now_cache;
     if (stopping(rt))
       break;
     if (schedrt__dump_requested(rt)) {
@@ -238,12 +324,13 @@ void *schedrt__worker_main(void *arg) {
   schedrt_runtime *rt = w->rt;
   schedrt__tls_worker = w;
   schedrt__thread_name("schedrt-w%u", w->index);
-  w->now_cache = schedrt__now_ns();
+  w->now_cache = w->gqi_ns = schedrt__now_ns();
+  w->gqi = rt->global_queue_interval ? rt->global_queue_interval : 31;
   while (!stopping(rt)) {
     w->tick++;
     schedrt__m_tick(w);
     if (w->tick % SCHEDRT_MAINTENANCE_INTERVAL == 0) {
-      w->now_cache = schedrt__now_ns();
+      clock_tick(w);
       schedrt__m_maintenance(w);
     }
     if (SCHEDRT_UNLIKELY(schedrt__dump_requested(rt)))
@@ -259,6 +346,7 @@ void *schedrt__worker_main(void *arg) {
   }
   schedrt__m_state(w, SCHEDRT_WS_STOPPED);
   schedrt__m_maintenance(w);
+  schedrt__task_cache_flush(w);
   schedrt__tls_worker = NULL;
   return NULL;
 }
@@ -267,6 +355,11 @@ void schedrt__worker_drain(schedrt_worker *w) {
   schedrt_task *t = atomic_exchange_explicit(&w->lifo, NULL, memory_order_relaxed);
   if (t)
     schedrt__task_unref(t);
+  for (schedrt_task *nx; (t = w->defer_head); w->defer_head = nx) {
+    nx = t->qnext;
+    schedrt__task_unref(t);
+  }
+  w->defer_tail = NULL;
   while ((t = schedrt__lq_pop(&w->q)))
     schedrt__task_unref(t);
 }
