@@ -131,6 +131,14 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *c
  * Stops the workers, drops every unfinished task (its drop callback runs
  * exactly once), removes the metrics segment and waits for nothing else.
  * NULL is fine. Must not be called from a worker.
+ *
+ * Drop callbacks run one after another on the calling thread, after the
+ * workers stopped: they may release handles, oneshots, notifies and wakers,
+ * but must not spawn or wake. Wakers and handles that outlive the runtime may
+ * still be released (schedrt_waker_drop, schedrt_handle_release,
+ * schedrt_oneshot_destroy, schedrt_notify_destroy); waking or joining through
+ * them after destroy returned is forbidden. Wakes from other threads while
+ * destroy runs are fine.
  */
 SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt);
 SCHEDRT_API uint32_t schedrt_runtime_nworkers(const schedrt_runtime *rt);
@@ -156,7 +164,9 @@ typedef struct schedrt_spawn_opts {
  * release (schedrt_join / schedrt_handle_release). arg stays the caller's:
  * the runtime never frees it. Use the schedrt_spawn* macros, which record the
  * spawn site; file and func must have static storage duration (the macros
- * pass __FILE__ and __func__). -ESHUTDOWN once destroy has begun.
+ * pass __FILE__ and __func__). -ESHUTDOWN once destroy has begun. On any
+ * error the runtime took nothing: arg is still the caller's and drop is not
+ * called.
  */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
                                                    const schedrt_spawn_opts *opts,
@@ -238,6 +248,8 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_wake_at(schedrt_task *task, uint64_t d
  * Sleep helper for poll functions. *deadline is the caller's state (start at
  * 0): the first call arms a timer and returns PENDING; later calls return
  * PENDING until the deadline passed, then READY (resetting *deadline to 0).
+ * If no timer can be armed (the runtime is shutting down, or no memory), it
+ * returns READY at once rather than leave the task waiting forever.
  */
 SCHEDRT_API schedrt_poll schedrt_sleep(schedrt_task *task, uint64_t *deadline, uint64_t delay_ns);
 
@@ -269,6 +281,13 @@ SCHEDRT_API void schedrt_notify_all(schedrt_notify *n);
  * since its first call; else registers self and returns PENDING.
  */
 SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *self, uint64_t *ticket);
+/*
+ * Stops waiting: a task that gives up (a timeout won) must cancel, or its
+ * stale registration would swallow a notify_one meant for another waiter. If
+ * the notification had already been delivered to this ticket, it is passed
+ * on to the next waiter (or kept as a permit). *ticket is reset to 0.
+ */
+SCHEDRT_API void schedrt_notify_cancel(schedrt_notify *n, uint64_t *ticket);
 
 /* ---------------------------------------------------------------- metrics */
 

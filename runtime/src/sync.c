@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "internal.h"
 
@@ -79,9 +80,14 @@ SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {
 
 /* ------------------------------------------------------------------- notify */
 
+/*
+ * A waiter stays listed until its task sees the notification (or cancels), so
+ * a notification given to a task that then gives up can be passed on.
+ */
 struct notify_waiter {
   uint64_t ticket;
   schedrt_waker *waker;
+  bool notified; /* by notify_one; notify_all removes waiters instead */
 };
 
 struct schedrt_notify {
@@ -118,16 +124,35 @@ SCHEDRT_API void schedrt_notify_destroy(schedrt_notify *n) {
   free(n);
 }
 
-SCHEDRT_API void schedrt_notify_one(schedrt_notify *n) {
-  schedrt_waker *w = NULL;
-  pthread_mutex_lock(&n->lock);
-  if (n->len) {
-    w = n->waiters[0].waker;
-    memmove(n->waiters, n->waiters + 1, (n->len - 1) * sizeof(*n->waiters));
-    n->len--;
-  } else {
-    n->permits++;
+/* Under the lock: hands one notification to the oldest waiter not yet
+ * notified (returning a waker reference to fire), or stores a permit. */
+static schedrt_waker *give_one_locked(schedrt_notify *n) {
+  for (size_t i = 0; i < n->len; i++) {
+    if (!n->waiters[i].notified) {
+      n->waiters[i].notified = true;
+      return schedrt_waker_clone(n->waiters[i].waker);
+    }
   }
+  n->permits++;
+  return NULL;
+}
+
+static void remove_locked(schedrt_notify *n, size_t i) {
+  schedrt_waker_drop(n->waiters[i].waker);
+  memmove(n->waiters + i, n->waiters + i + 1, (n->len - i - 1) * sizeof(*n->waiters));
+  n->len--;
+}
+
+static ssize_t find_locked(schedrt_notify *n, uint64_t ticket) {
+  for (size_t i = 0; i < n->len; i++)
+    if (n->waiters[i].ticket == ticket)
+      return (ssize_t)i;
+  return -1;
+}
+
+SCHEDRT_API void schedrt_notify_one(schedrt_notify *n) {
+  pthread_mutex_lock(&n->lock);
+  schedrt_waker *w = give_one_locked(n);
   pthread_mutex_unlock(&n->lock);
   /* Outside the lock: waking may take scheduler locks. */
   schedrt_wake(w);
@@ -166,20 +191,35 @@ SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *se
       n->cap = cap;
     }
     *ticket = n->next_ticket++;
-    n->waiters[n->len++] = (struct notify_waiter){*ticket, schedrt_waker_get(self)};
+    n->waiters[n->len++] = (struct notify_waiter){*ticket, schedrt_waker_get(self), false};
     goto out;
   }
-  /* Still listed: not notified yet. Gone: a notify took us off the list. */
-  r = SCHEDRT_READY;
-  for (size_t i = 0; i < n->len; i++) {
-    if (n->waiters[i].ticket == *ticket) {
-      r = SCHEDRT_PENDING;
-      break;
-    }
-  }
-  if (r == SCHEDRT_READY)
+  ssize_t i = find_locked(n, *ticket);
+  if (i < 0 || n->waiters[i].notified) {
+    /* Notified by notify_one (listed, marked) or notify_all (gone). */
+    if (i >= 0)
+      remove_locked(n, (size_t)i);
     *ticket = 0;
+    r = SCHEDRT_READY;
+  }
 out:
   pthread_mutex_unlock(&n->lock);
   return r;
+}
+
+SCHEDRT_API void schedrt_notify_cancel(schedrt_notify *n, uint64_t *ticket) {
+  if (!n || !ticket || *ticket == 0)
+    return;
+  schedrt_waker *w = NULL;
+  pthread_mutex_lock(&n->lock);
+  ssize_t i = find_locked(n, *ticket);
+  if (i >= 0) {
+    bool notified = n->waiters[i].notified;
+    remove_locked(n, (size_t)i);
+    if (notified)
+      w = give_one_locked(n); /* pass the unused notification on */
+  }
+  pthread_mutex_unlock(&n->lock);
+  *ticket = 0;
+  schedrt_wake(w);
 }

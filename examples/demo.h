@@ -1,0 +1,65 @@
+/*
+ * schedrt-demo: a simulated server for watching with sched-inspect.
+ *
+ * schedrt_demo.c holds main(): the command line, signals, the acceptor thread
+ * and the summary. demo_tasks.c holds the tasks, each a small state machine
+ * written as a poll function. This header is what the two share.
+ */
+#ifndef SCHEDRT_DEMO_H
+#define SCHEDRT_DEMO_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <schedrt.h>
+
+/* Counters the tasks bump (relaxed) and main() prints. */
+typedef struct demo_stats {
+  _Atomic uint64_t conns_accepted; /* connection tasks spawned */
+  _Atomic uint64_t conns_closed;   /* connection tasks that completed */
+  _Atomic uint64_t requests;       /* responses sent */
+  _Atomic uint64_t db_queries;     /* oneshot request/response round trips */
+  _Atomic uint64_t fanouts;        /* requests answered by child tasks */
+  _Atomic uint64_t parts;          /* child tasks joined */
+  _Atomic uint64_t streams;        /* responses sent in yielding chunks */
+  _Atomic uint64_t keepalives;     /* waits on the broadcast tick */
+  _Atomic uint64_t slow_queries;   /* 30-200 ms CPU bursts */
+  _Atomic uint64_t ticks;          /* broadcast ticks sent */
+  _Atomic uint64_t spawn_errors;   /* failed spawns (or allocations), not counting -ESHUTDOWN */
+  _Atomic uint64_t dropped;        /* drop callbacks run (tasks cut at shutdown) */
+} demo_stats;
+
+/* What every task of the demo shares. Outlives the runtime. */
+typedef struct demo_server {
+  schedrt_runtime *rt;
+  schedrt_notify *tick;    /* broadcast: notify_all every DEMO_TICK_NS */
+  schedrt_notify *db_pool; /* a slot of the db pool was freed: notify_one */
+  _Atomic int db_slots;    /* free db pool connections */
+  _Atomic uint64_t live_conns;
+  _Atomic uint64_t next_conn;
+  demo_stats stats;
+} demo_server;
+
+#define DEMO_TICK_NS (100u * 1000u * 1000u) /* broadcast tick period: 100 ms */
+#define DEMO_DB_POOL_SIZE 8                 /* concurrent db queries */
+
+/* 0, or -errno after freeing what it had allocated. */
+int demo_server_init(demo_server *srv);
+/* After schedrt_runtime_destroy: every task is gone by then. */
+void demo_server_fini(demo_server *srv);
+
+/* One connection task "conn-<n>", spawned from any thread. 0 or a schedrt error. */
+int demo_spawn_conn(demo_server *srv);
+/* The "ticker" task that drives srv->tick. */
+int demo_spawn_ticker(demo_server *srv);
+/* "cache-warmup": main() awaits it through a join handle (schedrt_join). */
+int demo_spawn_warmup(demo_server *srv, schedrt_handle **handle);
+
+/*
+ * Objects the demo allocated and has not freed yet. After the runtime is
+ * destroyed this must be 0: every task freed its state when it completed or
+ * in its drop callback.
+ */
+int64_t demo_objects_live(void);
+
+#endif /* SCHEDRT_DEMO_H */
