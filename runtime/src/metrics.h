@@ -1,25 +1,45 @@
 /*
  * The runtime's side of the metrics: the structs embedded in the runtime and
- * its workers. The hooks the scheduler calls are in metrics_hooks.h.
+ * its workers. The hooks the scheduler calls are in metrics_hooks.h; the
+ * segment layout is common/include/schedrt/proto/shm_layout.h.
  * Owner: the metrics module (metrics_shm.c, or metrics_noop.c when built out).
  */
 #ifndef SCHEDRT_METRICS_H
 #define SCHEDRT_METRICS_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "schedrt/proto/metrics_def.h"
+#include "schedrt/proto/shm_layout.h"
+#include "schedrt/shm_util.h"
 
 /* Worker states as published (and as the inspector shows them). */
 enum schedrt__wstate {
-  SCHEDRT_WS_STARTING = 0,
-  SCHEDRT_WS_RUNNING = 1,
-  SCHEDRT_WS_SEARCHING = 2,
-  SCHEDRT_WS_PARKED = 3,
-  SCHEDRT_WS_STOPPED = 4,
+  SCHEDRT_WS_STARTING = SCHEDRT_WSTATE_STARTING,
+  SCHEDRT_WS_RUNNING = SCHEDRT_WSTATE_RUNNING,
+  SCHEDRT_WS_SEARCHING = SCHEDRT_WSTATE_SEARCHING,
+  SCHEDRT_WS_PARKED = SCHEDRT_WSTATE_PARKED,
+  SCHEDRT_WS_STOPPED = SCHEDRT_WSTATE_STOPPED,
 };
 
-/* Per-worker, owner-written counters. */
+/*
+ * Per worker. Counters are worker-private plain integers (the hot path only
+ * increments them) and are published into the slot at maintenance, park,
+ * unpark and stop, as Tokio's MetricsBatch does. The seqlock section at each
+ * poll publishes state, task, polls, depth and LIFO together.
+ */
 struct schedrt__wmetrics {
+  /* Where this worker publishes: a slot of the shm segment, or of a private
+   * image when publication is off. Never NULL once metrics_start returned. */
+  struct schedrt_shm_wslot *slot;
+  /* This worker's histogram block (NULL unless timing is on). */
+  _Atomic uint64_t *hist;
+  uint64_t seq; /* the slot's sequence as last written (even) */
   uint64_t polls;
+  uint64_t ticks;
   uint64_t local_schedules;
   uint64_t overflows;
   uint64_t steals;
@@ -28,19 +48,60 @@ struct schedrt__wmetrics {
   uint64_t unparks;
   uint64_t noop_unparks;
   uint64_t busy_ns;
-  uint64_t ticks;
+  uint64_t polls_at_park; /* Tokio's noop rule: park with no poll since the last park */
+  uint64_t active_since;  /* clock at the last unpark (busy span start), 0 when parked */
+  uint64_t poll_start;    /* timing only */
+  uint32_t state;
+  bool timing;
+  /* Used when no image could be allocated at all: the hooks stay branch-free. */
+  struct schedrt_shm_wslot fallback;
 };
 
+struct schedrt__seg_reg; /* metrics_shm.c: the process-wide list unlinked at exit */
+
 struct schedrt__metrics {
-  int enabled;
+  unsigned char *base; /* the segment (shm) or a private image; NULL when none */
+  size_t size;
+  int fd;              /* shm only; holds flock(LOCK_SH) as the liveness token */
+  bool published;      /* base is a named shm segment */
+  bool timing;         /* SCHEDRT_CFG_TIMING / SCHEDRT_TIMING=1 */
+  uint32_t owner_pid;  /* getpid() at creation: a forked child never unlinks */
+  struct schedrt_shm_geometry geo;
+  char name[SCHEDRT_SHM_NAME_MAX + 1]; /* "/schedrt.<uid>.<pid>.<start>.<n>" */
+  struct schedrt__metrics *reg_next, *reg_prev; /* exit-time unlink list */
+  bool registered;
 };
 
 struct schedrt_runtime;
-/* After workers are allocated, before they start. 0 or -errno (then metrics are off). */
+/*
+ * After workers are allocated, before they start. Always leaves every
+ * worker's hooks pointing at valid memory, so the scheduler never checks.
+ * 0: a segment is published. -ENOTSUP: built out. Another negative code: no
+ * segment (reason worth a warning); the in-process API still works from a
+ * private image. 0 as well when SCHEDRT_METRICS=0 or SCHEDRT_CFG_NO_METRICS
+ * turned publication off on purpose.
+ */
 int schedrt__metrics_start(struct schedrt_runtime *rt);
-/* After workers stopped: unlink the segment. */
+/* After workers and the monitor stopped: mark EXITING, unlink, unmap. Idempotent. */
 void schedrt__metrics_stop(struct schedrt_runtime *rt);
-/* Monitor thread, every period: heartbeat and global gauges. */
+/* Monitor thread, every period: heartbeat, global gauges, stuck-poll observation. */
 void schedrt__metrics_monitor_tick(struct schedrt_runtime *rt, uint64_t now);
+
+/*
+ * The published segment's control page (task dumps, issue 4) and its size,
+ * or NULL when no segment is published (private image, publication off,
+ * built out). Valid from metrics_start to metrics_stop.
+ */
+void *schedrt__metrics_control(struct schedrt_runtime *rt, size_t *size);
+/*
+ * The poll worker `worker` is in: 0 with the task id and since when, on
+ * CLOCK_MONOTONIC: the exact poll start with timing on (*exact true), else
+ * the first monitor tick that saw this poll (*exact false, one period of
+ * resolution), or *since_ns = 0 when the poll began less than one period
+ * ago. -ENOENT: not polling (or the slot stayed busy); -EINVAL: bad worker;
+ * -ENOTSUP: built out.
+ */
+int schedrt__metrics_poll_info(struct schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
+                               uint64_t *since_ns, bool *exact);
 
 #endif

@@ -39,10 +39,20 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
   if (atomic_fetch_or_explicit(&o->state, OS_SENDING, memory_order_relaxed) & OS_SENDING)
     return -EALREADY;
   o->value = value;
-  /* AcqRel: release publishes value; acquire sees the receiver's waker. */
-  uint32_t prev = atomic_fetch_or_explicit(&o->state, OS_SENT, memory_order_acq_rel);
-  if (prev & OS_RX_WAKER)
-    schedrt_wake(o->waker);
+  /*
+   * Take the waker before publishing SENT: once SENT is visible the receiver
+   * may destroy and free the channel, so it must not be touched afterwards.
+   * While RX_WAKER is set the receiver never writes waker again. AcqRel:
+   * release publishes value; acquire (also on failure) sees the waker the
+   * receiver stored before setting RX_WAKER.
+   */
+  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+  schedrt_waker *w;
+  do {
+    w = (s & OS_RX_WAKER) ? o->waker : NULL;
+  } while (!atomic_compare_exchange_weak_explicit(&o->state, &s, s | OS_SENT, memory_order_acq_rel,
+                                                  memory_order_acquire));
+  schedrt_wake(w); /* the sender's reference now; NULL is fine */
   return 0;
 }
 

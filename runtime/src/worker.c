@@ -323,6 +323,7 @@ void *schedrt__worker_main(void *arg) {
   schedrt_worker *w = arg;
   schedrt_runtime *rt = w->rt;
   schedrt__tls_worker = w;
+  schedrt__m_worker_start(w);
   schedrt__thread_name("schedrt-w%u", w->index);
   w->now_cache = w->gqi_ns = schedrt__now_ns();
   w->gqi = rt->global_queue_interval ? rt->global_queue_interval : 31;

@@ -2,8 +2,13 @@
 #ifndef SCHEDRT_TEST_STRESS_H
 #define SCHEDRT_TEST_STRESS_H
 
+#include <errno.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "schedrt.h"
 
@@ -11,6 +16,18 @@
 #define STRESS_PASS 0
 #define STRESS_FAIL 1
 #define STRESS_SKIP 77
+
+/* STRESS_TSAN is 1 in a ThreadSanitizer build (clang or gcc), else 0. */
+#if defined(SCHEDRT_TSAN) || defined(__SANITIZE_THREAD__)
+#define STRESS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STRESS_TSAN 1
+#endif
+#endif
+#ifndef STRESS_TSAN
+#define STRESS_TSAN 0
+#endif
 
 #define STRESS_CHECK(cond, ...)                                          \
   do {                                                                   \
@@ -38,14 +55,72 @@ static inline unsigned long stress_scaled(unsigned long n) {
   return r ? r : 1;
 }
 
-static inline schedrt_runtime *stress_runtime(unsigned nworkers) {
+/*
+ * A count with a separate default for TSan builds (which run 5-20x slower and
+ * must stay under ~30 s on a 2-core CI machine); both scale with STRESS_SCALE.
+ */
+static inline unsigned long stress_count(unsigned long normal, unsigned long tsan) {
+  return stress_scaled(STRESS_TSAN ? tsan : normal);
+}
+
+static inline schedrt_runtime *stress_runtime_ex(unsigned nworkers, uint32_t flags) {
   schedrt_config cfg;
   schedrt_config_init(&cfg);
   cfg.nworkers = nworkers;
+  cfg.flags = flags;
   cfg.name = "stress";
   schedrt_runtime *rt = NULL;
   STRESS_OK(schedrt_runtime_create(&cfg, &rt));
   return rt;
+}
+
+static inline schedrt_runtime *stress_runtime(unsigned nworkers) { return stress_runtime_ex(nworkers, 0); }
+
+/* Monotonic seconds, for deadlines on waiting and for timings. */
+static inline double stress_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* sem_wait with a deadline in seconds: true if posted, false on timeout. */
+static inline bool stress_sem_wait(sem_t *s, double seconds) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long ns = (long long)ts.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
+  ts.tv_sec += (time_t)seconds + (time_t)(ns / 1000000000LL);
+  ts.tv_nsec = (long)(ns % 1000000000LL);
+  for (;;) {
+    if (sem_timedwait(s, &ts) == 0)
+      return true;
+    if (errno != EINTR)
+      return false;
+  }
+}
+
+static inline void stress_pause_(void) {
+  struct timespec ts = {0, 100000}; /* 0.1 ms: a poll interval, not a synchronisation */
+  nanosleep(&ts, NULL);
+}
+
+/*
+ * Waits up to `seconds` for cond (an expression) to hold, checking every
+ * 0.1 ms; sets the bool ok to whether it held. For conditions that have no
+ * signal to wait on (a counter reaching a value, a queue filling up).
+ */
+#define STRESS_WAIT_UNTIL(ok, cond, seconds)                                   \
+  do {                                                                         \
+    double stress_end_ = stress_now() + (seconds);                             \
+    while (!((ok) = (cond)) && stress_now() < stress_end_)                     \
+      stress_pause_();                                                         \
+  } while (0)
+
+/* A small fast PRNG for workload shapes (splitmix64). */
+static inline uint64_t stress_rand(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 #endif

@@ -1,0 +1,307 @@
+/*
+ * The metrics segment, byte for byte (docs/shm-protocol.md explains it).
+ *
+ * ABI rules: fixed-width fields only (no bool, enum, bitfield, pointer or
+ * size_t); every field that changes after the segment is READY is _Atomic,
+ * at most 64 bits and lock-free (so address-free: the same memory is mapped
+ * in two processes); every offset is asserted below. The first 16 bytes are
+ * frozen forever. Appending fields into reserved space or adding metrics at
+ * the end of a list is a minor version; anything else is a major one.
+ *
+ * Regions (each offset and size stored in the header; readers use those,
+ * never the constants, so a newer minor can grow them):
+ *   header       [0, 512)
+ *   global area  512, 128 bytes: monitor-written seqlock block
+ *   bucket bounds 640: hist_buckets x u64 upper bounds (ns)
+ *   descriptors  after the bounds, 128-aligned: desc_count x 128 bytes
+ *   worker slots 128-aligned: max_workers x slot_stride (256)
+ *   histograms   128-aligned: max_workers x hist_stride (1024)
+ *   control page page-aligned, one page, reserved for task dumps (issue 4)
+ */
+#ifndef SCHEDRT_PROTO_SHM_LAYOUT_H
+#define SCHEDRT_PROTO_SHM_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schedrt/proto/metrics_def.h"
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free (address-free) for shm");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free (address-free) for shm");
+_Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit fields");
+
+#define SCHEDRT_SHM_MAGIC "SCHEDRT" /* 8 bytes with the NUL */
+#define SCHEDRT_SHM_BYTE_ORDER 0x01020304u
+#define SCHEDRT_SHM_MAJOR 1
+#define SCHEDRT_SHM_MINOR 0
+
+/* Header state: READY is stored last, with release (after everything else). */
+enum {
+  SCHEDRT_SHM_STATE_INIT = 0,
+  SCHEDRT_SHM_STATE_READY = 1,
+  SCHEDRT_SHM_STATE_EXITING = 2,
+};
+
+/* header.features */
+#define SCHEDRT_SHM_F_METRICS (1ull << 0)  /* always set by writers of this layout */
+#define SCHEDRT_SHM_F_TASKDUMP (1ull << 1) /* the control page is served (issue 4) */
+#define SCHEDRT_SHM_F_TIMING (1ull << 2)   /* per-poll timing on: histograms and exact since */
+
+/* Limits a reader enforces (a writer never exceeds them). */
+#define SCHEDRT_SHM_MAX_WORKERS 4096u
+#define SCHEDRT_SHM_MAX_BUCKETS 64u
+#define SCHEDRT_SHM_MAX_DESCS 1024u
+#define SCHEDRT_SHM_MAX_SIZE (64ull << 20)
+
+#define SCHEDRT_SHM_HEADER_SIZE 512u
+#define SCHEDRT_SHM_GLOBAL_OFF 512u
+#define SCHEDRT_SHM_GLOBAL_SIZE 128u
+#define SCHEDRT_SHM_BOUNDS_OFF 640u
+#define SCHEDRT_SHM_SLOT_STRIDE 256u
+#define SCHEDRT_SHM_HIST_STRIDE 1024u
+#define SCHEDRT_SHM_HIST_SPACING 512u /* bytes between the histograms of one worker */
+#define SCHEDRT_SHM_DESC_SIZE 128u
+#define SCHEDRT_SHM_ALIGN 128u        /* two cache lines: no adjacent-line prefetch pairing */
+
+/* ------------------------------------------------------------- header */
+
+struct schedrt_shm_header {
+  /* Frozen preamble: never changes in any version. */
+  char magic[8];             /*   0 "SCHEDRT\0" */
+  uint32_t byte_order;       /*   8 0x01020304 in the writer's order */
+  uint16_t layout_major;     /*  12 */
+  uint16_t layout_minor;     /*  14 */
+  /* Sizes and offsets (bytes from the start of the segment). */
+  uint32_t header_size;      /*  16 */
+  uint32_t page_size;        /*  20 */
+  uint64_t total_size;       /*  24 */
+  uint32_t slot_off;         /*  32 */
+  uint32_t slot_stride;      /*  36 multiple of 128 */
+  uint32_t max_workers;      /*  40 */
+  _Atomic uint32_t nr_workers; /* 44 slots in use (<= max_workers) */
+  uint32_t global_off;       /*  48 */
+  uint32_t global_size;      /*  52 */
+  uint32_t hist_off;         /*  56 */
+  uint32_t hist_size;        /*  60 whole histogram region */
+  uint32_t ctl_off;          /*  64 page-aligned */
+  uint32_t ctl_size;         /*  68 */
+  uint32_t desc_off;         /*  72 */
+  uint32_t desc_count;       /*  76 */
+  uint64_t features;         /*  80 SCHEDRT_SHM_F_* */
+  uint32_t pid;              /*  88 in the writer's pid namespace */
+  uint32_t uid;              /*  92 */
+  uint64_t starttime;        /*  96 /proc/self/stat field 22 */
+  uint8_t boot_id[16];       /* 104 */
+  uint8_t instance_id[16];   /* 120 random */
+  uint64_t create_realtime_ns; /* 136 */
+  uint64_t create_mono_ns;   /* 144 */
+  uint32_t heartbeat_period_ms; /* 152 */
+  uint32_t desc_size;        /* 156 bytes per descriptor (128) */
+  _Atomic uint32_t state;    /* 160 INIT, READY (stored last), EXITING */
+  uint32_t runtime_index;    /* 164 <n> of the name */
+  _Atomic uint64_t heartbeat_seq;     /* 168 */
+  _Atomic uint64_t heartbeat_mono_ns; /* 176 */
+  char runtime_version[32];  /* 184 NUL-padded */
+  char comm[16];             /* 216 NUL-padded, may lack the NUL */
+  char runtime_name[32];     /* 232 NUL-padded */
+  uint32_t hist_buckets;     /* 264 buckets per histogram */
+  uint32_t hist_per_worker;  /* 268 histograms per worker */
+  uint32_t hist_bounds_off;  /* 272 u64 upper bounds, hist_buckets of them */
+  uint32_t hist_stride;      /* 276 bytes per worker in the histogram region */
+  uint32_t local_queue_cap;  /* 280 */
+  uint32_t maintenance_interval; /* 284 */
+  uint32_t hist_spacing;     /* 288 bytes between one worker's histograms */
+  uint32_t resv0;            /* 292 */
+  uint64_t resv[27];         /* 296 .. 512 zero */
+};
+
+_Static_assert(offsetof(struct schedrt_shm_header, magic) == 0, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, byte_order) == 8, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, layout_major) == 12, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, layout_minor) == 14, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, header_size) == 16, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, page_size) == 20, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, total_size) == 24, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, slot_off) == 32, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, slot_stride) == 36, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, max_workers) == 40, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, nr_workers) == 44, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, global_off) == 48, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, global_size) == 52, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_off) == 56, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_size) == 60, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, ctl_off) == 64, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, ctl_size) == 68, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, desc_off) == 72, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, desc_count) == 76, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, features) == 80, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, pid) == 88, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, uid) == 92, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, starttime) == 96, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, boot_id) == 104, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, instance_id) == 120, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, create_realtime_ns) == 136, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, create_mono_ns) == 144, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, heartbeat_period_ms) == 152, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, desc_size) == 156, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, state) == 160, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, runtime_index) == 164, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, heartbeat_seq) == 168, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, heartbeat_mono_ns) == 176, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, runtime_version) == 184, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, comm) == 216, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, runtime_name) == 232, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_buckets) == 264, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_per_worker) == 268, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_bounds_off) == 272, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_stride) == 276, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, local_queue_cap) == 280, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, maintenance_interval) == 284, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, hist_spacing) == 288, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, resv0) == 292, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, resv) == 296, "layout");
+_Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "layout");
+
+/* The minimum header a reader of this major needs (up to hist_spacing). */
+#define SCHEDRT_SHM_HEADER_MIN 296u
+
+/* ---------------------------------------------------------- worker slot */
+
+/*
+ * One worker, slot_stride (256) bytes, 128-aligned:
+ *   [0, 128)   written by the worker only, under `seq` (a seqlock)
+ *   [128, 192) written by the monitor thread only, under `mseq`
+ *   [192, 256) reserved (zero)
+ */
+struct schedrt_shm_wslot {
+  _Atomic uint64_t seq; /* 0: odd while the worker writes */
+#define SCHEDRT__SLOT_FIELD(id, kind, off, type, unit, help) _Atomic type id;
+  SCHEDRT_WSLOT_METRICS(SCHEDRT__SLOT_FIELD)
+#undef SCHEDRT__SLOT_FIELD
+  /* With SCHEDRT_SHM_F_TIMING: CLOCK_MONOTONIC when the current poll began. */
+  _Atomic uint64_t poll_start_ns;   /* 112 */
+  /* CLOCK_MONOTONIC of the last unpark (start of the busy span); 0 when parked. */
+  _Atomic uint64_t active_since_ns; /* 120 */
+  /* Monitor-written half. */
+  _Atomic uint64_t mseq;            /* 128: odd while the monitor writes */
+  _Atomic uint64_t seen_polls;      /* 136: `polls` value the monitor saw in progress */
+  _Atomic uint64_t seen_since_ns;   /* 144: monitor clock when it first saw it */
+  _Atomic uint64_t os_tid;          /* 152: worker's Linux tid (written once, no seqlock) */
+  uint64_t resv[12];                /* 160 .. 256 */
+};
+
+#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help)                      \
+  _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id); \
+  _Static_assert(sizeof(type) == 4 || sizeof(type) == 8, "slot width: " #id);
+SCHEDRT_WSLOT_METRICS(SCHEDRT__SLOT_ASSERT)
+#undef SCHEDRT__SLOT_ASSERT
+_Static_assert(offsetof(struct schedrt_shm_wslot, seq) == 0, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, poll_start_ns) == 112, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, active_since_ns) == 120, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, mseq) == 128, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, seen_polls) == 136, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, seen_since_ns) == 144, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, os_tid) == 152, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, resv) == 160, "layout");
+_Static_assert(sizeof(struct schedrt_shm_wslot) == SCHEDRT_SHM_SLOT_STRIDE, "layout");
+_Static_assert(SCHEDRT_SHM_SLOT_STRIDE % SCHEDRT_SHM_ALIGN == 0, "slot stride");
+
+/* ---------------------------------------------------------- global area */
+
+struct schedrt_shm_global {
+  _Atomic uint64_t seq; /* 0: odd while the monitor writes */
+#define SCHEDRT__GLOBAL_FIELD(id, kind, off, type, unit, help) _Atomic type id;
+  SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_FIELD)
+#undef SCHEDRT__GLOBAL_FIELD
+  uint64_t resv[10]; /* 48 .. 128 */
+};
+
+#define SCHEDRT__GLOBAL_ASSERT(id, kind, off, type, unit, help)                      \
+  _Static_assert(offsetof(struct schedrt_shm_global, id) == (off), "global: " #id); \
+  _Static_assert(sizeof(type) == 8, "global width: " #id);
+SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_ASSERT)
+#undef SCHEDRT__GLOBAL_ASSERT
+_Static_assert(offsetof(struct schedrt_shm_global, seq) == 0, "layout");
+_Static_assert(offsetof(struct schedrt_shm_global, resv) == 48, "layout");
+_Static_assert(sizeof(struct schedrt_shm_global) == SCHEDRT_SHM_GLOBAL_SIZE, "layout");
+
+/* ------------------------------------------------------------ histograms */
+
+/*
+ * Log-linear buckets, 2 per power of two: bucket 0 is [0, 64 ns); then for
+ * k = 6..35 the octave [2^k, 2^(k+1)) splits into [2^k, 1.5*2^k) and
+ * [1.5*2^k, 2^(k+1)); the last bucket is [2^36 ns (~68.7 s), UINT64_MAX].
+ * 62 buckets, at most 50 % relative width. The bounds are also written into
+ * the segment, so readers need not know this rule.
+ */
+#define SCHEDRT_HIST_MIN_SHIFT 6
+#define SCHEDRT_HIST_MAX_SHIFT 36
+#define SCHEDRT_HIST_BUCKETS (2u + 2u * (SCHEDRT_HIST_MAX_SHIFT - SCHEDRT_HIST_MIN_SHIFT))
+_Static_assert(SCHEDRT_HIST_BUCKETS == 62, "bucket count");
+_Static_assert(SCHEDRT_HIST_BUCKETS * 8u <= SCHEDRT_SHM_HIST_SPACING, "histogram fits its spacing");
+#define SCHEDRT__HIST_ASSERT(id, kind, off, type, unit, help)                          \
+  _Static_assert((off) % SCHEDRT_SHM_HIST_SPACING == 0 && (off) < SCHEDRT_SHM_HIST_STRIDE, \
+                 "hist: " #id);
+SCHEDRT_HIST_METRICS(SCHEDRT__HIST_ASSERT)
+#undef SCHEDRT__HIST_ASSERT
+
+/* Bucket of a duration in ns. Branch-light: one clz. */
+static inline uint32_t schedrt_hist_bucket(uint64_t ns) {
+  if (ns < (1ull << SCHEDRT_HIST_MIN_SHIFT))
+    return 0;
+  uint32_t k = 63u - (uint32_t)__builtin_clzll(ns);
+  if (k >= SCHEDRT_HIST_MAX_SHIFT)
+    return SCHEDRT_HIST_BUCKETS - 1u;
+  uint32_t half = (uint32_t)(ns >> (k - 1u)) & 1u; /* the bit below the top one */
+  return 1u + 2u * (k - SCHEDRT_HIST_MIN_SHIFT) + half;
+}
+
+/* Exclusive upper bound of bucket b in ns (UINT64_MAX for the last). */
+static inline uint64_t schedrt_hist_upper(uint32_t b) {
+  if (b == 0)
+    return 1ull << SCHEDRT_HIST_MIN_SHIFT;
+  if (b >= SCHEDRT_HIST_BUCKETS - 1u)
+    return UINT64_MAX;
+  uint32_t k = SCHEDRT_HIST_MIN_SHIFT + (b - 1u) / 2u;
+  return ((b - 1u) & 1u) ? (1ull << (k + 1u)) : (3ull << (k - 1u));
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+struct schedrt_shm_desc {
+  char name[32];    /*   0 NUL-padded */
+  char unit[16];    /*  32 */
+  char help[64];    /*  48 */
+  uint16_t kind;    /* 112 schedrt_metric_kind: 0 counter, 1 gauge, 2 histogram */
+  uint16_t scope;   /* 114 schedrt_metric_scope: 0 global, 1 worker */
+  uint16_t region;  /* 116 enum schedrt_shm_region */
+  uint16_t width;   /* 118 bytes per value: 4 or 8 */
+  uint32_t offset;  /* 120 inside one element of the region */
+  uint32_t count;   /* 124 values (1, or hist_buckets) */
+};
+_Static_assert(offsetof(struct schedrt_shm_desc, name) == 0, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, unit) == 32, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, help) == 48, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, kind) == 112, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, scope) == 114, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, region) == 116, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, width) == 118, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, offset) == 120, "layout");
+_Static_assert(offsetof(struct schedrt_shm_desc, count) == 124, "layout");
+_Static_assert(sizeof(struct schedrt_shm_desc) == SCHEDRT_SHM_DESC_SIZE, "layout");
+
+/* ---------------------------------------------------------- computed size */
+
+/* Region offsets for n workers with the default layout, as writers lay it out. */
+struct schedrt_shm_geometry {
+  uint32_t bounds_off, desc_off, desc_count, slot_off, hist_off, hist_size, ctl_off, ctl_size;
+  uint64_t total_size;
+};
+
+static inline uint32_t schedrt_shm_align_up(uint32_t v, uint32_t a) { return (v + a - 1u) / a * a; }
+
+/* 0, or -EINVAL when n is 0 or too large, or page_size is not a power of two >= 4096. */
+int schedrt_shm_geometry(uint32_t max_workers, uint32_t page_size, struct schedrt_shm_geometry *g);
+
+#endif /* SCHEDRT_PROTO_SHM_LAYOUT_H */

@@ -1,0 +1,48 @@
+/* The reader's private state, shared by reader*.c. */
+#ifndef SCHEDRT_READER_INTERNAL_H
+#define SCHEDRT_READER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "schedrt/proto/shm_layout.h"
+#include "schedrt/reader.h"
+
+#define SCHEDRT_READER_DEFAULT_TIMEOUT_MS 2000u
+#define SCHEDRT_READER_DEFAULT_RETRIES 1000u
+
+struct schedrt_reader {
+  int fd;                  /* kept open: the flock liveness probe needs it */
+  const unsigned char *base;
+  size_t map_size;
+  uint32_t flags;
+  uint32_t max_retries;
+  dev_t dev;
+  ino_t ino;
+  schedrt_segment_info info;
+  /* Validated copies of the header's geometry: only these are used after open
+   * (no double fetch from memory the writer controls). */
+  uint64_t total_size;
+  uint32_t slot_off, slot_stride, max_workers;
+  uint32_t global_off, global_size;
+  uint32_t hist_off, hist_stride, hist_spacing, hist_per_worker, hist_buckets;
+  schedrt_reader_desc *descs;
+  size_t ndesc;
+  /* Heartbeat progress on our own clock. */
+  bool hb_seen;
+  uint64_t hb_last_seq;
+  uint64_t hb_last_change_ns;
+  schedrt_liveness proc_verdict; /* from the last process check */
+};
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t schedrt__reader_now_ns(void);
+/* The process checks only: STALE, LIVE (or UNKNOWN if undecidable). */
+schedrt_liveness schedrt__reader_proc_liveness(struct schedrt_reader *r);
+/* Combines the process verdict, the header state and the heartbeat. Updates
+ * the heartbeat tracking; *stalled_ns receives the stall time. */
+schedrt_liveness schedrt__reader_judge(struct schedrt_reader *r, uint64_t now, uint32_t seg_state,
+                                       uint64_t hb_seq, uint64_t hb_mono, uint64_t *stalled_ns);
+
+#endif

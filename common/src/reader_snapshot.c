@@ -1,0 +1,258 @@
+/* Consistent snapshots of an open segment through its seqlocks. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader_internal.h"
+#include "schedrt/proto/seqlock.h"
+#include "schedrt/shm_util.h"
+
+int schedrt_snapshot_init(const schedrt_reader *r, schedrt_snapshot *s) {
+  memset(s, 0, sizeof(*s));
+  s->workers = calloc(r->max_workers, sizeof(*s->workers));
+  s->hist = calloc((size_t)r->max_workers * SCHEDRT_M__HIST_COUNT * r->hist_buckets, sizeof(uint64_t));
+  if (!s->workers || !s->hist) {
+    schedrt_snapshot_fini(s);
+    return -ENOMEM;
+  }
+  s->max_workers = r->max_workers;
+  s->hist_buckets = r->hist_buckets;
+  return 0;
+}
+
+void schedrt_snapshot_fini(schedrt_snapshot *s) {
+  if (!s)
+    return;
+  free(s->workers);
+  free(s->hist);
+  memset(s, 0, sizeof(*s));
+}
+
+/* Between attempts: spin briefly, then let a preempted writer finish its section. */
+static void backoff(uint32_t attempt) {
+  if (attempt < 64)
+    schedrt_seq_pause();
+  else
+    sched_yield();
+}
+
+static const struct schedrt_shm_wslot *slot_at(const struct schedrt_reader *r, uint32_t i) {
+  return (const struct schedrt_shm_wslot *)(const void *)(r->base + r->slot_off + (uint64_t)i * r->slot_stride);
+}
+
+/* One seqlock read of the worker half of a slot; false when torn. */
+static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, schedrt_worker_snap *w,
+                        uint64_t *poll_start, uint64_t *active_since, uint64_t *retries) {
+  for (uint32_t t = 0; t < r->max_retries; t++) {
+    uint64_t s0 = schedrt_seq_read_begin(&sl->seq);
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help) w->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&sl->id);
+    SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
+#undef SCHEDRT__LOAD
+    *poll_start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_start_ns);
+    *active_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->active_since_ns);
+    if (!schedrt_seq_read_retry(&sl->seq, s0))
+      return true;
+    (*retries)++;
+    backoff(t);
+  }
+  return false;
+}
+
+/* The monitor half: which poll it saw in progress, and since when. */
+static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, uint64_t *seen_polls,
+                         uint64_t *seen_since, uint64_t *retries) {
+  for (uint32_t t = 0; t < r->max_retries; t++) {
+    uint64_t s0 = schedrt_seq_read_begin(&sl->mseq);
+    *seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_polls);
+    *seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_since_ns);
+    if (!schedrt_seq_read_retry(&sl->mseq, s0))
+      return true;
+    (*retries)++;
+    backoff(t);
+  }
+  return false;
+}
+
+static bool read_global(const struct schedrt_reader *r, schedrt_global_snap *g, uint64_t *retries) {
+  const struct schedrt_shm_global *ga = (const struct schedrt_shm_global *)(const void *)(r->base + r->global_off);
+  for (uint32_t t = 0; t < r->max_retries; t++) {
+    uint64_t s0 = schedrt_seq_read_begin(&ga->seq);
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help) g->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&ga->id);
+    SCHEDRT_GLOBAL_METRICS(SCHEDRT__LOAD)
+#undef SCHEDRT__LOAD
+    if (!schedrt_seq_read_retry(&ga->seq, s0))
+      return true;
+    (*retries)++;
+    backoff(t);
+  }
+  return false;
+}
+
+static void read_hist(const struct schedrt_reader *r, uint32_t w, uint64_t *out) {
+  uint32_t nh = r->hist_per_worker < SCHEDRT_M__HIST_COUNT ? r->hist_per_worker : SCHEDRT_M__HIST_COUNT;
+  memset(out, 0, sizeof(uint64_t) * SCHEDRT_M__HIST_COUNT * r->hist_buckets);
+  for (uint32_t h = 0; h < nh; h++) {
+    const _Atomic uint64_t *b = (const _Atomic uint64_t *)(const void *)(r->base + r->hist_off +
+                                                                         (uint64_t)w * r->hist_stride +
+                                                                         (uint64_t)h * r->hist_spacing);
+    for (uint32_t i = 0; i < r->hist_buckets; i++)
+      /* Relaxed: each bucket is an independent monotonic counter. */
+      out[h * r->hist_buckets + i] = atomic_load_explicit((_Atomic uint64_t *)&b[i], memory_order_relaxed);
+  }
+}
+
+int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s) {
+  const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)(const void *)r->base;
+  if (!s->workers || s->max_workers != r->max_workers || s->hist_buckets != r->hist_buckets)
+    return -EINVAL;
+  int rc = 0;
+  uint64_t retries = 0;
+  uint64_t period_ns = (uint64_t)r->info.heartbeat_period_ms * 1000000u;
+  bool timing = (r->info.features & SCHEDRT_SHM_F_TIMING) != 0;
+
+  /* Acquire: pairs with the writer's release stores of the state. */
+  s->seg_state = atomic_load_explicit((_Atomic uint32_t *)&h->state, memory_order_acquire);
+  uint32_t n = atomic_load_explicit((_Atomic uint32_t *)&h->nr_workers, memory_order_acquire);
+  s->nworkers = n > r->max_workers ? r->max_workers : n; /* clamp: never index past the slots */
+  /* Relaxed: heartbeat fields are independent progress indicators. */
+  s->heartbeat_seq = atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_seq, memory_order_relaxed);
+  s->heartbeat_mono_ns = atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_mono_ns, memory_order_relaxed);
+  s->taken_mono_ns = schedrt__reader_now_ns();
+  s->writer_now_ns = s->taken_mono_ns;
+  s->ntorn = 0;
+
+  memset(&s->global, 0, sizeof(s->global));
+  if (!read_global(r, &s->global, &retries)) {
+    memset(&s->global, 0, sizeof(s->global));
+    s->global.torn = 1;
+    s->ntorn++;
+  }
+  for (uint32_t i = 0; i < s->nworkers; i++) {
+    const struct schedrt_shm_wslot *sl = slot_at(r, i);
+    schedrt_worker_snap *w = &s->workers[i];
+    uint64_t poll_start = 0, active_since = 0, seen_polls = 0, seen_since = 0;
+    memset(w, 0, sizeof(*w));
+    w->index = i;
+    if (!read_worker(r, sl, w, &poll_start, &active_since, &retries)) {
+      memset(w, 0, sizeof(*w));
+      w->index = i;
+      w->torn = 1;
+      s->ntorn++;
+      continue;
+    }
+    w->since_resolution_ns = period_ns;
+    if (w->state == SCHEDRT_WSTATE_RUNNING && w->current_task != 0) {
+      if (timing && poll_start != 0) {
+        w->current_since_ns = poll_start;
+        w->since_resolution_ns = 0;
+      } else if (read_monitor(r, sl, &seen_polls, &seen_since, &retries) && seen_polls == w->polls) {
+        w->current_since_ns = seen_since;
+      }
+    }
+    w->active_since_ns = active_since;
+    w->busy_ns_live = w->busy_ns;
+    if (active_since != 0 && s->writer_now_ns > active_since)
+      w->busy_ns_live += s->writer_now_ns - active_since;
+    /* Relaxed: written once by the worker, an independent value. */
+    w->os_tid = atomic_load_explicit((_Atomic uint64_t *)&sl->os_tid, memory_order_relaxed);
+  }
+  for (uint32_t i = s->nworkers; i < s->max_workers; i++) {
+    memset(&s->workers[i], 0, sizeof(s->workers[i]));
+    s->workers[i].index = i;
+  }
+  if (flags & SCHEDRT_SNAP_HISTOGRAMS) {
+    for (uint32_t i = 0; i < s->nworkers; i++)
+      read_hist(r, i, s->hist + (size_t)i * SCHEDRT_M__HIST_COUNT * r->hist_buckets);
+    s->hist_taken = 1;
+  } else {
+    s->hist_taken = 0;
+  }
+  s->retries = retries;
+  if (s->ntorn)
+    rc = SCHEDRT_ETORN;
+
+  if (!(flags & SCHEDRT_SNAP_NO_LIVENESS) && !(r->flags & SCHEDRT_READER_NO_LIVENESS))
+    r->proc_verdict = schedrt__reader_proc_liveness(r);
+  s->liveness = schedrt__reader_judge(r, s->taken_mono_ns, s->seg_state, s->heartbeat_seq, s->heartbeat_mono_ns,
+                                      &s->heartbeat_stalled_ns);
+  return rc;
+}
+
+const uint64_t *schedrt_snapshot_hist(const schedrt_snapshot *s, uint32_t w, uint32_t hist) {
+  if (!s->hist || !s->hist_taken || w >= s->nworkers || hist >= SCHEDRT_M__HIST_COUNT)
+    return NULL;
+  return s->hist + ((size_t)w * SCHEDRT_M__HIST_COUNT + hist) * s->hist_buckets;
+}
+
+int schedrt_snapshot_value(const schedrt_snapshot *s, int id, uint32_t worker, uint64_t *value) {
+  if (id < 0 || id >= SCHEDRT_M__COUNT || !value)
+    return -EINVAL;
+  if (id >= SCHEDRT_M__GLOBAL_FIRST && id < SCHEDRT_M__HIST_FIRST) {
+    if (s->global.torn)
+      return -ENODATA;
+    switch (id) {
+#define SCHEDRT__CASE(mid, kind, off, type, unit, help) \
+  case SCHEDRT_M_##mid:                                 \
+    *value = s->global.mid;                             \
+    return 0;
+      SCHEDRT_GLOBAL_METRICS(SCHEDRT__CASE)
+#undef SCHEDRT__CASE
+    default:
+      return -EINVAL;
+    }
+  }
+  if (worker >= s->nworkers)
+    return -EINVAL;
+  const schedrt_worker_snap *w = &s->workers[worker];
+  if (w->torn)
+    return -ENODATA;
+  if (id >= SCHEDRT_M__HIST_FIRST) {
+    const uint64_t *b = schedrt_snapshot_hist(s, worker, (uint32_t)(id - SCHEDRT_M__HIST_FIRST));
+    if (!b)
+      return -ENODATA;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < s->hist_buckets; i++)
+      sum += b[i];
+    *value = sum;
+    return 0;
+  }
+  switch (id) {
+#define SCHEDRT__CASE(mid, kind, off, type, unit, help) \
+  case SCHEDRT_M_##mid:                                 \
+    *value = w->mid;                                    \
+    return 0;
+    SCHEDRT_WSLOT_METRICS(SCHEDRT__CASE)
+#undef SCHEDRT__CASE
+  default:
+    return -EINVAL;
+  }
+}
+
+int schedrt_snapshot_raw(const schedrt_reader *r, size_t desc_index, uint32_t worker, uint32_t bucket,
+                         uint64_t *value) {
+  if (desc_index >= r->ndesc || !value)
+    return -EINVAL;
+  const schedrt_reader_desc *d = &r->descs[desc_index];
+  uint64_t off;
+  if (d->region == SCHEDRT_REGION_GLOBAL) {
+    off = (uint64_t)r->global_off + d->offset;
+  } else {
+    if (worker >= r->max_workers)
+      return -EINVAL;
+    if (d->region == SCHEDRT_REGION_WSLOT) {
+      off = (uint64_t)r->slot_off + (uint64_t)worker * r->slot_stride + d->offset;
+    } else {
+      if (bucket >= d->count)
+        return -EINVAL;
+      off = (uint64_t)r->hist_off + (uint64_t)worker * r->hist_stride + d->offset + (uint64_t)bucket * 8u;
+    }
+  }
+  /* Validated at open: off + width lies inside the mapping and is width-aligned.
+   * Relaxed: a single value, not consistent with anything else. */
+  if (d->width == 4)
+    *value = atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);
+  else
+    *value = atomic_load_explicit((_Atomic uint64_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);
+  return 0;
+}

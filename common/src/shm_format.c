@@ -1,0 +1,111 @@
+/* Laying out and initialising a fresh metrics segment (the writer's side). */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "schedrt/shm_util.h"
+
+int schedrt_shm_geometry(uint32_t max_workers, uint32_t page_size, struct schedrt_shm_geometry *g) {
+  if (max_workers == 0 || max_workers > SCHEDRT_SHM_MAX_WORKERS || page_size < 4096u ||
+      (page_size & (page_size - 1u)) != 0)
+    return -EINVAL;
+  g->bounds_off = SCHEDRT_SHM_BOUNDS_OFF;
+  g->desc_count = SCHEDRT_M__COUNT;
+  g->desc_off = schedrt_shm_align_up(g->bounds_off + SCHEDRT_HIST_BUCKETS * 8u, SCHEDRT_SHM_ALIGN);
+  g->slot_off = schedrt_shm_align_up(g->desc_off + g->desc_count * SCHEDRT_SHM_DESC_SIZE, SCHEDRT_SHM_ALIGN);
+  g->hist_off = g->slot_off + max_workers * SCHEDRT_SHM_SLOT_STRIDE;
+  g->hist_size = max_workers * SCHEDRT_SHM_HIST_STRIDE;
+  /* The control page stands alone so an inspector can map just it writable. */
+  g->ctl_off = schedrt_shm_align_up(g->hist_off + g->hist_size, page_size);
+  g->ctl_size = page_size;
+  g->total_size = (uint64_t)g->ctl_off + g->ctl_size;
+  return 0;
+}
+
+/* Copies s into a fixed field, NUL-padded; truncates, keeps a final NUL if it fits. */
+static void put_str(char *dst, size_t size, const char *s, bool keep_nul) {
+  size_t n = s ? strlen(s) : 0;
+  size_t max = keep_nul ? size - 1 : size;
+  if (n > max)
+    n = max;
+  memset(dst, 0, size);
+  if (n)
+    memcpy(dst, s, n);
+}
+
+void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
+                         const struct schedrt__shm_params *p) {
+  struct schedrt_shm_header *h = base;
+  unsigned char *b = base;
+  /* The header is written before READY and never again (except the
+   * atomics), so plain stores are fine: READY's release store publishes them. */
+  memcpy(h->magic, SCHEDRT_SHM_MAGIC, sizeof(h->magic));
+  h->byte_order = SCHEDRT_SHM_BYTE_ORDER;
+  h->layout_major = SCHEDRT_SHM_MAJOR;
+  h->layout_minor = SCHEDRT_SHM_MINOR;
+  h->header_size = SCHEDRT_SHM_HEADER_SIZE;
+  h->page_size = p->page_size;
+  h->total_size = g->total_size;
+  h->slot_off = g->slot_off;
+  h->slot_stride = SCHEDRT_SHM_SLOT_STRIDE;
+  h->max_workers = p->max_workers;
+  h->global_off = SCHEDRT_SHM_GLOBAL_OFF;
+  h->global_size = SCHEDRT_SHM_GLOBAL_SIZE;
+  h->hist_off = g->hist_off;
+  h->hist_size = g->hist_size;
+  h->ctl_off = g->ctl_off;
+  h->ctl_size = g->ctl_size;
+  h->desc_off = g->desc_off;
+  h->desc_count = g->desc_count;
+  h->features = p->features | SCHEDRT_SHM_F_METRICS;
+  h->pid = p->pid;
+  h->uid = p->uid;
+  h->starttime = p->starttime;
+  schedrt__boot_id(h->boot_id);
+  if (getrandom(h->instance_id, sizeof(h->instance_id), GRND_NONBLOCK) != (ssize_t)sizeof(h->instance_id)) {
+    /* No entropy yet (early boot): pid and time still tell two segments apart. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t a = ((uint64_t)p->pid << 32) ^ p->runtime_index, c = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    memcpy(h->instance_id, &a, 8);
+    memcpy(h->instance_id + 8, &c, 8);
+  }
+  h->heartbeat_period_ms = p->heartbeat_period_ms;
+  h->desc_size = SCHEDRT_SHM_DESC_SIZE;
+  h->runtime_index = p->runtime_index;
+  put_str(h->runtime_version, sizeof(h->runtime_version), p->runtime_version, true);
+  put_str(h->comm, sizeof(h->comm), p->comm, false);
+  put_str(h->runtime_name, sizeof(h->runtime_name), p->runtime_name, true);
+  h->hist_buckets = SCHEDRT_HIST_BUCKETS;
+  h->hist_per_worker = SCHEDRT_M__HIST_COUNT;
+  h->hist_bounds_off = g->bounds_off;
+  h->hist_stride = SCHEDRT_SHM_HIST_STRIDE;
+  h->hist_spacing = SCHEDRT_SHM_HIST_SPACING;
+  h->local_queue_cap = p->local_queue_cap;
+  h->maintenance_interval = p->maintenance_interval;
+
+  uint64_t *bounds = (uint64_t *)(void *)(b + g->bounds_off);
+  for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)
+    bounds[i] = schedrt_hist_upper(i);
+
+  struct schedrt_shm_desc *d = (struct schedrt_shm_desc *)(void *)(b + g->desc_off);
+  for (uint32_t i = 0; i < SCHEDRT_M__COUNT; i++) {
+    const struct schedrt__metric_def *m = &schedrt__metric_defs[i];
+    put_str(d[i].name, sizeof(d[i].name), m->pub.name, true);
+    put_str(d[i].unit, sizeof(d[i].unit), m->pub.unit, true);
+    put_str(d[i].help, sizeof(d[i].help), m->pub.help, true);
+    d[i].kind = (uint16_t)m->pub.kind;
+    d[i].scope = (uint16_t)m->pub.scope;
+    d[i].region = m->region;
+    d[i].width = m->width;
+    d[i].offset = m->offset;
+    d[i].count = m->count;
+  }
+}
+
+void schedrt__shm_publish_ready(void *base) {
+  struct schedrt_shm_header *h = base;
+  /* Release: a reader that acquires READY sees the whole header, bounds and descriptors. */
+  atomic_store_explicit(&h->state, SCHEDRT_SHM_STATE_READY, memory_order_release);
+}

@@ -1,0 +1,81 @@
+/*
+ * Metrics compiled out (SCHEDRT_ENABLE_METRICS=OFF): the same public ABI as
+ * metrics_shm.c, answering -ENOTSUP (the idea of Tokio's taskdump_mock.rs).
+ * The hooks in metrics_hooks.h are empty in this build, and
+ * schedrt_features() lacks SCHEDRT_FEATURE_METRICS.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+int schedrt__metrics_start(schedrt_runtime *rt) {
+  (void)rt;
+  return -ENOTSUP;
+}
+
+void schedrt__metrics_stop(schedrt_runtime *rt) { (void)rt; }
+
+void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
+  (void)rt;
+  (void)now;
+}
+
+void *schedrt__metrics_control(schedrt_runtime *rt, size_t *size) {
+  (void)rt;
+  if (size)
+    *size = 0;
+  return NULL;
+}
+
+int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
+                               bool *exact) {
+  (void)rt;
+  (void)worker;
+  (void)task_id;
+  (void)since_ns;
+  (void)exact;
+  return -ENOTSUP;
+}
+
+SCHEDRT_API unsigned schedrt_features(void) { return SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_FEATURE_TASKDUMP : 0u; }
+
+SCHEDRT_API const char *schedrt_version(void) { return SCHEDRT_VERSION_STRING; }
+
+/* Nothing can be read, so nothing is listed. */
+SCHEDRT_API size_t schedrt_metric_count(void) { return 0; }
+
+SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index) {
+  (void)index;
+  return NULL;
+}
+
+SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *value) {
+  (void)rt;
+  (void)index;
+  (void)worker;
+  if (value)
+    *value = 0;
+  return -ENOTSUP;
+}
+
+SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *buckets,
+                                         size_t n) {
+  (void)rt;
+  (void)index;
+  (void)worker;
+  (void)buckets;
+  (void)n;
+  return -ENOTSUP;
+}
+
+SCHEDRT_API size_t schedrt_histogram_buckets(void) { return 0; }
+
+SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket) {
+  (void)bucket;
+  return 0;
+}
+
+SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {
+  (void)rt;
+  return NULL;
+}

@@ -1,0 +1,15 @@
+# Tests of the metrics module (issue 3): the shm layout and reader in common/,
+# the runtime's segment, the in-process API and Tokio's metric semantics.
+schedrt_unit_test(NAME test_metrics_layout SOURCES unit/test_metrics_layout.c support/shm_fixture.c)
+schedrt_unit_test(NAME test_reader_corrupt SOURCES unit/test_reader_corrupt.c support/shm_fixture.c)
+schedrt_unit_test(NAME test_reader_snapshot SOURCES unit/test_reader_snapshot.c support/shm_fixture.c)
+schedrt_stress_test(NAME stress_metrics_torn SOURCES stress/stress_metrics_torn.c support/shm_fixture.c)
+if(SCHEDRT_ENABLE_METRICS)
+  schedrt_unit_test(NAME test_metrics_api SOURCES unit/test_metrics_api.c)
+  schedrt_unit_test(NAME test_metrics_lifecycle SOURCES unit/test_metrics_lifecycle.c)
+  schedrt_stress_test(NAME stress_metrics_live SOURCES stress/stress_metrics_live.c)
+else()
+  schedrt_unit_test(NAME test_metrics_noop SOURCES unit/test_metrics_noop.c)
+endif()
+schedrt_stress_test(NAME stress_metrics_snapshot_cost SOURCES stress/stress_metrics_snapshot_cost.c
+  support/shm_fixture.c PROCESSORS 1)

@@ -1,0 +1,57 @@
+/*
+ * Test fixture for the metrics reader: builds well-formed segments in a
+ * private test directory (no runtime needed), so tests can then damage them
+ * or drive their seqlocks by hand.
+ */
+#ifndef SCHEDRT_TEST_SHM_FIXTURE_H
+#define SCHEDRT_TEST_SHM_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "schedrt/proto/shm_layout.h"
+
+struct shm_fixture {
+  char path[512];
+  char name[128];
+  unsigned char *base;
+  size_t size;
+  int fd;
+  struct schedrt_shm_geometry geo;
+};
+
+/* Makes a fresh private directory under /dev/shm (tmpfs, like the real thing). */
+int fixture_dir_create(char *buf, size_t size);
+/* Removes the directory and everything in it. */
+void fixture_dir_remove(const char *dir);
+
+/*
+ * Creates dir/schedrt.<uid>.<pid>.<starttime>.<index> (0600), formats it for
+ * nworkers, sets nr_workers, a fresh heartbeat, and READY. pid 0 means ours
+ * (and our start time). The mapping stays writable for the test.
+ */
+int fixture_segment_create(const char *dir, uint32_t nworkers, pid_t pid, uint64_t starttime, uint32_t index,
+                           struct shm_fixture *fx);
+void fixture_segment_close(struct shm_fixture *fx);
+
+static inline struct schedrt_shm_header *fixture_header(struct shm_fixture *fx) {
+  return (struct schedrt_shm_header *)(void *)fx->base;
+}
+static inline struct schedrt_shm_wslot *fixture_slot(struct shm_fixture *fx, uint32_t i) {
+  return (struct schedrt_shm_wslot *)(void *)(fx->base + fx->geo.slot_off + (size_t)i * SCHEDRT_SHM_SLOT_STRIDE);
+}
+static inline struct schedrt_shm_global *fixture_global(struct shm_fixture *fx) {
+  return (struct schedrt_shm_global *)(void *)(fx->base + SCHEDRT_SHM_GLOBAL_OFF);
+}
+static inline _Atomic uint64_t *fixture_hist(struct shm_fixture *fx, uint32_t w, uint32_t h) {
+  return (_Atomic uint64_t *)(void *)(fx->base + fx->geo.hist_off + (size_t)w * SCHEDRT_SHM_HIST_STRIDE +
+                                      (size_t)h * SCHEDRT_SHM_HIST_SPACING);
+}
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t fixture_now_ns(void);
+/* A pid that no process has right now (a reaped child's). */
+pid_t fixture_dead_pid(void);
+
+#endif

@@ -1,0 +1,138 @@
+/* The segment layout, the metric list, names, histograms and the seqlock (common/, no runtime). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "schedrt/proto/seqlock.h"
+#include "schedrt/shm_util.h"
+#include "shm_fixture.h"
+
+Test(metrics_layout, histogram_bucket_bounds_agree_with_bucket_function) {
+  cr_assert_eq(schedrt_hist_bucket(0), 0);
+  cr_assert_eq(schedrt_hist_bucket(63), 0);
+  cr_assert_eq(schedrt_hist_upper(0), 64);
+  for (uint32_t b = 0; b + 1 < SCHEDRT_HIST_BUCKETS; b++) {
+    uint64_t up = schedrt_hist_upper(b);
+    cr_assert_gt(up, b ? schedrt_hist_upper(b - 1) : 0, "bounds increase at %u", b);
+    cr_assert_eq(schedrt_hist_bucket(up - 1), b, "last value of bucket %u", b);
+    cr_assert_eq(schedrt_hist_bucket(up), b + 1, "first value of bucket %u", b + 1);
+  }
+  cr_assert_eq(schedrt_hist_upper(SCHEDRT_HIST_BUCKETS - 1), UINT64_MAX);
+  cr_assert_eq(schedrt_hist_bucket(UINT64_MAX), SCHEDRT_HIST_BUCKETS - 1);
+  cr_assert_eq(schedrt_hist_upper(SCHEDRT_HIST_BUCKETS - 2), 1ull << 36);
+}
+
+Test(metrics_layout, geometry_regions_fit_and_align) {
+  uint32_t counts[] = {1, 2, 3, 64, 1000, SCHEDRT_SHM_MAX_WORKERS};
+  for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+    struct schedrt_shm_geometry g;
+    cr_assert_eq(schedrt_shm_geometry(counts[i], 4096, &g), 0);
+    cr_assert_geq(g.desc_off, SCHEDRT_SHM_BOUNDS_OFF + SCHEDRT_HIST_BUCKETS * 8);
+    cr_assert_eq(g.slot_off % 128, 0);
+    cr_assert_geq(g.slot_off, g.desc_off + g.desc_count * SCHEDRT_SHM_DESC_SIZE);
+    cr_assert_eq(g.hist_off, g.slot_off + counts[i] * SCHEDRT_SHM_SLOT_STRIDE);
+    cr_assert_eq(g.ctl_off % 4096, 0);
+    cr_assert_geq(g.ctl_off, g.hist_off + g.hist_size);
+    cr_assert_eq(g.total_size, (uint64_t)g.ctl_off + 4096);
+    cr_assert_leq(g.total_size, SCHEDRT_SHM_MAX_SIZE);
+  }
+  struct schedrt_shm_geometry g;
+  cr_assert_eq(schedrt_shm_geometry(0, 4096, &g), -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(SCHEDRT_SHM_MAX_WORKERS + 1, 4096, &g), -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(4, 3000, &g), -EINVAL);
+}
+
+Test(metrics_layout, names_round_trip_and_reject_garbage) {
+  char buf[SCHEDRT_SHM_NAME_MAX];
+  struct schedrt__shm_name nm;
+  cr_assert_eq(schedrt__shm_name_format(buf, sizeof(buf), 1000, 4242, 987654321ull, 3), 0);
+  cr_assert_str_eq(buf, "schedrt.1000.4242.987654321.3");
+  cr_assert_eq(schedrt__shm_name_parse(buf, &nm), 0);
+  cr_assert(nm.uid == 1000 && nm.pid == 4242 && nm.starttime == 987654321ull && nm.index == 3 && !nm.is_dump);
+  cr_assert_eq(schedrt__shm_name_parse("schedrt.0.1.2.dump.7", &nm), 0);
+  cr_assert(nm.is_dump && nm.index == 7);
+  cr_assert_eq(schedrt__shm_name_parse("schedrt.0.1.0.0", &nm), 0);
+  const char *bad[] = {"schedrt.1.2.3",       "schedrt.01.2.3.4",  "schedrt.1.2.3.4x",    "schedrt.-1.2.3.4",
+                       "schedrt.4294967296.2.3.4", "schedrt..2.3.4", "sched.1.2.3.4",       "schedrt.1.2.3.4.",
+                       "schedrt.1.2.3.dump", "schedrt.1.2.3.dump.x", "",                   "schedrt.1.2.18446744073709551616.0"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    cr_assert_eq(schedrt__shm_name_parse(bad[i], &nm), -EINVAL, "accepted \"%s\"", bad[i]);
+  cr_assert_eq(schedrt__shm_name_format(buf, 10, 1000, 4242, 1, 0), -ENAMETOOLONG);
+}
+
+Test(metrics_layout, metric_table_matches_the_list) {
+  cr_assert_eq(SCHEDRT_M__COUNT, SCHEDRT_M__WSLOT_COUNT + SCHEDRT_M__GLOBAL_COUNT + SCHEDRT_M__HIST_COUNT);
+  for (int i = 0; i < SCHEDRT_M__COUNT; i++) {
+    const struct schedrt__metric_def *d = &schedrt__metric_defs[i];
+    cr_assert(d->pub.name && d->pub.unit && d->pub.help);
+    cr_assert_lt(strlen(d->pub.name), 32);
+    cr_assert_lt(strlen(d->pub.help), 64);
+    for (int j = 0; j < i; j++)
+      cr_assert_str_neq(d->pub.name, schedrt__metric_defs[j].pub.name);
+    if (i < SCHEDRT_M__GLOBAL_FIRST)
+      cr_assert(d->region == SCHEDRT_REGION_WSLOT && d->pub.scope == SCHEDRT_SCOPE_WORKER);
+    else if (i < SCHEDRT_M__HIST_FIRST)
+      cr_assert(d->region == SCHEDRT_REGION_GLOBAL && d->pub.scope == SCHEDRT_SCOPE_GLOBAL);
+    else
+      cr_assert(d->region == SCHEDRT_REGION_HIST && d->pub.kind == SCHEDRT_METRIC_HISTOGRAM &&
+                d->count == SCHEDRT_HIST_BUCKETS);
+  }
+  cr_assert_str_eq(schedrt__metric_defs[SCHEDRT_M_polls].pub.name, "polls");
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_polls].offset, offsetof(struct schedrt_shm_wslot, polls));
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_inject_depth].offset, offsetof(struct schedrt_shm_global, inject_depth));
+}
+
+Test(metrics_layout, formatted_header_is_self_describing) {
+  char dir[128];
+  struct shm_fixture fx;
+  cr_assert_eq(fixture_dir_create(dir, sizeof(dir)), 0);
+  cr_assert_eq(fixture_segment_create(dir, 3, 0, 0, 0, &fx), 0);
+  struct schedrt_shm_header *h = fixture_header(&fx);
+  cr_assert_eq(memcmp(h->magic, "SCHEDRT\0", 8), 0);
+  cr_assert_eq(h->byte_order, 0x01020304u);
+  cr_assert_eq(h->layout_major, SCHEDRT_SHM_MAJOR);
+  cr_assert_eq(h->desc_count, SCHEDRT_M__COUNT);
+  cr_assert_eq(h->hist_buckets, SCHEDRT_HIST_BUCKETS);
+  cr_assert_eq(atomic_load(&h->state), SCHEDRT_SHM_STATE_READY);
+  const struct schedrt_shm_desc *d = (const void *)(fx.base + h->desc_off);
+  for (uint32_t i = 0; i < h->desc_count; i++)
+    cr_assert_str_eq(d[i].name, schedrt__metric_defs[i].pub.name);
+  const uint64_t *b = (const void *)(fx.base + h->hist_bounds_off);
+  for (uint32_t i = 0; i < h->hist_buckets; i++)
+    cr_assert_eq(b[i], schedrt_hist_upper(i));
+  fixture_segment_close(&fx);
+  fixture_dir_remove(dir);
+}
+
+Test(metrics_layout, seqlock_sections_read_back) {
+  struct {
+    _Atomic uint64_t seq, a, b;
+  } blk = {0};
+  uint64_t odd = schedrt_seq_write_begin(&blk.seq);
+  cr_assert_eq(odd & 1, 1);
+  /* A reader inside the section must retry. */
+  uint64_t s0 = schedrt_seq_read_begin(&blk.seq);
+  cr_assert(schedrt_seq_read_retry(&blk.seq, s0));
+  SCHEDRT_SEQ_STORE(&blk.a, 5);
+  SCHEDRT_SEQ_STORE(&blk.b, 10);
+  schedrt_seq_write_end(&blk.seq, odd);
+  s0 = schedrt_seq_read_begin(&blk.seq);
+  uint64_t a = SCHEDRT_SEQ_LOAD(&blk.a), b = SCHEDRT_SEQ_LOAD(&blk.b);
+  cr_assert_not(schedrt_seq_read_retry(&blk.seq, s0));
+  cr_assert(a == 5 && b == 10 && s0 == 2);
+}
+
+Test(metrics_layout, process_identity) {
+  uint64_t st = 0;
+  cr_assert_eq(schedrt__proc_starttime(getpid(), &st), 0);
+  cr_assert_gt(st, 0);
+  cr_assert_eq(schedrt__proc_check((uint32_t)getpid(), st), SCHEDRT_PROC_ALIVE);
+  cr_assert_eq(schedrt__proc_check((uint32_t)getpid(), st + 1), SCHEDRT_PROC_REUSED);
+  pid_t dead = fixture_dead_pid();
+  cr_assert_eq(schedrt__proc_starttime(dead, &st), -ESRCH);
+  cr_assert_eq(schedrt__proc_check((uint32_t)dead, 1), SCHEDRT_PROC_GONE);
+  uint8_t id[16], zero[16] = {0};
+  schedrt__boot_id(id);
+  cr_assert_neq(memcmp(id, zero, 16), 0);
+}
