@@ -1,0 +1,400 @@
+/* Command-line parsing, help texts and dispatch (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "keys.h"
+#include "schedrt.h"
+#include "schedrt/proto/shm_layout.h"
+#include "util.h"
+
+#define DEFAULT_DELAY_TENTHS 10u
+#define DEFAULT_DUMP_TIMEOUT_MS 2000u
+
+static const char usage_main[] =
+    "Usage: " INSPECT_PROG " COMMAND [OPTIONS]\n"
+    "\n"
+    "Watch schedrt runtimes live and take task dumps.\n"
+    "\n"
+    "Commands:\n"
+    "  list [--json]                  schedrt processes of this user: LIVE, HUNG or STALE\n"
+    "  PID | top PID [OPTIONS]        the live view (an htop for the runtime's workers)\n"
+    "  stat PID [-i S] [-c N] [--json]  one line of figures per interval, for scripts and logs\n"
+    "  dump PID [-o FILE] [--timeout MS] [--label TEXT]  take a task dump and save it\n"
+    "  show FILE [--json] [-t]        open a saved dump: report, JSON, or the viewer\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help       help (also after a command: `" INSPECT_PROG " stat --help`)\n"
+    "  -V, --version    version\n"
+    "\n"
+    "Exit status: 0 ok, 1 failure, 2 bad usage, 3 partial dump, 4 no such target,\n"
+    "5 the target exited, 6 the runtime did not answer in time. See sched-inspect(1).\n";
+
+static const char usage_list[] =
+    "Usage: " INSPECT_PROG " list [--json] [--shm-dir DIR]\n"
+    "\n"
+    "Lists the schedrt metrics segments this user may read, one per runtime:\n"
+    "PID, state, workers, uptime, runtime name, command and segment name.\n"
+    "States: LIVE; HUNG (alive, heartbeat stopped); STALE (process gone);\n"
+    "EXITING (shutting down); ERROR (the segment failed validation: the reason is shown).\n"
+    "\n"
+    "  --json          a JSON array instead of the table\n"
+    "  --shm-dir DIR   look in DIR instead of /dev/shm (e.g. /proc/PID/root/dev/shm for a container)\n"
+    "  -h, --help      this help\n";
+
+static const char usage_top[] =
+    "Usage: " INSPECT_PROG " PID [OPTIONS]\n"
+    "       " INSPECT_PROG " top PID [OPTIONS]\n"
+    "\n"
+    "The live view: a header with the runtime's figures and one row per worker\n"
+    "(state, queue depth and history, polls/s, steals/s, parks/s, busy %, the task\n"
+    "it is polling and for how long). Workers stuck on one task longer than\n"
+    "--stuck-ms are highlighted.\n"
+    "\n"
+    "  -d, --delay TENTHS      refresh period in tenths of a second (1-100, default 10)\n"
+    "      --stuck-ms MS       stuck threshold in milliseconds (default 10, as Go's sysmon)\n"
+    "      --timeout MS        deadline for dumps taken with `d` (default 2000)\n"
+    "  -o, --output-dir DIR    where `d` saves dumps (default: the current directory)\n"
+    "      --no-color          no colours (also when NO_COLOR is set)\n"
+    "  -n, --max-iterations N  quit after N refreshes (for tests)\n"
+    "      --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Keys:\n";
+
+static const char usage_stat[] =
+    "Usage: " INSPECT_PROG " stat PID [-i SECONDS] [-c COUNT] [--json]\n"
+    "\n"
+    "Prints one line per interval, like vmstat or jstat: time, state, workers,\n"
+    "alive tasks, injection depth, spawn/s, polls/s, steals/s, parks/s, busy %,\n"
+    "then per-worker depths, polls/s and steals/s (comma-separated, worker 0 first).\n"
+    "Rates are integers per second over the interval.\n"
+    "\n"
+    "  -i, --interval SECONDS  seconds between lines (default 1; fractions allowed, >= 0.01)\n"
+    "  -c, --count N           stop after N lines (default: until interrupted)\n"
+    "      --json              one JSON object per line (every metric, raw and per second)\n"
+    "      --stuck-ms MS       stuck threshold for the `stuck` figure (default 10)\n"
+    "      --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Ends with status 5 when the target exits, 0 after COUNT lines or on SIGINT/SIGTERM.\n";
+
+static const char usage_dump[] =
+    "Usage: " INSPECT_PROG " dump PID [-o FILE] [--timeout MS] [--label TEXT]\n"
+    "\n"
+    "Asks the runtime for a task dump through its segment's control area, waits\n"
+    "for the answer, copies the dump the runtime wrote to FILE, removes the\n"
+    "runtime's copy, and prints the status and where the dump went.\n"
+    "\n"
+    "  -o, --output FILE   where to save it (default: sched-dump-PID-YYYYmmdd-HHMMSS.cbor);\n"
+    "                      never overwrites an existing file; `-` writes to standard output\n"
+    "      --timeout MS    deadline for the workers to stop at the barrier (default 2000)\n"
+    "      --label TEXT    recorded in the dump (printable ASCII, up to 63 bytes)\n"
+    "      --shm-dir DIR   look for segments in DIR instead of /dev/shm\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Exit status: 0 OK, 3 PARTIAL (saved; some workers missed the deadline),\n"
+    "1 refused or failed (BUSY, DISABLED, REJECTED, SHUTDOWN, FAILED), 4 no such target,\n"
+    "5 the target exited, 6 no answer in time.\n";
+
+static const char usage_show[] =
+    "Usage: " INSPECT_PROG " show FILE [--json | -t]\n"
+    "\n"
+    "Opens a saved task dump. By default prints a report: summary, workers, and the\n"
+    "tasks grouped by await point and state, the longest idle first.\n"
+    "\n"
+    "      --json   a faithful JSON conversion of the whole dump\n"
+    "  -t, --tui    the interactive dump viewer (needs a terminal)\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "Viewer keys:\n";
+
+static int bad_usage(const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, INSPECT_PROG ": ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nTry '" INSPECT_PROG "%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+  return INSPECT_EXIT_USAGE;
+}
+
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out) {
+  char *end;
+  if (!s || *s < '0' || *s > '9')
+    return -EINVAL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v < min || v > max)
+    return -EINVAL;
+  *out = (unsigned long)v;
+  return 0;
+}
+
+enum {
+  OPT_JSON = 256,
+  OPT_SHM_DIR,
+  OPT_STUCK_MS,
+  OPT_NO_COLOR,
+  OPT_TIMEOUT,
+  OPT_LABEL,
+};
+
+/* The options every subcommand accepts (each ignores what does not apply to it). */
+static const struct option long_opts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"shm-dir", required_argument, NULL, OPT_SHM_DIR},
+    {"delay", required_argument, NULL, 'd'},
+    {"max-iterations", required_argument, NULL, 'n'},
+    {"stuck-ms", required_argument, NULL, OPT_STUCK_MS},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"output-dir", required_argument, NULL, 'O'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"interval", required_argument, NULL, 'i'},
+    {"count", required_argument, NULL, 'c'},
+    {"output", required_argument, NULL, 'o'},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"tui", no_argument, NULL, 't'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Which options make sense for which command: anything else is a usage error. */
+static int opt_allowed(inspect_cmd cmd, int c) {
+  switch (c) {
+  case 'h':
+    return 1;
+  case OPT_SHM_DIR:
+    return cmd != CMD_SHOW;
+  case OPT_JSON:
+    return cmd == CMD_LIST || cmd == CMD_STAT || cmd == CMD_SHOW;
+  case 'd':
+  case 'n':
+  case OPT_NO_COLOR:
+  case 'O':
+    return cmd == CMD_TOP;
+  case OPT_STUCK_MS:
+    return cmd == CMD_TOP || cmd == CMD_STAT;
+  case OPT_TIMEOUT:
+    return cmd == CMD_TOP || cmd == CMD_DUMP;
+  case 'i':
+  case 'c':
+    return cmd == CMD_STAT;
+  case 'o':
+    return cmd == CMD_DUMP || cmd == CMD_TOP; /* top: -o is --output-dir */
+  case OPT_LABEL:
+    return cmd == CMD_DUMP;
+  case 't':
+    return cmd == CMD_SHOW;
+  default:
+    return 0;
+  }
+}
+
+static const char *cmd_name(inspect_cmd c) {
+  static const char *const names[] = {NULL, "list", "top", "stat", "dump", "show"};
+  return names[c];
+}
+
+static int print_help(inspect_cmd cmd) {
+  switch (cmd) {
+  case CMD_LIST:
+    fputs(usage_list, stdout);
+    break;
+  case CMD_TOP:
+    fputs(usage_top, stdout);
+    keys_print_help(keys_top, stdout);
+    break;
+  case CMD_STAT:
+    fputs(usage_stat, stdout);
+    break;
+  case CMD_DUMP:
+    fputs(usage_dump, stdout);
+    break;
+  case CMD_SHOW:
+    fputs(usage_show, stdout);
+    keys_print_help(keys_dump, stdout);
+    break;
+  default:
+    fputs(usage_main, stdout);
+    break;
+  }
+  return INSPECT_EXIT_OK;
+}
+
+static int parse_options(int argc, char **argv, inspect_opts *o) {
+  const char *name = cmd_name(o->cmd);
+  unsigned long v;
+  int c;
+  /* '+': stop at the first operand? No: operands may come before options
+   * ("stat 42 -i 1"), so let getopt permute, and start afresh (optind 0). */
+  optind = 0;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":hd:n:O:i:c:o:t", long_opts, NULL)) != -1) {
+    if (c == '?')
+      return bad_usage(name, "unknown option '%s'", argv[optind - 1]);
+    if (c == ':')
+      return bad_usage(name, "option '%s' needs a value", argv[optind - 1]);
+    if (!opt_allowed(o->cmd, c))
+      return bad_usage(name, "option '%s' does not apply to this command", argv[optind - 1]);
+    switch (c) {
+    case 'h':
+      return print_help(o->cmd);
+    case OPT_JSON:
+      o->json = 1;
+      break;
+    case OPT_SHM_DIR:
+      o->shm_dir = optarg;
+      break;
+    case 'd':
+      if (parse_ulong(optarg, 1, 100, &v))
+        return bad_usage(name, "--delay: expected tenths of a second from 1 to 100, got '%s'", optarg);
+      o->delay_tenths = (unsigned)v;
+      break;
+    case 'n':
+      if (parse_ulong(optarg, 1, 100000000, &v))
+        return bad_usage(name, "--max-iterations: expected a positive number, got '%s'", optarg);
+      o->max_iterations = (long)v;
+      break;
+    case OPT_STUCK_MS:
+      if (parse_ulong(optarg, 1, 3600000, &v))
+        return bad_usage(name, "--stuck-ms: expected milliseconds from 1 to 3600000, got '%s'", optarg);
+      o->stuck_ns = (uint64_t)v * 1000000u;
+      break;
+    case OPT_NO_COLOR:
+      o->no_color = 1;
+      break;
+    case 'O':
+      o->output_dir = optarg;
+      break;
+    case OPT_TIMEOUT:
+      if (parse_ulong(optarg, 10, 60000, &v))
+        return bad_usage(name, "--timeout: expected milliseconds from 10 to 60000, got '%s'", optarg);
+      o->timeout_ms = (uint32_t)v;
+      break;
+    case 'i': {
+      char *end;
+      errno = 0;
+      double d = strtod(optarg, &end);
+      if (errno || *end || optarg[0] == '-' || !isfinite(d) || d < 0.01 || d > 86400)
+        return bad_usage(name, "--interval: expected seconds from 0.01 to 86400, got '%s'", optarg);
+      o->interval_s = d;
+      break;
+    }
+    case 'c':
+      if (parse_ulong(optarg, 1, 1000000000, &v))
+        return bad_usage(name, "--count: expected a positive number, got '%s'", optarg);
+      o->count = (long)v;
+      break;
+    case 'o':
+      if (o->cmd == CMD_TOP)
+        o->output_dir = optarg;
+      else
+        o->output = optarg;
+      break;
+    case OPT_LABEL: {
+      size_t len = strlen(optarg);
+      if (len > 63)
+        return bad_usage(name, "--label: at most 63 bytes, got '%s'", optarg);
+      for (size_t i = 0; i < len; i++)
+        if (optarg[i] < 0x20 || optarg[i] > 0x7e)
+          return bad_usage(name, "--label: printable ASCII only, got '%s'", optarg);
+      o->label = optarg;
+      break;
+    }
+    case 't':
+      o->tui = 1;
+      break;
+    default:
+      return bad_usage(name, "unexpected option '%s'", argv[optind - 1]);
+    }
+  }
+  /* Operands: argv[optind..]. The first was the command word (skipped by the caller). */
+  int nops = argc - optind;
+  const char *op = nops > 0 ? argv[optind] : NULL;
+  switch (o->cmd) {
+  case CMD_LIST:
+    if (nops > 0)
+      return bad_usage(name, "unexpected argument '%s'", op);
+    break;
+  case CMD_SHOW:
+    if (nops != 1)
+      return bad_usage(name, nops ? "expected one FILE, got '%s' and more" : "missing FILE%s", nops ? op : "");
+    o->file = op;
+    if (o->json && o->tui)
+      return bad_usage(name, "--json and -t exclude each other%s", "");
+    break;
+  default:
+    if (nops != 1)
+      return bad_usage(name, nops ? "expected one PID, got '%s' and more" : "missing PID%s", nops ? op : "");
+    if (target_parse_pid(op, &o->pid))
+      return bad_usage(name, "expected a process id, got '%s'", op);
+    break;
+  }
+  return -1;
+}
+
+int cli_parse(int argc, char **argv, inspect_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->delay_tenths = DEFAULT_DELAY_TENTHS;
+  o->interval_s = 1.0;
+  o->timeout_ms = DEFAULT_DUMP_TIMEOUT_MS;
+  const char *nc = getenv("NO_COLOR");
+  o->no_color = nc && *nc; /* no-color.org: set and not empty */
+
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return INSPECT_EXIT_USAGE;
+  }
+  const char *first = argv[1];
+  if (strcmp(first, "-h") == 0 || strcmp(first, "--help") == 0 || strcmp(first, "help") == 0)
+    return print_help(CMD_NONE);
+  if (strcmp(first, "-V") == 0 || strcmp(first, "--version") == 0) {
+    printf(INSPECT_PROG " %s (reads shm layout %d.x)\n", SCHEDRT_VERSION_STRING, SCHEDRT_SHM_MAJOR);
+    return INSPECT_EXIT_OK;
+  }
+  if (strcmp(first, "list") == 0)
+    o->cmd = CMD_LIST;
+  else if (strcmp(first, "top") == 0)
+    o->cmd = CMD_TOP;
+  else if (strcmp(first, "stat") == 0)
+    o->cmd = CMD_STAT;
+  else if (strcmp(first, "dump") == 0)
+    o->cmd = CMD_DUMP;
+  else if (strcmp(first, "show") == 0)
+    o->cmd = CMD_SHOW;
+  else if (first[0] >= '0' && first[0] <= '9') {
+    /* "sched-inspect PID [OPTIONS]": the PID is the operand of an implicit `top`. */
+    o->cmd = CMD_TOP;
+    return parse_options(argc, argv, o);
+  } else if (first[0] == '-')
+    return bad_usage(NULL, "unknown option '%s' (options come after the command)", first);
+  else
+    return bad_usage(NULL, "unknown command '%s'", first);
+  /* Skip the command word: getopt sees "cmd args..." with cmd as argv[0]. */
+  return parse_options(argc - 1, argv + 1, o);
+}
+
+int inspect_run(int argc, char **argv) {
+  inspect_opts o;
+  int rc = cli_parse(argc, argv, &o);
+  if (rc >= 0)
+    return rc;
+  switch (o.cmd) {
+  case CMD_LIST:
+    return cmd_list(&o);
+  case CMD_TOP:
+    return tui_run(&o);
+  case CMD_STAT:
+    return cmd_stat(&o);
+  case CMD_DUMP:
+    return cmd_dump(&o);
+  case CMD_SHOW:
+    return cmd_show(&o);
+  default:
+    return INSPECT_EXIT_USAGE;
+  }
+}

@@ -1,0 +1,64 @@
+/* `sched-inspect list`: the schedrt segments this user may read. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "format.h"
+#include "json_export.h"
+#include "schedrt/reader.h"
+#include "util.h"
+
+static void print_table(const schedrt_segment_entry *list, size_t n, uint64_t now_real) {
+  char up[32];
+  printf("%-8s %-8s %7s %12s  %-16s %-16s %s\n", "PID", "STATE", "WORKERS", "UPTIME", "RUNTIME", "COMMAND",
+         "SEGMENT");
+  for (size_t i = 0; i < n; i++) {
+    const schedrt_segment_entry *e = &list[i];
+    if (e->error) {
+      printf("%-8u %-8s %7s %12s  %-16s %-16s %s: %s\n", (unsigned)e->pid, "ERROR", "-", "-", "-", "-", e->name,
+             schedrt_strerror(e->error));
+      continue;
+    }
+    if (e->create_realtime_ns && now_real > e->create_realtime_ns)
+      fmt_uptime(up, sizeof(up), now_real - e->create_realtime_ns);
+    else
+      xsnprintf(up, sizeof(up), "-");
+    printf("%-8u %-8s %7u %12s  %-16.16s %-16.16s %s\n", (unsigned)e->pid, schedrt_liveness_name(e->liveness),
+           (unsigned)e->nworkers, up, e->runtime_name[0] ? e->runtime_name : "-", e->comm[0] ? e->comm : "-",
+           e->name);
+  }
+}
+
+int cmd_list(const inspect_opts *o) {
+  schedrt_segment_entry *list = NULL;
+  size_t n = 0;
+  int err = schedrt_reader_list(o->shm_dir, &list, &n);
+  if (err) {
+    fprintf(stderr, INSPECT_PROG ": cannot list %s: %s\n", o->shm_dir ? o->shm_dir : SCHEDRT_READER_SHM_DIR,
+            schedrt_strerror(err));
+    return INSPECT_EXIT_FAILURE;
+  }
+  /* Dump objects waiting to be collected are not processes: leave them out. */
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!list[i].is_dump)
+      list[kept++] = list[i];
+  uint64_t now_real = inspect_realtime_ns();
+  int rc = INSPECT_EXIT_OK;
+  if (o->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < kept; i++)
+      json_array_append_new(arr, json_segment_entry(&list[i], now_real));
+    if (json_emit(arr, stdout, 0))
+      rc = INSPECT_EXIT_FAILURE;
+  } else {
+    print_table(list, kept, now_real);
+    if (kept == 0)
+      fprintf(stderr, INSPECT_PROG ": no schedrt processes found in %s\n",
+              o->shm_dir ? o->shm_dir : SCHEDRT_READER_SHM_DIR);
+    if (fflush(stdout))
+      rc = INSPECT_EXIT_FAILURE;
+  }
+  schedrt_segment_list_free(list);
+  return rc;
+}

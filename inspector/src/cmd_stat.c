@@ -1,0 +1,153 @@
+/*
+ * `sched-inspect stat PID`: one line per interval, like vmstat/jstat. The
+ * first line comes after the first interval, since every rate needs two
+ * snapshots.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "format.h"
+#include "json_export.h"
+#include "rates.h"
+#include "snapshot_model.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static void install_stop_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+static void print_header(void) {
+  printf("%8s %-7s %3s %7s %6s %8s %9s %8s %8s %5s %5s %s %s %s\n", "time", "state", "wrk", "alive", "inject",
+         "spawn/s", "polls/s", "steals/s", "parks/s", "busy%", "stuck", "depths", "polls/s(w)", "steals/s(w)");
+}
+
+static long long r(double v) { return isfinite(v) ? llround(v) : -1; }
+
+/* A comma-separated per-worker list: "3,0,12". Torn workers print as "?". */
+static void print_list(const inspect_model *m, int which) {
+  const schedrt_snapshot *s = model_current(m);
+  for (uint32_t i = 0; i < m->g.nworkers; i++) {
+    const worker_view *v = &m->w[i];
+    if (i)
+      putchar(',');
+    if (v->torn || !s) {
+      putchar('?');
+      continue;
+    }
+    switch (which) {
+    case 0:
+      printf("%llu", (unsigned long long)v->depth);
+      break;
+    case 1:
+      printf("%lld", r(v->rate[RATE_W(polls)]));
+      break;
+    default:
+      printf("%lld", r(v->rate[RATE_W(steals)]));
+      break;
+    }
+  }
+  if (m->g.nworkers == 0)
+    putchar('-');
+}
+
+static void print_line(const inspect_model *m, uint64_t now_real) {
+  const global_view *g = &m->g;
+  char clock[16];
+  printf("%8s %-7s %3u %7llu %6llu %8lld %9lld %8lld %8lld %5lld %5u ", fmt_clock(clock, sizeof(clock), now_real),
+         schedrt_liveness_name(g->liveness), g->nworkers, (unsigned long long)g->values[RATE_G(alive)],
+         (unsigned long long)g->values[RATE_G(inject_depth)], r(g->grate[RATE_G(spawned)]), r(g->polls_per_s),
+         r(g->steals_per_s), r(g->parks_per_s), r(g->busy_pct), g->nstuck);
+  print_list(m, 0);
+  putchar(' ');
+  print_list(m, 1);
+  putchar(' ');
+  print_list(m, 2);
+  putchar('\n');
+}
+
+int cmd_stat(const inspect_opts *o) {
+  inspect_attach_opts ao = {.shm_dir = o->shm_dir};
+  inspect_target t;
+  inspect_model m;
+  char msg[512];
+  int err = target_attach(o->pid, &ao, &t);
+  if (err) {
+    fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+    return target_exit_code(err);
+  }
+  if (model_init(&m, t.reader, o->stuck_ns)) {
+    target_detach(&t);
+    inspect_fatal("out of memory");
+  }
+  install_stop_handlers();
+
+  int rc = INSPECT_EXIT_OK;
+  uint64_t period = (uint64_t)(o->interval_s * 1e9);
+  uint64_t next = inspect_now_ns();
+  long printed = 0;
+  err = model_refresh(&m, t.reader, 0);
+  if (err && err != SCHEDRT_ETORN) {
+    fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+    rc = INSPECT_EXIT_FAILURE;
+    goto out;
+  }
+  if (!o->json)
+    print_header();
+  while (!stop_requested && (o->count == 0 || printed < o->count)) {
+    /* Absolute deadlines: the lines stay on the interval grid however long a snapshot takes. */
+    next += period;
+    uint64_t now = inspect_now_ns();
+    if (!m.g.target_gone && next > now)
+      inspect_sleep_ns(next - now);
+    if (stop_requested)
+      break;
+    if (!m.g.target_gone) {
+      err = model_refresh(&m, t.reader, 0);
+      if (err && err != SCHEDRT_ETORN) {
+        fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+        rc = INSPECT_EXIT_FAILURE;
+        break;
+      }
+    }
+    uint64_t now_real = inspect_realtime_ns();
+    if (o->json) {
+      if (json_emit(json_stat_sample(&t, &m, now_real), stdout, 1)) {
+        rc = INSPECT_EXIT_FAILURE;
+        break;
+      }
+    } else {
+      print_line(&m, now_real);
+      if (fflush(stdout)) {
+        rc = INSPECT_EXIT_FAILURE;
+        break;
+      }
+    }
+    printed++;
+    if (m.g.target_gone) {
+      fprintf(stderr, INSPECT_PROG ": pid %ld exited (%s); the last line shows its last published figures\n",
+              (long)o->pid, schedrt_liveness_name(m.g.liveness));
+      rc = INSPECT_EXIT_GONE;
+      break;
+    }
+  }
+out:
+  model_fini(&m);
+  target_detach(&t);
+  return rc;
+}

@@ -1,0 +1,130 @@
+/* Number formatting and widget geometry (see format.h). */
+#include "format.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+#define NS_US 1000ull
+#define NS_MS 1000000ull
+#define NS_S 1000000000ull
+
+char *fmt_duration(char *buf, size_t size, uint64_t ns) {
+  if (ns < NS_US)
+    snprintf(buf, size, "%lluns", (unsigned long long)ns);
+  else if (ns < 10 * NS_US)
+    snprintf(buf, size, "%.2fus", (double)ns / NS_US);
+  else if (ns < NS_MS)
+    snprintf(buf, size, "%.1fus", (double)ns / NS_US);
+  else if (ns < 10 * NS_MS)
+    snprintf(buf, size, "%.2fms", (double)ns / NS_MS);
+  else if (ns < NS_S)
+    snprintf(buf, size, "%.1fms", (double)ns / NS_MS);
+  else if (ns < 60 * NS_S)
+    snprintf(buf, size, "%.2fs", (double)ns / NS_S);
+  else {
+    uint64_t s = ns / NS_S;
+    if (s < 3600)
+      snprintf(buf, size, "%llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+    else if (s < 86400)
+      snprintf(buf, size, "%lluh%02llum", (unsigned long long)(s / 3600),
+               (unsigned long long)(s % 3600 / 60));
+    else
+      snprintf(buf, size, "%llud%02lluh", (unsigned long long)(s / 86400),
+               (unsigned long long)(s % 86400 / 3600));
+  }
+  return buf;
+}
+
+char *fmt_uptime(char *buf, size_t size, uint64_t ns) {
+  unsigned long long s = ns / NS_S;
+  if (s >= 86400)
+    snprintf(buf, size, "%llud %02llu:%02llu:%02llu", s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+  else
+    snprintf(buf, size, "%02llu:%02llu:%02llu", s / 3600, s % 3600 / 60, s % 60);
+  return buf;
+}
+
+char *fmt_si(char *buf, size_t size, double v) {
+  static const char units[] = {'k', 'M', 'G', 'T', 'P'};
+  if (isnan(v)) {
+    snprintf(buf, size, "-");
+    return buf;
+  }
+  if (v < 0)
+    v = 0;
+  if (v < 9.95 && v != floor(v))
+    snprintf(buf, size, "%.1f", v);
+  else if (v < 999.5)
+    snprintf(buf, size, "%.0f", v);
+  else {
+    int u = -1;
+    /* Divide first, then choose the precision, so 999.96k becomes "1.0M" and not "1000k". */
+    while (v >= 999.5 && u < (int)sizeof(units) - 1) {
+      v /= 1000.0;
+      u++;
+    }
+    if (v < 9.95)
+      snprintf(buf, size, "%.1f%c", v, units[u]);
+    else
+      snprintf(buf, size, "%.0f%c", v, units[u]);
+  }
+  return buf;
+}
+
+char *fmt_clock(char *buf, size_t size, uint64_t realtime_ns) {
+  time_t t = (time_t)(realtime_ns / NS_S);
+  struct tm tm;
+  if (!localtime_r(&t, &tm) || strftime(buf, size, "%H:%M:%S", &tm) == 0)
+    snprintf(buf, size, "?");
+  return buf;
+}
+
+char *fmt_datetime(char *buf, size_t size, uint64_t realtime_ns) {
+  time_t t = (time_t)(realtime_ns / NS_S);
+  struct tm tm;
+  if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    snprintf(buf, size, "?");
+  return buf;
+}
+
+char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns) {
+  time_t t = (time_t)(realtime_ns / NS_S);
+  struct tm tm;
+  if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y%m%d-%H%M%S", &tm) == 0)
+    snprintf(buf, size, "0");
+  return buf;
+}
+
+unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width) {
+  if (value == 0 || width == 0)
+    return 0;
+  if (cap == 0 || value >= cap)
+    return width;
+  uint64_t cells = (value * width + cap - 1) / cap; /* round up: one task is visible */
+  return cells > width ? width : (unsigned)cells;
+}
+
+void spark_levels(const uint32_t *values, size_t n, uint32_t floor_max, uint8_t *levels) {
+  uint32_t max = floor_max ? floor_max : 1;
+  for (size_t i = 0; i < n; i++)
+    if (values[i] > max)
+      max = values[i];
+  for (size_t i = 0; i < n; i++) {
+    if (values[i] == 0) {
+      levels[i] = 0;
+      continue;
+    }
+    uint64_t l = ((uint64_t)values[i] * SPARK_LEVELS + max - 1) / max;
+    levels[i] = (uint8_t)(l < 1 ? 1 : l > SPARK_LEVELS ? SPARK_LEVELS : l);
+  }
+}
+
+const char *spark_glyph(uint8_t level, int utf8) {
+  static const char *const blocks[] = {" ", "\u2581", "\u2582", "\u2583", "\u2584",
+                                       "\u2585", "\u2586", "\u2587", "\u2588"};
+  static const char *const ascii[] = {" ", "_", ".", "-", "=", "+", "*", "#", "@"};
+  if (level > SPARK_LEVELS)
+    level = SPARK_LEVELS;
+  return utf8 ? blocks[level] : ascii[level];
+}

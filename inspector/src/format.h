@@ -1,0 +1,34 @@
+/*
+ * Human-readable numbers for the TUI and the text outputs, and the pure parts
+ * of the bar and sparkline widgets (how many cells, which level), so that the
+ * curses layer only puts characters on the screen. No curses here.
+ */
+#ifndef INSPECT_FORMAT_H
+#define INSPECT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "850ns", "12.3us", "4.5ms", "1.23s", "2m05s", "3h02m", "5d03h". Returns buf. */
+char *fmt_duration(char *buf, size_t size, uint64_t ns);
+/* Uptime: "02:03:04", "1d 02:03:04". */
+char *fmt_uptime(char *buf, size_t size, uint64_t ns);
+/* Compact quantity: "0", "7.5", "999", "1.2k", "12k", "1.2M", "3.4G"; "-" for NaN. */
+char *fmt_si(char *buf, size_t size, double v);
+/* Local wall-clock time of a CLOCK_REALTIME value: "12:00:01". */
+char *fmt_clock(char *buf, size_t size, uint64_t realtime_ns);
+/* Local date and time: "2024-01-31 12:00:01". */
+char *fmt_datetime(char *buf, size_t size, uint64_t realtime_ns);
+/* Local date and time for file names: "20240131-120001". */
+char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns);
+
+/* Filled cells of a bar of `width` cells for value out of cap: never 0 for a non-zero value. */
+unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width);
+
+/* Sparkline levels 0..8 (0: nothing, 8: full block) for n values scaled to max(values, floor). */
+#define SPARK_LEVELS 8
+void spark_levels(const uint32_t *values, size_t n, uint32_t floor, uint8_t *levels);
+/* The glyph for a level: U+2581..U+2588 blocks in UTF-8, or ASCII " _.-=+*#@" otherwise. */
+const char *spark_glyph(uint8_t level, int utf8);
+
+#endif

@@ -1,0 +1,108 @@
+/* JSON output of list and stat (see json_export.h); show's is in dump_json.c. */
+#include "json_export.h"
+
+#include <errno.h>
+#include <math.h>
+
+#include "rates.h"
+
+json_t *json_rate(double v) {
+  if (!isfinite(v))
+    return json_null();
+  /* Three decimals are plenty for a rate and keep lines short. */
+  return json_real(round(v * 1000.0) / 1000.0);
+}
+
+json_t *json_segment_entry(const schedrt_segment_entry *e, uint64_t now_real) {
+  json_t *o = json_object();
+  json_object_set_new(o, "pid", json_integer(e->pid));
+  json_object_set_new(o, "uid", json_integer(e->uid));
+  json_object_set_new(o, "state", json_string(e->error ? "ERROR" : schedrt_liveness_name(e->liveness)));
+  json_object_set_new(o, "segment", json_string(e->name));
+  json_object_set_new(o, "starttime", json_integer((json_int_t)e->starttime));
+  json_object_set_new(o, "runtime_index", json_integer(e->runtime_index));
+  if (e->error) {
+    json_object_set_new(o, "error", json_string(schedrt_strerror(e->error)));
+    json_object_set_new(o, "error_name", json_string(schedrt_err_name(e->error)));
+    return o;
+  }
+  json_object_set_new(o, "runtime", json_string(e->runtime_name));
+  json_object_set_new(o, "comm", json_string(e->comm));
+  json_object_set_new(o, "workers", json_integer(e->nworkers));
+  json_object_set_new(o, "size", json_integer((json_int_t)e->size));
+  json_object_set_new(o, "created_unix_s", json_real((double)e->create_realtime_ns / 1e9));
+  if (e->create_realtime_ns && now_real > e->create_realtime_ns)
+    json_object_set_new(o, "uptime_s", json_real(round((double)(now_real - e->create_realtime_ns) / 1e6) / 1e3));
+  else
+    json_object_set_new(o, "uptime_s", json_null());
+  return o;
+}
+
+json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64_t now_real) {
+  const schedrt_snapshot *s = model_current(m);
+  const global_view *g = &m->g;
+  json_t *o = json_object();
+  json_object_set_new(o, "time_unix_s", json_real((double)(now_real / 1000000u) / 1e3));
+  json_object_set_new(o, "pid", json_integer(t->pid));
+  json_object_set_new(o, "runtime", json_string(t->info->runtime_name));
+  json_object_set_new(o, "state", json_string(schedrt_liveness_name(g->liveness)));
+  json_object_set_new(o, "exited", json_boolean(g->target_gone));
+  json_object_set_new(o, "uptime_s", json_real((double)(g->uptime_ns / 1000000u) / 1e3));
+  json_object_set_new(o, "heartbeat_age_ms", json_real((double)(g->hb_age_ns / 1000u) / 1e3));
+  json_object_set_new(o, "interval_s", json_real((double)(g->dt_ns / 1000u) / 1e6));
+  json_object_set_new(o, "nworkers", json_integer(g->nworkers));
+  json_object_set_new(o, "torn", json_integer(g->ntorn));
+
+  json_t *glob = json_object();
+  if (s && !s->global.torn) {
+#define G_FIELD(id, kind, off, type, unit, help)                                                        \
+  json_object_set_new(glob, #id, json_integer((json_int_t)g->values[RATE_G(id)]));                      \
+  if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                  \
+    json_object_set_new(glob, #id "_per_s", json_rate(g->grate[RATE_G(id)]));
+    SCHEDRT_GLOBAL_METRICS(G_FIELD)
+#undef G_FIELD
+  }
+  json_object_set_new(glob, "polls_per_s", json_rate(g->polls_per_s));
+  json_object_set_new(glob, "steals_per_s", json_rate(g->steals_per_s));
+  json_object_set_new(glob, "parks_per_s", json_rate(g->parks_per_s));
+  json_object_set_new(glob, "busy_pct", json_rate(g->busy_pct));
+  json_object_set_new(glob, "stuck_workers", json_integer(g->nstuck));
+  json_object_set_new(o, "global", glob);
+
+  json_t *ws = json_array();
+  for (uint32_t i = 0; s && i < g->nworkers; i++) {
+    const schedrt_worker_snap *w = &s->workers[i];
+    const worker_view *v = &m->w[i];
+    json_t *wo = json_object();
+    json_object_set_new(wo, "index", json_integer(i));
+    json_object_set_new(wo, "torn", json_boolean(w->torn));
+    if (!w->torn) {
+      json_object_set_new(wo, "state_name", json_string(schedrt_worker_state_name(w->state)));
+#define W_FIELD(id, kind, off, type, unit, help)                                                        \
+  json_object_set_new(wo, #id, json_integer((json_int_t)w->id));                                        \
+  if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                  \
+    json_object_set_new(wo, #id "_per_s", json_rate(v->rate[RATE_W(id)]));
+      SCHEDRT_WSLOT_METRICS(W_FIELD)
+#undef W_FIELD
+      json_object_set_new(wo, "busy_pct", json_rate(v->busy_pct));
+      json_object_set_new(wo, "running_ns", json_integer((json_int_t)v->running_ns));
+      json_object_set_new(wo, "stuck", json_boolean(v->stuck));
+      if (w->os_tid)
+        json_object_set_new(wo, "tid", json_integer((json_int_t)w->os_tid));
+    }
+    json_array_append_new(ws, wo);
+  }
+  json_object_set_new(o, "workers", ws);
+  return o;
+}
+
+int json_emit(json_t *j, FILE *f, int compact) {
+  size_t flags = JSON_ENSURE_ASCII | (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+  int rc = j ? json_dumpf(j, f, flags) : -1;
+  json_decref(j);
+  if (rc == 0 && fputc('\n', f) == EOF)
+    rc = -1;
+  if (rc == 0 && fflush(f) != 0)
+    rc = -1;
+  return rc ? -EIO : 0;
+}

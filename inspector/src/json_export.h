@@ -1,0 +1,34 @@
+/*
+ * JSON for scripts, through jansson (no hand-escaping). The metric fields are
+ * generated from the metric list (metrics_def.h), so a metric added there
+ * shows up in `stat --json` without a change here. No curses.
+ */
+#ifndef INSPECT_JSON_EXPORT_H
+#define INSPECT_JSON_EXPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "attach.h"
+#include "schedrt/reader.h"
+#include "snapshot_model.h"
+
+/* One `list` entry. now_real: CLOCK_REALTIME for the uptime. */
+json_t *json_segment_entry(const schedrt_segment_entry *e, uint64_t now_real);
+
+/*
+ * One `stat --json` sample: time, pid, liveness, uptime, heartbeat, the global
+ * metrics (raw, plus "<name>_per_s" for counters) and per worker the same,
+ * plus busy_pct, running_ns and stuck.
+ */
+json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64_t now_real);
+
+/* Writes j to f (compact on one line, or indented) and a newline; steals j. 0 or -EIO. */
+int json_emit(json_t *j, FILE *f, int compact);
+
+/* A JSON number for a double, null for NAN/infinity (which JSON cannot hold). */
+json_t *json_rate(double v);
+
+#endif

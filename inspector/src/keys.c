@@ -1,0 +1,119 @@
+/* The key tables and help generated from them (see keys.h). */
+#include "keys.h"
+
+#include <curses.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Entries with help == NULL are aliases of the entry above: same action, listed together. */
+const key_binding keys_top[] = {
+    {'d', "d", ACT_DUMP, "take a task dump and save it (progress and file in the status line)", "Dump"},
+    {'t', "t", ACT_OPEN_DUMP, "open the last dump in the dump viewer", "Tasks"},
+    {'p', "p", ACT_PAUSE, "pause / resume the refresh (the screen keeps the last data)", "Pause"},
+    {' ', "Space", ACT_PAUSE, NULL, NULL},
+    {'+', "+", ACT_FASTER, "refresh faster", NULL},
+    {'=', "=", ACT_FASTER, NULL, NULL},
+    {'-', "-", ACT_SLOWER, "refresh slower", "Rate"},
+    {'s', "s", ACT_SORT, "sort workers by the next column (worker, depth, polls, steals, busy, running)", "Sort"},
+    {'r', "r", ACT_REVERSE, "reverse the sort order", NULL},
+    {KEY_UP, "Up", ACT_UP, "select a worker", NULL},
+    {'k', "k", ACT_UP, NULL, NULL},
+    {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},
+    {'j', "j", ACT_DOWN, NULL, NULL},
+    {KEY_PPAGE, "PgUp", ACT_PGUP, "scroll a page", NULL},
+    {KEY_NPAGE, "PgDn", ACT_PGDN, NULL, NULL},
+    {KEY_HOME, "Home", ACT_HOME, "first / last worker", NULL},
+    {KEY_END, "End", ACT_END, NULL, NULL},
+    {'\n', "Enter", ACT_ENTER, "every metric of the selected worker", NULL},
+    {'\r', "Enter", ACT_ENTER, NULL, NULL},
+    {KEY_ENTER, "Enter", ACT_ENTER, NULL, NULL},
+    {27, "Esc", ACT_BACK, "close the worker details", NULL},
+    {'h', "h", ACT_HELP, "this help", "Help"},
+    {'?', "?", ACT_HELP, NULL, NULL},
+    {KEY_F(1), "F1", ACT_HELP, NULL, NULL},
+    {'L' - '@', "^L", ACT_REDRAW, "redraw the screen", NULL},
+    {'q', "q", ACT_QUIT, "quit", "Quit"},
+    {KEY_F(10), "F10", ACT_QUIT, NULL, NULL},
+    {0, NULL, ACT_NONE, NULL, NULL},
+};
+
+const key_binding keys_dump[] = {
+    {'s', "s", ACT_SORT, "sort tasks by the next column (state, idle time, name, worker, id)", "Sort"},
+    {'r', "r", ACT_REVERSE, "reverse the sort order", NULL},
+    {'g', "g", ACT_GROUP, "group tasks by await point and state / flat list", "Group"},
+    {KEY_UP, "Up", ACT_UP, "move the selection", NULL},
+    {'k', "k", ACT_UP, NULL, NULL},
+    {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},
+    {'j', "j", ACT_DOWN, NULL, NULL},
+    {KEY_PPAGE, "PgUp", ACT_PGUP, "move a page", NULL},
+    {KEY_NPAGE, "PgDn", ACT_PGDN, NULL, NULL},
+    {KEY_HOME, "Home", ACT_HOME, "first / last row", NULL},
+    {KEY_END, "End", ACT_END, NULL, NULL},
+    {'\n', "Enter", ACT_ENTER, "details of the selected task (or expand a group)", "Details"},
+    {'\r', "Enter", ACT_ENTER, NULL, NULL},
+    {KEY_ENTER, "Enter", ACT_ENTER, NULL, NULL},
+    {'h', "h", ACT_HELP, "this help", "Help"},
+    {'?', "?", ACT_HELP, NULL, NULL},
+    {KEY_F(1), "F1", ACT_HELP, NULL, NULL},
+    {'L' - '@', "^L", ACT_REDRAW, "redraw the screen", NULL},
+    {27, "Esc", ACT_BACK, "back (close details, or leave the viewer)", "Back"},
+    {KEY_BACKSPACE, "Bksp", ACT_BACK, NULL, NULL},
+    {'q', "q", ACT_QUIT, "leave the viewer (quit when it was opened with show -t)", "Quit"},
+    {KEY_F(10), "F10", ACT_QUIT, NULL, NULL},
+    {0, NULL, ACT_NONE, NULL, NULL},
+};
+
+const key_binding keys_help[] = {
+    {KEY_UP, "Up", ACT_UP, "scroll", NULL},
+    {'k', "k", ACT_UP, NULL, NULL},
+    {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},
+    {'j', "j", ACT_DOWN, NULL, NULL},
+    {'q', "q", ACT_BACK, "close the help (any other key too)", "Close"},
+    {0, NULL, ACT_NONE, NULL, NULL},
+};
+
+inspect_action keys_lookup(const key_binding *table, int ch) {
+  for (const key_binding *k = table; k->key; k++)
+    if (k->key == ch)
+      return k->action;
+  return ACT_NONE;
+}
+
+size_t keys_help_count(const key_binding *table) {
+  size_t n = 0;
+  for (const key_binding *k = table; k->key; k++)
+    n += k->help != NULL;
+  return n;
+}
+
+const char *keys_help_line(const key_binding *table, size_t i, char *buf, size_t size) {
+  const key_binding *k = table;
+  for (; k->key; k++)
+    if (k->help && i-- == 0)
+      break;
+  if (!k->key) {
+    xsnprintf(buf, size, "%s", "");
+    return buf;
+  }
+  /* The key's name, then every following alias that is not itself a help entry. */
+  char names[48];
+  size_t used = 0;
+  names[0] = '\0';
+  for (const key_binding *a = k; a->key && (a == k || !a->help); a++) {
+    if (a != k && strcmp(a->name, a[-1].name) == 0)
+      continue; /* "Enter" bound to several codes: list it once */
+    int n = snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", a->name);
+    if (n < 0 || (size_t)n >= sizeof(names) - used)
+      break;
+    used += (size_t)n;
+  }
+  return xsnprintf(buf, size, "  %-14s %s", names, k->help);
+}
+
+void keys_print_help(const key_binding *table, FILE *f) {
+  char line[256];
+  size_t n = keys_help_count(table);
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "%s\n", keys_help_line(table, i, line, sizeof(line)));
+}

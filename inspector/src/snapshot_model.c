@@ -1,0 +1,235 @@
+/* Snapshots in, views out (see snapshot_model.h). */
+#include "snapshot_model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rates.h"
+#include "util.h"
+
+static void reset_views(inspect_model *m) {
+  for (uint32_t i = 0; i < m->max_workers; i++) {
+    memset(&m->w[i], 0, sizeof(m->w[i]));
+    m->w[i].index = i;
+    m->w[i].busy_pct = NAN;
+    for (int k = 0; k < SCHEDRT_M__WSLOT_COUNT; k++)
+      m->w[i].rate[k] = NAN;
+  }
+  memset(&m->g, 0, sizeof(m->g));
+  m->g.busy_pct = m->g.polls_per_s = m->g.steals_per_s = m->g.parks_per_s = NAN;
+  for (int k = 0; k < SCHEDRT_M__GLOBAL_COUNT; k++)
+    m->g.grate[k] = NAN;
+}
+
+static int alloc_views(inspect_model *m, uint32_t max_workers) {
+  m->max_workers = max_workers;
+  m->w = calloc(max_workers ? max_workers : 1, sizeof(*m->w));
+  m->hist = calloc((size_t)(max_workers ? max_workers : 1) * MODEL_HISTORY, sizeof(*m->hist));
+  if (!m->w || !m->hist)
+    return -ENOMEM;
+  reset_views(m);
+  return 0;
+}
+
+int model_init(inspect_model *m, const schedrt_reader *r, uint64_t stuck_ns) {
+  const schedrt_segment_info *info = schedrt_reader_info(r);
+  memset(m, 0, sizeof(*m));
+  m->stuck_ns = stuck_ns ? stuck_ns : MODEL_DEFAULT_STUCK_NS;
+  m->create_mono_ns = info->create_mono_ns;
+  m->hist_period_ns = MODEL_HIST_PERIOD_NS;
+  int err = schedrt_snapshot_init(r, &m->snap[0]);
+  if (!err)
+    err = schedrt_snapshot_init(r, &m->snap[1]);
+  if (!err)
+    err = alloc_views(m, info->max_workers);
+  if (err)
+    model_fini(m);
+  return err;
+}
+
+int model_init_raw(inspect_model *m, uint32_t max_workers, uint64_t create_mono_ns, uint64_t stuck_ns) {
+  memset(m, 0, sizeof(*m));
+  m->raw = 1;
+  m->stuck_ns = stuck_ns ? stuck_ns : MODEL_DEFAULT_STUCK_NS;
+  m->create_mono_ns = create_mono_ns;
+  for (int i = 0; i < 2; i++) {
+    m->snap[i].workers = calloc(max_workers ? max_workers : 1, sizeof(schedrt_worker_snap));
+    m->snap[i].max_workers = max_workers;
+    if (!m->snap[i].workers) {
+      model_fini(m);
+      return -ENOMEM;
+    }
+  }
+  int err = alloc_views(m, max_workers);
+  if (err)
+    model_fini(m);
+  return err;
+}
+
+void model_fini(inspect_model *m) {
+  for (int i = 0; i < 2; i++) {
+    if (m->raw) {
+      free(m->snap[i].workers);
+      free(m->snap[i].hist);
+    } else {
+      schedrt_snapshot_fini(&m->snap[i]);
+    }
+  }
+  free(m->w);
+  free(m->hist);
+  memset(m, 0, sizeof(*m));
+}
+
+schedrt_snapshot *model_spare(inspect_model *m) { return &m->snap[m->nsnaps ? !m->cur : m->cur]; }
+
+const schedrt_snapshot *model_current(const inspect_model *m) { return m->nsnaps ? &m->snap[m->cur] : NULL; }
+
+static int is_gone(const schedrt_snapshot *s) {
+  return s->seg_state == 2 /* EXITING */ || s->liveness == SCHEDRT_LIVENESS_STALE ||
+         s->liveness == SCHEDRT_LIVENESS_EXITING;
+}
+
+/* How long worker v's current poll has run, from the runtime's stamp and our own sighting. */
+static void update_running(inspect_model *m, worker_view *v, const schedrt_worker_snap *ws,
+                           const schedrt_snapshot *s) {
+  if (ws->torn || ws->state != SCHEDRT_WSTATE_RUNNING || ws->current_task == 0) {
+    v->running_ns = 0;
+    v->stuck = 0;
+    v->seen_polls = v->seen_task = v->seen_since_ns = 0;
+    return;
+  }
+  if (v->seen_since_ns == 0 || v->seen_polls != ws->polls || v->seen_task != ws->current_task) {
+    v->seen_polls = ws->polls;
+    v->seen_task = ws->current_task;
+    v->seen_since_ns = s->taken_mono_ns;
+  }
+  uint64_t own = s->taken_mono_ns - v->seen_since_ns;
+  uint64_t stamped = 0;
+  if (ws->current_since_ns && s->writer_now_ns > ws->current_since_ns)
+    stamped = s->writer_now_ns - ws->current_since_ns;
+  v->running_ns = own > stamped ? own : stamped;
+  v->stuck = v->running_ns >= m->stuck_ns;
+}
+
+static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_snapshot *prev) {
+  global_view *g = &m->g;
+  uint64_t dt = prev && s->taken_mono_ns > prev->taken_mono_ns ? s->taken_mono_ns - prev->taken_mono_ns : 0;
+  uint32_t n = s->nworkers <= m->max_workers ? s->nworkers : m->max_workers;
+  double polls = 0, steals = 0, parks = 0, busy = 0;
+  uint32_t nbusy = 0;
+
+  g->nworkers = n;
+  g->dt_ns = dt;
+  g->have_rates = prev != NULL && dt > 0;
+  g->taken_ns = s->taken_mono_ns;
+  g->total_depth = 0;
+  g->nrunning = g->nsearching = g->nparked = g->nstuck = 0;
+  g->ntorn = s->ntorn;
+#define GVAL(id, kind, off, type, unit, help) g->values[RATE_G(id)] = s->global.id;
+  SCHEDRT_GLOBAL_METRICS(GVAL)
+#undef GVAL
+  if (g->have_rates)
+    rates_global(&prev->global, &s->global, dt, g->grate);
+
+  /* The depth history advances once per period, for all workers at once; within a
+   * period the newest sample keeps the deepest depth seen. */
+  int new_sample = m->hist_len == 0 || s->taken_mono_ns - m->hist_started_ns >= m->hist_period_ns;
+  if (new_sample) {
+    m->hist_head = (m->hist_head + 1) % MODEL_HISTORY;
+    if (m->hist_len < MODEL_HISTORY)
+      m->hist_len++;
+    m->hist_started_ns = s->taken_mono_ns;
+  }
+
+  for (uint32_t i = 0; i < n; i++) {
+    const schedrt_worker_snap *ws = &s->workers[i];
+    const schedrt_worker_snap *pw = g->have_rates && i < prev->nworkers ? &prev->workers[i] : NULL;
+    worker_view *v = &m->w[i];
+    v->index = i;
+    v->torn = (int)ws->torn;
+    v->state = ws->state;
+    v->depth = ws->local_queue_depth;
+    v->lifo = ws->lifo != 0;
+    v->current_task = ws->current_task;
+    v->os_tid = ws->os_tid;
+    rates_worker(pw, ws, dt, v->rate);
+    v->busy_pct = pw && !pw->torn && !ws->torn ? busy_percent(pw->busy_ns_live, ws->busy_ns_live, dt) : NAN;
+    update_running(m, v, ws, s);
+    uint32_t *slot = &m->hist[(size_t)i * MODEL_HISTORY + m->hist_head];
+    uint32_t d = ws->torn ? 0 : (uint32_t)(v->depth > UINT32_MAX ? UINT32_MAX : v->depth);
+    if (new_sample || d > *slot)
+      *slot = d;
+
+    if (!ws->torn) {
+      g->total_depth += v->depth;
+      g->nrunning += ws->state == SCHEDRT_WSTATE_RUNNING;
+      g->nsearching += ws->state == SCHEDRT_WSTATE_SEARCHING;
+      g->nparked += ws->state == SCHEDRT_WSTATE_PARKED;
+      g->nstuck += v->stuck != 0;
+    }
+    if (!isnan(v->rate[RATE_W(polls)])) {
+      polls += v->rate[RATE_W(polls)];
+      steals += v->rate[RATE_W(steals)];
+      parks += v->rate[RATE_W(parks)];
+    }
+    if (!isnan(v->busy_pct)) {
+      busy += v->busy_pct;
+      nbusy++;
+    }
+  }
+  g->polls_per_s = g->have_rates ? polls : NAN;
+  g->steals_per_s = g->have_rates ? steals : NAN;
+  g->parks_per_s = g->have_rates ? parks : NAN;
+  g->busy_pct = nbusy ? busy / nbusy : NAN;
+}
+
+static void update_liveness(inspect_model *m, const schedrt_snapshot *s) {
+  global_view *g = &m->g;
+  uint64_t wnow = s->writer_now_ns ? s->writer_now_ns : s->taken_mono_ns;
+  g->liveness = s->liveness;
+  g->seg_state = s->seg_state;
+  g->hb_age_ns = wnow > s->heartbeat_mono_ns && s->heartbeat_mono_ns ? wnow - s->heartbeat_mono_ns : 0;
+  g->hb_stalled_ns = s->heartbeat_stalled_ns;
+  g->snapshots++;
+  g->retries += s->retries;
+  if (is_gone(s))
+    g->target_gone = 1;
+  if (!g->target_gone)
+    g->uptime_ns = wnow > m->create_mono_ns ? wnow - m->create_mono_ns : 0;
+}
+
+void model_advance(inspect_model *m) {
+  schedrt_snapshot *s = model_spare(m);
+  int gone = is_gone(s);
+  update_liveness(m, s);
+  if (gone && m->nsnaps > 0)
+    return; /* keep the last live picture; the spare is reused next time */
+  const schedrt_snapshot *prev = m->nsnaps ? &m->snap[m->cur] : NULL;
+  compute(m, s, prev);
+  m->cur = (int)(s - m->snap);
+  if (m->nsnaps < 2)
+    m->nsnaps++;
+}
+
+int model_refresh(inspect_model *m, schedrt_reader *r, unsigned snap_flags) {
+  int err = schedrt_snapshot_take(r, snap_flags, model_spare(m));
+  if (err && err != SCHEDRT_ETORN)
+    return err;
+  model_advance(m);
+  return err;
+}
+
+uint32_t model_depth_history(const inspect_model *m, uint32_t w, uint32_t *out, uint32_t n) {
+  if (w >= m->max_workers || m->hist_len == 0)
+    return 0;
+  if (n > m->hist_len)
+    n = m->hist_len;
+  const uint32_t *row = &m->hist[(size_t)w * MODEL_HISTORY];
+  /* hist_head is the newest sample; walk back n-1 and emit forwards. */
+  uint32_t start = (m->hist_head + MODEL_HISTORY - (n - 1)) % MODEL_HISTORY;
+  for (uint32_t i = 0; i < n; i++)
+    out[i] = row[(start + i) % MODEL_HISTORY];
+  return n;
+}

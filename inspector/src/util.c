@@ -1,0 +1,81 @@
+/* Clocks, fail-hard allocation and the fatal-exit path. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void (*fatal_hook)(void);
+
+uint64_t inspect_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t inspect_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void inspect_sleep_ns(uint64_t ns) {
+  struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+  /* A signal cuts the sleep short: callers re-check their stop flag anyway. */
+  nanosleep(&ts, NULL);
+}
+
+void inspect_set_fatal_hook(void (*hook)(void)) { fatal_hook = hook; }
+
+_Noreturn void inspect_fatal(const char *fmt, ...) {
+  va_list ap;
+  if (fatal_hook)
+    fatal_hook();
+  fputs(INSPECT_PROG ": ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(INSPECT_EXIT_FAILURE);
+}
+
+void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p)
+    inspect_fatal("out of memory (%zu bytes)", n);
+  return p;
+}
+
+void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p)
+    inspect_fatal("out of memory (%zu x %zu bytes)", n, size);
+  return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q)
+    inspect_fatal("out of memory (%zu bytes)", n);
+  return q;
+}
+
+char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(xmalloc(n), s, n);
+}
+
+char *xsnprintf(char *dst, size_t size, const char *fmt, ...) {
+  va_list ap;
+  if (size == 0)
+    return dst;
+  va_start(ap, fmt);
+  int n = vsnprintf(dst, size, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    dst[0] = '\0';
+  return dst;
+}

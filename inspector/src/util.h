@@ -1,0 +1,43 @@
+/*
+ * Small helpers every part of sched-inspect uses: clocks, allocation that
+ * fails hard (an interactive tool has nothing better to do on ENOMEM than to
+ * restore the terminal and say so, as htop's xMalloc does) and exit codes.
+ */
+#ifndef INSPECT_UTIL_H
+#define INSPECT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses, documented in sched-inspect(1) and docs/inspector.md. */
+enum {
+  INSPECT_EXIT_OK = 0,
+  INSPECT_EXIT_FAILURE = 1,   /* unreadable/corrupt segment or dump, I/O error, dump failed */
+  INSPECT_EXIT_USAGE = 2,     /* bad command line */
+  INSPECT_EXIT_PARTIAL = 3,   /* dump saved but PARTIAL: some workers missed the deadline */
+  INSPECT_EXIT_NOTARGET = 4,  /* no such process, or it has no schedrt segment */
+  INSPECT_EXIT_GONE = 5,      /* the target exited (or its segment went stale) during the command */
+  INSPECT_EXIT_TIMEOUT = 6,   /* the runtime did not answer a dump request in time (hung?) */
+};
+
+#define INSPECT_PROG "sched-inspect"
+
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
+uint64_t inspect_now_ns(void);
+uint64_t inspect_realtime_ns(void);
+void inspect_sleep_ns(uint64_t ns);
+
+/* Called before a fatal exit (the TUI registers crt_done here). */
+void inspect_set_fatal_hook(void (*hook)(void));
+/* Restores the terminal (via the hook), prints "sched-inspect: <msg>" and exits 1. */
+_Noreturn void inspect_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* snprintf that never overflows and always terminates; returns dst. */
+char *xsnprintf(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

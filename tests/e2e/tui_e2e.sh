@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# sched-inspect's TUI end to end, in a real terminal: tmux runs a shell, the test types into it
+# and reads the screen with capture-pane.
+#   tui_e2e.sh SCHED_INSPECT SCHEDRT_DEMO INSPECT_TARGET
+# Checks: a row per worker and the header figures; `d` saves a dump named in the status line and
+# the file decodes (sched-inspect show, and python3-cbor2 when present); `t` opens it, `h` shows
+# the help, `s` sorts; `q` quits and the terminal is back (stty sane, no alternate screen); resize
+# and 80x24; NO_COLOR; SIGTERM restores the terminal; a stuck worker is highlighted; a hung
+# target and an exited one get their banners.
+# Exit 0 pass, 1 fail, 77 skip (no tmux).
+set -uo pipefail
+
+inspect=$1 demo=$2 target=$3
+command -v tmux >/dev/null || { echo "SKIP: no tmux"; exit 77; }
+
+work=$(mktemp -d /tmp/inspect_e2e.XXXXXX)
+nterm=0
+sock=$work/tmux0.sock
+# CI has no terminal and maybe no TERM: tmux only needs one for its own server here.
+tm() { TERM=${TERM:-xterm-256color} tmux -S "$sock" "$@"; }
+pids=()
+failures=0
+
+cleanup() {
+  for ((i = 0; i <= nterm; i++)); do tmux -S "$work/tmux$i.sock" kill-server 2>/dev/null; done
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+  # Not our children (started in subshells): wait for them by polling.
+  for p in "${pids[@]}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; echo "---- screen ----"; screen; echo "----------------"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+screen() { tm capture-pane -p -t e2e; }
+
+# Waits up to $2 seconds (default 10) for the screen to match the extended regex $1.
+wait_for() {
+  local re=$1 t=${2:-10} i
+  for ((i = 0; i < t * 10; i++)); do
+    screen | grep -Eq -- "$re" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+type_line() { tm send-keys -t e2e -l "$1"; tm send-keys -t e2e Enter; }
+
+# Starts a program in the background and waits for its metrics segment; prints its pid.
+# Called in $(...), a subshell: the caller adds the pid to pids, so cleanup stops it.
+start_bg() {
+  "$@" >"$work/bg.log" 2>&1 &
+  local p=$! i
+  for ((i = 0; i < 100; i++)); do
+    compgen -G "/dev/shm/schedrt.*.$p.*" >/dev/null && { echo "$p"; return 0; }
+    sleep 0.1
+  done
+  echo "could not start: $*" >&2
+  return 1
+}
+
+# A fresh shell in a WxH terminal, in the work directory, with a recognisable prompt.
+new_term() {
+  tm kill-server 2>/dev/null
+  # A new server per terminal: reusing a socket right after kill-server races with its exit.
+  nterm=$((nterm + 1))
+  sock=$work/tmux$nterm.sock
+  tm -f /dev/null new-session -d -s e2e -x "$1" -y "$2" "env -i PATH=$PATH TERM=xterm-256color HOME=$work LANG=C.UTF-8 ${3:-} bash --norc --noprofile"
+  tm set-option -t e2e -g status off >/dev/null
+  type_line "cd $work && PS1='PROMPT\$ '"
+  wait_for '^PROMPT\$' 5 || fail "no shell prompt"
+  tm send-keys -t e2e C-l
+}
+
+# After a quit: the exit status and a sane terminal, printed by the shell itself.
+check_restored() {
+  local want_rc=$1 what=$2
+  type_line 'echo "RC=$? $(stty -a | grep -o -w -- "-\{0,1\}icanon") $(stty -a | grep -o -w -- "-\{0,1\}echo" | head -1)"'
+  if wait_for "RC=$want_rc icanon echo" 5; then
+    pass "$what: exit $want_rc, terminal restored (icanon echo)"
+  else
+    fail "$what: expected RC=$want_rc with icanon and echo"
+  fi
+  screen | grep -q 'sched-inspect  pid' && fail "$what: the TUI is still on screen (alternate screen not left)"
+}
+
+demo_pid=$(start_bg "$demo" --workers 2 --duration 120 -q) || exit 1
+pids+=("$demo_pid")
+
+# ---------------------------------------------------------------- the main walk-through
+new_term 100 30
+type_line "$inspect $demo_pid -d 2"
+wait_for "sched-inspect  pid $demo_pid" 10 && pass "attached" || fail "no header"
+wait_for 'polls/s [0-9]' 5 && pass "rates shown" || fail "no polls/s figure"
+for re in "workers 2 \(run" "alive [0-9]" "inject [0-9]" "heartbeat [0-9]" "steals/s" "spawn/s" "LIVE"; do
+  screen | grep -Eq -- "$re" || fail "header lacks /$re/"
+done
+rows=$(screen | grep -Ec '^ +[01] (running|search|parked|start|stopped) ')
+[[ $rows == 2 ]] && pass "a row per worker" || fail "expected 2 worker rows, got $rows"
+screen | grep -q 'attached in' && pass "attach time: $(screen | grep -o 'attached in [0-9.]* ms')"
+
+tm send-keys -t e2e s
+wait_for 'sorted by depth' 3 && pass "s sorts" || fail "s: no 'sorted by depth'"
+
+tm send-keys -t e2e d
+if wait_for 'saved to \./sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' 15; then
+  file=$(screen | grep -Eo 'sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' | head -1)
+  pass "d saved $file"
+  if "$inspect" show "$work/$file" >"$work/show.txt" 2>&1 && grep -q 'TASKS BY AWAIT POINT' "$work/show.txt"; then
+    pass "the dump decodes (sched-inspect show)"
+  else
+    fail "sched-inspect show $file: $(head -3 "$work/show.txt")"
+  fi
+  if /usr/bin/python3 -c 'import cbor2' 2>/dev/null; then
+    if /usr/bin/python3 -c 'import cbor2,sys; d=cbor2.load(open(sys.argv[1],"rb")); d=getattr(d,"value",d); assert d["format"]=="schedrt-dump", d["format"]' "$work/$file"; then
+      pass "the dump decodes (python3 cbor2)"
+    else
+      fail "cbor2 could not decode $file"
+    fi
+  fi
+  dump_file=$work/$file
+  tm send-keys -t e2e t
+  wait_for "dump of pid $demo_pid" 5 && pass "t opens the dump viewer" || fail "t: no viewer"
+  wait_for 'await|idle|running' 2 || fail "viewer shows no tasks"
+  tm send-keys -t e2e Enter
+  tm send-keys -t e2e q
+  wait_for "sched-inspect  pid $demo_pid" 5 && pass "q leaves the viewer" || fail "q did not leave the viewer"
+else
+  fail "d: no 'saved to ./sched-dump-$demo_pid-...cbor' in the status line"
+fi
+
+tm send-keys -t e2e h
+wait_for 'keys of the live view' 3 && pass "h shows the help" || fail "h: no help"
+screen | grep -q 'take a task dump' || fail "help lacks the d key"
+tm send-keys -t e2e x
+wait_for "sched-inspect  pid $demo_pid" 3 || fail "the help did not close"
+
+tm send-keys -t e2e p
+wait_for 'PAUSED' 3 && pass "p pauses" || fail "p: no PAUSED banner"
+tm send-keys -t e2e p
+tm send-keys -t e2e +
+wait_for 'refresh every 0.1 s' 3 && pass "+ speeds up" || fail "+: no rate message"
+
+tm send-keys -t e2e q
+check_restored 0 "q"
+
+# ---------------------------------------------------------------- 80x24 and resize
+new_term 80 24
+type_line "$inspect $demo_pid -d 2"
+wait_for "sched-inspect  pid $demo_pid" 10 || fail "80x24: no header"
+wait_for 'polls/s [0-9]' 5 || fail "80x24: no rates"
+for col in 'STATE' 'DEPTH' 'QUEUE' 'HISTORY' 'polls/s' 'steals/s' 'parks/s' 'BUSY%' 'TASK'; do
+  screen | grep -q -- "$col" || fail "80x24: column $col missing"
+done
+screen | grep -Eq 'd *Dump.*q *Quit' || fail "80x24: function bar cut"
+pass "80x24 shows every column and the function bar"
+tm resize-window -t e2e -x 60 -y 16
+sleep 0.5
+wait_for "sched-inspect  pid $demo_pid" 3 && pass "resized to 60x16" || fail "60x16: no header"
+tm resize-window -t e2e -x 120 -y 40
+sleep 0.5
+wait_for 'HISTORY' 3 && pass "resized to 120x40" || fail "120x40: no table"
+tm send-keys -t e2e q
+check_restored 0 "q after resize"
+
+# ---------------------------------------------------------------- NO_COLOR and -n
+new_term 80 24 "NO_COLOR=1"
+type_line "$inspect $demo_pid -d 1 -n 5"
+wait_for "sched-inspect  pid $demo_pid" 10 || fail "NO_COLOR: no header"
+# -n 5 at 0.1 s: it quits by itself within a second.
+for ((i = 0; i < 50; i++)); do screen | grep -q "sched-inspect  pid" || break; sleep 0.1; done
+check_restored 0 "NO_COLOR with -n 5"
+
+# ---------------------------------------------------------------- SIGTERM
+new_term 80 24
+type_line "$inspect $demo_pid -d 5"
+wait_for "sched-inspect  pid $demo_pid" 10 || fail "sigterm: no header"
+# The shell's child in the pane is sched-inspect.
+ipid=$(pgrep -n -P "$(tm display-message -p -t e2e '#{pane_pid}')")
+[[ -n $ipid ]] || fail "sigterm: no sched-inspect process under the pane's shell"
+kill -TERM "$ipid"
+check_restored 143 "SIGTERM"
+
+# ---------------------------------------------------------------- SIGSEGV (the crash path)
+new_term 80 24
+type_line "$inspect $demo_pid -d 5"
+wait_for "sched-inspect  pid $demo_pid" 10 || fail "sigsegv: no header"
+ipid=$(pgrep -n -P "$(tm display-message -p -t e2e '#{pane_pid}')")
+kill -SEGV "$ipid"
+check_restored 139 "SIGSEGV"
+
+# ---------------------------------------------------------------- show -t
+if [[ -n ${dump_file:-} ]]; then
+  new_term 100 30
+  type_line "$inspect show -t $dump_file"
+  wait_for "dump of pid $demo_pid" 5 && pass "show -t opens the viewer" || fail "show -t: no viewer"
+  tm send-keys -t e2e g
+  wait_for 'all tasks, sorted by state' 3 && pass "g flattens the list" || fail "g: no flat list"
+  tm send-keys -t e2e Enter
+  wait_for 'task #[0-9]+ ' 3 && pass "Enter shows a task" || fail "Enter: no task details"
+  tm send-keys -t e2e q
+  check_restored 0 "q in show -t"
+fi
+
+# ---------------------------------------------------------------- stuck, hung, exited
+tpid=$(start_bg "$target" --workers 2 --stuck-ms 900) || exit 1
+pids+=("$tpid")
+new_term 100 30
+type_line "$inspect $tpid -d 1 --stuck-ms 50"
+wait_for "sched-inspect  pid $tpid" 10 || fail "stuck: no header"
+if wait_for 'worker [01] stuck .* on task #[0-9]+' 10; then
+  pass "a stuck worker is named: $(screen | grep -Eo 'worker [01] stuck [^#]*#[0-9]+' | head -1)"
+else
+  fail "stuck: no stuck line"
+fi
+tm send-keys -t e2e d
+wait_for 'saved to' 10 || fail "stuck: the dump was not saved"
+if wait_for '"spinner" spawned at [^ ]*inspect_target.c:[0-9]+' 8; then
+  pass "after a dump the stuck line names the task and its spawn site"
+else
+  fail "stuck: no task name/spawn site after the dump"
+fi
+kill -STOP "$tpid"
+wait_for 'TARGET HUNG' 5 && pass "HUNG banner" || fail "no HUNG banner for a stopped target"
+kill -CONT "$tpid"
+wait_for 'LIVE *$' 5 || fail "LIVE again after SIGCONT"
+kill -TERM "$tpid"
+wait_for 'TARGET EXITED' 5 && pass "EXITED banner, last data kept" || fail "no EXITED banner"
+screen | grep -Eq '^ +[01] ' || fail "exited: the worker rows are gone"
+tm send-keys -t e2e q
+check_restored 0 "q after the target exited"
+
+echo
+if ((failures)); then
+  echo "tui_e2e: $failures failure(s)"
+  exit 1
+fi
+echo "tui_e2e: all passed"

@@ -1,0 +1,46 @@
+# sched-inspect's tests. Included by tests/CMakeLists.txt only when the inspector is built
+# (not in the tsan and minimal presets), so the inspector's targets exist here.
+#
+#   unit  (every build, ASan+UBSan too): the curses-free core with hand-made snapshots,
+#         crafted segments and crafted dumps; and the headless commands (list, stat, dump,
+#         show) run as a user would, against live, exiting, hung and corrupt targets.
+#   e2e   (release/debug): the TUI in a real terminal (tmux), keys and all.
+
+set(INSPECT_CORE sched_inspect_core)
+
+schedrt_unit_test(NAME test_inspect_format SOURCES unit/test_inspect_format.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_rates SOURCES unit/test_inspect_rates.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_model SOURCES unit/test_inspect_model.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_attach SOURCES unit/test_inspect_attach.c support/shm_fixture.c
+                  LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_dump_model SOURCES unit/test_inspect_dump_model.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJECT_SOURCE_DIR}/inspector/src/keys.c
+                  LIBS ${INSPECT_CORE} PkgConfig::NCURSESW)
+
+# A small runtime to point the commands at: named tasks, a task that blocks its worker,
+# an exit on demand (tests/e2e/inspect_target.c).
+add_executable(inspect_target e2e/inspect_target.c)
+target_link_libraries(inspect_target PRIVATE schedrt::schedrt schedrt_options Threads::Threads)
+
+schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/shm_fixture.c LIBS ${INSPECT_CORE})
+if(TARGET test_inspect_cli)
+  target_compile_definitions(test_inspect_cli PRIVATE
+    SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
+    INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
+endif()
+add_dependencies(schedrt_tests sched-inspect inspect_target)
+if(TEST test_inspect_cli)
+  # Starts runtimes of a few workers each: give it the machine, as the stress tests get it.
+  set_tests_properties(test_inspect_cli PROPERTIES PROCESSORS 2 TIMEOUT 300)
+endif()
+
+# The TUI end to end: tmux, capture-pane, keys. Needs the demo and tmux.
+find_program(SCHEDRT_TMUX tmux)
+if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE)
+  add_test(NAME e2e_inspect_tui
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_e2e.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  add_dependencies(schedrt_tests schedrt-demo)
+endif()

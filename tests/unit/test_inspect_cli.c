@@ -1,0 +1,459 @@
+/*
+ * The headless commands as a user runs them: sched-inspect list/stat/dump/show
+ * against a live runtime (tests/e2e/inspect_target.c), one that exits midway,
+ * a hung one (SIGSTOPped: its heartbeat stops), and corrupt segments (built by
+ * the metrics fixture in a private directory, found with --shm-dir). Checks
+ * exit statuses, output shape and messages; under ASan, also that nothing in
+ * sched-inspect misbehaves on bad input.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "shm_fixture.h"
+
+typedef struct result {
+  int status; /* exit status, or 128 + signal */
+  char out[1 << 16];
+  char err[1 << 14];
+} result;
+
+static result r;
+
+static void slurp(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+  buf[n] = '\0';
+  if (f)
+    fclose(f);
+}
+
+/* Runs sched-inspect with the NULL-terminated arguments; fills r. */
+static int run(const char *first, ...) {
+  const char *argv[32] = {SCHED_INSPECT_BIN, first};
+  int argc = 2;
+  va_list ap;
+  va_start(ap, first);
+  while (argc < 31 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+    argc++;
+  va_end(ap);
+  argv[argc] = NULL;
+  char out_path[] = "/tmp/inspect_cli_outXXXXXX", err_path[] = "/tmp/inspect_cli_errXXXXXX";
+  int fo = mkstemp(out_path), fe = mkstemp(err_path);
+  cr_assert(fo >= 0 && fe >= 0);
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    dup2(fo, 1);
+    dup2(fe, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0); /* no terminal: the TUI must say so, not hang */
+    execv(SCHED_INSPECT_BIN, (char **)argv);
+    _exit(127);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  close(fo);
+  close(fe);
+  slurp(out_path, r.out, sizeof(r.out));
+  slurp(err_path, r.err, sizeof(r.err));
+  unlink(out_path);
+  unlink(err_path);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r.status;
+}
+
+#define EXPECT_STATUS(want) cr_expect_eq(r.status, (want), "exit %d, want %d\nstdout: %s\nstderr: %s", r.status, (want), r.out, r.err)
+#define EXPECT_OUT(s) cr_expect(strstr(r.out, (s)) != NULL, "stdout lacks '%s':\n%s\nstderr: %s", (s), r.out, r.err)
+#define EXPECT_ERR(s) cr_expect(strstr(r.err, (s)) != NULL, "stderr lacks '%s':\n%s", (s), r.err)
+
+/* ------------------------------------------------------------- targets */
+
+static pid_t target_pid;
+static char target_pid_s[16];
+
+static void start_target(const char *a1, const char *a2, const char *a3, const char *a4) {
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  pid_t pid = fork();
+  cr_assert(pid >= 0);
+  if (pid == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    execl(INSPECT_TARGET_BIN, INSPECT_TARGET_BIN, "--workers", "3", a1, a2, a3, a4, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  char line[256] = "";
+  FILE *f = fdopen(p[0], "r");
+  cr_assert(fgets(line, sizeof(line), f) != NULL, "the target did not start");
+  fclose(f);
+  cr_assert(strncmp(line, "ready ", 6) == 0, "%s", line);
+  target_pid = pid;
+  snprintf(target_pid_s, sizeof(target_pid_s), "%ld", (long)pid);
+}
+
+static void stop_target(void) {
+  if (target_pid <= 0)
+    return;
+  kill(target_pid, SIGCONT);
+  kill(target_pid, SIGTERM);
+  while (waitpid(target_pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  target_pid = 0;
+}
+
+static size_t count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+TestSuite(cli, .fini = stop_target, .timeout = 60);
+
+/* ---------------------------------------------------------- the basics */
+
+Test(cli, version_and_help) {
+  run("--version", NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("sched-inspect 0.1.0");
+  run("--help", NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("Exit status");
+  static const char *const cmds[] = {"list", "top", "stat", "dump", "show"};
+  for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+    run(cmds[i], "--help", NULL);
+    EXPECT_STATUS(0);
+    EXPECT_OUT("Usage: sched-inspect");
+  }
+  run("top", "--help", NULL);
+  EXPECT_OUT("take a task dump"); /* the key table is part of the help */
+}
+
+Test(cli, usage_errors_exit_2) {
+  run(NULL);
+  EXPECT_STATUS(2);
+  run("frobnicate", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("unknown command");
+  run("stat", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("missing PID");
+  run("stat", "12x", NULL);
+  EXPECT_STATUS(2);
+  run("stat", "1", "-i", "0", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("--interval");
+  run("dump", "1", "--label", "bad\tlabel", NULL);
+  EXPECT_STATUS(2);
+  run("list", "--label", "x", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("does not apply");
+  run("show", "a", "--json", "-t", NULL);
+  EXPECT_STATUS(2);
+}
+
+Test(cli, no_such_process_exits_4) {
+  char pid[16];
+  snprintf(pid, sizeof(pid), "%ld", (long)fixture_dead_pid());
+  run("stat", pid, "-c", "1", NULL);
+  EXPECT_STATUS(4);
+  EXPECT_ERR("no such process");
+  run("dump", pid, NULL);
+  EXPECT_STATUS(4);
+  snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+  run("stat", pid, "-c", "1", NULL);
+  EXPECT_STATUS(4);
+  EXPECT_ERR("no schedrt metrics segment");
+}
+
+Test(cli, top_needs_a_terminal) {
+  start_target(NULL, NULL, NULL, NULL);
+  run(target_pid_s, "-n", "1", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("needs a terminal");
+}
+
+/* ------------------------------------------------------ a live target */
+
+Test(cli, list_shows_the_target) {
+  start_target(NULL, NULL, NULL, NULL);
+  run("list", NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("PID");
+  char want[64];
+  snprintf(want, sizeof(want), "%-8s %-8s %7u", target_pid_s, "LIVE", 3u);
+  EXPECT_OUT(want);
+  run("list", "--json", NULL);
+  EXPECT_STATUS(0);
+  json_error_t e;
+  json_t *j = json_loads(r.out, 0, &e);
+  cr_assert(json_is_array(j), "%s", e.text);
+  int found = 0;
+  for (size_t i = 0; i < json_array_size(j); i++) {
+    json_t *o = json_array_get(j, i);
+    if (json_integer_value(json_object_get(o, "pid")) == target_pid) {
+      found = 1;
+      cr_expect_str_eq(json_string_value(json_object_get(o, "state")), "LIVE");
+      cr_expect_str_eq(json_string_value(json_object_get(o, "runtime")), "target");
+      cr_expect_eq(json_integer_value(json_object_get(o, "workers")), 3);
+    }
+  }
+  cr_expect(found);
+  json_decref(j);
+}
+
+Test(cli, stat_prints_one_line_per_interval) {
+  start_target(NULL, NULL, NULL, NULL);
+  run("stat", target_pid_s, "-i", "0.1", "-c", "3", NULL);
+  EXPECT_STATUS(0);
+  cr_expect_eq(count_lines(r.out), 4u, "header + 3 lines:\n%s", r.out);
+  EXPECT_OUT("polls/s");
+  EXPECT_OUT(" LIVE ");
+  /* Three workers: three comma-separated depths in each line. */
+  const char *last = strrchr(r.out, ' ');
+  cr_expect(last != NULL);
+}
+
+Test(cli, stat_json_lines) {
+  start_target(NULL, NULL, NULL, NULL);
+  run("stat", target_pid_s, "-i", "0.1", "-c", "2", "--json", NULL);
+  EXPECT_STATUS(0);
+  cr_assert_eq(count_lines(r.out), 2u);
+  char *line = strtok(r.out, "\n");
+  while (line) {
+    json_error_t e;
+    json_t *j = json_loads(line, 0, &e);
+    cr_assert(json_is_object(j), "%s: %s", e.text, line);
+    cr_expect_str_eq(json_string_value(json_object_get(j, "state")), "LIVE");
+    json_t *ws = json_object_get(j, "workers");
+    cr_expect_eq(json_array_size(ws), 3u);
+    /* Generated from the metric list: every worker metric, raw and per second for counters. */
+    json_t *w0 = json_array_get(ws, 0);
+    cr_expect(json_is_integer(json_object_get(w0, "local_queue_depth")));
+    cr_expect(json_object_get(w0, "polls_per_s") != NULL);
+    cr_expect(json_is_integer(json_object_get(json_object_get(j, "global"), "alive")));
+    json_decref(j);
+    line = strtok(NULL, "\n");
+  }
+}
+
+Test(cli, stat_follows_a_target_that_exits) {
+  start_target("--exit-after", "700", NULL, NULL);
+  run("stat", target_pid_s, "-i", "0.1", NULL);
+  EXPECT_STATUS(5);
+  EXPECT_ERR("exited");
+  cr_expect(count_lines(r.out) >= 3, "it printed while the target lived:\n%s", r.out);
+}
+
+Test(cli, hung_target_is_reported) {
+  start_target(NULL, NULL, NULL, NULL);
+  cr_assert_eq(kill(target_pid, SIGSTOP), 0);
+  usleep(600 * 1000); /* > 3 heartbeat periods of 100 ms */
+  run("stat", target_pid_s, "-i", "0.2", "-c", "2", NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT(" HUNG ");
+  run("list", NULL);
+  EXPECT_OUT("HUNG");
+  /* A stopped process cannot answer: the dump gives up with its own status. */
+  run("dump", target_pid_s, "--timeout", "50", "-o", "/tmp/inspect_cli_never.cbor", NULL);
+  cr_expect(r.status == 6 || r.status == 1, "exit %d: %s", r.status, r.err);
+  cr_expect(access("/tmp/inspect_cli_never.cbor", F_OK) != 0);
+  kill(target_pid, SIGCONT);
+}
+
+/* ----------------------------------------------------------- dumps */
+
+static void tmp_path(char *buf, size_t size, const char *name) {
+  snprintf(buf, size, "/tmp/inspect_cli_%ld_%s", (long)getpid(), name);
+  unlink(buf);
+}
+
+Test(cli, dump_save_and_show) {
+  char path[256];
+  start_target("--stuck-ms", "300", NULL, NULL);
+  tmp_path(path, sizeof(path), "d.cbor");
+  run("dump", target_pid_s, "-o", path, "--label", "cli test", "--timeout", "100", NULL);
+  if (strstr(r.err, "serves no dump requests"))
+    cr_skip_test("this build's runtime serves no dumps");
+  cr_expect(r.status == 0 || r.status == 3, "exit %d: %s", r.status, r.err);
+  EXPECT_OUT("saved to");
+  EXPECT_OUT(path);
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "no file at %s", path);
+  unsigned char magic[3] = {0};
+  cr_expect_eq(fread(magic, 1, 3, f), 3u);
+  fclose(f);
+  cr_expect(magic[0] == 0xd9 && magic[1] == 0xd9 && magic[2] == 0xf7, "the self-describe tag opens a dump");
+  struct stat st;
+  cr_expect(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "saved private");
+
+  run("show", path, NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("TASKS BY AWAIT POINT AND STATE");
+  EXPECT_OUT("wait-notify");
+  EXPECT_OUT("label \"cli test\"");
+
+  run("show", path, "--json", NULL);
+  EXPECT_STATUS(0);
+  json_error_t e;
+  json_t *j = json_loads(r.out, 0, &e);
+  cr_assert(json_is_object(j), "%s", e.text);
+  cr_expect_str_eq(json_string_value(json_object_get(j, "format")), "schedrt-dump");
+  cr_expect(json_array_size(json_object_get(j, "tasks")) >= 20);
+  json_decref(j);
+
+  /* Never overwrites. */
+  run("dump", target_pid_s, "-o", path, NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("not overwriting");
+  unlink(path);
+}
+
+Test(cli, dump_default_name) {
+  char dir[256], cwd[512];
+  start_target(NULL, NULL, NULL, NULL);
+  snprintf(dir, sizeof(dir), "/tmp/inspect_cli_dir_%ld", (long)getpid());
+  mkdir(dir, 0700);
+  cr_assert(getcwd(cwd, sizeof(cwd)) != NULL);
+  cr_assert_eq(chdir(dir), 0);
+  run("dump", target_pid_s, NULL);
+  cr_assert_eq(chdir(cwd), 0);
+  if (strstr(r.err, "serves no dump requests"))
+    cr_skip_test("this build's runtime serves no dumps");
+  EXPECT_STATUS(0);
+  char want[64];
+  snprintf(want, sizeof(want), "./sched-dump-%s-", target_pid_s);
+  EXPECT_OUT(want);
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+Test(cli, show_bad_files) {
+  char path[256];
+  tmp_path(path, sizeof(path), "bad.cbor");
+  FILE *f = fopen(path, "w");
+  fputs("not a dump at all", f);
+  fclose(f);
+  run("show", path, NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("not a schedrt dump");
+  run("show", path, "--json", NULL);
+  EXPECT_STATUS(1);
+  run("show", "/nonexistent/dump.cbor", NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("No such file");
+  unlink(path);
+}
+
+/* ------------------------------------------------- corrupt segments */
+
+static char dir[128];
+static struct shm_fixture fx;
+static char dead_s[16];
+
+static void corrupt_setup(void) {
+  cr_assert_eq(fixture_dir_create(dir, sizeof(dir)), 0);
+  pid_t dead = fixture_dead_pid();
+  snprintf(dead_s, sizeof(dead_s), "%ld", (long)dead);
+  cr_assert_eq(fixture_segment_create(dir, 4, dead, 777, 0, &fx), 0);
+}
+
+static void corrupt_teardown(void) {
+  fixture_segment_close(&fx);
+  fixture_dir_remove(dir);
+}
+
+TestSuite(cli_corrupt, .init = corrupt_setup, .fini = corrupt_teardown, .timeout = 60);
+
+/* stat, dump and list on the damaged segment: the message, the status, no crash. */
+static void expect_refused(const char *phrase, int want) {
+  run("stat", dead_s, "--shm-dir", dir, "-c", "1", "-i", "0.05", NULL);
+  EXPECT_STATUS(want);
+  EXPECT_ERR(phrase);
+  run("dump", dead_s, "--shm-dir", dir, NULL);
+  EXPECT_STATUS(want);
+  EXPECT_ERR(phrase);
+  run("list", "--shm-dir", dir, NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("ERROR");
+  run("list", "--shm-dir", dir, "--json", NULL);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("\"error\"");
+}
+
+Test(cli_corrupt, intact_stale_segment_is_a_post_mortem) {
+  run("stat", dead_s, "--shm-dir", dir, "-c", "3", "-i", "0.05", NULL);
+  EXPECT_STATUS(5);
+  EXPECT_OUT("STALE");
+  EXPECT_ERR("exited");
+  run("list", "--shm-dir", dir, NULL);
+  EXPECT_OUT("STALE");
+}
+
+Test(cli_corrupt, truncated) {
+  cr_assert_eq(ftruncate(fx.fd, 1000), 0);
+  expect_refused("corrupt", 1);
+}
+
+Test(cli_corrupt, wrong_magic) {
+  memcpy(fx.base, "NOTSCHED", 8);
+  expect_refused("not a schedrt segment", 1);
+}
+
+Test(cli_corrupt, unknown_major_version) {
+  fixture_header(&fx)->layout_major = 77;
+  expect_refused("version", 1);
+}
+
+Test(cli_corrupt, absurd_worker_count) {
+  fixture_header(&fx)->max_workers = 4000000;
+  expect_refused("corrupt", 1);
+}
+
+Test(cli_corrupt, offsets_past_the_end) {
+  fixture_header(&fx)->hist_off = 0x7fffff00u;
+  expect_refused("corrupt", 1);
+}
+
+Test(cli_corrupt, another_owner) {
+  fixture_header(&fx)->uid = getuid() + 1000;
+  expect_refused("owner", 1);
+}
+
+Test(cli_corrupt, unsafe_mode) {
+  cr_assert_eq(fchmod(fx.fd, 0666), 0);
+  expect_refused("unsafe permissions", 1);
+}
+
+Test(cli_corrupt, symlink) {
+  char real[600];
+  snprintf(real, sizeof(real), "%s/planted", dir);
+  cr_assert_eq(rename(fx.path, real), 0);
+  cr_assert_eq(symlink(real, fx.path), 0);
+  run("stat", dead_s, "--shm-dir", dir, "-c", "1", NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("symbolic link");
+}
+
+Test(cli_corrupt, torn_worker_slot) {
+  /* A writer that died inside its seqlock section: odd sequence forever. */
+  atomic_store(&fixture_slot(&fx, 1)->seq, 3);
+  run("stat", dead_s, "--shm-dir", dir, "-c", "1", "-i", "0.05", "--json", NULL);
+  cr_expect(r.status == 5 || r.status == 0, "exit %d: %s", r.status, r.err);
+  EXPECT_OUT("\"torn\":true");
+}

@@ -1,0 +1,65 @@
+/* keys.c: dispatch and the help generated from the same tables. */
+#include <criterion/criterion.h>
+#include <curses.h>
+#include <string.h>
+
+#include "keys.h"
+
+Test(keys, lookup) {
+  cr_expect_eq(keys_lookup(keys_top, 'q'), ACT_QUIT);
+  cr_expect_eq(keys_lookup(keys_top, 'd'), ACT_DUMP);
+  cr_expect_eq(keys_lookup(keys_top, 't'), ACT_OPEN_DUMP);
+  cr_expect_eq(keys_lookup(keys_top, 'p'), ACT_PAUSE);
+  cr_expect_eq(keys_lookup(keys_top, '+'), ACT_FASTER);
+  cr_expect_eq(keys_lookup(keys_top, '-'), ACT_SLOWER);
+  cr_expect_eq(keys_lookup(keys_top, 's'), ACT_SORT);
+  cr_expect_eq(keys_lookup(keys_top, 'h'), ACT_HELP);
+  cr_expect_eq(keys_lookup(keys_top, '?'), ACT_HELP);
+  cr_expect_eq(keys_lookup(keys_top, 'Z'), ACT_NONE);
+  cr_expect_eq(keys_lookup(keys_dump, '\n'), ACT_ENTER);
+  cr_expect_eq(keys_lookup(keys_dump, KEY_ENTER), ACT_ENTER);
+  cr_expect_eq(keys_lookup(keys_dump, 'g'), ACT_GROUP);
+}
+
+/* Every action reachable by a key is described in the help (its own line or as an alias). */
+static void every_key_in_help(const key_binding *table) {
+  size_t n = keys_help_count(table);
+  char line[256];
+  for (const key_binding *k = table; k->key; k++) {
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) {
+      keys_help_line(table, i, line, sizeof(line));
+      /* The names column is the first 16 characters. */
+      char names[20];
+      snprintf(names, sizeof(names), "%.16s ", line);
+      char needle[24];
+      snprintf(needle, sizeof(needle), " %s ", k->name);
+      found = strstr(names, needle) != NULL;
+    }
+    cr_expect(found, "key %s is missing from the help", k->name);
+  }
+}
+
+Test(keys, help_lists_every_key) {
+  every_key_in_help(keys_top);
+  every_key_in_help(keys_dump);
+}
+
+Test(keys, help_lines_join_aliases) {
+  char line[256];
+  int found = 0;
+  for (size_t i = 0; i < keys_help_count(keys_top); i++) {
+    keys_help_line(keys_top, i, line, sizeof(line));
+    if (strstr(line, "this help")) {
+      found = 1;
+      cr_expect(strstr(line, "h ? F1") != NULL, "got '%s'", line);
+    }
+  }
+  cr_expect(found);
+  /* "Enter" is bound to three codes but listed once. */
+  for (size_t i = 0; i < keys_help_count(keys_dump); i++) {
+    keys_help_line(keys_dump, i, line, sizeof(line));
+    if (strstr(line, "Enter"))
+      cr_expect(strstr(strstr(line, "Enter") + 1, "Enter") == NULL, "got '%s'", line);
+  }
+}
