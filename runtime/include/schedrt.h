@@ -4,7 +4,9 @@
  * Tasks are poll functions (Tokio futures without the compiler): fn(task, arg)
  * returns SCHEDRT_READY when done, or SCHEDRT_PENDING after arranging for a
  * waker to fire. Every fallible call returns 0 or a negative error code;
- * schedrt_strerror() names it. Nothing here aborts or exits on bad input.
+ * schedrt_strerror() names it. Nothing here aborts or exits on bad input:
+ * fallible calls check their arguments (-EINVAL); pointer arguments of the
+ * others (a task, waker, handle or channel) must be valid unless stated.
  */
 #ifndef SCHEDRT_H
 #define SCHEDRT_H
@@ -164,7 +166,9 @@ typedef struct schedrt_spawn_opts {
  * release (schedrt_join / schedrt_handle_release). arg stays the caller's:
  * the runtime never frees it. Use the schedrt_spawn* macros, which record the
  * spawn site; file and func must have static storage duration (the macros
- * pass __FILE__ and __func__). -ESHUTDOWN once destroy has begun. On any
+ * pass __FILE__ and __func__). From tasks, -ESHUTDOWN once destroy has
+ * begun; threads that are not workers must stop spawning before they call
+ * destroy. On any
  * error the runtime took nothing: arg is still the caller's and drop is not
  * called.
  */

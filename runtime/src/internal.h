@@ -49,7 +49,16 @@ enum {
   SCHEDRT_TS_JOIN_WAKER = 1u << 4,  /* join_waker holds a waker to fire on completion */
   SCHEDRT_TS_JOIN_THREAD = 1u << 5, /* a thread sleeps on the state word (futex) */
   SCHEDRT_TS_BLOCK_ON = 1u << 6,    /* polled by schedrt_block_on's thread, not a worker */
+  /*
+   * High 16 bits: how many threads that are not the runtime's workers woke
+   * the task and are still pushing it into the injection queue (they use
+   * the runtime until they take their count back). Completion waits for
+   * zero, so destroy, which cancels every unfinished task after joining the
+   * workers that complete the others, never frees the runtime under them.
+   */
+  SCHEDRT_TS_REMOTE_ONE = 1u << 16,
 };
+#define SCHEDRT_TS_REMOTE_MASK 0xffff0000u
 
 struct free_block;
 typedef struct schedrt_worker schedrt_worker;

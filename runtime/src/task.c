@@ -144,8 +144,9 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
     *handle = NULL;
   if (!rt || !fn)
     return -EINVAL;
-  /* Acquire: pairs with destroy's store; a late spawn is refused, and one
-   * that slips past is dropped by the closed injection queue. */
+  /* Acquire: pairs with destroy's store. Spawns from tasks during destroy
+   * are refused here; threads that are not workers must have stopped
+   * spawning before destroy is called (schedrt.h). */
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return -ESHUTDOWN;
   /* Alive list + scheduled, + the handle's. */
@@ -195,24 +196,35 @@ SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_
 /* ----------------------------------------------------------------- waking */
 
 void schedrt__task_wake(schedrt_task *t, bool consume) {
+  schedrt_worker *w = schedrt__tls_worker;
+  /* A remote waker may race schedrt_runtime_destroy: it counts itself in (see REMOTE_ONE). */
+  const uint32_t remote = (w && w->rt == t->rt) ? 0 : SCHEDRT_TS_REMOTE_ONE;
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
   for (;;) {
     if (s & (SCHEDRT_TS_COMPLETE | SCHEDRT_TS_NOTIFIED))
       break; /* done, or already due for a poll: exactly-once */
+    uint32_t count = (s & SCHEDRT_TS_RUNNING) ? 0 : remote;
     /*
      * AcqRel: release publishes what the waker did before waking to the next
      * poll; acquire orders us after the poller's last transition.
      */
-    if (!atomic_compare_exchange_weak_explicit(&t->state, &s, s | SCHEDRT_TS_NOTIFIED, memory_order_acq_rel,
-                                               memory_order_relaxed))
+    if (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_NOTIFIED) + count,
+                                               memory_order_acq_rel, memory_order_relaxed))
       continue;
     if (s & SCHEDRT_TS_RUNNING)
       break; /* the poller re-queues it when the poll returns */
     if (!consume)
       schedrt__task_ref(t);
+    if (count)
+      schedrt__task_ref(t); /* ours: the scheduled one goes to the queue */
     atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
     schedrt__m_task_woken(t);
     schedrt__schedule(t, false);
+    if (count) {
+      /* Release: done with the runtime; task_complete acquires this. */
+      atomic_fetch_sub_explicit(&t->state, count, memory_order_release);
+      schedrt__task_unref(t);
+    }
     return;
   }
   if (consume)
@@ -262,6 +274,16 @@ static void task_complete(schedrt_task *t, uint32_t extra_bits) {
      * joiner stored before setting JOIN_WAKER visible here. */
   } while (!atomic_compare_exchange_weak_explicit(&t->state, &s, next, memory_order_acq_rel,
                                                   memory_order_relaxed));
+  /*
+   * Remote wakers may still be inside schedrt__schedule (injection push,
+   * notify_parked): the runtime must outlive them, so wait until they are
+   * done. Rare and short: they pushed the task before it was run, or destroy
+   * is cancelling it.
+   */
+  while (SCHEDRT_UNLIKELY(next & SCHEDRT_TS_REMOTE_MASK)) {
+    sched_yield();
+    next = atomic_load_explicit(&t->state, memory_order_acquire);
+  }
   if (s & SCHEDRT_TS_JOIN_WAKER) {
     schedrt_waker *jw = t->join_waker;
     t->join_waker = NULL;

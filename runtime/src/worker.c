@@ -256,7 +256,8 @@ static void run_task(schedrt_worker *w, schedrt_task *t) {
     if (!t)
       break;
     atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
-    if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS) {
+    /* At the cap, or at shutdown (so destroy drops the rest promptly). */
+    if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS || stopping(w->rt)) {
       /* Tokio 1.29's cap: a self-re-spawning chain must not starve the rest. */
       if (schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject))
         schedrt__m_overflow(w);

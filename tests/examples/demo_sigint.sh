@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The demo as a user runs it: start, wait for its "attach with" line, SIGINT,
+# and expect a clean exit, a summary with requests served, and no shm left.
+set -u
+demo=$1
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$demo" --workers 2 --connections 50 >"$out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  grep -q "attach with" "$out" && break
+  # Polls the demo's own output for its start line; there is no other signal.
+  sleep 0.05
+done
+grep -q "attach with" "$out" || { echo "demo did not start"; cat "$out"; exit 1; }
+[ -n "$(ls /dev/shm | grep "^schedrt\.$(id -u)\.$pid\." 2>/dev/null)" ] || {
+  echo "no metrics segment for pid $pid while the demo runs"; ls -l /dev/shm; exit 1; }
+kill -INT "$pid"
+for _ in $(seq 1 100); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+if kill -0 "$pid" 2>/dev/null; then
+  echo "demo still running 5 s after SIGINT"; kill -KILL "$pid"; exit 1
+fi
+wait "$pid"
+rc=$?
+cat "$out"
+[ "$rc" -eq 0 ] || { echo "demo exited with $rc"; exit 1; }
+grep -Eq "served [1-9][0-9]* requests" "$out" || { echo "no requests served"; exit 1; }
+left=$(ls /dev/shm | grep "^schedrt\.$(id -u)\.$pid\." || true)
+[ -z "$left" ] || { echo "left behind in /dev/shm: $left"; exit 1; }
+echo "demo_sigint: ok"
