@@ -27,7 +27,9 @@ wait "$pid"
 rc=$?
 cat "$out"
 [ "$rc" -eq 0 ] || { echo "demo exited with $rc"; exit 1; }
-grep -Eq "served [1-9][0-9]* requests" "$out" || { echo "no requests served"; exit 1; }
+# SIGINT may come before the first request: the summary is what must be there
+# (example_demo_duration checks that requests are served).
+grep -Eq "served [0-9]+ requests" "$out" || { echo "no shutdown summary"; exit 1; }
 left=$(ls /dev/shm | grep "^schedrt\.$(id -u)\.$pid\." || true)
 [ -z "$left" ] || { echo "left behind in /dev/shm: $left"; exit 1; }
 echo "demo_sigint: ok"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages schedrt needs to build, test and demo, and only those that are
+# missing: a fast no-op when everything is there. Safe to run any number of times.
+set -euo pipefail
+
+packages=(
+  build-essential     # gcc, make, libc headers; gcc's libasan/libubsan/liblsan come with it
+  cmake               # >= 3.25 for CMakePresets.json version 6
+  clang               # the tsan preset (GCC's TSan warns on atomic_thread_fence)
+  libclang-rt-14-dev  # clang's sanitizer runtimes (only recommended by clang-14)
+  pkg-config
+  libcbor-dev         # task dumps, inspector
+  libncurses-dev      # sched-inspect (ncursesw)
+  libcriterion-dev    # unit tests
+  libjansson-dev      # sched-inspect JSON output
+  python3             # /usr/bin/python3 for test helpers (not a pyenv python: it lacks cbor2)
+  python3-cbor2       # decoding task dumps in tests
+  tmux                # end-to-end TUI tests
+  valgrind
+)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "setup.sh: dpkg-query not found: not a Debian system; install the equivalents of: ${packages[*]}" >&2
+  exit 0
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup.sh: installing missing packages: ${missing[*]}"
+sudo=()
+if ((EUID != 0)); then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "setup.sh: not root and no sudo: install them by hand: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
