@@ -1,0 +1,157 @@
+/*
+ * The vocabulary of a schedrt task dump (CBOR, docs/dump-format.md): the
+ * format name and version, every map key, and the enumerated text values.
+ * The writer (runtime/src/dump_cbor.c) and every reader (common/src/
+ * dump_read.c, sched-inspect) spell them from here, so a key cannot drift.
+ *
+ * Versioning: a reader accepts any minor of a major it knows and ignores keys
+ * it does not know; a writer adds keys (or text values readers must treat as
+ * "unknown") only with a minor bump. Renaming or removing is a major bump.
+ */
+#ifndef SCHEDRT_PROTO_DUMP_KEYS_H
+#define SCHEDRT_PROTO_DUMP_KEYS_H
+
+#define SCHEDRT_DUMP_FORMAT "schedrt-dump"
+#define SCHEDRT_DUMP_MAJOR 1
+#define SCHEDRT_DUMP_MINOR 0
+/* RFC 8949 section 3.4.6: the bytes d9 d9 f7 open every dump. */
+#define SCHEDRT_DUMP_SELF_DESCRIBE_TAG 55799u
+
+/* Top-level map. */
+#define SCHEDRT_DK_FORMAT "format"
+#define SCHEDRT_DK_VERSION "version" /* [major, minor] */
+#define SCHEDRT_DK_META "meta"
+#define SCHEDRT_DK_WORKERS "workers"
+#define SCHEDRT_DK_INJECTION "injection"
+#define SCHEDRT_DK_TASKS "tasks"
+#define SCHEDRT_DK_SPAWN_SITES "spawn_sites"
+#define SCHEDRT_DK_AWAIT_SITES "await_sites"
+
+/* meta */
+#define SCHEDRT_DK_RUNTIME "runtime"
+#define SCHEDRT_DK_RUNTIME_VERSION "runtime_version"
+#define SCHEDRT_DK_PID "pid"
+#define SCHEDRT_DK_PROC_START "proc_starttime" /* /proc/self/stat field 22 */
+#define SCHEDRT_DK_BOOT_ID "boot_id"           /* 16 bytes */
+#define SCHEDRT_DK_STARTED "started_mono_ns"   /* runtime creation */
+#define SCHEDRT_DK_NWORKERS "nworkers"
+#define SCHEDRT_DK_SOURCE "source" /* "api" / "control" */
+#define SCHEDRT_DK_LABEL "label"
+#define SCHEDRT_DK_NONCE "nonce"   /* 16 bytes */
+#define SCHEDRT_DK_STATUS "status" /* "OK" / "PARTIAL" */
+#define SCHEDRT_DK_DEADLINE_MS "deadline_ms"
+#define SCHEDRT_DK_REQUESTED "requested_mono_ns"
+#define SCHEDRT_DK_TAKEN "taken_mono_ns" /* ages are relative to this */
+#define SCHEDRT_DK_TAKEN_REALTIME "taken_realtime_ns"
+#define SCHEDRT_DK_GATHER_NS "gather_ns"     /* request until the workers were held */
+#define SCHEDRT_DK_PAUSE_NS "pause_ns"       /* time the workers were held together */
+#define SCHEDRT_DK_COVERED "workers_covered" /* [* index] */
+#define SCHEDRT_DK_MISSING "workers_missing" /* [* index] */
+#define SCHEDRT_DK_NTASKS "task_count"
+
+/* workers[] */
+#define SCHEDRT_DK_INDEX "index"
+#define SCHEDRT_DK_ROLE "role"     /* SCHEDRT_DUMP_ROLES */
+#define SCHEDRT_DK_WSTATE "state"  /* SCHEDRT_DUMP_WSTATES, or null */
+#define SCHEDRT_DK_REASON "reason" /* missing workers: SCHEDRT_DUMP_REASONS */
+#define SCHEDRT_DK_LOCAL_QUEUE "local_queue"
+#define SCHEDRT_DK_LIFO "lifo"
+#define SCHEDRT_DK_DEFERRED "deferred"
+#define SCHEDRT_DK_CURRENT "current_task"
+#define SCHEDRT_DK_RUNNING_NS "running_ns"
+#define SCHEDRT_DK_RUNNING_SRC "running_ns_source" /* SCHEDRT_DUMP_SOURCES */
+
+/* injection */
+#define SCHEDRT_DK_DEPTH "depth"
+
+/* tasks[] */
+#define SCHEDRT_DK_ID "id"
+#define SCHEDRT_DK_NAME "name"
+#define SCHEDRT_DK_STATE "state" /* SCHEDRT_DUMP_STATES */
+#define SCHEDRT_DK_WORKER "worker"
+#define SCHEDRT_DK_POSITION "position"
+#define SCHEDRT_DK_SPAWN "spawn" /* index into spawn_sites */
+#define SCHEDRT_DK_AWAIT "await" /* index into await_sites, or null */
+#define SCHEDRT_DK_POLLS "polls"
+#define SCHEDRT_DK_AGE_NS "age_ns"
+#define SCHEDRT_DK_STATE_NS "state_ns"
+
+/* spawn_sites[] and await_sites[] */
+#define SCHEDRT_DK_FILE "file"
+#define SCHEDRT_DK_LINE "line"
+#define SCHEDRT_DK_FUNC "func"
+/* await sites also use SCHEDRT_DK_LABEL */
+
+/*
+ * Enumerated text values, X(C suffix, text, help). A reader maps a text it
+ * does not know to "unknown" rather than failing.
+ */
+#define SCHEDRT_DUMP_STATES(X)                                                                               \
+  X(RUNNING, "running", "being polled (worker: who polls it)")                                               \
+  X(LIFO, "lifo", "in a worker's LIFO slot: runs next on that worker")                                       \
+  X(LOCAL, "local", "in a worker's local queue (position 0 runs first)")                                     \
+  X(DEFERRED, "deferred", "yielded: runs after that worker's other work")                                    \
+  X(INJECTION, "injection", "in the injection queue (position 0 runs first)")                                \
+  X(SCHEDULED, "scheduled", "woken, on its way to a queue or on a missing worker's")                         \
+  X(IDLE, "idle", "waiting for a wake")                                                                      \
+  X(COMPLETING, "completing", "returned READY while the dump was taken")
+
+#define SCHEDRT_DUMP_ROLES(X)                                                                                \
+  X(HELD, "held", "met the start barrier and waited while the leader copied")                                \
+  X(LEADER, "leader", "met the barrier last and copied the tasks")                                           \
+  X(REQUESTER, "requester", "asked for the dump from inside a task (held by the call)")                      \
+  X(MISSING, "missing", "did not reach a safe point before the deadline")
+
+/* A worker's scheduler state as its metrics slot last published it (the
+ * values of enum schedrt_worker_state, metrics_def.h): "parked" for a held
+ * worker means the dump woke it. */
+#define SCHEDRT_DUMP_WSTATES(X)                                                                              \
+  X(STARTING, "starting", "not yet in its loop")                                                             \
+  X(RUNNING, "running", "polling tasks")                                                                     \
+  X(SEARCHING, "searching", "looking for work to steal")                                                     \
+  X(PARKED, "parked", "asleep until woken")                                                                  \
+  X(STOPPED, "stopped", "left its loop")
+
+#define SCHEDRT_DUMP_REASONS(X)                                                                              \
+  X(POLLING, "polling", "inside a poll (current_task, running_ns say which and how long)")                   \
+  X(NO_SAFEPOINT, "no_safepoint", "between polls but did not reach a safe point")
+
+#define SCHEDRT_DUMP_SOURCES(X)                                                                              \
+  X(POLL_START, "poll_start", "exact: per-poll timing was on")                                               \
+  X(MONITOR, "monitor", "since the monitor first saw this poll: may be short by one period")                 \
+  X(LOWER_BOUND, "lower_bound", "since the dump flag went up: the poll began earlier")
+
+enum schedrt_dump_state {
+#define X(n, t, h) SCHEDRT_DUMP_STATE_##n,
+  SCHEDRT_DUMP_STATES(X)
+#undef X
+      SCHEDRT_DUMP_STATE__COUNT
+};
+enum schedrt_dump_role {
+#define X(n, t, h) SCHEDRT_DUMP_ROLE_##n,
+  SCHEDRT_DUMP_ROLES(X)
+#undef X
+      SCHEDRT_DUMP_ROLE__COUNT
+};
+enum schedrt_dump_wstate {
+#define X(n, t, h) SCHEDRT_DUMP_WSTATE_##n,
+  SCHEDRT_DUMP_WSTATES(X)
+#undef X
+      SCHEDRT_DUMP_WSTATE__COUNT
+};
+enum schedrt_dump_reason {
+  SCHEDRT_DUMP_REASON_NONE = 0,
+#define X(n, t, h) SCHEDRT_DUMP_REASON_##n,
+  SCHEDRT_DUMP_REASONS(X)
+#undef X
+      SCHEDRT_DUMP_REASON__COUNT
+};
+enum schedrt_dump_source {
+  SCHEDRT_DUMP_SOURCE_NONE = 0,
+#define X(n, t, h) SCHEDRT_DUMP_SOURCE_##n,
+  SCHEDRT_DUMP_SOURCES(X)
+#undef X
+      SCHEDRT_DUMP_SOURCE__COUNT
+};
+
+#endif /* SCHEDRT_PROTO_DUMP_KEYS_H */

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Reads a schedrt task dump with Python's cbor2 (Debian python3-cbor2) and checks it
+against docs/dump-format.md: a library that knows nothing of schedrt must read it.
+
+usage: check_dump.py DUMP [EXPECTED_TASKS]    exit 0 if it conforms
+"""
+import sys
+
+import cbor2
+
+STATES = {"running", "lifo", "local", "deferred", "injection", "scheduled", "idle", "completing"}
+QUEUED = {"lifo", "local", "deferred", "injection"}
+ROLES = {"held", "leader", "requester", "missing"}
+WSTATES = {None, "starting", "running", "searching", "parked", "stopped"}
+REASONS = {None, "polling", "no_safepoint"}
+SOURCES = {None, "poll_start", "monitor", "lower_bound"}
+
+
+def fail(msg):
+    print("check_dump: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def need(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def is_uint(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def opt_uint(v):
+    return v is None or is_uint(v)
+
+
+def opt_text(v):
+    return v is None or isinstance(v, str)
+
+
+def check_map(m, spec, what):
+    need(isinstance(m, dict), what + " is not a map")
+    for key, pred in spec.items():
+        need(key in m, "%s lacks %r" % (what, key))
+        need(pred(m[key]), "%s: bad %r: %r" % (what, key, m[key]))
+
+
+def main():
+    path = sys.argv[1]
+    raw = open(path, "rb").read()
+    need(raw[:3] == b"\xd9\xd9\xf7", "does not start with the self-describe tag 55799")
+    # cbor2 drops tag 55799 by itself (older versions hand back a CBORTag).
+    d = cbor2.loads(raw)
+    if isinstance(d, cbor2.CBORTag):
+        need(d.tag == 55799, "unexpected tag %d" % d.tag)
+        d = d.value
+    need(isinstance(d, dict), "top level is not a map")
+    need(d.get("format") == "schedrt-dump", "format name")
+    need(isinstance(d.get("version"), list) and d["version"][0] == 1, "version major 1")
+    meta = d["meta"]
+    check_map(meta, {
+        "runtime": lambda v: isinstance(v, str), "runtime_version": lambda v: isinstance(v, str),
+        "pid": is_uint, "proc_starttime": is_uint,
+        "boot_id": lambda v: isinstance(v, bytes) and len(v) == 16,
+        "started_mono_ns": is_uint, "nworkers": is_uint, "source": lambda v: v in ("api", "control"),
+        "label": opt_text, "nonce": lambda v: isinstance(v, bytes) and len(v) == 16,
+        "status": lambda v: v in ("OK", "PARTIAL"), "deadline_ms": is_uint,
+        "requested_mono_ns": is_uint, "taken_mono_ns": is_uint, "taken_realtime_ns": is_uint,
+        "gather_ns": is_uint, "pause_ns": is_uint,
+        "workers_covered": lambda v: isinstance(v, list) and all(map(is_uint, v)),
+        "workers_missing": lambda v: isinstance(v, list) and all(map(is_uint, v)),
+        "task_count": is_uint,
+    }, "meta")
+    n = meta["nworkers"]
+    need(sorted(meta["workers_covered"] + meta["workers_missing"]) == list(range(n)), "covered + missing")
+    need((meta["status"] == "OK") == (not meta["workers_missing"]), "status vs missing workers")
+    need(len(d["workers"]) == n, "one entry per worker")
+    for i, w in enumerate(d["workers"]):
+        check_map(w, {
+            "index": lambda v, i=i: v == i, "role": lambda v: v in ROLES, "state": lambda v: v in WSTATES,
+            "reason": lambda v: v in REASONS,
+            "local_queue": is_uint, "lifo": lambda v: v in (0, 1), "deferred": opt_uint,
+            "current_task": opt_uint, "running_ns": opt_uint, "running_ns_source": lambda v: v in SOURCES,
+        }, "worker %d" % i)
+        need((w["role"] == "missing") == (i in meta["workers_missing"]), "worker %d role" % i)
+    check_map(d["injection"], {"depth": is_uint}, "injection")
+    spawn, awaits = d["spawn_sites"], d["await_sites"]
+    for s in spawn:
+        check_map(s, {"file": opt_text, "line": is_uint, "func": opt_text}, "spawn site")
+    for s in awaits:
+        check_map(s, {"label": opt_text, "file": opt_text, "line": is_uint}, "await site")
+    tasks = d["tasks"]
+    need(len(tasks) == meta["task_count"], "task_count")
+    ids = set()
+    for t in tasks:
+        check_map(t, {
+            "id": is_uint, "name": opt_text, "state": lambda v: v in STATES, "worker": opt_uint,
+            "position": opt_uint, "spawn": lambda v: is_uint(v) and v < len(spawn),
+            "await": lambda v: v is None or (is_uint(v) and v < len(awaits)),
+            "polls": is_uint, "age_ns": is_uint, "state_ns": opt_uint,
+        }, "task")
+        need(t["id"] not in ids, "duplicate task id %d" % t["id"])
+        ids.add(t["id"])
+        need((t["state"] in QUEUED) == (t["position"] is not None), "position iff queued")
+    if len(sys.argv) > 2:
+        need(len(tasks) == int(sys.argv[2]), "expected %s tasks, found %d" % (sys.argv[2], len(tasks)))
+    print("check_dump: ok: %d tasks, %d workers, %d spawn sites" % (len(tasks), n, len(spawn)))
+
+
+main()

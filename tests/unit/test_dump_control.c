@@ -1,0 +1,482 @@
+/*
+ * The control page as untrusted input (issue 4): requests through the
+ * metrics segment (mapped a second time, as another process would) and
+ * through a test page, hostile fields, replayed and torn requests, concurrent
+ * requesters, BUSY, uncollected objects, and an answer at shutdown.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "schedrt/proto/shm_layout.h"
+#include "test_dump_util.h"
+
+#define SEC 1000000000ull
+#define MS 1000000ull
+
+static schedrt_runtime *make_rt(uint32_t nworkers, uint32_t keep_s) {
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = nworkers;
+  cfg.monitor_period_ms = 10;
+  cfg.dump_keep_s = keep_s;
+  cfg.name = "ctltest";
+  schedrt_runtime *rt = NULL;
+  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
+  return rt;
+}
+
+static struct schedrt_ctl *test_page(schedrt_runtime *rt) {
+  struct schedrt_ctl *c = aligned_alloc(4096, 4096);
+  cr_assert_not_null(c);
+  memset(c, 0, 4096);
+  schedrt__dump_ctl_attach(rt, c);
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (atomic_load(&c->state) != SCHEDRT_CTL_STATE_SERVED) {
+    cr_assert_lt(tdu_now(), until, "the monitor serves the page");
+    usleep(1000);
+  }
+  cr_assert_eq(c->magic, SCHEDRT_CTL_MAGIC);
+  cr_assert_eq(c->major, SCHEDRT_CTL_MAJOR);
+  return c;
+}
+
+static schedrt_ctl_answer ask(struct schedrt_ctl *c, uint32_t kind, uint32_t timeout_ms, const char *label) {
+  uint32_t seq;
+  uint8_t nonce[16];
+  schedrt_ctl_answer a;
+  int rc;
+  uint64_t until = tdu_now() + 10 * SEC;
+  while ((rc = schedrt_ctl_submit(c, kind, timeout_ms, label, &seq, nonce)) == -EBUSY)
+    cr_assert_lt(tdu_now(), until, "the page frees up");
+  cr_assert_eq(rc, 0, "%s", schedrt_strerror(rc));
+  cr_assert_eq(schedrt_ctl_wait(c, seq, nonce, 20 * SEC, &a), 0, "answered");
+  cr_assert_eq(memcmp(a.nonce, nonce, 16), 0, "the nonce comes back");
+  return a;
+}
+
+/* Collects the answer's object and parses it. */
+static schedrt_dump_doc *collect(const schedrt_ctl_answer *a) {
+  void *buf;
+  size_t len;
+  char path[600];
+  cr_assert_neq(a->object[0], '\0');
+  cr_assert_eq(strncmp(a->object, "/schedrt.", 9), 0, "%s", a->object);
+  cr_assert_not_null(strstr(a->object, ".dump."), "%s", a->object);
+  cr_assert_eq(schedrt_ctl_collect(NULL, a->object, &buf, &len), 0);
+  cr_assert_eq(len, a->bytes);
+  snprintf(path, sizeof(path), "/dev/shm%s", a->object);
+  cr_assert_eq(access(path, F_OK), -1, "collecting removes it");
+  schedrt_dump_doc *d;
+  cr_assert_eq(schedrt_dump_parse(buf, len, &d), 0);
+  free(buf);
+  return d;
+}
+
+static bool object_exists(const char *object) {
+  char path[600];
+  snprintf(path, sizeof(path), "/dev/shm%s", object);
+  return access(path, F_OK) == 0;
+}
+
+/* ------------------------------------------------ through the segment */
+
+static schedrt_poll idle_task(schedrt_task *t, void *arg) {
+  (void)t;
+  (void)arg;
+  return SCHEDRT_PENDING;
+}
+
+Test(control, request_through_a_second_mapping_of_the_segment) {
+  schedrt_runtime *rt = make_rt(2, 60);
+  const char *name = schedrt_metrics_segment(rt);
+  if (!name)
+    cr_skip_test("no published metrics segment in this build or environment");
+  char path[160];
+  snprintf(path, sizeof(path), "/dev/shm%s", name);
+  int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  cr_assert_geq(fd, 0);
+  struct schedrt_shm_header h;
+  cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+  cr_assert(h.features & SCHEDRT_SHM_F_TASKDUMP);
+  /* What an inspector does: only the control page writable. */
+  struct schedrt_ctl *c = mmap(NULL, h.ctl_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, h.ctl_off);
+  cr_assert_neq(c, MAP_FAILED);
+  close(fd);
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (atomic_load(&c->state) != SCHEDRT_CTL_STATE_SERVED) {
+    cr_assert_lt(tdu_now(), until);
+    usleep(1000);
+  }
+  schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_PING, 0, NULL);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
+  cr_assert_eq(a.object[0], '\0');
+  for (int i = 0; i < 10; i++)
+    cr_assert_eq(schedrt_spawn(rt, idle_task, NULL), 0);
+  a = ask(c, SCHEDRT_CTL_KIND_DUMP, 1000, "from the segment");
+  cr_assert_eq(a.status, SCHEDRT_DUMP_OK, "%s", schedrt_dump_status_name(a.status));
+  cr_assert_eq(a.workers_covered, 2);
+  schedrt_dump_doc *d = collect(&a);
+  cr_assert_str_eq(d->label, "from the segment");
+  cr_assert_str_eq(d->source, "control");
+  cr_assert_eq(d->deadline_ms, 1000);
+  cr_assert_eq(d->ntasks, 10);
+  schedrt_dump_doc_free(d);
+  schedrt_runtime_destroy(rt);
+  cr_assert_eq(atomic_load(&c->state), SCHEDRT_CTL_STATE_CLOSED);
+  munmap(c, h.ctl_size);
+}
+
+static atomic_int go, started;
+
+static schedrt_poll blocker(schedrt_task *t, void *arg) {
+  (void)t;
+  (void)arg;
+  atomic_store(&started, 1);
+  while (!atomic_load(&go))
+    sched_yield();
+  return SCHEDRT_READY;
+}
+
+static void wait_flag(atomic_int *f) {
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (!atomic_load(f))
+    cr_assert_lt(tdu_now(), until);
+}
+
+/* A control dump waiting for a stuck worker runs beside the monitor, whose
+ * heartbeat (and timers) go on. */
+Test(control, monitor_keeps_beating_while_a_dump_waits) {
+  schedrt_runtime *rt = make_rt(2, 60);
+  const char *name = schedrt_metrics_segment(rt);
+  if (!name)
+    cr_skip_test("no published metrics segment in this build or environment");
+  char path[160];
+  snprintf(path, sizeof(path), "/dev/shm%s", name);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  cr_assert_geq(fd, 0);
+  struct schedrt_shm_header *h = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  cr_assert_neq(h, MAP_FAILED);
+  close(fd);
+  struct schedrt_ctl *c = test_page(rt);
+  schedrt_handle *hb;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb), 0);
+  wait_flag(&started);
+  uint32_t seq;
+  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 1500, "slow", &seq, NULL), 0);
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (!atomic_load(&rt->dump->busy))
+    cr_assert_lt(tdu_now(), until);
+  uint64_t beat = atomic_load(&h->heartbeat_seq);
+  usleep(300000);
+  cr_assert(atomic_load(&rt->dump->busy), "still gathering");
+  cr_assert_geq(atomic_load(&h->heartbeat_seq), beat + 5, "the heartbeat went on");
+  schedrt_ctl_answer a;
+  cr_assert_eq(schedrt_ctl_wait(c, seq, NULL, 10 * SEC, &a), 0);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_PARTIAL);
+  cr_assert_eq(a.workers_missing, 1);
+  schedrt_dump_doc *d = collect(&a);
+  cr_assert_eq(d->nmissing, 1);
+  schedrt_dump_doc_free(d);
+  atomic_store(&go, 1);
+  cr_assert_eq(schedrt_join(hb, 10 * SEC, NULL), 0);
+  schedrt_runtime_destroy(rt);
+  munmap(h, 4096);
+  free(c);
+}
+
+/* ------------------------------------------------------ hostile fields */
+
+/* Writes a request by hand (valid unless `spoil` changes it) and rings. */
+static uint32_t raw_request(struct schedrt_ctl *c, void (*spoil)(struct schedrt_ctl *)) {
+  uint32_t s = atomic_load(&c->req_seq);
+  cr_assert_eq(s & 1u, 0u);
+  cr_assert_eq(atomic_load(&c->resp_seq), s, "nothing pending");
+  atomic_store(&c->req_seq, s + 1);
+  c->req_kind = SCHEDRT_CTL_KIND_PING;
+  c->req_flags = 0;
+  c->req_timeout_ms = 0;
+  c->req_pid = (uint32_t)getpid();
+  c->req_resv = 0;
+  memset(c->req_resv2, 0, sizeof(c->req_resv2));
+  cr_assert_eq(getrandom(c->req_nonce, 16, 0), 16);
+  c->req_nonce[0] |= 1;
+  snprintf(c->req_label, sizeof(c->req_label), "fine");
+  if (spoil)
+    spoil(c);
+  atomic_store_explicit(&c->req_seq, s + 2, memory_order_release);
+  return s + 2;
+}
+
+static schedrt_ctl_answer answer_of(struct schedrt_ctl *c, uint32_t seq) {
+  schedrt_ctl_answer a;
+  cr_assert_eq(schedrt_ctl_wait(c, seq, NULL, 10 * SEC, &a), 0, "answered");
+  return a;
+}
+
+static void kind_zero(struct schedrt_ctl *c) { c->req_kind = 0; }
+static void kind_big(struct schedrt_ctl *c) { c->req_kind = 0xdeadbeef; }
+static void flags_set(struct schedrt_ctl *c) { c->req_flags = 1; }
+static void timeout_tiny(struct schedrt_ctl *c) { c->req_timeout_ms = SCHEDRT_CTL_TIMEOUT_MIN_MS - 1; }
+static void timeout_huge(struct schedrt_ctl *c) { c->req_timeout_ms = UINT32_MAX; }
+static void timeout_over(struct schedrt_ctl *c) { c->req_timeout_ms = SCHEDRT_CTL_TIMEOUT_MAX_MS + 1; }
+static void label_unterminated(struct schedrt_ctl *c) { memset(c->req_label, 'x', sizeof(c->req_label)); }
+static void label_control(struct schedrt_ctl *c) { snprintf(c->req_label, sizeof(c->req_label), "a\nb"); }
+static void label_high(struct schedrt_ctl *c) { snprintf(c->req_label, sizeof(c->req_label), "caf\xc3\xa9"); }
+static void nonce_zero(struct schedrt_ctl *c) { memset(c->req_nonce, 0, sizeof(c->req_nonce)); }
+static void resv_set(struct schedrt_ctl *c) { c->req_resv = 1; }
+static void resv2_set(struct schedrt_ctl *c) { c->req_resv2[2] = 1ull << 63; }
+static void dump_kind(struct schedrt_ctl *c) { c->req_kind = SCHEDRT_CTL_KIND_DUMP; }
+
+Test(control, hostile_fields_are_rejected) {
+  schedrt_runtime *rt = make_rt(2, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  static const struct {
+    void (*spoil)(struct schedrt_ctl *);
+    uint32_t reason;
+  } cases[] = {
+      {kind_zero, SCHEDRT_CTL_R_KIND},           {kind_big, SCHEDRT_CTL_R_KIND},
+      {flags_set, SCHEDRT_CTL_R_FLAGS},          {timeout_tiny, SCHEDRT_CTL_R_TIMEOUT},
+      {timeout_huge, SCHEDRT_CTL_R_TIMEOUT},     {timeout_over, SCHEDRT_CTL_R_TIMEOUT},
+      {label_unterminated, SCHEDRT_CTL_R_LABEL}, {label_control, SCHEDRT_CTL_R_LABEL},
+      {label_high, SCHEDRT_CTL_R_LABEL},         {nonce_zero, SCHEDRT_CTL_R_NONCE},
+      {resv_set, SCHEDRT_CTL_R_RESERVED},        {resv2_set, SCHEDRT_CTL_R_RESERVED},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    schedrt_ctl_answer a = answer_of(c, raw_request(c, cases[i].spoil));
+    cr_assert_eq(a.status, SCHEDRT_DUMP_REJECTED, "case %zu", i);
+    cr_assert_eq(a.reason, cases[i].reason, "case %zu: reason %u", i, a.reason);
+    cr_assert_eq(a.object[0], '\0');
+  }
+  /* The runtime is unharmed: a good request still gets a dump. */
+  schedrt_ctl_answer a = answer_of(c, raw_request(c, dump_kind));
+  cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
+  schedrt_dump_doc *d = collect(&a);
+  cr_assert_str_eq(d->label, "fine");
+  schedrt_dump_doc_free(d);
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
+static uint8_t kept_nonce[16];
+static void keep_nonce(struct schedrt_ctl *c) { memcpy(kept_nonce, c->req_nonce, 16); }
+static void reuse_nonce(struct schedrt_ctl *c) { memcpy(c->req_nonce, kept_nonce, 16); }
+
+Test(control, replayed_requests_are_rejected) {
+  schedrt_runtime *rt = make_rt(1, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  uint32_t first = raw_request(c, keep_nonce);
+  cr_assert_eq(answer_of(c, first).status, SCHEDRT_DUMP_OK);
+  /* The same request again, under a new sequence. */
+  schedrt_ctl_answer a = answer_of(c, raw_request(c, reuse_nonce));
+  cr_assert_eq(a.status, SCHEDRT_DUMP_REJECTED);
+  cr_assert_eq(a.reason, SCHEDRT_CTL_R_REPLAY);
+  /* The doorbell wound back to the first request's sequence (whose slot
+   * still holds the first answer: watch the latest-answer word instead). */
+  atomic_store_explicit(&c->req_seq, first, memory_order_release);
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (atomic_load_explicit(&c->resp_seq, memory_order_acquire) != first)
+    cr_assert_lt(tdu_now(), until, "answered");
+  cr_assert_eq(c->resp_status, SCHEDRT_DUMP_REJECTED);
+  cr_assert_eq(c->resp_reason, SCHEDRT_CTL_R_REPLAY);
+  cr_assert_eq(ask(c, SCHEDRT_CTL_KIND_PING, 0, NULL).status, SCHEDRT_DUMP_OK);
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
+Test(control, abandoned_claim_is_answered_torn) {
+  schedrt_runtime *rt = make_rt(1, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  uint32_t s = atomic_load(&c->req_seq);
+  /* A requester claims the page and dies halfway through its fields. */
+  atomic_store(&c->req_seq, s + 1);
+  c->req_kind = SCHEDRT_CTL_KIND_DUMP;
+  schedrt_ctl_answer a = answer_of(c, s + 2);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_REJECTED);
+  cr_assert_eq(a.reason, SCHEDRT_CTL_R_TORN);
+  cr_assert_eq(atomic_load(&c->req_seq), s + 2, "the claim was closed");
+  cr_assert_eq(ask(c, SCHEDRT_CTL_KIND_PING, 0, NULL).status, SCHEDRT_DUMP_OK, "and the page works again");
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
+/* ----------------------------------------------- concurrent requesters */
+
+struct requester {
+  struct schedrt_ctl *c;
+  int answered, busy;
+};
+
+static void *requester_main(void *arg) {
+  struct requester *r = arg;
+  uint64_t until = tdu_now() + 30 * SEC;
+  while (r->answered < 10 && tdu_now() < until) {
+    uint32_t seq;
+    uint8_t nonce[16];
+    uint32_t kind = r->answered % 3 == 0 ? SCHEDRT_CTL_KIND_DUMP : SCHEDRT_CTL_KIND_PING;
+    int rc = schedrt_ctl_submit(r->c, kind, 0, "many", &seq, nonce);
+    if (rc == -EBUSY) {
+      r->busy++;
+      sched_yield();
+      continue;
+    }
+    if (rc)
+      return NULL;
+    schedrt_ctl_answer a;
+    if (schedrt_ctl_wait(r->c, seq, nonce, 20 * SEC, &a) || memcmp(a.nonce, nonce, 16) != 0 ||
+        a.status != SCHEDRT_DUMP_OK)
+      return NULL;
+    if (a.object[0]) {
+      void *buf;
+      size_t len;
+      if (schedrt_ctl_collect(NULL, a.object, &buf, &len))
+        return NULL;
+      free(buf);
+    }
+    r->answered++;
+  }
+  return NULL;
+}
+
+Test(control, concurrent_requesters_take_turns) {
+  schedrt_runtime *rt = make_rt(2, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  enum { N = 4 };
+  struct requester r[N];
+  pthread_t th[N];
+  for (int i = 0; i < N; i++) {
+    r[i] = (struct requester){.c = c};
+    cr_assert_eq(pthread_create(&th[i], NULL, requester_main, &r[i]), 0);
+  }
+  int busy = 0;
+  for (int i = 0; i < N; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert_eq(r[i].answered, 10, "requester %d got its answers", i);
+    busy += r[i].busy;
+  }
+  cr_assert_gt(busy, 0, "some found the page busy and waited their turn");
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
+/* --------------------------------------- BUSY, objects, shutdown */
+
+struct bg {
+  schedrt_runtime *rt;
+  schedrt_dump_result res;
+  int rc;
+};
+
+static void *bg_dump(void *arg) {
+  struct bg *b = arg;
+  int fd = memfd_create("bg", MFD_CLOEXEC);
+  b->rc = schedrt_dump_fd(b->rt, fd, &(schedrt_dump_opts){.timeout_ms = 5000}, &b->res);
+  close(fd);
+  return NULL;
+}
+
+Test(control, busy_while_an_api_dump_runs) {
+  schedrt_runtime *rt = make_rt(1, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  schedrt_handle *h;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &h), 0);
+  wait_flag(&started);
+  struct bg b = {.rt = rt};
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, bg_dump, &b), 0);
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (!atomic_load(&rt->dump->busy))
+    cr_assert_lt(tdu_now(), until);
+  schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_BUSY);
+  cr_assert_eq(a.reason, SCHEDRT_CTL_R_INFLIGHT);
+  cr_assert_eq(a.object[0], '\0');
+  atomic_store(&go, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(b.rc, 0);
+  cr_assert_eq(schedrt_join(h, 10 * SEC, NULL), 0);
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
+Test(control, uncollected_dumps_expire) {
+  schedrt_runtime *rt = make_rt(1, 1);
+  struct schedrt_ctl *c = test_page(rt);
+  schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, "left behind");
+  cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
+  cr_assert(object_exists(a.object));
+  char path[600];
+  struct stat st;
+  snprintf(path, sizeof(path), "/dev/shm%s", a.object);
+  cr_assert_eq(lstat(path, &st), 0);
+  cr_assert_eq(st.st_mode & 0777, 0600);
+  cr_assert_eq(st.st_uid, geteuid());
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (object_exists(a.object))
+    cr_assert_lt(tdu_now(), until, "removed after dump_keep_s");
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
+Test(control, object_limit_then_removal_at_destroy) {
+  schedrt_runtime *rt = make_rt(1, 600);
+  struct schedrt_ctl *c = test_page(rt);
+  char names[SCHEDRT__DOBJ_MAX][SCHEDRT_CTL_OBJECT_SIZE];
+  for (int i = 0; i < SCHEDRT__DOBJ_MAX; i++) {
+    schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
+    cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
+    memcpy(names[i], a.object, sizeof(names[i]));
+  }
+  schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_BUSY);
+  cr_assert_eq(a.reason, SCHEDRT_CTL_R_OBJECTS);
+  /* Collecting one makes room. */
+  void *buf;
+  size_t len;
+  cr_assert_eq(schedrt_ctl_collect(NULL, names[0], &buf, &len), 0);
+  free(buf);
+  a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
+  memcpy(names[0], a.object, sizeof(names[0]));
+  schedrt_runtime_destroy(rt);
+  for (int i = 0; i < SCHEDRT__DOBJ_MAX; i++)
+    cr_assert(!object_exists(names[i]), "%s removed at destroy", names[i]);
+  free(c);
+}
+
+static void *destroy_main(void *arg) {
+  schedrt_runtime_destroy(arg);
+  return NULL;
+}
+
+Test(control, shutdown_answers_a_gathering_request) {
+  schedrt_runtime *rt = make_rt(1, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  schedrt_handle *h;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &h), 0);
+  schedrt_handle_release(h);
+  wait_flag(&started);
+  uint32_t seq;
+  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, SCHEDRT_CTL_TIMEOUT_MAX_MS, NULL, &seq, NULL), 0);
+  /* The only worker is stuck: the runtime waits at the barrier for it... */
+  uint64_t until = tdu_now() + 10 * SEC;
+  while (!atomic_load(&rt->dump->busy))
+    cr_assert_lt(tdu_now(), until);
+  /* ... until destroy starts, which it notices within 10 ms. */
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, destroy_main, rt), 0);
+  schedrt_ctl_answer a;
+  cr_assert_eq(schedrt_ctl_wait(c, seq, NULL, 5 * SEC, &a), 0);
+  cr_assert_eq(a.status, SCHEDRT_DUMP_SHUTDOWN);
+  atomic_store(&go, 1);
+  pthread_join(th, NULL);
+  cr_assert_eq(atomic_load(&c->state), SCHEDRT_CTL_STATE_CLOSED);
+  free(c);
+}
