@@ -97,7 +97,7 @@ SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {
 struct notify_waiter {
   uint64_t ticket;
   schedrt_waker *waker;
-  bool notified; /* by notify_one; notify_all removes waiters instead */
+  bool notified; /* by notify_one; notify_all takes the others off the list */
 };
 
 struct schedrt_notify {
@@ -169,15 +169,33 @@ SCHEDRT_API void schedrt_notify_one(schedrt_notify *n) {
 }
 
 SCHEDRT_API void schedrt_notify_all(schedrt_notify *n) {
+  /*
+   * Waiters that notify_one already chose keep that notification and their
+   * place: if they give up, schedrt_notify_cancel passes it on. The others
+   * present now (tickets below `end`) are taken off the list and woken,
+   * outside the lock, in batches (no allocation).
+   */
+  enum { BATCH = 32 };
+  schedrt_waker *batch[BATCH];
   pthread_mutex_lock(&n->lock);
-  struct notify_waiter *ws = n->waiters;
-  size_t len = n->len;
-  n->waiters = NULL;
-  n->len = n->cap = 0;
-  pthread_mutex_unlock(&n->lock);
-  for (size_t i = 0; i < len; i++)
-    schedrt_wake(ws[i].waker);
-  free(ws);
+  const uint64_t end = n->next_ticket;
+  for (;;) {
+    size_t k = 0, kept = 0;
+    for (size_t i = 0; i < n->len; i++) {
+      struct notify_waiter *x = &n->waiters[i];
+      if (k < BATCH && !x->notified && x->ticket < end)
+        batch[k++] = x->waker; /* off the list: the reference moves to batch */
+      else
+        n->waiters[kept++] = *x;
+    }
+    n->len = kept;
+    pthread_mutex_unlock(&n->lock);
+    for (size_t i = 0; i < k; i++)
+      schedrt_wake(batch[i]);
+    if (k < BATCH)
+      return;
+    pthread_mutex_lock(&n->lock);
+  }
 }
 
 SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *self, uint64_t *ticket) {

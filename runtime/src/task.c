@@ -345,7 +345,9 @@ SCHEDRT_API int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **resu
     return -EINVAL;
   if (schedrt__tls_worker)
     return -EDEADLK; /* a worker that sleeps here may be the one that must run t */
-  uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : schedrt__now_ns() + timeout_ns;
+  uint64_t start = schedrt__now_ns();
+  /* Saturating: any timeout that reaches past the clock's range means forever. */
+  uint64_t deadline = timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
   /* Acquire: pairs with task_complete, so result is visible. */
   uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
   while (!(s & SCHEDRT_TS_COMPLETE)) {

@@ -117,7 +117,8 @@ SCHEDRT_API int schedrt_wake_at(schedrt_task *task, uint64_t deadline_ns) {
 SCHEDRT_API schedrt_poll schedrt_sleep(schedrt_task *task, uint64_t *deadline, uint64_t delay_ns) {
   uint64_t now = schedrt__now_ns();
   if (*deadline == 0) {
-    *deadline = now + delay_ns;
+    /* Saturate: a huge delay means "not before a very long time", never the past. */
+    *deadline = delay_ns > UINT64_MAX - now ? UINT64_MAX : now + delay_ns;
     if (*deadline == 0)
       *deadline = 1;
     if (schedrt_wake_at(task, *deadline) != 0) {
