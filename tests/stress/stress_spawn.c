@@ -15,7 +15,7 @@
 #define SPAWNERS 3
 
 static unsigned long total;
-static _Atomic uint8_t *ran;   /* one flag per task: exactly-once check */
+static _Atomic uint8_t *ran; /* one flag per task: exactly-once check */
 static _Atomic unsigned long done;
 static sem_t all_done; /* posted by the last task to finish */
 static schedrt_runtime *rt;
@@ -61,6 +61,7 @@ static void *outer_spawner(void *arg) {
 }
 
 int main(void) {
+  stress_watchdog(150);
   total = stress_scaled(1000000);
   sem_init(&all_done, 0, 0);
   ran = calloc(total, 1);

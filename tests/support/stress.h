@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "schedrt.h"
 
@@ -121,6 +123,23 @@ static inline uint64_t stress_rand(uint64_t *state) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
+}
+
+/*
+ * Fails the test (exit 1, with a message) if it is still running after
+ * `seconds`: a hang (lost wake-up, deadlock) then reads as a failure with a
+ * reason rather than as ctest's TIMEOUT. Call first thing in main().
+ */
+static inline void stress_watchdog_fire_(int sig) {
+  (void)sig;
+  static const char msg[] = "stress watchdog: still running at the deadline (a lost wake-up or a deadlock?)\n";
+  ssize_t r = write(2, msg, sizeof(msg) - 1);
+  (void)r;
+  _exit(STRESS_FAIL);
+}
+static inline void stress_watchdog(unsigned seconds) {
+  signal(SIGALRM, stress_watchdog_fire_);
+  alarm(seconds);
 }
 
 #endif

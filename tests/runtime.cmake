@@ -1,0 +1,21 @@
+# Tests of the runtime core (issue 2): the scheduler's queues, tasks and wakers, join and
+# block_on, timers, oneshot and notify, shutdown.
+#
+# Unit tests (Criterion; normal and ASan+UBSan builds, where LSan also checks that shutdown
+# frees every task). Several are white-box: they include runtime/src headers to look at queue
+# lengths, the LIFO slot or task state bits.
+schedrt_unit_test(NAME test_local_queue SOURCES unit/test_local_queue.c)
+schedrt_unit_test(NAME test_task SOURCES unit/test_task.c)
+schedrt_unit_test(NAME test_join SOURCES unit/test_join.c)
+schedrt_unit_test(NAME test_timer SOURCES unit/test_timer.c)
+schedrt_unit_test(NAME test_sync SOURCES unit/test_sync.c)
+schedrt_unit_test(NAME test_shutdown SOURCES unit/test_shutdown.c)
+
+# Stress tests (plain executables; normal and TSan builds). Counts have separate TSan
+# defaults (stress_count() in support/stress.h) and scale with STRESS_SCALE; each has a
+# 150 s watchdog so that a lost wake-up fails with a message instead of hitting TIMEOUT.
+# A phase can be run alone: e.g. `stress_wake park`, `stress_steal queue`, `stress_shutdown remote`.
+schedrt_stress_test(NAME stress_spawn SOURCES stress/stress_spawn.c)
+schedrt_stress_test(NAME stress_wake SOURCES stress/stress_wake.c)
+schedrt_stress_test(NAME stress_steal SOURCES stress/stress_steal.c)
+schedrt_stress_test(NAME stress_shutdown SOURCES stress/stress_shutdown.c)
