@@ -15,6 +15,9 @@
 # Usage: scripts/bench-metrics.sh [RUNS]     (default 5; from anywhere)
 # Env:   BENCH_METRICS_OUT=dir   where raw output and the summary go
 #                                (default build/bench-metrics/<UTC timestamp>)
+#        BENCH_METRICS_BUILD=prefix  build trees <prefix>-off and <prefix>-on
+#                                (default build/bench-metrics)
+#        BENCH_METRICS_RUNS=0    skip the wall-clock passes (callgrind only)
 #        BENCH_METRICS_WORKLOADS="a b"  schedrt-bench workloads (default: all)
 #        BENCH_METRICS_CALLGRIND="a b"  workloads for callgrind
 #                                (default: spawn_local_empty yield_many chained_spawn ping_pong);
@@ -28,9 +31,13 @@ workloads=${BENCH_METRICS_WORKLOADS:-}
 cg_workloads=${BENCH_METRICS_CALLGRIND:-spawn_local_empty yield_many chained_spawn ping_pong}
 mkdir -p "$out"
 
+prefix=${BENCH_METRICS_BUILD:-$root/build/bench-metrics}
+case $prefix in /*) ;; *) prefix=$root/$prefix ;; esac
+[ -n "${BENCH_METRICS_RUNS:-}" ] && runs=$BENCH_METRICS_RUNS
+
 build() { # name metrics(ON|OFF)
   local name=$1 metrics=$2
-  local dir=$root/build/bench-metrics-$name
+  local dir=$prefix-$name
   cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DSCHEDRT_ENABLE_METRICS="$metrics" \
     -DSCHEDRT_BUILD_INSPECTOR=OFF -DSCHEDRT_BUILD_EXAMPLES=OFF -DSCHEDRT_BUILD_BENCH=ON \
     -DBUILD_TESTING=OFF >"$out/cmake-$name.log" 2>&1
@@ -39,13 +46,13 @@ build() { # name metrics(ON|OFF)
 echo "building (logs in $out)..." >&2
 build off OFF
 build on ON
-bench_off=$root/build/bench-metrics-off/bench/schedrt-bench
-bench_on=$root/build/bench-metrics-on/bench/schedrt-bench
+bench_off=$prefix-off/bench/schedrt-bench
+bench_on=$prefix-on/bench/schedrt-bench
 # The reader benchmark, built by hand so that no other test area's CMake is involved.
-snapcost=$root/build/bench-metrics-on/stress_metrics_snapshot_cost
+snapcost=$prefix-on/stress_metrics_snapshot_cost
 ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -I"$root/tests/support" -I"$root/common/include" -I"$root/runtime/include" \
   "$root/tests/stress/stress_metrics_snapshot_cost.c" "$root/tests/support/shm_fixture.c" \
-  "$root/build/bench-metrics-on/runtime/libschedrt.a" -lpthread -lrt -o "$snapcost"
+  "$prefix-on/runtime/libschedrt.a" -lpthread -lrt -o "$snapcost"
 
 run_variant() { # variant pass
   case $1 in
@@ -73,9 +80,9 @@ summary=$out/summary.md
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -sr)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $runs passes, median ns/op per variant; gcc $(gcc -dumpfullversion), CMake Release"
   echo
-  echo "| workload | out (ns/op) | in (ns/op) | in/out | in+timing (ns/op) | timing/out |"
-  echo "|---|---:|---:|---:|---:|---:|"
-  awk '
+  [ "$runs" -gt 0 ] && echo "| workload | out (ns/op) | in (ns/op) | in/out | in+timing (ns/op) | timing/out |"
+  [ "$runs" -gt 0 ] && echo "|---|---:|---:|---:|---:|---:|"
+  [ "$runs" -gt 0 ] && awk '
     function median(key,   n, i, j, t, a) {
       n = split(vals[key], a, " ")
       for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -95,8 +102,12 @@ summary=$out/summary.md
   if [ "$cg_workloads" != none ] && command -v valgrind >/dev/null; then
     echo "## Instruction counts (callgrind, 1 worker, 20 iterations after 2 warm-ups, whole program)"
     echo
-    echo "| workload | out (Ir) | in (Ir) | in/out | in+timing (Ir) | timing/out |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "Per workload: each build under"
+    echo "\`valgrind --tool=callgrind --callgrind-out-file=F <build>/bench/schedrt-bench <workload>\` with"
+    echo "BENCH_WORKERS=1 BENCH_WARMUP_ITERS=2 BENCH_WARMUP_MS=0 BENCH_MIN_ITERS=20 BENCH_MAX_ITERS=20 BENCH_MIN_MS=0."
+    echo
+    echo "| workload | out (Ir) | in (Ir) | in/out | in - out (Ir) | in+timing (Ir) | timing/out |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for w in $cg_workloads; do
       declare -A ir=()
       for v in out in in+timing; do
@@ -111,7 +122,7 @@ summary=$out/summary.md
         ir[$v]=$(awk '/^(summary|totals):/ { print $2; exit }' "$f" 2>/dev/null || echo 0)
       done
       awk -v w="$w" -v o="${ir[out]:-0}" -v n="${ir[in]:-0}" -v t="${ir[in+timing]:-0}" \
-        'BEGIN { printf "| %s | %d | %d | %.4f | %d | %.4f |\n", w, o, n, (o ? n / o : 0), t, (o ? t / o : 0) }'
+        'BEGIN { printf "| %s | %d | %d | %.4f | %d | %d | %.4f |\n", w, o, n, (o ? n / o : 0), n - o, t, (o ? t / o : 0) }'
       unset ir
     done
     echo

@@ -164,8 +164,8 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   r->max_workers = h->max_workers;
   if (r->max_workers == 0 || r->max_workers > SCHEDRT_SHM_MAX_WORKERS)
     return SCHEDRT_ECORRUPT;
-  /* The fields this build reads must lie inside a slot (up to os_tid). */
-  if (r->slot_stride < offsetof(struct schedrt_shm_wslot, resv) || r->slot_stride % SCHEDRT_SHM_ALIGN != 0 ||
+  /* The fields this build reads must lie inside a slot (the whole 2.0 slot). */
+  if (r->slot_stride < SCHEDRT_SHM_SLOT_MIN || r->slot_stride % SCHEDRT_SHM_ALIGN != 0 ||
       r->slot_off < header_size || r->slot_off % SCHEDRT_SHM_ALIGN != 0 ||
       !fits(r->slot_off, r->max_workers, r->slot_stride, total))
     return SCHEDRT_ECORRUPT;

@@ -41,16 +41,25 @@ static const struct schedrt_shm_wslot *slot_at(const struct schedrt_reader *r, u
   return (const struct schedrt_shm_wslot *)(const void *)(r->base + r->slot_off + (uint64_t)i * r->slot_stride);
 }
 
+/* The worker half's fields that are not metrics. */
+struct worker_extra {
+  uint64_t poll_task, poll_start, active_since;
+};
+
 /* One seqlock read of the worker half of a slot; false when torn. */
 static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, schedrt_worker_snap *w,
-                        uint64_t *poll_start, uint64_t *active_since, uint64_t *retries) {
+                        struct worker_extra *x, uint64_t *retries) {
   for (uint32_t t = 0; t < r->max_retries; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&sl->seq);
+    /* Every metric of the list, current_task included (it lives in the
+     * monitor half: the copy made here is replaced below). polls is a live
+     * value stored outside the section: copied all the same. */
 #define SCHEDRT__LOAD(id, kind, off, type, unit, help) w->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&sl->id);
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
-    *poll_start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_start_ns);
-    *active_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->active_since_ns);
+    x->poll_task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_task);
+    x->poll_start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_start_ns);
+    x->active_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->active_since_ns);
     if (!schedrt_seq_read_retry(&sl->seq, s0))
       return true;
     (*retries)++;
@@ -59,19 +68,74 @@ static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm
   return false;
 }
 
-/* The monitor half: which poll it saw in progress, and since when. */
-static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, uint64_t *seen_polls,
-                         uint64_t *seen_since, uint64_t *retries) {
+/* The monitor half: the poll it saw running for a period, and its task. */
+struct monitor_half {
+  uint64_t seen_polls, seen_since, task;
+  uint32_t line;
+  uint64_t name[SCHEDRT_SHM_TASK_NAME_LEN / 8u];
+  uint64_t file[SCHEDRT_SHM_TASK_FILE_LEN / 8u];
+};
+
+static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, struct monitor_half *m,
+                         uint64_t *retries) {
   for (uint32_t t = 0; t < r->max_retries; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&sl->mseq);
-    *seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_polls);
-    *seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_since_ns);
+    m->seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_polls);
+    m->seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_since_ns);
+    m->task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->current_task);
+    m->line = SCHEDRT_SEQ_LOAD((_Atomic uint32_t *)&sl->current_line);
+    for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_NAME_LEN / 8u; i++)
+      m->name[i] = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->current_name[i]);
+    for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_FILE_LEN / 8u; i++)
+      m->file[i] = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->current_file[i]);
     if (!schedrt_seq_read_retry(&sl->mseq, s0))
       return true;
     (*retries)++;
     backoff(t);
   }
   return false;
+}
+
+/* NUL-padded bytes (maybe without a NUL) to a printable C string of dst[n + 1]. */
+static void words_to_str(char *dst, const uint64_t *words, size_t n) {
+  memcpy(dst, words, n);
+  dst[n] = '\0';
+  for (size_t i = 0; dst[i]; i++)
+    if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] == 0x7f)
+      dst[i] = '?';
+}
+
+_Static_assert(sizeof(((schedrt_worker_snap *)0)->current_name) == SCHEDRT_SHM_TASK_NAME_LEN + 1, "name size");
+_Static_assert(sizeof(((schedrt_worker_snap *)0)->current_file) == SCHEDRT_SHM_TASK_FILE_LEN + 1, "file size");
+
+/*
+ * The task in a poll and since when (docs/shm-protocol.md, "derived values"):
+ * with TIMING the worker's own exact poll_task/poll_start_ns; otherwise the
+ * monitor half, if the poll it identified is still the worker's latest
+ * (seen_polls == polls). Only while the worker is running.
+ */
+static void current_poll(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, schedrt_worker_snap *w,
+                         const struct worker_extra *x, bool timing, uint64_t *retries) {
+  struct monitor_half m;
+  w->current_task = 0;
+  w->current_since_ns = 0;
+  if (w->state != SCHEDRT_WSTATE_RUNNING)
+    return;
+  bool have_m = read_monitor(r, sl, &m, retries) && m.task != 0 && m.seen_polls == w->polls;
+  if (timing && x->poll_task != 0 && x->poll_start != 0) {
+    w->current_task = x->poll_task;
+    w->current_since_ns = x->poll_start;
+    w->since_resolution_ns = 0;
+    have_m = have_m && m.task == x->poll_task;
+  } else if (have_m) {
+    w->current_task = m.task;
+    w->current_since_ns = m.seen_since;
+  }
+  if (have_m) {
+    words_to_str(w->current_name, m.name, SCHEDRT_SHM_TASK_NAME_LEN);
+    words_to_str(w->current_file, m.file, SCHEDRT_SHM_TASK_FILE_LEN);
+    w->current_line = m.line;
+  }
 }
 
 static bool read_global(const struct schedrt_reader *r, schedrt_global_snap *g, uint64_t *retries) {
@@ -131,10 +195,10 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
   for (uint32_t i = 0; i < s->nworkers; i++) {
     const struct schedrt_shm_wslot *sl = slot_at(r, i);
     schedrt_worker_snap *w = &s->workers[i];
-    uint64_t poll_start = 0, active_since = 0, seen_polls = 0, seen_since = 0;
+    struct worker_extra x = {0};
     memset(w, 0, sizeof(*w));
     w->index = i;
-    if (!read_worker(r, sl, w, &poll_start, &active_since, &retries)) {
+    if (!read_worker(r, sl, w, &x, &retries)) {
       memset(w, 0, sizeof(*w));
       w->index = i;
       w->torn = 1;
@@ -142,18 +206,11 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
       continue;
     }
     w->since_resolution_ns = period_ns;
-    if (w->state == SCHEDRT_WSTATE_RUNNING && w->current_task != 0) {
-      if (timing && poll_start != 0) {
-        w->current_since_ns = poll_start;
-        w->since_resolution_ns = 0;
-      } else if (read_monitor(r, sl, &seen_polls, &seen_since, &retries) && seen_polls == w->polls) {
-        w->current_since_ns = seen_since;
-      }
-    }
-    w->active_since_ns = active_since;
+    current_poll(r, sl, w, &x, timing, &retries);
+    w->active_since_ns = x.active_since;
     w->busy_ns_live = w->busy_ns;
-    if (active_since != 0 && s->writer_now_ns > active_since)
-      w->busy_ns_live += s->writer_now_ns - active_since;
+    if (x.active_since != 0 && s->writer_now_ns > x.active_since)
+      w->busy_ns_live += s->writer_now_ns - x.active_since;
     /* Relaxed: written once by the worker, an independent value. */
     w->os_tid = atomic_load_explicit((_Atomic uint64_t *)&sl->os_tid, memory_order_relaxed);
   }

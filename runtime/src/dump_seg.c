@@ -28,22 +28,6 @@ struct schedrt_ctl *schedrt__dseg_control(schedrt_runtime *rt) {
 #endif
 }
 
-#if SCHEDRT_ENABLE_METRICS
-/* One consistent read of a seqlock section of two u64 fields; false if the writer kept it busy. */
-static bool read2(_Atomic uint64_t *seq, _Atomic uint64_t *a, _Atomic uint64_t *b, uint64_t *va,
-                  uint64_t *vb) {
-  for (int tries = 0; tries < 64; tries++) {
-    uint64_t s0 = schedrt_seq_read_begin(seq);
-    *va = SCHEDRT_SEQ_LOAD(a);
-    *vb = SCHEDRT_SEQ_LOAD(b);
-    if (!schedrt_seq_read_retry(seq, s0))
-      return true;
-    schedrt_seq_pause();
-  }
-  return false;
-}
-#endif
-
 uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i) {
 #if SCHEDRT_ENABLE_METRICS
   struct schedrt_shm_wslot *s = rt->workers[i].m.slot;
@@ -62,43 +46,13 @@ uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i) {
 }
 
 int schedrt__dseg_poll(schedrt_runtime *rt, uint32_t i, uint64_t *task_id, uint64_t *since_ns, uint8_t *src) {
-#if SCHEDRT_ENABLE_METRICS
-  struct schedrt_shm_wslot *s = rt->workers[i].m.slot;
-  uint64_t task, polls, start, seen_polls, seen_since;
-  if (!s)
-    return -ENOTSUP;
-  for (int tries = 0;; tries++) {
-    if (tries == 64)
-      return -ENOENT;
-    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
-    task = SCHEDRT_SEQ_LOAD(&s->current_task);
-    polls = SCHEDRT_SEQ_LOAD(&s->polls);
-    start = SCHEDRT_SEQ_LOAD(&s->poll_start_ns);
-    if (!schedrt_seq_read_retry(&s->seq, s0))
-      break;
-    schedrt_seq_pause();
-  }
-  if (task == 0)
-    return -ENOENT;
-  *task_id = task;
-  if (start) {
-    *since_ns = start;
-    *src = SCHEDRT_DUMP_SOURCE_POLL_START;
-    return 0;
-  }
-  if (read2(&s->mseq, &s->seen_polls, &s->seen_since_ns, &seen_polls, &seen_since) && seen_polls == polls &&
-      seen_since) {
-    *since_ns = seen_since;
-    *src = SCHEDRT_DUMP_SOURCE_MONITOR;
-    return 0;
-  }
-  return -ENOENT;
-#else
-  (void)rt;
-  (void)i;
-  (void)task_id;
-  (void)since_ns;
-  (void)src;
-  return -ENOTSUP;
-#endif
+  /* The metrics module's accessor (metrics.h): the worker's exact poll with
+   * SCHEDRT_TIMING, else the poll the monitor named (it ran >= 1 period);
+   * -ENOENT otherwise, -ENOTSUP when metrics are built out. No lock taken. */
+  bool exact;
+  int rc = schedrt__metrics_poll_info(rt, i, task_id, since_ns, &exact);
+  if (rc)
+    return rc == -EINVAL ? -ENOENT : rc;
+  *src = exact ? SCHEDRT_DUMP_SOURCE_POLL_START : SCHEDRT_DUMP_SOURCE_MONITOR;
+  return 0;
 }

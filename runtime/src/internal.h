@@ -116,8 +116,12 @@ void schedrt__task_cancel(schedrt_task *t);
 struct schedrt_local_queue {
   _Atomic uint64_t head SCHEDRT_ALIGNED;
   _Atomic uint32_t tail SCHEDRT_ALIGNED;
+  /* Pushes that overflowed (owner only; the overflows metric reads it). */
+  uint64_t overflows;
   _Atomic(schedrt_task *) buf[SCHEDRT_LOCAL_QUEUE_CAP];
 };
+/* metrics_shm.c reads q.overflows instead of counting overflows itself. */
+#define SCHEDRT_LQ_COUNTS_OVERFLOWS 1
 
 /* ------------------------------------------------------- injection queue */
 

@@ -41,8 +41,10 @@ static bool push_overflow(struct schedrt_local_queue *q, schedrt_task *t, uint32
   return true;
 }
 
-bool schedrt__lq_push_back_or_overflow(struct schedrt_local_queue *q, schedrt_task *t,
-                                       struct schedrt_inject *inject) {
+/* The ring looked full: push after all if a thief made room, else overflow.
+ * Out of line, so the common push saves no registers and counts nothing. */
+static __attribute__((noinline)) bool push_full(struct schedrt_local_queue *q, schedrt_task *t,
+                                                struct schedrt_inject *inject) {
   for (;;) {
     /* Acquire: see the thieves' head updates before deciding on capacity. */
     uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
@@ -60,12 +62,29 @@ bool schedrt__lq_push_back_or_overflow(struct schedrt_local_queue *q, schedrt_ta
       t->qnext = NULL;
       if (!schedrt__inject_push(inject, t))
         schedrt__task_unref(t);
+      q->overflows++;
       return true;
     }
-    if (push_overflow(q, t, real, tail, inject))
+    if (push_overflow(q, t, real, tail, inject)) {
+      q->overflows++;
       return true;
+    }
     /* Lost a race with a thief: the ring has room now. */
   }
+}
+
+bool schedrt__lq_push_back_or_overflow(struct schedrt_local_queue *q, schedrt_task *t,
+                                       struct schedrt_inject *inject) {
+  /* Acquire: see the thieves' head updates before deciding on capacity. */
+  uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+  /* Relaxed: only this thread writes tail. */
+  uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+  if (SCHEDRT_UNLIKELY(tail - schedrt__lq_steal(h) >= SCHEDRT_LOCAL_QUEUE_CAP))
+    return push_full(q, t, inject);
+  slot_put(q, tail, t);
+  /* Release: publishes the slot to thieves that acquire tail. */
+  atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+  return false;
 }
 
 schedrt_task *schedrt__lq_pop(struct schedrt_local_queue *q) {

@@ -28,22 +28,30 @@ enum schedrt__wstate {
 /*
  * Per worker. Counters are worker-private plain integers (the hot path only
  * increments them) and are published into the slot at maintenance, park,
- * unpark and stop, as Tokio's MetricsBatch does. The seqlock section at each
- * poll publishes state, task, polls, depth and LIFO together.
+ * unpark and stop, as Tokio's MetricsBatch does. Per poll the worker only
+ * bumps the slot's live `polls`; state, depth and LIFO are published under
+ * the seqlock at state changes and maintenance. `ticks` is not counted at
+ * all: it is derived from the scheduler's own w->tick when published.
  */
 struct schedrt__wmetrics {
   /* Where this worker publishes: a slot of the shm segment, or of a private
-   * image when publication is off. Never NULL once metrics_start returned. */
-  struct schedrt_shm_wslot *slot;
-  /* This worker's histogram block (NULL unless timing is on). */
-  _Atomic uint64_t *hist;
+   * image when publication is off. Never NULL once metrics_start returned.
+   * On a cache line of its own: the hot fields are the worker's alone. */
+  _Alignas(64) struct schedrt_shm_wslot *slot;
+  bool timing;    /* this worker's copy of the runtime's flag: tested per poll */
+  uint32_t state; /* as published (enum schedrt__wstate) */
+  /* state, plus SCHEDRT__M_TIMED when timing is on: schedrt__m_run_begin's
+   * one compare answers "running and untimed". Set with schedrt__m_set_state. */
+  uint32_t run_key;
   uint64_t seq; /* the slot's sequence as last written (even) */
-  uint64_t polls;
-  uint64_t ticks;
   uint64_t local_schedules;
   uint64_t overflows;
   uint64_t steals;
   uint64_t steal_ops;
+  /* Colder: park, unpark, maintenance. */
+  _Atomic uint64_t *hist; /* this worker's histogram block (NULL unless timing is on) */
+  uint64_t ticks;         /* as last published */
+  uint32_t tick_seen;     /* w->tick when ticks was last brought up to date */
   uint64_t parks;
   uint64_t unparks;
   uint64_t noop_unparks;
@@ -51,11 +59,29 @@ struct schedrt__wmetrics {
   uint64_t polls_at_park; /* Tokio's noop rule: park with no poll since the last park */
   uint64_t active_since;  /* clock at the last unpark (busy span start), 0 when parked */
   uint64_t poll_start;    /* timing only */
-  uint32_t state;
-  bool timing;
   /* Used when no image could be allocated at all: the hooks stay branch-free. */
   struct schedrt_shm_wslot fallback;
 };
+
+/*
+ * What the monitor thread remembers about one worker between its ticks
+ * (monitor-private): the poll it saw last, identified by the poll sequence
+ * and the worker's `current` pointer (compared, never dereferenced).
+ */
+struct schedrt__mwatch {
+  uint64_t polls;
+  const void *cur;
+  uint64_t first_seen; /* monitor clock of the first tick that saw this poll; 0: none */
+  bool named;          /* identification done (or given up) for this poll */
+  bool shown;          /* the slot's monitor half names a task now */
+};
+
+#define SCHEDRT__M_TIMED 0x100u
+
+static inline void schedrt__m_set_state(struct schedrt__wmetrics *m, uint32_t st) {
+  m->state = st;
+  m->run_key = st | (m->timing ? SCHEDRT__M_TIMED : 0u);
+}
 
 struct schedrt__seg_reg; /* metrics_shm.c: the process-wide list unlinked at exit */
 
@@ -65,11 +91,13 @@ struct schedrt__metrics {
   int fd;              /* shm only; holds flock(LOCK_SH) as the liveness token */
   bool published;      /* base is a named shm segment */
   bool timing;         /* SCHEDRT_CFG_TIMING / SCHEDRT_TIMING=1 */
+  bool timing_counted; /* counted in schedrt__m_timing_runtimes */
   uint32_t owner_pid;  /* getpid() at creation: a forked child never unlinks */
   struct schedrt_shm_geometry geo;
   char name[SCHEDRT_SHM_NAME_MAX + 1]; /* "/schedrt.<uid>.<pid>.<start>.<n>" */
   struct schedrt__metrics *reg_next, *reg_prev; /* exit-time unlink list */
   bool registered;
+  struct schedrt__mwatch *watch; /* [nworkers], the monitor's; NULL if no memory */
 };
 
 struct schedrt_runtime;
@@ -94,12 +122,13 @@ void schedrt__metrics_monitor_tick(struct schedrt_runtime *rt, uint64_t now);
  */
 void *schedrt__metrics_control(struct schedrt_runtime *rt, size_t *size);
 /*
- * The poll worker `worker` is in: 0 with the task id and since when, on
- * CLOCK_MONOTONIC: the exact poll start with timing on (*exact true), else
- * the first monitor tick that saw this poll (*exact false, one period of
- * resolution), or *since_ns = 0 when the poll began less than one period
- * ago. -ENOENT: not polling (or the slot stayed busy); -EINVAL: bad worker;
- * -ENOTSUP: built out.
+ * The poll worker `worker` is in, as the metrics know it: 0 with the task id
+ * and since when, on CLOCK_MONOTONIC: with timing on, every poll's exact
+ * start (*exact true); otherwise the poll must have run for at least one
+ * monitor period, for the monitor to have named it, and *since_ns is the
+ * first monitor tick that saw it (*exact false, one period of resolution).
+ * -ENOENT: not polling, or a poll the monitor has not named (yet), or the
+ * slot stayed busy; -EINVAL: bad worker; -ENOTSUP: built out. Takes no lock.
  */
 int schedrt__metrics_poll_info(struct schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
                                uint64_t *since_ns, bool *exact);

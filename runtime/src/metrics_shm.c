@@ -40,6 +40,8 @@ static struct schedrt__metrics *reg_head;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 /* The <n> of the names: runtimes created so far by this process. */
 static _Atomic uint32_t seg_counter;
+/* metrics_hooks.h: runtimes with per-poll timing on, tested by the wake path. */
+_Atomic uint32_t schedrt__m_timing_runtimes;
 
 static void reg_atexit(void) {
   pthread_mutex_lock(&reg_lock);
@@ -186,7 +188,9 @@ static void attach_workers(schedrt_runtime *rt, uint64_t now) {
     struct schedrt__wmetrics *wm = &rt->workers[i].m;
     memset(wm, 0, offsetof(struct schedrt__wmetrics, fallback));
     wm->timing = m->timing && m->base;
-    wm->state = SCHEDRT_WS_STARTING;
+    schedrt__m_set_state(wm, SCHEDRT_WS_STARTING);
+    /* Ticks are counted from here (the worker has not started: its tick is 0). */
+    wm->tick_seen = rt->workers[i].tick;
     /* Busy time starts now; refined by schedrt__m_worker_start on the thread. */
     wm->active_since = now;
     if (m->base) {
@@ -260,6 +264,15 @@ private_image:
   h->create_realtime_ns = (uint64_t)rts.tv_sec * 1000000000u + (uint64_t)rts.tv_nsec;
   h->create_mono_ns = now;
   attach_workers(rt, now);
+  /* The monitor's memory of each worker's poll (stuck-poll naming); without
+   * it the monitor names no task, and nothing else changes. */
+  m->watch = calloc(rt->nworkers, sizeof(*m->watch));
+  if (m->timing) {
+    /* Relaxed: the runtime reaches other threads only after create returns,
+     * which orders this before any wake of its tasks. */
+    atomic_fetch_add_explicit(&schedrt__m_timing_runtimes, 1, memory_order_relaxed);
+    m->timing_counted = true;
+  }
   /* Relaxed: published by the READY release below. */
   atomic_store_explicit(&h->heartbeat_mono_ns, now, memory_order_relaxed);
   atomic_store_explicit(&h->nr_workers, rt->nworkers, memory_order_relaxed);
@@ -282,6 +295,13 @@ void schedrt__metrics_stop(schedrt_runtime *rt) {
   if (!m->base)
     return;
   struct schedrt_shm_header *h = (struct schedrt_shm_header *)(void *)m->base;
+  if (m->timing_counted) {
+    /* The workers have stopped: no wake of this runtime's tasks is in flight. */
+    atomic_fetch_sub_explicit(&schedrt__m_timing_runtimes, 1, memory_order_relaxed);
+    m->timing_counted = false;
+  }
+  free(m->watch);
+  m->watch = NULL;
   /* Release: readers that see EXITING see the workers' final publications. */
   atomic_store_explicit(&h->state, SCHEDRT_SHM_STATE_EXITING, memory_order_release);
   if (m->published) {
@@ -301,23 +321,160 @@ void schedrt__metrics_stop(schedrt_runtime *rt) {
     rt->workers[i].m.slot = &rt->workers[i].m.fallback;
     rt->workers[i].m.hist = NULL;
     rt->workers[i].m.timing = false;
+    schedrt__m_set_state(&rt->workers[i].m, rt->workers[i].m.state);
   }
 }
 
 /* ------------------------------------------------------------- monitor */
 
-/* A seqlock read of the fields the monitor needs from a worker's half. */
-static bool peek_worker(const struct schedrt_shm_wslot *s, uint32_t *state, uint64_t *task, uint64_t *polls) {
-  for (int t = 0; t < 8; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
-    *state = SCHEDRT_SEQ_LOAD((_Atomic uint32_t *)&s->state);
-    *task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->current_task);
-    *polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->polls);
-    if (!schedrt_seq_read_retry(&s->seq, s0))
+/* What the monitor publishes about the task of a long poll. */
+struct poll_ident {
+  uint64_t id;
+  uint32_t line;
+  uint64_t name[SCHEDRT_SHM_TASK_NAME_LEN / 8u];
+  uint64_t file[SCHEDRT_SHM_TASK_FILE_LEN / 8u];
+};
+
+/* s into NUL-padded words of n bytes; a longer s keeps its last n - 1 bytes
+ * when tail is set (a path's file name is its end), else its first. */
+static void str_to_words(uint64_t *words, size_t n, const char *s, bool tail) {
+  char buf[SCHEDRT_SHM_TASK_FILE_LEN];
+  size_t len = s ? strnlen(s, 4096) : 0;
+  memset(buf, 0, sizeof(buf));
+  if (len > n - 1) {
+    if (tail)
+      s += len - (n - 1);
+    len = n - 1;
+  }
+  if (len)
+    memcpy(buf, s, len);
+  memcpy(words, buf, n);
+}
+
+/*
+ * Takes a shard's spinlock (task.c's protocol: exchange 1 with acquire,
+ * schedrt__owned_unlock stores 0 with release) if it comes free within a
+ * short spin: the monitor must not wait behind a long holder (a dump walking
+ * the list), it retries at its next tick instead.
+ */
+static bool shard_trylock(struct schedrt_owned_shard *sh) {
+  for (int i = 0; i < 256; i++) {
+    /* Relaxed peek first, so a busy lock is not hammered with exchanges. */
+    if (!atomic_load_explicit(&sh->lock, memory_order_relaxed) &&
+        !atomic_exchange_explicit(&sh->lock, 1, memory_order_acquire))
       return true;
     schedrt_seq_pause();
   }
-  return false; /* the worker is busy publishing: try again next period */
+  return false;
+}
+
+/*
+ * Names the task at address cur, if it is in the alive list. The pointer
+ * comes from w->current and may be stale (the poll ended, the task was
+ * freed, its memory reused), so it is never dereferenced unless found by
+ * pointer equality in a shard, under that shard's lock: a task stays in its
+ * shard until it completes, removal takes the same lock, and the fields read
+ * here are written before the task is inserted. 1: found; 0: in no shard;
+ * -1: a shard stayed locked (try again later).
+ * Cost: a walk of the alive list with one shard lock held at a time; done
+ * at most once per poll that outlives a monitor period.
+ */
+static int identify(schedrt_runtime *rt, uint32_t worker, const void *cur, struct poll_ident *out) {
+  int rc = 0;
+  for (uint32_t k = 0; k < rt->nshards; k++) {
+    /* The worker's own shard first: most tasks run where they were spawned. */
+    uint32_t i = (worker + k) % rt->nshards;
+    struct schedrt_owned_shard *sh = &rt->shards[i];
+    bool found = false;
+    if (!shard_trylock(sh)) {
+      rc = -1;
+      continue;
+    }
+    for (schedrt_task *t = sh->head; t; t = t->next) {
+      if ((const void *)t != cur)
+        continue;
+      out->id = t->id;
+      out->line = t->line > 0 ? (uint32_t)t->line : 0u;
+      str_to_words(out->name, SCHEDRT_SHM_TASK_NAME_LEN, t->name, false);
+      str_to_words(out->file, SCHEDRT_SHM_TASK_FILE_LEN, t->file, true);
+      found = true;
+      break;
+    }
+    schedrt__owned_unlock(sh);
+    if (found)
+      return 1;
+  }
+  return rc;
+}
+
+/* The monitor half of slot s: the poll `polls` seen since `since`, its task (id 0: none). */
+static void publish_poll(struct schedrt_shm_wslot *s, uint64_t polls, uint64_t since, const struct poll_ident *id) {
+  static const struct poll_ident none;
+  if (!id)
+    id = &none;
+  uint64_t odd = schedrt_seq_write_begin(&s->mseq);
+  SCHEDRT_SEQ_STORE(&s->seen_polls, polls);
+  SCHEDRT_SEQ_STORE(&s->seen_since_ns, since);
+  SCHEDRT_SEQ_STORE(&s->current_task, id->id);
+  SCHEDRT_SEQ_STORE(&s->current_line, id->line);
+  for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_NAME_LEN / 8u; i++)
+    SCHEDRT_SEQ_STORE(&s->current_name[i], id->name[i]);
+  for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_FILE_LEN / 8u; i++)
+    SCHEDRT_SEQ_STORE(&s->current_file[i], id->file[i]);
+  schedrt_seq_write_end(&s->mseq, odd);
+}
+
+/*
+ * Stuck-poll observation (Go's sysmon schedtick check), once per period per
+ * worker: a worker that is running, whose poll sequence and current task
+ * pointer have not moved since the previous tick, is still in the poll seen
+ * then, which has lasted at least the time between the two ticks. Its task
+ * is then looked up once (identify) and published with the time of the
+ * first tick that saw the poll. The hot path pays nothing for this beyond
+ * the poll count it publishes anyway.
+ */
+static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
+  schedrt_worker *w = &rt->workers[i];
+  struct schedrt_shm_wslot *s = w->m.slot;
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  /* Relaxed: single values; pointer and sequence are only compared. */
+  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+  uint64_t polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
+  const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
+  if (state != SCHEDRT_WS_RUNNING || cur == NULL) {
+    x->first_seen = 0;
+    if (x->shown)
+      publish_poll(s, 0, 0, NULL);
+    x->shown = false;
+    return;
+  }
+  if (x->first_seen == 0 || polls != x->polls || cur != x->cur) {
+    /* A poll not seen before: it began within the last period. */
+    x->polls = polls;
+    x->cur = cur;
+    x->first_seen = now;
+    x->named = false;
+    if (x->shown)
+      publish_poll(s, 0, 0, NULL);
+    x->shown = false;
+    return;
+  }
+  if (x->named)
+    return;
+  struct poll_ident id;
+  int found = identify(rt, i, cur, &id);
+  if (found < 0)
+    return; /* a shard was busy: next tick */
+  x->named = true; /* once per poll, found or not */
+  if (!found)
+    return;
+  /* Still that poll? It may have ended while we looked (then the next tick
+   * starts over); if so the id may even be a new task's at the same address. */
+  if (atomic_load_explicit(&s->polls, memory_order_relaxed) != polls ||
+      atomic_load_explicit(&w->current, memory_order_relaxed) != cur)
+    return;
+  publish_poll(s, polls, x->first_seen, &id);
+  x->shown = true;
 }
 
 void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
@@ -337,29 +494,10 @@ void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   SCHEDRT_SEQ_STORE(&g->nworkers, (uint64_t)rt->nworkers);
   schedrt_seq_write_end(&g->seq, odd);
 
-  /*
-   * Stuck-poll observation (Go's sysmon schedtick check): a worker whose
-   * poll sequence has not moved since the last tick is still in the poll we
-   * saw then; the first tick that saw a poll records when. Cheaper than a
-   * clock read per poll; the resolution is one period.
-   */
-  for (uint32_t i = 0; i < rt->nworkers; i++) {
-    struct schedrt_shm_wslot *s = rt->workers[i].m.slot;
-    uint32_t state;
-    uint64_t task, polls;
-    if (s == &rt->workers[i].m.fallback || !peek_worker(s, &state, &task, &polls))
-      continue;
-    if (state != SCHEDRT_WS_RUNNING || task == 0)
-      continue;
-    /* Relaxed: the monitor reads back its own store. */
-    if (atomic_load_explicit(&s->seen_polls, memory_order_relaxed) == polls &&
-        atomic_load_explicit(&s->seen_since_ns, memory_order_relaxed) != 0)
-      continue;
-    uint64_t modd = schedrt_seq_write_begin(&s->mseq);
-    SCHEDRT_SEQ_STORE(&s->seen_polls, polls);
-    SCHEDRT_SEQ_STORE(&s->seen_since_ns, now);
-    schedrt_seq_write_end(&s->mseq, modd);
-  }
+  if (m->watch)
+    for (uint32_t i = 0; i < rt->nworkers; i++)
+      if (rt->workers[i].m.slot != &rt->workers[i].m.fallback)
+        watch_worker(rt, i, now);
 
   /* The beat last: the time, then the sequence (relaxed: each is a value of
    * its own; readers judge progress of the sequence on their clock). */
@@ -380,59 +518,112 @@ void *schedrt__metrics_control(schedrt_runtime *rt, size_t *size) {
   return m->base + m->geo.ctl_off;
 }
 
-int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
-                               bool *exact) {
-  if (worker >= rt->nworkers)
-    return -EINVAL;
+/*
+ * The poll worker i is in, as published: with timing, the worker's own
+ * poll_task and poll_start_ns; else the monitor half if it names the poll
+ * the worker is still in (seen_polls == polls). Lock-free, bounded retries.
+ */
+static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns, bool *exact) {
   const struct schedrt_shm_wslot *s = rt->workers[worker].m.slot;
   uint32_t state = 0;
-  uint64_t task = 0, polls = 0, start = 0, seen_polls = 0, seen_since = 0;
+  uint64_t polls = 0, ptask = 0, start = 0, seen_polls = 0, seen_since = 0, task = 0;
   int t;
   for (t = 0; t < 64; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&s->seq);
     state = SCHEDRT_SEQ_LOAD((_Atomic uint32_t *)&s->state);
-    task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->current_task);
     polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->polls);
+    ptask = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->poll_task);
     start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->poll_start_ns);
     if (!schedrt_seq_read_retry(&s->seq, s0))
       break;
     schedrt_seq_pause();
   }
-  if (t == 64 || state != SCHEDRT_WS_RUNNING || task == 0)
+  if (t == 64 || state != SCHEDRT_WS_RUNNING)
     return -ENOENT;
-  *task_id = task;
-  *exact = start != 0;
-  *since_ns = start;
-  if (start)
+  if (ptask != 0 && start != 0) {
+    *task_id = ptask;
+    *since_ns = start;
+    *exact = true;
     return 0;
+  }
   for (t = 0; t < 64; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&s->mseq);
     seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->seen_polls);
     seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->seen_since_ns);
+    task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->current_task);
     if (!schedrt_seq_read_retry(&s->mseq, s0))
       break;
     schedrt_seq_pause();
   }
-  if (t < 64 && seen_polls == polls)
-    *since_ns = seen_since;
+  if (t == 64 || task == 0 || seen_polls != polls)
+    return -ENOENT;
+  *task_id = task;
+  *since_ns = seen_since;
+  *exact = false;
   return 0;
+}
+
+int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
+                               bool *exact) {
+  if (worker >= rt->nworkers)
+    return -EINVAL;
+  return current_poll(rt, worker, task_id, since_ns, exact);
 }
 
 /* ------------------------------------------------------ worker slow paths */
 
+/* The overflows so far: counted by the local queue itself when it does
+ * (SCHEDRT_LQ_COUNTS_OVERFLOWS, internal.h), else by schedrt__m_overflow. */
+static inline uint64_t overflows(schedrt_worker *w) {
+#ifdef SCHEDRT_LQ_COUNTS_OVERFLOWS
+  return w->q.overflows + w->m.overflows;
+#else
+  return w->m.overflows;
+#endif
+}
+
+/*
+ * What changes while a worker is busy: depth, LIFO and the counters bumped
+ * on the hot path. Every 61 ticks (maintenance), and at stop. The state,
+ * park, unpark and busy-time fields change only at the events that publish
+ * them (state changes, park, unpark), so they need no refresh here.
+ */
+void schedrt__m_publish_tick(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  struct schedrt_shm_wslot *s = m->slot;
+  /* Ticks since the last publication: w->tick is the scheduler's own
+   * (wrapping) counter, bumped once per loop iteration, which is what this
+   * metric counts; publications are at most 61 ticks apart. */
+  m->ticks += (uint32_t)(w->tick - m->tick_seen);
+  m->tick_seen = w->tick;
+  uint64_t depth = schedrt__m_depth(w);
+  uint32_t lifo = schedrt__m_lifo(w);
+  uint64_t odd = schedrt__m_begin(m, s);
+  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
+  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
+  SCHEDRT_SEQ_STORE(&s->ticks, m->ticks);
+  SCHEDRT_SEQ_STORE(&s->local_schedules, m->local_schedules);
+  SCHEDRT_SEQ_STORE(&s->overflows, overflows(w));
+  SCHEDRT_SEQ_STORE(&s->steals, m->steals);
+  SCHEDRT_SEQ_STORE(&s->steal_ops, m->steal_ops);
+  schedrt__m_end(s, odd);
+}
+
+/* Everything the worker publishes (park, unpark, start). */
 void schedrt__m_publish_all(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
   struct schedrt_shm_wslot *s = m->slot;
+  m->ticks += (uint32_t)(w->tick - m->tick_seen);
+  m->tick_seen = w->tick;
   uint64_t depth = schedrt__m_depth(w);
   uint32_t lifo = schedrt__m_lifo(w);
   uint64_t odd = schedrt__m_begin(m, s);
   SCHEDRT_SEQ_STORE(&s->state, m->state);
   SCHEDRT_SEQ_STORE(&s->lifo, lifo);
-  SCHEDRT_SEQ_STORE(&s->polls, m->polls);
   SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
   SCHEDRT_SEQ_STORE(&s->ticks, m->ticks);
   SCHEDRT_SEQ_STORE(&s->local_schedules, m->local_schedules);
-  SCHEDRT_SEQ_STORE(&s->overflows, m->overflows);
+  SCHEDRT_SEQ_STORE(&s->overflows, overflows(w));
   SCHEDRT_SEQ_STORE(&s->steals, m->steals);
   SCHEDRT_SEQ_STORE(&s->steal_ops, m->steal_ops);
   SCHEDRT_SEQ_STORE(&s->parks, m->parks);
@@ -446,11 +637,13 @@ void schedrt__m_publish_all(schedrt_worker *w) {
 void schedrt__m_park_slow(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
   uint64_t now = schedrt__now_ns();
+  /* Relaxed: our own store. */
+  uint64_t polls = atomic_load_explicit(&m->slot->polls, memory_order_relaxed);
   m->parks++;
   /* Tokio's noop rule: a park with no poll since the previous park. */
-  if (m->polls == m->polls_at_park)
+  if (polls == m->polls_at_park)
     m->noop_unparks++;
-  m->polls_at_park = m->polls;
+  m->polls_at_park = polls;
   if (m->active_since && now > m->active_since)
     m->busy_ns += now - m->active_since;
   m->active_since = 0;
@@ -462,7 +655,7 @@ void schedrt__m_unpark_slow(schedrt_worker *w) {
   m->unparks++;
   m->active_since = schedrt__now_ns();
   /* Awake and looking for work until it runs something or parks again. */
-  m->state = SCHEDRT_WS_SEARCHING;
+  schedrt__m_set_state(m, SCHEDRT_WS_SEARCHING);
   schedrt__m_publish_all(w);
 }
 
@@ -488,8 +681,9 @@ static inline void hist_bump(_Atomic uint64_t *b) {
   atomic_store_explicit(b, atomic_load_explicit(b, memory_order_relaxed) + 1u, memory_order_relaxed);
 }
 
-/* The timed variant of schedrt__m_poll_begin: also the exact start, the
- * schedule latency, and (the clock read dominates anyway) depth and LIFO. */
+/* The timed part of schedrt__m_poll_begin (which counted the poll): the
+ * exact start with the task, the schedule latency, and (the clock read
+ * dominates anyway) depth and LIFO. */
 void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   struct schedrt__wmetrics *m = &w->m;
   struct schedrt_shm_wslot *s = m->slot;
@@ -499,12 +693,10 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   if (m->hist && woke != 0 && woke <= now)
     hist_bump(&m->hist[SCHEDRT_SHM_HIST_SPACING / 8u + schedrt_hist_bucket(now - woke)]);
   m->poll_start = now;
-  uint64_t polls = ++m->polls;
   uint64_t depth = schedrt__m_depth(w);
   uint32_t lifo = schedrt__m_lifo(w);
   uint64_t odd = schedrt__m_begin(m, s);
-  SCHEDRT_SEQ_STORE(&s->current_task, t->id);
-  SCHEDRT_SEQ_STORE(&s->polls, polls);
+  SCHEDRT_SEQ_STORE(&s->poll_task, t->id);
   SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
   SCHEDRT_SEQ_STORE(&s->lifo, lifo);
   SCHEDRT_SEQ_STORE(&s->poll_start_ns, now);
@@ -606,6 +798,16 @@ SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t 
   case SCHEDRT_M_lifo:
     *value = schedrt__m_lifo(&rt->workers[worker]);
     return 0;
+  case SCHEDRT_M_current_task: {
+    /* As a segment reader sees it (state, live polls and the monitor half,
+     * or the exact task with timing): the monitor's naming takes the shard
+     * locks, which a read of the API must not. */
+    uint64_t since;
+    bool exact;
+    if (current_poll(rt, worker, value, &since, &exact) != 0)
+      *value = 0;
+    return 0;
+  }
   default:
     break;
   }

@@ -52,16 +52,15 @@ static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
     return;
   }
   if (is_yield || !rt->lifo_enabled) {
-    if (schedrt__lq_push_back_or_overflow(&w->q, t, &rt->inject))
-      schedrt__m_overflow(w);
+    (void)schedrt__lq_push_back_or_overflow(&w->q, t, &rt->inject);
     notify = true;
   } else {
     /* Relaxed: only this worker touches its LIFO slot while it runs; the
      * dump leader reads it while the worker waits at the barrier. */
     schedrt_task *prev = atomic_exchange_explicit(&w->lifo, t, memory_order_relaxed);
     notify = prev != NULL;
-    if (prev && schedrt__lq_push_back_or_overflow(&w->q, prev, &rt->inject))
-      schedrt__m_overflow(w);
+    if (prev)
+      (void)schedrt__lq_push_back_or_overflow(&w->q, prev, &rt->inject);
   }
   /* A lone task in the LIFO slot cannot be stolen, so waking a thief for it
    * would only cost a futex call. */
@@ -112,8 +111,7 @@ static schedrt_task *pull_inject(schedrt_worker *w) {
     return NULL;
   for (schedrt_task *x = first->qnext, *nx; x; x = nx) {
     nx = x->qnext;
-    if (schedrt__lq_push_back_or_overflow(&w->q, x, &rt->inject))
-      schedrt__m_overflow(w);
+    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &rt->inject);
   }
   return first;
 }
@@ -135,8 +133,7 @@ static schedrt_task *take_deferred(schedrt_worker *w) {
   w->defer_head = w->defer_tail = NULL;
   for (schedrt_task *x = t->qnext, *nx; x; x = nx) {
     nx = x->qnext;
-    if (schedrt__lq_push_back_or_overflow(&w->q, x, &w->rt->inject))
-      schedrt__m_overflow(w);
+    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &w->rt->inject);
   }
   if (t->qnext)
     schedrt__notify_parked(w->rt);
@@ -237,21 +234,19 @@ static schedrt_task *steal_work(schedrt_worker *w) {
   return NULL;
 }
 
-/* Polls t, then follows up to SCHEDRT_MAX_LIFO_POLLS tasks it put in the LIFO slot. */
-static void run_task(schedrt_worker *w, schedrt_task *t) {
-  if (w->searching) {
-    w->searching = false;
-    /* The last searcher that found work wakes another to keep searching. */
-    if (schedrt__idle_from_searching(&w->rt->idle))
-      schedrt__notify_parked(w->rt);
-  }
-  schedrt__m_state(w, SCHEDRT_WS_RUNNING);
+/*
+ * Polls t, then follows up to SCHEDRT_MAX_LIFO_POLLS tasks it put in the LIFO
+ * slot. Inlined twice by run_task with `timed` a constant, so the usual,
+ * untimed copy tests no timing flag per poll.
+ */
+static inline __attribute__((always_inline)) void run_polls(schedrt_worker *w, schedrt_task *t,
+                                                            const bool timed) {
   for (uint32_t lifo_polls = 0;; lifo_polls++) {
     atomic_store_explicit(&w->current, t, memory_order_relaxed);
     w->yielded = NULL;
-    schedrt__m_poll_begin(w, t);
+    schedrt__m_poll(w, t, timed);
     schedrt__task_run(t);
-    schedrt__m_poll_end(w);
+    schedrt__m_poll_done(w, timed);
     t = atomic_load_explicit(&w->lifo, memory_order_relaxed);
     if (!t)
       break;
@@ -259,12 +254,26 @@ static void run_task(schedrt_worker *w, schedrt_task *t) {
     /* At the cap, or at shutdown (so destroy drops the rest promptly). */
     if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS || stopping(w->rt)) {
       /* Tokio 1.29's cap: a self-re-spawning chain must not starve the rest. */
-      if (schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject))
-        schedrt__m_overflow(w);
+      (void)schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject);
       schedrt__notify_parked(w->rt);
       break;
     }
   }
+}
+
+/* Runs t and what it put in the LIFO slot. */
+static void run_task(schedrt_worker *w, schedrt_task *t) {
+  if (w->searching) {
+    w->searching = false;
+    /* The last searcher that found work wakes another to keep searching. */
+    if (schedrt__idle_from_searching(&w->rt->idle))
+      schedrt__notify_parked(w->rt);
+  }
+  /* State RUNNING; true when polls are timed (SCHEDRT_TIMING). */
+  if (SCHEDRT_UNLIKELY(schedrt__m_run_begin(w)))
+    run_polls(w, t, true);
+  else
+    run_polls(w, t, false);
   atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 }
 
@@ -330,7 +339,6 @@ void *schedrt__worker_main(void *arg) {
   w->gqi = rt->global_queue_interval ? rt->global_queue_interval : 31;
   while (!stopping(rt)) {
     w->tick++;
-    schedrt__m_tick(w);
     if (w->tick % SCHEDRT_MAINTENANCE_INTERVAL == 0) {
       clock_tick(w);
       schedrt__m_maintenance(w);

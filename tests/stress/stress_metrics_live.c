@@ -4,7 +4,12 @@
  * workers spawn, yield, steal and park. Checks that counters never go
  * backwards, gauges stay in range, and that the totals are exact once the
  * runtime is idle. Under TSan this covers the hooks, the monitor and both
- * readers. Plain executable: exit 0 pass, 1 fail.
+ * readers. A second phase runs the monitor every millisecond while named
+ * long polls (a few ms each) mix with a churn of short tasks (freed and
+ * reallocated records): the monitor names long polls by looking their
+ * worker's `current` pointer up in the alive list under the shard locks,
+ * and every task it names must be the one really in that poll (id, name and
+ * spawn site agree). Plain executable: exit 0 pass, 1 fail.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -125,6 +130,132 @@ static bool totals(uint64_t *polls, uint64_t *hist) {
   return true;
 }
 
+/* ------------------------------------------------ phase 2: naming long polls */
+
+#define NLONG 64
+static schedrt_runtime *rt2;
+static _Atomic uint64_t long_ids[NLONG];
+static _Atomic int long_done, churn_stop;
+static unsigned long named_checked, named_other, api2_reads;
+
+static schedrt_poll long_fn(schedrt_task *t, void *arg) {
+  uintptr_t i = (uintptr_t)arg;
+  atomic_store(&long_ids[i], schedrt_task_id(t));
+  struct timespec ts = {0, (long)(1000000 + (i % 4) * 1000000)}; /* 1-4 ms in one poll */
+  nanosleep(&ts, NULL);
+  atomic_fetch_add(&long_done, 1);
+  return SCHEDRT_READY;
+}
+
+static schedrt_poll short_fn(schedrt_task *t, void *arg) {
+  (void)t;
+  (void)arg;
+  return SCHEDRT_READY;
+}
+
+/* Keeps task records churning: spawned, completed, freed, reused. */
+static schedrt_poll churn_fn(schedrt_task *t, void *arg) {
+  (void)arg;
+  for (int i = 0; i < 8; i++)
+    if (schedrt_spawn(rt2, short_fn, NULL) != 0)
+      break;
+  if (atomic_load(&churn_stop))
+    return SCHEDRT_READY;
+  return schedrt_yield(t);
+}
+
+/* The spawn site the monitor must report for the long tasks. */
+enum { LONG_SPAWN_LINE = __LINE__ + 2 };
+static int spawn_long(uintptr_t i, const schedrt_spawn_opts *o) {
+  return schedrt_spawn_ex(rt2, long_fn, (void *)i, o, NULL);
+}
+
+static void *naming_reader(void *arg) {
+  (void)arg;
+  schedrt_reader *r;
+  STRESS_OK(schedrt_reader_open_name(schedrt_metrics_segment(rt2), NULL, &r));
+  schedrt_snapshot s;
+  STRESS_OK(schedrt_snapshot_init(r, &s));
+  while (atomic_load(&long_done) < NLONG) {
+    int rc = schedrt_snapshot_take(r, SCHEDRT_SNAP_NO_LIVENESS, &s);
+    STRESS_CHECK(rc == 0 || rc == SCHEDRT_ETORN, "take: %s", schedrt_strerror(rc));
+    /* The monitor may publish while we read: its "since" can be later than
+     * the snapshot's start, never later than its end. */
+    struct timespec te;
+    clock_gettime(CLOCK_MONOTONIC, &te);
+    uint64_t end_ns = (uint64_t)te.tv_sec * 1000000000u + (uint64_t)te.tv_nsec;
+    for (uint32_t w = 0; w < s.nworkers; w++) {
+      const schedrt_worker_snap *x = &s.workers[w];
+      if (x->torn || x->current_task == 0)
+        continue;
+      STRESS_CHECK(x->state == SCHEDRT_WSTATE_RUNNING, "named while %llu", (unsigned long long)x->state);
+      unsigned i;
+      if (sscanf(x->current_name, "long-%u", &i) == 1) {
+        STRESS_CHECK(i < NLONG, "name %s", x->current_name);
+        STRESS_CHECK(atomic_load(&long_ids[i]) == x->current_task, "%s named as task %llu, is %llu",
+                     x->current_name, (unsigned long long)x->current_task,
+                     (unsigned long long)atomic_load(&long_ids[i]));
+        STRESS_CHECK(x->current_line == (uint32_t)LONG_SPAWN_LINE && strstr(x->current_file, "stress_metrics_live.c"),
+                     "%s: site %s:%u", x->current_name, x->current_file, x->current_line);
+        STRESS_CHECK(x->current_since_ns != 0 && x->current_since_ns <= end_ns, "since %llu > %llu",
+                     (unsigned long long)x->current_since_ns, (unsigned long long)end_ns);
+        named_checked++;
+      } else {
+        named_other++; /* a short task or the churner that happened to run for a period */
+      }
+    }
+  }
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+  return NULL;
+}
+
+static void *naming_api(void *arg) {
+  (void)arg;
+  while (atomic_load(&long_done) < NLONG) {
+    for (uint32_t w = 0; w < NWORKERS; w++) {
+      uint64_t v;
+      STRESS_OK(schedrt_metric_read(rt2, SCHEDRT_M_current_task, w, &v));
+    }
+    api2_reads++;
+  }
+  return NULL;
+}
+
+static void naming_phase(void) {
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = NWORKERS;
+  cfg.name = "stress-naming";
+  cfg.monitor_period_ms = 1;
+  STRESS_OK(schedrt_runtime_create(&cfg, &rt2));
+  STRESS_CHECK(schedrt_metrics_segment(rt2) != NULL, "no segment");
+  pthread_t a, b;
+  STRESS_CHECK(pthread_create(&a, NULL, naming_reader, NULL) == 0, "thread");
+  STRESS_CHECK(pthread_create(&b, NULL, naming_api, NULL) == 0, "thread");
+  STRESS_OK(schedrt_spawn(rt2, churn_fn, NULL));
+  for (uintptr_t i = 0; i < NLONG; i++) {
+    char name[24];
+    snprintf(name, sizeof(name), "long-%u", (unsigned)i);
+    schedrt_spawn_opts o = {.name = name};
+    STRESS_OK(spawn_long(i, &o));
+    if (i % 8 == 7) {
+      struct timespec ts = {0, 5000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  bool ok;
+  STRESS_WAIT_UNTIL(ok, atomic_load(&long_done) == NLONG, 60.0);
+  STRESS_CHECK(ok, "long tasks done: %d", atomic_load(&long_done));
+  atomic_store(&churn_stop, 1);
+  pthread_join(a, NULL);
+  pthread_join(b, NULL);
+  schedrt_runtime_destroy(rt2);
+  printf("naming: %lu snapshot sightings of named long polls checked, %lu of other tasks, %lu API sweeps\n",
+         named_checked, named_other, api2_reads);
+  STRESS_CHECK(named_checked > 0, "the monitor never named a long poll");
+}
+
 int main(void) {
   unsigned long ntasks = stress_count(20000, 2000);
   rt = stress_runtime_ex(NWORKERS, SCHEDRT_CFG_TIMING);
@@ -161,5 +292,6 @@ int main(void) {
   printf("%lu tasks, %llu polls, %lu snapshots (%lu with a torn block) and %lu API sweeps taken meanwhile\n",
          want, (unsigned long long)polls, snapshots, torn_snapshots, api_reads);
   STRESS_CHECK(torn_snapshots * 10 <= snapshots, "too many torn snapshots");
+  naming_phase();
   return STRESS_PASS;
 }

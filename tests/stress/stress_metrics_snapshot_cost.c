@@ -48,13 +48,12 @@ int main(void) {
   struct shm_fixture fx;
   STRESS_OK(fixture_dir_create(dir, sizeof(dir)));
   STRESS_OK(fixture_segment_create(dir, NWORKERS, 0, 0, 0, &fx));
+  /* The worst case: every worker running a poll the monitor named, so each
+   * snapshot reads both halves of every slot, strings included. */
   for (uint32_t w = 0; w < NWORKERS; w++) {
     struct schedrt_shm_wslot *sl = fixture_slot(&fx, w);
-    uint64_t odd = schedrt_seq_write_begin(&sl->seq);
-    SCHEDRT_SEQ_STORE(&sl->polls, (uint64_t)w * 1000);
-    SCHEDRT_SEQ_STORE(&sl->state, 1u);
-    SCHEDRT_SEQ_STORE(&sl->current_task, (uint64_t)w + 1);
-    schedrt_seq_write_end(&sl->seq, odd);
+    fixture_write_worker(sl, 1u, (uint64_t)w * 1000, w);
+    fixture_write_monitor(sl, (uint64_t)w * 1000, 1, (uint64_t)w + 1, "a-task-name", "src/server/accept.c", 42);
   }
   schedrt_reader *r;
   STRESS_OK(schedrt_reader_open_path(fx.path, NULL, &r));

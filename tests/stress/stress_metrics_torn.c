@@ -1,8 +1,10 @@
 /*
  * Torn-read stress: a writer keeps invariants across every field of the
- * worker slots and the global area (all derived from one counter k), and a
+ * worker slots (both halves: the worker's section, the live poll count
+ * stored outside it, the monitor's section with the task's id, name and
+ * spawn site) and the global area (all derived from one counter k), and a
  * reader checks them on millions of snapshots taken through the reader
- * library. Any torn read that got through the seqlock shows as a broken
+ * library. Any torn read that got through a seqlock shows as a broken
  * invariant. Two rounds: writer and reader as threads of one process (what
  * TSan can see), then as two processes sharing the segment (the real
  * deployment). Plain executable: exit 0 pass, 1 fail.
@@ -29,6 +31,13 @@ static struct shm_fixture fx;
 static _Atomic int *stop_flag; /* shared anonymous page: survives fork */
 static _Atomic uint64_t *writer_rounds;
 
+static void task_strings(uint64_t v, char *name, size_t nsize, char *file, size_t fsize) {
+  snprintf(name, nsize, "task-%llu", (unsigned long long)v);
+  snprintf(file, fsize, "src/some/long/directory/name/file-%llu.c", (unsigned long long)v);
+}
+
+/* Round k, as the runtime's worker and monitor write it: worker section,
+ * then the live poll count, then the monitor's naming of that poll. */
 static void write_round(uint64_t k) {
   for (uint32_t w = 0; w < NWORKERS; w++) {
     struct schedrt_shm_wslot *s = fixture_slot(&fx, w);
@@ -36,8 +45,7 @@ static void write_round(uint64_t k) {
     uint64_t odd = schedrt_seq_write_begin(&s->seq);
     SCHEDRT_SEQ_STORE(&s->state, (uint32_t)(v % 4));
     SCHEDRT_SEQ_STORE(&s->lifo, (uint32_t)(v & 1));
-    SCHEDRT_SEQ_STORE(&s->current_task, v * 7);
-    SCHEDRT_SEQ_STORE(&s->polls, v);
+    SCHEDRT_SEQ_STORE(&s->poll_task, v * 11);
     SCHEDRT_SEQ_STORE(&s->local_queue_depth, v % 257);
     SCHEDRT_SEQ_STORE(&s->ticks, v * 2);
     SCHEDRT_SEQ_STORE(&s->local_schedules, v + 1);
@@ -50,6 +58,10 @@ static void write_round(uint64_t k) {
     SCHEDRT_SEQ_STORE(&s->busy_ns, v * 5);
     SCHEDRT_SEQ_STORE(&s->active_since_ns, 0);
     schedrt_seq_write_end(&s->seq, odd);
+    fixture_write_polls(s, v);
+    char name[32], file[80];
+    task_strings(v, name, sizeof(name), file, sizeof(file));
+    fixture_write_monitor(s, v, v * 3, v * 7 + 1, name, file, (uint32_t)(v % 100000));
   }
   struct schedrt_shm_global *g = fixture_global(&fx);
   uint64_t odd = schedrt_seq_write_begin(&g->seq);
@@ -82,7 +94,7 @@ static void *writer_thread(void *arg) {
 }
 
 struct result {
-  unsigned long snapshots, torn, checks, distinct;
+  unsigned long snapshots, torn, checks, distinct, tasks;
 };
 
 static void check_snapshot(const schedrt_snapshot *s, uint64_t *last_polls, struct result *res) {
@@ -90,21 +102,42 @@ static void check_snapshot(const schedrt_snapshot *s, uint64_t *last_polls, stru
     const schedrt_worker_snap *x = &s->workers[w];
     if (x->torn)
       continue;
-    uint64_t v = x->polls;
-    if (v == 0)
+    if (x->ticks == 0)
       continue; /* not written yet */
-    STRESS_CHECK(v % NWORKERS == w, "worker %u got polls %llu of another slot", w, (unsigned long long)v);
-    STRESS_CHECK(x->state == v % 4 && x->lifo == (v & 1) && x->current_task == v * 7 &&
-                     x->local_queue_depth == v % 257 && x->ticks == v * 2 && x->local_schedules == v + 1 &&
-                     x->overflows == v + 2 && x->steals == v + 3 && x->steal_ops == v + 4 && x->parks == v + 5 &&
-                     x->unparks == v + 6 && x->noop_unparks == v + 7 && x->busy_ns == v * 5,
-                 "torn worker %u: polls %llu ticks %llu busy %llu task %llu", w, (unsigned long long)v,
-                 (unsigned long long)x->ticks, (unsigned long long)x->busy_ns, (unsigned long long)x->current_task);
-    STRESS_CHECK(v >= last_polls[w], "worker %u went backwards: %llu after %llu", w, (unsigned long long)v,
-                 (unsigned long long)last_polls[w]);
-    if (v != last_polls[w])
+    uint64_t v = x->ticks / 2;
+    STRESS_CHECK(v % NWORKERS == w, "worker %u got ticks %llu of another slot", w, (unsigned long long)x->ticks);
+    STRESS_CHECK(x->ticks == v * 2 && x->state == v % 4 && x->lifo == (v & 1) && x->local_queue_depth == v % 257 &&
+                     x->local_schedules == v + 1 && x->overflows == v + 2 && x->steals == v + 3 &&
+                     x->steal_ops == v + 4 && x->parks == v + 5 && x->unparks == v + 6 &&
+                     x->noop_unparks == v + 7 && x->busy_ns == v * 5,
+                 "torn worker %u: ticks %llu depth %llu busy %llu", w, (unsigned long long)x->ticks,
+                 (unsigned long long)x->local_queue_depth, (unsigned long long)x->busy_ns);
+    /* polls is stored after the section: this round's or (not yet) the previous one's, or later. */
+    STRESS_CHECK(x->polls + NWORKERS >= v, "worker %u: polls %llu behind section %llu", w,
+                 (unsigned long long)x->polls, (unsigned long long)v);
+    STRESS_CHECK(x->polls >= last_polls[w], "worker %u went backwards: %llu after %llu", w,
+                 (unsigned long long)x->polls, (unsigned long long)last_polls[w]);
+    if (x->current_task != 0) {
+      /* Shown only when the monitor's section names the poll `polls` (and the
+       * worker runs): everything in that section must belong together. */
+      uint64_t p = x->polls;
+      char name[32], file[80];
+      task_strings(p, name, sizeof(name), file, sizeof(file));
+      size_t fl = strlen(file);
+      const char *tail = fl > SCHEDRT_SHM_TASK_FILE_LEN ? file + fl - SCHEDRT_SHM_TASK_FILE_LEN : file;
+      STRESS_CHECK(x->state == SCHEDRT_WSTATE_RUNNING, "worker %u: a task while in state %llu", w,
+                   (unsigned long long)x->state);
+      STRESS_CHECK(x->current_task == p * 7 + 1 && x->current_since_ns == p * 3 && x->current_line == p % 100000,
+                   "torn monitor half %u: polls %llu task %llu since %llu line %u", w, (unsigned long long)p,
+                   (unsigned long long)x->current_task, (unsigned long long)x->current_since_ns, x->current_line);
+      STRESS_CHECK(strcmp(x->current_name, name) == 0 && strncmp(x->current_file, tail, SCHEDRT_SHM_TASK_FILE_LEN) == 0,
+                   "torn strings %u: polls %llu name '%s' file '%s'", w, (unsigned long long)p, x->current_name,
+                   x->current_file);
+      res->tasks++;
+    }
+    if (x->polls != last_polls[w])
       res->distinct++;
-    last_polls[w] = v;
+    last_polls[w] = x->polls;
     res->checks++;
   }
   if (!s->global.torn) {
@@ -138,10 +171,12 @@ static struct result reader_loop(unsigned long n) {
 }
 
 static void report(const char *mode, struct result res) {
-  printf("%s: %lu snapshots, %lu field-group checks, %lu progressions seen, %lu gave up (ETORN), writer rounds %llu\n",
-         mode, res.snapshots, res.checks, res.distinct, res.torn,
+  printf("%s: %lu snapshots, %lu field-group checks, %lu progressions seen, %lu tasks named, %lu gave up (ETORN), "
+         "writer rounds %llu\n",
+         mode, res.snapshots, res.checks, res.distinct, res.tasks, res.torn,
          (unsigned long long)atomic_load(writer_rounds));
   STRESS_CHECK(res.distinct > 100, "%s: the writer never overlapped the reader", mode);
+  STRESS_CHECK(res.tasks > 10, "%s: the monitor half was (almost) never shown", mode);
   STRESS_CHECK(res.torn * 10 < res.snapshots, "%s: too many snapshots gave up", mode);
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "schedrt/proto/seqlock.h"
 #include "schedrt/shm_util.h"
 
 uint64_t fixture_now_ns(void) {
@@ -102,4 +103,52 @@ pid_t fixture_dead_pid(void) {
   if (p > 0)
     waitpid(p, NULL, 0);
   return p;
+}
+
+void fixture_write_polls(struct schedrt_shm_wslot *s, uint64_t polls) {
+  /* Relaxed: a value of its own, outside the section (as the worker stores it). */
+  atomic_store_explicit(&s->polls, polls, memory_order_relaxed);
+}
+
+void fixture_write_worker(struct schedrt_shm_wslot *s, uint32_t state, uint64_t polls, uint64_t base) {
+  uint64_t odd = schedrt_seq_write_begin(&s->seq);
+  SCHEDRT_SEQ_STORE(&s->state, state);
+  SCHEDRT_SEQ_STORE(&s->lifo, 1u);
+  SCHEDRT_SEQ_STORE(&s->local_queue_depth, base + 1);
+  SCHEDRT_SEQ_STORE(&s->ticks, base + 2);
+  SCHEDRT_SEQ_STORE(&s->local_schedules, base + 3);
+  SCHEDRT_SEQ_STORE(&s->overflows, base + 4);
+  SCHEDRT_SEQ_STORE(&s->steals, base + 5);
+  SCHEDRT_SEQ_STORE(&s->steal_ops, base + 6);
+  SCHEDRT_SEQ_STORE(&s->parks, base + 7);
+  SCHEDRT_SEQ_STORE(&s->unparks, base + 8);
+  SCHEDRT_SEQ_STORE(&s->noop_unparks, base + 9);
+  SCHEDRT_SEQ_STORE(&s->busy_ns, base + 10);
+  schedrt_seq_write_end(&s->seq, odd);
+  fixture_write_polls(s, polls);
+}
+
+/* A string into NUL-padded words of n bytes (truncated, no NUL if it fills them). */
+static void put_words(_Atomic uint64_t *dst, size_t n, const char *str) {
+  unsigned char buf[64];
+  size_t len = str ? strlen(str) : 0;
+  memset(buf, 0, sizeof(buf));
+  memcpy(buf, str ? str : "", len < n ? len : n);
+  for (size_t i = 0; i < n / 8; i++) {
+    uint64_t w;
+    memcpy(&w, buf + 8 * i, 8);
+    SCHEDRT_SEQ_STORE(&dst[i], w);
+  }
+}
+
+void fixture_write_monitor(struct schedrt_shm_wslot *s, uint64_t seen_polls, uint64_t since_ns, uint64_t task,
+                           const char *name, const char *file, uint32_t line) {
+  uint64_t odd = schedrt_seq_write_begin(&s->mseq);
+  SCHEDRT_SEQ_STORE(&s->seen_polls, seen_polls);
+  SCHEDRT_SEQ_STORE(&s->seen_since_ns, since_ns);
+  SCHEDRT_SEQ_STORE(&s->current_task, task);
+  SCHEDRT_SEQ_STORE(&s->current_line, line);
+  put_words(s->current_name, SCHEDRT_SHM_TASK_NAME_LEN, name);
+  put_words(s->current_file, SCHEDRT_SHM_TASK_FILE_LEN, file);
+  schedrt_seq_write_end(&s->mseq, odd);
 }

@@ -49,6 +49,17 @@ static inline _Atomic uint64_t *fixture_hist(struct shm_fixture *fx, uint32_t w,
                                       (size_t)h * SCHEDRT_SHM_HIST_SPACING);
 }
 
+/*
+ * Drives a slot as the runtime does (layout 2.0): the worker's section
+ * (state, lifo and the counters derived from base: depth base+1, ticks
+ * base+2, ... busy_ns base+10), the live poll count (a store outside the
+ * section), and the monitor's section naming the poll seen_polls.
+ */
+void fixture_write_worker(struct schedrt_shm_wslot *s, uint32_t state, uint64_t polls, uint64_t base);
+void fixture_write_polls(struct schedrt_shm_wslot *s, uint64_t polls);
+void fixture_write_monitor(struct schedrt_shm_wslot *s, uint64_t seen_polls, uint64_t since_ns, uint64_t task,
+                           const char *name, const char *file, uint32_t line);
+
 /* CLOCK_MONOTONIC in ns. */
 uint64_t fixture_now_ns(void);
 /* A pid that no process has right now (a reaped child's). */

@@ -12,12 +12,17 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "schedrt.h"
 #include "schedrt/proto/metrics_def.h"
 #include "schedrt/reader.h"
 #include "stress.h"
+
+/* The task-dump accessor (runtime/src/metrics.h), reached through the static library. */
+int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
+                               bool *exact);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -78,12 +83,15 @@ struct blocker {
   sem_t release;
   _Atomic int entered;
   _Atomic int worker;
+  _Atomic uint64_t ids[2]; /* task id by worker index (workers 0 and 1) */
 };
 
 static schedrt_poll blocker_fn(schedrt_task *t, void *arg) {
-  (void)t;
   struct blocker *b = arg;
-  atomic_store(&b->worker, schedrt_worker_index());
+  int wi = schedrt_worker_index();
+  atomic_store(&b->worker, wi);
+  if (wi >= 0 && wi < 2)
+    atomic_store(&b->ids[wi], schedrt_task_id(t));
   atomic_fetch_add(&b->entered, 1);
   stress_sem_wait(&b->release, 20.0);
   return SCHEDRT_READY;
@@ -209,17 +217,26 @@ Test(metrics_api, case04_injection_queue_depth) {
   bool ok;
   STRESS_WAIT_UNTIL(ok, schedrt_snapshot_take(r, 0, &s) == 0 && s.global.inject_depth == 10, 5.0);
   cr_assert(ok, "published inject_depth %llu", (unsigned long long)s.global.inject_depth);
-  /* Both workers are inside a poll: state RUNNING with the blocker's task. */
-  for (uint32_t w = 0; w < 2; w++) {
+  /* Both workers are inside a poll: state RUNNING. A poll that lasts more
+   * than a monitor period gets its task named, with a "since", its name and
+   * its spawn site, by the monitor (within two periods). */
+  for (uint32_t w = 0; w < 2; w++)
     cr_assert_eq(s.workers[w].state, SCHEDRT_WSTATE_RUNNING);
-    cr_assert_neq(s.workers[w].current_task, 0);
-  }
-  /* A poll stuck for more than a period gets a "since" from the monitor. */
-  STRESS_WAIT_UNTIL(ok, schedrt_snapshot_take(r, 0, &s) == 0 && s.workers[0].current_since_ns != 0 &&
-                            s.workers[1].current_since_ns != 0,
+  STRESS_WAIT_UNTIL(ok, schedrt_snapshot_take(r, 0, &s) == 0 && s.workers[0].current_task != 0 &&
+                            s.workers[1].current_task != 0,
                     5.0);
-  cr_assert(ok, "no since for a stuck poll");
-  cr_assert_leq(s.workers[0].current_since_ns, s.writer_now_ns);
+  cr_assert(ok, "no task named for a stuck poll");
+  for (uint32_t w = 0; w < 2; w++) {
+    const schedrt_worker_snap *x = &s.workers[w];
+    cr_assert_eq(x->current_task, atomic_load(&b.ids[w]), "worker %u: the blocker's task", w);
+    cr_assert_neq(x->current_since_ns, 0);
+    cr_assert_leq(x->current_since_ns, s.writer_now_ns);
+    cr_assert_str_eq(x->current_name, "");
+    cr_assert(strstr(x->current_file, "test_metrics_api.c") != NULL, "file '%s'", x->current_file);
+    cr_assert_gt(x->current_line, 0);
+    /* The in-process API says the same. */
+    cr_assert_eq(metric(rt, SCHEDRT_M_current_task, w), x->current_task);
+  }
   schedrt_snapshot_fini(&s);
   schedrt_reader_close(r);
   release_workers(&b, 2);
@@ -579,4 +596,88 @@ Test(metrics_api, in_process_api_works_without_a_segment) {
   wait_parked(rt);
   schedrt_runtime_destroy(rt);
   unsetenv("SCHEDRT_METRICS");
+}
+
+/* ------------------------------------------------ the task in a long poll */
+
+/* A stuck poll is named by the monitor: id, name, spawn site and a "since"
+ * one period coarse; the API, the segment and the dump accessor agree; the
+ * naming disappears when the poll ends. */
+Test(metrics_api, stuck_poll_is_named_by_the_monitor) {
+  schedrt_runtime *rt = make_rt(2, 0);
+  struct blocker b;
+  sem_init(&b.release, 0, 0);
+  atomic_store(&b.entered, 0);
+  atomic_store(&b.worker, -1);
+  schedrt_spawn_opts o = {.name = "stuck-one"};
+  uint64_t before = 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  before = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  int line = __LINE__ + 1;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker_fn, &b, &o, NULL), 0);
+  bool ok;
+  STRESS_WAIT_UNTIL(ok, atomic_load(&b.entered) == 1, 10.0);
+  cr_assert(ok);
+  uint32_t w = (uint32_t)atomic_load(&b.worker);
+  uint64_t id = atomic_load(&b.ids[w]);
+  schedrt_reader *r = open_own_segment(rt);
+  schedrt_snapshot s;
+  cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
+  STRESS_WAIT_UNTIL(ok, schedrt_snapshot_take(r, 0, &s) == 0 && s.workers[w].current_task != 0, 5.0);
+  cr_assert(ok, "not named");
+  const schedrt_worker_snap *x = &s.workers[w];
+  cr_assert_eq(x->current_task, id);
+  cr_assert_str_eq(x->current_name, "stuck-one");
+  cr_assert(strstr(x->current_file, "test_metrics_api.c") != NULL, "file '%s'", x->current_file);
+  cr_assert_eq(x->current_line, (uint32_t)line);
+  /* First seen by a monitor tick after the spawn, at most one period after the poll began. */
+  cr_assert_geq(x->current_since_ns + x->since_resolution_ns, before);
+  cr_assert_leq(x->current_since_ns, s.writer_now_ns);
+  cr_assert_eq(x->since_resolution_ns, 100u * 1000000u);
+  cr_assert_eq(metric(rt, SCHEDRT_M_current_task, w), id);
+  cr_assert_eq(metric(rt, SCHEDRT_M_current_task, 1 - w), 0, "the other worker is idle");
+  uint64_t task = 0, since = 0;
+  bool exact = true;
+  cr_assert_eq(schedrt__metrics_poll_info(rt, w, &task, &since, &exact), 0);
+  cr_assert_eq(task, id);
+  cr_assert_eq(since, x->current_since_ns);
+  cr_assert(!exact);
+  cr_assert_eq(schedrt__metrics_poll_info(rt, 1 - w, &task, &since, &exact), -ENOENT);
+  release_workers(&b, 1);
+  STRESS_WAIT_UNTIL(ok, schedrt_snapshot_take(r, 0, &s) == 0 && s.workers[w].current_task == 0, 5.0);
+  cr_assert(ok, "still named after the poll ended");
+  cr_assert_eq(metric(rt, SCHEDRT_M_current_task, w), 0);
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+  schedrt_runtime_destroy(rt);
+  sem_destroy(&b.release);
+}
+
+/* With SCHEDRT_TIMING every poll's task and exact start are published by the worker. */
+Test(metrics_api, timing_names_every_poll_exactly) {
+  schedrt_runtime *rt = make_rt(2, SCHEDRT_CFG_TIMING);
+  struct blocker b;
+  block_workers(rt, &b, 1);
+  uint32_t w = (uint32_t)atomic_load(&b.worker);
+  uint64_t id = atomic_load(&b.ids[w]);
+  schedrt_reader *r = open_own_segment(rt);
+  schedrt_snapshot s;
+  cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(s.workers[w].current_task, id, "no monitor period needed");
+  cr_assert_neq(s.workers[w].current_since_ns, 0);
+  cr_assert_eq(s.workers[w].since_resolution_ns, 0);
+  cr_assert_eq(metric(rt, SCHEDRT_M_current_task, w), id);
+  uint64_t task = 0, since = 0;
+  bool exact = false;
+  cr_assert_eq(schedrt__metrics_poll_info(rt, w, &task, &since, &exact), 0);
+  cr_assert_eq(task, id);
+  cr_assert_eq(since, s.workers[w].current_since_ns);
+  cr_assert(exact);
+  release_workers(&b, 1);
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+  schedrt_runtime_destroy(rt);
+  sem_destroy(&b.release);
 }

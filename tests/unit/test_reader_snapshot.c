@@ -29,25 +29,14 @@ static void teardown(void) {
 
 TestSuite(reader_snapshot, .init = setup, .fini = teardown);
 
-/* Writes worker i's half as the runtime would. */
-static void write_worker(uint32_t i, uint32_t state, uint64_t task, uint64_t polls, uint64_t base) {
-  struct schedrt_shm_wslot *s = fixture_slot(&fx, i);
-  uint64_t odd = schedrt_seq_write_begin(&s->seq);
-  SCHEDRT_SEQ_STORE(&s->state, state);
-  SCHEDRT_SEQ_STORE(&s->lifo, 1u);
-  SCHEDRT_SEQ_STORE(&s->current_task, task);
-  SCHEDRT_SEQ_STORE(&s->polls, polls);
-  SCHEDRT_SEQ_STORE(&s->local_queue_depth, base + 1);
-  SCHEDRT_SEQ_STORE(&s->ticks, base + 2);
-  SCHEDRT_SEQ_STORE(&s->local_schedules, base + 3);
-  SCHEDRT_SEQ_STORE(&s->overflows, base + 4);
-  SCHEDRT_SEQ_STORE(&s->steals, base + 5);
-  SCHEDRT_SEQ_STORE(&s->steal_ops, base + 6);
-  SCHEDRT_SEQ_STORE(&s->parks, base + 7);
-  SCHEDRT_SEQ_STORE(&s->unparks, base + 8);
-  SCHEDRT_SEQ_STORE(&s->noop_unparks, base + 9);
-  SCHEDRT_SEQ_STORE(&s->busy_ns, base + 10);
-  schedrt_seq_write_end(&s->seq, odd);
+/* Writes worker i's half as the runtime would (polls outside the section). */
+static void write_worker(uint32_t i, uint32_t state, uint64_t polls, uint64_t base) {
+  fixture_write_worker(fixture_slot(&fx, i), state, polls, base);
+}
+
+/* The monitor names task `task` for poll `polls` of worker i, seen since `since`. */
+static void write_monitor(uint32_t i, uint64_t polls, uint64_t since, uint64_t task) {
+  fixture_write_monitor(fixture_slot(&fx, i), polls, since, task, "acceptor", "src/net/server.c", 42);
 }
 
 static schedrt_reader *open_fx(uint32_t flags, uint32_t retries) {
@@ -59,8 +48,10 @@ static schedrt_reader *open_fx(uint32_t flags, uint32_t retries) {
 }
 
 Test(reader_snapshot, values_round_trip) {
-  write_worker(0, SCHEDRT_WSTATE_RUNNING, 77, 1000, 100);
-  write_worker(1, SCHEDRT_WSTATE_PARKED, 0, 2000, 200);
+  write_worker(0, SCHEDRT_WSTATE_RUNNING, 1000, 100);
+  write_monitor(0, 1000, 5555, 77);
+  write_worker(1, SCHEDRT_WSTATE_PARKED, 2000, 200);
+  write_monitor(1, 2000, 6666, 78); /* not shown: the worker is parked */
   struct schedrt_shm_global *g = fixture_global(&fx);
   uint64_t odd = schedrt_seq_write_begin(&g->seq);
   SCHEDRT_SEQ_STORE(&g->inject_depth, 5);
@@ -96,12 +87,19 @@ Test(reader_snapshot, values_round_trip) {
   const schedrt_worker_snap *w0 = &s.workers[0], *w1 = &s.workers[1];
   cr_assert_eq(w0->state, SCHEDRT_WSTATE_RUNNING);
   cr_assert_eq(w0->current_task, 77);
+  cr_assert_eq(w0->current_since_ns, 5555);
+  cr_assert_str_eq(w0->current_name, "acceptor");
+  cr_assert_str_eq(w0->current_file, "src/net/server.c");
+  cr_assert_eq(w0->current_line, 42);
   cr_assert_eq(w0->polls, 1000);
   cr_assert_eq(w0->lifo, 1);
   cr_assert_eq(w0->local_queue_depth, 101);
   cr_assert_eq(w0->busy_ns, 110);
   cr_assert_eq(w0->os_tid, 4242);
   cr_assert_eq(w1->state, SCHEDRT_WSTATE_PARKED);
+  cr_assert_eq(w1->current_task, 0);
+  cr_assert_eq(w1->current_since_ns, 0);
+  cr_assert_str_eq(w1->current_name, "");
   cr_assert_eq(w1->parks, 207);
   cr_assert_eq(w1->unparks, 208);
   cr_assert_eq(w1->noop_unparks, 209);
@@ -125,7 +123,8 @@ Test(reader_snapshot, values_round_trip) {
 Test(reader_snapshot, descriptors_describe_every_metric) {
   schedrt_reader *r = open_fx(0, 0);
   cr_assert_eq(schedrt_reader_desc_count(r), SCHEDRT_M__COUNT);
-  write_worker(2, SCHEDRT_WSTATE_RUNNING, 5, 31337, 0);
+  write_worker(2, SCHEDRT_WSTATE_RUNNING, 31337, 0);
+  write_monitor(2, 31337, 1, 5);
   for (size_t i = 0; i < schedrt_reader_desc_count(r); i++) {
     const schedrt_reader_desc *d = schedrt_reader_desc_at(r, i);
     cr_assert(d->known && d->known_id == (int)i, "%s", d->name);
@@ -138,6 +137,10 @@ Test(reader_snapshot, descriptors_describe_every_metric) {
   cr_assert_eq(v, 31337);
   cr_assert_eq(schedrt_snapshot_raw(r, SCHEDRT_M_state, 2, 0, &v), 0); /* a 4-byte field */
   cr_assert_eq(v, SCHEDRT_WSTATE_RUNNING);
+  /* current_task's descriptor points into the monitor half. */
+  cr_assert_geq(schedrt_reader_desc_at(r, SCHEDRT_M_current_task)->offset, 128);
+  cr_assert_eq(schedrt_snapshot_raw(r, SCHEDRT_M_current_task, 2, 0, &v), 0);
+  cr_assert_eq(v, 5);
   atomic_store(&fixture_hist(&fx, 1, 1)[7], 12);
   cr_assert_eq(schedrt_snapshot_raw(r, SCHEDRT_M_sched_latency, 1, 7, &v), 0);
   cr_assert_eq(v, 12);
@@ -173,8 +176,9 @@ Test(reader_snapshot, histograms) {
 }
 
 Test(reader_snapshot, torn_slot_is_reported_not_waited_for) {
-  write_worker(0, SCHEDRT_WSTATE_RUNNING, 1, 1, 0);
-  write_worker(1, SCHEDRT_WSTATE_RUNNING, 2, 2, 0);
+  write_worker(0, SCHEDRT_WSTATE_RUNNING, 1, 0);
+  write_monitor(0, 1, 10, 1);
+  write_worker(1, SCHEDRT_WSTATE_RUNNING, 2, 0);
   /* A writer that died inside its section: the sequence stays odd forever. */
   atomic_store(&fixture_slot(&fx, 1)->seq, 41);
   schedrt_reader *r = open_fx(0, 20);
@@ -194,38 +198,79 @@ Test(reader_snapshot, torn_slot_is_reported_not_waited_for) {
 }
 
 Test(reader_snapshot, since_from_the_monitor_or_exact_with_timing) {
-  write_worker(0, SCHEDRT_WSTATE_RUNNING, 9, 500, 0);
-  write_worker(1, SCHEDRT_WSTATE_RUNNING, 10, 600, 0);
-  struct schedrt_shm_wslot *s0 = fixture_slot(&fx, 0), *s1 = fixture_slot(&fx, 1);
-  uint64_t odd = schedrt_seq_write_begin(&s0->mseq);
-  SCHEDRT_SEQ_STORE(&s0->seen_polls, 500); /* the monitor saw poll 500 in progress */
-  SCHEDRT_SEQ_STORE(&s0->seen_since_ns, 123456789);
-  schedrt_seq_write_end(&s0->mseq, odd);
-  odd = schedrt_seq_write_begin(&s1->mseq);
-  SCHEDRT_SEQ_STORE(&s1->seen_polls, 599); /* an earlier poll: says nothing about this one */
-  SCHEDRT_SEQ_STORE(&s1->seen_since_ns, 5);
-  schedrt_seq_write_end(&s1->mseq, odd);
+  write_worker(0, SCHEDRT_WSTATE_RUNNING, 500, 0);
+  write_worker(1, SCHEDRT_WSTATE_RUNNING, 600, 0);
+  write_worker(2, SCHEDRT_WSTATE_RUNNING, 700, 0);
+  write_monitor(0, 500, 123456789, 9); /* the monitor named poll 500: still in progress */
+  write_monitor(1, 599, 5, 10);        /* an earlier poll: says nothing about this one */
+  write_monitor(2, 700, 6, 0);         /* seen, not named (yet): no task */
 
   schedrt_reader *r = open_fx(0, 0);
   schedrt_snapshot s;
   cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
   cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(s.workers[0].current_task, 9);
   cr_assert_eq(s.workers[0].current_since_ns, 123456789);
   cr_assert_eq(s.workers[0].since_resolution_ns, 100u * 1000000u);
+  cr_assert_eq(s.workers[1].current_task, 0);
   cr_assert_eq(s.workers[1].current_since_ns, 0);
+  cr_assert_str_eq(s.workers[1].current_name, "");
+  cr_assert_eq(s.workers[2].current_task, 0);
+  cr_assert_eq(s.workers[2].current_since_ns, 0);
+
+  /* The next poll began: the monitor's naming no longer applies. */
+  fixture_write_polls(fixture_slot(&fx, 0), 501);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(s.workers[0].current_task, 0);
+  cr_assert_eq(s.workers[0].current_since_ns, 0);
   schedrt_snapshot_fini(&s);
   schedrt_reader_close(r);
 
-  /* With per-poll timing the worker's own start time wins, exactly. */
+  /* With per-poll timing the worker's own task and start time win, exactly;
+   * the name comes along when the monitor named the same task. */
   fixture_header(&fx)->features |= SCHEDRT_SHM_F_TIMING;
-  odd = schedrt_seq_write_begin(&s1->seq);
+  struct schedrt_shm_wslot *s1 = fixture_slot(&fx, 1), *s2 = fixture_slot(&fx, 2);
+  uint64_t odd = schedrt_seq_write_begin(&s1->seq);
+  SCHEDRT_SEQ_STORE(&s1->poll_task, 11);
   SCHEDRT_SEQ_STORE(&s1->poll_start_ns, 777);
   schedrt_seq_write_end(&s1->seq, odd);
+  odd = schedrt_seq_write_begin(&s2->seq);
+  SCHEDRT_SEQ_STORE(&s2->poll_task, 12);
+  SCHEDRT_SEQ_STORE(&s2->poll_start_ns, 888);
+  schedrt_seq_write_end(&s2->seq, odd);
+  write_monitor(2, 700, 900, 12);
   r = open_fx(0, 0);
   cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
   cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(s.workers[1].current_task, 11);
   cr_assert_eq(s.workers[1].current_since_ns, 777);
   cr_assert_eq(s.workers[1].since_resolution_ns, 0);
+  cr_assert_str_eq(s.workers[1].current_name, "");
+  cr_assert_eq(s.workers[2].current_task, 12);
+  cr_assert_eq(s.workers[2].current_since_ns, 888);
+  cr_assert_eq(s.workers[2].since_resolution_ns, 0);
+  cr_assert_str_eq(s.workers[2].current_name, "acceptor");
+  cr_assert_eq(s.workers[2].current_line, 42);
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+}
+
+Test(reader_snapshot, task_strings_are_clamped_and_sanitised) {
+  write_worker(0, SCHEDRT_WSTATE_RUNNING, 3, 0);
+  /* 24 name bytes without a NUL, a control character, a file that fills its 56 bytes. */
+  fixture_write_monitor(fixture_slot(&fx, 0), 3, 1, 99, "abcdefghijklmnopqrstuvwx", "a\033[2Jb", 7);
+  schedrt_reader *r = open_fx(0, 0);
+  schedrt_snapshot s;
+  cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_str_eq(s.workers[0].current_name, "abcdefghijklmnopqrstuvwx");
+  cr_assert_str_eq(s.workers[0].current_file, "a?[2Jb");
+  char longfile[80];
+  memset(longfile, 'f', sizeof(longfile) - 1);
+  longfile[sizeof(longfile) - 1] = '\0';
+  fixture_write_monitor(fixture_slot(&fx, 0), 3, 1, 99, "", longfile, 7);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(strlen(s.workers[0].current_file), SCHEDRT_SHM_TASK_FILE_LEN);
   schedrt_snapshot_fini(&s);
   schedrt_reader_close(r);
 }

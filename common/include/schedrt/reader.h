@@ -224,15 +224,22 @@ const schedrt_reader_desc *schedrt_reader_desc_at(const schedrt_reader *r, size_
 /* ------------------------------------------------------------ snapshots */
 
 /*
- * One worker, consistent: every field of the WSLOT list comes from a single
- * seqlock read. Fields are named after the list in metrics_def.h: state,
- * lifo, current_task, polls, local_queue_depth, ticks, local_schedules,
- * overflows, steals, steal_ops, parks, unparks, noop_unparks, busy_ns.
- * polls and current_task are live (updated at every poll), state at every
- * state change; local_queue_depth and lifo at state changes and maintenance
- * (every 61 ticks); the other counters are published by the worker at
- * maintenance and before parking, as Tokio does, so they lag by at most one
- * maintenance interval while a worker is busy.
+ * One worker, consistent: the fields of the WSLOT list come from a single
+ * seqlock read of the worker's half, current_task (and its since, name and
+ * spawn site) from one read of the monitor's half. Fields are named after
+ * the list in metrics_def.h: state, lifo, current_task, polls,
+ * local_queue_depth, ticks, local_schedules, overflows, steals, steal_ops,
+ * parks, unparks, noop_unparks, busy_ns.
+ * polls is live (one store per poll), state changes at every state change;
+ * local_queue_depth and lifo at state changes and maintenance (every 61
+ * ticks); the other counters are published by the worker at maintenance and
+ * before parking, as Tokio does, so they lag by at most one maintenance
+ * interval while a worker is busy.
+ * current_task (0: none) is the task of the poll in progress while the
+ * worker is running, as far as it is known: with SCHEDRT_TIMING every poll's
+ * (exact); otherwise the monitor thread names a poll it saw running for a
+ * whole heartbeat period (a stuck or long poll), so a task is shown from one
+ * to two periods after its poll began, and never for a short poll.
  */
 typedef struct schedrt_worker_snap {
 #define SCHEDRT__RSNAP_FIELD(id, kind, off, type, unit, help) uint64_t id;
@@ -241,11 +248,10 @@ typedef struct schedrt_worker_snap {
   /*
    * Since when current_task has been polled, on the writer's
    * CLOCK_MONOTONIC (compare with schedrt_snapshot.writer_now_ns), or 0 when
-   * not known. With SCHEDRT_TIMING it is the exact poll start
+   * current_task is 0. With SCHEDRT_TIMING it is the exact poll start
    * (since_resolution_ns == 0). Otherwise it is the first monitor tick that
    * saw this poll in progress, so the true start lies in
-   * (since - since_resolution_ns, since]; 0 means the poll started less than
-   * one period ago (or the worker is not running).
+   * (since - since_resolution_ns, since].
    */
   uint64_t current_since_ns;
   uint64_t since_resolution_ns;
@@ -256,6 +262,16 @@ typedef struct schedrt_worker_snap {
   uint64_t os_tid;       /* the worker thread's Linux tid, 0 if not published */
   uint32_t index;
   uint32_t torn;         /* 1: no consistent read within max_retries; fields are 0 */
+  /*
+   * Layout 2.0 (added): current_task's name and spawn site as the monitor
+   * recorded them when it named the task; NUL-terminated, control
+   * characters replaced by '?'. Empty (line 0) when current_task is 0 or
+   * comes from SCHEDRT_TIMING before the monitor saw the poll. The file is
+   * the tail of the spawn site's path (at most 56 bytes).
+   */
+  char current_name[25];
+  char current_file[57];
+  uint32_t current_line;
 } schedrt_worker_snap;
 
 /* The global area, consistent (one seqlock read). Named after the GLOBAL

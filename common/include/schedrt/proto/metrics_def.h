@@ -9,27 +9,36 @@
  *   id      C identifier, also the metric's name ("polls")
  *   kind    COUNTER (monotonic: compute rates), GAUGE, HISTOGRAM
  *   offset  byte offset inside its region's element (frozen for a layout
- *           major version; shm_layout.h asserts every one of them)
+ *           major version; shm_layout.h declares the structs and asserts
+ *           every one of them)
  *   type    uint32_t or uint64_t (histograms: uint64_t buckets)
  *   unit    "tasks", "ns", ...
  *   help    one line, <= 63 bytes
  *
- * Regions: a per-worker slot (WSLOT, written by the worker under its
- * seqlock), the global area (GLOBAL, written by the monitor thread under its
- * seqlock) and the per-worker histogram block (HIST, bucket counters written
- * by the worker, no seqlock). Appending is a minor-version change; changing
- * or removing an entry is a major one. Keep each list in offset order: the
- * struct fields are generated in list order.
+ * Regions: a per-worker slot (WSLOT: its first half written by the worker
+ * under its seqlock, its second half by the monitor thread under another;
+ * the offset says which), the global area (GLOBAL, written by the monitor
+ * thread under its seqlock) and the per-worker histogram block (HIST, bucket
+ * counters written by the worker, no seqlock). Appending is a minor-version
+ * change; changing or removing an entry is a major one. The list order is
+ * the metric ids' order (enum schedrt_metric_id, the descriptor table):
+ * append only.
  */
 #ifndef SCHEDRT_PROTO_METRICS_DEF_H
 #define SCHEDRT_PROTO_METRICS_DEF_H
 
-/* Per-worker slot, published under the worker's seqlock. */
+/*
+ * Per-worker slot. current_task lives in the monitor half (offset >= 128):
+ * the monitor names the task of a poll it saw running for a whole period
+ * (with SCHEDRT_TIMING the worker also publishes every poll's task, as the
+ * non-metric field poll_task). polls is live (one store per poll); state at
+ * every change; the rest at maintenance, park, unpark and stop.
+ */
 #define SCHEDRT_WSLOT_METRICS(X)                                                                  \
   X(state, GAUGE, 8, uint32_t, "enum", "0 starting 1 running 2 searching 3 parked 4 stopped")     \
   X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)")                               \
-  X(current_task, GAUGE, 16, uint64_t, "id", "task of the latest poll while running (0: none)")   \
-  X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)")   \
+  X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)") \
+  X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)")    \
   X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded")   \
   X(ticks, COUNTER, 40, uint64_t, "ticks", "scheduler loop iterations")                           \
   X(local_schedules, COUNTER, 48, uint64_t, "tasks", "tasks spawned or woken into this worker")  \

@@ -33,7 +33,9 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
 
 #define SCHEDRT_SHM_MAGIC "SCHEDRT" /* 8 bytes with the NUL */
 #define SCHEDRT_SHM_BYTE_ORDER 0x01020304u
-#define SCHEDRT_SHM_MAJOR 1
+/* 2.0: the task in a poll moved to the monitor half (with its name and spawn
+ * site); `polls` is a live value outside the worker's section. */
+#define SCHEDRT_SHM_MAJOR 2
 #define SCHEDRT_SHM_MINOR 0
 
 /* Header state: READY is stored last, with release (after everything else). */
@@ -169,43 +171,80 @@ _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "la
 /* ---------------------------------------------------------- worker slot */
 
 /*
- * One worker, slot_stride (256) bytes, 128-aligned:
- *   [0, 128)   written by the worker only, under `seq` (a seqlock)
- *   [128, 192) written by the monitor thread only, under `mseq`
- *   [192, 256) reserved (zero)
+ * One worker, slot_stride (256) bytes, 128-aligned. Declared by hand (the
+ * metric list gives each metric's offset, asserted below):
+ *   [0, 128)   the worker's half: written by the worker only, under `seq`,
+ *              except `polls` (a live value: one relaxed store per poll,
+ *              outside any section)
+ *   [128, 256) the monitor's half: written by the monitor thread only, under
+ *              `mseq`, except `os_tid` (written once by the worker)
  */
+#define SCHEDRT_SHM_TASK_NAME_LEN 24u /* bytes of current_name, NUL-padded */
+#define SCHEDRT_SHM_TASK_FILE_LEN 56u /* bytes of current_file: the path's tail, NUL-padded */
+
 struct schedrt_shm_wslot {
-  _Atomic uint64_t seq; /* 0: odd while the worker writes */
-#define SCHEDRT__SLOT_FIELD(id, kind, off, type, unit, help) _Atomic type id;
-  SCHEDRT_WSLOT_METRICS(SCHEDRT__SLOT_FIELD)
-#undef SCHEDRT__SLOT_FIELD
+  /* Worker half. */
+  _Atomic uint64_t seq;               /*   0: odd while the worker writes */
+  _Atomic uint32_t state;             /*   8 */
+  _Atomic uint32_t lifo;              /*  12 */
+  /* With SCHEDRT_SHM_F_TIMING: id of the task of the poll in progress, with
+   * poll_start_ns; 0 between polls and without timing. */
+  _Atomic uint64_t poll_task;         /*  16 */
+  _Atomic uint64_t polls;             /*  24: live, outside the section */
+  _Atomic uint64_t local_queue_depth; /*  32 */
+  _Atomic uint64_t ticks;             /*  40 */
+  _Atomic uint64_t local_schedules;   /*  48 */
+  _Atomic uint64_t overflows;         /*  56 */
+  _Atomic uint64_t steals;            /*  64 */
+  _Atomic uint64_t steal_ops;         /*  72 */
+  _Atomic uint64_t parks;             /*  80 */
+  _Atomic uint64_t unparks;           /*  88 */
+  _Atomic uint64_t noop_unparks;      /*  96 */
+  _Atomic uint64_t busy_ns;           /* 104 */
   /* With SCHEDRT_SHM_F_TIMING: CLOCK_MONOTONIC when the current poll began. */
-  _Atomic uint64_t poll_start_ns;   /* 112 */
+  _Atomic uint64_t poll_start_ns;     /* 112 */
   /* CLOCK_MONOTONIC of the last unpark (start of the busy span); 0 when parked. */
-  _Atomic uint64_t active_since_ns; /* 120 */
-  /* Monitor-written half. */
-  _Atomic uint64_t mseq;            /* 128: odd while the monitor writes */
-  _Atomic uint64_t seen_polls;      /* 136: `polls` value the monitor saw in progress */
-  _Atomic uint64_t seen_since_ns;   /* 144: monitor clock when it first saw it */
-  _Atomic uint64_t os_tid;          /* 152: worker's Linux tid (written once, no seqlock) */
-  uint64_t resv[12];                /* 160 .. 256 */
+  _Atomic uint64_t active_since_ns;   /* 120 */
+  /* Monitor half: the poll the monitor saw running for a whole period. */
+  _Atomic uint64_t mseq;              /* 128: odd while the monitor writes */
+  _Atomic uint64_t seen_polls;        /* 136: the `polls` value of that poll */
+  _Atomic uint64_t seen_since_ns;     /* 144: monitor clock when it first saw it */
+  _Atomic uint64_t os_tid;            /* 152: worker's Linux tid (written once, no seqlock) */
+  _Atomic uint64_t current_task;      /* 160: that poll's task id; 0: none identified */
+  _Atomic uint32_t current_line;      /* 168: its spawn site's line */
+  _Atomic uint32_t mresv;             /* 172: 0 */
+  /* Its name and spawn file, NUL-padded bytes stored as 64-bit words (the
+   * fields change while the segment is in use, so they are atomics too). */
+  _Atomic uint64_t current_name[SCHEDRT_SHM_TASK_NAME_LEN / 8u]; /* 176 */
+  _Atomic uint64_t current_file[SCHEDRT_SHM_TASK_FILE_LEN / 8u]; /* 200 .. 256 */
 };
 
-#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help)                      \
-  _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id); \
+#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help)                                  \
+  _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id);             \
+  _Static_assert(sizeof(((struct schedrt_shm_wslot *)0)->id) == sizeof(type), "slot width: " #id); \
   _Static_assert(sizeof(type) == 4 || sizeof(type) == 8, "slot width: " #id);
 SCHEDRT_WSLOT_METRICS(SCHEDRT__SLOT_ASSERT)
 #undef SCHEDRT__SLOT_ASSERT
 _Static_assert(offsetof(struct schedrt_shm_wslot, seq) == 0, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, poll_task) == 16, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, poll_start_ns) == 112, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, active_since_ns) == 120, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, mseq) == 128, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, seen_polls) == 136, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, seen_since_ns) == 144, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, os_tid) == 152, "layout");
-_Static_assert(offsetof(struct schedrt_shm_wslot, resv) == 160, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, current_task) == 160, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, current_line) == 168, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, mresv) == 172, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, current_name) == 176, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, current_file) == 200, "layout");
+_Static_assert(SCHEDRT_SHM_TASK_NAME_LEN % 8u == 0 && SCHEDRT_SHM_TASK_FILE_LEN % 8u == 0, "string words");
 _Static_assert(sizeof(struct schedrt_shm_wslot) == SCHEDRT_SHM_SLOT_STRIDE, "layout");
 _Static_assert(SCHEDRT_SHM_SLOT_STRIDE % SCHEDRT_SHM_ALIGN == 0, "slot stride");
+/* The first byte of the monitor half: worker-half fields lie below it. */
+#define SCHEDRT_SHM_SLOT_MONITOR_OFF 128u
+/* The smallest slot_stride a 2.x reader accepts (the whole 2.0 slot). */
+#define SCHEDRT_SHM_SLOT_MIN 256u
 
 /* ---------------------------------------------------------- global area */
 
