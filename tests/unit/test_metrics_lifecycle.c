@@ -199,7 +199,19 @@ Test(metrics_lifecycle, stale_segment_of_a_killed_process_is_swept) {
   schedrt_runtime_destroy(rt);
 }
 
+/*
+ * A forked child that exits with runtime threads still running sometimes
+ * hangs in LeakSanitizer's exit-time stop-the-world (seen 6 runs in 20). The
+ * exit path under test is plain C; the release build runs these two tests.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_UNDER_ASAN() cr_skip_test("exit-time LeakSanitizer can hang a forked child with live threads")
+#else
+#define SKIP_UNDER_ASAN() ((void)0)
+#endif
+
 Test(metrics_lifecycle, unlinked_at_exit_without_destroy) {
+  SKIP_UNDER_ASAN();
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
   pid_t p = fork();
@@ -231,6 +243,7 @@ Test(metrics_lifecycle, unlinked_at_exit_without_destroy) {
 }
 
 Test(metrics_lifecycle, forked_child_does_not_unlink_or_keep_alive_the_parents) {
+  SKIP_UNDER_ASAN();
   schedrt_runtime *rt = make_rt(1, 0);
   char path[256];
   shm_path(schedrt_metrics_segment(rt), path, sizeof(path));
