@@ -140,7 +140,8 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *c
  * still be released (schedrt_waker_drop, schedrt_handle_release,
  * schedrt_oneshot_destroy, schedrt_notify_destroy); waking or joining through
  * them after destroy returned is forbidden. Wakes from other threads while
- * destroy runs are fine.
+ * destroy runs are fine; schedrt_block_on calls, spawns and dumps from
+ * threads that are not workers must have returned before destroy is called.
  */
 SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt);
 SCHEDRT_API uint32_t schedrt_runtime_nworkers(const schedrt_runtime *rt);
@@ -225,7 +226,7 @@ SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w);
  * Waits (from a thread that is not a worker) up to timeout_ns (UINT64_MAX:
  * forever) for the task to finish. 0 and *result on completion (the handle is
  * released); -ETIMEDOUT (the handle stays valid); -ECANCELED if the task was
- * dropped at shutdown (released).
+ * dropped at shutdown (released; its drop callback has returned).
  */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
 /*
@@ -264,7 +265,11 @@ typedef struct schedrt_oneshot {
   uint64_t opaque[4];
 } schedrt_oneshot;
 SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch);
-/* Returns -EALREADY on a second send. Any thread. */
+/*
+ * Returns -EALREADY on a second send. Any thread; but once a send succeeded
+ * the receiver may free the channel, so every sender must have returned
+ * before the receiver destroys it.
+ */
 SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value);
 /* READY with *value once sent; else registers self and returns PENDING. */
 SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value);

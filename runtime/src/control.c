@@ -239,7 +239,7 @@ static struct schedrt_ctl *page_of(struct schedrt__dump *d) {
     x->looked_up = true;
     struct schedrt_ctl *seg = schedrt__dseg_control(d->rt);
     if (seg)
-      /* Relaxed failure: a test attached its page meanwhile; it wins. */
+      /* Acquire on failure: a test attached its page meanwhile; it wins. */
       atomic_compare_exchange_strong_explicit(&x->page, &c, seg, memory_order_acq_rel, memory_order_acquire);
     c = atomic_load_explicit(&x->page, memory_order_acquire);
   }

@@ -12,6 +12,7 @@
  * coordinator describes the missing workers, then encodes and writes.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,9 @@
 /* Big copy buffers unused this long are returned to the system. */
 #define TRIM_AFTER_NS (10 * 1000000000ull)
 /* The API accepts deadlines up to an hour: a caller's choice, not untrusted. */
-#define API_TIMEOUT_MAX_MS 3600000u
+/* Workers that arrived wait at the barrier until the last one or the
+ * deadline: the same 10 s cap as the control page bounds that hold. */
+#define API_TIMEOUT_MAX_MS 10000u
 
 static void round_free(struct schedrt__dround *r) {
   free(r->workers);
@@ -89,6 +92,13 @@ void schedrt__dump_fini(schedrt_runtime *rt) {
   if (!d)
     return;
   schedrt__dctl_close(d);
+  /* An API dump from another thread may still own the round: shutdown is
+   * set, so it aborts within 10 ms; take busy for good before freeing.
+   * Acquire: its last writes to the round happen before we free it. */
+  for (uint32_t idle = 0; !atomic_compare_exchange_weak_explicit(&d->busy, &idle, 1, memory_order_acquire,
+                                                                memory_order_relaxed);
+       idle = 0)
+    sched_yield();
   schedrt__dobj_sweep(d, 0, 0, true);
   pthread_mutex_destroy(&d->obj_lock);
   schedrt__dbar_destroy(&d->bar);
@@ -213,10 +223,9 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
     r->status = SCHEDRT_DUMP_BUSY;
     return rc;
   }
-  /* seq_cst: before the sleeper checks below. A worker going to sleep takes
-   * the idle lock too, so either it is listed when we look, or it looks at
-   * the flag after we raised it. */
-  atomic_store_explicit(&rt->dump_flag, 1, memory_order_seq_cst);
+  /* dbar_open raised rt->dump_flag (seq_cst) if the round gathers. A worker
+   * going to sleep takes the idle lock too, so either it is listed when we
+   * look, or it looks at the flag after it was raised. */
   wake_parked(rt, self);
   enum schedrt__dbar_close how = schedrt__dbar_await_close(&d->bar, &rt->shutdown);
   if (how == SCHEDRT_DBAR_LEAD)

@@ -119,6 +119,10 @@ int schedrt__dbar_open(struct schedrt__dbar *b, uint64_t deadline_ns, uint64_t g
     /* Release: a participant that sees this gen also sees the round's setup
      * (it takes the lock anyway before acting on it). */
     atomic_store_explicit(&b->open_gen, b->gen, memory_order_release);
+    /* seq_cst: before the coordinator's sleeper checks (dump.c, wake_parked).
+     * Raised only for a round that gathers: close_gate is what clears it (a
+     * single-worker round closes at open and must leave it down). */
+    atomic_store_explicit(b->flag, 1, memory_order_seq_cst);
   }
   pthread_mutex_unlock(&b->lock);
   return 0;

@@ -2,8 +2,9 @@
  * Which workers sleep, and which one to wake: Tokio's idle set. The rule that
  * prevents both thundering herds and lost wake-ups: a producer wakes a
  * sleeper only when no worker is searching; the last searcher to give up
- * re-checks every queue after it stopped counting as a searcher. Both sides
- * use seq_cst on the state word, so one of them always sees the other.
+ * re-checks every queue after it stopped counting as a searcher. Each side
+ * has a seq_cst fence between its write (the push; the decrement) and its
+ * read (the state word; the queues), so one of them always sees the other.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -16,6 +16,15 @@
 #define SCHEDRT_CACHELINE 64
 #define SCHEDRT_ALIGNED __attribute__((aligned(SCHEDRT_CACHELINE)))
 #define SCHEDRT_LIKELY(x) __builtin_expect(!!(x), 1)
+
+/* A spin-wait hint to the CPU (and to a sibling hyperthread). */
+static inline void schedrt__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 #define SCHEDRT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Tokio's numbers: a 256-slot ring, fairness every 31 ticks, 3 LIFO polls in a row. */
@@ -269,8 +278,9 @@ struct schedrt_runtime {
   _Atomic uint64_t next_id;
   /*
    * Counters bumped by threads that are not workers (workers count in their
-   * own struct, so the hot path never shares a cache line): relaxed RMWs,
-   * summed by schedrt__spawned_total / schedrt__alive_tasks.
+   * own struct, so the hot path never shares a cache line), summed by
+   * schedrt__spawned_total / schedrt__alive_tasks. Completions are release
+   * RMWs: alive_tasks must never see a completion without its spawn.
    */
   _Atomic uint64_t foreign_spawned SCHEDRT_ALIGNED;
   _Atomic uint64_t foreign_completed;
@@ -286,9 +296,6 @@ struct schedrt_runtime {
   /* Set while a dump asks workers to meet at the barrier (dump.c). */
   _Atomic uint32_t dump_flag SCHEDRT_ALIGNED;
 };
-
-/* Wakes the monitor thread now. */
-void schedrt__monitor_kick(schedrt_runtime *rt);
 
 /* The calling thread's worker (NULL outside workers). */
 extern _Thread_local schedrt_worker *schedrt__tls_worker;

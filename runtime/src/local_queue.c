@@ -16,8 +16,9 @@ static bool push_overflow(struct schedrt_local_queue *q, schedrt_task *t, uint32
   const uint32_t n = SCHEDRT_LOCAL_QUEUE_CAP / 2;
   uint64_t prev = schedrt__lq_pack(head, head);
   /* Claim [head, head+n) by moving both halves of head past it. Release:
-   * no pairing needed for our own slots, but acquire on failure re-reads what
-   * a thief published. */
+   * the claim is ordered after our earlier slot writes. On failure (a thief
+   * got in) nothing is read here: the caller's next loop reloads head with
+   * acquire. */
   if (!atomic_compare_exchange_strong_explicit(&q->head, &prev, schedrt__lq_pack(head + n, head + n),
                                                memory_order_release, memory_order_relaxed))
     return false;

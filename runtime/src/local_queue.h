@@ -26,12 +26,19 @@ static inline void schedrt__lq_init(struct schedrt_local_queue *q) {
     atomic_init(&q->buf[i], NULL);
 }
 
-/* Tasks in the ring (Tokio's definition: the LIFO slot is not counted). */
+/*
+ * Tasks in the ring (Tokio's definition: the LIFO slot is not counted). Exact
+ * for the owner; from another thread head and tail are read at different
+ * times, so it is an estimate, clamped to [0, CAP]. Tail first, both acquire:
+ * the head read is then no older than the tail it is compared with.
+ */
 static inline uint32_t schedrt__lq_len(struct schedrt_local_queue *q) {
-  /* Acquire on both: a reader on another thread gets a value that existed. */
-  uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
   uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-  return tail - schedrt__lq_real(head);
+  uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+  uint32_t n = tail - schedrt__lq_real(head);
+  if (n > SCHEDRT_LOCAL_QUEUE_CAP)
+    return (int32_t)n < 0 ? 0 : SCHEDRT_LOCAL_QUEUE_CAP;
+  return n;
 }
 
 static inline bool schedrt__lq_has_tasks(struct schedrt_local_queue *q) { return schedrt__lq_len(q) != 0; }

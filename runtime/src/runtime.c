@@ -85,13 +85,6 @@ static void *monitor_main(void *arg) {
   return NULL;
 }
 
-/* Wakes the monitor now (a dump request from the in-process API, shutdown). */
-void schedrt__monitor_kick(schedrt_runtime *rt) {
-  pthread_mutex_lock(&rt->timers.lock);
-  pthread_cond_signal(&rt->timers.cond);
-  pthread_mutex_unlock(&rt->timers.lock);
-}
-
 static void stop_monitor(schedrt_runtime *rt) {
   if (!rt->monitor_started)
     return;

@@ -40,7 +40,7 @@ void schedrt__owned_lock(struct schedrt_owned_shard *s) {
       if (++spins > 64)
         sched_yield();
       else
-        __builtin_ia32_pause();
+        schedrt__cpu_relax();
     }
   }
 }
@@ -331,9 +331,10 @@ void schedrt__task_cancel(schedrt_task *t) {
   uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
   if (s & SCHEDRT_TS_COMPLETE)
     return;
-  task_complete(t, SCHEDRT_TS_CANCELLED);
+  /* Before COMPLETE is published: a joiner told -ECANCELED may free arg. */
   if (t->drop)
     t->drop(t->arg);
+  task_complete(t, SCHEDRT_TS_CANCELLED);
   count_completed(t->rt);
 }
 

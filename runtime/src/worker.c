@@ -227,7 +227,7 @@ static schedrt_task *steal_work(schedrt_worker *w) {
      * will produce our work may be waiting for it. */
     if (round < SCHEDRT_SEARCH_ROUNDS / 4)
       for (uint32_t i = 0; i < SCHEDRT_SEARCH_PAUSES; i++)
-        __builtin_ia32_pause();
+        schedrt__cpu_relax();
     else
       sched_yield();
   }
@@ -295,8 +295,14 @@ static void park(schedrt_worker *w) {
   schedrt__m_maintenance(w);
   bool last = schedrt__idle_to_parked(&rt->idle, w->index, w->searching);
   w->searching = false;
-  if (last && work_pending(rt))
-    schedrt__notify_parked(rt);
+  if (last) {
+    /* Dekker with schedrt__idle_worker_to_notify's fence: our decrement of
+     * searching before our reads of the queues (in C11 the RMW alone does not
+     * order a later relaxed load). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (work_pending(rt))
+      schedrt__notify_parked(rt);
+  }
   schedrt__m_state(w, SCHEDRT_WS_PARKED);
   schedrt__m_park(w);
   for (;;) {

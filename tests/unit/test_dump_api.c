@@ -539,3 +539,29 @@ Test(dump, python_cbor2_reads_the_dump) {
   rmdir(tmpdir);
   schedrt_runtime_destroy(rt);
 }
+
+/*
+ * A single worker dumping from inside a task completes the barrier by itself:
+ * the round closes at open, and the request flag must not stay raised, or
+ * the worker would never park again (a busy loop for the runtime's life).
+ */
+static schedrt_poll dump_from_inside(schedrt_task *t, void *arg) {
+  (void)t;
+  int *rc = arg;
+  int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  schedrt_dump_result res;
+  *rc = fd < 0 ? -errno : schedrt_dump_fd(schedrt_current(), fd, NULL, &res);
+  if (fd >= 0)
+    close(fd);
+  return SCHEDRT_READY;
+}
+Test(dump, single_worker_dump_from_a_task_lowers_the_flag) {
+  schedrt_runtime *rt = make_rt(1, 0);
+  int rc = 1;
+  schedrt_handle *h;
+  cr_assert_eq(schedrt_spawn_ex(rt, dump_from_inside, &rc, NULL, &h), 0);
+  cr_assert_eq(schedrt_join(h, 10ull * 1000000000u, NULL), 0);
+  cr_assert_eq(rc, 0, "dump from a task: %s", schedrt_strerror(rc));
+  cr_assert_eq(atomic_load(&rt->dump_flag), 0, "dump_flag left raised after the round");
+  schedrt_runtime_destroy(rt);
+}

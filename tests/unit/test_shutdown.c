@@ -200,6 +200,50 @@ Test(shutdown, sleeping_joiners_get_ecanceled, .timeout = 60) {
   cr_assert_eq(atomic_load(&done.dropped), 0);
 }
 
+/*
+ * -ECANCELED tells the joiner that the task is gone, so it may free arg: the
+ * drop callback must have returned by then. The callback dawdles so that a
+ * runtime publishing completion first would let the joiner in before it ends.
+ */
+struct slow_drop {
+  struct tracked t;
+  _Atomic bool drop_returned;
+  schedrt_handle *h;
+  int rc;
+  bool seen_at_return; /* drop_returned as the joiner saw it when join returned */
+};
+static void slow_drop_fn(void *arg) {
+  struct slow_drop *d = arg;
+  struct timespec ts = {0, 50 * (long)MS}; /* widens the window; not a synchronisation */
+  nanosleep(&ts, NULL);
+  schedrt_oneshot_destroy(&d->t.ch);
+  atomic_store(&d->drop_returned, true);
+}
+static void *slow_drop_joiner(void *arg) {
+  struct slow_drop *d = arg;
+  d->rc = schedrt_join(d->h, UINT64_MAX, NULL);
+  d->seen_at_return = atomic_load(&d->drop_returned);
+  return NULL;
+}
+Test(shutdown, ecanceled_only_after_the_drop_callback_returned, .timeout = 60) {
+  schedrt_runtime *rt = make_rt(1);
+  struct slow_drop d;
+  tracked_init(&d.t);
+  atomic_init(&d.drop_returned, false);
+  const schedrt_spawn_opts opts = {.name = "slow-drop", .drop = slow_drop_fn};
+  cr_assert_eq(schedrt_spawn_ex(rt, wait_channel_fn, &d.t, &opts, &d.h), 0);
+  cr_assert(stress_sem_wait(&d.t.polled, WAIT_S));
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, slow_drop_joiner, &d), 0);
+  bool ok;
+  STRESS_WAIT_UNTIL(ok, atomic_load(&((schedrt_task *)d.h)->state) & SCHEDRT_TS_JOIN_THREAD, WAIT_S);
+  cr_assert(ok, "the joiner never slept on the task");
+  schedrt_runtime_destroy(rt);
+  pthread_join(th, NULL);
+  cr_assert_eq(d.rc, -ECANCELED);
+  cr_assert(d.seen_at_return, "join returned -ECANCELED before drop(arg) returned");
+}
+
 /* ------------------------------------------------------------ queued tasks */
 
 /*
