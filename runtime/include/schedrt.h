@@ -352,7 +352,7 @@ typedef enum schedrt_dump_status {
 } schedrt_dump_status;
 
 typedef struct schedrt_dump_opts {
-  uint32_t timeout_ms; /* start-barrier deadline; 0: the runtime's default */
+  uint32_t timeout_ms; /* start-barrier deadline, at most 10000; 0: the runtime's default */
   const char *label;   /* copied into the dump; may be NULL */
 } schedrt_dump_opts;
 
