@@ -6,8 +6,11 @@ if(TARGET schedrt-demo AND TARGET schedrt-hello)
   add_test(NAME example_hello COMMAND schedrt-hello)
   add_test(NAME example_demo_duration
     COMMAND schedrt-demo --duration 2 --workers 2 --connections 50 --quiet)
+  if(SCHEDRT_ENABLE_METRICS)
+    set(demo_metrics metrics)
+  endif()
   add_test(NAME example_demo_sigint
-    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/examples/demo_sigint.sh $<TARGET_FILE:schedrt-demo>)
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/examples/demo_sigint.sh $<TARGET_FILE:schedrt-demo> ${demo_metrics})
   set_tests_properties(example_hello PROPERTIES PASS_REGULAR_EXPRESSION "returned 42")
   set_tests_properties(example_demo_duration PROPERTIES PASS_REGULAR_EXPRESSION "served [1-9][0-9]* requests")
   set_tests_properties(example_demo_sigint PROPERTIES PASS_REGULAR_EXPRESSION "demo_sigint: ok")

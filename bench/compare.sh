@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# schedrt-bench side by side with the peer ports (tokio, Go, OpenMP) of
+# ../shared/bench, in one run: RUNS passes, each = schedrt-bench then
+# ../shared/bench/run.sh (all peers), so that machine noise hits every runtime
+# alike. All lines go through ../shared/bench/summarize.sh (median over passes);
+# then a Markdown table (ns/op) and the setup are printed.
+#
+# Usage: bench/compare.sh [RUNS]          (default 3; run from anywhere)
+# Needs the peers' toolchains: see ../shared/bench/RESULTS.md "Setup"
+#   (apt-get install -y librust-tokio-dev golang-go libomp5-14; cargo on PATH
+#   or in ~/.cargo/bin).
+# Env: BENCH_* timing knobs (passed to every program);
+#      SCHEDRT_BENCH=path  use this schedrt-bench instead of building build/bench;
+#      COMPARE_OUT=dir     where raw lines, summary and table go
+#                          (default build/bench/compare-<UTC timestamp>).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=$root/../shared/bench
+runs=${1:-3}
+[ -x "$shared/run.sh" ] || { echo "compare.sh: $shared/run.sh not found" >&2; exit 1; }
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ -z "${SCHEDRT_BENCH:-}" ]; then
+  cmake -S "$root" -B "$root/build/bench" -DCMAKE_BUILD_TYPE=Release -DSCHEDRT_BUILD_INSPECTOR=OFF \
+    -DSCHEDRT_BUILD_EXAMPLES=OFF -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$root/build/bench" --target schedrt-bench -j2 >/dev/null
+  SCHEDRT_BENCH=$root/build/bench/bench/schedrt-bench
+fi
+out=${COMPARE_OUT:-$root/build/bench/compare-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+raw=$out/raw.txt
+: >"$raw"
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') (family $(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //') model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | sed 's/.*: //'), $(grep -m1 'cpu MHz' /proc/cpuinfo | sed 's/.*: //; s/\..*//') MHz), $(uname -sr)"
+  echo "busiest other processes (top, 1 s): $(top -b -n 2 -d 1 -o %CPU -w 200 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 >= 5 { printf "%s %s%%; ", $12, $9 }')"
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "schedrt: $(git -C "$root" describe --always --dirty 2>/dev/null || echo 'no commit yet'), sources sha256 $(cat "$root"/runtime/src/* "$root"/runtime/include/* | sha256sum | cut -c1-12), gcc $(gcc -dumpfullversion), CMake Release (-O3), static libschedrt"
+  echo "rustc: $(rustc --version 2>/dev/null || echo '?'); tokio: $(dpkg-query -W -f '${Version}' librust-tokio-dev 2>/dev/null || echo '?') (librust-tokio-dev)"
+  echo "go: $(go version 2>/dev/null | cut -d' ' -f3- || echo '?')"
+  echo "libgomp: gcc $(gcc -dumpfullversion); libomp: $(dpkg-query -W -f '${Version}' libomp5-14 2>/dev/null || echo 'absent')"
+  echo "knobs: $(env | grep -E '^BENCH_' | tr '\n' ' ' || true)"
+} | tee "$out/setup.txt" >&2
+
+for i in $(seq 1 "$runs"); do
+  echo "compare.sh: pass $i/$runs" >&2
+  # A failing program (a hang makes schedrt-bench print DNF and exit 3) does not stop the comparison.
+  "$SCHEDRT_BENCH" | tee -a "$raw" || echo "compare.sh: schedrt-bench failed (status $?)" >&2
+  "$shared/run.sh" | tee -a "$raw" || echo "compare.sh: run.sh failed (status $?)" >&2
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/setup.txt" >&2
+
+"$shared/summarize.sh" <"$raw" | tee "$out/summary.txt"
+
+# Table: ns/op (median over passes). best peer = the faster of tokio and go, the
+# two ports that run every workload as specified. The OpenMP columns are for
+# information only: the spawner is a team member that also runs tasks, and
+# both OpenMP runtimes run tasks inline past a queue limit; ping_pong and
+# busy2 are approximations there (marked ~).
+awk '
+  { name[$1 " " $2] = $4 }
+  END {
+    n = split("spawn_many_local spawn_many_remote_idle spawn_many_remote_busy1 spawn_many_remote_busy2 ping_pong yield_many chained_spawn spawn_local_empty wake_remote", w, " ")
+    np = split("tokio go omp-gomp omp-llvm", p, " ")
+    print "| workload | schedrt | tokio | go | omp-gomp | omp-llvm | best peer | ours / best |"
+    print "|---|---:|---:|---:|---:|---:|---|---:|"
+    for (i = 1; i <= n; i++) {
+      k = w[i]; ours = ("schedrt " k in name) ? name["schedrt " k] : "-"
+      approx = (k == "ping_pong" || k == "spawn_many_remote_busy2")
+      best = ""; bv = 0; line = "| " k " | " ours
+      for (j = 1; j <= np; j++) {
+        v = ("" p[j] " " k in name) ? name[p[j] " " k] : "-"
+        omp = (p[j] ~ /^omp/)
+        line = line " | " ((omp && approx && v != "-") ? "~" v : v)
+        if (v != "-" && v != "DNF" && !omp && (best == "" || v + 0 < bv)) { best = p[j]; bv = v + 0 }
+      }
+      ratio = (best != "" && ours != "-" && ours != "DNF") ? sprintf("%.2f", ours / bv) : "-"
+      print line " | " (best == "" ? "-" : best) " | " ratio " |"
+    }
+  }' "$out/summary.txt" | tee "$out/table.md"
+echo "compare.sh: raw lines, summary, table and setup in $out" >&2
