@@ -234,6 +234,16 @@ static schedrt_task *steal_work(schedrt_worker *w) {
   return NULL;
 }
 
+/* Is there work in any queue? Used by the last searcher. */
+static bool work_pending(schedrt_runtime *rt) {
+  if (schedrt__inject_len(&rt->inject))
+    return true;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    if (schedrt__lq_has_tasks(&rt->workers[i].q))
+      return true;
+  return false;
+}
+
 /*
  * Polls t, then follows up to SCHEDRT_MAX_LIFO_POLLS tasks it put in the LIFO
  * slot. Inlined twice by run_task with `timed` a constant, so the usual,
@@ -265,9 +275,19 @@ static inline __attribute__((always_inline)) void run_polls(schedrt_worker *w, s
 static void run_task(schedrt_worker *w, schedrt_task *t) {
   if (w->searching) {
     w->searching = false;
-    /* The last searcher that found work wakes another to keep searching. */
-    if (schedrt__idle_from_searching(&w->rt->idle))
-      schedrt__notify_parked(w->rt);
+    /*
+     * The last searcher that found work wakes another to keep searching, as
+     * in Tokio and Go, but only if there is more work to find: waking a
+     * worker that searches an empty runtime and parks again costs two futex
+     * calls and its search spin. Work pushed after our check sees no
+     * searcher and wakes one itself (the fence makes this a Dekker pair with
+     * schedrt__idle_worker_to_notify's).
+     */
+    if (schedrt__idle_from_searching(&w->rt->idle)) {
+      atomic_thread_fence(memory_order_seq_cst);
+      if (work_pending(w->rt))
+        schedrt__notify_parked(w->rt);
+    }
   }
   /* State RUNNING; true when polls are timed (SCHEDRT_TIMING). */
   if (SCHEDRT_UNLIKELY(schedrt__m_run_begin(w)))
@@ -277,15 +297,6 @@ static void run_task(schedrt_worker *w, schedrt_task *t) {
   atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 }
 
-/* Is there work in any queue? Used by the last searcher before it sleeps. */
-static bool work_pending(schedrt_runtime *rt) {
-  if (schedrt__inject_len(&rt->inject))
-    return true;
-  for (uint32_t i = 0; i < rt->nworkers; i++)
-    if (schedrt__lq_has_tasks(&rt->workers[i].q))
-      return true;
-  return false;
-}
 
 /* Returns when there may be work (or shutdown, or a dump request). */
 static void park(schedrt_worker *w) {
