@@ -1,10 +1,26 @@
 /*
- * A defensive reader of schedrt task dumps (docs/dump-format.md): a small
- * CBOR decoder for the subset the format uses (definite lengths only) and
- * the mapping of the known keys onto schedrt_dump_doc.
+ * The decoder of schedrt task dumps (docs/dump-format.md), on libcbor's
+ * streaming decoder: cbor_stream_decode() decodes one item head per call (a
+ * whole number or definite string, the head of an array, map or tag) and
+ * reports it through a callback. This file walks the format on top of that,
+ * in one pass, and maps the known keys onto schedrt_dump_doc (tables below).
+ *
+ * Why not cbor_load(): libcbor 0.8 builds a tree of separately allocated items
+ * (about 2 kB per task for 90 bytes of CBOR), and it allocates a definite
+ * array or map from its declared count before reading a single element, so
+ * nine bytes can ask for a terabyte. Here every count is checked against the
+ * bytes left before anything is allocated (each element takes at least one
+ * byte; a task or worker at least its required keys), nesting is bounded by
+ * MAX_DEPTH, and strings are copied into one arena no larger than the input.
+ * cbor_load() still runs for SCHEDRT_DUMP_KEEP_CBOR, but only on input this
+ * decoder accepted: there its counts are bounded by the input and its
+ * recursion (appending a finished container, cbor_decref) by MAX_DEPTH.
  */
+#include <cbor.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,205 +28,572 @@
 
 #include "schedrt/dump_read.h"
 
-#define MAX_DEPTH 16
-#define MAX_FILE (1ull << 30)
+#define MAX_DEPTH 16 /* the format nests 4 deep (tag, dump, tasks, task) */
 
-enum {
-  MT_UINT = 0,
-  MT_NEG = 1,
-  MT_BYTES = 2,
-  MT_TEXT = 3,
-  MT_ARRAY = 4,
-  MT_MAP = 5,
-  MT_TAG = 6,
-  MT_SIMPLE = 7
+/* ------------------------------------------------------ one item head */
+
+enum ev_kind {
+  EV_UINT,
+  EV_NEG,
+  EV_BYTES,
+  EV_TEXT,
+  EV_ARRAY,
+  EV_MAP,
+  EV_TAG,
+  EV_FLOAT,
+  EV_BOOL,
+  EV_NULL,
+  EV_UNDEF,
+  EV_INDEF
 };
-#define SIMPLE_NULL 22u
+
+static const char *const kind_names[] = {
+    [EV_UINT] = "an unsigned integer",
+    [EV_NEG] = "a negative integer",
+    [EV_BYTES] = "a byte string",
+    [EV_TEXT] = "a text string",
+    [EV_ARRAY] = "an array",
+    [EV_MAP] = "a map",
+    [EV_TAG] = "a tag",
+    [EV_FLOAT] = "a float",
+    [EV_BOOL] = "a boolean",
+    [EV_NULL] = "null",
+    [EV_UNDEF] = "undefined",
+    [EV_INDEF] = "an indefinite-length item",
+};
+
+/* What the callback saw. */
+struct ev {
+  enum ev_kind kind;
+  uint64_t v;       /* integer, element or pair count, tag number */
+  const uint8_t *s; /* string bytes, inside the input */
+  size_t n;         /* string length */
+};
+
+static void ev_set(void *ctx, enum ev_kind k, uint64_t v) {
+  struct ev *e = ctx;
+  e->kind = k;
+  e->v = v;
+}
+static void on_uint8(void *c, uint8_t v) { ev_set(c, EV_UINT, v); }
+static void on_uint16(void *c, uint16_t v) { ev_set(c, EV_UINT, v); }
+static void on_uint32(void *c, uint32_t v) { ev_set(c, EV_UINT, v); }
+static void on_uint64(void *c, uint64_t v) { ev_set(c, EV_UINT, v); }
+static void on_neg8(void *c, uint8_t v) { ev_set(c, EV_NEG, v); }
+static void on_neg16(void *c, uint16_t v) { ev_set(c, EV_NEG, v); }
+static void on_neg32(void *c, uint32_t v) { ev_set(c, EV_NEG, v); }
+static void on_neg64(void *c, uint64_t v) { ev_set(c, EV_NEG, v); }
+static void on_array(void *c, size_t n) { ev_set(c, EV_ARRAY, n); }
+static void on_map(void *c, size_t n) { ev_set(c, EV_MAP, n); }
+static void on_tag(void *c, uint64_t v) { ev_set(c, EV_TAG, v); }
+static void on_float(void *c, float f) {
+  (void)f;
+  ev_set(c, EV_FLOAT, 0);
+}
+static void on_double(void *c, double f) {
+  (void)f;
+  ev_set(c, EV_FLOAT, 0);
+}
+static void on_bool(void *c, bool b) { ev_set(c, EV_BOOL, b); }
+static void on_null(void *c) { ev_set(c, EV_NULL, 0); }
+static void on_undef(void *c) { ev_set(c, EV_UNDEF, 0); }
+/* Indefinite strings, arrays and maps, and "break": not in this format. */
+static void on_indef(void *c) { ev_set(c, EV_INDEF, 0); }
+static void on_string(struct ev *e, enum ev_kind k, cbor_data s, size_t n) {
+  e->kind = k;
+  e->s = s;
+  e->n = n;
+}
+static void on_bytes(void *c, cbor_data s, size_t n) { on_string(c, EV_BYTES, s, n); }
+static void on_text(void *c, cbor_data s, size_t n) { on_string(c, EV_TEXT, s, n); }
+
+/* Every member set: cbor_stream_decode calls them without a NULL check. */
+static const struct cbor_callbacks callbacks = {
+    .uint8 = on_uint8,
+    .uint16 = on_uint16,
+    .uint32 = on_uint32,
+    .uint64 = on_uint64,
+    .negint8 = on_neg8,
+    .negint16 = on_neg16,
+    .negint32 = on_neg32,
+    .negint64 = on_neg64,
+    .byte_string_start = on_indef,
+    .byte_string = on_bytes,
+    .string = on_text,
+    .string_start = on_indef,
+    .indef_array_start = on_indef,
+    .array_start = on_array,
+    .indef_map_start = on_indef,
+    .map_start = on_map,
+    .tag = on_tag,
+    .float2 = on_float,
+    .float4 = on_float,
+    .float8 = on_double,
+    .undefined = on_undef,
+    .null = on_null,
+    .boolean = on_bool,
+    .indef_break = on_indef,
+};
+
+/* -------------------------------------------------------------- cursor */
+
+/* One step of the path to the item being read, for messages. */
+struct step {
+  const uint8_t *key; /* NULL: an array index */
+  size_t klen, index;
+};
 
 struct cur {
-  const uint8_t *p, *end;
+  const uint8_t *start, *p, *end;
+  unsigned flags;
   int depth;
-  /* Strings are copied here: their total never exceeds the input's size. */
+  /* Strings are copied here: the bytes they need never exceed the input's. */
   char *arena;
   size_t used, cap;
+  struct step path[MAX_DEPTH + 1];
+  int npath;
+  char *err;
+  size_t errsize;
+  bool failed;
 };
 
-/* The public struct first, so a doc pointer is also the allocation. */
-struct doc {
-  schedrt_dump_doc pub;
-  char *arena;
-};
-
-static int head(struct cur *c, unsigned *mt, uint64_t *val) {
-  if (c->p >= c->end)
-    return SCHEDRT_ECORRUPT;
-  uint8_t ib = *c->p++;
-  unsigned ai = ib & 31u;
-  *mt = ib >> 5;
-  if (ai < 24) {
-    *val = ai;
-    return 0;
-  }
-  if (ai > 27)
-    return SCHEDRT_ECORRUPT; /* indefinite lengths and reserved values: not in this format */
-  size_t n = (size_t)1 << (ai - 24);
-  if ((size_t)(c->end - c->p) < n)
-    return SCHEDRT_ECORRUPT;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++)
-    v = (v << 8) | c->p[i];
-  c->p += n;
-  *val = v;
-  return 0;
+static void push_key(struct cur *c, const uint8_t *k, size_t n) {
+  c->path[c->npath++] = (struct step){.key = k, .klen = n};
 }
+static void push_index(struct cur *c, size_t i) { c->path[c->npath++] = (struct step){.index = i}; }
+static void pop(struct cur *c) { c->npath--; }
+
+/* Appends at most max bytes of s, each unprintable one as '?'. */
+static size_t put_clean(char *buf, size_t size, size_t at, const uint8_t *s, size_t n, size_t max) {
+  for (size_t i = 0; i < n && i < max && at + 1 < size; i++)
+    buf[at++] = s[i] < 0x20 || s[i] >= 0x7f ? '?' : (char)s[i];
+  if (n > max && at + 3 < size) {
+    memcpy(buf + at, "...", 3);
+    at += 3;
+  }
+  buf[at < size ? at : size - 1] = '\0';
+  return at < size ? at : size - 1;
+}
+
+/* Records the first failure as "path: message (byte N)" and returns rc. at: NULL for no byte. */
+static int fail(struct cur *c, int rc, const uint8_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct cur *c, int rc, const uint8_t *at, const char *fmt, ...) {
+  if (c->failed)
+    return rc;
+  c->failed = true;
+  if (!c->err || !c->errsize)
+    return rc;
+  char where[192] = "", msg[256];
+  size_t w = 0;
+  for (int i = 0; i < c->npath && w + 1 < sizeof(where); i++) {
+    const struct step *s = &c->path[i];
+    if (s->key) {
+      if (i)
+        where[w++] = '.';
+      where[w] = '\0';
+      w = put_clean(where, sizeof(where), w, s->key, s->klen, 40);
+    } else {
+      int k = snprintf(where + w, sizeof(where) - w, "[%zu]", s->index);
+      w = k > 0 && (size_t)k < sizeof(where) - w ? w + (size_t)k : sizeof(where) - 1;
+    }
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  char pos[48] = "";
+  if (at)
+    snprintf(pos, sizeof(pos), " (byte %zu)", (size_t)(at - c->start));
+  snprintf(c->err, c->errsize, "%s%s%s%s", where, where[0] ? ": " : "", msg, pos);
+  return rc;
+}
+
+static int nomem(struct cur *c) { return fail(c, -ENOMEM, NULL, "out of memory"); }
 
 static size_t left(const struct cur *c) { return (size_t)(c->end - c->p); }
 
-static int skip(struct cur *c) {
-  unsigned mt;
-  uint64_t v;
-  int rc = head(c, &mt, &v);
-  if (rc)
-    return rc;
-  switch (mt) {
-  case MT_BYTES:
-  case MT_TEXT:
-    if (v > left(c))
-      return SCHEDRT_ECORRUPT;
-    c->p += v;
+/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF). */
+static bool utf8_ok(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint8_t b = s[i];
+    size_t k;
+    uint8_t lo = 0x80, hi = 0xbf;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    if (b >= 0xc2 && b <= 0xdf)
+      k = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      k = 2;
+      lo = b == 0xe0 ? 0xa0 : 0x80;
+      hi = b == 0xed ? 0x9f : 0xbf;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      k = 3;
+      lo = b == 0xf0 ? 0x90 : 0x80;
+      hi = b == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+      return false;
+    for (size_t j = 2; j <= k; j++)
+      if (s[i + j] < 0x80 || s[i + j] > 0xbf)
+        return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+/* The next item head, through libcbor. Counts are checked against the bytes left. */
+static int next(struct cur *c, struct ev *e) {
+  const uint8_t *at = c->p;
+  if (c->p >= c->end)
+    return fail(c, SCHEDRT_ECORRUPT, at, "truncated: the input ends where an item should start");
+  struct cbor_decoder_result r = cbor_stream_decode(c->p, left(c), &callbacks, e);
+  if (r.status == CBOR_DECODER_NEDATA)
+    return fail(c, SCHEDRT_ECORRUPT, at, "truncated: the input ends inside an item");
+  if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > left(c))
+    return fail(c, SCHEDRT_ECORRUPT, at, "malformed CBOR (initial byte 0x%02x)", *at);
+  c->p += r.read;
+  switch (e->kind) {
+  case EV_INDEF:
+    return fail(c, SCHEDRT_ECORRUPT, at,
+                "an indefinite-length item or a break (initial byte 0x%02x): dumps use definite lengths only",
+                *at);
+  case EV_ARRAY:
+    if (e->v > left(c))
+      return fail(c, SCHEDRT_ECORRUPT, at,
+                  "truncated or corrupt: an array of %llu elements cannot fit in the %zu bytes left",
+                  (unsigned long long)e->v, left(c));
     return 0;
-  case MT_ARRAY:
-  case MT_MAP:
-    if (c->depth >= MAX_DEPTH || v > left(c))
-      return SCHEDRT_ECORRUPT;
-    c->depth++;
-    for (uint64_t i = 0; i < (mt == MT_MAP ? 2 * v : v) && !rc; i++)
-      rc = skip(c);
-    c->depth--;
-    return rc;
-  case MT_TAG:
-    if (c->depth >= MAX_DEPTH)
-      return SCHEDRT_ECORRUPT;
-    c->depth++;
-    rc = skip(c);
-    c->depth--;
-    return rc;
+  case EV_MAP:
+    if (e->v > left(c) / 2)
+      return fail(c, SCHEDRT_ECORRUPT, at,
+                  "truncated or corrupt: a map of %llu entries cannot fit in the %zu bytes left",
+                  (unsigned long long)e->v, left(c));
+    return 0;
+  case EV_TEXT:
+    return utf8_ok(e->s, e->n) ? 0 : fail(c, SCHEDRT_ECORRUPT, at, "a text string that is not valid UTF-8");
   default:
     return 0;
   }
 }
 
-/* A container head of type mt; its count, bounded by the bytes left. */
-static int open_container(struct cur *c, unsigned want, uint64_t *n) {
-  unsigned mt;
-  int rc = head(c, &mt, n);
+static int mismatch(struct cur *c, const uint8_t *at, const struct ev *e, const char *want) {
+  return fail(c, SCHEDRT_ECORRUPT, at, "expected %s, found %s", want, kind_names[e->kind]);
+}
+
+/* Skips one item of any kind (a key a later minor version added). */
+static int skip(struct cur *c) {
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = next(c, &e);
+  if (rc || (e.kind != EV_ARRAY && e.kind != EV_MAP && e.kind != EV_TAG))
+    return rc;
+  if (c->depth >= MAX_DEPTH)
+    return fail(c, SCHEDRT_ECORRUPT, at, "nested deeper than %d levels", MAX_DEPTH);
+  c->depth++;
+  uint64_t n = e.kind == EV_ARRAY ? e.v : e.kind == EV_MAP ? 2 * e.v : 1; /* 2 * v: checked by next() */
+  for (uint64_t i = 0; i < n && !rc; i++)
+    rc = skip(c);
+  c->depth--;
+  return rc;
+}
+
+/* Opens an array or a map (one level deeper: the caller closes it with depth--). */
+static int open_container(struct cur *c, enum ev_kind want, struct ev *e) {
+  const uint8_t *at = c->p;
+  int rc = next(c, e);
   if (rc)
     return rc;
-  if (mt != want || *n > left(c))
-    return SCHEDRT_ECORRUPT;
+  if (e->kind != want)
+    return mismatch(c, at, e, kind_names[want]);
+  if (c->depth >= MAX_DEPTH)
+    return fail(c, SCHEDRT_ECORRUPT, at, "nested deeper than %d levels", MAX_DEPTH);
+  c->depth++;
   return 0;
 }
 
-static bool is_null(struct cur *c) {
-  if (c->p < c->end && *c->p == ((MT_SIMPLE << 5) | SIMPLE_NULL)) {
-    c->p++;
-    return true;
-  }
-  return false;
-}
+/* --------------------------------------------------------------- values */
 
 static int get_uint(struct cur *c, uint64_t *out) {
-  unsigned mt;
-  int rc = head(c, &mt, out);
-  return rc ? rc : mt == MT_UINT ? 0 : SCHEDRT_ECORRUPT;
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = next(c, &e);
+  if (rc)
+    return rc;
+  if (e.kind != EV_UINT)
+    return mismatch(c, at, &e, "an unsigned integer");
+  *out = e.v;
+  return 0;
 }
 
 /* An unsigned number or null (SCHEDRT_DUMP_NONE). */
 static int get_opt(struct cur *c, int64_t *out) {
-  uint64_t v;
-  if (is_null(c)) {
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = next(c, &e);
+  if (rc)
+    return rc;
+  if (e.kind == EV_NULL) {
     *out = SCHEDRT_DUMP_NONE;
     return 0;
   }
-  int rc = get_uint(c, &v);
-  if (rc)
-    return rc;
-  if (v > (uint64_t)INT64_MAX)
-    return SCHEDRT_ECORRUPT;
-  *out = (int64_t)v;
+  if (e.kind != EV_UINT)
+    return mismatch(c, at, &e, "an unsigned integer or null");
+  if (e.v > (uint64_t)INT64_MAX)
+    return fail(c, SCHEDRT_ECORRUPT, at, "%llu is out of range", (unsigned long long)e.v);
+  *out = (int64_t)e.v;
   return 0;
 }
 
-/* A text string (or null: *s and *n zero), pointing into the input. */
-static int get_text_ref(struct cur *c, const char **s, size_t *n) {
-  unsigned mt;
-  uint64_t v;
-  *s = NULL;
-  *n = 0;
-  if (is_null(c))
+/* A text string (or null: *s NULL), pointing into the input. */
+static int get_text_ref(struct cur *c, const uint8_t **s, size_t *n) {
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = next(c, &e);
+  if (rc)
+    return rc;
+  if (e.kind == EV_NULL) {
+    *s = NULL;
+    *n = 0;
     return 0;
-  int rc = head(c, &mt, &v);
-  if (rc)
-    return rc;
-  if (mt != MT_TEXT || v > left(c))
-    return SCHEDRT_ECORRUPT;
-  *s = (const char *)c->p;
-  *n = (size_t)v;
-  c->p += v;
+  }
+  if (e.kind != EV_TEXT)
+    return mismatch(c, at, &e, "a text string or null");
+  *s = e.s;
+  *n = e.n;
   return 0;
 }
 
-/* A text string copied into the arena, NUL-terminated (NULL for null). */
+/* A text copied into the arena, NUL-terminated (NULL for null). */
 static int get_text(struct cur *c, const char **out) {
-  const char *s;
+  const uint8_t *s;
   size_t n;
   int rc = get_text_ref(c, &s, &n);
-  if (rc || !s) {
-    *out = NULL;
+  *out = NULL;
+  if (rc || !s)
     return rc;
-  }
-  if (c->used + n + 1 > c->cap)
-    return SCHEDRT_ECORRUPT;
+  if (n + 1 > c->cap - c->used) /* cannot happen: each text has a head byte of its own */
+    return fail(c, SCHEDRT_ECORRUPT, NULL, "strings larger than the input");
   char *d = c->arena + c->used;
   memcpy(d, s, n);
   d[n] = '\0';
   c->used += n + 1;
+  if (c->flags & SCHEDRT_DUMP_PRINTABLE)
+    for (size_t i = 0; i < n; i++) {
+      unsigned char b = (unsigned char)d[i];
+      if (b < 0x20 || b == 0x7f)
+        d[i] = '?';
+      else if (b == 0xc2 && i + 1 < n && (unsigned char)d[i + 1] <= 0x9f) /* U+0080..U+009F (C1) */
+        d[i] = d[i + 1] = '?';
+    }
   *out = d;
   return 0;
 }
 
-/* A text from a fixed vocabulary: its index, `none` for null, `count` if unknown. */
-static int get_enum(struct cur *c, const char *const *names, uint32_t first, uint32_t count, uint32_t none,
-                    uint32_t *out) {
-  const char *s;
+struct names {
+  const char *const *v;
+  uint32_t first, count, none; /* values first..count-1; none: null; an unknown text reads as count */
+};
+
+static int get_enum(struct cur *c, const struct names *nm, uint32_t *out) {
+  const uint8_t *s;
   size_t n;
   int rc = get_text_ref(c, &s, &n);
   if (rc)
     return rc;
-  *out = s ? count : none;
-  for (uint32_t i = first; s && i < count; i++)
-    if (names[i] && strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+  *out = s ? nm->count : nm->none;
+  for (uint32_t i = nm->first; s && i < nm->count; i++)
+    if (strlen(nm->v[i]) == n && memcmp(nm->v[i], s, n) == 0)
       *out = i;
   return 0;
 }
 
 static int get_bytes16(struct cur *c, uint8_t out[16]) {
-  unsigned mt;
-  uint64_t v;
-  int rc = head(c, &mt, &v);
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = next(c, &e);
   if (rc)
     return rc;
-  if (mt != MT_BYTES || v > left(c))
-    return SCHEDRT_ECORRUPT;
-  memset(out, 0, 16);
-  memcpy(out, c->p, v < 16 ? (size_t)v : 16);
-  c->p += v;
+  if (e.kind != EV_BYTES)
+    return mismatch(c, at, &e, "a byte string");
+  if (e.n != 16)
+    return fail(c, SCHEDRT_ECORRUPT, at, "expected 16 bytes, found %zu", e.n);
+  memcpy(out, e.s, 16);
   return 0;
 }
 
-static bool key_is(const char *k, size_t n, const char *want) {
-  return strlen(want) == n && memcmp(k, want, n) == 0;
+/* An array of unsigned numbers into a fresh array. */
+static int get_uints(struct cur *c, uint64_t **out, size_t *count) {
+  struct ev e;
+  int rc = open_container(c, EV_ARRAY, &e);
+  if (rc)
+    return rc;
+  /* e.v <= bytes left (next()): the allocation is bounded by the input. */
+  if (!(*out = calloc(e.v ? e.v : 1, sizeof(**out)))) {
+    c->depth--;
+    return nomem(c);
+  }
+  *count = e.v;
+  for (uint64_t i = 0; i < e.v && !rc; i++) {
+    push_index(c, i);
+    rc = get_uint(c, &(*out)[i]);
+    pop(c);
+  }
+  c->depth--;
+  return rc;
 }
+
+/* ------------------------------------------------------- maps by table */
+
+enum fkind {
+  F_UINT,    /* uint64_t */
+  F_OPT,     /* int64_t: unsigned or null */
+  F_TEXT,    /* const char *: text or null */
+  F_BYTES16, /* uint8_t[16] */
+  F_UINTS,   /* uint64_t * at off, size_t count at off2 */
+  F_ENUM,    /* uint32_t, one of names */
+  F_CUSTOM,  /* fn */
+};
+
+struct field {
+  const char *key;
+  enum fkind kind;
+  bool required;
+  size_t off, off2;
+  const struct names *names;
+  int (*fn)(struct cur *c, void *base);
+};
+
+struct table {
+  const struct field *f;
+  size_t n; /* at most 64: the seen mask */
+  size_t elem_size;
+  void (*init)(void *elem);
+};
+
+/* Which field k is, trying the writer's order first (hint: the last one + 1); n if unknown. */
+static size_t lookup(const struct table *t, const uint8_t *k, size_t kn, size_t hint) {
+  for (size_t j = 0; j < t->n; j++) {
+    size_t i = (hint + j) % t->n;
+    if (strlen(t->f[i].key) == kn && memcmp(t->f[i].key, k, kn) == 0)
+      return i;
+  }
+  return t->n;
+}
+
+static int get_field(struct cur *c, const struct field *f, void *base) {
+  char *p = (char *)base + f->off;
+  switch (f->kind) {
+  case F_UINT:
+    return get_uint(c, (uint64_t *)(void *)p);
+  case F_OPT:
+    return get_opt(c, (int64_t *)(void *)p);
+  case F_TEXT:
+    return get_text(c, (const char **)(void *)p);
+  case F_BYTES16:
+    return get_bytes16(c, (uint8_t *)p);
+  case F_UINTS:
+    return get_uints(c, (uint64_t **)(void *)p, (size_t *)(void *)((char *)base + f->off2));
+  case F_ENUM:
+    return get_enum(c, f->names, (uint32_t *)(void *)p);
+  case F_CUSTOM:
+    return f->fn(c, base);
+  }
+  return SCHEDRT_ECORRUPT;
+}
+
+/* A map: known keys into base, each at most once; unknown keys skipped. *seen: which keys came. */
+static int get_map(struct cur *c, const struct table *t, void *base, uint64_t *seen) {
+  struct ev e;
+  int rc = open_container(c, EV_MAP, &e);
+  if (rc)
+    return rc;
+  size_t hint = 0;
+  *seen = 0;
+  for (uint64_t i = 0; i < e.v && !rc; i++) {
+    const uint8_t *s, *at = c->p;
+    size_t n;
+    struct ev k;
+    if ((rc = next(c, &k)))
+      break;
+    if (k.kind != EV_TEXT) {
+      rc = fail(c, SCHEDRT_ECORRUPT, at, "a map key is %s, not a text string", kind_names[k.kind]);
+      break;
+    }
+    s = k.s;
+    n = k.n;
+    size_t j = lookup(t, s, n, hint);
+    push_key(c, s, n);
+    if (j == t->n) {
+      rc = skip(c);
+    } else if (*seen & (1ull << j)) {
+      rc = fail(c, SCHEDRT_ECORRUPT, at, "the key is given twice");
+    } else {
+      *seen |= 1ull << j;
+      hint = j + 1;
+      rc = get_field(c, &t->f[j], base);
+    }
+    pop(c);
+  }
+  c->depth--;
+  return rc;
+}
+
+static int check_required(struct cur *c, const struct table *t, uint64_t seen, const uint8_t *at) {
+  for (size_t j = 0; j < t->n; j++)
+    if (t->f[j].required && !(seen & (1ull << j)))
+      return fail(c, SCHEDRT_ECORRUPT, at, "no \"%s\" key", t->f[j].key);
+  return 0;
+}
+
+static int get_map_checked(struct cur *c, const struct table *t, void *base) {
+  const uint8_t *at = c->p;
+  uint64_t seen;
+  int rc = get_map(c, t, base, &seen);
+  return rc ? rc : check_required(c, t, seen, at);
+}
+
+/* An array of maps of table t into a fresh array. */
+static int get_list(struct cur *c, const struct table *t, void **out, size_t *count) {
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = open_container(c, EV_ARRAY, &e);
+  if (rc)
+    return rc;
+  /* The least an element takes: its map head and its required keys with one-byte values. */
+  size_t least = 1;
+  for (size_t j = 0; j < t->n; j++)
+    if (t->f[j].required)
+      least += 2 + strlen(t->f[j].key);
+  if (e.v > left(c) / least) {
+    c->depth--;
+    return fail(c, SCHEDRT_ECORRUPT, at,
+                "truncated or corrupt: %llu entries cannot fit in the %zu bytes left",
+                (unsigned long long)e.v, left(c));
+  }
+  char *a = calloc(e.v ? e.v : 1, t->elem_size);
+  if (!a) {
+    c->depth--;
+    return nomem(c);
+  }
+  *out = a;
+  *count = e.v;
+  for (uint64_t i = 0; i < e.v && !rc; i++) {
+    push_index(c, i);
+    if (t->init)
+      t->init(a + i * t->elem_size);
+    rc = get_map_checked(c, t, a + i * t->elem_size);
+    pop(c);
+  }
+  c->depth--;
+  return rc;
+}
+
+/* ------------------------------------------------------------- vocabulary */
 
 static const char *const state_names[] = {
 #define X(n, t, h) t,
@@ -238,252 +621,227 @@ static const char *const source_names[] = {NULL,
 #undef X
 };
 
-/* An array of unsigned numbers into a fresh array. */
-static int get_uint_list(struct cur *c, uint64_t **out, size_t *count) {
-  uint64_t n;
-  if (*out)
-    return SCHEDRT_ECORRUPT; /* a key given twice */
-  int rc = open_container(c, MT_ARRAY, &n);
-  if (rc)
-    return rc;
-  *out = calloc(n ? n : 1, sizeof(**out));
-  if (!*out)
-    return -ENOMEM;
-  *count = n;
-  for (uint64_t i = 0; i < n && !rc; i++)
-    rc = get_uint(c, &(*out)[i]);
-  return rc;
-}
+static const struct names states = {state_names, 0, SCHEDRT_DUMP_STATE__COUNT, SCHEDRT_DUMP_STATE__COUNT};
+static const struct names roles = {role_names, 0, SCHEDRT_DUMP_ROLE__COUNT, SCHEDRT_DUMP_ROLE__COUNT};
+static const struct names wstates = {wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT, SCHEDRT_DUMP_WSTATE__COUNT};
+static const struct names reasons = {reason_names, 1, SCHEDRT_DUMP_REASON__COUNT, SCHEDRT_DUMP_REASON_NONE};
+static const struct names sources = {source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT, SCHEDRT_DUMP_SOURCE_NONE};
 
-/* Iterates a map: for each key, `one` consumes the value. */
-typedef int (*entry_fn)(struct cur *c, const char *k, size_t kn, void *ctx);
+/* ---------------------------------------------------------------- tables */
 
-static int each_entry(struct cur *c, entry_fn one, void *ctx) {
-  uint64_t n;
-  int rc = open_container(c, MT_MAP, &n);
-  if (rc)
-    return rc;
-  if (c->depth >= MAX_DEPTH)
-    return SCHEDRT_ECORRUPT;
-  c->depth++;
-  for (uint64_t i = 0; i < n && !rc; i++) {
-    const char *k;
-    size_t kn;
-    if ((rc = get_text_ref(c, &k, &kn)))
-      break;
-    rc = k ? one(c, k, kn, ctx) : SCHEDRT_ECORRUPT;
-  }
-  c->depth--;
-  return rc;
-}
+#define OFF(type, m) offsetof(type, m)
+#define DOC(m) OFF(schedrt_dump_doc, m)
 
-/* Iterates an array of maps into a fresh array of `size`-byte elements. */
-static int each_item(struct cur *c, void **out, size_t *count, size_t size, void (*init)(void *),
-                     entry_fn one) {
-  uint64_t n;
-  if (*out)
-    return SCHEDRT_ECORRUPT; /* a key given twice */
-  int rc = open_container(c, MT_ARRAY, &n);
-  if (rc)
-    return rc;
-  char *a = calloc(n ? n : 1, size);
-  if (!a)
-    return -ENOMEM;
-  *out = a;
-  *count = n;
-  for (uint64_t i = 0; i < n && !rc; i++) {
-    init(a + i * size);
-    rc = each_entry(c, one, a + i * size);
-  }
-  return rc;
-}
+static const struct field meta_fields[] = {
+    {SCHEDRT_DK_RUNTIME, F_TEXT, false, DOC(runtime), 0, NULL, NULL},
+    {SCHEDRT_DK_RUNTIME_VERSION, F_TEXT, false, DOC(runtime_version), 0, NULL, NULL},
+    {SCHEDRT_DK_PID, F_UINT, false, DOC(pid), 0, NULL, NULL},
+    {SCHEDRT_DK_PROC_START, F_UINT, false, DOC(proc_starttime), 0, NULL, NULL},
+    {SCHEDRT_DK_BOOT_ID, F_BYTES16, false, DOC(boot_id), 0, NULL, NULL},
+    {SCHEDRT_DK_STARTED, F_UINT, false, DOC(started_mono_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_NWORKERS, F_UINT, false, DOC(nworkers), 0, NULL, NULL},
+    {SCHEDRT_DK_SOURCE, F_TEXT, false, DOC(source), 0, NULL, NULL},
+    {SCHEDRT_DK_LABEL, F_TEXT, false, DOC(label), 0, NULL, NULL},
+    {SCHEDRT_DK_NONCE, F_BYTES16, false, DOC(nonce), 0, NULL, NULL},
+    {SCHEDRT_DK_STATUS, F_TEXT, false, DOC(status), 0, NULL, NULL},
+    {SCHEDRT_DK_DEADLINE_MS, F_UINT, false, DOC(deadline_ms), 0, NULL, NULL},
+    {SCHEDRT_DK_REQUESTED, F_UINT, false, DOC(requested_mono_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_TAKEN, F_UINT, false, DOC(taken_mono_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_TAKEN_REALTIME, F_UINT, false, DOC(taken_realtime_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_GATHER_NS, F_UINT, false, DOC(gather_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_PAUSE_NS, F_UINT, false, DOC(pause_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_COVERED, F_UINTS, false, DOC(covered), DOC(ncovered), NULL, NULL},
+    {SCHEDRT_DK_MISSING, F_UINTS, false, DOC(missing), DOC(nmissing), NULL, NULL},
+    /* Required: it is how a reader checks that it got every task. */
+    {SCHEDRT_DK_NTASKS, F_UINT, true, DOC(task_count), 0, NULL, NULL},
+};
+static const struct table meta_table = {meta_fields, sizeof(meta_fields) / sizeof(meta_fields[0]), 0, NULL};
 
-/* ---------------------------------------------------------------- meta */
+static const struct field injection_fields[] = {
+    {SCHEDRT_DK_DEPTH, F_UINT, false, DOC(injection_depth), 0, NULL, NULL},
+};
+static const struct table injection_table = {injection_fields, 1, 0, NULL};
 
-static int meta_entry(struct cur *c, const char *k, size_t n, void *ctx) {
-  schedrt_dump_doc *d = ctx;
-  if (key_is(k, n, SCHEDRT_DK_RUNTIME))
-    return get_text(c, &d->runtime);
-  if (key_is(k, n, SCHEDRT_DK_RUNTIME_VERSION))
-    return get_text(c, &d->runtime_version);
-  if (key_is(k, n, SCHEDRT_DK_SOURCE))
-    return get_text(c, &d->source);
-  if (key_is(k, n, SCHEDRT_DK_LABEL))
-    return get_text(c, &d->label);
-  if (key_is(k, n, SCHEDRT_DK_STATUS))
-    return get_text(c, &d->status);
-  if (key_is(k, n, SCHEDRT_DK_NONCE))
-    return get_bytes16(c, d->nonce);
-  if (key_is(k, n, SCHEDRT_DK_BOOT_ID))
-    return get_bytes16(c, d->boot_id);
-  if (key_is(k, n, SCHEDRT_DK_COVERED))
-    return get_uint_list(c, &d->covered, &d->ncovered);
-  if (key_is(k, n, SCHEDRT_DK_MISSING))
-    return get_uint_list(c, &d->missing, &d->nmissing);
-  static const struct {
-    const char *key;
-    size_t off;
-  } nums[] = {
-      {SCHEDRT_DK_PID, offsetof(schedrt_dump_doc, pid)},
-      {SCHEDRT_DK_PROC_START, offsetof(schedrt_dump_doc, proc_starttime)},
-      {SCHEDRT_DK_STARTED, offsetof(schedrt_dump_doc, started_mono_ns)},
-      {SCHEDRT_DK_NWORKERS, offsetof(schedrt_dump_doc, nworkers)},
-      {SCHEDRT_DK_DEADLINE_MS, offsetof(schedrt_dump_doc, deadline_ms)},
-      {SCHEDRT_DK_REQUESTED, offsetof(schedrt_dump_doc, requested_mono_ns)},
-      {SCHEDRT_DK_TAKEN, offsetof(schedrt_dump_doc, taken_mono_ns)},
-      {SCHEDRT_DK_TAKEN_REALTIME, offsetof(schedrt_dump_doc, taken_realtime_ns)},
-      {SCHEDRT_DK_GATHER_NS, offsetof(schedrt_dump_doc, gather_ns)},
-      {SCHEDRT_DK_PAUSE_NS, offsetof(schedrt_dump_doc, pause_ns)},
-      {SCHEDRT_DK_NTASKS, offsetof(schedrt_dump_doc, task_count)},
-  };
-  for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
-    if (key_is(k, n, nums[i].key))
-      return get_uint(c, (uint64_t *)(void *)((char *)d + nums[i].off));
-  return skip(c);
-}
-
-/* ------------------------------------------------------------- workers */
-
+#define W(m) OFF(schedrt_dump_worker, m)
+static const struct field worker_fields[] = {
+    {SCHEDRT_DK_INDEX, F_UINT, true, W(index), 0, NULL, NULL},
+    {SCHEDRT_DK_ROLE, F_ENUM, true, W(role), 0, &roles, NULL},
+    {SCHEDRT_DK_WSTATE, F_ENUM, false, W(state), 0, &wstates, NULL},
+    {SCHEDRT_DK_REASON, F_ENUM, false, W(reason), 0, &reasons, NULL},
+    {SCHEDRT_DK_LOCAL_QUEUE, F_OPT, false, W(local_queue), 0, NULL, NULL},
+    {SCHEDRT_DK_LIFO, F_OPT, false, W(lifo), 0, NULL, NULL},
+    {SCHEDRT_DK_DEFERRED, F_OPT, false, W(deferred), 0, NULL, NULL},
+    {SCHEDRT_DK_CURRENT, F_OPT, false, W(current_task), 0, NULL, NULL},
+    {SCHEDRT_DK_RUNNING_NS, F_OPT, false, W(running_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_RUNNING_SRC, F_ENUM, false, W(running_src), 0, &sources, NULL},
+};
 static void worker_init(void *p) {
   schedrt_dump_worker *w = p;
   w->role = SCHEDRT_DUMP_ROLE__COUNT;
   w->state = SCHEDRT_DUMP_WSTATE__COUNT;
   w->local_queue = w->lifo = w->deferred = w->current_task = w->running_ns = SCHEDRT_DUMP_NONE;
 }
+static const struct table worker_table = {worker_fields, sizeof(worker_fields) / sizeof(worker_fields[0]),
+                                          sizeof(schedrt_dump_worker), worker_init};
 
-static int worker_entry(struct cur *c, const char *k, size_t n, void *ctx) {
-  schedrt_dump_worker *w = ctx;
-  if (key_is(k, n, SCHEDRT_DK_INDEX))
-    return get_uint(c, &w->index);
-  if (key_is(k, n, SCHEDRT_DK_ROLE))
-    return get_enum(c, role_names, 0, SCHEDRT_DUMP_ROLE__COUNT, SCHEDRT_DUMP_ROLE__COUNT, &w->role);
-  if (key_is(k, n, SCHEDRT_DK_WSTATE))
-    return get_enum(c, wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT, SCHEDRT_DUMP_WSTATE__COUNT, &w->state);
-  if (key_is(k, n, SCHEDRT_DK_REASON))
-    return get_enum(c, reason_names, 1, SCHEDRT_DUMP_REASON__COUNT, SCHEDRT_DUMP_REASON_NONE, &w->reason);
-  if (key_is(k, n, SCHEDRT_DK_RUNNING_SRC))
-    return get_enum(c, source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT, SCHEDRT_DUMP_SOURCE_NONE,
-                    &w->running_src);
-  if (key_is(k, n, SCHEDRT_DK_LOCAL_QUEUE))
-    return get_opt(c, &w->local_queue);
-  if (key_is(k, n, SCHEDRT_DK_LIFO))
-    return get_opt(c, &w->lifo);
-  if (key_is(k, n, SCHEDRT_DK_DEFERRED))
-    return get_opt(c, &w->deferred);
-  if (key_is(k, n, SCHEDRT_DK_CURRENT))
-    return get_opt(c, &w->current_task);
-  if (key_is(k, n, SCHEDRT_DK_RUNNING_NS))
-    return get_opt(c, &w->running_ns);
-  return skip(c);
-}
-
-/* --------------------------------------------------------------- tasks */
-
+#define T(m) OFF(schedrt_dump_task, m)
+static const struct field task_fields[] = {
+    {SCHEDRT_DK_ID, F_UINT, true, T(id), 0, NULL, NULL},
+    {SCHEDRT_DK_NAME, F_TEXT, false, T(name), 0, NULL, NULL},
+    {SCHEDRT_DK_STATE, F_ENUM, true, T(state), 0, &states, NULL},
+    {SCHEDRT_DK_WORKER, F_OPT, false, T(worker), 0, NULL, NULL},
+    {SCHEDRT_DK_POSITION, F_OPT, false, T(position), 0, NULL, NULL},
+    {SCHEDRT_DK_SPAWN, F_OPT, false, T(spawn), 0, NULL, NULL},
+    {SCHEDRT_DK_AWAIT, F_OPT, false, T(await), 0, NULL, NULL},
+    {SCHEDRT_DK_POLLS, F_UINT, false, T(polls), 0, NULL, NULL},
+    {SCHEDRT_DK_AGE_NS, F_UINT, false, T(age_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_STATE_NS, F_OPT, false, T(state_ns), 0, NULL, NULL},
+};
 static void task_init(void *p) {
   schedrt_dump_task *t = p;
   t->state = SCHEDRT_DUMP_STATE__COUNT;
   t->worker = t->position = t->spawn = t->await = t->state_ns = SCHEDRT_DUMP_NONE;
 }
+static const struct table task_table = {task_fields, sizeof(task_fields) / sizeof(task_fields[0]),
+                                        sizeof(schedrt_dump_task), task_init};
 
-static int task_entry(struct cur *c, const char *k, size_t n, void *ctx) {
-  schedrt_dump_task *t = ctx;
-  if (key_is(k, n, SCHEDRT_DK_ID))
-    return get_uint(c, &t->id);
-  if (key_is(k, n, SCHEDRT_DK_NAME))
-    return get_text(c, &t->name);
-  if (key_is(k, n, SCHEDRT_DK_STATE))
-    return get_enum(c, state_names, 0, SCHEDRT_DUMP_STATE__COUNT, SCHEDRT_DUMP_STATE__COUNT, &t->state);
-  if (key_is(k, n, SCHEDRT_DK_WORKER))
-    return get_opt(c, &t->worker);
-  if (key_is(k, n, SCHEDRT_DK_POSITION))
-    return get_opt(c, &t->position);
-  if (key_is(k, n, SCHEDRT_DK_SPAWN))
-    return get_opt(c, &t->spawn);
-  if (key_is(k, n, SCHEDRT_DK_AWAIT))
-    return get_opt(c, &t->await);
-  if (key_is(k, n, SCHEDRT_DK_POLLS))
-    return get_uint(c, &t->polls);
-  if (key_is(k, n, SCHEDRT_DK_AGE_NS))
-    return get_uint(c, &t->age_ns);
-  if (key_is(k, n, SCHEDRT_DK_STATE_NS))
-    return get_opt(c, &t->state_ns);
-  return skip(c);
-}
+#define S(m) OFF(schedrt_dump_site, m)
+static const struct field site_fields[] = {
+    {SCHEDRT_DK_FILE, F_TEXT, false, S(file), 0, NULL, NULL},
+    {SCHEDRT_DK_LINE, F_UINT, false, S(line), 0, NULL, NULL},
+    {SCHEDRT_DK_FUNC, F_TEXT, false, S(func), 0, NULL, NULL},
+    {SCHEDRT_DK_LABEL, F_TEXT, false, S(label), 0, NULL, NULL},
+};
+static const struct table site_table = {site_fields, sizeof(site_fields) / sizeof(site_fields[0]),
+                                        sizeof(schedrt_dump_site), NULL};
 
-/* --------------------------------------------------------------- sites */
-
-static void site_init(void *p) { (void)p; }
-
-static int site_entry(struct cur *c, const char *k, size_t n, void *ctx) {
-  schedrt_dump_site *s = ctx;
-  if (key_is(k, n, SCHEDRT_DK_FILE))
-    return get_text(c, &s->file);
-  if (key_is(k, n, SCHEDRT_DK_FUNC))
-    return get_text(c, &s->func);
-  if (key_is(k, n, SCHEDRT_DK_LABEL))
-    return get_text(c, &s->label);
-  if (key_is(k, n, SCHEDRT_DK_LINE))
-    return get_uint(c, &s->line);
-  return skip(c);
-}
-
-/* ----------------------------------------------------------- top level */
+/* ------------------------------------------------------------- top level */
 
 struct top {
   schedrt_dump_doc *d;
-  bool format_ok, version_ok;
+  bool format_seen;
 };
 
-static int injection_entry(struct cur *c, const char *k, size_t n, void *ctx) {
-  schedrt_dump_doc *d = ctx;
-  return key_is(k, n, SCHEDRT_DK_DEPTH) ? get_uint(c, &d->injection_depth) : skip(c);
+static int top_format(struct cur *c, void *base) {
+  struct top *t = base;
+  const uint8_t *s, *at = c->p;
+  size_t n;
+  int rc = get_text_ref(c, &s, &n);
+  if (rc)
+    return rc;
+  t->format_seen = true;
+  if (!s || n != strlen(SCHEDRT_DUMP_FORMAT) || memcmp(s, SCHEDRT_DUMP_FORMAT, n) != 0) {
+    char got[64] = "null";
+    if (s)
+      put_clean(got, sizeof(got), 0, s, n, 40);
+    return fail(c, SCHEDRT_EMAGIC, at, "not a schedrt dump: the format is \"%s\", not \"%s\"", got,
+                SCHEDRT_DUMP_FORMAT);
+  }
+  return 0;
 }
 
-static int top_entry(struct cur *c, const char *k, size_t n, void *ctx) {
-  struct top *t = ctx;
-  schedrt_dump_doc *d = t->d;
-  if (key_is(k, n, SCHEDRT_DK_FORMAT)) {
-    const char *s;
-    size_t sn;
-    int rc = get_text_ref(c, &s, &sn);
-    t->format_ok = !rc && s && key_is(s, sn, SCHEDRT_DUMP_FORMAT);
+/* [major, minor, ...]: a major we do not know stops here, before its layout is misread. */
+static int top_version(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = open_container(c, EV_ARRAY, &e);
+  if (rc)
     return rc;
-  }
-  if (key_is(k, n, SCHEDRT_DK_VERSION)) {
-    uint64_t len;
-    int rc = open_container(c, MT_ARRAY, &len);
-    if (!rc && len < 2)
-      rc = SCHEDRT_ECORRUPT;
-    if (!rc)
-      rc = get_uint(c, &d->major);
-    if (!rc)
-      rc = get_uint(c, &d->minor);
-    for (uint64_t i = 2; i < len && !rc; i++)
-      rc = skip(c);
-    t->version_ok = !rc;
-    return rc;
-  }
-  if (key_is(k, n, SCHEDRT_DK_META))
-    return each_entry(c, meta_entry, d);
-  if (key_is(k, n, SCHEDRT_DK_INJECTION))
-    return each_entry(c, injection_entry, d);
-  if (key_is(k, n, SCHEDRT_DK_WORKERS))
-    return each_item(c, (void **)&d->workers, &d->nworkers_listed, sizeof(*d->workers), worker_init,
-                     worker_entry);
-  if (key_is(k, n, SCHEDRT_DK_TASKS))
-    return each_item(c, (void **)&d->tasks, &d->ntasks, sizeof(*d->tasks), task_init, task_entry);
-  if (key_is(k, n, SCHEDRT_DK_SPAWN_SITES))
-    return each_item(c, (void **)&d->spawn_sites, &d->nspawn_sites, sizeof(*d->spawn_sites), site_init,
-                     site_entry);
-  if (key_is(k, n, SCHEDRT_DK_AWAIT_SITES))
-    return each_item(c, (void **)&d->await_sites, &d->nawait_sites, sizeof(*d->await_sites), site_init,
-                     site_entry);
-  return skip(c);
+  if (e.v < 2)
+    rc = fail(c, SCHEDRT_ECORRUPT, at, "expected [major, minor]");
+  if (!rc)
+    rc = get_uint(c, &d->major);
+  if (!rc)
+    rc = get_uint(c, &d->minor);
+  if (!rc && d->major != SCHEDRT_DUMP_MAJOR)
+    rc = fail(c, SCHEDRT_EVERSION, at, "format version %llu.%llu is not supported (this reader knows %d.x)",
+              (unsigned long long)d->major, (unsigned long long)d->minor, SCHEDRT_DUMP_MAJOR);
+  for (uint64_t i = 2; i < e.v && !rc; i++)
+    rc = skip(c);
+  c->depth--;
+  return rc;
 }
+
+static int top_meta(struct cur *c, void *base) {
+  return get_map_checked(c, &meta_table, ((struct top *)base)->d);
+}
+static int top_injection(struct cur *c, void *base) {
+  return get_map_checked(c, &injection_table, ((struct top *)base)->d);
+}
+static int top_workers(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  return get_list(c, &worker_table, (void **)&d->workers, &d->nworkers_listed);
+}
+static int top_tasks(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  return get_list(c, &task_table, (void **)&d->tasks, &d->ntasks);
+}
+static int top_spawn_sites(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  return get_list(c, &site_table, (void **)&d->spawn_sites, &d->nspawn_sites);
+}
+static int top_await_sites(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  return get_list(c, &site_table, (void **)&d->await_sites, &d->nawait_sites);
+}
+
+/* format and version are checked by the caller (EMAGIC, EVERSION), the rest are required. */
+static const struct field top_fields[] = {
+    {SCHEDRT_DK_FORMAT, F_CUSTOM, false, 0, 0, NULL, top_format},
+    {SCHEDRT_DK_VERSION, F_CUSTOM, false, 0, 0, NULL, top_version},
+    {SCHEDRT_DK_META, F_CUSTOM, true, 0, 0, NULL, top_meta},
+    {SCHEDRT_DK_WORKERS, F_CUSTOM, true, 0, 0, NULL, top_workers},
+    {SCHEDRT_DK_INJECTION, F_CUSTOM, true, 0, 0, NULL, top_injection},
+    {SCHEDRT_DK_TASKS, F_CUSTOM, true, 0, 0, NULL, top_tasks},
+    {SCHEDRT_DK_SPAWN_SITES, F_CUSTOM, true, 0, 0, NULL, top_spawn_sites},
+    {SCHEDRT_DK_AWAIT_SITES, F_CUSTOM, true, 0, 0, NULL, top_await_sites},
+};
+static const struct table top_table = {top_fields, sizeof(top_fields) / sizeof(top_fields[0]), 0, NULL};
+
+/* Every index points into its table, so that a reader can follow it without a check. */
+static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
+  if (d->task_count != d->ntasks)
+    return fail(c, SCHEDRT_ECORRUPT, NULL, "meta.task_count is %llu, but tasks lists %zu",
+                (unsigned long long)d->task_count, d->ntasks);
+  for (size_t i = 0; i < d->nworkers_listed; i++)
+    if (d->workers[i].index != i)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "workers[%zu].index is %llu: workers are listed in index order",
+                  i, (unsigned long long)d->workers[i].index);
+  for (size_t i = 0; i < d->ncovered + d->nmissing; i++) {
+    bool cov = i < d->ncovered;
+    uint64_t w = cov ? d->covered[i] : d->missing[i - d->ncovered];
+    if (w >= d->nworkers_listed)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "meta.%s[%zu] is worker %llu, but there are %zu workers",
+                  cov ? SCHEDRT_DK_COVERED : SCHEDRT_DK_MISSING, cov ? i : i - d->ncovered,
+                  (unsigned long long)w, d->nworkers_listed);
+  }
+  for (size_t i = 0; i < d->ntasks; i++) {
+    const schedrt_dump_task *t = &d->tasks[i];
+    if (t->spawn != SCHEDRT_DUMP_NONE && (uint64_t)t->spawn >= d->nspawn_sites)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].spawn is %lld, but there are %zu spawn sites", i,
+                  (long long)t->spawn, d->nspawn_sites);
+    if (t->await != SCHEDRT_DUMP_NONE && (uint64_t)t->await >= d->nawait_sites)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].await is %lld, but there are %zu await sites", i,
+                  (long long)t->await, d->nawait_sites);
+    if (t->worker != SCHEDRT_DUMP_NONE && (uint64_t)t->worker >= d->nworkers_listed)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].worker is %lld, but there are %zu workers", i,
+                  (long long)t->worker, d->nworkers_listed);
+  }
+  return 0;
+}
+
+/* The public struct first, so a doc pointer is also the allocation. */
+struct doc {
+  schedrt_dump_doc pub;
+  char *arena;
+};
 
 void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
   if (!doc)
     return;
+  if (doc->cbor)
+    cbor_decref(&doc->cbor);
   free(doc->covered);
   free(doc->missing);
   free(doc->workers);
@@ -494,72 +852,155 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
   free(doc);
 }
 
-int schedrt_dump_parse(const void *buf, size_t len, schedrt_dump_doc **out) {
+static int decode(struct cur *c, schedrt_dump_doc *d) {
+  struct top t = {.d = d};
+  struct ev e;
+  int rc;
+  if (c->p == c->end)
+    return fail(c, SCHEDRT_ECORRUPT, NULL, "empty input");
+  /* Not even a tag (major type 6): whatever it is, it is not a dump (its counts do not matter). */
+  bool tag = (*c->p >> 5) == 6;
+  if (tag && (rc = next(c, &e)))
+    return rc; /* a cut tag head */
+  if (!tag || e.v != SCHEDRT_DUMP_SELF_DESCRIBE_TAG)
+    return fail(c, SCHEDRT_EMAGIC, NULL,
+                "not a schedrt dump: it does not open with the self-described CBOR tag (d9 d9 f7)");
+  c->depth++;
+  const uint8_t *at = c->p;
+  if ((rc = next(c, &e)))
+    return rc;
+  if (e.kind != EV_MAP)
+    return fail(c, SCHEDRT_EMAGIC, at, "not a schedrt dump: the tagged item is %s, not a map",
+                kind_names[e.kind]);
+  c->p = at; /* get_map reads the head again */
+  uint64_t seen;
+  if ((rc = get_map(c, &top_table, &t, &seen)))
+    return rc;
+  if (!t.format_seen)
+    return fail(c, SCHEDRT_EMAGIC, NULL, "not a schedrt dump: no \"%s\" key", SCHEDRT_DK_FORMAT);
+  if (!(seen & (1ull << 1))) /* top_fields[1] */
+    return fail(c, SCHEDRT_EVERSION, NULL, "no \"%s\" key", SCHEDRT_DK_VERSION);
+  if ((rc = check_required(c, &top_table, seen, NULL)))
+    return rc;
+  c->depth--;
+  if (c->p != c->end)
+    return fail(c, SCHEDRT_ECORRUPT, c->p, "%zu bytes after the dump", left(c));
+  return check_refs(c, d);
+}
+
+int schedrt_dump_parse_ex(const void *buf, size_t len, unsigned flags, schedrt_dump_doc **out, char *err,
+                          size_t errsize) {
   *out = NULL;
+  if (err && errsize)
+    err[0] = '\0';
+  struct cur c = {.start = buf,
+                  .p = buf,
+                  .end = (const uint8_t *)buf + len,
+                  .flags = flags,
+                  .err = err,
+                  .errsize = errsize};
+  if (!buf && len)
+    return fail(&c, -EINVAL, NULL, "no input");
+  if (len > SCHEDRT_DUMP_MAX_SIZE)
+    return fail(&c, SCHEDRT_ECORRUPT, NULL, "%zu bytes: larger than a dump can be", len);
   struct doc *doc = calloc(1, sizeof(*doc));
   if (!doc)
-    return -ENOMEM;
-  struct cur c = {.p = buf, .end = (const uint8_t *)buf + len, .cap = len + 1};
-  struct top t = {.d = &doc->pub};
-  unsigned mt;
-  uint64_t v;
-  int rc = -ENOMEM;
-  if (!(c.arena = doc->arena = malloc(c.cap)))
-    goto err;
-  if ((rc = head(&c, &mt, &v)))
-    goto err;
-  if (mt != MT_TAG || v != SCHEDRT_DUMP_SELF_DESCRIBE_TAG) {
-    rc = SCHEDRT_EMAGIC;
-    goto err;
+    return nomem(&c);
+  c.cap = len + 1;
+  int rc = (c.arena = doc->arena = malloc(c.cap)) ? decode(&c, &doc->pub) : nomem(&c);
+  if (!rc && (flags & SCHEDRT_DUMP_KEEP_CBOR)) {
+    struct cbor_load_result lr;
+    doc->pub.cbor = cbor_load(buf, len, &lr);
+    if (!doc->pub.cbor)
+      rc = lr.error.code == CBOR_ERR_MEMERROR ? nomem(&c)
+                                              : fail(&c, SCHEDRT_ECORRUPT, c.start + lr.error.position,
+                                                     "libcbor cannot load it (error %d)", (int)lr.error.code);
+    else if (lr.read != len)
+      rc = fail(&c, SCHEDRT_ECORRUPT, NULL, "libcbor read %zu of %zu bytes", lr.read, len);
   }
-  if ((rc = each_entry(&c, top_entry, &t)))
-    goto err;
-  if (!t.format_ok) {
-    rc = SCHEDRT_EMAGIC;
-    goto err;
-  }
-  if (!t.version_ok || doc->pub.major != SCHEDRT_DUMP_MAJOR) {
-    rc = SCHEDRT_EVERSION;
-    goto err;
-  }
-  if (c.p != c.end) {
-    rc = SCHEDRT_ECORRUPT; /* bytes after the dump */
-    goto err;
+  if (rc) {
+    schedrt_dump_doc_free(&doc->pub);
+    return rc;
   }
   *out = &doc->pub;
   return 0;
-err:
-  schedrt_dump_doc_free(&doc->pub);
+}
+
+int schedrt_dump_parse(const void *buf, size_t len, schedrt_dump_doc **out) {
+  return schedrt_dump_parse_ex(buf, len, 0, out, NULL, 0);
+}
+
+static int load_fail(char *err, size_t errsize, int rc, const char *what) {
+  if (err && errsize)
+    snprintf(err, errsize, "%s", what);
   return rc;
 }
 
-int schedrt_dump_load(const char *path, schedrt_dump_doc **out) {
+int schedrt_dump_load_ex(const char *path, unsigned flags, schedrt_dump_doc **out, char *err,
+                         size_t errsize) {
   struct stat st;
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  int rc = fstat(fd, &st) ? -errno : 0;
-  if (!rc && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_FILE))
-    rc = SCHEDRT_ECORRUPT;
-  char *buf = rc ? NULL : malloc((size_t)st.st_size + 1);
-  if (!rc && !buf)
-    rc = -ENOMEM;
-  size_t got = 0;
-  while (!rc && got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | (flags & SCHEDRT_DUMP_FOLLOW ? 0 : O_NOFOLLOW));
+  if (fd < 0) {
+    int e = errno;
+    return load_fail(err, errsize, -e,
+                     e == ELOOP && !(flags & SCHEDRT_DUMP_FOLLOW) ? "a symbolic link (refused)"
+                                                                  : strerror(e));
+  }
+  if (fstat(fd, &st)) {
+    int e = errno;
+    close(fd);
+    return load_fail(err, errsize, -e, strerror(e));
+  }
+  if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SCHEDRT_DUMP_MAX_SIZE) {
+    close(fd);
+    return load_fail(err, errsize, SCHEDRT_ECORRUPT,
+                     S_ISREG(st.st_mode) ? "larger than 1 GiB: not a dump" : "not a regular file");
+  }
+  size_t size = (size_t)st.st_size, got = 0;
+  char *buf = malloc(size ? size : 1);
+  if (!buf) {
+    close(fd);
+    return load_fail(err, errsize, -ENOMEM, "out of memory");
+  }
+  int rc = 0;
+  while (!rc && got < size) {
+    ssize_t n = read(fd, buf + got, size - got);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
-      rc = n < 0 ? -errno : SCHEDRT_ECORRUPT;
+    if (n < 0)
+      rc = load_fail(err, errsize, -errno, strerror(errno));
+    else if (n == 0)
+      rc = load_fail(err, errsize, SCHEDRT_ECORRUPT, "the file shrank while it was read");
     else
       got += (size_t)n;
   }
   close(fd);
   if (!rc)
-    rc = schedrt_dump_parse(buf, got, out);
+    rc = schedrt_dump_parse_ex(buf, got, flags & ~(unsigned)SCHEDRT_DUMP_FOLLOW, out, err, errsize);
   free(buf);
   return rc;
+}
+
+int schedrt_dump_load(const char *path, schedrt_dump_doc **out) {
+  return schedrt_dump_load_ex(path, 0, out, NULL, 0);
+}
+
+/* -------------------------------------------------------------- helpers */
+
+const schedrt_dump_site *schedrt_dump_spawn_site(const schedrt_dump_doc *d, const schedrt_dump_task *t) {
+  return t->spawn >= 0 && (uint64_t)t->spawn < d->nspawn_sites ? &d->spawn_sites[t->spawn] : NULL;
+}
+
+const schedrt_dump_site *schedrt_dump_await_site(const schedrt_dump_doc *d, const schedrt_dump_task *t) {
+  return t->await >= 0 && (uint64_t)t->await < d->nawait_sites ? &d->await_sites[t->await] : NULL;
+}
+
+const schedrt_dump_task *schedrt_dump_find_task(const schedrt_dump_doc *d, uint64_t id) {
+  for (size_t i = 0; d && i < d->ntasks; i++)
+    if (d->tasks[i].id == id)
+      return &d->tasks[i];
+  return NULL;
 }
 
 const char *schedrt_dump_state_text(uint32_t state) {
@@ -568,4 +1009,20 @@ const char *schedrt_dump_state_text(uint32_t state) {
 
 const char *schedrt_dump_role_text(uint32_t role) {
   return role < SCHEDRT_DUMP_ROLE__COUNT ? role_names[role] : "unknown";
+}
+
+const char *schedrt_dump_wstate_text(uint32_t wstate) {
+  return wstate < SCHEDRT_DUMP_WSTATE__COUNT ? wstate_names[wstate] : "unknown";
+}
+
+const char *schedrt_dump_reason_text(uint32_t reason) {
+  return reason == SCHEDRT_DUMP_REASON_NONE    ? NULL
+         : reason < SCHEDRT_DUMP_REASON__COUNT ? reason_names[reason]
+                                               : "unknown";
+}
+
+const char *schedrt_dump_source_text(uint32_t source) {
+  return source == SCHEDRT_DUMP_SOURCE_NONE    ? NULL
+         : source < SCHEDRT_DUMP_SOURCE__COUNT ? source_names[source]
+                                               : "unknown";
 }

@@ -1,15 +1,19 @@
 /*
- * The requester's side of the control-page protocol (control.h,
- * docs/dump-format.md): claim req_seq, write the request, ring the doorbell,
- * wait for resp_seq, then collect the dump object the runtime created and
- * remove it. The control page is the only thing we ever write, and it is the
- * only range mapped writable (peers.md 4.8).
+ * The inspector's requests through the control page (control.h,
+ * docs/dump-format.md). The protocol itself is the common requester's
+ * (common/src/dump_read_ctl.c: schedrt_ctl_submit claims req_seq and rings the
+ * doorbell with compare-and-swaps, schedrt_ctl_wait reads our own answer slot
+ * as a seqlock and checks the echoed nonce, schedrt_ctl_collect opens, checks
+ * and removes the dump object); this file adds what a user needs around it:
+ * mapping only the control page writable after checking it is still the
+ * segment we attached to, clamping the timeout, a non-blocking poll for the
+ * TUI with the target's exit, shutdown and a deadline noticed, an object name
+ * that must be a dump of this very process, and saving to the user's file.
  */
 #include "dump_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,13 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "format.h"
 #include "schedrt.h"
+#include "schedrt/dump_read.h"
 #include "schedrt/proto/control.h"
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/shm_util.h"
@@ -33,11 +36,13 @@
 
 struct dump_client {
   pid_t pid;
-  uint32_t uid;                /* the segment's owner: the dump object must be theirs too */
-  struct schedrt_ctl *ctl;     /* the mapped control page */
+  uint32_t uid;            /* the segment's owner: the dump object must be theirs too */
+  struct schedrt_ctl *ctl; /* the mapped control page */
   size_t map_size;
-  uint32_t seq;                /* the req_seq value we claimed from (our answer is seq + 2) */
+  uint32_t seq;            /* the sequence our answer carries (from schedrt_ctl_submit) */
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
+  int answered;            /* answer is ours (schedrt_ctl_wait said so) */
+  schedrt_ctl_answer answer;
   uint64_t started_ns, deadline_ns;
   uint32_t timeout_ms;
   char output[PATH_MAX];
@@ -107,16 +112,6 @@ static int map_ctl(const inspect_target *t, struct schedrt_ctl **out, size_t *si
   return 0;
 }
 
-static void futex_wake(_Atomic uint32_t *word) {
-  /* Shared (not FUTEX_PRIVATE): the runtime waits on its own mapping of this page. */
-  syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t ns) {
-  struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
-  syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, &ts, NULL, 0);
-}
-
 int dump_client_start(const inspect_target *t, const dump_request *req, dump_client **out, dump_outcome *o) {
   struct schedrt_ctl *ctl = NULL;
   size_t size = 0;
@@ -132,21 +127,25 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
   c->pid = t->pid;
   c->uid = t->info->uid;
 
-  /* Acquire: the identity fields are published before state turns SERVED. */
+  /* Acquire: the identity fields are published before state turns SERVED, so they
+   * mean something only after it did (a runtime without task dumps leaves the page zero). */
   uint32_t state = atomic_load_explicit(&ctl->state, memory_order_acquire);
+  if (state == SCHEDRT_CTL_STATE_CLOSED) {
+    err = fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime is shutting down and takes no more requests");
+    goto out;
+  }
+  if (state != SCHEDRT_CTL_STATE_SERVED) {
+    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE, "the runtime serves no dump requests (built without task dumps?)");
+    goto out;
+  }
   if (ctl->magic != SCHEDRT_CTL_MAGIC || ctl->major != SCHEDRT_CTL_MAJOR) {
     err = fail(o, SCHEDRT_EVERSION, INSPECT_EXIT_FAILURE,
                "the control page speaks another protocol version (%u.%u; this sched-inspect knows %d.x)",
                ctl->major, ctl->minor, SCHEDRT_CTL_MAJOR);
     goto out;
   }
-  if (state == SCHEDRT_CTL_STATE_CLOSED) {
-    err = fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime is shutting down and takes no more requests");
-    goto out;
-  }
-  if (state != SCHEDRT_CTL_STATE_SERVED || !(ctl->kinds & (1u << SCHEDRT_CTL_KIND_DUMP))) {
-    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE,
-               "the runtime serves no dump requests (built without task dumps?)");
+  if (!(ctl->kinds & (1u << SCHEDRT_CTL_KIND_DUMP))) {
+    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE, "the runtime serves no dump requests (built without task dumps?)");
     goto out;
   }
   uint32_t timeout = req->timeout_ms;
@@ -156,36 +155,26 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     timeout = ctl->timeout_max_ms;
   c->timeout_ms = timeout;
 
-  /* Claim: nothing pending (resp_seq caught up with an even req_seq), then CAS to odd. */
-  uint32_t s = atomic_load_explicit(&ctl->req_seq, memory_order_acquire);
-  uint32_t r = atomic_load_explicit(&ctl->resp_seq, memory_order_acquire);
-  if ((s & 1u) || r != s || !atomic_compare_exchange_strong_explicit(&ctl->req_seq, &s, s + 1u,
-                                                                     memory_order_acq_rel, memory_order_relaxed)) {
+  /* Claim, fill with a fresh nonce, ring: both steps compare-and-swaps (dump_read_ctl.c). */
+  err = schedrt_ctl_submit(ctl, SCHEDRT_CTL_KIND_DUMP, timeout, req->label, &c->seq, c->nonce);
+  switch (err) {
+  case 0:
+    break;
+  case -EBUSY:
     o->status = SCHEDRT_DUMP_BUSY;
-    err = fail(o, -EBUSY, INSPECT_EXIT_FAILURE,
-               "BUSY: another inspector's request is pending; try again in a moment");
+    err = fail(o, err, INSPECT_EXIT_FAILURE, "BUSY: another inspector's request is pending; try again in a moment");
+    goto out;
+  case -ENOTSUP:
+    err = fail(o, err, INSPECT_EXIT_FAILURE, "the runtime stopped serving requests");
+    goto out;
+  case -EINVAL:
+    err = fail(o, err, INSPECT_EXIT_USAGE, "the label must be printable ASCII of at most %d bytes",
+               SCHEDRT_CTL_LABEL_SIZE - 1);
+    goto out;
+  default:
+    err = fail(o, err, INSPECT_EXIT_FAILURE, "cannot make the request: %s", schedrt_strerror(err));
     goto out;
   }
-  c->seq = s;
-  do {
-    if (getrandom(c->nonce, sizeof(c->nonce), 0) != (ssize_t)sizeof(c->nonce)) {
-      uint64_t x = inspect_now_ns() ^ ((uint64_t)getpid() << 32);
-      memcpy(c->nonce, &x, sizeof(x));
-    }
-  } while (c->nonce[0] == 0 && memcmp(c->nonce, c->nonce + 1, sizeof(c->nonce) - 1) == 0);
-  /* Plain stores: the release store of req_seq below publishes them. */
-  ctl->req_kind = SCHEDRT_CTL_KIND_DUMP;
-  ctl->req_flags = 0;
-  ctl->req_timeout_ms = timeout;
-  ctl->req_pid = (uint32_t)getpid();
-  ctl->req_resv = 0;
-  memcpy(ctl->req_nonce, c->nonce, sizeof(c->nonce));
-  memset(ctl->req_label, 0, sizeof(ctl->req_label));
-  if (req->label)
-    memcpy(ctl->req_label, req->label, strnlen(req->label, sizeof(ctl->req_label) - 1));
-  memset(ctl->req_resv2, 0, sizeof(ctl->req_resv2));
-  atomic_store_explicit(&ctl->req_seq, s + 2u, memory_order_release);
-  futex_wake(&ctl->req_seq);
 
   c->started_ns = inspect_now_ns();
   c->deadline_ns = c->started_ns +
@@ -227,125 +216,109 @@ static const char *reason_text(uint32_t r) {
   return r < SCHEDRT_CTL_R__COUNT && texts[r] ? texts[r] : "unknown reason";
 }
 
-/* Copies the runtime's dump object to the user's file, then removes the object. */
+/* Writes all of buf to fd. 0 or an errno value. */
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t k = write(fd, buf, len);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return k < 0 ? errno : EIO;
+    buf += k;
+    len -= (size_t)k;
+  }
+  return 0;
+}
+
+/* Collects the runtime's dump object (read, checked, removed: schedrt_ctl_collect) into the user's file. */
 static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outcome *o) {
   struct schedrt__shm_name nm;
-  char src[PATH_MAX];
-  struct stat st;
+  char obj[SCHEDRT_CTL_OBJECT_SIZE + 1];
   const char *name = object[0] == '/' ? object + 1 : object;
   /* The name comes from shared memory: accept only a dump object of this very process. */
   if (schedrt__shm_name_parse(name, &nm) || !nm.is_dump || nm.pid != (uint32_t)c->pid || nm.uid != c->uid)
     return fail(o, SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE, "the runtime answered with an unexpected object name");
-  xsnprintf(src, sizeof(src), "%s/%s", c->shm_dir, name);
-  int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (in < 0)
-    return fail(o, -errno, INSPECT_EXIT_FAILURE, "cannot open the dump object %s: %s", src, strerror(errno));
-  if (fstat(in, &st) || !S_ISREG(st.st_mode) || st.st_uid != (uid_t)c->uid || st.st_nlink != 1 ||
-      (st.st_mode & 077)) {
-    close(in);
-    return fail(o, SCHEDRT_EOWNER, INSPECT_EXIT_FAILURE, "refusing the dump object %s: wrong owner or mode", src);
-  }
-  if ((uint64_t)st.st_size < bytes) {
-    close(in);
-    return fail(o, SCHEDRT_ECORRUPT, INSPECT_EXIT_FAILURE, "the dump object is shorter than announced");
-  }
+  xsnprintf(obj, sizeof(obj), "/%s", name);
+  /* The user's file first: if it exists we stop here, and the runtime removes its copy later. */
   int out = c->to_stdout ? STDOUT_FILENO : open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) {
     int e = errno;
-    close(in);
     return fail(o, -e, INSPECT_EXIT_FAILURE, "cannot create %s: %s%s (the runtime removes its copy later)", c->output,
                 strerror(e), e == EEXIST ? ", not overwriting" : "");
   }
-  char buf[65536];
-  uint64_t left = bytes ? bytes : (uint64_t)st.st_size;
-  int e = 0;
-  while (left > 0 && !e) {
-    ssize_t n = read(in, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      e = n < 0 ? errno : EIO;
-      break;
-    }
-    for (ssize_t w = 0; w < n;) {
-      ssize_t k = write(out, buf + w, (size_t)(n - w));
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k <= 0) {
-        e = k < 0 ? errno : EIO;
-        break;
-      }
-      w += k;
-    }
-    left -= (uint64_t)n;
-  }
-  close(in);
-  if (!c->to_stdout && close(out) && !e)
+  void *buf = NULL;
+  size_t len = 0;
+  int err = schedrt_ctl_collect(c->shm_dir, obj, &buf, &len);
+  if (!err && len < bytes)
+    err = SCHEDRT_ECORRUPT;
+  int e = err ? 0 : write_all(out, buf, bytes ? (size_t)bytes : len);
+  free(buf);
+  if (!c->to_stdout && close(out) && !err && !e)
     e = errno;
-  if (e) {
+  if (err || e) {
     if (!c->to_stdout)
       unlink(c->output);
+    if (err == SCHEDRT_EOWNER)
+      return fail(o, err, INSPECT_EXIT_FAILURE, "refusing the dump object %s%s: wrong owner, mode or links", c->shm_dir,
+                  obj);
+    if (err == SCHEDRT_ECORRUPT)
+      return fail(o, err, INSPECT_EXIT_FAILURE, "the dump object is shorter than announced (or larger than 1 GiB)");
+    if (err)
+      return fail(o, err, INSPECT_EXIT_FAILURE, "cannot collect the dump object %s%s: %s", c->shm_dir, obj,
+                  schedrt_strerror(err));
     return fail(o, -e, INSPECT_EXIT_FAILURE, "writing %s: %s", c->to_stdout ? "standard output" : c->output,
                 strerror(e));
   }
-  /* Collected: the runtime's copy has done its job. A failure here only leaves it to the runtime's cleanup. */
-  unlink(src);
   xsnprintf(o->path, sizeof(o->path), "%s", c->to_stdout ? "-" : c->output);
   return 0;
 }
 
 int dump_client_poll(dump_client *c, dump_outcome *o) {
-  struct schedrt_ctl *ctl = c->ctl;
-  uint32_t want = c->seq + 2u;
-  memset(o, 0, sizeof(*o));
+  memset(o, 0, sizeof(o[0]));
   o->status = -1;
-  uint32_t r = atomic_load_explicit(&ctl->resp_seq, memory_order_acquire);
-  if (r != want) {
+  if (!c->answered) {
+    /* Our slot, copied as a seqlock read and only if it echoes our nonce; no waiting here. */
+    int rc = schedrt_ctl_wait(c->ctl, c->seq, c->nonce, 0, &c->answer);
     uint64_t now = inspect_now_ns();
     o->elapsed_ns = now - c->started_ns;
-    if (kill(c->pid, 0) && errno == ESRCH)
-      return fail(o, SCHEDRT_ESTALE, INSPECT_EXIT_GONE, "the target exited before answering");
-    if (atomic_load_explicit(&ctl->state, memory_order_acquire) == SCHEDRT_CTL_STATE_CLOSED)
-      return fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime shut down before answering");
-    if (now > c->deadline_ns)
-      return fail(o, -ETIMEDOUT, INSPECT_EXIT_TIMEOUT,
-                  "no answer after %.1f s: the runtime's monitor thread is not serving requests (hung or stopped?)",
-                  (double)(now - c->started_ns) / 1e9);
-    return -EAGAIN;
+    if (rc == -ESTALE)
+      return fail(o, SCHEDRT_ETORN, INSPECT_EXIT_FAILURE,
+                  "the answer was overwritten: %d later requests were answered first (other inspectors?)",
+                  SCHEDRT_CTL_SLOTS);
+    if (rc) {
+      if (kill(c->pid, 0) && errno == ESRCH)
+        return fail(o, SCHEDRT_ESTALE, INSPECT_EXIT_GONE, "the target exited before answering");
+      if (atomic_load_explicit(&c->ctl->state, memory_order_acquire) == SCHEDRT_CTL_STATE_CLOSED)
+        return fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime shut down before answering");
+      if (now > c->deadline_ns)
+        return fail(o, -ETIMEDOUT, INSPECT_EXIT_TIMEOUT,
+                    "no answer after %.1f s: the runtime's monitor thread is not serving requests (hung or stopped?)",
+                    (double)(now - c->started_ns) / 1e9);
+      return -EAGAIN;
+    }
+    c->answered = 1;
   }
-  /* Copy the answer, then check that it did not change meanwhile (seqlock-style). */
-  uint32_t status = ctl->resp_status, reason = ctl->resp_reason;
-  uint32_t tasks = ctl->resp_tasks, covered = ctl->resp_workers_covered, missing = ctl->resp_workers_missing;
-  uint64_t bytes = ctl->resp_bytes, pause = ctl->resp_pause_ns;
-  uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
-  char object[SCHEDRT_CTL_OBJECT_SIZE];
-  memcpy(nonce, ctl->resp_nonce, sizeof(nonce));
-  memcpy(object, ctl->resp_object, sizeof(object));
-  object[sizeof(object) - 1] = '\0';
-  atomic_thread_fence(memory_order_acquire);
-  if (atomic_load_explicit(&ctl->resp_seq, memory_order_relaxed) != want ||
-      memcmp(nonce, c->nonce, sizeof(nonce)) != 0)
-    return fail(o, SCHEDRT_ETORN, INSPECT_EXIT_FAILURE, "the answer was overwritten (another inspector?)");
-
+  const schedrt_ctl_answer *a = &c->answer;
   o->elapsed_ns = inspect_now_ns() - c->started_ns;
-  o->status = (int)status;
-  o->tasks = tasks;
-  o->workers_ok = covered;
-  o->workers_missing = missing;
-  o->bytes = bytes;
-  const char *sname = schedrt_dump_status_name((schedrt_dump_status)status);
-  switch (status) {
+  o->status = (int)a->status;
+  o->tasks = a->tasks;
+  o->workers_ok = a->workers_covered;
+  o->workers_missing = a->workers_missing;
+  o->bytes = a->bytes;
+  const char *sname = schedrt_dump_status_name((schedrt_dump_status)a->status);
+  switch (a->status) {
   case SCHEDRT_DUMP_OK:
   case SCHEDRT_DUMP_PARTIAL: {
-    int err = collect(c, object, bytes, o);
+    int err = collect(c, a->object, a->bytes, o);
     if (err)
       return 0; /* o says why */
-    char a[32], b[32];
-    o->exit_code = status == SCHEDRT_DUMP_OK ? INSPECT_EXIT_OK : INSPECT_EXIT_PARTIAL;
+    char x[32], y[32];
+    o->exit_code = a->status == SCHEDRT_DUMP_OK ? INSPECT_EXIT_OK : INSPECT_EXIT_PARTIAL;
     /* The file first: a narrow status line cuts the end, and the file is what the user needs. */
     xsnprintf(o->message, sizeof(o->message), "dump %s: saved to %s (%u tasks, %u/%u workers%s, %s bytes, pause %s)",
-              sname, o->path, tasks, covered, covered + missing, missing ? ": the others missed the deadline" : "",
-              fmt_si(a, sizeof(a), (double)bytes), fmt_duration(b, sizeof(b), pause));
+              sname, o->path, a->tasks, a->workers_covered, a->workers_covered + a->workers_missing,
+              a->workers_missing ? ": the others missed the deadline" : "", fmt_si(x, sizeof(x), (double)a->bytes),
+              fmt_duration(y, sizeof(y), a->pause_ns));
     return 0;
   }
   case SCHEDRT_DUMP_SHUTDOWN:
@@ -356,8 +329,8 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
          sname);
     return 0;
   default:
-    fail(o, status == SCHEDRT_DUMP_BUSY ? -EBUSY : SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE, "%s%s%s", sname,
-         reason ? ": " : "", reason_text(reason));
+    fail(o, a->status == SCHEDRT_DUMP_BUSY ? -EBUSY : SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE, "%s%s%s", sname,
+         a->reason ? ": " : "", reason_text(a->reason));
     return 0;
   }
 }
@@ -369,9 +342,8 @@ void dump_client_free(dump_client *c) {
   free(c);
 }
 
-/* For the blocking `sched-inspect dump`: sleep on the answer word instead of spinning. */
+/* For the blocking `sched-inspect dump`: sleep on the answer word (schedrt_ctl_wait's futex) instead of spinning. */
 void dump_client_wait(dump_client *c, uint64_t max_ns) {
-  uint32_t r = atomic_load_explicit(&c->ctl->resp_seq, memory_order_acquire);
-  if (r != c->seq + 2u)
-    futex_wait(&c->ctl->resp_seq, r, max_ns);
+  if (!c->answered && schedrt_ctl_wait(c->ctl, c->seq, c->nonce, max_ns, &c->answer) == 0)
+    c->answered = 1;
 }

@@ -1,8 +1,9 @@
-/* Sorting and grouping the tasks of a dump (see dump_model.h). No curses. */
+/* Sorting and grouping the tasks of a dump (see dump_group.h). No curses. */
+#include "dump_group.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "dump_model.h"
 #include "util.h"
 
 static const char *const sort_names[TSORT__COUNT] = {"state", "idle time", "name", "worker", "id"};
@@ -11,30 +12,32 @@ const char *task_sort_name(task_sort_key k) { return (unsigned)k < TSORT__COUNT 
 task_sort_key task_sort_next(task_sort_key k) { return (task_sort_key)(((unsigned)k + 1) % TSORT__COUNT); }
 
 /* States in the order a reader cares about: what runs, what waits to run, what sleeps. */
-static int state_rank(const char *s) {
-  static const char *const order[] = {"running", "lifo", "local", "deferred", "injection", "scheduled",
-                                      "completing", "idle"};
+static int state_rank(uint32_t s) {
+  static const uint32_t order[] = {SCHEDRT_DUMP_STATE_RUNNING,    SCHEDRT_DUMP_STATE_LIFO,
+                                   SCHEDRT_DUMP_STATE_LOCAL,      SCHEDRT_DUMP_STATE_DEFERRED,
+                                   SCHEDRT_DUMP_STATE_INJECTION,  SCHEDRT_DUMP_STATE_SCHEDULED,
+                                   SCHEDRT_DUMP_STATE_COMPLETING, SCHEDRT_DUMP_STATE_IDLE};
   for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-    if (strcmp(s, order[i]) == 0)
+    if (s == order[i])
       return (int)i;
   return 100;
 }
 
 static int cmp_u64_desc(uint64_t a, uint64_t b) { return a > b ? -1 : a < b; }
 
-static int cmp_tasks(const dump_task *a, const dump_task *b, task_sort_key key) {
+static int cmp_tasks(const schedrt_dump_task *a, const schedrt_dump_task *b, task_sort_key key) {
   int c = 0;
   switch (key) {
   case TSORT_STATE:
     c = state_rank(a->state) - state_rank(b->state);
     if (!c)
-      c = cmp_u64_desc(a->state_ns, b->state_ns);
+      c = cmp_u64_desc(dump_task_state_ns(a), dump_task_state_ns(b));
     break;
   case TSORT_IDLE:
-    c = cmp_u64_desc(a->state_ns, b->state_ns);
+    c = cmp_u64_desc(dump_task_state_ns(a), dump_task_state_ns(b));
     break;
   case TSORT_NAME:
-    c = strcmp(a->name, b->name);
+    c = strcmp(a->name ? a->name : "", b->name ? b->name : "");
     break;
   case TSORT_WORKER:
     /* Tasks without a worker after those with one. */
@@ -53,30 +56,32 @@ static int cmp_tasks(const dump_task *a, const dump_task *b, task_sort_key key) 
 }
 
 struct sort_ctx {
-  const dump_model *m;
+  const schedrt_dump_doc *d;
   task_sort_key key;
   int reverse;
 };
 
 static int cmp_index(const void *pa, const void *pb, void *arg) {
   const struct sort_ctx *c = arg;
-  int r = cmp_tasks(&c->m->tasks[*(const size_t *)pa], &c->m->tasks[*(const size_t *)pb], c->key);
+  int r = cmp_tasks(&c->d->tasks[*(const size_t *)pa], &c->d->tasks[*(const size_t *)pb], c->key);
   return c->reverse ? -r : r;
 }
 
-void dump_sort_tasks(const dump_model *m, task_sort_key key, int reverse, size_t *order) {
-  struct sort_ctx c = {m, key, reverse};
-  for (size_t i = 0; i < m->ntasks; i++)
+void dump_sort_tasks(const schedrt_dump_doc *d, task_sort_key key, int reverse, size_t *order) {
+  struct sort_ctx c = {d, key, reverse};
+  for (size_t i = 0; i < d->ntasks; i++)
     order[i] = i;
-  if (m->ntasks > 1)
-    qsort_r(order, m->ntasks, sizeof(*order), cmp_index, &c);
+  if (d->ntasks > 1)
+    qsort_r(order, d->ntasks, sizeof(*order), cmp_index, &c);
 }
 
 static int str_eq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
-static int same_group(const dump_task *t, const task_group *g) {
-  return str_eq(t->await_label, g->await_label) && str_eq(t->await_file, g->await_file) &&
-         t->await_line == g->await_line && strcmp(t->state, g->state) == 0;
+static int same_group(const schedrt_dump_task *t, const schedrt_dump_site *aw, const task_group *g) {
+  const char *label = aw ? aw->label : NULL, *file = aw ? aw->file : NULL;
+  int64_t line = aw ? (int64_t)aw->line : 0;
+  return str_eq(label, g->await_label) && str_eq(file, g->await_file) && line == g->await_line &&
+         t->state == g->state;
 }
 
 static int cmp_groups(const void *pa, const void *pb) {
@@ -87,30 +92,34 @@ static int cmp_groups(const void *pa, const void *pb) {
   return c;
 }
 
-int dump_group_tasks(const dump_model *m, task_group **out, size_t *n) {
-  size_t *order = xmalloc((m->ntasks ? m->ntasks : 1) * sizeof(*order));
+int dump_group_tasks(const schedrt_dump_doc *d, task_group **out, size_t *n) {
+  size_t *order = xmalloc((d->ntasks ? d->ntasks : 1) * sizeof(*order));
   task_group *g = NULL;
   size_t ng = 0, cap = 0;
   /* Longest idle first, so each group's members come out in that order. */
-  dump_sort_tasks(m, TSORT_IDLE, 0, order);
-  for (size_t k = 0; k < m->ntasks; k++) {
-    const dump_task *t = &m->tasks[order[k]];
+  dump_sort_tasks(d, TSORT_IDLE, 0, order);
+  for (size_t k = 0; k < d->ntasks; k++) {
+    const schedrt_dump_task *t = &d->tasks[order[k]];
+    const schedrt_dump_site *aw = schedrt_dump_await_site(d, t);
     size_t i;
     /* Linear search: dumps have few distinct await points (code sites), many tasks. */
-    for (i = 0; i < ng && !same_group(t, &g[i]); i++) {
+    for (i = 0; i < ng && !same_group(t, aw, &g[i]); i++) {
     }
     if (i == ng) {
       if (ng == cap) {
         cap = cap ? cap * 2 : 16;
         g = xrealloc(g, cap * sizeof(*g));
       }
-      g[ng] = (task_group){.await_label = t->await_label, .await_file = t->await_file, .await_line = t->await_line,
-                           .state = t->state, .max_idle_ns = t->state_ns};
+      g[ng] = (task_group){.await_label = aw ? aw->label : NULL,
+                           .await_file = aw ? aw->file : NULL,
+                           .await_line = aw ? (int64_t)aw->line : 0,
+                           .state = t->state,
+                           .max_idle_ns = dump_task_state_ns(t)};
       g[ng].members = xmalloc(sizeof(size_t) * 4);
       ng++;
     }
     task_group *grp = &g[i];
-    /* Grow by doubling: count is a power of two or not, capacity tracked implicitly. */
+    /* Capacity: 4, then doubled each time count reaches a power of two. */
     if (grp->count >= 4 && (grp->count & (grp->count - 1)) == 0)
       grp->members = xrealloc(grp->members, sizeof(size_t) * grp->count * 2);
     grp->members[grp->count++] = order[k];

@@ -10,7 +10,16 @@
 #include "schedrt/proto/dump_keys.h"
 #include "util.h"
 
-#define MAX_DEPTH 64 /* the format nests 4 deep; anything deeper is hostile */
+#define MAX_DEPTH 64 /* the decoder accepts 16 levels; this guards items built elsewhere */
+
+/* The item inside a tag, borrowed: cbor_tag_item() takes a reference for the
+ * caller and the tag keeps its own, so dropping ours at once leaves a pointer
+ * that lives as long as the tag. */
+static cbor_item_t *tag_item(const cbor_item_t *tag) {
+  cbor_item_t *inner = cbor_tag_item(tag), *ref = inner;
+  cbor_decref(&ref);
+  return inner;
+}
 
 static json_t *text_of(const cbor_item_t *it) {
   size_t len = 0;
@@ -121,7 +130,7 @@ static json_t *convert(const cbor_item_t *it, int depth) {
     return o;
   }
   case CBOR_TYPE_TAG: {
-    cbor_item_t *inner = dump_tag_item((cbor_item_t *)it);
+    cbor_item_t *inner = tag_item(it);
     if (cbor_tag_value(it) == SCHEDRT_DUMP_SELF_DESCRIBE_TAG)
       return convert(inner, depth + 1);
     json_t *o = json_object();
@@ -145,18 +154,4 @@ static json_t *convert(const cbor_item_t *it, int depth) {
 
 json_t *dump_json_item(const cbor_item_t *it) { return convert(it, 0); }
 
-json_t *dump_json(const dump_model *m) {
-  json_t *j;
-  if (m->nitems == 1) {
-    j = convert(m->items[0], 0);
-  } else {
-    j = json_array();
-    for (size_t i = 0; i < m->nitems; i++)
-      json_array_append_new(j, convert(m->items[i], 0));
-  }
-  if (m->truncated && json_is_object(j)) {
-    json_object_set_new(j, "_truncated", json_true());
-    json_object_set_new(j, "_warnings", json_string(m->warnings));
-  }
-  return j;
-}
+json_t *dump_json(const schedrt_dump_doc *d) { return d && d->cbor ? convert(d->cbor, 0) : json_null(); }

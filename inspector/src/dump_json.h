@@ -14,15 +14,15 @@
 #include <cbor.h>
 #include <jansson.h>
 
-#include "dump_model.h"
+#include "schedrt/dump_read.h"
 
-/* One CBOR item as JSON (new reference). depth guards against hostile nesting. */
+/* One CBOR item as JSON (new reference). A depth limit guards the recursion. */
 json_t *dump_json_item(const cbor_item_t *it);
 
-/* The whole dump: the top-level map itself when the file holds exactly one
- * item, else an array of the items; plus "_truncated"/"_warnings" only when
- * the file was cut (they cannot clash with the format's keys, which never
- * start with '_'). */
-json_t *dump_json(const dump_model *m);
+/* The whole dump, i.e. its top-level map (the tag is transparent), from the
+ * item tree the decoder kept: d must come from a load with
+ * SCHEDRT_DUMP_KEEP_CBOR (else JSON null). Only a dump the decoder accepted
+ * gets here, so a truncated or malformed file is an error, not a partial JSON. */
+json_t *dump_json(const schedrt_dump_doc *d);
 
 #endif

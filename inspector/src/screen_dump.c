@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "crt.h"
-#include "dump_model.h"
+#include "dump_group.h"
 #include "dump_report.h"
 #include "format.h"
 #include "tui.h"
@@ -23,7 +23,7 @@ typedef struct view_row {
 } view_row;
 
 struct dump_view {
-  dump_model *m;
+  schedrt_dump_doc *m;
   char path[PATH_MAX];
   task_sort_key sort;
   int reverse;
@@ -44,7 +44,7 @@ struct dump_view {
 
 /* Rebuilds rows after a change of sort, grouping or collapse. */
 static void rebuild(dump_view *v) {
-  const dump_model *m = v->m;
+  const schedrt_dump_doc *m = v->m;
   dump_sort_tasks(m, v->sort, v->reverse, v->order);
   v->nrows = 0;
   if (!v->grouped) {
@@ -80,8 +80,8 @@ static void rebuild(dump_view *v) {
 }
 
 dump_view *dump_view_open(const char *path, char *err, size_t errsize) {
-  dump_model *m;
-  if (dump_model_load_file(path, &m, err, errsize))
+  schedrt_dump_doc *m;
+  if (schedrt_dump_load_ex(path, INSPECT_DUMP_FLAGS, &m, err, errsize))
     return NULL;
   dump_view *v = xcalloc(1, sizeof(*v));
   v->m = m;
@@ -99,14 +99,14 @@ void dump_view_free(dump_view *v) {
   if (!v)
     return;
   dump_groups_free(v->groups, v->ngroups);
-  dump_model_free(v->m);
+  schedrt_dump_doc_free(v->m);
   free(v->collapsed);
   free(v->order);
   free(v->rows);
   free(v);
 }
 
-const struct dump_model *dump_view_model(const dump_view *v) { return v ? v->m : NULL; }
+const struct schedrt_dump_doc *dump_view_doc(const dump_view *v) { return v ? v->m : NULL; }
 
 static void draw_detail(dump_view *v, int y0) {
   const view_row *r = v->nrows ? &v->rows[v->selected] : NULL;
@@ -114,31 +114,30 @@ static void draw_detail(dump_view *v, int y0) {
   int y = y0;
   if (!r || r->is_group)
     return;
-  const dump_task *t = &v->m->tasks[r->index];
+  const schedrt_dump_task *t = &v->m->tasks[r->index];
+  const schedrt_dump_site *aw = schedrt_dump_await_site(v->m, t);
   w_clear_row(y, 0, CRT_COLHEAD);
-  w_printf(y++, 0, COLS, CRT_COLHEAD, " task #%llu \"%s\"", (unsigned long long)t->id, t->name[0] ? t->name : "unnamed");
-  w_printf(y++, 1, COLS - 1, CRT_NORMAL, "state %s for %s   polls %llu   age %s", t->state,
-           fmt_duration(a, sizeof(a), t->state_ns), (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns));
+  w_printf(y++, 0, COLS, CRT_COLHEAD, " task #%llu \"%s\"", (unsigned long long)t->id,
+           t->name && t->name[0] ? t->name : "unnamed");
+  w_printf(y++, 1, COLS - 1, CRT_NORMAL, "state %s for %s   polls %llu   age %s", schedrt_dump_state_text(t->state),
+           dump_opt_duration(a, sizeof(a), t->state_ns), (unsigned long long)t->polls,
+           fmt_duration(b, sizeof(b), t->age_ns));
   if (t->worker >= 0 || t->position >= 0)
     w_printf(y++, 1, COLS - 1, CRT_NORMAL, "worker %lld   position %lld", (long long)t->worker, (long long)t->position);
-  w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_await_text(buf, sizeof(buf), t->await_label, t->await_file, (long long)t->await_line));
-  w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_spawn_text(buf, sizeof(buf), t));
+  w_text(y++, 1, COLS - 1, CRT_NORMAL,
+         dump_await_text(buf, sizeof(buf), aw ? aw->label : NULL, aw ? aw->file : NULL, aw ? (long long)aw->line : 0));
+  w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_spawn_text(buf, sizeof(buf), v->m, t));
 }
 
 void screen_dump_draw(dump_view *v) {
-  const dump_model *m = v->m;
+  const schedrt_dump_doc *m = v->m;
   char a[32], b[32], buf[512];
   erase();
   w_clear_row(0, 0, CRT_TITLE);
   w_printf(0, 0, COLS, CRT_TITLE, " dump of pid %llu \"%s\"  %s  %zu tasks  %zu/%llu workers  %s",
-           (unsigned long long)m->meta.pid, m->meta.runtime_name ? m->meta.runtime_name : "?",
-           m->meta.status ? m->meta.status : "?", m->ntasks, m->meta.workers_covered,
-           (unsigned long long)m->meta.nworkers, v->path);
+           (unsigned long long)m->pid, m->runtime ? m->runtime : "?", m->status ? m->status : "?", m->ntasks,
+           m->ncovered, (unsigned long long)m->nworkers, v->path);
   int y = 1;
-  if (m->warnings[0]) {
-    w_clear_row(y, 0, CRT_BANNER_WARN);
-    w_printf(y++, 0, COLS, CRT_BANNER_WARN, " %s", m->warnings);
-  }
   w_printf(y++, 1, COLS - 1, CRT_LABEL, "%s, sorted by %s%s", v->grouped ? "grouped by await point and state" : "all tasks",
            task_sort_name(v->sort), v->reverse ? " (reversed)" : "");
   w_clear_row(y, 0, CRT_COLHEAD);
@@ -163,30 +162,33 @@ void screen_dump_draw(dump_view *v) {
       crt_elem e = sel ? CRT_SELECTED : CRT_LABEL;
       w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
       const char *gf = g->await_file && strrchr(g->await_file, '/') ? strrchr(g->await_file, '/') + 1 : g->await_file;
-      w_printf(row, 0, COLS, e, "%s %-10s %5zu  %s  longest %s", v->collapsed[r->index] ? "+" : "-", g->state, g->count,
+      w_printf(row, 0, COLS, e, "%s %-10s %5zu  %s  longest %s", v->collapsed[r->index] ? "+" : "-",
+               schedrt_dump_state_text(g->state), g->count,
                dump_await_text(buf, sizeof(buf), g->await_label, gf, (long long)g->await_line),
                fmt_duration(a, sizeof(a), g->max_idle_ns));
       continue;
     }
-    const dump_task *t = &m->tasks[r->index];
-    crt_elem e = sel ? CRT_SELECTED : strcmp(t->state, "running") == 0 ? CRT_RUNNING : CRT_NORMAL;
+    const schedrt_dump_task *t = &m->tasks[r->index];
+    const schedrt_dump_site *aw = schedrt_dump_await_site(m, t), *sp = schedrt_dump_spawn_site(m, t);
+    crt_elem e = sel ? CRT_SELECTED : t->state == SCHEDRT_DUMP_STATE_RUNNING ? CRT_RUNNING : CRT_NORMAL;
     char worker[16] = "-", where[256];
     if (t->worker >= 0)
       xsnprintf(worker, sizeof(worker), "%lld", (long long)t->worker);
     /* Base names in the list; Enter shows the full paths. */
-    const char *af = t->await_file ? t->await_file : "?", *sf = t->spawn_file ? t->spawn_file : "?";
+    const char *af = aw && aw->file ? aw->file : "?", *sf = sp && sp->file ? sp->file : "?";
     if (strrchr(af, '/'))
       af = strrchr(af, '/') + 1;
     if (strrchr(sf, '/'))
       sf = strrchr(sf, '/') + 1;
-    if (t->await_label || t->await_file)
-      xsnprintf(where, sizeof(where), "%s %s:%lld", t->await_label ? t->await_label : "", af, (long long)t->await_line);
+    if (aw && (aw->label || aw->file))
+      xsnprintf(where, sizeof(where), "%s %s:%llu", aw->label ? aw->label : "", af, (unsigned long long)aw->line);
     else
-      xsnprintf(where, sizeof(where), "spawned at %s:%lld", sf, (long long)t->spawn_line);
+      xsnprintf(where, sizeof(where), "spawned at %s:%llu", sf, sp ? (unsigned long long)sp->line : 0ull);
     w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
     w_printf(row, 0, COLS, e, " %s#%-8llu %-18.18s %-10s %9s %6s %7llu %8s  %s", v->grouped ? "  " : "",
-             (unsigned long long)t->id, t->name[0] ? t->name : "-", t->state, fmt_duration(a, sizeof(a), t->state_ns),
-             worker, (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns), where);
+             (unsigned long long)t->id, t->name && t->name[0] ? t->name : "-", schedrt_dump_state_text(t->state),
+             dump_opt_duration(a, sizeof(a), t->state_ns), worker, (unsigned long long)t->polls,
+             fmt_duration(b, sizeof(b), t->age_ns), where);
   }
   if (v->detail)
     draw_detail(v, LINES - 2 - detail_rows);

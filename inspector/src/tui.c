@@ -13,7 +13,7 @@
 
 #include "dump_client.h"
 #include "format.h"
-#include "dump_model.h"
+#include "dump_group.h"
 #include "screen_dump.h"
 #include "tui.h"
 #include "util.h"
@@ -35,14 +35,17 @@ void tui_status(tui_state *s, crt_elem e, uint64_t for_ns, const char *fmt, ...)
 }
 
 char *tui_task_label(tui_state *s, uint64_t task_id, char *buf, size_t size) {
-  const dump_task *t = s->last_view ? dump_model_find_task(dump_view_model(s->last_view), task_id) : NULL;
+  const schedrt_dump_doc *d = s->last_view ? dump_view_doc(s->last_view) : NULL;
+  const schedrt_dump_task *t = d ? schedrt_dump_find_task(d, task_id) : NULL;
   if (!t)
     return xsnprintf(buf, size, "(name unknown: press d for a dump)");
   /* The base name: a status line has no room for build paths. */
-  const char *file = t->spawn_file ? t->spawn_file : "?";
+  const schedrt_dump_site *sp = schedrt_dump_spawn_site(d, t);
+  const char *file = sp && sp->file ? sp->file : "?";
   const char *slash = strrchr(file, '/');
-  return xsnprintf(buf, size, "\"%s\" spawned at %s:%lld (%s)", t->name[0] ? t->name : "unnamed",
-                   slash ? slash + 1 : file, (long long)t->spawn_line, t->spawn_func ? t->spawn_func : "?");
+  return xsnprintf(buf, size, "\"%s\" spawned at %s:%llu (%s)", t->name && t->name[0] ? t->name : "unnamed",
+                   slash ? slash + 1 : file, sp ? (unsigned long long)sp->line : 0ull,
+                   sp && sp->func ? sp->func : "?");
 }
 
 static void refresh_model(tui_state *s) {

@@ -1,13 +1,24 @@
 /*
- * The shared dump reader (common/src/dump_read.c) on real dumps and on
- * hostile ones: every truncation, flipped bytes, another tag, another format,
- * another major version, absurd counts, deep nesting, repeated keys.
+ * The one dump decoder (common/src/dump_read.c, on libcbor's streaming
+ * decoder) on real dumps and on hostile ones: every truncation, flipped bytes
+ * (with and without the kept libcbor tree), another tag, another format,
+ * another major version, absurd counts, deep nesting, indefinite lengths,
+ * repeated keys, wrong types, indexes out of range, bad UTF-8; each with a
+ * message saying where. Plus what a newer minor version may do (unknown keys
+ * and values), the flags, and loading files.
  */
+#include <cbor.h>
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "test_dump_util.h"
+
+#define ALL_FLAGS (SCHEDRT_DUMP_KEEP_CBOR | SCHEDRT_DUMP_PRINTABLE)
 
 static schedrt_poll idle_task(schedrt_task *t, void *arg) {
   (void)arg;
@@ -72,11 +83,13 @@ Test(dump_read, every_truncation_fails_cleanly) {
   unsigned char *buf = real_dump(&len);
   for (size_t n = 0; n < len; n++) {
     schedrt_dump_doc *d = (schedrt_dump_doc *)1;
+    char err[256] = "";
     unsigned char *copy = malloc(n ? n : 1); /* exact size: ASan sees any over-read */
     memcpy(copy, buf, n);
-    int rc = schedrt_dump_parse(copy, n, &d);
+    int rc = schedrt_dump_parse_ex(copy, n, n % 2 ? ALL_FLAGS : 0, &d, err, sizeof(err));
     cr_assert(rc == SCHEDRT_ECORRUPT || rc == SCHEDRT_EMAGIC, "prefix %zu: %d", n, rc);
     cr_assert_null(d);
+    cr_assert(n < 3 || strstr(err, "truncated") != NULL, "prefix %zu: %s", n, err);
     free(copy);
   }
   free(buf);
@@ -87,14 +100,25 @@ Test(dump_read, flipped_bytes_never_crash) {
   unsigned char *buf = real_dump(&len);
   unsigned char *copy = malloc(len);
   srand(4);
+  int ok = 0;
   for (int round = 0; round < 3000; round++) {
     memcpy(copy, buf, len);
     for (int k = 0; k < 1 + round % 4; k++)
       copy[(size_t)rand() % len] = (unsigned char)rand();
     schedrt_dump_doc *d;
-    if (schedrt_dump_parse(copy, len, &d) == 0)
-      schedrt_dump_doc_free(d); /* a flip inside a string or number can stay valid */
+    char err[256] = "";
+    /* Every other round with the libcbor tree kept: cbor_load then runs on what was accepted. */
+    int rc = schedrt_dump_parse_ex(copy, len, round % 2 ? ALL_FLAGS : 0, &d, err, sizeof(err));
+    if (rc == 0) {
+      ok++; /* a flip inside a string or number can stay valid */
+      cr_assert(!(round % 2) || d->cbor, "the tree is kept");
+      schedrt_dump_doc_free(d);
+    } else {
+      cr_assert(rc == SCHEDRT_ECORRUPT || rc == SCHEDRT_EMAGIC || rc == SCHEDRT_EVERSION, "%d", rc);
+      cr_assert(err[0], "round %d: no message", round);
+    }
   }
+  cr_log_info("%d of 3000 flipped dumps still decode", ok);
   free(copy);
   free(buf);
 }
@@ -106,12 +130,18 @@ Test(dump_read, not_a_dump) {
   unsigned char *f = find(buf, len, "schedrt-dump", 12);
   cr_assert_not_null(f);
   f[11] = 'q';
-  cr_assert_eq(schedrt_dump_parse(buf, len, &d), SCHEDRT_EMAGIC, "another format name");
+  char err[256];
+  cr_assert_eq(schedrt_dump_parse_ex(buf, len, 0, &d, err, sizeof(err)), SCHEDRT_EMAGIC,
+               "another format name");
+  cr_assert(strstr(err, "\"schedrt-dumq\"") != NULL, "%s", err);
   f[11] = 'p';
   buf[2] = 0xf6; /* tag 55798 */
   cr_assert_eq(schedrt_dump_parse(buf, len, &d), SCHEDRT_EMAGIC, "another tag");
   buf[2] = 0xf7;
   cr_assert_eq(schedrt_dump_parse("\xa0", 1, &d), SCHEDRT_EMAGIC, "no tag");
+  cr_assert_eq(schedrt_dump_parse("\x9b\x00\x00\x00\x20\x00\x00\x00\x00", 9, &d), SCHEDRT_EMAGIC,
+               "no tag: whatever it declares");
+  cr_assert_eq(schedrt_dump_parse("\xd9\xd9", 2, &d), SCHEDRT_ECORRUPT, "a cut tag");
   cr_assert_eq(schedrt_dump_parse(buf, 0, &d), SCHEDRT_ECORRUPT);
   free(buf);
 }
@@ -123,8 +153,16 @@ Test(dump_read, another_major_version) {
   cr_assert_not_null(v);
   v[9] = 0x02;
   schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(schedrt_dump_parse_ex(buf, len, 0, &d, err, sizeof(err)), SCHEDRT_EVERSION);
+  cr_assert(strstr(err, "version 2.0 is not supported") != NULL, "%s", err);
+  v[10] = 0x07; /* a later minor: fine */
   cr_assert_eq(schedrt_dump_parse(buf, len, &d), SCHEDRT_EVERSION);
   v[9] = 0x01;
+  cr_assert_eq(schedrt_dump_parse(buf, len, &d), 0);
+  cr_assert_eq(d->minor, 7u);
+  schedrt_dump_doc_free(d);
+  v[10] = 0x00;
   cr_assert_eq(schedrt_dump_parse(buf, len, &d), 0);
   schedrt_dump_doc_free(d);
   free(buf);
@@ -148,4 +186,418 @@ Test(dump_read, absurd_counts_and_nesting) {
   static const unsigned char twice[] = {0xd9, 0xd9, 0xf7, 0xa2, 0x65, 't', 'a', 's', 'k',
                                         's',  0x80, 0x65, 't',  'a',  's', 'k', 's', 0x80};
   cr_assert_eq(schedrt_dump_parse(twice, sizeof(twice), &d), SCHEDRT_ECORRUPT);
+}
+
+/* ------------------------------------------------ dumps built with libcbor */
+
+static void put(cbor_item_t *map, const char *k, cbor_item_t *v) {
+  cr_assert(
+      cbor_map_add(map, (struct cbor_pair){.key = cbor_move(cbor_build_string(k)), .value = cbor_move(v)}));
+}
+
+static cbor_item_t *uints(int n, ...) {
+  va_list ap;
+  cbor_item_t *a = cbor_new_definite_array((size_t)n);
+  va_start(ap, n);
+  for (int i = 0; i < n; i++)
+    cbor_array_push(a, cbor_move(cbor_build_uint64((uint64_t)va_arg(ap, int))));
+  va_end(ap);
+  return a;
+}
+
+/* The value of key in map (borrowed), or NULL. */
+static cbor_item_t *get(cbor_item_t *map, const char *key) {
+  struct cbor_pair *p = cbor_map_handle(map);
+  for (size_t i = 0; i < cbor_map_size(map); i++)
+    if (cbor_string_length(p[i].key) == strlen(key) &&
+        memcmp(cbor_string_handle(p[i].key), key, strlen(key)) == 0)
+      return p[i].value;
+  return NULL;
+}
+
+/* Replaces the value of key in map (takes v). */
+static void set(cbor_item_t *map, const char *key, cbor_item_t *v) {
+  struct cbor_pair *p = cbor_map_handle(map);
+  for (size_t i = 0; i < cbor_map_size(map); i++)
+    if (cbor_string_length(p[i].key) == strlen(key) &&
+        memcmp(cbor_string_handle(p[i].key), key, strlen(key)) == 0) {
+      cbor_decref(&p[i].value);
+      p[i].value = v;
+      return;
+    }
+  cr_assert_fail("no key %s", key);
+}
+
+/* The smallest complete dump: two workers, two tasks, one spawn and one await site. Untagged. */
+static cbor_item_t *mini(void) {
+  cbor_item_t *top = cbor_new_definite_map(16);
+  put(top, SCHEDRT_DK_FORMAT, cbor_build_string(SCHEDRT_DUMP_FORMAT));
+  put(top, SCHEDRT_DK_VERSION, uints(2, SCHEDRT_DUMP_MAJOR, SCHEDRT_DUMP_MINOR));
+  cbor_item_t *meta = cbor_new_definite_map(32);
+  put(meta, SCHEDRT_DK_RUNTIME, cbor_build_string("mini"));
+  put(meta, SCHEDRT_DK_NWORKERS, cbor_build_uint8(2));
+  put(meta, SCHEDRT_DK_COVERED, uints(1, 0));
+  put(meta, SCHEDRT_DK_MISSING, uints(1, 1));
+  put(meta, SCHEDRT_DK_NTASKS, cbor_build_uint8(2));
+  put(top, SCHEDRT_DK_META, meta);
+  cbor_item_t *workers = cbor_new_definite_array(2);
+  for (int i = 0; i < 2; i++) {
+    cbor_item_t *w = cbor_new_definite_map(16);
+    put(w, SCHEDRT_DK_INDEX, cbor_build_uint8((uint8_t)i));
+    put(w, SCHEDRT_DK_ROLE, cbor_build_string(i ? "missing" : "held"));
+    put(w, SCHEDRT_DK_REASON, i ? cbor_build_string("polling") : cbor_new_null());
+    put(w, SCHEDRT_DK_CURRENT, i ? cbor_build_uint8(2) : cbor_new_null());
+    cbor_array_push(workers, cbor_move(w));
+  }
+  put(top, SCHEDRT_DK_WORKERS, workers);
+  cbor_item_t *inj = cbor_new_definite_map(4);
+  put(inj, SCHEDRT_DK_DEPTH, cbor_build_uint8(0));
+  put(top, SCHEDRT_DK_INJECTION, inj);
+  cbor_item_t *tasks = cbor_new_definite_array(2);
+  for (int i = 0; i < 2; i++) {
+    cbor_item_t *t = cbor_new_definite_map(16);
+    put(t, SCHEDRT_DK_ID, cbor_build_uint8((uint8_t)(i + 1)));
+    put(t, SCHEDRT_DK_NAME, i ? cbor_new_null() : cbor_build_string("first"));
+    put(t, SCHEDRT_DK_STATE, cbor_build_string(i ? "running" : "idle"));
+    put(t, SCHEDRT_DK_WORKER, i ? cbor_build_uint8(1) : cbor_new_null());
+    put(t, SCHEDRT_DK_SPAWN, cbor_build_uint8(0));
+    put(t, SCHEDRT_DK_AWAIT, i ? cbor_new_null() : cbor_build_uint8(0));
+    put(t, SCHEDRT_DK_STATE_NS, i ? cbor_new_null() : cbor_build_uint32(5000));
+    cbor_array_push(tasks, cbor_move(t));
+  }
+  put(top, SCHEDRT_DK_TASKS, tasks);
+  cbor_item_t *ss = cbor_new_definite_array(1), *s = cbor_new_definite_map(4);
+  put(s, SCHEDRT_DK_FILE, cbor_build_string("main.c"));
+  put(s, SCHEDRT_DK_LINE, cbor_build_uint8(7));
+  put(s, SCHEDRT_DK_FUNC, cbor_build_string("main"));
+  cbor_array_push(ss, cbor_move(s));
+  put(top, SCHEDRT_DK_SPAWN_SITES, ss);
+  cbor_item_t *as = cbor_new_definite_array(1), *a = cbor_new_definite_map(4);
+  put(a, SCHEDRT_DK_LABEL, cbor_build_string("wait here"));
+  put(a, SCHEDRT_DK_FILE, cbor_new_null());
+  put(a, SCHEDRT_DK_LINE, cbor_build_uint8(9));
+  cbor_array_push(as, cbor_move(a));
+  put(top, SCHEDRT_DK_AWAIT_SITES, as);
+  return top;
+}
+
+static cbor_item_t *task_at(cbor_item_t *top, size_t i) {
+  return cbor_array_handle(get(top, SCHEDRT_DK_TASKS))[i];
+}
+static cbor_item_t *worker_at(cbor_item_t *top, size_t i) {
+  return cbor_array_handle(get(top, SCHEDRT_DK_WORKERS))[i];
+}
+
+/* Tags and serializes top (consumed); decodes it with flags. The code; message in err. */
+static int decode_item(cbor_item_t *top, unsigned flags, schedrt_dump_doc **d, char *err, size_t errsize) {
+  cbor_item_t *tag = cbor_build_tag(SCHEDRT_DUMP_SELF_DESCRIBE_TAG, top);
+  cbor_decref(&top);
+  unsigned char *buf = NULL;
+  size_t cap, len = cbor_serialize_alloc(tag, &buf, &cap);
+  cbor_decref(&tag);
+  cr_assert(len > 0);
+  int rc = schedrt_dump_parse_ex(buf, len, flags, d, err, errsize);
+  free(buf);
+  return rc;
+}
+
+/* Expects top to be refused with rc and a message containing want. */
+static void refused(cbor_item_t *top, int rc, const char *want) {
+  schedrt_dump_doc *d = (schedrt_dump_doc *)1;
+  char err[256] = "";
+  cr_expect_eq(decode_item(top, ALL_FLAGS, &d, err, sizeof(err)), rc, "%s", err);
+  cr_expect_null(d);
+  cr_expect(strstr(err, want) != NULL, "wanted \"%s\" in \"%s\"", want, err);
+}
+
+Test(dump_read, a_built_dump_and_the_helpers) {
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(decode_item(mini(), SCHEDRT_DUMP_KEEP_CBOR, &d, err, sizeof(err)), 0, "%s", err);
+  cr_assert_null(tdu_check(d, 2), "%s", tdu_check(d, 2));
+  cr_expect_str_eq(d->runtime, "mini");
+  cr_expect_null(d->label, "absent: NULL");
+  const schedrt_dump_task *t1 = schedrt_dump_find_task(d, 1), *t2 = schedrt_dump_find_task(d, 2);
+  cr_assert(t1 && t2);
+  cr_expect_str_eq(t1->name, "first");
+  cr_expect_null(t2->name);
+  cr_expect_eq(t1->state, SCHEDRT_DUMP_STATE_IDLE);
+  cr_expect_eq(t1->state_ns, 5000);
+  cr_expect_eq(t2->state_ns, SCHEDRT_DUMP_NONE);
+  cr_expect_eq(t2->worker, 1);
+  cr_expect_str_eq(schedrt_dump_spawn_site(d, t2)->func, "main");
+  cr_expect_str_eq(schedrt_dump_await_site(d, t1)->label, "wait here");
+  cr_expect_null(schedrt_dump_await_site(d, t1)->file);
+  cr_expect_null(schedrt_dump_await_site(d, t2));
+  cr_expect_eq(d->workers[1].role, SCHEDRT_DUMP_ROLE_MISSING);
+  cr_expect_str_eq(schedrt_dump_reason_text(d->workers[1].reason), "polling");
+  cr_expect_null(schedrt_dump_reason_text(d->workers[0].reason));
+  cr_expect_eq(d->workers[0].local_queue, SCHEDRT_DUMP_NONE, "absent");
+  cr_expect_str_eq(schedrt_dump_wstate_text(d->workers[0].state), "unknown", "absent");
+  cr_expect_null(schedrt_dump_source_text(d->workers[0].running_src));
+  /* The kept tree is the whole dump, tag and all. */
+  cr_assert_not_null(d->cbor);
+  cr_expect(cbor_isa_tag(d->cbor) && cbor_tag_value(d->cbor) == SCHEDRT_DUMP_SELF_DESCRIBE_TAG);
+  schedrt_dump_doc_free(d);
+}
+
+Test(dump_read, what_a_newer_minor_may_do) {
+  cbor_item_t *top = mini();
+  set(top, SCHEDRT_DK_VERSION, uints(3, SCHEDRT_DUMP_MAJOR, 9, 1)); /* [major, minor, more] */
+  put(top, "later_section", uints(3, 1, 2, 3));
+  put(get(top, SCHEDRT_DK_META), "later_meta", cbor_build_tag(1, cbor_move(cbor_build_float8(1.5))));
+  put(task_at(top, 0), "later_task_key", cbor_build_negint8(4));
+  set(task_at(top, 1), SCHEDRT_DK_STATE, cbor_build_string("teleporting"));
+  set(worker_at(top, 1), SCHEDRT_DK_REASON, cbor_build_string("on_holiday"));
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(decode_item(top, 0, &d, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(d->minor, 9u);
+  cr_expect_eq(d->tasks[1].state, SCHEDRT_DUMP_STATE__COUNT);
+  cr_expect_str_eq(schedrt_dump_state_text(d->tasks[1].state), "unknown");
+  cr_expect_str_eq(schedrt_dump_reason_text(d->workers[1].reason), "unknown");
+  schedrt_dump_doc_free(d);
+}
+
+Test(dump_read, repeated_keys_at_every_level) {
+  cbor_item_t *top = mini();
+  put(top, SCHEDRT_DK_TASKS, cbor_new_definite_array(0));
+  refused(top, SCHEDRT_ECORRUPT, "tasks: the key is given twice");
+  top = mini();
+  put(get(top, SCHEDRT_DK_META), SCHEDRT_DK_PID, cbor_build_uint8(1));
+  put(get(top, SCHEDRT_DK_META), SCHEDRT_DK_PID, cbor_build_uint8(2));
+  refused(top, SCHEDRT_ECORRUPT, "meta.pid: the key is given twice");
+  top = mini();
+  put(task_at(top, 1), SCHEDRT_DK_ID, cbor_build_uint8(1));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[1].id: the key is given twice");
+  top = mini();
+  put(worker_at(top, 0), SCHEDRT_DK_ROLE, cbor_build_string("leader"));
+  refused(top, SCHEDRT_ECORRUPT, "workers[0].role: the key is given twice");
+  top = mini();
+  put(cbor_array_handle(get(top, SCHEDRT_DK_SPAWN_SITES))[0], SCHEDRT_DK_LINE, cbor_build_uint8(8));
+  refused(top, SCHEDRT_ECORRUPT, "spawn_sites[0].line: the key is given twice");
+  top = mini();
+  put(top, SCHEDRT_DK_FORMAT, cbor_build_string(SCHEDRT_DUMP_FORMAT));
+  refused(top, SCHEDRT_ECORRUPT, "format: the key is given twice");
+}
+
+Test(dump_read, wrong_types_say_where) {
+  cbor_item_t *top = mini();
+  set(task_at(top, 1), SCHEDRT_DK_ID, cbor_build_string("seven"));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[1].id: expected an unsigned integer, found a text string (byte ");
+  top = mini();
+  set(task_at(top, 0), SCHEDRT_DK_WORKER, cbor_build_negint8(0));
+  refused(top, SCHEDRT_ECORRUPT,
+          "tasks[0].worker: expected an unsigned integer or null, found a negative integer");
+  top = mini();
+  put(task_at(top, 0), SCHEDRT_DK_POSITION, cbor_build_uint64(UINT64_MAX));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0].position: 18446744073709551615 is out of range");
+  top = mini();
+  set(task_at(top, 0), SCHEDRT_DK_NAME, cbor_build_tag(32, cbor_move(cbor_build_string("x"))));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0].name: expected a text string or null, found a tag");
+  top = mini();
+  set(get(top, SCHEDRT_DK_META), SCHEDRT_DK_COVERED, cbor_build_uint8(0));
+  refused(top, SCHEDRT_ECORRUPT, "meta.workers_covered: expected an array, found an unsigned integer");
+  top = mini();
+  put(get(top, SCHEDRT_DK_META), SCHEDRT_DK_NONCE, cbor_build_bytestring((const unsigned char *)"short", 5));
+  refused(top, SCHEDRT_ECORRUPT, "meta.nonce: expected 16 bytes, found 5");
+  top = mini();
+  set(top, SCHEDRT_DK_WORKERS, cbor_build_string("two"));
+  refused(top, SCHEDRT_ECORRUPT, "workers: expected an array, found a text string");
+  top = mini();
+  struct cbor_pair *p = cbor_map_handle(task_at(top, 0));
+  cbor_decref(&p[0].key);
+  p[0].key = cbor_build_uint8(1);
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0]: a map key is an unsigned integer, not a text string");
+  top = mini();
+  set(top, SCHEDRT_DK_VERSION, uints(1, SCHEDRT_DUMP_MAJOR));
+  refused(top, SCHEDRT_ECORRUPT, "version: expected [major, minor]");
+}
+
+Test(dump_read, missing_parts) {
+  cbor_item_t *top = mini();
+  set(top, SCHEDRT_DK_FORMAT, cbor_new_null());
+  refused(top, SCHEDRT_EMAGIC, "not a schedrt dump: the format is \"null\"");
+  cbor_item_t *m = cbor_new_definite_map(1);
+  put(m, SCHEDRT_DK_VERSION, uints(2, SCHEDRT_DUMP_MAJOR, 0));
+  refused(m, SCHEDRT_EMAGIC, "not a schedrt dump: no \"format\" key");
+  m = cbor_new_definite_map(1);
+  put(m, SCHEDRT_DK_FORMAT, cbor_build_string(SCHEDRT_DUMP_FORMAT));
+  refused(m, SCHEDRT_EVERSION, "no \"version\" key");
+  m = cbor_new_definite_map(2);
+  put(m, SCHEDRT_DK_FORMAT, cbor_build_string(SCHEDRT_DUMP_FORMAT));
+  put(m, SCHEDRT_DK_VERSION, uints(2, SCHEDRT_DUMP_MAJOR, 0));
+  refused(m, SCHEDRT_ECORRUPT, "no \"meta\" key");
+  refused(cbor_new_definite_array(0), SCHEDRT_EMAGIC,
+          "not a schedrt dump: the tagged item is an array, not a map");
+  top = mini();
+  cbor_item_t *t = task_at(top, 0);
+  struct cbor_pair *p = cbor_map_handle(t);
+  cbor_decref(&p[2].key); /* "state" -> "status" */
+  p[2].key = cbor_build_string("status");
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0]: no \"state\" key");
+}
+
+Test(dump_read, indexes_are_checked) {
+  cbor_item_t *top = mini();
+  set(task_at(top, 0), SCHEDRT_DK_SPAWN, cbor_build_uint8(1));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0].spawn is 1, but there are 1 spawn sites");
+  top = mini();
+  set(task_at(top, 1), SCHEDRT_DK_AWAIT, cbor_build_uint8(3));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[1].await is 3, but there are 1 await sites");
+  top = mini();
+  set(task_at(top, 1), SCHEDRT_DK_WORKER, cbor_build_uint8(2));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[1].worker is 2, but there are 2 workers");
+  top = mini();
+  set(get(top, SCHEDRT_DK_META), SCHEDRT_DK_MISSING, uints(1, 5));
+  refused(top, SCHEDRT_ECORRUPT, "meta.workers_missing[0] is worker 5, but there are 2 workers");
+  top = mini();
+  set(worker_at(top, 1), SCHEDRT_DK_INDEX, cbor_build_uint8(0));
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].index is 0: workers are listed in index order");
+  top = mini();
+  set(get(top, SCHEDRT_DK_META), SCHEDRT_DK_NTASKS, cbor_build_uint8(3));
+  refused(top, SCHEDRT_ECORRUPT, "meta.task_count is 3, but tasks lists 2");
+}
+
+Test(dump_read, texts_must_be_utf8_and_printable_is_an_option) {
+  static const char *const bad[] = {"\xff", "\xc0\xaf" /* overlong '/' */, "\xed\xa0\x80" /* surrogate */,
+                                    "\xf4\x90\x80\x80" /* > U+10FFFF */, "ab\xe2\x82" /* cut */};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cbor_item_t *top = mini();
+    set(task_at(top, 0), SCHEDRT_DK_NAME, cbor_build_stringn(bad[i], strlen(bad[i])));
+    refused(top, SCHEDRT_ECORRUPT, "tasks[0].name: a text string that is not valid UTF-8");
+  }
+  cbor_item_t *top = mini();
+  set(task_at(top, 0), SCHEDRT_DK_NAME, cbor_build_string("a\tb\x7f\xc2\x85\xc3\xa9\xe2\x82\xac"));
+  schedrt_dump_doc *d;
+  cr_assert_eq(decode_item(top, SCHEDRT_DUMP_PRINTABLE, &d, NULL, 0), 0);
+  cr_expect_str_eq(d->tasks[0].name, "a?b???\xc3\xa9\xe2\x82\xac", "controls out, other UTF-8 kept");
+  schedrt_dump_doc_free(d);
+}
+
+/* A real dump with one more top-level key, "z": its value is the bytes in extra. */
+static unsigned char *with_extra_key(const unsigned char *dump, size_t len, const void *extra, size_t n,
+                                     size_t *out_len) {
+  unsigned char *b = malloc(len + 2 + n);
+  memcpy(b, dump, len);
+  cr_assert_eq(b[3], 0xa8, "the writer's top map has 8 keys");
+  b[3] = 0xa9; /* the top map is the last thing in the file: append an entry */
+  memcpy(b + len, "\x61z", 2);
+  memcpy(b + len + 2, extra, n);
+  *out_len = len + 2 + n;
+  return b;
+}
+
+Test(dump_read, nesting_is_bounded) {
+  size_t len, n;
+  unsigned char *buf = real_dump(&len), deep[32];
+  schedrt_dump_doc *d;
+  char err[256];
+  /* Tag and dump are 2 levels: 14 more fit in 16, 15 do not. */
+  memset(deep, 0x81, sizeof(deep));
+  deep[14] = 0x00;
+  unsigned char *b = with_extra_key(buf, len, deep, 15, &n);
+  cr_assert_eq(schedrt_dump_parse_ex(b, n, ALL_FLAGS, &d, err, sizeof(err)), 0, "%s", err);
+  cr_assert_not_null(d->cbor);
+  schedrt_dump_doc_free(d);
+  free(b);
+  deep[14] = 0x81;
+  deep[15] = 0x00;
+  b = with_extra_key(buf, len, deep, 16, &n);
+  cr_assert_eq(schedrt_dump_parse_ex(b, n, ALL_FLAGS, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
+  cr_assert(strstr(err, "z: nested deeper than 16 levels") != NULL, "%s", err);
+  free(b);
+  /* Tags count too. */
+  unsigned char tags[64];
+  for (int i = 0; i < 20; i++)
+    memcpy(tags + 2 * i, "\xc1\xc1", 2);
+  tags[40] = 0x00;
+  b = with_extra_key(buf, len, tags, 41, &n);
+  cr_assert_eq(schedrt_dump_parse_ex(b, n, 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
+  free(b);
+  free(buf);
+}
+
+Test(dump_read, indefinite_lengths_are_refused) {
+  static const struct {
+    const char *bytes;
+    size_t n;
+  } items[] = {{"\x9f\xff", 2}, {"\xbf\xff", 2}, {"\x7f\x61x\xff", 4}, {"\x5f\x41x\xff", 4}, {"\xff", 1}};
+  size_t len, n;
+  unsigned char *buf = real_dump(&len);
+  for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+    unsigned char *b = with_extra_key(buf, len, items[i].bytes, items[i].n, &n);
+    schedrt_dump_doc *d;
+    char err[256];
+    cr_expect_eq(schedrt_dump_parse_ex(b, n, 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT, "item %zu", i);
+    cr_expect(strstr(err, "definite lengths only") != NULL, "%s", err);
+    free(b);
+  }
+  free(buf);
+}
+
+Test(dump_read, absurd_declared_lengths) {
+  size_t len, n;
+  unsigned char *buf = real_dump(&len);
+  static const struct {
+    const char *bytes;
+    size_t n;
+    const char *want;
+  } items[] = {
+      {"\x9b\x00\x00\x00\x20\x00\x00\x00\x00", 9,
+       "an array of 137438953472 elements cannot fit"}, /* 1 TiB of pointers */
+      {"\xbb\x40\x00\x00\x00\x00\x00\x00\x00", 9, "a map of 4611686018427387904 entries cannot fit"},
+      {"\x7b\x7f\xff\xff\xff\xff\xff\xff\xff", 9, "truncated"},
+      {"\x5b\xff\xff\xff\xff\xff\xff\xff\xff", 9, "truncated"},
+      {"\x1b\x00", 2, "truncated"},
+  };
+  for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+    unsigned char *b = with_extra_key(buf, len, items[i].bytes, items[i].n, &n);
+    schedrt_dump_doc *d;
+    char err[256];
+    cr_expect_eq(schedrt_dump_parse_ex(b, n, ALL_FLAGS, &d, err, sizeof(err)), SCHEDRT_ECORRUPT, "item %zu",
+                 i);
+    cr_expect(strstr(err, items[i].want) != NULL, "%s", err);
+    free(b);
+  }
+  /* A task list whose count fits the bytes left but not the least a task takes. */
+  static const unsigned char few[] = {0xd9, 0xd9, 0xf7, 0xa1, 0x65, 't',  'a', 's',
+                                      'k',  's',  0x84, 0xa0, 0xa0, 0xa0, 0xa0};
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_expect_eq(schedrt_dump_parse_ex(few, sizeof(few), 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
+  cr_expect(strstr(err, "tasks: truncated or corrupt: 4 entries cannot fit in the 4 bytes left") != NULL,
+            "%s", err);
+  free(buf);
+}
+
+Test(dump_read, loading_files) {
+  size_t len;
+  unsigned char *buf = real_dump(&len);
+  char dir[] = "/tmp/dump_read_XXXXXX", path[64], link[64];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/d.cbor", dir);
+  snprintf(link, sizeof(link), "%s/l.cbor", dir);
+  FILE *f = fopen(path, "wb");
+  cr_assert_eq(fwrite(buf, 1, len, f), len);
+  fclose(f);
+  cr_assert_eq(symlink(path, link), 0);
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(schedrt_dump_load_ex(path, ALL_FLAGS, &d, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(d->ntasks, 20u);
+  schedrt_dump_doc_free(d);
+  cr_expect_eq(schedrt_dump_load_ex(link, 0, &d, err, sizeof(err)), -ELOOP);
+  cr_expect_str_eq(err, "a symbolic link (refused)");
+  cr_assert_eq(schedrt_dump_load_ex(link, SCHEDRT_DUMP_FOLLOW, &d, err, sizeof(err)), 0, "%s", err);
+  schedrt_dump_doc_free(d);
+  cr_expect_eq(schedrt_dump_load_ex(dir, 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
+  cr_expect_str_eq(err, "not a regular file");
+  unlink(path);
+  cr_expect_eq(schedrt_dump_load_ex(path, 0, &d, err, sizeof(err)), -ENOENT);
+  cr_expect(strstr(err, "No such file") != NULL, "%s", err);
+  cr_expect_null(d);
+  unlink(link);
+  rmdir(dir);
+  free(buf);
 }

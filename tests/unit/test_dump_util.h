@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,7 +17,8 @@
 
 static inline uint64_t tdu_now(void) { return schedrt_now_ns(); }
 
-/* Dumps into memory (a memfd) and parses it. 0, or the dump's or parser's error. */
+/* Dumps into memory (a memfd) and decodes it (common/src/dump_read.c). 0, or the dump's or the
+ * decoder's error (whose message goes to stderr). */
 static inline int tdu_dump(schedrt_runtime *rt, const schedrt_dump_opts *opts, schedrt_dump_result *res,
                            schedrt_dump_doc **doc) {
   *doc = NULL;
@@ -30,7 +32,10 @@ static inline int tdu_dump(schedrt_runtime *rt, const schedrt_dump_opts *opts, s
     if (p == MAP_FAILED) {
       rc = -EIO;
     } else {
-      rc = schedrt_dump_parse(p, (size_t)len, doc);
+      char err[256];
+      rc = schedrt_dump_parse_ex(p, (size_t)len, 0, doc, err, sizeof(err));
+      if (rc)
+        fprintf(stderr, "tdu_dump: the dump does not decode: %s\n", err);
       munmap(p, (size_t)len);
     }
   }

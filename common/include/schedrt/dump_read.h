@@ -1,12 +1,20 @@
 /*
  * Reading task dumps, and asking a runtime for one through its control page.
- * For sched-inspect and the tests; no runtime and no CBOR library needed.
+ * The one decoder of the dump format (docs/dump-format.md), for sched-inspect
+ * and the tests; built on libcbor's streaming decoder (cbor_stream_decode),
+ * which reads one item head at a time and allocates nothing.
  *
  * A dump is untrusted input (a file from anywhere, or an object another
- * process wrote): the parser checks every length against the bytes left,
- * bounds nesting, never allocates more than the input can describe, and
- * fails with SCHEDRT_ECORRUPT on anything malformed or truncated. Unknown keys
- * are skipped (newer minor versions); an unknown major is SCHEDRT_EVERSION.
+ * process wrote). The decoder reads one pass with every count checked against
+ * the bytes left before anything is allocated, nesting bounded (16 levels),
+ * texts checked for UTF-8, a known key given twice rejected, every index
+ * (spawn, await, worker, covered, missing) checked against its table, and
+ * nothing accepted after the dump. Anything malformed or truncated is
+ * SCHEDRT_ECORRUPT, a CBOR item that is not a schedrt dump SCHEDRT_EMAGIC,
+ * another major SCHEDRT_EVERSION, each with a one-line message saying where
+ * (e.g. "tasks[3].state: expected a text string or null, found an unsigned
+ * integer (byte 4021)"). Unknown keys are skipped and unknown enumerated texts
+ * read as "unknown" (newer minor versions).
  * Conventions as in <schedrt.h>: 0 or a negative error code.
  */
 #ifndef SCHEDRT_DUMP_READ_H
@@ -24,8 +32,25 @@
 extern "C" {
 #endif
 
+/* libcbor's item (<cbor.h>); only callers that ask for the item tree need the header. */
+struct cbor_item_t;
+
 /* Absent (CBOR null or missing) numbers read as this. */
 #define SCHEDRT_DUMP_NONE (-1)
+
+/* Files larger than this are refused (a dump of a million tasks is about 90 MB). */
+#define SCHEDRT_DUMP_MAX_SIZE (1ull << 30)
+
+/* Flags of schedrt_dump_parse_ex / schedrt_dump_load_ex. */
+enum {
+  /* Also keep the decoded libcbor item tree in doc->cbor (cbor_load, run only
+   * once the decoder accepted the input), e.g. for a faithful JSON conversion. */
+  SCHEDRT_DUMP_KEEP_CBOR = 1u << 0,
+  /* Texts fit for a terminal: control characters (C0, DEL, C1) read as '?'. */
+  SCHEDRT_DUMP_PRINTABLE = 1u << 1,
+  /* schedrt_dump_load_ex: follow a symbolic link (a path a user typed). */
+  SCHEDRT_DUMP_FOLLOW = 1u << 2,
+};
 
 typedef struct schedrt_dump_task {
   uint64_t id;
@@ -74,16 +99,41 @@ typedef struct schedrt_dump_doc {
   size_t ntasks;
   schedrt_dump_site *spawn_sites, *await_sites;
   size_t nspawn_sites, nawait_sites;
+  /* With SCHEDRT_DUMP_KEEP_CBOR: the whole dump as libcbor items (the tag
+   * 55799 item; the doc owns it). Otherwise NULL. */
+  struct cbor_item_t *cbor;
 } schedrt_dump_doc;
 
-/* Parses a whole dump (buf is not kept). *out must be freed. */
+/*
+ * Decodes a whole dump (buf is not kept). On success *out must be freed with
+ * schedrt_dump_doc_free; on failure *out is NULL and, if err is not NULL, it
+ * receives a one-line message (errsize bytes at most). flags: SCHEDRT_DUMP_*.
+ */
+SCHEDRT_NODISCARD int schedrt_dump_parse_ex(const void *buf, size_t len, unsigned flags,
+                                            schedrt_dump_doc **out, char *err, size_t errsize);
+/* Reads a regular file of at most SCHEDRT_DUMP_MAX_SIZE bytes (O_NOFOLLOW
+ * unless SCHEDRT_DUMP_FOLLOW) and decodes it; -errno if it cannot be read. */
+SCHEDRT_NODISCARD int schedrt_dump_load_ex(const char *path, unsigned flags, schedrt_dump_doc **out,
+                                           char *err, size_t errsize);
+/* The same with no flags and no message. */
 SCHEDRT_NODISCARD int schedrt_dump_parse(const void *buf, size_t len, schedrt_dump_doc **out);
-/* Reads a file (O_NOFOLLOW, at most 1 GiB) and parses it. */
 SCHEDRT_NODISCARD int schedrt_dump_load(const char *path, schedrt_dump_doc **out);
 void schedrt_dump_doc_free(schedrt_dump_doc *doc);
-/* "running", "idle", ... "unknown"; likewise roles, reasons and sources. Never NULL. */
+
+/* The site a task was spawned at / waits at; NULL when it has none (the
+ * decoder checked the indexes, so a non-NONE index always resolves). */
+const schedrt_dump_site *schedrt_dump_spawn_site(const schedrt_dump_doc *d, const schedrt_dump_task *t);
+const schedrt_dump_site *schedrt_dump_await_site(const schedrt_dump_doc *d, const schedrt_dump_task *t);
+/* The first task with this id, or NULL (linear). */
+const schedrt_dump_task *schedrt_dump_find_task(const schedrt_dump_doc *d, uint64_t id);
+
+/* "running", "idle", ... or "unknown" (__COUNT, or any value out of range). Never NULL. */
 const char *schedrt_dump_state_text(uint32_t state);
 const char *schedrt_dump_role_text(uint32_t role);
+const char *schedrt_dump_wstate_text(uint32_t wstate);
+/* "polling", ... "unknown"; NULL for SCHEDRT_DUMP_REASON_NONE / SOURCE_NONE (null in the dump). */
+const char *schedrt_dump_reason_text(uint32_t reason);
+const char *schedrt_dump_source_text(uint32_t source);
 
 /* ------------------------------------------------------- control page */
 
