@@ -235,7 +235,12 @@ static int draw_stuck(tui_state *s, int y, int max) {
     const worker_view *v = &s->model.w[i];
     if (!v->stuck)
       continue;
-    tui_task_label(s, v->current_task, who, sizeof(who));
+    if (v->current_file[0])
+      /* The runtime named the long poll itself: no dump needed. */
+      xsnprintf(who, sizeof(who), "\"%s\" spawned at %s:%u", v->current_name[0] ? v->current_name : "unnamed",
+                v->current_file, v->current_line);
+    else
+      tui_task_label(s, v->current_task, who, sizeof(who));
     w_clear_row(y + used, 0, CRT_NORMAL);
     w_printf(y + used, 0, COLS, CRT_STATUS_ERR, " ! worker %u stuck %s on task #%llu %s", i,
              fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task, who);

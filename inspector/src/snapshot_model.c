@@ -1,6 +1,7 @@
 /* Snapshots in, views out (see snapshot_model.h). */
 #include "snapshot_model.h"
 
+#include <stdio.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -153,6 +154,9 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
     v->depth = ws->local_queue_depth;
     v->lifo = ws->lifo != 0;
     v->current_task = ws->current_task;
+    snprintf(v->current_name, sizeof(v->current_name), "%s", ws->current_name);
+    snprintf(v->current_file, sizeof(v->current_file), "%s", ws->current_file);
+    v->current_line = ws->current_line;
     v->os_tid = ws->os_tid;
     rates_worker(pw, ws, dt, v->rate);
     v->busy_pct = pw && !pw->torn && !ws->torn ? busy_percent(pw->busy_ns_live, ws->busy_ns_live, dt) : NAN;

@@ -29,6 +29,10 @@ typedef struct worker_view {
   double rate[SCHEDRT_M__WSLOT_COUNT]; /* per second for counters, NAN for gauges/unknown */
   double busy_pct;                     /* NAN until two snapshots */
   uint64_t current_task;               /* 0: none */
+  /* What the runtime's monitor published about a long poll ("" / 0: not yet). */
+  char current_name[25];
+  char current_file[57];
+  uint32_t current_line;
   uint64_t running_ns; /* how long the current poll has run, a lower bound; 0 when idle */
   int stuck;           /* running_ns >= the model's threshold */
   uint64_t os_tid;

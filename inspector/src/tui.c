@@ -38,7 +38,7 @@ char *tui_task_label(tui_state *s, uint64_t task_id, char *buf, size_t size) {
   const schedrt_dump_doc *d = s->last_view ? dump_view_doc(s->last_view) : NULL;
   const schedrt_dump_task *t = d ? schedrt_dump_find_task(d, task_id) : NULL;
   if (!t)
-    return xsnprintf(buf, size, "(name unknown: press d for a dump)");
+    return xsnprintf(buf, size, "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
   /* The base name: a status line has no room for build paths. */
   const schedrt_dump_site *sp = schedrt_dump_spawn_site(d, t);
   const char *file = sp && sp->file ? sp->file : "?";
