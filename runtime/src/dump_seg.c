@@ -1,8 +1,8 @@
 /*
  * What task dumps take from the metrics segment: its control page, and what a
- * worker's slot says about the poll it is in. Reads the metrics module's
- * structs (metrics.h) until it offers accessors for both
- * (.notes/metrics-requests.md); nothing here writes to the segment.
+ * worker's slot says about the poll it is in, through the metrics module's
+ * accessors (the worker state through its slot's seqlock); nothing here
+ * writes to the segment.
  */
 #include <errno.h>
 
@@ -16,16 +16,10 @@ SCHEDRT_DUMP_WSTATES(X)
 #endif
 
 struct schedrt_ctl *schedrt__dseg_control(schedrt_runtime *rt) {
-#if SCHEDRT_ENABLE_METRICS
-  struct schedrt__metrics *m = &rt->metrics;
-  /* A private image has a control page too, but nobody else can reach it. */
-  if (!m->base || !m->published || m->geo.ctl_size < sizeof(struct schedrt_ctl))
-    return NULL;
-  return (struct schedrt_ctl *)(void *)(m->base + m->geo.ctl_off);
-#else
-  (void)rt;
-  return NULL;
-#endif
+  size_t size;
+  void *page = schedrt__metrics_control(rt, &size);
+  /* NULL when no segment is published: nobody else could reach the page. */
+  return page && size >= sizeof(struct schedrt_ctl) ? page : NULL;
 }
 
 uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i) {

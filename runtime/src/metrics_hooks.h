@@ -124,8 +124,8 @@ static inline void schedrt__m_state(schedrt_worker *w, enum schedrt__wstate st) 
 }
 
 /*
- * The same, for a run loop compiled twice (timed and untimed, see the
- * request in .notes/metrics-requests.md): before a run of polls, sets the
+ * The same, for a run loop compiled twice (timed and untimed, worker.c's
+ * run_polls): before a run of polls, sets the
  * state RUNNING and says whether polls are timed. One compare when the worker
  * is running untimed (the usual case). With a constant `timed`, the two hooks
  * below cost no test of the timing flag per poll: the untimed poll is the

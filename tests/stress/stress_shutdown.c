@@ -21,7 +21,8 @@
  * destroy: 0 for a task that completed, -ECANCELED for one that was dropped.
  *
  * A second phase, "remote", repeats the smallest version of the race that
- * found .notes/runtime-bugs.md B2: idle tasks, foreign threads hammering
+ * found the remote-wake use-after-free (commit "Remote wakes count themselves
+ * in the task state"): idle tasks, foreign threads hammering
  * their wakers, destroy. A third, "cross", does it with the wakers on the
  * workers of a second runtime.
  */

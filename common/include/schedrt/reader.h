@@ -21,8 +21,7 @@
  * different readers are independent. Nothing here writes to the segment:
  * it is mapped PROT_READ.
  *
- * API stability: from "reader.h API ready" on (see .notes/metrics-status.md)
- * changes are additive only. Structs carry no ABI guard because common/ is
+ * API stability: changes are additive only. Structs carry no ABI guard because common/ is
  * compiled into each program (it is not an installed library).
  */
 #ifndef SCHEDRT_READER_H
