@@ -600,32 +600,12 @@ static const char *const state_names[] = {
     SCHEDRT_DUMP_STATES(X)
 #undef X
 };
-static const char *const role_names[] = {
-#define X(n, t, h) t,
-    SCHEDRT_DUMP_ROLES(X)
-#undef X
-};
-static const char *const wstate_names[] = {
-#define X(n, t, h) t,
-    SCHEDRT_DUMP_WSTATES(X)
-#undef X
-};
-static const char *const reason_names[] = {NULL,
-#define X(n, t, h) t,
-                                           SCHEDRT_DUMP_REASONS(X)
-#undef X
-};
-static const char *const source_names[] = {NULL,
-#define X(n, t, h) t,
-                                           SCHEDRT_DUMP_SOURCES(X)
-#undef X
-};
 
 static const struct names states = {state_names, 0, SCHEDRT_DUMP_STATE__COUNT, SCHEDRT_DUMP_STATE__COUNT};
-static const struct names roles = {role_names, 0, SCHEDRT_DUMP_ROLE__COUNT, SCHEDRT_DUMP_ROLE__COUNT};
-static const struct names wstates = {wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT, SCHEDRT_DUMP_WSTATE__COUNT};
-static const struct names reasons = {reason_names, 1, SCHEDRT_DUMP_REASON__COUNT, SCHEDRT_DUMP_REASON_NONE};
-static const struct names sources = {source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT, SCHEDRT_DUMP_SOURCE_NONE};
+static const struct names roles = {schedrt_dump_role_names, 0, SCHEDRT_DUMP_ROLE__COUNT, SCHEDRT_DUMP_ROLE__COUNT};
+static const struct names wstates = {schedrt_dump_wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT, SCHEDRT_DUMP_WSTATE__COUNT};
+static const struct names reasons = {schedrt_dump_reason_names, 1, SCHEDRT_DUMP_REASON__COUNT, SCHEDRT_DUMP_REASON_NONE};
+static const struct names sources = {schedrt_dump_source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT, SCHEDRT_DUMP_SOURCE_NONE};
 
 /* ---------------------------------------------------------------- tables */
 
@@ -1008,21 +988,21 @@ const char *schedrt_dump_state_text(uint32_t state) {
 }
 
 const char *schedrt_dump_role_text(uint32_t role) {
-  return role < SCHEDRT_DUMP_ROLE__COUNT ? role_names[role] : "unknown";
+  return role < SCHEDRT_DUMP_ROLE__COUNT ? schedrt_dump_role_names[role] : "unknown";
 }
 
 const char *schedrt_dump_wstate_text(uint32_t wstate) {
-  return wstate < SCHEDRT_DUMP_WSTATE__COUNT ? wstate_names[wstate] : "unknown";
+  return wstate < SCHEDRT_DUMP_WSTATE__COUNT ? schedrt_dump_wstate_names[wstate] : "unknown";
 }
 
 const char *schedrt_dump_reason_text(uint32_t reason) {
   return reason == SCHEDRT_DUMP_REASON_NONE    ? NULL
-         : reason < SCHEDRT_DUMP_REASON__COUNT ? reason_names[reason]
+         : reason < SCHEDRT_DUMP_REASON__COUNT ? schedrt_dump_reason_names[reason]
                                                : "unknown";
 }
 
 const char *schedrt_dump_source_text(uint32_t source) {
   return source == SCHEDRT_DUMP_SOURCE_NONE    ? NULL
-         : source < SCHEDRT_DUMP_SOURCE__COUNT ? source_names[source]
+         : source < SCHEDRT_DUMP_SOURCE__COUNT ? schedrt_dump_source_names[source]
                                                : "unknown";
 }

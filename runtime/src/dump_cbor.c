@@ -286,26 +286,6 @@ static int64_t sites_index(struct sites *t, const void *a, const void *b, int32_
 
 /* ------------------------------------------------------------- sections */
 
-static const char *const role_names[] = {
-#define X(n, t, h) t,
-    SCHEDRT_DUMP_ROLES(X)
-#undef X
-};
-static const char *const wstate_names[] = {
-#define X(n, t, h) t,
-    SCHEDRT_DUMP_WSTATES(X)
-#undef X
-};
-static const char *const reason_names[] = {NULL,
-#define X(n, t, h) t,
-                                           SCHEDRT_DUMP_REASONS(X)
-#undef X
-};
-static const char *const source_names[] = {NULL,
-#define X(n, t, h) t,
-                                           SCHEDRT_DUMP_SOURCES(X)
-#undef X
-};
 
 static void put_enum(struct cw *w, const char *const *names, size_t count, unsigned v) {
   put_str(w, v < count ? names[v] : NULL);
@@ -371,11 +351,11 @@ static void put_worker(struct cw *w, const struct schedrt__dworker *x, uint32_t 
   put_key(w, SCHEDRT_DK_INDEX);
   put_uint(w, index);
   put_key(w, SCHEDRT_DK_ROLE);
-  put_enum(w, role_names, SCHEDRT_DUMP_ROLE__COUNT, x->role);
+  put_enum(w, schedrt_dump_role_names, SCHEDRT_DUMP_ROLE__COUNT, x->role);
   put_key(w, SCHEDRT_DK_WSTATE);
-  put_enum(w, wstate_names, SCHEDRT_DUMP_WSTATE__COUNT, x->wstate);
+  put_enum(w, schedrt_dump_wstate_names, SCHEDRT_DUMP_WSTATE__COUNT, x->wstate);
   put_key(w, SCHEDRT_DK_REASON);
-  put_enum(w, reason_names, SCHEDRT_DUMP_REASON__COUNT, x->reason);
+  put_enum(w, schedrt_dump_reason_names, SCHEDRT_DUMP_REASON__COUNT, x->reason);
   put_key(w, SCHEDRT_DK_LOCAL_QUEUE);
   put_uint(w, x->local_queue);
   put_key(w, SCHEDRT_DK_LIFO);
@@ -396,7 +376,7 @@ static void put_worker(struct cw *w, const struct schedrt__dworker *x, uint32_t 
   else
     put_null(w);
   put_key(w, SCHEDRT_DK_RUNNING_SRC);
-  put_enum(w, source_names, SCHEDRT_DUMP_SOURCE__COUNT, x->running_src);
+  put_enum(w, schedrt_dump_source_names, SCHEDRT_DUMP_SOURCE__COUNT, x->running_src);
 }
 
 static bool queued(uint8_t state) {

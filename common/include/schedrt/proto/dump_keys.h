@@ -154,4 +154,20 @@ enum schedrt_dump_source {
       SCHEDRT_DUMP_SOURCE__COUNT
 };
 
+/*
+ * The texts of those enums, indexed by value, for the writer and the reader
+ * alike. The reason and source tables start with NULL: value 0 means "none"
+ * and is written as null. (static in a header: compilers do not report them
+ * unused where a file does not use them.)
+ */
+#define SCHEDRT__DUMP_NAME(n, t, h) t,
+static const char *const schedrt_dump_role_names[SCHEDRT_DUMP_ROLE__COUNT] = {SCHEDRT_DUMP_ROLES(SCHEDRT__DUMP_NAME)};
+static const char *const schedrt_dump_wstate_names[SCHEDRT_DUMP_WSTATE__COUNT] = {
+    SCHEDRT_DUMP_WSTATES(SCHEDRT__DUMP_NAME)};
+static const char *const schedrt_dump_reason_names[SCHEDRT_DUMP_REASON__COUNT] = {
+    0, SCHEDRT_DUMP_REASONS(SCHEDRT__DUMP_NAME)};
+static const char *const schedrt_dump_source_names[SCHEDRT_DUMP_SOURCE__COUNT] = {
+    0, SCHEDRT_DUMP_SOURCES(SCHEDRT__DUMP_NAME)};
+#undef SCHEDRT__DUMP_NAME
+
 #endif /* SCHEDRT_PROTO_DUMP_KEYS_H */
