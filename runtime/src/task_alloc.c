@@ -10,6 +10,7 @@
  * are not workers skip the magazines. Under ASan the cache is off, so
  * use-after-free stays detectable.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -41,20 +42,64 @@ static struct {
 
 _Static_assert(sizeof(struct free_block) <= sizeof(schedrt_task), "block must fit a task");
 
+static struct free_block *depot_take(void) {
+  struct free_block *mag = NULL;
+  pthread_mutex_lock(&depot.lock);
+  if (depot.n)
+    mag = depot.mags[--depot.n];
+  pthread_mutex_unlock(&depot.lock);
+  return mag;
+}
+
+/*
+ * Threads that are not workers (a main thread spawning remotely) draw whole
+ * magazines from the depot too: the workers that run their tasks fill it, so
+ * without this every remote spawn is a malloc in the spawner's arena against
+ * the workers' frees of overflowing magazines (most of the futex calls of a
+ * remote-spawn benchmark were glibc's arena lock). The rest of a magazine is
+ * the thread's, through a key whose destructor frees it when the thread ends.
+ */
+static pthread_key_t foreign_key;
+static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
+static bool foreign_ok;
+
+static void foreign_release(void *p) {
+  for (struct free_block *b = p, *next; b; b = next) {
+    next = b->next;
+    free(b);
+  }
+}
+static void foreign_init(void) { foreign_ok = pthread_key_create(&foreign_key, foreign_release) == 0; }
+
+static schedrt_task *foreign_alloc(void) {
+  pthread_once(&foreign_once, foreign_init);
+  if (!foreign_ok)
+    return NULL;
+  struct free_block *b = pthread_getspecific(foreign_key);
+  if (!b)
+    b = depot_take();
+  if (!b || pthread_setspecific(foreign_key, b->next) != 0) {
+    if (b)
+      foreign_release(b); /* cannot keep the rest: hand it back to malloc */
+    return NULL;
+  }
+  return (schedrt_task *)b;
+}
+
 schedrt_task *schedrt__task_alloc(void) {
   schedrt_worker *w = schedrt__tls_worker;
   if (SCHEDRT_TASK_CACHE && w) {
-    if (!w->mag_alloc) {
-      pthread_mutex_lock(&depot.lock);
-      if (depot.n)
-        w->mag_alloc = depot.mags[--depot.n];
-      pthread_mutex_unlock(&depot.lock);
-    }
+    if (!w->mag_alloc)
+      w->mag_alloc = depot_take();
     struct free_block *b = w->mag_alloc;
     if (b) {
       w->mag_alloc = b->next;
       return (schedrt_task *)b;
     }
+  } else if (SCHEDRT_TASK_CACHE) {
+    schedrt_task *t = foreign_alloc();
+    if (t)
+      return t;
   }
   return malloc(sizeof(schedrt_task));
 }
