@@ -11,22 +11,10 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rt_fixture.h"
 #include "stress.h"
 
-#define WAIT_S 10.0
-#define JOIN_NS 20000000000ull /* liveness: joins return as soon as the task is done */
-#define MS 1000000ull
-
-static schedrt_runtime *make_rt(unsigned nworkers) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = nworkers;
-  cfg.name = "test-join";
-  schedrt_runtime *rt = NULL;
-  int rc = schedrt_runtime_create(&cfg, &rt);
-  cr_assert_eq(rc, 0, "runtime_create: %s", schedrt_strerror(rc));
-  return rt;
-}
+#define make_rt(nworkers) fixture_rt((nworkers), "test-join")
 
 /* Finishes with arg as its result. */
 static schedrt_poll result_fn(schedrt_task *t, void *arg) {
