@@ -57,8 +57,8 @@ static void reg_parent(void) { pthread_mutex_unlock(&reg_lock); }
 static void reg_child(void) {
   /* The child shares the open file description, hence the flock: close our
    * reference so that a child outliving its parent does not keep a dead
-   * parent's segment looking alive. The mapping stays (nobody writes it:
-   * the workers are not in the child). */
+   * parent's segment looking alive. The mapping was not inherited
+   * (MADV_DONTFORK): it would hold the description too. */
   for (struct schedrt__metrics *m = reg_head; m; m = m->reg_next) {
     if (m->fd >= 0)
       close(m->fd);
@@ -169,6 +169,10 @@ static int create_segment(struct schedrt__metrics *m, uint32_t uid, uint32_t pid
     rc = -errno;
     goto err_unlink;
   }
+  /* A forked child must not inherit the mapping: a mapping keeps the open
+   * file description, hence our flock, alive, and a child that outlives us
+   * would keep a dead runtime's segment looking alive (never swept). */
+  (void)madvise(p, m->geo.total_size, MADV_DONTFORK);
   m->fd = fd;
   m->base = p;
   m->size = m->geo.total_size;

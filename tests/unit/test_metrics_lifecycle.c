@@ -257,3 +257,57 @@ Test(metrics_lifecycle, forked_child_does_not_unlink_or_keep_alive_the_parents) 
   schedrt_runtime_destroy(rt);
   cr_assert_neq(access(path, F_OK), 0);
 }
+
+/*
+ * A process that forks a long-lived child and then dies without cleaning up
+ * (a crash): the child must not keep the dead parent's segment looking alive
+ * (through an inherited descriptor or mapping holding the flock), or no
+ * later runtime start would ever sweep it.
+ */
+Test(metrics_lifecycle, a_child_outliving_its_crashed_parent_does_not_keep_the_segment) {
+  int names[2], hold[2];
+  cr_assert_eq(pipe(names), 0);
+  cr_assert_eq(pipe(hold), 0);
+  pid_t a = fork();
+  cr_assert_geq(a, 0);
+  if (a == 0) {
+    close(names[0]);
+    close(hold[1]);
+    schedrt_config cfg;
+    schedrt_config_init(&cfg);
+    cfg.nworkers = 1;
+    schedrt_runtime *rt;
+    if (schedrt_runtime_create(&cfg, &rt) != 0)
+      _exit(1);
+    pid_t b = fork();
+    if (b == 0) {
+      char c;
+      /* The long-lived child: lives until the test closes the pipe. */
+      while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+        ;
+      _exit(0);
+    }
+    const char *n = schedrt_metrics_segment(rt);
+    if (b < 0 || write(names[1], n, strlen(n) + 1) < 0)
+      _exit(1);
+    _exit(0); /* a crash: no destroy, no atexit */
+  }
+  close(names[1]);
+  close(hold[0]);
+  char name[256], path[300];
+  ssize_t got = read(names[0], name, sizeof(name) - 1);
+  close(names[0]);
+  cr_assert_gt(got, 1);
+  name[got] = '\0';
+  int st;
+  cr_assert_eq(waitpid(a, &st, 0), a);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  shm_path(name, path, sizeof(path));
+  cr_assert_eq(access(path, F_OK), 0, "the crashed parent's segment should still be there");
+  /* The grandchild still runs; the next runtime start must judge it stale. */
+  schedrt_runtime *rt = make_rt(1, 0);
+  bool swept = access(path, F_OK) != 0;
+  schedrt_runtime_destroy(rt);
+  close(hold[1]); /* lets the grandchild go */
+  cr_assert(swept, "%s kept alive by the crashed parent's child", path);
+}
