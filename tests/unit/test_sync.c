@@ -568,8 +568,16 @@ static schedrt_poll consumer_fn(schedrt_task *t, void *arg) {
   for (;;) {
     if (atomic_load(c->stop))
       return SCHEDRT_READY;
-    if (schedrt_notify_wait(c->n, t, &c->ticket) == SCHEDRT_PENDING)
+    if (schedrt_notify_wait(c->n, t, &c->ticket) == SCHEDRT_PENDING) {
+      /* Registered after the final notify_all? Then stop is already visible
+       * (the test sets it before notify_all takes the notify's lock, which
+       * our registration took after): give up the wait instead of sleeping. */
+      if (atomic_load(c->stop)) {
+        schedrt_notify_cancel(c->n, &c->ticket);
+        return SCHEDRT_READY;
+      }
       return SCHEDRT_PENDING;
+    }
     if (atomic_load(c->stop))
       return SCHEDRT_READY; /* the final notify_all, not a notify_one */
     atomic_fetch_add(c->consumed, 1);
