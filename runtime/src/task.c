@@ -311,6 +311,9 @@ void schedrt__task_run(schedrt_task *t) {
     schedrt__task_unref(t); /* the scheduled one */
     return;
   }
+  /* Idle or re-queued since now; stored before the task can be seen idle,
+   * so a waker's later stamp is the one that stays. */
+  atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
   s = atomic_load_explicit(&t->state, memory_order_relaxed);
   /* AcqRel: release our poll's writes to the next waker; acquire theirs. */
   while (!atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~SCHEDRT_TS_RUNNING, memory_order_acq_rel,
@@ -318,11 +321,9 @@ void schedrt__task_run(schedrt_task *t) {
     ;
   if (s & SCHEDRT_TS_NOTIFIED) {
     /* Woken during the poll (or yielded): poll again, after others. */
-    atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
     schedrt__m_task_woken(t);
     schedrt__schedule(t, true);
   } else {
-    atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
     schedrt__task_unref(t); /* idle: only wakers and the alive list keep it */
   }
 }
