@@ -72,28 +72,25 @@ char *fmt_si(char *buf, size_t size, double v) {
   return buf;
 }
 
-char *fmt_clock(char *buf, size_t size, uint64_t realtime_ns) {
+/* Local time of realtime_ns in strftime format fmt, or fallback. */
+static char *fmt_local(char *buf, size_t size, uint64_t realtime_ns, const char *fmt, const char *fallback) {
   time_t t = (time_t)(realtime_ns / NS_S);
   struct tm tm;
-  if (!localtime_r(&t, &tm) || strftime(buf, size, "%H:%M:%S", &tm) == 0)
-    snprintf(buf, size, "?");
+  if (!localtime_r(&t, &tm) || strftime(buf, size, fmt, &tm) == 0)
+    snprintf(buf, size, "%s", fallback);
   return buf;
+}
+
+char *fmt_clock(char *buf, size_t size, uint64_t realtime_ns) {
+  return fmt_local(buf, size, realtime_ns, "%H:%M:%S", "?");
 }
 
 char *fmt_datetime(char *buf, size_t size, uint64_t realtime_ns) {
-  time_t t = (time_t)(realtime_ns / NS_S);
-  struct tm tm;
-  if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-    snprintf(buf, size, "?");
-  return buf;
+  return fmt_local(buf, size, realtime_ns, "%Y-%m-%d %H:%M:%S", "?");
 }
 
 char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns) {
-  time_t t = (time_t)(realtime_ns / NS_S);
-  struct tm tm;
-  if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y%m%d-%H%M%S", &tm) == 0)
-    snprintf(buf, size, "0");
-  return buf;
+  return fmt_local(buf, size, realtime_ns, "%Y%m%d-%H%M%S", "0");
 }
 
 unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width) {
