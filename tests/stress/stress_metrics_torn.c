@@ -29,7 +29,7 @@
 
 static struct shm_fixture fx;
 static _Atomic int *stop_flag; /* shared anonymous page: survives fork */
-static _Atomic uint64_t *writer_rounds;
+static _Atomic uint64_t *writer_rounds; /* the last round written */
 
 static void task_strings(uint64_t v, char *name, size_t nsize, char *file, size_t fsize) {
   snprintf(name, nsize, "task-%llu", (unsigned long long)v);
@@ -74,7 +74,8 @@ static void write_round(uint64_t k) {
 }
 
 static void writer_loop(void) {
-  /* Continue where the previous round stopped: values only grow. */
+  /* Continue after the last round written, skipping none: the reader allows
+   * the live poll count to lag its section by one round, not by two. */
   uint64_t k = atomic_load_explicit(writer_rounds, memory_order_relaxed) + 1;
   /* A bound of its own, in case the reader died without saying stop. */
   uint64_t deadline = fixture_now_ns() + 300ull * 1000000000u;
@@ -82,8 +83,9 @@ static void writer_loop(void) {
   while (!atomic_load_explicit(stop_flag, memory_order_relaxed)) {
     if ((k & 0xffff) == 0 && fixture_now_ns() > deadline)
       break;
-    write_round(k++);
+    write_round(k);
     atomic_store_explicit(writer_rounds, k, memory_order_relaxed);
+    k++;
   }
 }
 

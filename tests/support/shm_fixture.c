@@ -22,10 +22,44 @@ uint64_t fixture_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Directories this process made, removed again at exit: a stress test that
+ * fails a check exits at once, and must not leave /dev/shm/schedrt-test.*
+ * behind. Only the creating process removes them (a forked writer exits too).
+ */
+#define FIXTURE_MAX_DIRS 16
+static char fixture_dirs[FIXTURE_MAX_DIRS][64];
+static pid_t fixture_dirs_owner;
+
+static void fixture_dirs_at_exit(void) {
+  if (getpid() != fixture_dirs_owner)
+    return;
+  for (int i = 0; i < FIXTURE_MAX_DIRS; i++)
+    if (fixture_dirs[i][0])
+      fixture_dir_remove(fixture_dirs[i]);
+}
+
+static void fixture_dirs_remember(const char *dir) {
+  if (fixture_dirs_owner != getpid()) {
+    memset(fixture_dirs, 0, sizeof(fixture_dirs));
+    if (fixture_dirs_owner == 0)
+      atexit(fixture_dirs_at_exit);
+    fixture_dirs_owner = getpid();
+  }
+  for (int i = 0; i < FIXTURE_MAX_DIRS; i++)
+    if (!fixture_dirs[i][0] && strlen(dir) < sizeof(fixture_dirs[i])) {
+      strcpy(fixture_dirs[i], dir);
+      return;
+    }
+}
+
 int fixture_dir_create(char *buf, size_t size) {
   if (snprintf(buf, size, "/dev/shm/schedrt-test.XXXXXX") >= (int)size)
     return -ENAMETOOLONG;
-  return mkdtemp(buf) ? 0 : -errno;
+  if (!mkdtemp(buf))
+    return -errno;
+  fixture_dirs_remember(buf);
+  return 0;
 }
 
 void fixture_dir_remove(const char *dir) {
@@ -38,6 +72,9 @@ void fixture_dir_remove(const char *dir) {
       unlinkat(dirfd(d), e->d_name, 0);
   closedir(d);
   rmdir(dir);
+  for (int i = 0; i < FIXTURE_MAX_DIRS; i++)
+    if (strcmp(fixture_dirs[i], dir) == 0)
+      fixture_dirs[i][0] = '\0';
 }
 
 int fixture_segment_create(const char *dir, uint32_t nworkers, pid_t pid, uint64_t starttime, uint32_t index,

@@ -21,7 +21,10 @@ struct shm_fixture {
   struct schedrt_shm_geometry geo;
 };
 
-/* Makes a fresh private directory under /dev/shm (tmpfs, like the real thing). */
+/*
+ * Makes a fresh private directory under /dev/shm (tmpfs, like the real thing),
+ * removed at exit if the test has not removed it by then (a failed check).
+ */
 int fixture_dir_create(char *buf, size_t size);
 /* Removes the directory and everything in it. */
 void fixture_dir_remove(const char *dir);
