@@ -29,8 +29,8 @@
 
 #include "demo.h"
 
-#define US(x) ((uint64_t)(x) * 1000u)
-#define MS(x) ((uint64_t)(x) * 1000u * 1000u)
+#define US(x) ((uint64_t)(x)*1000u)
+#define MS(x) ((uint64_t)(x)*1000u * 1000u)
 
 /* One CPU-only request in this many is a slow query: about 2/s with the defaults. */
 #define SLOW_QUERY_ONE_IN 300u
@@ -38,16 +38,16 @@
 #define TASK_NAME_LEN 24 /* the runtime keeps 23 bytes of a name */
 
 /* Record where the task waits, then return PENDING: always in this order. */
-#define DEMO_PENDING(task, label)                                                        \
-  do {                                                                                   \
-    schedrt_await((task), label);                                                        \
-    return SCHEDRT_PENDING;                                                              \
+#define DEMO_PENDING(task, label)                                                                            \
+  do {                                                                                                       \
+    schedrt_await((task), label);                                                                            \
+    return SCHEDRT_PENDING;                                                                                  \
   } while (0)
 /* Let others run; the task is polled again later. */
-#define DEMO_YIELD(task, label)                                                          \
-  do {                                                                                   \
-    schedrt_await((task), label);                                                        \
-    return schedrt_yield(task);                                                          \
+#define DEMO_YIELD(task, label)                                                                              \
+  do {                                                                                                       \
+    schedrt_await((task), label);                                                                            \
+    return schedrt_yield(task);                                                                              \
   } while (0)
 
 #define BUMP(srv, field) atomic_fetch_add_explicit(&(srv)->stats.field, 1, memory_order_relaxed)
@@ -97,9 +97,7 @@ static uint64_t rng_next(uint64_t *s) {
 }
 
 /* Uniform in [lo, hi]. */
-static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi) {
-  return lo + rng_next(s) % (hi - lo + 1);
-}
+static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi) { return lo + rng_next(s) % (hi - lo + 1); }
 
 static unsigned rng_pct(uint64_t *s) { return (unsigned)(rng_next(s) % 100u); }
 
@@ -140,7 +138,7 @@ static uint64_t think_ns(uint64_t *rng) {
 
 /* A query and its reply slot, shared by a connection and its db task. */
 typedef struct db_req {
-  _Atomic uint32_t refs;  /* one for the connection, one for the db task */
+  _Atomic uint32_t refs; /* one for the connection, one for the db task */
   schedrt_oneshot reply; /* db task -> connection: a pointer to rows */
   uint64_t rows;
 } db_req;
@@ -284,16 +282,16 @@ static void part_drop(void *arg) {
 /* ---------------------------------------------------------- connection */
 
 enum conn_state {
-  CONN_READ,       /* wait for the next request (timer) */
-  CONN_KEEPALIVE,  /* idle: wait for a few broadcast ticks */
-  CONN_PARSE,      /* short CPU burst, pick the kind of request */
-  CONN_COMPUTE,    /* answer with CPU only; rarely a slow query */
-  CONN_DB_SEND,    /* spawn a db task */
-  CONN_DB_WAIT,    /* await its reply (oneshot) */
-  CONN_FANOUT,     /* spawn children with join handles */
-  CONN_JOIN,       /* await them (schedrt_handle_poll) */
-  CONN_STREAM,     /* write the reply in chunks, yielding between them */
-  CONN_RESPOND,    /* count the response, choose what's next */
+  CONN_READ,      /* wait for the next request (timer) */
+  CONN_KEEPALIVE, /* idle: wait for a few broadcast ticks */
+  CONN_PARSE,     /* short CPU burst, pick the kind of request */
+  CONN_COMPUTE,   /* answer with CPU only; rarely a slow query */
+  CONN_DB_SEND,   /* spawn a db task */
+  CONN_DB_WAIT,   /* await its reply (oneshot) */
+  CONN_FANOUT,    /* spawn children with join handles */
+  CONN_JOIN,      /* await them (schedrt_handle_poll) */
+  CONN_STREAM,    /* write the reply in chunks, yielding between them */
+  CONN_RESPOND,   /* count the response, choose what's next */
   CONN_CLOSE,
 };
 
@@ -310,7 +308,7 @@ typedef struct conn {
   uint64_t ticket;   /* schedrt_notify_wait state */
   uint64_t think_ns; /* 0: pick one */
   uint64_t rows;
-  db_req *db;                              /* our reference while CONN_DB_WAIT */
+  db_req *db;                            /* our reference while CONN_DB_WAIT */
   schedrt_handle *parts[CONN_MAX_PARTS]; /* unjoined children */
 } conn;
 

@@ -34,8 +34,8 @@
 #define MAX_CONNECTIONS 1000000u
 
 typedef struct options {
-  uint32_t workers;     /* 0: the runtime's default */
-  double duration_s;    /* 0: until a signal */
+  uint32_t workers;  /* 0: the runtime's default */
+  double duration_s; /* 0: until a signal */
   uint32_t connections;
   const char *name;
   bool quiet;
@@ -44,25 +44,24 @@ typedef struct options {
 /* ------------------------------------------------------------ command line */
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: " PROG " [OPTIONS]\n"
-          "\n"
-          "A simulated server running on schedrt, to watch with sched-inspect: named\n"
-          "connection tasks waiting on timers and notifications, CPU bursts (now and\n"
-          "then a 30-200 ms slow query), fan-outs joined through handles, db queries\n"
-          "answered through oneshots, and remote spawns from an acceptor thread.\n"
-          "\n"
-          "Options:\n"
-          "  -w, --workers N       worker threads (default: the runtime's, one per CPU)\n"
-          "  -d, --duration S      stop after S seconds (default: run until SIGINT/SIGTERM)\n"
-          "  -c, --connections N   simulated connections kept open (default: 200)\n"
-          "  -n, --name NAME       runtime name shown by sched-inspect (default: demo)\n"
-          "  -q, --quiet           no periodic status lines\n"
-          "  -h, --help            show this help and exit\n"
-          "\n"
-          "On SIGINT or SIGTERM the demo shuts down cleanly and prints a summary;\n"
-          "a second SIGINT during the shutdown kills it.\n"
-          "Exit status: 0 on success, 1 on a runtime error, 2 on bad arguments.\n");
+  fprintf(f, "Usage: " PROG " [OPTIONS]\n"
+             "\n"
+             "A simulated server running on schedrt, to watch with sched-inspect: named\n"
+             "connection tasks waiting on timers and notifications, CPU bursts (now and\n"
+             "then a 30-200 ms slow query), fan-outs joined through handles, db queries\n"
+             "answered through oneshots, and remote spawns from an acceptor thread.\n"
+             "\n"
+             "Options:\n"
+             "  -w, --workers N       worker threads (default: the runtime's, one per CPU)\n"
+             "  -d, --duration S      stop after S seconds (default: run until SIGINT/SIGTERM)\n"
+             "  -c, --connections N   simulated connections kept open (default: 200)\n"
+             "  -n, --name NAME       runtime name shown by sched-inspect (default: demo)\n"
+             "  -q, --quiet           no periodic status lines\n"
+             "  -h, --help            show this help and exit\n"
+             "\n"
+             "On SIGINT or SIGTERM the demo shuts down cleanly and prints a summary;\n"
+             "a second SIGINT during the shutdown kills it.\n"
+             "Exit status: 0 on success, 1 on a runtime error, 2 on bad arguments.\n");
 }
 
 static void bad_usage(const char *fmt, const char *arg) {
@@ -236,8 +235,8 @@ static void print_status(demo_server *srv, double elapsed_s, uint64_t *last_requ
   demo_stats *st = &srv->stats;
   uint64_t req = ld(&st->requests);
   double dt = elapsed_s - *last_s;
-  printf("[%7.1fs] %" PRIu64 " connections open, %" PRIu64 " requests (%.0f/s), %" PRIu64
-         " db, %" PRIu64 " fan-outs, %" PRIu64 " streams, %" PRIu64 " slow queries\n",
+  printf("[%7.1fs] %" PRIu64 " connections open, %" PRIu64 " requests (%.0f/s), %" PRIu64 " db, %" PRIu64
+         " fan-outs, %" PRIu64 " streams, %" PRIu64 " slow queries\n",
          elapsed_s, ld(&srv->live_conns), req, dt > 0 ? (double)(req - *last_requests) / dt : 0.0,
          ld(&st->db_queries), ld(&st->fanouts), ld(&st->streams), ld(&st->slow_queries));
   *last_requests = req;
@@ -248,12 +247,12 @@ static void print_summary(demo_server *srv, double elapsed_s) {
   demo_stats *st = &srv->stats;
   uint64_t req = ld(&st->requests);
   printf(PROG ": served %" PRIu64 " requests in %.1f s (%.0f/s) on %" PRIu64 " connections (%" PRIu64
-         " closed by their clients)\n",
+              " closed by their clients)\n",
          req, elapsed_s, elapsed_s > 0 ? (double)req / elapsed_s : 0.0, ld(&st->conns_accepted),
          ld(&st->conns_closed));
   printf(PROG ": %" PRIu64 " db queries, %" PRIu64 " fan-outs (%" PRIu64 " parts), %" PRIu64
-         " streams, %" PRIu64 " keepalive waits, %" PRIu64 " slow queries, %" PRIu64 " ticks; %" PRIu64
-         " tasks dropped at shutdown\n",
+              " streams, %" PRIu64 " keepalive waits, %" PRIu64 " slow queries, %" PRIu64 " ticks; %" PRIu64
+              " tasks dropped at shutdown\n",
          ld(&st->db_queries), ld(&st->fanouts), ld(&st->parts), ld(&st->streams), ld(&st->keepalives),
          ld(&st->slow_queries), ld(&st->ticks), ld(&st->dropped));
   if (ld(&st->spawn_errors))

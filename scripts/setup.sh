@@ -8,6 +8,7 @@ packages=(
   cmake               # >= 3.25 for CMakePresets.json version 6
   clang               # the tsan preset (GCC's TSan warns on atomic_thread_fence)
   libclang-rt-14-dev  # clang's sanitizer runtimes (only recommended by clang-14)
+  clang-format        # scripts/check-format.sh (the format_check test)
   pkg-config
   libcbor-dev         # task dumps, inspector
   libncurses-dev      # sched-inspect (ncursesw)

@@ -370,8 +370,8 @@ static int get_text_ref(struct cur *c, const uint8_t **s, size_t *n) {
 
 /* A text copied into the arena, NUL-terminated (NULL for null). */
 static int get_text(struct cur *c, const char **out) {
-  const uint8_t *s;
-  size_t n;
+  const uint8_t *s = NULL;
+  size_t n = 0;
   int rc = get_text_ref(c, &s, &n);
   *out = NULL;
   if (rc || !s)
@@ -400,8 +400,8 @@ struct names {
 };
 
 static int get_enum(struct cur *c, const struct names *nm, uint32_t *out) {
-  const uint8_t *s;
-  size_t n;
+  const uint8_t *s = NULL;
+  size_t n = 0;
   int rc = get_text_ref(c, &s, &n);
   if (rc)
     return rc;
@@ -515,8 +515,8 @@ static int get_map(struct cur *c, const struct table *t, void *base, uint64_t *s
   size_t hint = 0;
   *seen = 0;
   for (uint64_t i = 0; i < e.v && !rc; i++) {
-    const uint8_t *s, *at = c->p;
-    size_t n;
+    const uint8_t *s = NULL, *at = c->p;
+    size_t n = 0;
     struct ev k;
     if ((rc = next(c, &k)))
       break;
@@ -602,10 +602,14 @@ static const char *const state_names[] = {
 };
 
 static const struct names states = {state_names, 0, SCHEDRT_DUMP_STATE__COUNT, SCHEDRT_DUMP_STATE__COUNT};
-static const struct names roles = {schedrt_dump_role_names, 0, SCHEDRT_DUMP_ROLE__COUNT, SCHEDRT_DUMP_ROLE__COUNT};
-static const struct names wstates = {schedrt_dump_wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT, SCHEDRT_DUMP_WSTATE__COUNT};
-static const struct names reasons = {schedrt_dump_reason_names, 1, SCHEDRT_DUMP_REASON__COUNT, SCHEDRT_DUMP_REASON_NONE};
-static const struct names sources = {schedrt_dump_source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT, SCHEDRT_DUMP_SOURCE_NONE};
+static const struct names roles = {schedrt_dump_role_names, 0, SCHEDRT_DUMP_ROLE__COUNT,
+                                   SCHEDRT_DUMP_ROLE__COUNT};
+static const struct names wstates = {schedrt_dump_wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT,
+                                     SCHEDRT_DUMP_WSTATE__COUNT};
+static const struct names reasons = {schedrt_dump_reason_names, 1, SCHEDRT_DUMP_REASON__COUNT,
+                                     SCHEDRT_DUMP_REASON_NONE};
+static const struct names sources = {schedrt_dump_source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT,
+                                     SCHEDRT_DUMP_SOURCE_NONE};
 
 /* ---------------------------------------------------------------- tables */
 
@@ -704,8 +708,8 @@ struct top {
 
 static int top_format(struct cur *c, void *base) {
   struct top *t = base;
-  const uint8_t *s, *at = c->p;
-  size_t n;
+  const uint8_t *s = NULL, *at = c->p;
+  size_t n = 0;
   int rc = get_text_ref(c, &s, &n);
   if (rc)
     return rc;

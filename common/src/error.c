@@ -6,8 +6,8 @@
 
 SCHEDRT_API const char *schedrt_strerror(int err) {
   switch (err) {
-#define SCHEDRT__ERR_TEXT(name, code, text) \
-  case code:                                \
+#define SCHEDRT__ERR_TEXT(name, code, text)                                                                  \
+  case code:                                                                                                 \
     return text;
     SCHEDRT_ERRORS(SCHEDRT__ERR_TEXT)
 #undef SCHEDRT__ERR_TEXT
@@ -27,8 +27,8 @@ SCHEDRT_API const char *schedrt_strerror(int err) {
 
 SCHEDRT_API const char *schedrt_err_name(int err) {
   switch (err) {
-#define SCHEDRT__ERR_NAME(name, code, text) \
-  case code:                                \
+#define SCHEDRT__ERR_NAME(name, code, text)                                                                  \
+  case code:                                                                                                 \
     return "SCHEDRT_" #name;
     SCHEDRT_ERRORS(SCHEDRT__ERR_NAME)
 #undef SCHEDRT__ERR_NAME

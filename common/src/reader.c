@@ -81,7 +81,8 @@ static void sleep_ms(unsigned ms) {
 }
 
 /* Waits for READY/EXITING; returns the state seen or -1 on timeout. */
-static int wait_ready(const struct schedrt_shm_header *h, const struct schedrt_reader *r, uint32_t timeout_ms) {
+static int wait_ready(const struct schedrt_shm_header *h, const struct schedrt_reader *r,
+                      uint32_t timeout_ms) {
   uint64_t deadline = schedrt__reader_now_ns() + (uint64_t)timeout_ms * 1000000u;
   for (;;) {
     /* Acquire pairs with the writer's release store of READY: the header,
@@ -181,8 +182,9 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   r->hist_buckets = h->hist_buckets;
   uint32_t bounds_off = h->hist_bounds_off;
   if (r->hist_buckets == 0 || r->hist_buckets > SCHEDRT_SHM_MAX_BUCKETS || r->hist_per_worker > 16 ||
-      r->hist_spacing % 8 != 0 || r->hist_stride % 8 != 0 || r->hist_spacing < r->hist_buckets * 8u || r->hist_off % 8 != 0 ||
-      r->hist_off < header_size || (uint64_t)r->hist_per_worker * r->hist_spacing > r->hist_stride ||
+      r->hist_spacing % 8 != 0 || r->hist_stride % 8 != 0 || r->hist_spacing < r->hist_buckets * 8u ||
+      r->hist_off % 8 != 0 || r->hist_off < header_size ||
+      (uint64_t)r->hist_per_worker * r->hist_spacing > r->hist_stride ||
       !fits(r->hist_off, r->max_workers, r->hist_stride, total) || bounds_off % 8 != 0 ||
       bounds_off < header_size || !fits(bounds_off, r->hist_buckets, 8, total))
     return SCHEDRT_ECORRUPT;
@@ -270,7 +272,8 @@ int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, 
   r->fd = -1;
   r->flags = opts ? opts->flags : 0;
   r->max_retries = (opts && opts->max_retries) ? opts->max_retries : SCHEDRT_READER_DEFAULT_RETRIES;
-  uint32_t timeout_ms = (opts && opts->ready_timeout_ms) ? opts->ready_timeout_ms : SCHEDRT_READER_DEFAULT_TIMEOUT_MS;
+  uint32_t timeout_ms =
+      (opts && opts->ready_timeout_ms) ? opts->ready_timeout_ms : SCHEDRT_READER_DEFAULT_TIMEOUT_MS;
   if (strlen(path) >= sizeof(r->info.path) || strlen(base_name) >= sizeof(r->info.name)) {
     rc = -ENAMETOOLONG;
     goto err;
@@ -336,7 +339,8 @@ int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, 
     goto err;
   {
     struct schedrt__shm_name nm;
-    if (schedrt__shm_name_parse(base_name, &nm) == 0 && (nm.pid != r->info.pid || nm.starttime != r->info.starttime)) {
+    if (schedrt__shm_name_parse(base_name, &nm) == 0 &&
+        (nm.pid != r->info.pid || nm.starttime != r->info.starttime)) {
       rc = SCHEDRT_ECORRUPT; /* the name and the header describe different processes */
       goto err;
     }

@@ -13,7 +13,7 @@
 #define SCHEDRT_READER_DEFAULT_RETRIES 1000u
 
 struct schedrt_reader {
-  int fd;                  /* kept open: the flock liveness probe needs it */
+  int fd; /* kept open: the flock liveness probe needs it */
   const unsigned char *base;
   size_t map_size;
   uint32_t flags;

@@ -25,8 +25,8 @@ schedrt_liveness schedrt__reader_proc_liveness(struct schedrt_reader *r) {
   return SCHEDRT_LIVENESS_LIVE; /* no lock but the process is there: let the heartbeat judge */
 }
 
-schedrt_liveness schedrt__reader_judge(struct schedrt_reader *r, uint64_t now, uint32_t seg_state, uint64_t hb_seq,
-                                       uint64_t hb_mono, uint64_t *stalled_ns) {
+schedrt_liveness schedrt__reader_judge(struct schedrt_reader *r, uint64_t now, uint32_t seg_state,
+                                       uint64_t hb_seq, uint64_t hb_mono, uint64_t *stalled_ns) {
   uint64_t limit = 3u * (uint64_t)r->info.heartbeat_period_ms * 1000000u;
   if (!r->hb_seen || hb_seq != r->hb_last_seq) {
     r->hb_seen = true;
@@ -94,7 +94,9 @@ static void fill_entry(const char *dir, int dfd, schedrt_segment_entry *e) {
   if (e->is_dump) {
     bool stale = false;
     e->error = schedrt__shm_check_stale(dfd, e->name, e->uid, false, &stale);
-    e->liveness = e->error ? SCHEDRT_LIVENESS_UNKNOWN : stale ? SCHEDRT_LIVENESS_STALE : SCHEDRT_LIVENESS_LIVE;
+    e->liveness = e->error ? SCHEDRT_LIVENESS_UNKNOWN
+                  : stale  ? SCHEDRT_LIVENESS_STALE
+                           : SCHEDRT_LIVENESS_LIVE;
     return;
   }
   schedrt_reader_opts o = {.flags = SCHEDRT_READER_NO_WAIT, .shm_dir = dir};

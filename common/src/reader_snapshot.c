@@ -38,7 +38,8 @@ static void backoff(uint32_t attempt) {
 }
 
 static const struct schedrt_shm_wslot *slot_at(const struct schedrt_reader *r, uint32_t i) {
-  return (const struct schedrt_shm_wslot *)(const void *)(r->base + r->slot_off + (uint64_t)i * r->slot_stride);
+  return (const struct schedrt_shm_wslot *)(const void *)(r->base + r->slot_off +
+                                                          (uint64_t)i * r->slot_stride);
 }
 
 /* The worker half's fields that are not metrics. */
@@ -47,8 +48,8 @@ struct worker_extra {
 };
 
 /* One seqlock read of the worker half of a slot; false when torn. */
-static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, schedrt_worker_snap *w,
-                        struct worker_extra *x, uint64_t *retries) {
+static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl,
+                        schedrt_worker_snap *w, struct worker_extra *x, uint64_t *retries) {
   for (uint32_t t = 0; t < r->max_retries; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&sl->seq);
     /* Every metric of the list, current_task included (it lives in the
@@ -76,8 +77,8 @@ struct monitor_half {
   uint64_t file[SCHEDRT_SHM_TASK_FILE_LEN / 8u];
 };
 
-static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, struct monitor_half *m,
-                         uint64_t *retries) {
+static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl,
+                         struct monitor_half *m, uint64_t *retries) {
   for (uint32_t t = 0; t < r->max_retries; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&sl->mseq);
     m->seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_polls);
@@ -105,8 +106,10 @@ static void words_to_str(char *dst, const uint64_t *words, size_t n) {
       dst[i] = '?';
 }
 
-_Static_assert(sizeof(((schedrt_worker_snap *)0)->current_name) == SCHEDRT_SHM_TASK_NAME_LEN + 1, "name size");
-_Static_assert(sizeof(((schedrt_worker_snap *)0)->current_file) == SCHEDRT_SHM_TASK_FILE_LEN + 1, "file size");
+_Static_assert(sizeof(((schedrt_worker_snap *)0)->current_name) == SCHEDRT_SHM_TASK_NAME_LEN + 1,
+               "name size");
+_Static_assert(sizeof(((schedrt_worker_snap *)0)->current_file) == SCHEDRT_SHM_TASK_FILE_LEN + 1,
+               "file size");
 
 /*
  * The task in a poll and since when (docs/shm-protocol.md, "derived values"):
@@ -114,8 +117,9 @@ _Static_assert(sizeof(((schedrt_worker_snap *)0)->current_file) == SCHEDRT_SHM_T
  * monitor half, if the poll it identified is still the worker's latest
  * (seen_polls == polls). Only while the worker is running.
  */
-static void current_poll(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl, schedrt_worker_snap *w,
-                         const struct worker_extra *x, bool timing, uint64_t *retries) {
+static void current_poll(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl,
+                         schedrt_worker_snap *w, const struct worker_extra *x, bool timing,
+                         uint64_t *retries) {
   struct monitor_half m;
   w->current_task = 0;
   w->current_since_ns = 0;
@@ -139,7 +143,8 @@ static void current_poll(const struct schedrt_reader *r, const struct schedrt_sh
 }
 
 static bool read_global(const struct schedrt_reader *r, schedrt_global_snap *g, uint64_t *retries) {
-  const struct schedrt_shm_global *ga = (const struct schedrt_shm_global *)(const void *)(r->base + r->global_off);
+  const struct schedrt_shm_global *ga =
+      (const struct schedrt_shm_global *)(const void *)(r->base + r->global_off);
   for (uint32_t t = 0; t < r->max_retries; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&ga->seq);
 #define SCHEDRT__LOAD(id, kind, off, type, unit, help) g->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&ga->id);
@@ -157,9 +162,9 @@ static void read_hist(const struct schedrt_reader *r, uint32_t w, uint64_t *out)
   uint32_t nh = r->hist_per_worker < SCHEDRT_M__HIST_COUNT ? r->hist_per_worker : SCHEDRT_M__HIST_COUNT;
   memset(out, 0, sizeof(uint64_t) * SCHEDRT_M__HIST_COUNT * r->hist_buckets);
   for (uint32_t h = 0; h < nh; h++) {
-    const _Atomic uint64_t *b = (const _Atomic uint64_t *)(const void *)(r->base + r->hist_off +
-                                                                         (uint64_t)w * r->hist_stride +
-                                                                         (uint64_t)h * r->hist_spacing);
+    const _Atomic uint64_t *b =
+        (const _Atomic uint64_t *)(const void *)(r->base + r->hist_off + (uint64_t)w * r->hist_stride +
+                                                 (uint64_t)h * r->hist_spacing);
     for (uint32_t i = 0; i < r->hist_buckets; i++)
       /* Relaxed: each bucket is an independent monotonic counter. */
       out[h * r->hist_buckets + i] = atomic_load_explicit((_Atomic uint64_t *)&b[i], memory_order_relaxed);
@@ -181,7 +186,8 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
   s->nworkers = n > r->max_workers ? r->max_workers : n; /* clamp: never index past the slots */
   /* Relaxed: heartbeat fields are independent progress indicators. */
   s->heartbeat_seq = atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_seq, memory_order_relaxed);
-  s->heartbeat_mono_ns = atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_mono_ns, memory_order_relaxed);
+  s->heartbeat_mono_ns =
+      atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_mono_ns, memory_order_relaxed);
   s->taken_mono_ns = schedrt__reader_now_ns();
   s->writer_now_ns = s->taken_mono_ns;
   s->ntorn = 0;
@@ -231,8 +237,8 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
 
   if (!(flags & SCHEDRT_SNAP_NO_LIVENESS) && !(r->flags & SCHEDRT_READER_NO_LIVENESS))
     r->proc_verdict = schedrt__reader_proc_liveness(r);
-  s->liveness = schedrt__reader_judge(r, s->taken_mono_ns, s->seg_state, s->heartbeat_seq, s->heartbeat_mono_ns,
-                                      &s->heartbeat_stalled_ns);
+  s->liveness = schedrt__reader_judge(r, s->taken_mono_ns, s->seg_state, s->heartbeat_seq,
+                                      s->heartbeat_mono_ns, &s->heartbeat_stalled_ns);
   return rc;
 }
 
@@ -249,9 +255,9 @@ int schedrt_snapshot_value(const schedrt_snapshot *s, int id, uint32_t worker, u
     if (s->global.torn)
       return -ENODATA;
     switch (id) {
-#define SCHEDRT__CASE(mid, kind, off, type, unit, help) \
-  case SCHEDRT_M_##mid:                                 \
-    *value = s->global.mid;                             \
+#define SCHEDRT__CASE(mid, kind, off, type, unit, help)                                                      \
+  case SCHEDRT_M_##mid:                                                                                      \
+    *value = s->global.mid;                                                                                  \
     return 0;
       SCHEDRT_GLOBAL_METRICS(SCHEDRT__CASE)
 #undef SCHEDRT__CASE
@@ -275,9 +281,9 @@ int schedrt_snapshot_value(const schedrt_snapshot *s, int id, uint32_t worker, u
     return 0;
   }
   switch (id) {
-#define SCHEDRT__CASE(mid, kind, off, type, unit, help) \
-  case SCHEDRT_M_##mid:                                 \
-    *value = w->mid;                                    \
+#define SCHEDRT__CASE(mid, kind, off, type, unit, help)                                                      \
+  case SCHEDRT_M_##mid:                                                                                      \
+    *value = w->mid;                                                                                         \
     return 0;
     SCHEDRT_WSLOT_METRICS(SCHEDRT__CASE)
 #undef SCHEDRT__CASE
@@ -308,8 +314,10 @@ int schedrt_snapshot_raw(const schedrt_reader *r, size_t desc_index, uint32_t wo
   /* Validated at open: off + width lies inside the mapping and is width-aligned.
    * Relaxed: a single value, not consistent with anything else. */
   if (d->width == 4)
-    *value = atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);
+    *value =
+        atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);
   else
-    *value = atomic_load_explicit((_Atomic uint64_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);
+    *value =
+        atomic_load_explicit((_Atomic uint64_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);
   return 0;
 }

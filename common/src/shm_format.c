@@ -67,7 +67,8 @@ void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
     /* No entropy yet (early boot): pid and time still tell two segments apart. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t a = ((uint64_t)p->pid << 32) ^ p->runtime_index, c = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t a = ((uint64_t)p->pid << 32) ^ p->runtime_index,
+             c = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     memcpy(h->instance_id, &a, 8);
     memcpy(h->instance_id + 8, &c, 8);
   }

@@ -41,8 +41,8 @@ int schedrt__shm_name_parse(const char *name, struct schedrt__shm_name *out) {
   if (!name || strncmp(name, SCHEDRT_SHM_PREFIX, plen) != 0 || strlen(name) >= SCHEDRT_SHM_NAME_MAX)
     return -EINVAL;
   p += plen;
-  if (parse_u64(&p, UINT32_MAX, &uid) || *p++ != '.' || parse_u64(&p, UINT32_MAX, &pid) ||
-      *p++ != '.' || parse_u64(&p, UINT64_MAX, &st) || *p++ != '.')
+  if (parse_u64(&p, UINT32_MAX, &uid) || *p++ != '.' || parse_u64(&p, UINT32_MAX, &pid) || *p++ != '.' ||
+      parse_u64(&p, UINT64_MAX, &st) || *p++ != '.')
     return -EINVAL;
   out->is_dump = false;
   if (strncmp(p, "dump.", 5) == 0) {

@@ -20,12 +20,13 @@
  * O_TMPFILE) cannot be opened, so it has no lock to probe; dump objects are
  * never locked anyway. Ours, a regular file, and its process gone: stale.
  */
-static int stale_unreadable_dump(int dirfd, const char *name, const struct schedrt__shm_name *nm, uint32_t uid,
-                                 bool unlink_it, bool *stale) {
+static int stale_unreadable_dump(int dirfd, const char *name, const struct schedrt__shm_name *nm,
+                                 uint32_t uid, bool unlink_it, bool *stale) {
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return errno == ENOENT ? 0 : -errno;
-  if (!S_ISREG(st.st_mode) || st.st_uid != uid || schedrt__proc_check(nm->pid, nm->starttime) == SCHEDRT_PROC_ALIVE)
+  if (!S_ISREG(st.st_mode) || st.st_uid != uid ||
+      schedrt__proc_check(nm->pid, nm->starttime) == SCHEDRT_PROC_ALIVE)
     return 0;
   *stale = true;
   if (unlink_it && unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)

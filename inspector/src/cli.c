@@ -322,7 +322,8 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
     break;
   case CMD_SHOW:
     if (nops != 1)
-      return bad_usage(name, nops ? "expected one FILE, got '%s' and more" : "missing FILE%s", nops ? op : "");
+      return bad_usage(name, nops ? "expected one FILE, got '%s' and more" : "missing FILE%s",
+                       nops ? op : "");
     o->file = op;
     if (o->json && o->tui)
       return bad_usage(name, "--json and -t exclude each other%s", "");

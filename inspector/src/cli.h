@@ -20,25 +20,25 @@ typedef enum inspect_cmd {
 
 typedef struct inspect_opts {
   inspect_cmd cmd;
-  const char *shm_dir;  /* --shm-dir; NULL: /dev/shm */
+  const char *shm_dir; /* --shm-dir; NULL: /dev/shm */
   pid_t pid;
-  int json;             /* --json */
+  int json; /* --json */
   /* top */
-  unsigned delay_tenths;   /* -d: refresh period in tenths of a second */
-  long max_iterations;     /* -n: stop after that many refreshes (tests); 0: never */
-  uint64_t stuck_ns;       /* --stuck-ms */
-  int no_color;            /* --no-color or NO_COLOR */
-  const char *output_dir;  /* where `d` saves dumps; NULL: the current directory */
-  uint32_t timeout_ms;     /* dump: --timeout (also used by `d` in the TUI) */
+  unsigned delay_tenths;  /* -d: refresh period in tenths of a second */
+  long max_iterations;    /* -n: stop after that many refreshes (tests); 0: never */
+  uint64_t stuck_ns;      /* --stuck-ms */
+  int no_color;           /* --no-color or NO_COLOR */
+  const char *output_dir; /* where `d` saves dumps; NULL: the current directory */
+  uint32_t timeout_ms;    /* dump: --timeout (also used by `d` in the TUI) */
   /* stat */
-  double interval_s;       /* -i */
-  long count;              /* -c; 0: until interrupted */
+  double interval_s; /* -i */
+  long count;        /* -c; 0: until interrupted */
   /* dump */
-  const char *output;      /* -o */
-  const char *label;       /* --label */
+  const char *output; /* -o */
+  const char *label;  /* --label */
   /* show */
   const char *file;
-  int tui;                 /* -t */
+  int tui; /* -t */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */

@@ -27,7 +27,8 @@ int cmd_dump(const inspect_opts *o) {
     fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
     return target_exit_code(err);
   }
-  dump_request req = {.timeout_ms = o->timeout_ms, .label = o->label, .output = o->output, .shm_dir = o->shm_dir};
+  dump_request req = {
+      .timeout_ms = o->timeout_ms, .label = o->label, .output = o->output, .shm_dir = o->shm_dir};
   /* With the dump on stdout, the status goes to stderr so the two never mix. */
   FILE *report = o->output && strcmp(o->output, "-") == 0 ? stderr : stdout;
   if (dump_client_start(&t, &req, &c, &out)) {

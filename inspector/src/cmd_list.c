@@ -15,8 +15,8 @@ static void print_table(const schedrt_segment_entry *list, size_t n, uint64_t no
   for (size_t i = 0; i < n; i++) {
     const schedrt_segment_entry *e = &list[i];
     if (e->error) {
-      printf("%-8u %-8s %7s %12s  %-16s %-16s %s: %s\n", (unsigned)e->pid, "ERROR", "-", "-", "-", "-", e->name,
-             schedrt_strerror(e->error));
+      printf("%-8u %-8s %7s %12s  %-16s %-16s %s: %s\n", (unsigned)e->pid, "ERROR", "-", "-", "-", "-",
+             e->name, schedrt_strerror(e->error));
       continue;
     }
     if (e->create_realtime_ns && now_real > e->create_realtime_ns)

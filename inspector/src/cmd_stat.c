@@ -34,7 +34,8 @@ static void install_stop_handlers(void) {
 
 static void print_header(void) {
   printf("%8s %-7s %3s %7s %6s %8s %9s %8s %8s %5s %5s %s %s %s\n", "time", "state", "wrk", "alive", "inject",
-         "spawn/s", "polls/s", "steals/s", "parks/s", "busy%", "stuck", "depths", "polls/s(w)", "steals/s(w)");
+         "spawn/s", "polls/s", "steals/s", "parks/s", "busy%", "stuck", "depths", "polls/s(w)",
+         "steals/s(w)");
 }
 
 static long long r(double v) { return isfinite(v) ? llround(v) : -1; }
@@ -69,10 +70,11 @@ static void print_list(const inspect_model *m, int which) {
 static void print_line(const inspect_model *m, uint64_t now_real) {
   const global_view *g = &m->g;
   char clock[16];
-  printf("%8s %-7s %3u %7llu %6llu %8lld %9lld %8lld %8lld %5lld %5u ", fmt_clock(clock, sizeof(clock), now_real),
-         schedrt_liveness_name(g->liveness), g->nworkers, (unsigned long long)g->values[RATE_G(alive)],
-         (unsigned long long)g->values[RATE_G(inject_depth)], r(g->grate[RATE_G(spawned)]), r(g->polls_per_s),
-         r(g->steals_per_s), r(g->parks_per_s), r(g->busy_pct), g->nstuck);
+  printf("%8s %-7s %3u %7llu %6llu %8lld %9lld %8lld %8lld %5lld %5u ",
+         fmt_clock(clock, sizeof(clock), now_real), schedrt_liveness_name(g->liveness), g->nworkers,
+         (unsigned long long)g->values[RATE_G(alive)], (unsigned long long)g->values[RATE_G(inject_depth)],
+         r(g->grate[RATE_G(spawned)]), r(g->polls_per_s), r(g->steals_per_s), r(g->parks_per_s),
+         r(g->busy_pct), g->nstuck);
   print_list(m, 0);
   putchar(' ');
   print_list(m, 1);

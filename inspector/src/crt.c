@@ -21,27 +21,47 @@ static unsigned cur_delay;
 
 /* Colour pairs by element: foreground, background (-1: the terminal's default). */
 static const short palette[CRT__COUNT][2] = {
-    [CRT_NORMAL] = {-1, -1},           [CRT_TITLE] = {COLOR_BLACK, COLOR_CYAN},
-    [CRT_LABEL] = {COLOR_CYAN, -1},    [CRT_VALUE] = {-1, -1},
-    [CRT_BANNER_WARN] = {COLOR_BLACK, COLOR_YELLOW}, [CRT_BANNER_BAD] = {COLOR_WHITE, COLOR_RED},
-    [CRT_COLHEAD] = {COLOR_BLACK, COLOR_GREEN},      [CRT_SORTED] = {COLOR_BLACK, COLOR_CYAN},
-    [CRT_RUNNING] = {COLOR_GREEN, -1}, [CRT_SEARCHING] = {COLOR_YELLOW, -1},
-    [CRT_PARKED] = {COLOR_BLUE, -1},   [CRT_STOPPED] = {COLOR_RED, -1},
-    [CRT_STUCK] = {COLOR_WHITE, COLOR_RED},          [CRT_BAR] = {COLOR_GREEN, -1},
-    [CRT_SPARK] = {COLOR_CYAN, -1},    [CRT_DIM] = {COLOR_BLUE, -1},
-    [CRT_STATUS_OK] = {COLOR_GREEN, -1}, [CRT_STATUS_ERR] = {COLOR_RED, -1},
-    [CRT_STATUS_INFO] = {COLOR_YELLOW, -1}, [CRT_FKEY] = {-1, -1},
-    [CRT_FLABEL] = {COLOR_BLACK, COLOR_CYAN},        [CRT_SELECTED] = {COLOR_BLACK, COLOR_CYAN},
+    [CRT_NORMAL] = {-1, -1},
+    [CRT_TITLE] = {COLOR_BLACK, COLOR_CYAN},
+    [CRT_LABEL] = {COLOR_CYAN, -1},
+    [CRT_VALUE] = {-1, -1},
+    [CRT_BANNER_WARN] = {COLOR_BLACK, COLOR_YELLOW},
+    [CRT_BANNER_BAD] = {COLOR_WHITE, COLOR_RED},
+    [CRT_COLHEAD] = {COLOR_BLACK, COLOR_GREEN},
+    [CRT_SORTED] = {COLOR_BLACK, COLOR_CYAN},
+    [CRT_RUNNING] = {COLOR_GREEN, -1},
+    [CRT_SEARCHING] = {COLOR_YELLOW, -1},
+    [CRT_PARKED] = {COLOR_BLUE, -1},
+    [CRT_STOPPED] = {COLOR_RED, -1},
+    [CRT_STUCK] = {COLOR_WHITE, COLOR_RED},
+    [CRT_BAR] = {COLOR_GREEN, -1},
+    [CRT_SPARK] = {COLOR_CYAN, -1},
+    [CRT_DIM] = {COLOR_BLUE, -1},
+    [CRT_STATUS_OK] = {COLOR_GREEN, -1},
+    [CRT_STATUS_ERR] = {COLOR_RED, -1},
+    [CRT_STATUS_INFO] = {COLOR_YELLOW, -1},
+    [CRT_FKEY] = {-1, -1},
+    [CRT_FLABEL] = {COLOR_BLACK, COLOR_CYAN},
+    [CRT_SELECTED] = {COLOR_BLACK, COLOR_CYAN},
 };
 
 /* Without colour every element still has to be told apart: attributes only. */
 static const int mono[CRT__COUNT] = {
-    [CRT_TITLE] = A_REVERSE,     [CRT_LABEL] = A_NORMAL,      [CRT_VALUE] = A_BOLD,
-    [CRT_BANNER_WARN] = A_REVERSE | A_BOLD, [CRT_BANNER_BAD] = A_REVERSE | A_BOLD,
-    [CRT_COLHEAD] = A_REVERSE,   [CRT_SORTED] = A_REVERSE | A_BOLD | A_UNDERLINE,
-    [CRT_RUNNING] = A_BOLD,      [CRT_STOPPED] = A_UNDERLINE, [CRT_STUCK] = A_REVERSE | A_BOLD,
-    [CRT_DIM] = A_DIM,           [CRT_STATUS_ERR] = A_BOLD,   [CRT_FKEY] = A_BOLD,
-    [CRT_FLABEL] = A_REVERSE,    [CRT_SELECTED] = A_REVERSE,
+    [CRT_TITLE] = A_REVERSE,
+    [CRT_LABEL] = A_NORMAL,
+    [CRT_VALUE] = A_BOLD,
+    [CRT_BANNER_WARN] = A_REVERSE | A_BOLD,
+    [CRT_BANNER_BAD] = A_REVERSE | A_BOLD,
+    [CRT_COLHEAD] = A_REVERSE,
+    [CRT_SORTED] = A_REVERSE | A_BOLD | A_UNDERLINE,
+    [CRT_RUNNING] = A_BOLD,
+    [CRT_STOPPED] = A_UNDERLINE,
+    [CRT_STUCK] = A_REVERSE | A_BOLD,
+    [CRT_DIM] = A_DIM,
+    [CRT_STATUS_ERR] = A_BOLD,
+    [CRT_FKEY] = A_BOLD,
+    [CRT_FLABEL] = A_REVERSE,
+    [CRT_SELECTED] = A_REVERSE,
 };
 
 void crt_done(void) {
@@ -99,7 +119,8 @@ static void install_handlers(void) {
 
 int crt_init(int no_color, unsigned delay_tenths) {
   if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-    fprintf(stderr, INSPECT_PROG ": the live view needs a terminal (use `" INSPECT_PROG " stat` in scripts)\n");
+    fprintf(stderr,
+            INSPECT_PROG ": the live view needs a terminal (use `" INSPECT_PROG " stat` in scripts)\n");
     return -1;
   }
   setlocale(LC_ALL, "");
@@ -108,7 +129,8 @@ int crt_init(int no_color, unsigned delay_tenths) {
   if (!getenv("ESCDELAY"))
     set_escdelay(25);
   if (!initscr()) {
-    fprintf(stderr, INSPECT_PROG ": cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
+    fprintf(stderr, INSPECT_PROG ": cannot initialise the terminal (TERM=%s)\n",
+            getenv("TERM") ? getenv("TERM") : "");
     return -1;
   }
   active = 1;

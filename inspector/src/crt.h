@@ -20,16 +20,16 @@ typedef enum crt_elem {
   CRT_SEARCHING,
   CRT_PARKED,
   CRT_STOPPED,
-  CRT_STUCK,       /* a stuck worker's row */
+  CRT_STUCK, /* a stuck worker's row */
   CRT_BAR,
   CRT_SPARK,
   CRT_DIM,
   CRT_STATUS_OK,
   CRT_STATUS_ERR,
   CRT_STATUS_INFO,
-  CRT_FKEY,        /* function bar: key */
-  CRT_FLABEL,      /* function bar: label */
-  CRT_SELECTED,    /* selected row in lists */
+  CRT_FKEY,     /* function bar: key */
+  CRT_FLABEL,   /* function bar: label */
+  CRT_SELECTED, /* selected row in lists */
   CRT__COUNT
 } crt_elem;
 

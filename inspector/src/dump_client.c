@@ -39,9 +39,9 @@ struct dump_client {
   uint32_t uid;            /* the segment's owner: the dump object must be theirs too */
   struct schedrt_ctl *ctl; /* the mapped control page */
   size_t map_size;
-  uint32_t seq;            /* the sequence our answer carries (from schedrt_ctl_submit) */
+  uint32_t seq; /* the sequence our answer carries (from schedrt_ctl_submit) */
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
-  int answered;            /* answer is ours (schedrt_ctl_wait said so) */
+  int answered; /* answer is ours (schedrt_ctl_wait said so) */
   schedrt_ctl_answer answer;
   uint64_t started_ns, deadline_ns;
   uint32_t timeout_ms;
@@ -56,7 +56,8 @@ char *dump_default_name(char *buf, size_t size, const char *dir, long pid, uint6
                    fmt_stamp(stamp, sizeof(stamp), realtime_ns));
 }
 
-static int fail(dump_outcome *o, int err, int exit_code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(dump_outcome *o, int err, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int fail(dump_outcome *o, int err, int exit_code, const char *fmt, ...) {
   va_list ap;
   o->err = err;
@@ -88,7 +89,8 @@ static int map_ctl(const inspect_target *t, struct schedrt_ctl **out, size_t *si
       st.st_uid != (uid_t)info->uid || (uint64_t)st.st_size < (uint64_t)info->ctl_off + info->ctl_size) {
     close(fd);
     return fail(o, SCHEDRT_EOWNER, INSPECT_EXIT_FAILURE,
-                "refusing to write to %s: not the segment it was (owner, mode, links or size changed)", info->path);
+                "refusing to write to %s: not the segment it was (owner, mode, links or size changed)",
+                info->path);
   }
   const struct schedrt_shm_header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
   if (h == MAP_FAILED) {
@@ -135,7 +137,8 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     goto out;
   }
   if (state != SCHEDRT_CTL_STATE_SERVED) {
-    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE, "the runtime serves no dump requests (built without task dumps?)");
+    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE,
+               "the runtime serves no dump requests (built without task dumps?)");
     goto out;
   }
   if (ctl->magic != SCHEDRT_CTL_MAGIC || ctl->major != SCHEDRT_CTL_MAJOR) {
@@ -145,7 +148,8 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     goto out;
   }
   if (!(ctl->kinds & (1u << SCHEDRT_CTL_KIND_DUMP))) {
-    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE, "the runtime serves no dump requests (built without task dumps?)");
+    err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE,
+               "the runtime serves no dump requests (built without task dumps?)");
     goto out;
   }
   uint32_t timeout = req->timeout_ms;
@@ -162,7 +166,8 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     break;
   case -EBUSY:
     o->status = SCHEDRT_DUMP_BUSY;
-    err = fail(o, err, INSPECT_EXIT_FAILURE, "BUSY: another inspector's request is pending; try again in a moment");
+    err = fail(o, err, INSPECT_EXIT_FAILURE,
+               "BUSY: another inspector's request is pending; try again in a moment");
     goto out;
   case -ENOTSUP:
     err = fail(o, err, INSPECT_EXIT_FAILURE, "the runtime stopped serving requests");
@@ -177,9 +182,10 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
   }
 
   c->started_ns = inspect_now_ns();
-  c->deadline_ns = c->started_ns +
-                   ((uint64_t)timeout + 2ull * (ctl->poll_period_ms ? ctl->poll_period_ms : 100u) + ANSWER_MARGIN_MS) *
-                       1000000ull;
+  c->deadline_ns =
+      c->started_ns +
+      ((uint64_t)timeout + 2ull * (ctl->poll_period_ms ? ctl->poll_period_ms : 100u) + ANSWER_MARGIN_MS) *
+          1000000ull;
   if (req->output && strcmp(req->output, "-") == 0)
     c->to_stdout = 1;
   else if (req->output)
@@ -237,14 +243,16 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   const char *name = object[0] == '/' ? object + 1 : object;
   /* The name comes from shared memory: accept only a dump object of this very process. */
   if (schedrt__shm_name_parse(name, &nm) || !nm.is_dump || nm.pid != (uint32_t)c->pid || nm.uid != c->uid)
-    return fail(o, SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE, "the runtime answered with an unexpected object name");
+    return fail(o, SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE,
+                "the runtime answered with an unexpected object name");
   xsnprintf(obj, sizeof(obj), "/%s", name);
   /* The user's file first: if it exists we stop here, and the runtime removes its copy later. */
-  int out = c->to_stdout ? STDOUT_FILENO : open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int out = c->to_stdout ? STDOUT_FILENO
+                         : open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) {
     int e = errno;
-    return fail(o, -e, INSPECT_EXIT_FAILURE, "cannot create %s: %s%s (the runtime removes its copy later)", c->output,
-                strerror(e), e == EEXIST ? ", not overwriting" : "");
+    return fail(o, -e, INSPECT_EXIT_FAILURE, "cannot create %s: %s%s (the runtime removes its copy later)",
+                c->output, strerror(e), e == EEXIST ? ", not overwriting" : "");
   }
   void *buf = NULL;
   size_t len = 0;
@@ -259,10 +267,11 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
     if (!c->to_stdout)
       unlink(c->output);
     if (err == SCHEDRT_EOWNER)
-      return fail(o, err, INSPECT_EXIT_FAILURE, "refusing the dump object %s%s: wrong owner, mode or links", c->shm_dir,
-                  obj);
+      return fail(o, err, INSPECT_EXIT_FAILURE, "refusing the dump object %s%s: wrong owner, mode or links",
+                  c->shm_dir, obj);
     if (err == SCHEDRT_ECORRUPT)
-      return fail(o, err, INSPECT_EXIT_FAILURE, "the dump object is shorter than announced (or larger than 1 GiB)");
+      return fail(o, err, INSPECT_EXIT_FAILURE,
+                  "the dump object is shorter than announced (or larger than 1 GiB)");
     if (err)
       return fail(o, err, INSPECT_EXIT_FAILURE, "cannot collect the dump object %s%s: %s", c->shm_dir, obj,
                   schedrt_strerror(err));
@@ -291,9 +300,10 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
       if (atomic_load_explicit(&c->ctl->state, memory_order_acquire) == SCHEDRT_CTL_STATE_CLOSED)
         return fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime shut down before answering");
       if (now > c->deadline_ns)
-        return fail(o, -ETIMEDOUT, INSPECT_EXIT_TIMEOUT,
-                    "no answer after %.1f s: the runtime's monitor thread is not serving requests (hung or stopped?)",
-                    (double)(now - c->started_ns) / 1e9);
+        return fail(
+            o, -ETIMEDOUT, INSPECT_EXIT_TIMEOUT,
+            "no answer after %.1f s: the runtime's monitor thread is not serving requests (hung or stopped?)",
+            (double)(now - c->started_ns) / 1e9);
       return -EAGAIN;
     }
     c->answered = 1;
@@ -315,22 +325,23 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
     char x[32], y[32];
     o->exit_code = a->status == SCHEDRT_DUMP_OK ? INSPECT_EXIT_OK : INSPECT_EXIT_PARTIAL;
     /* The file first: a narrow status line cuts the end, and the file is what the user needs. */
-    xsnprintf(o->message, sizeof(o->message), "dump %s: saved to %s (%u tasks, %u/%u workers%s, %s bytes, pause %s)",
-              sname, o->path, a->tasks, a->workers_covered, a->workers_covered + a->workers_missing,
-              a->workers_missing ? ": the others missed the deadline" : "", fmt_si(x, sizeof(x), (double)a->bytes),
-              fmt_duration(y, sizeof(y), a->pause_ns));
+    xsnprintf(o->message, sizeof(o->message),
+              "dump %s: saved to %s (%u tasks, %u/%u workers%s, %s bytes, pause %s)", sname, o->path,
+              a->tasks, a->workers_covered, a->workers_covered + a->workers_missing,
+              a->workers_missing ? ": the others missed the deadline" : "",
+              fmt_si(x, sizeof(x), (double)a->bytes), fmt_duration(y, sizeof(y), a->pause_ns));
     return 0;
   }
   case SCHEDRT_DUMP_SHUTDOWN:
     fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "%s: the runtime is shutting down", sname);
     return 0;
   case SCHEDRT_DUMP_DISABLED:
-    fail(o, SCHEDRT_EDISABLED, INSPECT_EXIT_FAILURE, "%s: dumps are turned off in the target (SCHEDRT_DUMP=0?)",
-         sname);
+    fail(o, SCHEDRT_EDISABLED, INSPECT_EXIT_FAILURE,
+         "%s: dumps are turned off in the target (SCHEDRT_DUMP=0?)", sname);
     return 0;
   default:
-    fail(o, a->status == SCHEDRT_DUMP_BUSY ? -EBUSY : SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE, "%s%s%s", sname,
-         a->reason ? ": " : "", reason_text(a->reason));
+    fail(o, a->status == SCHEDRT_DUMP_BUSY ? -EBUSY : SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE, "%s%s%s",
+         sname, a->reason ? ": " : "", reason_text(a->reason));
     return 0;
   }
 }
@@ -342,7 +353,8 @@ void dump_client_free(dump_client *c) {
   free(c);
 }
 
-/* For the blocking `sched-inspect dump`: sleep on the answer word (schedrt_ctl_wait's futex) instead of spinning. */
+/* For the blocking `sched-inspect dump`: sleep on the answer word (schedrt_ctl_wait's futex) instead of
+ * spinning. */
 void dump_client_wait(dump_client *c, uint64_t max_ns) {
   if (!c->answered && schedrt_ctl_wait(c->ctl, c->seq, c->nonce, max_ns, &c->answer) == 0)
     c->answered = 1;

@@ -14,29 +14,30 @@
 #include "attach.h"
 
 typedef struct dump_request {
-  uint32_t timeout_ms;     /* the barrier deadline asked of the runtime */
-  const char *label;       /* recorded in the dump; NULL: none */
-  const char *output;      /* file to write; "-": stdout; NULL: default name in output_dir */
-  const char *output_dir;  /* for the default name; NULL: "." */
-  const char *shm_dir;     /* where the runtime's dump object lives; NULL: /dev/shm */
+  uint32_t timeout_ms;    /* the barrier deadline asked of the runtime */
+  const char *label;      /* recorded in the dump; NULL: none */
+  const char *output;     /* file to write; "-": stdout; NULL: default name in output_dir */
+  const char *output_dir; /* for the default name; NULL: "." */
+  const char *shm_dir;    /* where the runtime's dump object lives; NULL: /dev/shm */
 } dump_request;
 
 typedef struct dump_outcome {
-  int err;                 /* 0, or why it failed (-errno or SCHEDRT_E*) */
-  int status;              /* schedrt_dump_status from the runtime, or -1 when none came */
-  int exit_code;           /* INSPECT_EXIT_* for `sched-inspect dump` */
+  int err;       /* 0, or why it failed (-errno or SCHEDRT_E*) */
+  int status;    /* schedrt_dump_status from the runtime, or -1 when none came */
+  int exit_code; /* INSPECT_EXIT_* for `sched-inspect dump` */
   uint32_t tasks, workers_ok, workers_missing;
   uint64_t bytes;
   uint64_t elapsed_ns;
-  char path[PATH_MAX];     /* where it was saved ("" if not) */
-  char message[512];       /* one line for the user */
+  char path[PATH_MAX]; /* where it was saved ("" if not) */
+  char message[512];   /* one line for the user */
 } dump_outcome;
 
 typedef struct dump_client dump_client;
 
 /* Writes the request into the control area. 0, or an error with *out NULL and
  * outcome filled (e.g. -ENOTSUP when the runtime serves no dumps). */
-int dump_client_start(const inspect_target *t, const dump_request *req, dump_client **out, dump_outcome *outcome);
+int dump_client_start(const inspect_target *t, const dump_request *req, dump_client **out,
+                      dump_outcome *outcome);
 /* -EAGAIN while the runtime works; then 0 with outcome filled (success or not). */
 int dump_client_poll(dump_client *c, dump_outcome *outcome);
 /* Time since the request was made. */

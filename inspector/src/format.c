@@ -118,7 +118,7 @@ void spark_levels(const uint32_t *values, size_t n, uint32_t floor_max, uint8_t 
 }
 
 const char *spark_glyph(uint8_t level, int utf8) {
-  static const char *const blocks[] = {" ", "\u2581", "\u2582", "\u2583", "\u2584",
+  static const char *const blocks[] = {" ",      "\u2581", "\u2582", "\u2583", "\u2584",
                                        "\u2585", "\u2586", "\u2587", "\u2588"};
   static const char *const ascii[] = {" ", "_", ".", "-", "=", "+", "*", "#", "@"};
   if (level > SPARK_LEVELS)

@@ -32,7 +32,8 @@ json_t *json_segment_entry(const schedrt_segment_entry *e, uint64_t now_real) {
   json_object_set_new(o, "size", json_integer((json_int_t)e->size));
   json_object_set_new(o, "created_unix_s", json_real((double)e->create_realtime_ns / 1e9));
   if (e->create_realtime_ns && now_real > e->create_realtime_ns)
-    json_object_set_new(o, "uptime_s", json_real(round((double)(now_real - e->create_realtime_ns) / 1e6) / 1e3));
+    json_object_set_new(o, "uptime_s",
+                        json_real(round((double)(now_real - e->create_realtime_ns) / 1e6) / 1e3));
   else
     json_object_set_new(o, "uptime_s", json_null());
   return o;
@@ -55,9 +56,9 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
 
   json_t *glob = json_object();
   if (s && !s->global.torn) {
-#define G_FIELD(id, kind, off, type, unit, help)                                                        \
-  json_object_set_new(glob, #id, json_integer((json_int_t)g->values[RATE_G(id)]));                      \
-  if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                  \
+#define G_FIELD(id, kind, off, type, unit, help)                                                             \
+  json_object_set_new(glob, #id, json_integer((json_int_t)g->values[RATE_G(id)]));                           \
+  if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                       \
     json_object_set_new(glob, #id "_per_s", json_rate(g->grate[RATE_G(id)]));
     SCHEDRT_GLOBAL_METRICS(G_FIELD)
 #undef G_FIELD
@@ -78,9 +79,9 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
     json_object_set_new(wo, "torn", json_boolean(w->torn));
     if (!w->torn) {
       json_object_set_new(wo, "state_name", json_string(schedrt_worker_state_name(w->state)));
-#define W_FIELD(id, kind, off, type, unit, help)                                                        \
-  json_object_set_new(wo, #id, json_integer((json_int_t)w->id));                                        \
-  if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                  \
+#define W_FIELD(id, kind, off, type, unit, help)                                                             \
+  json_object_set_new(wo, #id, json_integer((json_int_t)w->id));                                             \
+  if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                       \
     json_object_set_new(wo, #id "_per_s", json_rate(v->rate[RATE_W(id)]));
       SCHEDRT_WSLOT_METRICS(W_FIELD)
 #undef W_FIELD
@@ -97,7 +98,8 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
 }
 
 int json_emit(json_t *j, FILE *f, int compact) {
-  size_t flags = JSON_ENSURE_ASCII | (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+  size_t flags = JSON_ENSURE_ASCII | (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER |
+                 JSON_REAL_PRECISION(15);
   int rc = j ? json_dumpf(j, f, flags) : -1;
   json_decref(j);
   if (rc == 0 && fputc('\n', f) == EOF)

@@ -15,31 +15,31 @@ typedef enum inspect_action {
   ACT_NONE = 0,
   ACT_QUIT,
   ACT_HELP,
-  ACT_DUMP,       /* take a dump */
-  ACT_OPEN_DUMP,  /* open the last dump in the viewer */
+  ACT_DUMP,      /* take a dump */
+  ACT_OPEN_DUMP, /* open the last dump in the viewer */
   ACT_PAUSE,
   ACT_FASTER,
   ACT_SLOWER,
-  ACT_SORT,       /* next sort column */
-  ACT_REVERSE,    /* reverse the sort order */
-  ACT_GROUP,      /* dump viewer: group by await point */
+  ACT_SORT,    /* next sort column */
+  ACT_REVERSE, /* reverse the sort order */
+  ACT_GROUP,   /* dump viewer: group by await point */
   ACT_UP,
   ACT_DOWN,
   ACT_PGUP,
   ACT_PGDN,
   ACT_HOME,
   ACT_END,
-  ACT_ENTER,      /* details */
-  ACT_BACK,       /* leave a sub-screen */
+  ACT_ENTER, /* details */
+  ACT_BACK,  /* leave a sub-screen */
   ACT_REDRAW,
 } inspect_action;
 
 typedef struct key_binding {
-  int key;              /* a character or a curses KEY_* code */
-  const char *name;     /* as shown in help: "d", "Up", "Enter" */
+  int key;          /* a character or a curses KEY_* code */
+  const char *name; /* as shown in help: "d", "Up", "Enter" */
   inspect_action action;
-  const char *help;     /* one line; NULL: an alias listed with the key before it */
-  const char *bar;      /* short label for the function bar, or NULL */
+  const char *help; /* one line; NULL: an alias listed with the key before it */
+  const char *bar;  /* short label for the function bar, or NULL */
 } key_binding;
 
 /* Tables end with an entry whose key is 0. */

@@ -20,10 +20,10 @@ void rates_worker(const schedrt_worker_snap *prev, const schedrt_worker_snap *cu
                   double out[SCHEDRT_M__WSLOT_COUNT]) {
   /* A torn entry is all zeros: a rate against it would be a spike or a zero, both wrong. */
   int valid = prev && !prev->torn && !cur->torn;
-#define RATE_ONE(id, kind, off, type, unit, help)                                                   \
-  out[SCHEDRT_M_##id] = SCHEDRT_METRIC_##kind != SCHEDRT_METRIC_COUNTER ? NAN                       \
-                        : valid                                          ? rate_per_s(prev->id, cur->id, dt_ns) \
-                                                                         : NAN;
+#define RATE_ONE(id, kind, off, type, unit, help)                                                              \
+  out[SCHEDRT_M_##id] = SCHEDRT_METRIC_##kind != SCHEDRT_METRIC_COUNTER ? NAN                                  \
+                        : valid                                         ? rate_per_s(prev->id, cur->id, dt_ns) \
+                                                                        : NAN;
   SCHEDRT_WSLOT_METRICS(RATE_ONE)
 #undef RATE_ONE
 }
@@ -31,11 +31,10 @@ void rates_worker(const schedrt_worker_snap *prev, const schedrt_worker_snap *cu
 void rates_global(const schedrt_global_snap *prev, const schedrt_global_snap *cur, uint64_t dt_ns,
                   double out[SCHEDRT_M__GLOBAL_COUNT]) {
   int valid = prev && !prev->torn && !cur->torn;
-#define RATE_ONE(id, kind, off, type, unit, help)                                                   \
-  out[SCHEDRT_M_##id - SCHEDRT_M__GLOBAL_FIRST] =                                                   \
-      SCHEDRT_METRIC_##kind != SCHEDRT_METRIC_COUNTER ? NAN                                         \
-      : valid                                          ? rate_per_s(prev->id, cur->id, dt_ns)      \
-                                                       : NAN;
+#define RATE_ONE(id, kind, off, type, unit, help)                                                            \
+  out[SCHEDRT_M_##id - SCHEDRT_M__GLOBAL_FIRST] = SCHEDRT_METRIC_##kind != SCHEDRT_METRIC_COUNTER ? NAN      \
+                                                  : valid ? rate_per_s(prev->id, cur->id, dt_ns)             \
+                                                          : NAN;
   SCHEDRT_GLOBAL_METRICS(RATE_ONE)
 #undef RATE_ONE
 }

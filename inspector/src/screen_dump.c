@@ -35,12 +35,11 @@ struct dump_view {
   view_row *rows;
   size_t nrows;
   size_t selected, scroll;
-  size_t page;   /* rows per page, from the last draw */
-  int detail;    /* the detail panel of the selected task is open */
+  size_t page; /* rows per page, from the last draw */
+  int detail;  /* the detail panel of the selected task is open */
   uint32_t help_scroll;
-  int help;      /* only used by dump_viewer_run */
+  int help; /* only used by dump_viewer_run */
 };
-
 
 /* Rebuilds rows after a change of sort, grouping or collapse. */
 static void rebuild(dump_view *v) {
@@ -119,13 +118,15 @@ static void draw_detail(dump_view *v, int y0) {
   w_clear_row(y, 0, CRT_COLHEAD);
   w_printf(y++, 0, COLS, CRT_COLHEAD, " task #%llu \"%s\"", (unsigned long long)t->id,
            t->name && t->name[0] ? t->name : "unnamed");
-  w_printf(y++, 1, COLS - 1, CRT_NORMAL, "state %s for %s   polls %llu   age %s", schedrt_dump_state_text(t->state),
-           dump_opt_duration(a, sizeof(a), t->state_ns), (unsigned long long)t->polls,
-           fmt_duration(b, sizeof(b), t->age_ns));
+  w_printf(y++, 1, COLS - 1, CRT_NORMAL, "state %s for %s   polls %llu   age %s",
+           schedrt_dump_state_text(t->state), dump_opt_duration(a, sizeof(a), t->state_ns),
+           (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns));
   if (t->worker >= 0 || t->position >= 0)
-    w_printf(y++, 1, COLS - 1, CRT_NORMAL, "worker %lld   position %lld", (long long)t->worker, (long long)t->position);
+    w_printf(y++, 1, COLS - 1, CRT_NORMAL, "worker %lld   position %lld", (long long)t->worker,
+             (long long)t->position);
   w_text(y++, 1, COLS - 1, CRT_NORMAL,
-         dump_await_text(buf, sizeof(buf), aw ? aw->label : NULL, aw ? aw->file : NULL, aw ? (long long)aw->line : 0));
+         dump_await_text(buf, sizeof(buf), aw ? aw->label : NULL, aw ? aw->file : NULL,
+                         aw ? (long long)aw->line : 0));
   w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_spawn_text(buf, sizeof(buf), v->m, t));
 }
 
@@ -138,11 +139,12 @@ void screen_dump_draw(dump_view *v) {
            (unsigned long long)m->pid, m->runtime ? m->runtime : "?", m->status ? m->status : "?", m->ntasks,
            m->ncovered, (unsigned long long)m->nworkers, v->path);
   int y = 1;
-  w_printf(y++, 1, COLS - 1, CRT_LABEL, "%s, sorted by %s%s", v->grouped ? "grouped by await point and state" : "all tasks",
-           task_sort_name(v->sort), v->reverse ? " (reversed)" : "");
+  w_printf(y++, 1, COLS - 1, CRT_LABEL, "%s, sorted by %s%s",
+           v->grouped ? "grouped by await point and state" : "all tasks", task_sort_name(v->sort),
+           v->reverse ? " (reversed)" : "");
   w_clear_row(y, 0, CRT_COLHEAD);
-  w_printf(y++, 0, COLS, CRT_COLHEAD, " %-9s %-18s %-10s %9s %6s %7s %8s  %s", "ID", "NAME", "STATE", "FOR", "WORKER",
-           "POLLS", "AGE", "AWAIT / SPAWN");
+  w_printf(y++, 0, COLS, CRT_COLHEAD, " %-9s %-18s %-10s %9s %6s %7s %8s  %s", "ID", "NAME", "STATE", "FOR",
+           "WORKER", "POLLS", "AGE", "AWAIT / SPAWN");
   int detail_rows = v->detail ? 6 : 0;
   int avail = LINES - y - 2 - detail_rows;
   if (avail < 1)
@@ -161,7 +163,8 @@ void screen_dump_draw(dump_view *v) {
       const task_group *g = &v->groups[r->index];
       crt_elem e = sel ? CRT_SELECTED : CRT_LABEL;
       w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
-      const char *gf = g->await_file && strrchr(g->await_file, '/') ? strrchr(g->await_file, '/') + 1 : g->await_file;
+      const char *gf =
+          g->await_file && strrchr(g->await_file, '/') ? strrchr(g->await_file, '/') + 1 : g->await_file;
       w_printf(row, 0, COLS, e, "%s %-10s %5zu  %s  longest %s", v->collapsed[r->index] ? "+" : "-",
                schedrt_dump_state_text(g->state), g->count,
                dump_await_text(buf, sizeof(buf), g->await_label, gf, (long long)g->await_line),
@@ -181,14 +184,15 @@ void screen_dump_draw(dump_view *v) {
     if (strrchr(sf, '/'))
       sf = strrchr(sf, '/') + 1;
     if (aw && (aw->label || aw->file))
-      xsnprintf(where, sizeof(where), "%s %s:%llu", aw->label ? aw->label : "", af, (unsigned long long)aw->line);
+      xsnprintf(where, sizeof(where), "%s %s:%llu", aw->label ? aw->label : "", af,
+                (unsigned long long)aw->line);
     else
       xsnprintf(where, sizeof(where), "spawned at %s:%llu", sf, sp ? (unsigned long long)sp->line : 0ull);
     w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
     w_printf(row, 0, COLS, e, " %s#%-8llu %-18.18s %-10s %9s %6s %7llu %8s  %s", v->grouped ? "  " : "",
-             (unsigned long long)t->id, t->name && t->name[0] ? t->name : "-", schedrt_dump_state_text(t->state),
-             dump_opt_duration(a, sizeof(a), t->state_ns), worker, (unsigned long long)t->polls,
-             fmt_duration(b, sizeof(b), t->age_ns), where);
+             (unsigned long long)t->id, t->name && t->name[0] ? t->name : "-",
+             schedrt_dump_state_text(t->state), dump_opt_duration(a, sizeof(a), t->state_ns), worker,
+             (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns), where);
   }
   if (v->detail)
     draw_detail(v, LINES - 2 - detail_rows);

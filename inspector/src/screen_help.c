@@ -12,7 +12,8 @@ void screen_help_draw(const key_binding *table, uint32_t *scroll, uint64_t stuck
   erase();
   w_clear_row(y, 0, CRT_TITLE);
   w_text(y++, 0, COLS, CRT_TITLE,
-         table == keys_top ? " sched-inspect: keys of the live view" : " sched-inspect: keys of the dump viewer");
+         table == keys_top ? " sched-inspect: keys of the live view"
+                           : " sched-inspect: keys of the dump viewer");
   y++;
   int rows = LINES - y - 6;
   if (rows < 1)
@@ -23,10 +24,12 @@ void screen_help_draw(const key_binding *table, uint32_t *scroll, uint64_t stuck
     w_text(y++, 0, COLS, CRT_NORMAL, keys_help_line(table, i, line, sizeof(line)));
   y++;
   if (table == keys_top) {
-    w_text(y++, 2, COLS - 2, CRT_LABEL, "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the");
-    w_text(y++, 2, COLS - 2, CRT_LABEL, "ring's capacity; HISTORY: recent depths; rates per second over the refresh.");
-    w_printf(y++, 2, COLS - 2, CRT_LABEL, "A worker polling one task for more than %.0f ms is shown as STUCK.",
-             (double)stuck_ns / 1e6);
+    w_text(y++, 2, COLS - 2, CRT_LABEL,
+           "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the");
+    w_text(y++, 2, COLS - 2, CRT_LABEL,
+           "ring's capacity; HISTORY: recent depths; rates per second over the refresh.");
+    w_printf(y++, 2, COLS - 2, CRT_LABEL,
+             "A worker polling one task for more than %.0f ms is shown as STUCK.", (double)stuck_ns / 1e6);
   }
   w_clear_row(LINES - 1, 0, CRT_NORMAL);
   w_text(LINES - 1, 0, COLS, CRT_FLABEL, " Up/Down scroll, any other key closes the help ");

@@ -92,14 +92,16 @@ static void draw_header(tui_state *s) {
   w_clear_row(0, 0, CRT_TITLE);
   const char *live = g->target_gone ? "EXITED" : schedrt_liveness_name(g->liveness);
   int lw = (int)strlen(live) + 2;
-  w_printf(0, 0, COLS - lw, CRT_TITLE, " sched-inspect  pid %ld %s  runtime \"%s\"  up %s", (long)s->target.pid,
-           info->comm[0] ? info->comm : "?", info->runtime_name, fmt_uptime(a, sizeof(a), g->uptime_ns));
-  w_printf(0, COLS - lw, lw, g->target_gone || g->liveness != SCHEDRT_LIVENESS_LIVE ? CRT_BANNER_BAD : CRT_TITLE,
-           " %s ", live);
+  w_printf(0, 0, COLS - lw, CRT_TITLE, " sched-inspect  pid %ld %s  runtime \"%s\"  up %s",
+           (long)s->target.pid, info->comm[0] ? info->comm : "?", info->runtime_name,
+           fmt_uptime(a, sizeof(a), g->uptime_ns));
+  w_printf(0, COLS - lw, lw,
+           g->target_gone || g->liveness != SCHEDRT_LIVENESS_LIVE ? CRT_BANNER_BAD : CRT_TITLE, " %s ", live);
 
   w_clear_row(1, 0, CRT_NORMAL);
   x = 1;
-  xsnprintf(a, sizeof(a), "%u (run %u search %u park %u)", g->nworkers, g->nrunning, g->nsearching, g->nparked);
+  xsnprintf(a, sizeof(a), "%u (run %u search %u park %u)", g->nworkers, g->nrunning, g->nsearching,
+            g->nparked);
   x = header_item(1, x, "workers", a);
   x = header_item(1, x, "alive", fmt_si(a, sizeof(a), (double)g->values[RATE_G(alive)]));
   x = header_item(1, x, "inject", fmt_si(a, sizeof(a), (double)g->values[RATE_G(inject_depth)]));
@@ -132,19 +134,21 @@ static int draw_banner(tui_state *s, int y) {
   } else if (g->liveness == SCHEDRT_LIVENESS_HUNG) {
     w_clear_row(y, 0, CRT_BANNER_BAD);
     w_printf(y, 0, COLS, CRT_BANNER_BAD,
-             " TARGET HUNG: heartbeat stopped %s ago (process stopped or its monitor is blocked); figures are frozen",
+             " TARGET HUNG: heartbeat stopped %s ago (process stopped or its monitor is blocked); figures "
+             "are frozen",
              fmt_duration(a, sizeof(a), g->hb_age_ns > g->hb_stalled_ns ? g->hb_age_ns : g->hb_stalled_ns));
   } else if (s->snap_err) {
     char msg[256];
     w_clear_row(y, 0, CRT_BANNER_BAD);
-    w_printf(y, 0, COLS, CRT_BANNER_BAD, " %s", target_error_message(msg, sizeof(msg), s->target.pid, s->snap_err));
+    w_printf(y, 0, COLS, CRT_BANNER_BAD, " %s",
+             target_error_message(msg, sizeof(msg), s->target.pid, s->snap_err));
   } else if (s->paused) {
     w_clear_row(y, 0, CRT_BANNER_WARN);
     w_text(y, 0, COLS, CRT_BANNER_WARN, " PAUSED: p resumes");
   } else if (g->ntorn) {
     w_clear_row(y, 0, CRT_BANNER_WARN);
-    w_printf(y, 0, COLS, CRT_BANNER_WARN, " %u worker(s) could not be read consistently this time (shown as ?)",
-             g->ntorn);
+    w_printf(y, 0, COLS, CRT_BANNER_WARN,
+             " %u worker(s) could not be read consistently this time (shown as ?)", g->ntorn);
   } else {
     return 0;
   }
@@ -158,8 +162,8 @@ static void draw_colhead(tui_state *s, int y, const layout *l) {
 #define COL(w, sortkey, right, text)                                                                         \
   do {                                                                                                       \
     if ((w) > 0)                                                                                             \
-      w_printf(y, x, (w), s->sort == (sortkey) ? CRT_SORTED : CRT_COLHEAD, right ? "%*s " : "%-*s ",         \
-               (w) - 1, text);                                                                               \
+      w_printf(y, x, (w), s->sort == (sortkey) ? CRT_SORTED : CRT_COLHEAD, right ? "%*s " : "%-*s ", (w)-1,  \
+               text);                                                                                        \
     x += (w);                                                                                                \
   } while (0)
   COL(l->w_idx, WSORT_INDEX, 1, "W");
@@ -283,8 +287,8 @@ void screen_top_draw(tui_state *s) {
     draw_worker(s, y + r, &l, wi, pos == s->selected);
   }
   if (n > (uint32_t)avail)
-    w_printf(y + avail - 1, COLS - 12, 12, CRT_DIM, " %u-%u/%u ", s->scroll + 1,
-             s->scroll + (uint32_t)avail, n);
+    w_printf(y + avail - 1, COLS - 12, 12, CRT_DIM, " %u-%u/%u ", s->scroll + 1, s->scroll + (uint32_t)avail,
+             n);
   y += avail;
   draw_stuck(s, y, stuck_lines);
 

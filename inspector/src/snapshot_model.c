@@ -1,9 +1,9 @@
 /* Snapshots in, views out (see snapshot_model.h). */
 #include "snapshot_model.h"
 
-#include <stdio.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -22,10 +22,10 @@
 
 typedef struct worker_view {
   uint32_t index;
-  uint32_t state; /* enum schedrt_worker_state */
-  int torn;       /* no consistent read: the values are not known */
-  uint64_t depth; /* local queue, LIFO excluded (Tokio's definition) */
-  int lifo;       /* LIFO slot occupied */
+  uint32_t state;                      /* enum schedrt_worker_state */
+  int torn;                            /* no consistent read: the values are not known */
+  uint64_t depth;                      /* local queue, LIFO excluded (Tokio's definition) */
+  int lifo;                            /* LIFO slot occupied */
   double rate[SCHEDRT_M__WSLOT_COUNT]; /* per second for counters, NAN for gauges/unknown */
   double busy_pct;                     /* NAN until two snapshots */
   uint64_t current_task;               /* 0: none */
@@ -51,8 +51,8 @@ typedef struct global_view {
   uint64_t dt_ns;    /* between the last two snapshots */
   uint64_t taken_ns; /* reader clock of the latest snapshot */
   uint64_t uptime_ns;
-  uint64_t hb_age_ns;     /* writer clock since the last heartbeat */
-  uint64_t hb_stalled_ns; /* reader clock since the heartbeat last moved */
+  uint64_t hb_age_ns;                       /* writer clock since the last heartbeat */
+  uint64_t hb_stalled_ns;                   /* reader clock since the heartbeat last moved */
   uint64_t values[SCHEDRT_M__GLOBAL_COUNT]; /* GLOBAL list order */
   double grate[SCHEDRT_M__GLOBAL_COUNT];    /* per second for counters, NAN otherwise */
   double polls_per_s, steals_per_s, parks_per_s, busy_pct;
@@ -64,14 +64,14 @@ typedef struct global_view {
 
 typedef struct inspect_model {
   schedrt_snapshot snap[2];
-  int cur;      /* snap[cur] is the latest accepted; snap[!cur] the previous, then the spare */
-  int nsnaps;   /* accepted snapshots, saturating at 2 */
-  int raw;      /* arrays allocated here (model_init_raw), not by the reader */
+  int cur;    /* snap[cur] is the latest accepted; snap[!cur] the previous, then the spare */
+  int nsnaps; /* accepted snapshots, saturating at 2 */
+  int raw;    /* arrays allocated here (model_init_raw), not by the reader */
   uint32_t max_workers;
   uint64_t create_mono_ns;
   uint64_t stuck_ns;
-  worker_view *w;  /* [max_workers] */
-  uint32_t *hist;  /* [max_workers][MODEL_HISTORY] ring of depths */
+  worker_view *w; /* [max_workers] */
+  uint32_t *hist; /* [max_workers][MODEL_HISTORY] ring of depths */
   uint32_t hist_head, hist_len;
   /* One history sample per period (the deepest depth seen in it), whatever the
    * refresh rate: at 10 Hz the sparkline would otherwise scroll, and be redrawn,

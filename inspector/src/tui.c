@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "dump_client.h"
-#include "format.h"
 #include "dump_group.h"
+#include "format.h"
 #include "screen_dump.h"
 #include "tui.h"
 #include "util.h"
@@ -38,7 +38,8 @@ char *tui_task_label(tui_state *s, uint64_t task_id, char *buf, size_t size) {
   const schedrt_dump_doc *d = s->last_view ? dump_view_doc(s->last_view) : NULL;
   const schedrt_dump_task *t = d ? schedrt_dump_find_task(d, task_id) : NULL;
   if (!t)
-    return xsnprintf(buf, size, "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
+    return xsnprintf(buf, size,
+                     "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
   /* The base name: a status line has no room for build paths. */
   const schedrt_dump_site *sp = schedrt_dump_spawn_site(d, t);
   const char *file = sp && sp->file ? sp->file : "?";

@@ -22,17 +22,17 @@ typedef struct tui_state {
   const inspect_opts *opts;
   inspect_target target;
   inspect_model model;
-  int attached;        /* top mode; 0 for `show -t` */
+  int attached; /* top mode; 0 for `show -t` */
   int paused;
   unsigned delay_tenths;
-  int snap_err;        /* last snapshot error (0: fine) */
+  int snap_err; /* last snapshot error (0: fine) */
   uint64_t last_liveness_ns;
   worker_sort_key sort;
   int sort_reverse;
-  uint32_t *order;     /* [max_workers] display order */
-  uint32_t scroll;     /* first worker row shown */
-  uint32_t selected;   /* selected row (display position) */
-  int detail;          /* the selected worker's detail panel is open */
+  uint32_t *order;   /* [max_workers] display order */
+  uint32_t scroll;   /* first worker row shown */
+  uint32_t selected; /* selected row (display position) */
+  int detail;        /* the selected worker's detail panel is open */
   uint32_t detail_worker;
   uint32_t table_rows; /* worker rows that fit: set by the last draw, for paging */
   /* Help overlay: open when help_table != NULL. */
@@ -45,7 +45,7 @@ typedef struct tui_state {
   /* Dumps: one in flight at a time; the last one saved, for `t`. */
   struct dump_client *dump;
   char last_dump[PATH_MAX];
-  struct dump_view *viewer; /* the dump viewer, when open */
+  struct dump_view *viewer;    /* the dump viewer, when open */
   struct dump_view *last_view; /* the last dump taken, loaded: names and spawn sites of stuck tasks */
   int quit;
 } tui_state;

@@ -12,12 +12,12 @@
 /* Exit statuses, documented in sched-inspect(1) and docs/inspector.md. */
 enum {
   INSPECT_EXIT_OK = 0,
-  INSPECT_EXIT_FAILURE = 1,   /* unreadable/corrupt segment or dump, I/O error, dump failed */
-  INSPECT_EXIT_USAGE = 2,     /* bad command line */
-  INSPECT_EXIT_PARTIAL = 3,   /* dump saved but PARTIAL: some workers missed the deadline */
-  INSPECT_EXIT_NOTARGET = 4,  /* no such process, or it has no schedrt segment */
-  INSPECT_EXIT_GONE = 5,      /* the target exited (or its segment went stale) during the command */
-  INSPECT_EXIT_TIMEOUT = 6,   /* the runtime did not answer a dump request in time (hung?) */
+  INSPECT_EXIT_FAILURE = 1,  /* unreadable/corrupt segment or dump, I/O error, dump failed */
+  INSPECT_EXIT_USAGE = 2,    /* bad command line */
+  INSPECT_EXIT_PARTIAL = 3,  /* dump saved but PARTIAL: some workers missed the deadline */
+  INSPECT_EXIT_NOTARGET = 4, /* no such process, or it has no schedrt segment */
+  INSPECT_EXIT_GONE = 5,     /* the target exited (or its segment went stale) during the command */
+  INSPECT_EXIT_TIMEOUT = 6,  /* the runtime did not answer a dump request in time (hung?) */
 };
 
 #define INSPECT_PROG "sched-inspect"

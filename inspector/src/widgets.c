@@ -2,11 +2,11 @@
 #include "widgets.h"
 
 #include <curses.h>
-#include <stdlib.h>
-#include <wchar.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "format.h"
 

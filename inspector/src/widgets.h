@@ -12,7 +12,8 @@
 #include "crt.h"
 #include "keys.h"
 
-/* Writes s at (y, x), at most maxw columns (ASCII/UTF-8 text; one column per character). Returns columns used. */
+/* Writes s at (y, x), at most maxw columns (ASCII/UTF-8 text; one column per character). Returns columns
+ * used. */
 int w_text(int y, int x, int maxw, crt_elem e, const char *s);
 int w_printf(int y, int x, int maxw, crt_elem e, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Paints row y with element e's background from column x to the right edge. */

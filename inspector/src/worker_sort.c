@@ -6,12 +6,13 @@
 
 #include "rates.h"
 
-static const char *const names[WSORT__COUNT] = {"worker", "depth", "polls/s", "steals/s", "busy%",
-                                                "running"};
+static const char *const names[WSORT__COUNT] = {"worker", "depth", "polls/s", "steals/s", "busy%", "running"};
 
 const char *worker_sort_name(worker_sort_key k) { return (unsigned)k < WSORT__COUNT ? names[k] : "?"; }
 
-worker_sort_key worker_sort_next(worker_sort_key k) { return (worker_sort_key)(((unsigned)k + 1) % WSORT__COUNT); }
+worker_sort_key worker_sort_next(worker_sort_key k) {
+  return (worker_sort_key)(((unsigned)k + 1) % WSORT__COUNT);
+}
 
 /* NAN (not known yet) sorts last, like an empty value. */
 static double sort_value(const worker_view *v, worker_sort_key key) {

@@ -38,17 +38,17 @@ extern "C" {
  * -ESHUTDOWN, -ECANCELED, -ENOTSUP, -ESRCH, -EPERM ...) or one of the project
  * codes below, kept far from errno's range as libuv keeps UV__EOF.
  */
-#define SCHEDRT_ERRORS(X)                                                        \
-  X(EMAGIC, -4001, "not a schedrt segment or dump (bad magic)")                  \
-  X(EVERSION, -4002, "unsupported layout or format major version")               \
-  X(ECORRUPT, -4003, "segment or dump is corrupt (a size or offset is out of bounds)") \
-  X(ETORN, -4004, "could not take a consistent snapshot (writer kept changing)") \
-  X(ESTALE, -4005, "the process that owned this segment is gone")                \
-  X(EHUNG, -4006, "the process is alive but its heartbeat stopped")              \
-  X(EOWNER, -4007, "segment is owned by another user or has unsafe permissions") \
-  X(ENOTREADY, -4008, "segment is not initialised yet")                          \
-  X(EREJECTED, -4009, "the runtime rejected the request")                        \
-  X(EDISABLED, -4010, "the feature is disabled at run time")                     \
+#define SCHEDRT_ERRORS(X)                                                                                    \
+  X(EMAGIC, -4001, "not a schedrt segment or dump (bad magic)")                                              \
+  X(EVERSION, -4002, "unsupported layout or format major version")                                           \
+  X(ECORRUPT, -4003, "segment or dump is corrupt (a size or offset is out of bounds)")                       \
+  X(ETORN, -4004, "could not take a consistent snapshot (writer kept changing)")                             \
+  X(ESTALE, -4005, "the process that owned this segment is gone")                                            \
+  X(EHUNG, -4006, "the process is alive but its heartbeat stopped")                                          \
+  X(EOWNER, -4007, "segment is owned by another user or has unsafe permissions")                             \
+  X(ENOTREADY, -4008, "segment is not initialised yet")                                                      \
+  X(EREJECTED, -4009, "the runtime rejected the request")                                                    \
+  X(EDISABLED, -4010, "the feature is disabled at run time")                                                 \
   X(EPARTIAL, -4011, "the dump is partial: some workers missed the deadline")
 
 enum {
@@ -127,8 +127,7 @@ typedef schedrt_poll (*schedrt_task_fn)(schedrt_task *task, void *arg);
 typedef void (*schedrt_drop_fn)(void *arg);
 
 /* cfg may be NULL (defaults). Starts the workers. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *cfg,
-                                                         schedrt_runtime **out);
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtime **out);
 /*
  * Stops the workers, drops every unfinished task (its drop callback runs
  * exactly once), removes the metrics segment and waits for nothing else.
@@ -174,13 +173,12 @@ typedef struct schedrt_spawn_opts {
  * called.
  */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
-                                                   const schedrt_spawn_opts *opts,
-                                                   schedrt_handle **handle, const char *file,
-                                                   int line, const char *func);
+                                                   const schedrt_spawn_opts *opts, schedrt_handle **handle,
+                                                   const char *file, int line, const char *func);
 
-#define schedrt_spawn(rt, fn, arg)                                                    \
+#define schedrt_spawn(rt, fn, arg)                                                                           \
   schedrt_spawn_at((rt), (fn), (arg), NULL, NULL, __FILE__, __LINE__, __func__)
-#define schedrt_spawn_ex(rt, fn, arg, opts, handle)                                   \
+#define schedrt_spawn_ex(rt, fn, arg, opts, handle)                                                          \
   schedrt_spawn_at((rt), (fn), (arg), (opts), (handle), __FILE__, __LINE__, __func__)
 
 /* ------------------------------------------------------------------ tasks */
@@ -199,10 +197,10 @@ typedef struct schedrt_await_site {
 SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_site *site);
 
 /* Records "waiting on label at file:line" before a task returns PENDING. */
-#define schedrt_await(task, label_literal)                                            \
-  do {                                                                                \
-    static const schedrt_await_site schedrt__site = {(label_literal), __FILE__, __LINE__}; \
-    schedrt_task_set_await((task), &schedrt__site);                                   \
+#define schedrt_await(task, label_literal)                                                                   \
+  do {                                                                                                       \
+    static const schedrt_await_site schedrt__site = {(label_literal), __FILE__, __LINE__};                   \
+    schedrt_task_set_await((task), &schedrt__site);                                                          \
   } while (0)
 
 /* Wake self, so the task is polled again after others had a turn. */
@@ -331,8 +329,8 @@ SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index);
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker,
                                                       uint64_t *value);
 /* Histogram bucket counts (n at most the bucket count); -ENOTSUP/-EINVAL as above. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_histogram(schedrt_runtime *rt, size_t index,
-                                                           uint32_t worker, uint64_t *buckets, size_t n);
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
+                                                           uint64_t *buckets, size_t n);
 /* Bucket count and the upper bound (ns) of bucket i (UINT64_MAX for the last). */
 SCHEDRT_API size_t schedrt_histogram_buckets(void);
 SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket);

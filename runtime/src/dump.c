@@ -12,8 +12,8 @@
  * coordinator describes the missing workers, then encodes and writes.
  */
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +95,8 @@ void schedrt__dump_fini(schedrt_runtime *rt) {
   /* An API dump from another thread may still own the round: shutdown is
    * set, so it aborts within 10 ms; take busy for good before freeing.
    * Acquire: its last writes to the round happen before we free it. */
-  for (uint32_t idle = 0; !atomic_compare_exchange_weak_explicit(&d->busy, &idle, 1, memory_order_acquire,
-                                                                memory_order_relaxed);
+  for (uint32_t idle = 0;
+       !atomic_compare_exchange_weak_explicit(&d->busy, &idle, 1, memory_order_acquire, memory_order_relaxed);
        idle = 0)
     sched_yield();
   schedrt__dobj_sweep(d, 0, 0, true);

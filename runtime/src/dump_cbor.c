@@ -286,7 +286,6 @@ static int64_t sites_index(struct sites *t, const void *a, const void *b, int32_
 
 /* ------------------------------------------------------------- sections */
 
-
 static void put_enum(struct cw *w, const char *const *names, size_t count, unsigned v) {
   put_str(w, v < count ? names[v] : NULL);
 }

@@ -10,7 +10,8 @@ int schedrt__inject_init(struct schedrt_inject *q) {
 
 void schedrt__inject_destroy(struct schedrt_inject *q) { pthread_mutex_destroy(&q->lock); }
 
-bool schedrt__inject_push_batch(struct schedrt_inject *q, schedrt_task *first, schedrt_task *last, uint64_t n) {
+bool schedrt__inject_push_batch(struct schedrt_inject *q, schedrt_task *first, schedrt_task *last,
+                                uint64_t n) {
   last->qnext = NULL;
   pthread_mutex_lock(&q->lock);
   if (q->closed) {

@@ -238,7 +238,7 @@ struct schedrt_owned_shard {
 
 struct schedrt_timer_entry {
   uint64_t deadline;
-  uint64_t seq; /* FIFO among equal deadlines */
+  uint64_t seq;       /* FIFO among equal deadlines */
   schedrt_task *task; /* holds a reference */
 };
 

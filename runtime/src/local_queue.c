@@ -96,7 +96,8 @@ schedrt_task *schedrt__lq_pop(struct schedrt_local_queue *q) {
     if (real == tail)
       return NULL;
     uint32_t next_real = real + 1;
-    uint64_t next = steal == real ? schedrt__lq_pack(next_real, next_real) : schedrt__lq_pack(steal, next_real);
+    uint64_t next =
+        steal == real ? schedrt__lq_pack(next_real, next_real) : schedrt__lq_pack(steal, next_real);
     /* AcqRel: acquire a thief's finished copy, release our claim. */
     if (atomic_compare_exchange_weak_explicit(&q->head, &h, next, memory_order_acq_rel, memory_order_acquire))
       return slot_get(q, real);
@@ -104,7 +105,8 @@ schedrt_task *schedrt__lq_pop(struct schedrt_local_queue *q) {
 }
 
 /* Claims up to half of src and copies it into dst at dst_tail; returns how many. */
-static uint32_t steal_into2(struct schedrt_local_queue *src, struct schedrt_local_queue *dst, uint32_t dst_tail) {
+static uint32_t steal_into2(struct schedrt_local_queue *src, struct schedrt_local_queue *dst,
+                            uint32_t dst_tail) {
   uint64_t prev = atomic_load_explicit(&src->head, memory_order_acquire);
   uint64_t next;
   uint32_t n;

@@ -94,7 +94,7 @@ struct schedrt__metrics {
   bool timing_counted; /* counted in schedrt__m_timing_runtimes */
   uint32_t owner_pid;  /* getpid() at creation: a forked child never unlinks */
   struct schedrt_shm_geometry geo;
-  char name[SCHEDRT_SHM_NAME_MAX + 1]; /* "/schedrt.<uid>.<pid>.<start>.<n>" */
+  char name[SCHEDRT_SHM_NAME_MAX + 1];          /* "/schedrt.<uid>.<pid>.<start>.<n>" */
   struct schedrt__metrics *reg_next, *reg_prev; /* exit-time unlink list */
   bool registered;
   struct schedrt__mwatch *watch; /* [nworkers], the monitor's; NULL if no memory */

@@ -9,15 +9,13 @@
  * one test of a process-wide flag. No seqlock section, no clock read per
  * poll. A run loop compiled twice (schedrt__m_run_begin, schedrt__m_poll,
  * schedrt__m_poll_done: timed and untimed copies) drops the two per-poll
- * tests of the timing flag and folds the state compare into one. The task in a long poll is found by the monitor thread instead
- * (metrics_shm.c: schedrt__metrics_monitor_tick). Counters are private
- * increments published at maintenance (every 61 ticks) and at park/unpark;
- * ticks are derived from w->tick. State, depth and LIFO are published
- * together under the seqlock at state changes and maintenance. Everything
- * that needs a clock or touches many fields is out of line (metrics_shm.c).
- * With per-poll timing on (SCHEDRT_CFG_TIMING / SCHEDRT_TIMING=1) each poll
- * also reads the clock twice, publishes the task and its start and bumps
- * two histogram buckets.
+ * tests of the timing flag and folds the state compare into one. The task in a long poll is found by the
+ * monitor thread instead (metrics_shm.c: schedrt__metrics_monitor_tick). Counters are private increments
+ * published at maintenance (every 61 ticks) and at park/unpark; ticks are derived from w->tick. State, depth
+ * and LIFO are published together under the seqlock at state changes and maintenance. Everything that needs a
+ * clock or touches many fields is out of line (metrics_shm.c). With per-poll timing on (SCHEDRT_CFG_TIMING /
+ * SCHEDRT_TIMING=1) each poll also reads the clock twice, publishes the task and its start and bumps two
+ * histogram buckets.
  *
  * When metrics are compiled out every hook is empty.
  */
@@ -199,13 +197,22 @@ static inline void schedrt__m_poll_done(schedrt_worker *w, bool timed) {
   (void)w;
   (void)timed;
 }
-static inline void schedrt__m_poll_begin(schedrt_worker *w, const schedrt_task *t) { (void)w; (void)t; }
+static inline void schedrt__m_poll_begin(schedrt_worker *w, const schedrt_task *t) {
+  (void)w;
+  (void)t;
+}
 static inline void schedrt__m_poll_end(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_state(schedrt_worker *w, enum schedrt__wstate s) { (void)w; (void)s; }
+static inline void schedrt__m_state(schedrt_worker *w, enum schedrt__wstate s) {
+  (void)w;
+  (void)s;
+}
 static inline void schedrt__m_tick(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_overflow(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) { (void)w; (void)n; }
+static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
+  (void)w;
+  (void)n;
+}
 static inline void schedrt__m_park(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_noop_unpark(schedrt_worker *w) { (void)w; }

@@ -37,7 +37,9 @@ int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *t
   return -ENOTSUP;
 }
 
-SCHEDRT_API unsigned schedrt_features(void) { return SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_FEATURE_TASKDUMP : 0u; }
+SCHEDRT_API unsigned schedrt_features(void) {
+  return SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_FEATURE_TASKDUMP : 0u;
+}
 
 SCHEDRT_API const char *schedrt_version(void) { return SCHEDRT_VERSION_STRING; }
 
@@ -58,8 +60,8 @@ SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t 
   return -ENOTSUP;
 }
 
-SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *buckets,
-                                         size_t n) {
+SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
+                                         uint64_t *buckets, size_t n) {
   (void)rt;
   (void)index;
   (void)worker;

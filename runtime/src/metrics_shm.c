@@ -199,10 +199,11 @@ static void attach_workers(schedrt_runtime *rt, uint64_t now) {
     wm->active_since = now;
     if (m->base) {
       wm->slot = (struct schedrt_shm_wslot *)(void *)(m->base + m->geo.slot_off +
-                                                     (size_t)i * SCHEDRT_SHM_SLOT_STRIDE);
-      wm->hist = wm->timing ? (_Atomic uint64_t *)(void *)(m->base + m->geo.hist_off +
-                                                          (size_t)i * SCHEDRT_SHM_HIST_STRIDE)
-                            : NULL;
+                                                      (size_t)i * SCHEDRT_SHM_SLOT_STRIDE);
+      wm->hist =
+          wm->timing
+              ? (_Atomic uint64_t *)(void *)(m->base + m->geo.hist_off + (size_t)i * SCHEDRT_SHM_HIST_STRIDE)
+              : NULL;
     } else {
       memset(&wm->fallback, 0, sizeof(wm->fallback));
       wm->slot = &wm->fallback;
@@ -254,7 +255,8 @@ private_image:
       .uid = uid,
       .starttime = start,
       .runtime_index = index,
-      .features = (m->timing ? SCHEDRT_SHM_F_TIMING : 0) | (SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_SHM_F_TASKDUMP : 0),
+      .features =
+          (m->timing ? SCHEDRT_SHM_F_TIMING : 0) | (SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_SHM_F_TASKDUMP : 0),
       .local_queue_cap = SCHEDRT_LOCAL_QUEUE_CAP,
       .maintenance_interval = SCHEDRT_MAINTENANCE_INTERVAL,
       .runtime_name = rt->name,
@@ -412,7 +414,8 @@ static int identify(schedrt_runtime *rt, uint32_t worker, const void *cur, struc
 }
 
 /* The monitor half of slot s: the poll `polls` seen since `since`, its task (id 0: none). */
-static void publish_poll(struct schedrt_shm_wslot *s, uint64_t polls, uint64_t since, const struct poll_ident *id) {
+static void publish_poll(struct schedrt_shm_wslot *s, uint64_t polls, uint64_t since,
+                         const struct poll_ident *id) {
   static const struct poll_ident none;
   if (!id)
     id = &none;
@@ -468,7 +471,7 @@ static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   struct poll_ident id;
   int found = identify(rt, i, cur, &id);
   if (found < 0)
-    return; /* a shard was busy: next tick */
+    return;        /* a shard was busy: next tick */
   x->named = true; /* once per poll, found or not */
   if (!found)
     return;
@@ -527,7 +530,8 @@ void *schedrt__metrics_control(schedrt_runtime *rt, size_t *size) {
  * poll_task and poll_start_ns; else the monitor half if it names the poll
  * the worker is still in (seen_polls == polls). Lock-free, bounded retries.
  */
-static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns, bool *exact) {
+static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
+                        bool *exact) {
   const struct schedrt_shm_wslot *s = rt->workers[worker].m.slot;
   uint32_t state = 0;
   uint64_t polls = 0, ptask = 0, start = 0, seen_polls = 0, seen_since = 0, task = 0;
@@ -741,7 +745,7 @@ SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {
 static int read_slot(const struct schedrt_shm_wslot *s, struct schedrt_shm_wslot *out) {
   for (int t = 0; t < 10000; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&s->seq);
-#define SCHEDRT__LOAD(id, kind, off, type, unit, help) \
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help)                                                       \
   atomic_store_explicit(&out->id, SCHEDRT_SEQ_LOAD((_Atomic type *)&s->id), memory_order_relaxed);
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
@@ -767,8 +771,9 @@ static const _Atomic uint64_t *hist_block(schedrt_runtime *rt, size_t index, uin
   struct schedrt__metrics *m = &rt->metrics;
   if (!m->base)
     return NULL;
-  return (const _Atomic uint64_t *)(void *)(m->base + m->geo.hist_off + (size_t)worker * SCHEDRT_SHM_HIST_STRIDE +
-                                           schedrt__metric_defs[index].offset);
+  return (const _Atomic uint64_t *)(void *)(m->base + m->geo.hist_off +
+                                            (size_t)worker * SCHEDRT_SHM_HIST_STRIDE +
+                                            schedrt__metric_defs[index].offset);
 }
 
 SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *value) {
@@ -827,13 +832,14 @@ SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t 
   if (rc)
     return rc;
   const unsigned char *p = (const unsigned char *)&copy + d->offset;
-  *value = d->width == 4 ? atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)p, memory_order_relaxed)
-                         : atomic_load_explicit((_Atomic uint64_t *)(void *)(uintptr_t)p, memory_order_relaxed);
+  *value = d->width == 4
+               ? atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)p, memory_order_relaxed)
+               : atomic_load_explicit((_Atomic uint64_t *)(void *)(uintptr_t)p, memory_order_relaxed);
   return 0;
 }
 
-SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *buckets,
-                                         size_t n) {
+SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
+                                         uint64_t *buckets, size_t n) {
   if (!rt || (!buckets && n) || index >= SCHEDRT_M__COUNT || worker >= rt->nworkers ||
       schedrt__metric_defs[index].region != SCHEDRT_REGION_HIST)
     return -EINVAL;

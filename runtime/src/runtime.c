@@ -40,8 +40,8 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     c.monitor_period_ms = 100;
   if (c.dump_keep_s == 0)
     c.dump_keep_s = 60;
-  if (c.flags & ~(uint32_t)(SCHEDRT_CFG_NO_LIFO | SCHEDRT_CFG_NO_METRICS | SCHEDRT_CFG_NO_DUMP |
-                            SCHEDRT_CFG_TIMING))
+  if (c.flags &
+      ~(uint32_t)(SCHEDRT_CFG_NO_LIFO | SCHEDRT_CFG_NO_METRICS | SCHEDRT_CFG_NO_DUMP | SCHEDRT_CFG_TIMING))
     return -EINVAL;
   const char *timing = getenv("SCHEDRT_TIMING");
   if (timing && strcmp(timing, "1") == 0)

@@ -296,7 +296,8 @@ static void task_complete(schedrt_task *t, uint32_t extra_bits) {
 void schedrt__task_run(schedrt_task *t) {
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
   /* Acquire: see everything the waker published before notifying. */
-  while (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
+  while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
                                                 memory_order_acquire, memory_order_relaxed))
     ;
   /* Relaxed store of load+1: only the poller writes polls; dumps read it. */
@@ -392,8 +393,8 @@ SCHEDRT_API schedrt_poll schedrt_handle_poll(schedrt_handle *h, schedrt_task *se
     }
     t->join_waker = schedrt_waker_get(self);
     /* Release: the completer reads join_waker after seeing the bit. */
-    if (atomic_compare_exchange_strong_explicit(&t->state, &s, s | SCHEDRT_TS_JOIN_WAKER, memory_order_acq_rel,
-                                                memory_order_acquire))
+    if (atomic_compare_exchange_strong_explicit(&t->state, &s, s | SCHEDRT_TS_JOIN_WAKER,
+                                                memory_order_acq_rel, memory_order_acquire))
       return SCHEDRT_PENDING;
     schedrt_waker_drop(t->join_waker);
     t->join_waker = NULL;
@@ -425,14 +426,15 @@ SCHEDRT_API int schedrt_block_on(schedrt_runtime *rt, schedrt_task_fn fn, void *
     return -ENOMEM;
   for (;;) {
     uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
+    while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                  (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
                                                   memory_order_acquire, memory_order_relaxed))
       ;
     if (fn(t, arg) == SCHEDRT_READY)
       break;
     s = atomic_load_explicit(&t->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~SCHEDRT_TS_RUNNING, memory_order_acq_rel,
-                                                  memory_order_relaxed))
+    while (!atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~SCHEDRT_TS_RUNNING,
+                                                  memory_order_acq_rel, memory_order_relaxed))
       ;
     /* Sleep until a waker sets NOTIFIED (schedrt__schedule wakes the futex). */
     s &= ~SCHEDRT_TS_RUNNING;

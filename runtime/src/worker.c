@@ -297,7 +297,6 @@ static void run_task(schedrt_worker *w, schedrt_task *t) {
   atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 }
 
-
 /* Returns when there may be work (or shutdown, or a dump request). */
 static void park(schedrt_worker *w) {
   schedrt_runtime *rt = w->rt;

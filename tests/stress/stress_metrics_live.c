@@ -195,7 +195,8 @@ static void *naming_reader(void *arg) {
         STRESS_CHECK(atomic_load(&long_ids[i]) == x->current_task, "%s named as task %llu, is %llu",
                      x->current_name, (unsigned long long)x->current_task,
                      (unsigned long long)atomic_load(&long_ids[i]));
-        STRESS_CHECK(x->current_line == (uint32_t)LONG_SPAWN_LINE && strstr(x->current_file, "stress_metrics_live.c"),
+        STRESS_CHECK(x->current_line == (uint32_t)LONG_SPAWN_LINE &&
+                         strstr(x->current_file, "stress_metrics_live.c"),
                      "%s: site %s:%u", x->current_name, x->current_file, x->current_line);
         STRESS_CHECK(x->current_since_ns != 0 && x->current_since_ns <= end_ns, "since %llu > %llu",
                      (unsigned long long)x->current_since_ns, (unsigned long long)end_ns);

@@ -53,7 +53,8 @@ int main(void) {
   for (uint32_t w = 0; w < NWORKERS; w++) {
     struct schedrt_shm_wslot *sl = fixture_slot(&fx, w);
     fixture_write_worker(sl, 1u, (uint64_t)w * 1000, w);
-    fixture_write_monitor(sl, (uint64_t)w * 1000, 1, (uint64_t)w + 1, "a-task-name", "src/server/accept.c", 42);
+    fixture_write_monitor(sl, (uint64_t)w * 1000, 1, (uint64_t)w + 1, "a-task-name", "src/server/accept.c",
+                          42);
   }
   schedrt_reader *r;
   STRESS_OK(schedrt_reader_open_path(fx.path, NULL, &r));

@@ -28,7 +28,7 @@
 #define NWORKERS 4
 
 static struct shm_fixture fx;
-static _Atomic int *stop_flag; /* shared anonymous page: survives fork */
+static _Atomic int *stop_flag;          /* shared anonymous page: survives fork */
 static _Atomic uint64_t *writer_rounds; /* the last round written */
 
 static void task_strings(uint64_t v, char *name, size_t nsize, char *file, size_t fsize) {
@@ -107,11 +107,13 @@ static void check_snapshot(const schedrt_snapshot *s, uint64_t *last_polls, stru
     if (x->ticks == 0)
       continue; /* not written yet */
     uint64_t v = x->ticks / 2;
-    STRESS_CHECK(v % NWORKERS == w, "worker %u got ticks %llu of another slot", w, (unsigned long long)x->ticks);
-    STRESS_CHECK(x->ticks == v * 2 && x->state == v % 4 && x->lifo == (v & 1) && x->local_queue_depth == v % 257 &&
-                     x->local_schedules == v + 1 && x->overflows == v + 2 && x->steals == v + 3 &&
-                     x->steal_ops == v + 4 && x->parks == v + 5 && x->unparks == v + 6 &&
-                     x->noop_unparks == v + 7 && x->busy_ns == v * 5,
+    STRESS_CHECK(v % NWORKERS == w, "worker %u got ticks %llu of another slot", w,
+                 (unsigned long long)x->ticks);
+    STRESS_CHECK(x->ticks == v * 2 && x->state == v % 4 && x->lifo == (v & 1) &&
+                     x->local_queue_depth == v % 257 && x->local_schedules == v + 1 &&
+                     x->overflows == v + 2 && x->steals == v + 3 && x->steal_ops == v + 4 &&
+                     x->parks == v + 5 && x->unparks == v + 6 && x->noop_unparks == v + 7 &&
+                     x->busy_ns == v * 5,
                  "torn worker %u: ticks %llu depth %llu busy %llu", w, (unsigned long long)x->ticks,
                  (unsigned long long)x->local_queue_depth, (unsigned long long)x->busy_ns);
     /* polls is stored after the section: this round's or (not yet) the previous one's, or later. */
@@ -129,12 +131,14 @@ static void check_snapshot(const schedrt_snapshot *s, uint64_t *last_polls, stru
       const char *tail = fl > SCHEDRT_SHM_TASK_FILE_LEN ? file + fl - SCHEDRT_SHM_TASK_FILE_LEN : file;
       STRESS_CHECK(x->state == SCHEDRT_WSTATE_RUNNING, "worker %u: a task while in state %llu", w,
                    (unsigned long long)x->state);
-      STRESS_CHECK(x->current_task == p * 7 + 1 && x->current_since_ns == p * 3 && x->current_line == p % 100000,
-                   "torn monitor half %u: polls %llu task %llu since %llu line %u", w, (unsigned long long)p,
-                   (unsigned long long)x->current_task, (unsigned long long)x->current_since_ns, x->current_line);
-      STRESS_CHECK(strcmp(x->current_name, name) == 0 && strncmp(x->current_file, tail, SCHEDRT_SHM_TASK_FILE_LEN) == 0,
-                   "torn strings %u: polls %llu name '%s' file '%s'", w, (unsigned long long)p, x->current_name,
-                   x->current_file);
+      STRESS_CHECK(
+          x->current_task == p * 7 + 1 && x->current_since_ns == p * 3 && x->current_line == p % 100000,
+          "torn monitor half %u: polls %llu task %llu since %llu line %u", w, (unsigned long long)p,
+          (unsigned long long)x->current_task, (unsigned long long)x->current_since_ns, x->current_line);
+      STRESS_CHECK(strcmp(x->current_name, name) == 0 &&
+                       strncmp(x->current_file, tail, SCHEDRT_SHM_TASK_FILE_LEN) == 0,
+                   "torn strings %u: polls %llu name '%s' file '%s'", w, (unsigned long long)p,
+                   x->current_name, x->current_file);
       res->tasks++;
     }
     if (x->polls != last_polls[w])
@@ -144,8 +148,8 @@ static void check_snapshot(const schedrt_snapshot *s, uint64_t *last_polls, stru
   }
   if (!s->global.torn) {
     uint64_t k = s->global.inject_depth;
-    STRESS_CHECK(s->global.alive == 2 * k && s->global.spawned == 3 * k && s->global.remote_schedules == 4 * k &&
-                     s->global.nworkers == 5 * k,
+    STRESS_CHECK(s->global.alive == 2 * k && s->global.spawned == 3 * k &&
+                     s->global.remote_schedules == 4 * k && s->global.nworkers == 5 * k,
                  "torn global: %llu %llu %llu", (unsigned long long)k, (unsigned long long)s->global.alive,
                  (unsigned long long)s->global.spawned);
     res->checks++;
@@ -173,7 +177,8 @@ static struct result reader_loop(unsigned long n) {
 }
 
 static void report(const char *mode, struct result res) {
-  printf("%s: %lu snapshots, %lu field-group checks, %lu progressions seen, %lu tasks named, %lu gave up (ETORN), "
+  printf("%s: %lu snapshots, %lu field-group checks, %lu progressions seen, %lu tasks named, %lu gave up "
+         "(ETORN), "
          "writer rounds %llu\n",
          mode, res.snapshots, res.checks, res.distinct, res.tasks, res.torn,
          (unsigned long long)atomic_load(writer_rounds));

@@ -42,7 +42,8 @@ static inline struct schedrt_shm_header *fixture_header(struct shm_fixture *fx) 
   return (struct schedrt_shm_header *)(void *)fx->base;
 }
 static inline struct schedrt_shm_wslot *fixture_slot(struct shm_fixture *fx, uint32_t i) {
-  return (struct schedrt_shm_wslot *)(void *)(fx->base + fx->geo.slot_off + (size_t)i * SCHEDRT_SHM_SLOT_STRIDE);
+  return (struct schedrt_shm_wslot *)(void *)(fx->base + fx->geo.slot_off +
+                                              (size_t)i * SCHEDRT_SHM_SLOT_STRIDE);
 }
 static inline struct schedrt_shm_global *fixture_global(struct shm_fixture *fx) {
   return (struct schedrt_shm_global *)(void *)(fx->base + SCHEDRT_SHM_GLOBAL_OFF);

@@ -31,20 +31,20 @@
 #define STRESS_TSAN 0
 #endif
 
-#define STRESS_CHECK(cond, ...)                                          \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                      \
-      fputc('\n', stderr);                                               \
-      exit(STRESS_FAIL);                                                 \
-    }                                                                    \
+#define STRESS_CHECK(cond, ...)                                                                              \
+  do {                                                                                                       \
+    if (!(cond)) {                                                                                           \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);                               \
+      fprintf(stderr, __VA_ARGS__);                                                                          \
+      fputc('\n', stderr);                                                                                   \
+      exit(STRESS_FAIL);                                                                                     \
+    }                                                                                                        \
   } while (0)
 
-#define STRESS_OK(expr)                                                        \
-  do {                                                                         \
-    int stress_rc_ = (expr);                                                   \
-    STRESS_CHECK(stress_rc_ == 0, "%s -> %s", #expr, schedrt_strerror(stress_rc_)); \
+#define STRESS_OK(expr)                                                                                      \
+  do {                                                                                                       \
+    int stress_rc_ = (expr);                                                                                 \
+    STRESS_CHECK(stress_rc_ == 0, "%s -> %s", #expr, schedrt_strerror(stress_rc_));                          \
   } while (0)
 
 /* Scales iteration counts: STRESS_SCALE=0.1 for a quick run. */
@@ -110,11 +110,11 @@ static inline void stress_pause_(void) {
  * 0.1 ms; sets the bool ok to whether it held. For conditions that have no
  * signal to wait on (a counter reaching a value, a queue filling up).
  */
-#define STRESS_WAIT_UNTIL(ok, cond, seconds)                                   \
-  do {                                                                         \
-    double stress_end_ = stress_now() + (seconds);                             \
-    while (!((ok) = (cond)) && stress_now() < stress_end_)                     \
-      stress_pause_();                                                         \
+#define STRESS_WAIT_UNTIL(ok, cond, seconds)                                                                 \
+  do {                                                                                                       \
+    double stress_end_ = stress_now() + (seconds);                                                           \
+    while (!((ok) = (cond)) && stress_now() < stress_end_)                                                   \
+      stress_pause_();                                                                                       \
   } while (0)
 
 /* A small fast PRNG for workload shapes (splitmix64). */
@@ -132,7 +132,8 @@ static inline uint64_t stress_rand(uint64_t *state) {
  */
 static inline void stress_watchdog_fire_(int sig) {
   (void)sig;
-  static const char msg[] = "stress watchdog: still running at the deadline (a lost wake-up or a deadlock?)\n";
+  static const char msg[] =
+      "stress watchdog: still running at the deadline (a lost wake-up or a deadlock?)\n";
   ssize_t r = write(2, msg, sizeof(msg) - 1);
   (void)r;
   _exit(STRESS_FAIL);

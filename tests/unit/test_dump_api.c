@@ -291,8 +291,8 @@ Test(dump, worker_in_a_two_second_poll, .timeout = 60) {
   munmap(p, len);
   close(fd);
   cr_assert_lt(took, (250 + 50 + SANITIZER_SLACK_MS) * 1000000ull,
-               "PARTIAL within the deadline + 50 ms: took %.1f ms (gathering %.1f ms, paused %.3f ms)", took / 1e6,
-               d->gather_ns / 1e6, d->pause_ns / 1e6);
+               "PARTIAL within the deadline + 50 ms: took %.1f ms (gathering %.1f ms, paused %.3f ms)",
+               took / 1e6, d->gather_ns / 1e6, d->pause_ns / 1e6);
   cr_assert_eq(res.status, SCHEDRT_DUMP_PARTIAL);
   cr_assert_eq(res.workers_covered, 1);
   cr_assert_eq(res.workers_missing, 1);

@@ -90,7 +90,9 @@ Test(attach, no_segment_and_no_process) {
   expect_error(other, -ESRCH, "no such process", INSPECT_EXIT_NOTARGET);
 }
 
-Test(attach, live_process_without_segment) { expect_error(getpid(), -ENOENT, "no schedrt metrics segment", INSPECT_EXIT_NOTARGET); }
+Test(attach, live_process_without_segment) {
+  expect_error(getpid(), -ENOENT, "no schedrt metrics segment", INSPECT_EXIT_NOTARGET);
+}
 
 Test(attach, wrong_magic) {
   memcpy(fx.base, "NOTSCHED", 8);
@@ -142,9 +144,21 @@ Test(attach, not_ready) {
 }
 
 Test(attach, every_error_has_a_message) {
-  static const int errs[] = {-ESRCH, -ENOENT, -EACCES, -ELOOP, SCHEDRT_EOWNER, SCHEDRT_EMAGIC, SCHEDRT_EVERSION,
-                             SCHEDRT_ECORRUPT, SCHEDRT_ENOTREADY, SCHEDRT_ETORN, SCHEDRT_ESTALE, SCHEDRT_EHUNG,
-                             -ENOMEM, -EIO, -12345};
+  static const int errs[] = {-ESRCH,
+                             -ENOENT,
+                             -EACCES,
+                             -ELOOP,
+                             SCHEDRT_EOWNER,
+                             SCHEDRT_EMAGIC,
+                             SCHEDRT_EVERSION,
+                             SCHEDRT_ECORRUPT,
+                             SCHEDRT_ENOTREADY,
+                             SCHEDRT_ETORN,
+                             SCHEDRT_ESTALE,
+                             SCHEDRT_EHUNG,
+                             -ENOMEM,
+                             -EIO,
+                             -12345};
   char msg[512];
   for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
     target_error_message(msg, sizeof(msg), 42, errs[i]);

@@ -75,8 +75,10 @@ static int run(const char *first, ...) {
   return r.status;
 }
 
-#define EXPECT_STATUS(want) cr_expect_eq(r.status, (want), "exit %d, want %d\nstdout: %s\nstderr: %s", r.status, (want), r.out, r.err)
-#define EXPECT_OUT(s) cr_expect(strstr(r.out, (s)) != NULL, "stdout lacks '%s':\n%s\nstderr: %s", (s), r.out, r.err)
+#define EXPECT_STATUS(want)                                                                                  \
+  cr_expect_eq(r.status, (want), "exit %d, want %d\nstdout: %s\nstderr: %s", r.status, (want), r.out, r.err)
+#define EXPECT_OUT(s)                                                                                        \
+  cr_expect(strstr(r.out, (s)) != NULL, "stdout lacks '%s':\n%s\nstderr: %s", (s), r.out, r.err)
 #define EXPECT_ERR(s) cr_expect(strstr(r.err, (s)) != NULL, "stderr lacks '%s':\n%s", (s), r.err)
 
 /* ------------------------------------------------------------- targets */

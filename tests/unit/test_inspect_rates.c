@@ -11,12 +11,14 @@ Test(rates, per_second_over_the_interval) {
 
 Test(rates, zero_interval_or_backwards_counter_is_zero) {
   cr_expect_float_eq(rate_per_s(10, 20, 0), 0.0, 1e-9);
-  cr_expect_float_eq(rate_per_s(20, 10, 1000000000ull), 0.0, 1e-9, "a restarted counter is not a negative rate");
+  cr_expect_float_eq(rate_per_s(20, 10, 1000000000ull), 0.0, 1e-9,
+                     "a restarted counter is not a negative rate");
 }
 
 Test(rates, busy_percent_clamps) {
   cr_expect_float_eq(busy_percent(0, 250000000ull, 1000000000ull), 25.0, 1e-9);
-  cr_expect_float_eq(busy_percent(0, 2000000000ull, 1000000000ull), 100.0, 1e-9, "late publication overshoots");
+  cr_expect_float_eq(busy_percent(0, 2000000000ull, 1000000000ull), 100.0, 1e-9,
+                     "late publication overshoots");
   cr_expect_float_eq(busy_percent(5, 1, 1000000000ull), 0.0, 1e-9);
 }
 

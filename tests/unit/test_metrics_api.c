@@ -222,8 +222,9 @@ Test(metrics_api, case04_injection_queue_depth) {
    * its spawn site, by the monitor (within two periods). */
   for (uint32_t w = 0; w < 2; w++)
     cr_assert_eq(s.workers[w].state, SCHEDRT_WSTATE_RUNNING);
-  STRESS_WAIT_UNTIL(ok, schedrt_snapshot_take(r, 0, &s) == 0 && s.workers[0].current_task != 0 &&
-                            s.workers[1].current_task != 0,
+  STRESS_WAIT_UNTIL(ok,
+                    schedrt_snapshot_take(r, 0, &s) == 0 && s.workers[0].current_task != 0 &&
+                        s.workers[1].current_task != 0,
                     5.0);
   cr_assert(ok, "no task named for a stuck poll");
   for (uint32_t w = 0; w < 2; w++) {
@@ -275,8 +276,9 @@ Test(metrics_api, case06_07_15_park_unpark_noop) {
   spawn_and_join(rt, noop_fn, NULL);
   bool ok;
   STRESS_WAIT_UNTIL(ok,
-                    all_parked(rt) && (metric(rt, SCHEDRT_M_parks, 0) + metric(rt, SCHEDRT_M_unparks, 0) >= 3 ||
-                                       metric(rt, SCHEDRT_M_parks, 1) + metric(rt, SCHEDRT_M_unparks, 1) >= 3),
+                    all_parked(rt) &&
+                        (metric(rt, SCHEDRT_M_parks, 0) + metric(rt, SCHEDRT_M_unparks, 0) >= 3 ||
+                         metric(rt, SCHEDRT_M_parks, 1) + metric(rt, SCHEDRT_M_unparks, 1) >= 3),
                     10.0);
   cr_assert(ok, "no worker woke for the task");
   schedrt_reader *r = open_own_segment(rt);

@@ -53,9 +53,18 @@ Test(metrics_layout, names_round_trip_and_reject_garbage) {
   cr_assert_eq(schedrt__shm_name_parse("schedrt.0.1.2.dump.7", &nm), 0);
   cr_assert(nm.is_dump && nm.index == 7);
   cr_assert_eq(schedrt__shm_name_parse("schedrt.0.1.0.0", &nm), 0);
-  const char *bad[] = {"schedrt.1.2.3",       "schedrt.01.2.3.4",  "schedrt.1.2.3.4x",    "schedrt.-1.2.3.4",
-                       "schedrt.4294967296.2.3.4", "schedrt..2.3.4", "sched.1.2.3.4",       "schedrt.1.2.3.4.",
-                       "schedrt.1.2.3.dump", "schedrt.1.2.3.dump.x", "",                   "schedrt.1.2.18446744073709551616.0"};
+  const char *bad[] = {"schedrt.1.2.3",
+                       "schedrt.01.2.3.4",
+                       "schedrt.1.2.3.4x",
+                       "schedrt.-1.2.3.4",
+                       "schedrt.4294967296.2.3.4",
+                       "schedrt..2.3.4",
+                       "sched.1.2.3.4",
+                       "schedrt.1.2.3.4.",
+                       "schedrt.1.2.3.dump",
+                       "schedrt.1.2.3.dump.x",
+                       "",
+                       "schedrt.1.2.18446744073709551616.0"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     cr_assert_eq(schedrt__shm_name_parse(bad[i], &nm), -EINVAL, "accepted \"%s\"", bad[i]);
   cr_assert_eq(schedrt__shm_name_format(buf, 10, 1000, 4242, 1, 0), -ENAMETOOLONG);
@@ -80,7 +89,8 @@ Test(metrics_layout, metric_table_matches_the_list) {
   }
   cr_assert_str_eq(schedrt__metric_defs[SCHEDRT_M_polls].pub.name, "polls");
   cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_polls].offset, offsetof(struct schedrt_shm_wslot, polls));
-  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_inject_depth].offset, offsetof(struct schedrt_shm_global, inject_depth));
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_inject_depth].offset,
+               offsetof(struct schedrt_shm_global, inject_depth));
 }
 
 Test(metrics_layout, formatted_header_is_self_describing) {

@@ -49,11 +49,11 @@ static int try_open(const char *path) {
   return rc;
 }
 
-#define EXPECT_OPEN(path, want)                                                                    \
-  do {                                                                                             \
-    int got_ = try_open(path);                                                                     \
-    cr_assert_eq(got_, (want), "%s: got %s (%s), want %s", #want, schedrt_err_name(got_),          \
-                 schedrt_strerror(got_), schedrt_err_name(want));                                  \
+#define EXPECT_OPEN(path, want)                                                                              \
+  do {                                                                                                       \
+    int got_ = try_open(path);                                                                               \
+    cr_assert_eq(got_, (want), "%s: got %s (%s), want %s", #want, schedrt_err_name(got_),                    \
+                 schedrt_strerror(got_), schedrt_err_name(want));                                            \
   } while (0)
 
 Test(reader_corrupt, valid_segment_opens) { EXPECT_OPEN(fx.path, 0); }
@@ -120,13 +120,13 @@ Test(reader_corrupt, published_worker_count_is_clamped) {
   schedrt_reader_close(r);
 }
 
-#define CORRUPT_FIELD(field, value)                 \
-  do {                                              \
-    struct schedrt_shm_header saved_ = *fixture_header(&fx); \
-    fixture_header(&fx)->field = (value);           \
-    EXPECT_OPEN(fx.path, SCHEDRT_ECORRUPT);         \
-    memcpy(fx.base, &saved_, sizeof(saved_));       \
-    EXPECT_OPEN(fx.path, 0);                        \
+#define CORRUPT_FIELD(field, value)                                                                          \
+  do {                                                                                                       \
+    struct schedrt_shm_header saved_ = *fixture_header(&fx);                                                 \
+    fixture_header(&fx)->field = (value);                                                                    \
+    EXPECT_OPEN(fx.path, SCHEDRT_ECORRUPT);                                                                  \
+    memcpy(fx.base, &saved_, sizeof(saved_));                                                                \
+    EXPECT_OPEN(fx.path, 0);                                                                                 \
   } while (0)
 
 Test(reader_corrupt, offsets_and_sizes_past_the_end) {
@@ -247,7 +247,7 @@ Test(reader_corrupt, another_owner) {
   /* A non-root reader never reads someone else's segment. */
   cr_assert_eq(fchown(fx.fd, 0, 0), 0);
   cr_assert_eq(fchmod(fx.fd, 0644), 0); /* so that open() itself succeeds for uid 12345 */
-  cr_assert_eq(chmod(dir, 0755), 0);   /* mkdtemp made it 0700 */
+  cr_assert_eq(chmod(dir, 0755), 0);    /* mkdtemp made it 0700 */
   pid_t p = fork();
   cr_assert_geq(p, 0);
   if (p == 0) {

@@ -161,32 +161,32 @@ void schedrt_reader_close(schedrt_reader *r);
 
 /* Immutable facts about a segment, copied (and NUL-terminated) at open. */
 typedef struct schedrt_segment_info {
-  char name[256];          /* object name without '/', e.g. "schedrt.0.1234.5678.0" */
-  char path[512];          /* the path that was opened */
-  uint16_t layout_major;   /* SCHEDRT_SHM_MAJOR of the writer */
+  char name[256];        /* object name without '/', e.g. "schedrt.0.1234.5678.0" */
+  char path[512];        /* the path that was opened */
+  uint16_t layout_major; /* SCHEDRT_SHM_MAJOR of the writer */
   uint16_t layout_minor;
-  uint32_t pid;            /* in the writer's pid namespace */
+  uint32_t pid; /* in the writer's pid namespace */
   uint32_t uid;
-  uint32_t runtime_index;  /* <n> of the name: runtimes created before it in that process */
-  uint64_t starttime;      /* /proc/<pid>/stat field 22 (clock ticks since boot) */
-  uint64_t total_size;     /* bytes */
-  uint64_t features;       /* SCHEDRT_SHM_F_* bits (shm_layout.h): METRICS, TASKDUMP, TIMING */
-  uint32_t max_workers;    /* slots in the segment */
+  uint32_t runtime_index; /* <n> of the name: runtimes created before it in that process */
+  uint64_t starttime;     /* /proc/<pid>/stat field 22 (clock ticks since boot) */
+  uint64_t total_size;    /* bytes */
+  uint64_t features;      /* SCHEDRT_SHM_F_* bits (shm_layout.h): METRICS, TASKDUMP, TIMING */
+  uint32_t max_workers;   /* slots in the segment */
   uint32_t heartbeat_period_ms;
-  uint64_t create_realtime_ns; /* CLOCK_REALTIME at creation */
-  uint64_t create_mono_ns;     /* CLOCK_MONOTONIC at creation (writer's clock) */
-  uint8_t boot_id[16];     /* /proc/sys/kernel/random/boot_id of the writer */
-  uint8_t instance_id[16]; /* random per segment */
-  char runtime_name[33];   /* schedrt_config.name */
-  char runtime_version[33];/* "0.1.0" */
-  char comm[17];           /* the process's comm */
+  uint64_t create_realtime_ns;   /* CLOCK_REALTIME at creation */
+  uint64_t create_mono_ns;       /* CLOCK_MONOTONIC at creation (writer's clock) */
+  uint8_t boot_id[16];           /* /proc/sys/kernel/random/boot_id of the writer */
+  uint8_t instance_id[16];       /* random per segment */
+  char runtime_name[33];         /* schedrt_config.name */
+  char runtime_version[33];      /* "0.1.0" */
+  char comm[17];                 /* the process's comm */
   uint32_t local_queue_cap;      /* 256: for depth bars */
   uint32_t maintenance_interval; /* 61: counters lag by up to this many ticks */
   uint32_t ctl_off, ctl_size;    /* the control page (task dumps, issue 4) */
   /* Histogram buckets: hist_upper_ns[i] is the exclusive upper bound of
    * bucket i in ns (bucket i covers [hist_upper_ns[i-1], hist_upper_ns[i]),
    * bucket 0 starts at 0); the last is UINT64_MAX. */
-  uint32_t hist_buckets;         /* <= SCHEDRT_READER_MAX_BUCKETS */
+  uint32_t hist_buckets; /* <= SCHEDRT_READER_MAX_BUCKETS */
   uint64_t hist_upper_ns[64];
 } schedrt_segment_info;
 
@@ -260,7 +260,7 @@ typedef struct schedrt_worker_snap {
   uint64_t busy_ns_live; /* that sum, computed by the reader */
   uint64_t os_tid;       /* the worker thread's Linux tid, 0 if not published */
   uint32_t index;
-  uint32_t torn;         /* 1: no consistent read within max_retries; fields are 0 */
+  uint32_t torn; /* 1: no consistent read within max_retries; fields are 0 */
   /*
    * Layout 2.0 (added): current_task's name and spawn site as the monitor
    * recorded them when it named the task; NUL-terminated, control
@@ -298,18 +298,18 @@ enum {
  * (allocates nothing), release it with schedrt_snapshot_fini().
  */
 typedef struct schedrt_snapshot {
-  uint64_t taken_mono_ns;   /* the reader's CLOCK_MONOTONIC at the snapshot */
-  uint64_t writer_now_ns;   /* best estimate of the writer's clock: equal to
-                               taken_mono_ns for a same-namespace process */
-  uint64_t heartbeat_seq;   /* advanced by the monitor every period */
-  uint64_t heartbeat_mono_ns; /* writer's CLOCK_MONOTONIC at the last beat */
+  uint64_t taken_mono_ns;        /* the reader's CLOCK_MONOTONIC at the snapshot */
+  uint64_t writer_now_ns;        /* best estimate of the writer's clock: equal to
+                                    taken_mono_ns for a same-namespace process */
+  uint64_t heartbeat_seq;        /* advanced by the monitor every period */
+  uint64_t heartbeat_mono_ns;    /* writer's CLOCK_MONOTONIC at the last beat */
   uint64_t heartbeat_stalled_ns; /* reader clock since heartbeat_seq last moved
                                     (0 on the first snapshot) */
-  uint32_t seg_state;       /* 0 INIT, 1 READY, 2 EXITING */
+  uint32_t seg_state;            /* 0 INIT, 1 READY, 2 EXITING */
   schedrt_liveness liveness;
-  uint32_t nworkers;        /* published nr_workers, clamped to max_workers */
-  uint32_t ntorn;           /* torn workers (+1 if the global area was torn) */
-  uint64_t retries;         /* seqlock retries this snapshot needed in total */
+  uint32_t nworkers; /* published nr_workers, clamped to max_workers */
+  uint32_t ntorn;    /* torn workers (+1 if the global area was torn) */
+  uint64_t retries;  /* seqlock retries this snapshot needed in total */
   schedrt_global_snap global;
   schedrt_worker_snap *workers; /* [max_workers]; the first nworkers are valid */
   /*
@@ -386,13 +386,13 @@ int schedrt_liveness_error(schedrt_liveness l);
 
 /* One object found by schedrt_reader_list(). */
 typedef struct schedrt_segment_entry {
-  char name[256];          /* object name, no '/' */
-  uint32_t uid;            /* from the name */
+  char name[256]; /* object name, no '/' */
+  uint32_t uid;   /* from the name */
   uint32_t pid;
   uint64_t starttime;
   uint32_t runtime_index;
-  int is_dump;             /* a task-dump object (".dump.<n>" suffix, issue 4) */
-  int error;               /* 0, or why it could not be opened/validated */
+  int is_dump; /* a task-dump object (".dump.<n>" suffix, issue 4) */
+  int error;   /* 0, or why it could not be opened/validated */
   schedrt_liveness liveness;
   /* When error == 0 and it is a metrics segment: */
   char runtime_name[33];

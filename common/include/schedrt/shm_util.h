@@ -44,9 +44,9 @@ int schedrt__proc_starttime(pid_t pid, uint64_t *out);
 void schedrt__boot_id(uint8_t out[16]);
 
 enum schedrt__proc_state {
-  SCHEDRT_PROC_ALIVE = 0,   /* pid exists with that start time (or it cannot be read) */
-  SCHEDRT_PROC_GONE = 1,    /* ESRCH */
-  SCHEDRT_PROC_REUSED = 2,  /* another start time, or another user's (EPERM) */
+  SCHEDRT_PROC_ALIVE = 0,  /* pid exists with that start time (or it cannot be read) */
+  SCHEDRT_PROC_GONE = 1,   /* ESRCH */
+  SCHEDRT_PROC_REUSED = 2, /* another start time, or another user's (EPERM) */
 };
 /* Is the process that made a segment still there? */
 enum schedrt__proc_state schedrt__proc_check(uint32_t pid, uint64_t starttime);

@@ -161,7 +161,8 @@ enum schedrt_dump_source {
  * unused where a file does not use them.)
  */
 #define SCHEDRT__DUMP_NAME(n, t, h) t,
-static const char *const schedrt_dump_role_names[SCHEDRT_DUMP_ROLE__COUNT] = {SCHEDRT_DUMP_ROLES(SCHEDRT__DUMP_NAME)};
+static const char *const schedrt_dump_role_names[SCHEDRT_DUMP_ROLE__COUNT] = {
+    SCHEDRT_DUMP_ROLES(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_wstate_names[SCHEDRT_DUMP_WSTATE__COUNT] = {
     SCHEDRT_DUMP_WSTATES(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_reason_names[SCHEDRT_DUMP_REASON__COUNT] = {

@@ -34,33 +34,33 @@
  * non-metric field poll_task). polls is live (one store per poll); state at
  * every change; the rest at maintenance, park, unpark and stop.
  */
-#define SCHEDRT_WSLOT_METRICS(X)                                                                  \
-  X(state, GAUGE, 8, uint32_t, "enum", "0 starting 1 running 2 searching 3 parked 4 stopped")     \
-  X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)")                               \
-  X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)") \
-  X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)")    \
-  X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded")   \
-  X(ticks, COUNTER, 40, uint64_t, "ticks", "scheduler loop iterations")                           \
-  X(local_schedules, COUNTER, 48, uint64_t, "tasks", "tasks spawned or woken into this worker")  \
-  X(overflows, COUNTER, 56, uint64_t, "events", "local ring full: half moved to injection")       \
-  X(steals, COUNTER, 64, uint64_t, "tasks", "tasks stolen by this worker")                        \
-  X(steal_ops, COUNTER, 72, uint64_t, "ops", "successful steal operations")                      \
-  X(parks, COUNTER, 80, uint64_t, "events", "times the worker parked")                            \
-  X(unparks, COUNTER, 88, uint64_t, "events", "times the worker woke from park")                  \
-  X(noop_unparks, COUNTER, 96, uint64_t, "events", "unpark followed by park with no poll")        \
+#define SCHEDRT_WSLOT_METRICS(X)                                                                             \
+  X(state, GAUGE, 8, uint32_t, "enum", "0 starting 1 running 2 searching 3 parked 4 stopped")                \
+  X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)")                                          \
+  X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)")        \
+  X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)")              \
+  X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded")               \
+  X(ticks, COUNTER, 40, uint64_t, "ticks", "scheduler loop iterations")                                      \
+  X(local_schedules, COUNTER, 48, uint64_t, "tasks", "tasks spawned or woken into this worker")              \
+  X(overflows, COUNTER, 56, uint64_t, "events", "local ring full: half moved to injection")                  \
+  X(steals, COUNTER, 64, uint64_t, "tasks", "tasks stolen by this worker")                                   \
+  X(steal_ops, COUNTER, 72, uint64_t, "ops", "successful steal operations")                                  \
+  X(parks, COUNTER, 80, uint64_t, "events", "times the worker parked")                                       \
+  X(unparks, COUNTER, 88, uint64_t, "events", "times the worker woke from park")                             \
+  X(noop_unparks, COUNTER, 96, uint64_t, "events", "unpark followed by park with no poll")                   \
   X(busy_ns, COUNTER, 104, uint64_t, "ns", "time between unpark and park (completed spans)")
 
 /* Global area, published by the monitor thread every period. */
-#define SCHEDRT_GLOBAL_METRICS(X)                                                                 \
-  X(inject_depth, GAUGE, 8, uint64_t, "tasks", "tasks in the injection queue")                    \
-  X(alive, GAUGE, 16, uint64_t, "tasks", "tasks spawned and not yet released")                    \
-  X(spawned, COUNTER, 24, uint64_t, "tasks", "tasks spawned since start")                         \
-  X(remote_schedules, COUNTER, 32, uint64_t, "tasks", "tasks scheduled from outside a worker")   \
+#define SCHEDRT_GLOBAL_METRICS(X)                                                                            \
+  X(inject_depth, GAUGE, 8, uint64_t, "tasks", "tasks in the injection queue")                               \
+  X(alive, GAUGE, 16, uint64_t, "tasks", "tasks spawned and not yet released")                               \
+  X(spawned, COUNTER, 24, uint64_t, "tasks", "tasks spawned since start")                                    \
+  X(remote_schedules, COUNTER, 32, uint64_t, "tasks", "tasks scheduled from outside a worker")               \
   X(nworkers, GAUGE, 40, uint64_t, "workers", "number of workers")
 
 /* Per-worker histograms (log-scale buckets; bounds in the segment). */
-#define SCHEDRT_HIST_METRICS(X)                                                                   \
-  X(poll_time, HISTOGRAM, 0, uint64_t, "ns", "poll duration (needs SCHEDRT_TIMING)")              \
+#define SCHEDRT_HIST_METRICS(X)                                                                              \
+  X(poll_time, HISTOGRAM, 0, uint64_t, "ns", "poll duration (needs SCHEDRT_TIMING)")                         \
   X(sched_latency, HISTOGRAM, 512, uint64_t, "ns", "woken to polled latency (needs TIMING)")
 
 /* Region codes stored in descriptors. */
@@ -77,10 +77,9 @@ enum schedrt_shm_region {
  */
 enum schedrt_metric_id {
 #define SCHEDRT__MID(id, kind, off, type, unit, help) SCHEDRT_M_##id,
-  SCHEDRT_WSLOT_METRICS(SCHEDRT__MID) SCHEDRT_GLOBAL_METRICS(SCHEDRT__MID)
-      SCHEDRT_HIST_METRICS(SCHEDRT__MID)
+  SCHEDRT_WSLOT_METRICS(SCHEDRT__MID) SCHEDRT_GLOBAL_METRICS(SCHEDRT__MID) SCHEDRT_HIST_METRICS(SCHEDRT__MID)
 #undef SCHEDRT__MID
-  SCHEDRT_M__COUNT
+      SCHEDRT_M__COUNT
 };
 
 #define SCHEDRT__ONE(id, kind, off, type, unit, help) +1

@@ -64,58 +64,58 @@ enum {
 #define SCHEDRT_SHM_HIST_STRIDE 1024u
 #define SCHEDRT_SHM_HIST_SPACING 512u /* bytes between the histograms of one worker */
 #define SCHEDRT_SHM_DESC_SIZE 128u
-#define SCHEDRT_SHM_ALIGN 128u        /* two cache lines: no adjacent-line prefetch pairing */
+#define SCHEDRT_SHM_ALIGN 128u /* two cache lines: no adjacent-line prefetch pairing */
 
 /* ------------------------------------------------------------- header */
 
 struct schedrt_shm_header {
   /* Frozen preamble: never changes in any version. */
-  char magic[8];             /*   0 "SCHEDRT\0" */
-  uint32_t byte_order;       /*   8 0x01020304 in the writer's order */
-  uint16_t layout_major;     /*  12 */
-  uint16_t layout_minor;     /*  14 */
+  char magic[8];         /*   0 "SCHEDRT\0" */
+  uint32_t byte_order;   /*   8 0x01020304 in the writer's order */
+  uint16_t layout_major; /*  12 */
+  uint16_t layout_minor; /*  14 */
   /* Sizes and offsets (bytes from the start of the segment). */
-  uint32_t header_size;      /*  16 */
-  uint32_t page_size;        /*  20 */
-  uint64_t total_size;       /*  24 */
-  uint32_t slot_off;         /*  32 */
-  uint32_t slot_stride;      /*  36 multiple of 128 */
-  uint32_t max_workers;      /*  40 */
-  _Atomic uint32_t nr_workers; /* 44 slots in use (<= max_workers) */
-  uint32_t global_off;       /*  48 */
-  uint32_t global_size;      /*  52 */
-  uint32_t hist_off;         /*  56 */
-  uint32_t hist_size;        /*  60 whole histogram region */
-  uint32_t ctl_off;          /*  64 page-aligned */
-  uint32_t ctl_size;         /*  68 */
-  uint32_t desc_off;         /*  72 */
-  uint32_t desc_count;       /*  76 */
-  uint64_t features;         /*  80 SCHEDRT_SHM_F_* */
-  uint32_t pid;              /*  88 in the writer's pid namespace */
-  uint32_t uid;              /*  92 */
-  uint64_t starttime;        /*  96 /proc/self/stat field 22 */
-  uint8_t boot_id[16];       /* 104 */
-  uint8_t instance_id[16];   /* 120 random */
-  uint64_t create_realtime_ns; /* 136 */
-  uint64_t create_mono_ns;   /* 144 */
-  uint32_t heartbeat_period_ms; /* 152 */
-  uint32_t desc_size;        /* 156 bytes per descriptor (128) */
-  _Atomic uint32_t state;    /* 160 INIT, READY (stored last), EXITING */
-  uint32_t runtime_index;    /* 164 <n> of the name */
+  uint32_t header_size;               /*  16 */
+  uint32_t page_size;                 /*  20 */
+  uint64_t total_size;                /*  24 */
+  uint32_t slot_off;                  /*  32 */
+  uint32_t slot_stride;               /*  36 multiple of 128 */
+  uint32_t max_workers;               /*  40 */
+  _Atomic uint32_t nr_workers;        /* 44 slots in use (<= max_workers) */
+  uint32_t global_off;                /*  48 */
+  uint32_t global_size;               /*  52 */
+  uint32_t hist_off;                  /*  56 */
+  uint32_t hist_size;                 /*  60 whole histogram region */
+  uint32_t ctl_off;                   /*  64 page-aligned */
+  uint32_t ctl_size;                  /*  68 */
+  uint32_t desc_off;                  /*  72 */
+  uint32_t desc_count;                /*  76 */
+  uint64_t features;                  /*  80 SCHEDRT_SHM_F_* */
+  uint32_t pid;                       /*  88 in the writer's pid namespace */
+  uint32_t uid;                       /*  92 */
+  uint64_t starttime;                 /*  96 /proc/self/stat field 22 */
+  uint8_t boot_id[16];                /* 104 */
+  uint8_t instance_id[16];            /* 120 random */
+  uint64_t create_realtime_ns;        /* 136 */
+  uint64_t create_mono_ns;            /* 144 */
+  uint32_t heartbeat_period_ms;       /* 152 */
+  uint32_t desc_size;                 /* 156 bytes per descriptor (128) */
+  _Atomic uint32_t state;             /* 160 INIT, READY (stored last), EXITING */
+  uint32_t runtime_index;             /* 164 <n> of the name */
   _Atomic uint64_t heartbeat_seq;     /* 168 */
   _Atomic uint64_t heartbeat_mono_ns; /* 176 */
-  char runtime_version[32];  /* 184 NUL-padded */
-  char comm[16];             /* 216 NUL-padded, may lack the NUL */
-  char runtime_name[32];     /* 232 NUL-padded */
-  uint32_t hist_buckets;     /* 264 buckets per histogram */
-  uint32_t hist_per_worker;  /* 268 histograms per worker */
-  uint32_t hist_bounds_off;  /* 272 u64 upper bounds, hist_buckets of them */
-  uint32_t hist_stride;      /* 276 bytes per worker in the histogram region */
-  uint32_t local_queue_cap;  /* 280 */
-  uint32_t maintenance_interval; /* 284 */
-  uint32_t hist_spacing;     /* 288 bytes between one worker's histograms */
-  uint32_t resv0;            /* 292 */
-  uint64_t resv[27];         /* 296 .. 512 zero */
+  char runtime_version[32];           /* 184 NUL-padded */
+  char comm[16];                      /* 216 NUL-padded, may lack the NUL */
+  char runtime_name[32];              /* 232 NUL-padded */
+  uint32_t hist_buckets;              /* 264 buckets per histogram */
+  uint32_t hist_per_worker;           /* 268 histograms per worker */
+  uint32_t hist_bounds_off;           /* 272 u64 upper bounds, hist_buckets of them */
+  uint32_t hist_stride;               /* 276 bytes per worker in the histogram region */
+  uint32_t local_queue_cap;           /* 280 */
+  uint32_t maintenance_interval;      /* 284 */
+  uint32_t hist_spacing;              /* 288 bytes between one worker's histograms */
+  uint32_t resv0;                     /* 292 */
+  uint64_t resv[27];                  /* 296 .. 512 zero */
 };
 
 _Static_assert(offsetof(struct schedrt_shm_header, magic) == 0, "layout");
@@ -184,9 +184,9 @@ _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "la
 
 struct schedrt_shm_wslot {
   /* Worker half. */
-  _Atomic uint64_t seq;               /*   0: odd while the worker writes */
-  _Atomic uint32_t state;             /*   8 */
-  _Atomic uint32_t lifo;              /*  12 */
+  _Atomic uint64_t seq;   /*   0: odd while the worker writes */
+  _Atomic uint32_t state; /*   8 */
+  _Atomic uint32_t lifo;  /*  12 */
   /* With SCHEDRT_SHM_F_TIMING: id of the task of the poll in progress, with
    * poll_start_ns; 0 between polls and without timing. */
   _Atomic uint64_t poll_task;         /*  16 */
@@ -202,26 +202,26 @@ struct schedrt_shm_wslot {
   _Atomic uint64_t noop_unparks;      /*  96 */
   _Atomic uint64_t busy_ns;           /* 104 */
   /* With SCHEDRT_SHM_F_TIMING: CLOCK_MONOTONIC when the current poll began. */
-  _Atomic uint64_t poll_start_ns;     /* 112 */
+  _Atomic uint64_t poll_start_ns; /* 112 */
   /* CLOCK_MONOTONIC of the last unpark (start of the busy span); 0 when parked. */
-  _Atomic uint64_t active_since_ns;   /* 120 */
+  _Atomic uint64_t active_since_ns; /* 120 */
   /* Monitor half: the poll the monitor saw running for a whole period. */
-  _Atomic uint64_t mseq;              /* 128: odd while the monitor writes */
-  _Atomic uint64_t seen_polls;        /* 136: the `polls` value of that poll */
-  _Atomic uint64_t seen_since_ns;     /* 144: monitor clock when it first saw it */
-  _Atomic uint64_t os_tid;            /* 152: worker's Linux tid (written once, no seqlock) */
-  _Atomic uint64_t current_task;      /* 160: that poll's task id; 0: none identified */
-  _Atomic uint32_t current_line;      /* 168: its spawn site's line */
-  _Atomic uint32_t mresv;             /* 172: 0 */
+  _Atomic uint64_t mseq;          /* 128: odd while the monitor writes */
+  _Atomic uint64_t seen_polls;    /* 136: the `polls` value of that poll */
+  _Atomic uint64_t seen_since_ns; /* 144: monitor clock when it first saw it */
+  _Atomic uint64_t os_tid;        /* 152: worker's Linux tid (written once, no seqlock) */
+  _Atomic uint64_t current_task;  /* 160: that poll's task id; 0: none identified */
+  _Atomic uint32_t current_line;  /* 168: its spawn site's line */
+  _Atomic uint32_t mresv;         /* 172: 0 */
   /* Its name and spawn file, NUL-padded bytes stored as 64-bit words (the
    * fields change while the segment is in use, so they are atomics too). */
   _Atomic uint64_t current_name[SCHEDRT_SHM_TASK_NAME_LEN / 8u]; /* 176 */
   _Atomic uint64_t current_file[SCHEDRT_SHM_TASK_FILE_LEN / 8u]; /* 200 .. 256 */
 };
 
-#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help)                                  \
-  _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id);             \
-  _Static_assert(sizeof(((struct schedrt_shm_wslot *)0)->id) == sizeof(type), "slot width: " #id); \
+#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help)                                                \
+  _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id);                             \
+  _Static_assert(sizeof(((struct schedrt_shm_wslot *)0)->id) == sizeof(type), "slot width: " #id);           \
   _Static_assert(sizeof(type) == 4 || sizeof(type) == 8, "slot width: " #id);
 SCHEDRT_WSLOT_METRICS(SCHEDRT__SLOT_ASSERT)
 #undef SCHEDRT__SLOT_ASSERT
@@ -256,8 +256,8 @@ struct schedrt_shm_global {
   uint64_t resv[10]; /* 48 .. 128 */
 };
 
-#define SCHEDRT__GLOBAL_ASSERT(id, kind, off, type, unit, help)                      \
-  _Static_assert(offsetof(struct schedrt_shm_global, id) == (off), "global: " #id); \
+#define SCHEDRT__GLOBAL_ASSERT(id, kind, off, type, unit, help)                                              \
+  _Static_assert(offsetof(struct schedrt_shm_global, id) == (off), "global: " #id);                          \
   _Static_assert(sizeof(type) == 8, "global width: " #id);
 SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_ASSERT)
 #undef SCHEDRT__GLOBAL_ASSERT
@@ -279,9 +279,8 @@ _Static_assert(sizeof(struct schedrt_shm_global) == SCHEDRT_SHM_GLOBAL_SIZE, "la
 #define SCHEDRT_HIST_BUCKETS (2u + 2u * (SCHEDRT_HIST_MAX_SHIFT - SCHEDRT_HIST_MIN_SHIFT))
 _Static_assert(SCHEDRT_HIST_BUCKETS == 62, "bucket count");
 _Static_assert(SCHEDRT_HIST_BUCKETS * 8u <= SCHEDRT_SHM_HIST_SPACING, "histogram fits its spacing");
-#define SCHEDRT__HIST_ASSERT(id, kind, off, type, unit, help)                          \
-  _Static_assert((off) % SCHEDRT_SHM_HIST_SPACING == 0 && (off) < SCHEDRT_SHM_HIST_STRIDE, \
-                 "hist: " #id);
+#define SCHEDRT__HIST_ASSERT(id, kind, off, type, unit, help)                                                \
+  _Static_assert((off) % SCHEDRT_SHM_HIST_SPACING == 0 && (off) < SCHEDRT_SHM_HIST_STRIDE, "hist: " #id);
 SCHEDRT_HIST_METRICS(SCHEDRT__HIST_ASSERT)
 #undef SCHEDRT__HIST_ASSERT
 
@@ -309,15 +308,15 @@ static inline uint64_t schedrt_hist_upper(uint32_t b) {
 /* ------------------------------------------------------------ descriptors */
 
 struct schedrt_shm_desc {
-  char name[32];    /*   0 NUL-padded */
-  char unit[16];    /*  32 */
-  char help[64];    /*  48 */
-  uint16_t kind;    /* 112 schedrt_metric_kind: 0 counter, 1 gauge, 2 histogram */
-  uint16_t scope;   /* 114 schedrt_metric_scope: 0 global, 1 worker */
-  uint16_t region;  /* 116 enum schedrt_shm_region */
-  uint16_t width;   /* 118 bytes per value: 4 or 8 */
-  uint32_t offset;  /* 120 inside one element of the region */
-  uint32_t count;   /* 124 values (1, or hist_buckets) */
+  char name[32];   /*   0 NUL-padded */
+  char unit[16];   /*  32 */
+  char help[64];   /*  48 */
+  uint16_t kind;   /* 112 schedrt_metric_kind: 0 counter, 1 gauge, 2 histogram */
+  uint16_t scope;  /* 114 schedrt_metric_scope: 0 global, 1 worker */
+  uint16_t region; /* 116 enum schedrt_shm_region */
+  uint16_t width;  /* 118 bytes per value: 4 or 8 */
+  uint32_t offset; /* 120 inside one element of the region */
+  uint32_t count;  /* 124 values (1, or hist_buckets) */
 };
 _Static_assert(offsetof(struct schedrt_shm_desc, name) == 0, "layout");
 _Static_assert(offsetof(struct schedrt_shm_desc, unit) == 32, "layout");

@@ -1,0 +1,5 @@
+# Checks of the source tree itself, run once (in the release preset: no sanitizer, everything built).
+if(NOT SCHEDRT_SANITIZE AND SCHEDRT_BUILD_INSPECTOR)
+  add_test(NAME format_check COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-format.sh)
+  set_tests_properties(format_check PROPERTIES LABELS "lint" TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
