@@ -318,6 +318,20 @@ void schedrt__owned_insert(schedrt_runtime *rt, schedrt_task *t);
 void schedrt__owned_remove(schedrt_runtime *rt, schedrt_task *t);
 void schedrt__owned_lock(struct schedrt_owned_shard *s);
 void schedrt__owned_unlock(struct schedrt_owned_shard *s);
+/* The lock if it comes free within `spins` pauses. */
+bool schedrt__owned_trylock(struct schedrt_owned_shard *s, unsigned spins);
+
+/* What schedrt__task_find copies out of an alive task. */
+struct schedrt__task_ident {
+  uint64_t id;
+  int line;
+  char name[SCHEDRT_TASK_NAME_MAX];
+  char file_tail[64]; /* the spawn file's last bytes, NUL-terminated */
+};
+/* Copies the alive task at addr, looking in shard first_shard first (modulo
+ * the count). 1: found; 0: no alive task there; -1: a shard stayed locked. */
+int schedrt__task_find(schedrt_runtime *rt, uint32_t first_shard, const void *addr,
+                       struct schedrt__task_ident *out);
 
 /* Dump hooks (dump.c or dump_noop.c). */
 int schedrt__dump_init(schedrt_runtime *rt);

@@ -2,7 +2,8 @@
  * The runtime's side of the metrics: the structs embedded in the runtime and
  * its workers. The hooks the scheduler calls are in metrics_hooks.h; the
  * segment layout is common/include/schedrt/proto/shm_layout.h.
- * Owner: the metrics module (metrics_shm.c, or metrics_noop.c when built out).
+ * Owner: the metrics module (metrics_segment.c, _registry.c, _monitor.c, _worker.c,
+ * _api.c; metrics_noop.c when built out).
  */
 #ifndef SCHEDRT_METRICS_H
 #define SCHEDRT_METRICS_H
@@ -83,8 +84,6 @@ static inline void schedrt__m_set_state(struct schedrt__wmetrics *m, uint32_t st
   m->run_key = st | (m->timing ? SCHEDRT__M_TIMED : 0u);
 }
 
-struct schedrt__seg_reg; /* metrics_shm.c: the process-wide list unlinked at exit */
-
 struct schedrt__metrics {
   unsigned char *base; /* the segment (shm) or a private image; NULL when none */
   size_t size;
@@ -99,6 +98,10 @@ struct schedrt__metrics {
   bool registered;
   struct schedrt__mwatch *watch; /* [nworkers], the monitor's; NULL if no memory */
 };
+
+/* metrics_registry.c: the segments unlinked at exit (published ones only). */
+void schedrt__mreg_add(struct schedrt__metrics *m);
+void schedrt__mreg_remove(struct schedrt__metrics *m);
 
 struct schedrt_runtime;
 /*

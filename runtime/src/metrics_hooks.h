@@ -10,11 +10,11 @@
  * poll. A run loop compiled twice (schedrt__m_run_begin, schedrt__m_poll,
  * schedrt__m_poll_done: timed and untimed copies) drops the two per-poll
  * tests of the timing flag and folds the state compare into one. The task in a long poll is found by the
- * monitor thread instead (metrics_shm.c: schedrt__metrics_monitor_tick). Counters are private increments
+ * monitor thread instead (metrics_monitor.c). Counters are private increments
  * published at maintenance (every 61 ticks) and at park/unpark; ticks are derived from w->tick. State, depth
  * and LIFO are published together under the seqlock at state changes and maintenance. Everything that needs a
- * clock or touches many fields is out of line (metrics_shm.c). With per-poll timing on (SCHEDRT_CFG_TIMING /
- * SCHEDRT_TIMING=1) each poll also reads the clock twice, publishes the task and its start and bumps two
+ * clock or touches many fields is out of line (metrics_worker.c). With per-poll timing on (SCHEDRT_CFG_TIMING
+ * / SCHEDRT_TIMING=1) each poll also reads the clock twice, publishes the task and its start and bumps two
  * histogram buckets.
  *
  * When metrics are compiled out every hook is empty.
@@ -26,7 +26,7 @@
 
 #include "schedrt/proto/seqlock.h"
 
-/* Out of line (metrics_shm.c): the slow paths. */
+/* Out of line (metrics_worker.c): the slow paths. */
 void schedrt__m_publish_all(schedrt_worker *w);
 void schedrt__m_publish_tick(schedrt_worker *w);
 void schedrt__m_park_slow(schedrt_worker *w);

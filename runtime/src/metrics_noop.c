@@ -1,8 +1,8 @@
 /*
  * Metrics compiled out (SCHEDRT_ENABLE_METRICS=OFF): the same public ABI as
- * metrics_shm.c, answering -ENOTSUP (the idea of Tokio's taskdump_mock.rs).
- * The hooks in metrics_hooks.h are empty in this build, and
- * schedrt_features() lacks SCHEDRT_FEATURE_METRICS.
+ * the metrics_*.c files, answering -ENOTSUP (the idea of Tokio's
+ * taskdump_mock.rs). The hooks in metrics_hooks.h are empty in this build,
+ * and schedrt_features() (version.c) lacks SCHEDRT_FEATURE_METRICS.
  */
 #include <errno.h>
 
@@ -36,12 +36,6 @@ int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *t
   (void)exact;
   return -ENOTSUP;
 }
-
-SCHEDRT_API unsigned schedrt_features(void) {
-  return SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_FEATURE_TASKDUMP : 0u;
-}
-
-SCHEDRT_API const char *schedrt_version(void) { return SCHEDRT_VERSION_STRING; }
 
 /* Nothing can be read, so nothing is listed. */
 SCHEDRT_API size_t schedrt_metric_count(void) { return 0; }

@@ -49,6 +49,18 @@ void schedrt__owned_unlock(struct schedrt_owned_shard *s) {
   atomic_store_explicit(&s->lock, 0, memory_order_release);
 }
 
+bool schedrt__owned_trylock(struct schedrt_owned_shard *s, unsigned spins) {
+  for (unsigned i = 0; i < spins; i++) {
+    /* Relaxed peek first, so a busy lock is not hammered with exchanges;
+     * acquire on success, as in schedrt__owned_lock. */
+    if (!atomic_load_explicit(&s->lock, memory_order_relaxed) &&
+        !atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+      return true;
+    schedrt__cpu_relax();
+  }
+  return false;
+}
+
 void schedrt__owned_insert(schedrt_runtime *rt, schedrt_task *t) {
   struct schedrt_owned_shard *s = &rt->shards[t->shard];
   schedrt__owned_lock(s);
@@ -71,6 +83,45 @@ void schedrt__owned_remove(schedrt_runtime *rt, schedrt_task *t) {
     t->next->prev = t->prev;
   t->prev = t->next = NULL;
   schedrt__owned_unlock(s);
+}
+
+/*
+ * A pointer that may be stale (a worker's `current`: the poll ended, the task
+ * was freed, its memory reused) is never dereferenced unless found by pointer
+ * equality in a shard, under that shard's lock: a task stays in its shard
+ * until it completes, removal takes the same lock, and the fields copied here
+ * are written before the task is inserted. Never waits behind a long holder
+ * (a dump walking the list): a shard that stays locked is skipped.
+ * Cost: a walk of the alive list, one shard lock held at a time.
+ */
+int schedrt__task_find(schedrt_runtime *rt, uint32_t first_shard, const void *addr,
+                       struct schedrt__task_ident *out) {
+  int rc = 0;
+  for (uint32_t k = 0; k < rt->nshards; k++) {
+    struct schedrt_owned_shard *sh = &rt->shards[(first_shard + k) % rt->nshards];
+    schedrt_task *t;
+    if (!schedrt__owned_trylock(sh, 256)) {
+      rc = -1;
+      continue;
+    }
+    for (t = sh->head; t && (const void *)t != addr; t = t->next)
+      ;
+    if (t) {
+      out->id = t->id;
+      out->line = t->line;
+      memcpy(out->name, t->name, sizeof(out->name));
+      out->name[sizeof(out->name) - 1] = '\0';
+      /* The path's tail: its end names the file. */
+      size_t len = t->file ? strnlen(t->file, 4096) : 0;
+      size_t keep = len < sizeof(out->file_tail) - 1 ? len : sizeof(out->file_tail) - 1;
+      memcpy(out->file_tail, t->file ? t->file + len - keep : "", keep);
+      out->file_tail[keep] = '\0';
+    }
+    schedrt__owned_unlock(sh);
+    if (t)
+      return 1;
+  }
+  return rc;
 }
 
 uint64_t schedrt__spawned_total(schedrt_runtime *rt) {

@@ -1,0 +1,190 @@
+/*
+ * The metrics as the process itself reads them (<schedrt.h>: schedrt_metric_*),
+ * and the poll a worker is in, for dumps. Reads only: lock-free, bounded.
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "internal.h"
+#include "schedrt/proto/seqlock.h"
+#include "schedrt/shm_util.h"
+
+/*
+ * The poll worker i is in, as published: with timing, the worker's own
+ * poll_task and poll_start_ns; else the monitor half if it names the poll
+ * the worker is still in (seen_polls == polls). Lock-free, bounded retries.
+ */
+static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
+                        bool *exact) {
+  const struct schedrt_shm_wslot *s = rt->workers[worker].m.slot;
+  uint32_t state = 0;
+  uint64_t polls = 0, ptask = 0, start = 0, seen_polls = 0, seen_since = 0, task = 0;
+  int t;
+  for (t = 0; t < 64; t++) {
+    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
+    state = SCHEDRT_SEQ_LOAD((_Atomic uint32_t *)&s->state);
+    polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->polls);
+    ptask = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->poll_task);
+    start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->poll_start_ns);
+    if (!schedrt_seq_read_retry(&s->seq, s0))
+      break;
+    schedrt_seq_pause();
+  }
+  if (t == 64 || state != SCHEDRT_WS_RUNNING)
+    return -ENOENT;
+  if (ptask != 0 && start != 0) {
+    *task_id = ptask;
+    *since_ns = start;
+    *exact = true;
+    return 0;
+  }
+  for (t = 0; t < 64; t++) {
+    uint64_t s0 = schedrt_seq_read_begin(&s->mseq);
+    seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->seen_polls);
+    seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->seen_since_ns);
+    task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->current_task);
+    if (!schedrt_seq_read_retry(&s->mseq, s0))
+      break;
+    schedrt_seq_pause();
+  }
+  if (t == 64 || task == 0 || seen_polls != polls)
+    return -ENOENT;
+  *task_id = task;
+  *since_ns = seen_since;
+  *exact = false;
+  return 0;
+}
+
+int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id, uint64_t *since_ns,
+                               bool *exact) {
+  if (worker >= rt->nworkers)
+    return -EINVAL;
+  return current_poll(rt, worker, task_id, since_ns, exact);
+}
+
+SCHEDRT_API size_t schedrt_metric_count(void) { return SCHEDRT_M__COUNT; }
+
+SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index) {
+  return index < SCHEDRT_M__COUNT ? &schedrt__metric_defs[index].pub : NULL;
+}
+
+SCHEDRT_API size_t schedrt_histogram_buckets(void) { return SCHEDRT_HIST_BUCKETS; }
+
+SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket) {
+  return bucket < SCHEDRT_HIST_BUCKETS ? schedrt_hist_upper((uint32_t)bucket) : UINT64_MAX;
+}
+
+SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {
+  return (rt && rt->metrics.published) ? rt->metrics.name : NULL;
+}
+
+/* A consistent copy of worker w's published half (in-process reader). */
+static int read_slot(const struct schedrt_shm_wslot *s, struct schedrt_shm_wslot *out) {
+  for (int t = 0; t < 10000; t++) {
+    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help)                                                       \
+  atomic_store_explicit(&out->id, SCHEDRT_SEQ_LOAD((_Atomic type *)&s->id), memory_order_relaxed);
+    SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
+#undef SCHEDRT__LOAD
+    if (!schedrt_seq_read_retry(&s->seq, s0))
+      return 0;
+    /* Spin briefly; then yield, in case the worker was preempted mid-section. */
+    if (t < 64)
+      schedrt_seq_pause();
+    else
+      sched_yield();
+  }
+  return SCHEDRT_ETORN;
+}
+
+static uint64_t hist_total(const _Atomic uint64_t *b) {
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)
+    sum += atomic_load_explicit((_Atomic uint64_t *)&b[i], memory_order_relaxed);
+  return sum;
+}
+
+static const _Atomic uint64_t *hist_block(schedrt_runtime *rt, size_t index, uint32_t worker) {
+  struct schedrt__metrics *m = &rt->metrics;
+  if (!m->base)
+    return NULL;
+  return (const _Atomic uint64_t *)(void *)(m->base + m->geo.hist_off +
+                                            (size_t)worker * SCHEDRT_SHM_HIST_STRIDE +
+                                            schedrt__metric_defs[index].offset);
+}
+
+SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *value) {
+  if (!rt || !value || index >= SCHEDRT_M__COUNT)
+    return -EINVAL;
+  const struct schedrt__metric_def *d = &schedrt__metric_defs[index];
+  if (d->pub.scope == SCHEDRT_SCOPE_WORKER && worker >= rt->nworkers)
+    return -EINVAL;
+  /* Gauges of the queues and the task counts are read live, as Tokio does
+   * (worker_local_queue_depth, global_queue_depth, num_alive_tasks). */
+  switch (index) {
+  case SCHEDRT_M_inject_depth:
+    *value = schedrt__inject_len(&rt->inject);
+    return 0;
+  case SCHEDRT_M_alive:
+    *value = schedrt__alive_tasks(rt);
+    return 0;
+  case SCHEDRT_M_spawned:
+    *value = schedrt__spawned_total(rt);
+    return 0;
+  case SCHEDRT_M_remote_schedules:
+    /* Relaxed: a monotonic counter. */
+    *value = atomic_load_explicit(&rt->remote_schedules, memory_order_relaxed);
+    return 0;
+  case SCHEDRT_M_nworkers:
+    *value = rt->nworkers;
+    return 0;
+  case SCHEDRT_M_local_queue_depth:
+    *value = schedrt__m_depth(&rt->workers[worker]);
+    return 0;
+  case SCHEDRT_M_lifo:
+    *value = schedrt__m_lifo(&rt->workers[worker]);
+    return 0;
+  case SCHEDRT_M_current_task: {
+    /* As a segment reader sees it (state, live polls and the monitor half,
+     * or the exact task with timing): the monitor's naming takes the shard
+     * locks, which a read of the API must not. */
+    uint64_t since;
+    bool exact;
+    if (current_poll(rt, worker, value, &since, &exact) != 0)
+      *value = 0;
+    return 0;
+  }
+  default:
+    break;
+  }
+  if (d->region == SCHEDRT_REGION_HIST) {
+    const _Atomic uint64_t *b = hist_block(rt, index, worker);
+    *value = b ? hist_total(b) : 0;
+    return 0;
+  }
+  /* The rest as published by the worker (lagging by up to one maintenance
+   * interval while it is busy, exact once it parked or stopped). */
+  struct schedrt_shm_wslot copy;
+  int rc = read_slot(rt->workers[worker].m.slot, &copy);
+  if (rc)
+    return rc;
+  const unsigned char *p = (const unsigned char *)&copy + d->offset;
+  *value = d->width == 4
+               ? atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)p, memory_order_relaxed)
+               : atomic_load_explicit((_Atomic uint64_t *)(void *)(uintptr_t)p, memory_order_relaxed);
+  return 0;
+}
+
+SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
+                                         uint64_t *buckets, size_t n) {
+  if (!rt || (!buckets && n) || index >= SCHEDRT_M__COUNT || worker >= rt->nworkers ||
+      schedrt__metric_defs[index].region != SCHEDRT_REGION_HIST)
+    return -EINVAL;
+  const _Atomic uint64_t *b = hist_block(rt, index, worker);
+  if (n > SCHEDRT_HIST_BUCKETS)
+    n = SCHEDRT_HIST_BUCKETS;
+  for (size_t i = 0; i < n; i++)
+    /* Relaxed: each bucket is an independent monotonic counter. */
+    buckets[i] = b ? atomic_load_explicit((_Atomic uint64_t *)&b[i], memory_order_relaxed) : 0;
+  return 0;
+}

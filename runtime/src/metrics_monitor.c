@@ -1,0 +1,150 @@
+/*
+ * The monitor thread's part of the metrics, once per period: the global
+ * area, the heartbeat, and the naming of long polls.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "schedrt/proto/seqlock.h"
+
+/* What the monitor publishes about the task of a long poll. */
+struct poll_ident {
+  uint64_t id;
+  uint32_t line;
+  uint64_t name[SCHEDRT_SHM_TASK_NAME_LEN / 8u];
+  uint64_t file[SCHEDRT_SHM_TASK_FILE_LEN / 8u];
+};
+
+/* s into NUL-padded words of n bytes; a longer s keeps its last n - 1 bytes
+ * when tail is set (a path's file name is its end), else its first. */
+static void str_to_words(uint64_t *words, size_t n, const char *s, bool tail) {
+  char buf[SCHEDRT_SHM_TASK_FILE_LEN];
+  size_t len = s ? strnlen(s, 4096) : 0;
+  memset(buf, 0, sizeof(buf));
+  if (len > n - 1) {
+    if (tail)
+      s += len - (n - 1);
+    len = n - 1;
+  }
+  if (len)
+    memcpy(buf, s, len);
+  memcpy(words, buf, n);
+}
+
+/*
+ * Names the task at address cur (task.c: schedrt__task_find, which never
+ * dereferences a stale pointer), the worker's own shard first: most tasks
+ * run where they were spawned. 1: found; 0: not alive; -1: a shard stayed
+ * locked (try again at the next tick).
+ */
+static int identify(schedrt_runtime *rt, uint32_t worker, const void *cur, struct poll_ident *out) {
+  struct schedrt__task_ident t;
+  int rc = schedrt__task_find(rt, worker, cur, &t);
+  if (rc <= 0)
+    return rc;
+  out->id = t.id;
+  out->line = t.line > 0 ? (uint32_t)t.line : 0u;
+  str_to_words(out->name, SCHEDRT_SHM_TASK_NAME_LEN, t.name, false);
+  str_to_words(out->file, SCHEDRT_SHM_TASK_FILE_LEN, t.file_tail, true);
+  return 1;
+}
+
+/* The monitor half of slot s: the poll `polls` seen since `since`, its task (id 0: none). */
+static void publish_poll(struct schedrt_shm_wslot *s, uint64_t polls, uint64_t since,
+                         const struct poll_ident *id) {
+  static const struct poll_ident none;
+  if (!id)
+    id = &none;
+  uint64_t odd = schedrt_seq_write_begin(&s->mseq);
+  SCHEDRT_SEQ_STORE(&s->seen_polls, polls);
+  SCHEDRT_SEQ_STORE(&s->seen_since_ns, since);
+  SCHEDRT_SEQ_STORE(&s->current_task, id->id);
+  SCHEDRT_SEQ_STORE(&s->current_line, id->line);
+  for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_NAME_LEN / 8u; i++)
+    SCHEDRT_SEQ_STORE(&s->current_name[i], id->name[i]);
+  for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_FILE_LEN / 8u; i++)
+    SCHEDRT_SEQ_STORE(&s->current_file[i], id->file[i]);
+  schedrt_seq_write_end(&s->mseq, odd);
+}
+
+/*
+ * Stuck-poll observation (Go's sysmon schedtick check), once per period per
+ * worker: a worker that is running, whose poll sequence and current task
+ * pointer have not moved since the previous tick, is still in the poll seen
+ * then, which has lasted at least the time between the two ticks. Its task
+ * is then looked up once (identify) and published with the time of the
+ * first tick that saw the poll. The hot path pays nothing for this beyond
+ * the poll count it publishes anyway.
+ */
+static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
+  schedrt_worker *w = &rt->workers[i];
+  struct schedrt_shm_wslot *s = w->m.slot;
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  /* Relaxed: single values; pointer and sequence are only compared. */
+  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+  uint64_t polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
+  const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
+  if (state != SCHEDRT_WS_RUNNING || cur == NULL) {
+    x->first_seen = 0;
+    if (x->shown)
+      publish_poll(s, 0, 0, NULL);
+    x->shown = false;
+    return;
+  }
+  if (x->first_seen == 0 || polls != x->polls || cur != x->cur) {
+    /* A poll not seen before: it began within the last period. */
+    x->polls = polls;
+    x->cur = cur;
+    x->first_seen = now;
+    x->named = false;
+    if (x->shown)
+      publish_poll(s, 0, 0, NULL);
+    x->shown = false;
+    return;
+  }
+  if (x->named)
+    return;
+  struct poll_ident id;
+  int found = identify(rt, i, cur, &id);
+  if (found < 0)
+    return;        /* a shard was busy: next tick */
+  x->named = true; /* once per poll, found or not */
+  if (!found)
+    return;
+  /* Still that poll? It may have ended while we looked (then the next tick
+   * starts over); if so the id may even be a new task's at the same address. */
+  if (atomic_load_explicit(&s->polls, memory_order_relaxed) != polls ||
+      atomic_load_explicit(&w->current, memory_order_relaxed) != cur)
+    return;
+  publish_poll(s, polls, x->first_seen, &id);
+  x->shown = true;
+}
+
+void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
+  struct schedrt__metrics *m = &rt->metrics;
+  if (!m->base)
+    return;
+  struct schedrt_shm_header *h = (struct schedrt_shm_header *)(void *)m->base;
+  struct schedrt_shm_global *g = (struct schedrt_shm_global *)(void *)(m->base + SCHEDRT_SHM_GLOBAL_OFF);
+
+  /* Global gauges: one section, the monitor is the only writer. */
+  uint64_t odd = schedrt_seq_write_begin(&g->seq);
+  SCHEDRT_SEQ_STORE(&g->inject_depth, schedrt__inject_len(&rt->inject));
+  SCHEDRT_SEQ_STORE(&g->alive, schedrt__alive_tasks(rt));
+  SCHEDRT_SEQ_STORE(&g->spawned, schedrt__spawned_total(rt));
+  /* Relaxed: a monotonic counter bumped by foreign threads. */
+  SCHEDRT_SEQ_STORE(&g->remote_schedules, atomic_load_explicit(&rt->remote_schedules, memory_order_relaxed));
+  SCHEDRT_SEQ_STORE(&g->nworkers, (uint64_t)rt->nworkers);
+  schedrt_seq_write_end(&g->seq, odd);
+
+  if (m->watch)
+    for (uint32_t i = 0; i < rt->nworkers; i++)
+      if (rt->workers[i].m.slot != &rt->workers[i].m.fallback)
+        watch_worker(rt, i, now);
+
+  /* The beat last: the time, then the sequence (relaxed: each is a value of
+   * its own; readers judge progress of the sequence on their clock). */
+  atomic_store_explicit(&h->heartbeat_mono_ns, now, memory_order_relaxed);
+  atomic_store_explicit(&h->heartbeat_seq, atomic_load_explicit(&h->heartbeat_seq, memory_order_relaxed) + 1u,
+                        memory_order_release);
+}

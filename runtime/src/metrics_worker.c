@@ -1,0 +1,150 @@
+/*
+ * The workers' slow paths of the metrics (metrics_hooks.h has the inline
+ * ones): publication of the private counters at maintenance, park, unpark and
+ * start, and per-poll timing.
+ */
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "schedrt/proto/seqlock.h"
+
+/* metrics_hooks.h: runtimes with per-poll timing on, tested by the wake path. */
+_Atomic uint32_t schedrt__m_timing_runtimes;
+
+/* The overflows so far: counted by the local queue itself when it does
+ * (SCHEDRT_LQ_COUNTS_OVERFLOWS, internal.h), else by schedrt__m_overflow. */
+static inline uint64_t overflows(schedrt_worker *w) {
+#ifdef SCHEDRT_LQ_COUNTS_OVERFLOWS
+  return w->q.overflows + w->m.overflows;
+#else
+  return w->m.overflows;
+#endif
+}
+
+/*
+ * What changes while a worker is busy: depth, LIFO and the counters bumped
+ * on the hot path. Every 61 ticks (maintenance), and at stop. The state,
+ * park, unpark and busy-time fields change only at the events that publish
+ * them (state changes, park, unpark), so they need no refresh here.
+ */
+void schedrt__m_publish_tick(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  struct schedrt_shm_wslot *s = m->slot;
+  /* Ticks since the last publication: w->tick is the scheduler's own
+   * (wrapping) counter, bumped once per loop iteration, which is what this
+   * metric counts; publications are at most 61 ticks apart. */
+  m->ticks += (uint32_t)(w->tick - m->tick_seen);
+  m->tick_seen = w->tick;
+  uint64_t depth = schedrt__m_depth(w);
+  uint32_t lifo = schedrt__m_lifo(w);
+  uint64_t odd = schedrt__m_begin(m, s);
+  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
+  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
+  SCHEDRT_SEQ_STORE(&s->ticks, m->ticks);
+  SCHEDRT_SEQ_STORE(&s->local_schedules, m->local_schedules);
+  SCHEDRT_SEQ_STORE(&s->overflows, overflows(w));
+  SCHEDRT_SEQ_STORE(&s->steals, m->steals);
+  SCHEDRT_SEQ_STORE(&s->steal_ops, m->steal_ops);
+  schedrt__m_end(s, odd);
+}
+
+/* Everything the worker publishes (park, unpark, start). */
+void schedrt__m_publish_all(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  struct schedrt_shm_wslot *s = m->slot;
+  m->ticks += (uint32_t)(w->tick - m->tick_seen);
+  m->tick_seen = w->tick;
+  uint64_t depth = schedrt__m_depth(w);
+  uint32_t lifo = schedrt__m_lifo(w);
+  uint64_t odd = schedrt__m_begin(m, s);
+  SCHEDRT_SEQ_STORE(&s->state, m->state);
+  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
+  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
+  SCHEDRT_SEQ_STORE(&s->ticks, m->ticks);
+  SCHEDRT_SEQ_STORE(&s->local_schedules, m->local_schedules);
+  SCHEDRT_SEQ_STORE(&s->overflows, overflows(w));
+  SCHEDRT_SEQ_STORE(&s->steals, m->steals);
+  SCHEDRT_SEQ_STORE(&s->steal_ops, m->steal_ops);
+  SCHEDRT_SEQ_STORE(&s->parks, m->parks);
+  SCHEDRT_SEQ_STORE(&s->unparks, m->unparks);
+  SCHEDRT_SEQ_STORE(&s->noop_unparks, m->noop_unparks);
+  SCHEDRT_SEQ_STORE(&s->busy_ns, m->busy_ns);
+  SCHEDRT_SEQ_STORE(&s->active_since_ns, m->active_since);
+  schedrt__m_end(s, odd);
+}
+
+void schedrt__m_park_slow(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  uint64_t now = schedrt__now_ns();
+  /* Relaxed: our own store. */
+  uint64_t polls = atomic_load_explicit(&m->slot->polls, memory_order_relaxed);
+  m->parks++;
+  /* Tokio's noop rule: a park with no poll since the previous park. */
+  if (polls == m->polls_at_park)
+    m->noop_unparks++;
+  m->polls_at_park = polls;
+  if (m->active_since && now > m->active_since)
+    m->busy_ns += now - m->active_since;
+  m->active_since = 0;
+  schedrt__m_publish_all(w);
+}
+
+void schedrt__m_unpark_slow(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  m->unparks++;
+  m->active_since = schedrt__now_ns();
+  /* Awake and looking for work until it runs something or parks again. */
+  schedrt__m_set_state(m, SCHEDRT_WS_SEARCHING);
+  schedrt__m_publish_all(w);
+}
+
+void schedrt__m_noop_unpark_slow(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  /* Woken for nothing and back to sleep: an unpark and a park without a poll. */
+  m->unparks++;
+  m->parks++;
+  m->noop_unparks++;
+  schedrt__m_publish_all(w);
+}
+
+void schedrt__m_worker_start_slow(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  m->active_since = schedrt__now_ns();
+  /* Relaxed: written once, a value of its own (not under the seqlock). */
+  atomic_store_explicit(&m->slot->os_tid, (uint64_t)syscall(SYS_gettid), memory_order_relaxed);
+  schedrt__m_publish_all(w);
+}
+
+/* Single writer per bucket: a relaxed load and store, no RMW. */
+static inline void hist_bump(_Atomic uint64_t *b) {
+  atomic_store_explicit(b, atomic_load_explicit(b, memory_order_relaxed) + 1u, memory_order_relaxed);
+}
+
+/* The timed part of schedrt__m_poll_begin (which counted the poll): the
+ * exact start with the task, the schedule latency, and (the clock read
+ * dominates anyway) depth and LIFO. */
+void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
+  struct schedrt__wmetrics *m = &w->m;
+  struct schedrt_shm_wslot *s = m->slot;
+  uint64_t now = schedrt__now_ns();
+  /* Relaxed: the waker's store of the wake time; any recent value is fine. */
+  uint64_t woke = atomic_load_explicit(&((schedrt_task *)t)->since_ns, memory_order_relaxed);
+  if (m->hist && woke != 0 && woke <= now)
+    hist_bump(&m->hist[SCHEDRT_SHM_HIST_SPACING / 8u + schedrt_hist_bucket(now - woke)]);
+  m->poll_start = now;
+  uint64_t depth = schedrt__m_depth(w);
+  uint32_t lifo = schedrt__m_lifo(w);
+  uint64_t odd = schedrt__m_begin(m, s);
+  SCHEDRT_SEQ_STORE(&s->poll_task, t->id);
+  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
+  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
+  SCHEDRT_SEQ_STORE(&s->poll_start_ns, now);
+  schedrt__m_end(s, odd);
+}
+
+void schedrt__m_timing_end(schedrt_worker *w) {
+  uint64_t now = schedrt__now_ns();
+  if (w->m.hist && now >= w->m.poll_start)
+    hist_bump(&w->m.hist[schedrt_hist_bucket(now - w->m.poll_start)]);
+}
