@@ -604,8 +604,8 @@ static const char *const state_names[] = {
 static const struct names states = {state_names, 0, SCHEDRT_DUMP_STATE__COUNT, SCHEDRT_DUMP_STATE__COUNT};
 static const struct names roles = {schedrt_dump_role_names, 0, SCHEDRT_DUMP_ROLE__COUNT,
                                    SCHEDRT_DUMP_ROLE__COUNT};
-static const struct names wstates = {schedrt_dump_wstate_names, 0, SCHEDRT_DUMP_WSTATE__COUNT,
-                                     SCHEDRT_DUMP_WSTATE__COUNT};
+static const struct names wstates = {schedrt_worker_state_names, 0, SCHEDRT_WSTATE__COUNT,
+                                     SCHEDRT_WSTATE__COUNT};
 static const struct names reasons = {schedrt_dump_reason_names, 1, SCHEDRT_DUMP_REASON__COUNT,
                                      SCHEDRT_DUMP_REASON_NONE};
 static const struct names sources = {schedrt_dump_source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT,
@@ -662,7 +662,7 @@ static const struct field worker_fields[] = {
 static void worker_init(void *p) {
   schedrt_dump_worker *w = p;
   w->role = SCHEDRT_DUMP_ROLE__COUNT;
-  w->state = SCHEDRT_DUMP_WSTATE__COUNT;
+  w->state = SCHEDRT_WSTATE__COUNT;
   w->local_queue = w->lifo = w->deferred = w->current_task = w->running_ns = SCHEDRT_DUMP_NONE;
 }
 static const struct table worker_table = {worker_fields, sizeof(worker_fields) / sizeof(worker_fields[0]),
@@ -996,7 +996,7 @@ const char *schedrt_dump_role_text(uint32_t role) {
 }
 
 const char *schedrt_dump_wstate_text(uint32_t wstate) {
-  return wstate < SCHEDRT_DUMP_WSTATE__COUNT ? schedrt_dump_wstate_names[wstate] : "unknown";
+  return wstate < SCHEDRT_WSTATE__COUNT ? schedrt_worker_state_names[wstate] : "unknown";
 }
 
 const char *schedrt_dump_reason_text(uint32_t reason) {

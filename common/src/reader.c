@@ -40,9 +40,7 @@ const char *schedrt_liveness_name(schedrt_liveness l) {
 }
 
 const char *schedrt_worker_state_name(uint32_t state) {
-  static const char *const names[SCHEDRT_WSTATE__COUNT] = {"starting", "running", "searching", "parked",
-                                                           "stopped"};
-  return state < SCHEDRT_WSTATE__COUNT ? names[state] : "?";
+  return state < SCHEDRT_WSTATE__COUNT ? schedrt_worker_state_names[state] : "?";
 }
 
 /* Copies a fixed-size field that may lack its NUL into dst[size+1]. */

@@ -55,7 +55,7 @@ static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm
     /* Every metric of the list, current_task included (it lives in the
      * monitor half: the copy made here is replaced below). polls is a live
      * value stored outside the section: copied all the same. */
-#define SCHEDRT__LOAD(id, kind, off, type, unit, help) w->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&sl->id);
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub) w->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&sl->id);
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
     x->poll_task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_task);
@@ -147,7 +147,7 @@ static bool read_global(const struct schedrt_reader *r, schedrt_global_snap *g, 
       (const struct schedrt_shm_global *)(const void *)(r->base + r->global_off);
   for (uint32_t t = 0; t < r->max_retries; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&ga->seq);
-#define SCHEDRT__LOAD(id, kind, off, type, unit, help) g->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&ga->id);
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub) g->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&ga->id);
     SCHEDRT_GLOBAL_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
     if (!schedrt_seq_read_retry(&ga->seq, s0))
@@ -255,7 +255,7 @@ int schedrt_snapshot_value(const schedrt_snapshot *s, int id, uint32_t worker, u
     if (s->global.torn)
       return -ENODATA;
     switch (id) {
-#define SCHEDRT__CASE(mid, kind, off, type, unit, help)                                                      \
+#define SCHEDRT__CASE(mid, kind, off, type, unit, help, pub)                                                 \
   case SCHEDRT_M_##mid:                                                                                      \
     *value = s->global.mid;                                                                                  \
     return 0;
@@ -281,7 +281,7 @@ int schedrt_snapshot_value(const schedrt_snapshot *s, int id, uint32_t worker, u
     return 0;
   }
   switch (id) {
-#define SCHEDRT__CASE(mid, kind, off, type, unit, help)                                                      \
+#define SCHEDRT__CASE(mid, kind, off, type, unit, help, pub)                                                 \
   case SCHEDRT_M_##mid:                                                                                      \
     *value = w->mid;                                                                                         \
     return 0;

@@ -56,7 +56,7 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
 
   json_t *glob = json_object();
   if (s && !s->global.torn) {
-#define G_FIELD(id, kind, off, type, unit, help)                                                             \
+#define G_FIELD(id, kind, off, type, unit, help, pub)                                                        \
   json_object_set_new(glob, #id, json_integer((json_int_t)g->values[RATE_G(id)]));                           \
   if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                       \
     json_object_set_new(glob, #id "_per_s", json_rate(g->grate[RATE_G(id)]));
@@ -79,7 +79,7 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
     json_object_set_new(wo, "torn", json_boolean(w->torn));
     if (!w->torn) {
       json_object_set_new(wo, "state_name", json_string(schedrt_worker_state_name(w->state)));
-#define W_FIELD(id, kind, off, type, unit, help)                                                             \
+#define W_FIELD(id, kind, off, type, unit, help, pub)                                                        \
   json_object_set_new(wo, #id, json_integer((json_int_t)w->id));                                             \
   if (SCHEDRT_METRIC_##kind == SCHEDRT_METRIC_COUNTER)                                                       \
     json_object_set_new(wo, #id "_per_s", json_rate(v->rate[RATE_W(id)]));

@@ -20,7 +20,7 @@ void rates_worker(const schedrt_worker_snap *prev, const schedrt_worker_snap *cu
                   double out[SCHEDRT_M__WSLOT_COUNT]) {
   /* A torn entry is all zeros: a rate against it would be a spike or a zero, both wrong. */
   int valid = prev && !prev->torn && !cur->torn;
-#define RATE_ONE(id, kind, off, type, unit, help)                                                              \
+#define RATE_ONE(id, kind, off, type, unit, help, pub)                                                         \
   out[SCHEDRT_M_##id] = SCHEDRT_METRIC_##kind != SCHEDRT_METRIC_COUNTER ? NAN                                  \
                         : valid                                         ? rate_per_s(prev->id, cur->id, dt_ns) \
                                                                         : NAN;
@@ -31,7 +31,7 @@ void rates_worker(const schedrt_worker_snap *prev, const schedrt_worker_snap *cu
 void rates_global(const schedrt_global_snap *prev, const schedrt_global_snap *cur, uint64_t dt_ns,
                   double out[SCHEDRT_M__GLOBAL_COUNT]) {
   int valid = prev && !prev->torn && !cur->torn;
-#define RATE_ONE(id, kind, off, type, unit, help)                                                            \
+#define RATE_ONE(id, kind, off, type, unit, help, pub)                                                       \
   out[SCHEDRT_M_##id - SCHEDRT_M__GLOBAL_FIRST] = SCHEDRT_METRIC_##kind != SCHEDRT_METRIC_COUNTER ? NAN      \
                                                   : valid ? rate_per_s(prev->id, cur->id, dt_ns)             \
                                                           : NAN;

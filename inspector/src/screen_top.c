@@ -51,10 +51,9 @@ static layout compute_layout(int cols) {
   return l;
 }
 
-/* Seven columns: "running", "search", "parked", "start", "stopped". */
+/* The short names of the state list fit the seven columns of STATE. */
 static const char *state_short(uint32_t st) {
-  static const char *const names[] = {"start", "running", "search", "parked", "stopped"};
-  return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+  return st < SCHEDRT_WSTATE__COUNT ? schedrt_worker_state_short[st] : "?";
 }
 
 static crt_elem state_elem(uint32_t st) {

@@ -35,7 +35,7 @@ void screen_worker_draw(tui_state *s) {
   y++;
   w_printf(y++, 1, COLS - 1, CRT_COLHEAD, "%-18s %14s %10s  %-8s %s", "metric", "value", "per s", "unit",
            "meaning");
-#define ROW(id, kind, off, type, unit, help)                                                                 \
+#define ROW(id, kind, off, type, unit, help, pub)                                                            \
   if (y < LINES - 4) {                                                                                       \
     double r_ = v->rate[RATE_W(id)];                                                                         \
     w_printf(y++, 1, COLS - 1, CRT_NORMAL, "%-18s %14llu %10s  %-8s %s", #id, (unsigned long long)w->id,     \

@@ -128,7 +128,7 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
   g->total_depth = 0;
   g->nrunning = g->nsearching = g->nparked = g->nstuck = 0;
   g->ntorn = s->ntorn;
-#define GVAL(id, kind, off, type, unit, help) g->values[RATE_G(id)] = s->global.id;
+#define GVAL(id, kind, off, type, unit, help, pub) g->values[RATE_G(id)] = s->global.id;
   SCHEDRT_GLOBAL_METRICS(GVAL)
 #undef GVAL
   if (g->have_rates)

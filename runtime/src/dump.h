@@ -146,7 +146,7 @@ struct schedrt__dloc {
 
 struct schedrt__dworker {
   uint8_t role;        /* enum schedrt_dump_role */
-  uint8_t wstate;      /* enum schedrt_dump_wstate; __COUNT: unknown */
+  uint8_t wstate;      /* enum schedrt_worker_state; __COUNT: unknown */
   uint8_t reason;      /* enum schedrt_dump_reason (missing workers) */
   uint8_t running_src; /* enum schedrt_dump_source, NONE without running_ns */
   bool has_current;
@@ -249,7 +249,7 @@ int schedrt__dobj_dir(void);
 /* The segment's control page, or NULL (no published segment). */
 struct schedrt_ctl *schedrt__dseg_control(schedrt_runtime *rt);
 /* Worker i's scheduler state as its metrics slot last published it
- * (enum schedrt_dump_wstate), or SCHEDRT_DUMP_WSTATE__COUNT. */
+ * (enum schedrt_worker_state), or SCHEDRT_WSTATE__COUNT. */
 uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i);
 /* Worker i's poll in progress per its metrics slot: 0 and the task id and start
  * (*src POLL_START or MONITOR), or -ENOENT / -ENOTSUP. */

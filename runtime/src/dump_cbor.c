@@ -352,7 +352,7 @@ static void put_worker(struct cw *w, const struct schedrt__dworker *x, uint32_t 
   put_key(w, SCHEDRT_DK_ROLE);
   put_enum(w, schedrt_dump_role_names, SCHEDRT_DUMP_ROLE__COUNT, x->role);
   put_key(w, SCHEDRT_DK_WSTATE);
-  put_enum(w, schedrt_dump_wstate_names, SCHEDRT_DUMP_WSTATE__COUNT, x->wstate);
+  put_enum(w, schedrt_worker_state_names, SCHEDRT_WSTATE__COUNT, x->wstate);
   put_key(w, SCHEDRT_DK_REASON);
   put_enum(w, schedrt_dump_reason_names, SCHEDRT_DUMP_REASON__COUNT, x->reason);
   put_key(w, SCHEDRT_DK_LOCAL_QUEUE);

@@ -9,12 +9,6 @@
 #include "dump.h"
 #include "schedrt/proto/seqlock.h"
 
-#if SCHEDRT_ENABLE_METRICS
-#define X(n, t, h) _Static_assert((int)SCHEDRT_DUMP_WSTATE_##n == (int)SCHEDRT_WSTATE_##n, "same numbering");
-SCHEDRT_DUMP_WSTATES(X)
-#undef X
-#endif
-
 struct schedrt_ctl *schedrt__dseg_control(schedrt_runtime *rt) {
   size_t size;
   void *page = schedrt__metrics_control(rt, &size);
@@ -29,14 +23,14 @@ uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i) {
     uint64_t s0 = schedrt_seq_read_begin(&s->seq);
     uint32_t st = SCHEDRT_SEQ_LOAD(&s->state);
     if (!schedrt_seq_read_retry(&s->seq, s0))
-      return st < SCHEDRT_DUMP_WSTATE__COUNT ? (uint8_t)st : SCHEDRT_DUMP_WSTATE__COUNT;
+      return st < SCHEDRT_WSTATE__COUNT ? (uint8_t)st : SCHEDRT_WSTATE__COUNT;
     schedrt_seq_pause();
   }
 #else
   (void)rt;
   (void)i;
 #endif
-  return SCHEDRT_DUMP_WSTATE__COUNT;
+  return SCHEDRT_WSTATE__COUNT;
 }
 
 int schedrt__dseg_poll(schedrt_runtime *rt, uint32_t i, uint64_t *task_id, uint64_t *since_ns, uint8_t *src) {

@@ -125,12 +125,27 @@ void schedrt__task_cancel(schedrt_task *t);
 struct schedrt_local_queue {
   _Atomic uint64_t head SCHEDRT_ALIGNED;
   _Atomic uint32_t tail SCHEDRT_ALIGNED;
-  /* Pushes that overflowed (owner only; the overflows metric reads it). */
-  uint64_t overflows;
   _Atomic(schedrt_task *) buf[SCHEDRT_LOCAL_QUEUE_CAP];
 };
-/* metrics_shm.c reads q.overflows instead of counting overflows itself. */
-#define SCHEDRT_LQ_COUNTS_OVERFLOWS 1
+/* The real position in a packed head (local_queue.h). */
+static inline uint32_t schedrt__lq_real(uint64_t h) { return (uint32_t)h; }
+
+/*
+ * Tasks in the ring (Tokio's definition: the LIFO slot is not counted). Exact
+ * for the owner; from another thread head and tail are read at different
+ * times, so it is an estimate, clamped to [0, CAP]. Tail first, both acquire:
+ * the head read is then no older than the tail it is compared with.
+ */
+static inline uint32_t schedrt__lq_len(struct schedrt_local_queue *q) {
+  uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+  uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+  uint32_t n = tail - schedrt__lq_real(head);
+  if (n > SCHEDRT_LOCAL_QUEUE_CAP)
+    return (int32_t)n < 0 ? 0 : SCHEDRT_LOCAL_QUEUE_CAP;
+  return n;
+}
+
+static inline bool schedrt__lq_has_tasks(struct schedrt_local_queue *q) { return schedrt__lq_len(q) != 0; }
 
 /* ------------------------------------------------------- injection queue */
 

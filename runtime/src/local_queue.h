@@ -16,37 +16,17 @@ static inline uint64_t schedrt__lq_pack(uint32_t steal, uint32_t real) {
   return ((uint64_t)steal << 32) | real;
 }
 static inline uint32_t schedrt__lq_steal(uint64_t h) { return (uint32_t)(h >> 32); }
-static inline uint32_t schedrt__lq_real(uint64_t h) { return (uint32_t)h; }
 
 static inline void schedrt__lq_init(struct schedrt_local_queue *q) {
   atomic_init(&q->head, 0);
   atomic_init(&q->tail, 0);
-  q->overflows = 0;
   for (uint32_t i = 0; i < SCHEDRT_LOCAL_QUEUE_CAP; i++)
     atomic_init(&q->buf[i], NULL);
 }
 
 /*
- * Tasks in the ring (Tokio's definition: the LIFO slot is not counted). Exact
- * for the owner; from another thread head and tail are read at different
- * times, so it is an estimate, clamped to [0, CAP]. Tail first, both acquire:
- * the head read is then no older than the tail it is compared with.
- */
-static inline uint32_t schedrt__lq_len(struct schedrt_local_queue *q) {
-  uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-  uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
-  uint32_t n = tail - schedrt__lq_real(head);
-  if (n > SCHEDRT_LOCAL_QUEUE_CAP)
-    return (int32_t)n < 0 ? 0 : SCHEDRT_LOCAL_QUEUE_CAP;
-  return n;
-}
-
-static inline bool schedrt__lq_has_tasks(struct schedrt_local_queue *q) { return schedrt__lq_len(q) != 0; }
-
-/*
  * Owner only. Pushes t; if the ring is full, moves half of it plus t to the
- * injection queue (returns true then: an overflow happened, also counted in
- * q->overflows).
+ * injection queue (returns true then: an overflow happened).
  */
 bool schedrt__lq_push_back_or_overflow(struct schedrt_local_queue *q, schedrt_task *t,
                                        struct schedrt_inject *inject);

@@ -17,22 +17,43 @@
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/shm_util.h"
 
-/* Worker states as published (and as the inspector shows them). */
-enum schedrt__wstate {
-  SCHEDRT_WS_STARTING = SCHEDRT_WSTATE_STARTING,
-  SCHEDRT_WS_RUNNING = SCHEDRT_WSTATE_RUNNING,
-  SCHEDRT_WS_SEARCHING = SCHEDRT_WSTATE_SEARCHING,
-  SCHEDRT_WS_PARKED = SCHEDRT_WSTATE_PARKED,
-  SCHEDRT_WS_STOPPED = SCHEDRT_WSTATE_STOPPED,
+/*
+ * Where the worker finds each published metric's value; metrics_def.h's pub
+ * column says when it is stored. A TICK or PARK metric is a private counter
+ * of the worker, w->m.c.<id>, generated from the list: adding one is its list
+ * line plus the increment where it happens. A STATE metric reads the
+ * scheduler itself, through SCHEDRT__WSRC_<id> below. LIVE and MONITOR
+ * metrics have writers of their own (the poll count, the monitor thread).
+ */
+#define SCHEDRT__WSRC_state(w) ((w)->m.state)
+#define SCHEDRT__WSRC_lifo(w) schedrt__m_lifo(w)
+#define SCHEDRT__WSRC_local_queue_depth(w) schedrt__lq_len(&(w)->q)
+
+#define SCHEDRT__WCOUNTER_LIVE(id)
+#define SCHEDRT__WCOUNTER_STATE(id)
+#define SCHEDRT__WCOUNTER_TICK(id) uint64_t id;
+#define SCHEDRT__WCOUNTER_PARK(id) uint64_t id;
+#define SCHEDRT__WCOUNTER_MONITOR(id)
+#define SCHEDRT__WCOUNTER(id, kind, off, type, unit, help, pub) SCHEDRT__WCOUNTER_##pub(id)
+/* The worker's private counters, plain integers: the hot path only bumps them. */
+struct schedrt__wcounters {
+  SCHEDRT_WSLOT_METRICS(SCHEDRT__WCOUNTER)
 };
+#undef SCHEDRT__WCOUNTER
+
+/* The monitor's sources for the global area (all MONITOR metrics). */
+#define SCHEDRT__GSRC_inject_depth(rt) schedrt__inject_len(&(rt)->inject)
+#define SCHEDRT__GSRC_alive(rt) schedrt__alive_tasks(rt)
+#define SCHEDRT__GSRC_spawned(rt) schedrt__spawned_total(rt)
+/* Relaxed: a monotonic counter bumped by foreign threads. */
+#define SCHEDRT__GSRC_remote_schedules(rt) atomic_load_explicit(&(rt)->remote_schedules, memory_order_relaxed)
+#define SCHEDRT__GSRC_nworkers(rt) ((uint64_t)(rt)->nworkers)
 
 /*
- * Per worker. Counters are worker-private plain integers (the hot path only
- * increments them) and are published into the slot at maintenance, park,
- * unpark and stop, as Tokio's MetricsBatch does. Per poll the worker only
- * bumps the slot's live `polls`; state, depth and LIFO are published under
- * the seqlock at state changes and maintenance. `ticks` is not counted at
- * all: it is derived from the scheduler's own w->tick when published.
+ * Per worker, as Tokio's MetricsBatch: counters are private and reach the
+ * slot at the publications of metrics_hooks.h; per poll the worker only
+ * bumps the slot's live `polls`. `ticks` is not counted at all: it is
+ * brought up to date from the scheduler's own w->tick when published.
  */
 struct schedrt__wmetrics {
   /* Where this worker publishes: a slot of the shm segment, or of a private
@@ -40,23 +61,15 @@ struct schedrt__wmetrics {
    * On a cache line of its own: the hot fields are the worker's alone. */
   _Alignas(64) struct schedrt_shm_wslot *slot;
   bool timing;    /* this worker's copy of the runtime's flag: tested per poll */
-  uint32_t state; /* as published (enum schedrt__wstate) */
+  uint32_t state; /* as published (enum schedrt_worker_state) */
   /* state, plus SCHEDRT__M_TIMED when timing is on: schedrt__m_run_begin's
    * one compare answers "running and untimed". Set with schedrt__m_set_state. */
   uint32_t run_key;
   uint64_t seq; /* the slot's sequence as last written (even) */
-  uint64_t local_schedules;
-  uint64_t overflows;
-  uint64_t steals;
-  uint64_t steal_ops;
+  struct schedrt__wcounters c;
   /* Colder: park, unpark, maintenance. */
   _Atomic uint64_t *hist; /* this worker's histogram block (NULL unless timing is on) */
-  uint64_t ticks;         /* as last published */
-  uint32_t tick_seen;     /* w->tick when ticks was last brought up to date */
-  uint64_t parks;
-  uint64_t unparks;
-  uint64_t noop_unparks;
-  uint64_t busy_ns;
+  uint32_t tick_seen;     /* w->tick when c.ticks was last brought up to date */
   uint64_t polls_at_park; /* Tokio's noop rule: park with no poll since the last park */
   uint64_t active_since;  /* clock at the last unpark (busy span start), 0 when parked */
   uint64_t poll_start;    /* timing only */

@@ -30,7 +30,7 @@ static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
       break;
     schedrt_seq_pause();
   }
-  if (t == 64 || state != SCHEDRT_WS_RUNNING)
+  if (t == 64 || state != SCHEDRT_WSTATE_RUNNING)
     return -ENOENT;
   if (ptask != 0 && start != 0) {
     *task_id = ptask;
@@ -82,7 +82,7 @@ SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {
 static int read_slot(const struct schedrt_shm_wslot *s, struct schedrt_shm_wslot *out) {
   for (int t = 0; t < 10000; t++) {
     uint64_t s0 = schedrt_seq_read_begin(&s->seq);
-#define SCHEDRT__LOAD(id, kind, off, type, unit, help)                                                       \
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub)                                                  \
   atomic_store_explicit(&out->id, SCHEDRT_SEQ_LOAD((_Atomic type *)&s->id), memory_order_relaxed);
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
@@ -119,30 +119,21 @@ SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t 
   const struct schedrt__metric_def *d = &schedrt__metric_defs[index];
   if (d->pub.scope == SCHEDRT_SCOPE_WORKER && worker >= rt->nworkers)
     return -EINVAL;
-  /* Gauges of the queues and the task counts are read live, as Tokio does
-   * (worker_local_queue_depth, global_queue_depth, num_alive_tasks). */
+  /* The global area and the queues' gauges are read live, from the sources
+   * the writers publish (metrics.h), as Tokio reads worker_local_queue_depth,
+   * global_queue_depth and num_alive_tasks. */
   switch (index) {
-  case SCHEDRT_M_inject_depth:
-    *value = schedrt__inject_len(&rt->inject);
+#define SCHEDRT__G_CASE(id, kind, off, type, unit, help, pub)                                                \
+  case SCHEDRT_M_##id:                                                                                       \
+    *value = SCHEDRT__GSRC_##id(rt);                                                                         \
     return 0;
-  case SCHEDRT_M_alive:
-    *value = schedrt__alive_tasks(rt);
-    return 0;
-  case SCHEDRT_M_spawned:
-    *value = schedrt__spawned_total(rt);
-    return 0;
-  case SCHEDRT_M_remote_schedules:
-    /* Relaxed: a monotonic counter. */
-    *value = atomic_load_explicit(&rt->remote_schedules, memory_order_relaxed);
-    return 0;
-  case SCHEDRT_M_nworkers:
-    *value = rt->nworkers;
-    return 0;
+    SCHEDRT_GLOBAL_METRICS(SCHEDRT__G_CASE)
+#undef SCHEDRT__G_CASE
   case SCHEDRT_M_local_queue_depth:
-    *value = schedrt__m_depth(&rt->workers[worker]);
+    *value = SCHEDRT__WSRC_local_queue_depth(&rt->workers[worker]);
     return 0;
   case SCHEDRT_M_lifo:
-    *value = schedrt__m_lifo(&rt->workers[worker]);
+    *value = SCHEDRT__WSRC_lifo(&rt->workers[worker]);
     return 0;
   case SCHEDRT_M_current_task: {
     /* As a segment reader sees it (state, live polls and the monitor half,

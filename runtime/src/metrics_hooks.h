@@ -4,17 +4,19 @@
  *
  * Cost budget (the bench target is <= 1 % on 30-100 ns tasks): per poll one
  * relaxed store of the live poll count into the worker's own slot (load,
- * add, store) and two tests of the worker's timing flag; per run_task a
- * compare of the state; per local schedule one increment; per wake or spawn
- * one test of a process-wide flag. No seqlock section, no clock read per
- * poll. A run loop compiled twice (schedrt__m_run_begin, schedrt__m_poll,
- * schedrt__m_poll_done: timed and untimed copies) drops the two per-poll
- * tests of the timing flag and folds the state compare into one. The task in a long poll is found by the
- * monitor thread instead (metrics_monitor.c). Counters are private increments
- * published at maintenance (every 61 ticks) and at park/unpark; ticks are derived from w->tick. State, depth
- * and LIFO are published together under the seqlock at state changes and maintenance. Everything that needs a
- * clock or touches many fields is out of line (metrics_worker.c). With per-poll timing on (SCHEDRT_CFG_TIMING
- * / SCHEDRT_TIMING=1) each poll also reads the clock twice, publishes the task and its start and bumps two
+ * add, store); per run_task a compare of the state; per local schedule one
+ * increment; per wake or spawn one test of a process-wide flag. No seqlock
+ * section, no clock read per poll. A run loop compiled twice
+ * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
+ * untimed copies) tests the timing flag once per run, not per poll. The task
+ * in a long poll is found by the monitor thread instead (metrics_monitor.c).
+ *
+ * What is stored at each publication is generated from the metric list's
+ * pub column (schedrt__m_publish): STATE metrics at state changes, TICK
+ * counters at maintenance (every 61 ticks), PARK values at park and unpark.
+ * Everything that needs a clock is out of line (metrics_worker.c). With
+ * per-poll timing on (SCHEDRT_CFG_TIMING / SCHEDRT_TIMING=1) each poll also
+ * reads the clock twice, publishes the task and its start and bumps two
  * histogram buckets.
  *
  * When metrics are compiled out every hook is empty.
@@ -27,7 +29,6 @@
 #include "schedrt/proto/seqlock.h"
 
 /* Out of line (metrics_worker.c): the slow paths. */
-void schedrt__m_publish_all(schedrt_worker *w);
 void schedrt__m_publish_tick(schedrt_worker *w);
 void schedrt__m_park_slow(schedrt_worker *w);
 void schedrt__m_unpark_slow(schedrt_worker *w);
@@ -45,15 +46,6 @@ void schedrt__m_timing_end(schedrt_worker *w);
  * runtime's workers start, decremented after they stopped.
  */
 extern _Atomic uint32_t schedrt__m_timing_runtimes __attribute__((visibility("hidden")));
-
-/* Tasks in the worker's ring, LIFO slot excluded (Tokio's definition). */
-static inline uint64_t schedrt__m_depth(schedrt_worker *w) {
-  /* Relaxed: a gauge. The owner wrote tail itself; head (real position in
-   * the low 32 bits) moves under thieves and any recent value will do. */
-  uint64_t head = atomic_load_explicit(&w->q.head, memory_order_relaxed);
-  uint32_t tail = atomic_load_explicit(&w->q.tail, memory_order_relaxed);
-  return (uint32_t)(tail - (uint32_t)head);
-}
 
 static inline uint32_t schedrt__m_lifo(schedrt_worker *w) {
   /* Relaxed: only the owner changes its LIFO slot while it runs. */
@@ -81,6 +73,82 @@ static inline void schedrt__m_end(struct schedrt_shm_wslot *s, uint64_t odd) {
 }
 
 /*
+ * The stores of a publication, generated from the metric list: every
+ * worker-half metric whose pub class is in `mask` (a constant at every call,
+ * so the tests fold away), its value from metrics.h's sources. Inside an
+ * open section only.
+ */
+#define SCHEDRT__WVAL_LIVE(w, id) 0u
+#define SCHEDRT__WVAL_MONITOR(w, id) 0u
+#define SCHEDRT__WVAL_STATE(w, id) SCHEDRT__WSRC_##id(w)
+#define SCHEDRT__WVAL_TICK(w, id) ((w)->m.c.id)
+#define SCHEDRT__WVAL_PARK(w, id) ((w)->m.c.id)
+#define SCHEDRT__M_STORE_ONE(id, kind, off, type, unit, help, pub)                                           \
+  if (SCHEDRT_PUB_##pub & schedrt__m_mask_ & (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK | SCHEDRT_PUB_PARK))      \
+    SCHEDRT_SEQ_STORE(&schedrt__m_slot_->id, (type)SCHEDRT__WVAL_##pub(schedrt__m_w_, id));
+#define SCHEDRT__M_STORES(w, s, mask)                                                                        \
+  do {                                                                                                       \
+    schedrt_worker *schedrt__m_w_ = (w);                                                                     \
+    struct schedrt_shm_wslot *schedrt__m_slot_ = (s);                                                        \
+    const unsigned schedrt__m_mask_ = (mask);                                                                \
+    SCHEDRT_WSLOT_METRICS(SCHEDRT__M_STORE_ONE)                                                              \
+  } while (0)
+
+/*
+ * One publication of the worker half under the seqlock: the metrics of the
+ * classes in mask, and the fields that go with them. No poll is in progress
+ * at a publication, so timing's poll fields are cleared; the busy span's
+ * start changes only at park and unpark.
+ */
+static inline __attribute__((always_inline)) void schedrt__m_publish(schedrt_worker *w, const unsigned mask) {
+  struct schedrt__wmetrics *m = &w->m;
+  struct schedrt_shm_wslot *s = m->slot;
+  if (mask & SCHEDRT_PUB_TICK) {
+    /* w->tick is the scheduler's own (wrapping) loop counter, which is what
+     * `ticks` counts; publications are at most 61 ticks apart. */
+    m->c.ticks += (uint32_t)(w->tick - m->tick_seen);
+    m->tick_seen = w->tick;
+  }
+  uint64_t odd = schedrt__m_begin(m, s);
+  SCHEDRT__M_STORES(w, s, mask);
+  SCHEDRT_SEQ_STORE(&s->poll_task, (uint64_t)0);
+  SCHEDRT_SEQ_STORE(&s->poll_start_ns, (uint64_t)0);
+  if (mask & SCHEDRT_PUB_PARK)
+    SCHEDRT_SEQ_STORE(&s->active_since_ns, m->active_since);
+  schedrt__m_end(s, odd);
+}
+
+/* The publication masks: a state change, maintenance, park/unpark/start/stop. */
+#define SCHEDRT__M_AT_STATE SCHEDRT_PUB_STATE
+#define SCHEDRT__M_AT_TICK (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK)
+#define SCHEDRT__M_AT_PARK (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK | SCHEDRT_PUB_PARK)
+
+/* State changes (running / searching / parked / stopped). Publishes only on
+ * a real change, so the RUNNING call before every run costs a compare. */
+static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state st) {
+  struct schedrt__wmetrics *m = &w->m;
+  if (m->state == (uint32_t)st)
+    return;
+  schedrt__m_set_state(m, (uint32_t)st);
+  schedrt__m_publish(w, SCHEDRT__M_AT_STATE);
+}
+
+/*
+ * For a run loop compiled twice (timed and untimed, worker.c's run_polls):
+ * before a run of polls, sets the state RUNNING and says whether polls are
+ * timed. One compare when the worker is running untimed (the usual case).
+ * With a constant `timed`, the two hooks below cost no test of the timing
+ * flag per poll: the untimed poll is the live poll count alone.
+ */
+static inline bool schedrt__m_run_begin(schedrt_worker *w) {
+  struct schedrt__wmetrics *m = &w->m;
+  if (SCHEDRT_LIKELY(m->run_key == (uint32_t)SCHEDRT_WSTATE_RUNNING))
+    return false;
+  schedrt__m_state(w, SCHEDRT_WSTATE_RUNNING);
+  return m->timing;
+}
+
+/*
  * A poll of t starts: bump the live poll count (also the poll sequence the
  * monitor watches for stuck polls). One relaxed load and store of the
  * worker's own slot field (single writer: no RMW, no seqlock: it is a value
@@ -88,55 +156,6 @@ static inline void schedrt__m_end(struct schedrt_shm_wslot *s, uint64_t odd) {
  * w->current if the poll lasts a whole period. With timing on, the rest is
  * out of line.
  */
-static inline void schedrt__m_poll_begin(schedrt_worker *w, const schedrt_task *t) {
-  struct schedrt__wmetrics *m = &w->m;
-  _Atomic uint64_t *polls = &m->slot->polls;
-  atomic_store_explicit(polls, atomic_load_explicit(polls, memory_order_relaxed) + 1u, memory_order_relaxed);
-  if (SCHEDRT_UNLIKELY(m->timing))
-    schedrt__m_poll_begin_timed(w, t);
-}
-
-static inline void schedrt__m_poll_end(schedrt_worker *w) {
-  if (SCHEDRT_UNLIKELY(w->m.timing))
-    schedrt__m_timing_end(w);
-}
-
-/* State changes (running / searching / parked / stopped). Publishes only on
- * a real change, so the RUNNING call before every run costs a compare. */
-static inline void schedrt__m_state(schedrt_worker *w, enum schedrt__wstate st) {
-  struct schedrt__wmetrics *m = &w->m;
-  if (m->state == (uint32_t)st)
-    return;
-  schedrt__m_set_state(m, (uint32_t)st);
-  struct schedrt_shm_wslot *s = m->slot;
-  uint64_t depth = schedrt__m_depth(w);
-  uint32_t lifo = schedrt__m_lifo(w);
-  uint64_t odd = schedrt__m_begin(m, s);
-  SCHEDRT_SEQ_STORE(&s->state, (uint32_t)st);
-  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
-  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
-  /* No poll in progress at a transition (timing's fields; 0 otherwise anyway). */
-  SCHEDRT_SEQ_STORE(&s->poll_task, (uint64_t)0);
-  SCHEDRT_SEQ_STORE(&s->poll_start_ns, (uint64_t)0);
-  schedrt__m_end(s, odd);
-}
-
-/*
- * The same, for a run loop compiled twice (timed and untimed, worker.c's
- * run_polls): before a run of polls, sets the
- * state RUNNING and says whether polls are timed. One compare when the worker
- * is running untimed (the usual case). With a constant `timed`, the two hooks
- * below cost no test of the timing flag per poll: the untimed poll is the
- * live poll count alone.
- */
-static inline bool schedrt__m_run_begin(schedrt_worker *w) {
-  struct schedrt__wmetrics *m = &w->m;
-  if (SCHEDRT_LIKELY(m->run_key == (uint32_t)SCHEDRT_WS_RUNNING))
-    return false;
-  schedrt__m_state(w, SCHEDRT_WS_RUNNING);
-  return m->timing;
-}
-
 static inline void schedrt__m_poll(schedrt_worker *w, const schedrt_task *t, bool timed) {
   _Atomic uint64_t *polls = &w->m.slot->polls;
   atomic_store_explicit(polls, atomic_load_explicit(polls, memory_order_relaxed) + 1u, memory_order_relaxed);
@@ -149,16 +168,13 @@ static inline void schedrt__m_poll_done(schedrt_worker *w, bool timed) {
     schedrt__m_timing_end(w);
 }
 
-/* Scheduler ticks are derived from w->tick at publication: nothing to count. */
-static inline void schedrt__m_tick(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_local_schedule(schedrt_worker *w) { w->m.local_schedules++; }
-/* A push overflowed the ring (unless the queue counts overflows itself:
- * SCHEDRT_LQ_COUNTS_OVERFLOWS, and then nobody calls this). */
-static inline void schedrt__m_overflow(schedrt_worker *w) { w->m.overflows++; }
+static inline void schedrt__m_local_schedule(schedrt_worker *w) { w->m.c.local_schedules++; }
+/* A push found the ring full and moved half of it to the injection queue. */
+static inline void schedrt__m_overflow(schedrt_worker *w) { w->m.c.overflows++; }
 /* n: tasks taken by one steal, including the one returned to run. */
 static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
-  w->m.steals += n;
-  w->m.steal_ops++;
+  w->m.c.steals += n;
+  w->m.c.steal_ops++;
 }
 /* Right before the worker sleeps (after schedrt__m_state(PARKED)). */
 static inline void schedrt__m_park(schedrt_worker *w) { schedrt__m_park_slow(w); }
@@ -197,16 +213,10 @@ static inline void schedrt__m_poll_done(schedrt_worker *w, bool timed) {
   (void)w;
   (void)timed;
 }
-static inline void schedrt__m_poll_begin(schedrt_worker *w, const schedrt_task *t) {
-  (void)w;
-  (void)t;
-}
-static inline void schedrt__m_poll_end(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_state(schedrt_worker *w, enum schedrt__wstate s) {
+static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state s) {
   (void)w;
   (void)s;
 }
-static inline void schedrt__m_tick(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_overflow(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {

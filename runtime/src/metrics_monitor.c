@@ -84,7 +84,7 @@ static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
   uint64_t polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
   const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-  if (state != SCHEDRT_WS_RUNNING || cur == NULL) {
+  if (state != SCHEDRT_WSTATE_RUNNING || cur == NULL) {
     x->first_seen = 0;
     if (x->shown)
       publish_poll(s, 0, 0, NULL);
@@ -127,14 +127,13 @@ void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   struct schedrt_shm_header *h = (struct schedrt_shm_header *)(void *)m->base;
   struct schedrt_shm_global *g = (struct schedrt_shm_global *)(void *)(m->base + SCHEDRT_SHM_GLOBAL_OFF);
 
-  /* Global gauges: one section, the monitor is the only writer. */
+  /* The global area, every metric of its list from its source (metrics.h):
+   * one section, the monitor is the only writer. */
   uint64_t odd = schedrt_seq_write_begin(&g->seq);
-  SCHEDRT_SEQ_STORE(&g->inject_depth, schedrt__inject_len(&rt->inject));
-  SCHEDRT_SEQ_STORE(&g->alive, schedrt__alive_tasks(rt));
-  SCHEDRT_SEQ_STORE(&g->spawned, schedrt__spawned_total(rt));
-  /* Relaxed: a monotonic counter bumped by foreign threads. */
-  SCHEDRT_SEQ_STORE(&g->remote_schedules, atomic_load_explicit(&rt->remote_schedules, memory_order_relaxed));
-  SCHEDRT_SEQ_STORE(&g->nworkers, (uint64_t)rt->nworkers);
+#define SCHEDRT__G_STORE(id, kind, off, type, unit, help, pub)                                               \
+  SCHEDRT_SEQ_STORE(&g->id, (type)SCHEDRT__GSRC_##id(rt));
+  SCHEDRT_GLOBAL_METRICS(SCHEDRT__G_STORE)
+#undef SCHEDRT__G_STORE
   schedrt_seq_write_end(&g->seq, odd);
 
   if (m->watch)

@@ -122,7 +122,7 @@ static void attach_workers(schedrt_runtime *rt, uint64_t now) {
     struct schedrt__wmetrics *wm = &rt->workers[i].m;
     memset(wm, 0, offsetof(struct schedrt__wmetrics, fallback));
     wm->timing = m->timing && m->base;
-    schedrt__m_set_state(wm, SCHEDRT_WS_STARTING);
+    schedrt__m_set_state(wm, SCHEDRT_WSTATE_STARTING);
     /* Ticks are counted from here (the worker has not started: its tick is 0). */
     wm->tick_seen = rt->workers[i].tick;
     /* Busy time starts now; refined by schedrt__m_worker_start on the thread. */

@@ -12,100 +12,41 @@
 /* metrics_hooks.h: runtimes with per-poll timing on, tested by the wake path. */
 _Atomic uint32_t schedrt__m_timing_runtimes;
 
-/* The overflows so far: counted by the local queue itself when it does
- * (SCHEDRT_LQ_COUNTS_OVERFLOWS, internal.h), else by schedrt__m_overflow. */
-static inline uint64_t overflows(schedrt_worker *w) {
-#ifdef SCHEDRT_LQ_COUNTS_OVERFLOWS
-  return w->q.overflows + w->m.overflows;
-#else
-  return w->m.overflows;
-#endif
-}
-
-/*
- * What changes while a worker is busy: depth, LIFO and the counters bumped
- * on the hot path. Every 61 ticks (maintenance), and at stop. The state,
- * park, unpark and busy-time fields change only at the events that publish
- * them (state changes, park, unpark), so they need no refresh here.
- */
-void schedrt__m_publish_tick(schedrt_worker *w) {
-  struct schedrt__wmetrics *m = &w->m;
-  struct schedrt_shm_wslot *s = m->slot;
-  /* Ticks since the last publication: w->tick is the scheduler's own
-   * (wrapping) counter, bumped once per loop iteration, which is what this
-   * metric counts; publications are at most 61 ticks apart. */
-  m->ticks += (uint32_t)(w->tick - m->tick_seen);
-  m->tick_seen = w->tick;
-  uint64_t depth = schedrt__m_depth(w);
-  uint32_t lifo = schedrt__m_lifo(w);
-  uint64_t odd = schedrt__m_begin(m, s);
-  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
-  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
-  SCHEDRT_SEQ_STORE(&s->ticks, m->ticks);
-  SCHEDRT_SEQ_STORE(&s->local_schedules, m->local_schedules);
-  SCHEDRT_SEQ_STORE(&s->overflows, overflows(w));
-  SCHEDRT_SEQ_STORE(&s->steals, m->steals);
-  SCHEDRT_SEQ_STORE(&s->steal_ops, m->steal_ops);
-  schedrt__m_end(s, odd);
-}
-
-/* Everything the worker publishes (park, unpark, start). */
-void schedrt__m_publish_all(schedrt_worker *w) {
-  struct schedrt__wmetrics *m = &w->m;
-  struct schedrt_shm_wslot *s = m->slot;
-  m->ticks += (uint32_t)(w->tick - m->tick_seen);
-  m->tick_seen = w->tick;
-  uint64_t depth = schedrt__m_depth(w);
-  uint32_t lifo = schedrt__m_lifo(w);
-  uint64_t odd = schedrt__m_begin(m, s);
-  SCHEDRT_SEQ_STORE(&s->state, m->state);
-  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
-  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
-  SCHEDRT_SEQ_STORE(&s->ticks, m->ticks);
-  SCHEDRT_SEQ_STORE(&s->local_schedules, m->local_schedules);
-  SCHEDRT_SEQ_STORE(&s->overflows, overflows(w));
-  SCHEDRT_SEQ_STORE(&s->steals, m->steals);
-  SCHEDRT_SEQ_STORE(&s->steal_ops, m->steal_ops);
-  SCHEDRT_SEQ_STORE(&s->parks, m->parks);
-  SCHEDRT_SEQ_STORE(&s->unparks, m->unparks);
-  SCHEDRT_SEQ_STORE(&s->noop_unparks, m->noop_unparks);
-  SCHEDRT_SEQ_STORE(&s->busy_ns, m->busy_ns);
-  SCHEDRT_SEQ_STORE(&s->active_since_ns, m->active_since);
-  schedrt__m_end(s, odd);
-}
+/* Maintenance (every 61 ticks) and stop: what changes while a worker is busy. */
+void schedrt__m_publish_tick(schedrt_worker *w) { schedrt__m_publish(w, SCHEDRT__M_AT_TICK); }
 
 void schedrt__m_park_slow(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
   uint64_t now = schedrt__now_ns();
   /* Relaxed: our own store. */
   uint64_t polls = atomic_load_explicit(&m->slot->polls, memory_order_relaxed);
-  m->parks++;
+  m->c.parks++;
   /* Tokio's noop rule: a park with no poll since the previous park. */
   if (polls == m->polls_at_park)
-    m->noop_unparks++;
+    m->c.noop_unparks++;
   m->polls_at_park = polls;
   if (m->active_since && now > m->active_since)
-    m->busy_ns += now - m->active_since;
+    m->c.busy_ns += now - m->active_since;
   m->active_since = 0;
-  schedrt__m_publish_all(w);
+  schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
 }
 
 void schedrt__m_unpark_slow(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
-  m->unparks++;
+  m->c.unparks++;
   m->active_since = schedrt__now_ns();
   /* Awake and looking for work until it runs something or parks again. */
-  schedrt__m_set_state(m, SCHEDRT_WS_SEARCHING);
-  schedrt__m_publish_all(w);
+  schedrt__m_set_state(m, SCHEDRT_WSTATE_SEARCHING);
+  schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
 }
 
 void schedrt__m_noop_unpark_slow(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
   /* Woken for nothing and back to sleep: an unpark and a park without a poll. */
-  m->unparks++;
-  m->parks++;
-  m->noop_unparks++;
-  schedrt__m_publish_all(w);
+  m->c.unparks++;
+  m->c.parks++;
+  m->c.noop_unparks++;
+  schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
 }
 
 void schedrt__m_worker_start_slow(schedrt_worker *w) {
@@ -113,7 +54,7 @@ void schedrt__m_worker_start_slow(schedrt_worker *w) {
   m->active_since = schedrt__now_ns();
   /* Relaxed: written once, a value of its own (not under the seqlock). */
   atomic_store_explicit(&m->slot->os_tid, (uint64_t)syscall(SYS_gettid), memory_order_relaxed);
-  schedrt__m_publish_all(w);
+  schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
 }
 
 /* Single writer per bucket: a relaxed load and store, no RMW. */
@@ -121,9 +62,9 @@ static inline void hist_bump(_Atomic uint64_t *b) {
   atomic_store_explicit(b, atomic_load_explicit(b, memory_order_relaxed) + 1u, memory_order_relaxed);
 }
 
-/* The timed part of schedrt__m_poll_begin (which counted the poll): the
- * exact start with the task, the schedule latency, and (the clock read
- * dominates anyway) depth and LIFO. */
+/* The timed part of a poll's start (schedrt__m_poll counted it): the exact
+ * start with the task, the schedule latency, and (the clock read dominates
+ * anyway) the STATE metrics: depth and LIFO. */
 void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   struct schedrt__wmetrics *m = &w->m;
   struct schedrt_shm_wslot *s = m->slot;
@@ -133,12 +74,9 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   if (m->hist && woke != 0 && woke <= now)
     hist_bump(&m->hist[SCHEDRT_SHM_HIST_SPACING / 8u + schedrt_hist_bucket(now - woke)]);
   m->poll_start = now;
-  uint64_t depth = schedrt__m_depth(w);
-  uint32_t lifo = schedrt__m_lifo(w);
   uint64_t odd = schedrt__m_begin(m, s);
+  SCHEDRT__M_STORES(w, s, SCHEDRT_PUB_STATE);
   SCHEDRT_SEQ_STORE(&s->poll_task, t->id);
-  SCHEDRT_SEQ_STORE(&s->local_queue_depth, depth);
-  SCHEDRT_SEQ_STORE(&s->lifo, lifo);
   SCHEDRT_SEQ_STORE(&s->poll_start_ns, now);
   schedrt__m_end(s, odd);
 }

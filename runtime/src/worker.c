@@ -35,6 +35,12 @@ void schedrt__notify_parked(schedrt_runtime *rt) {
     schedrt__unpark_worker(&rt->workers[idx]);
 }
 
+/* Onto the tail of w's ring; a full ring moves half of itself to the injection queue. */
+static void push_local(schedrt_worker *w, schedrt_task *t) {
+  if (schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject))
+    schedrt__m_overflow(w);
+}
+
 /* Local schedule: the LIFO slot for a fresh wake, the ring's tail for a
  * re-poll, the defer list for an explicit yield. */
 static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
@@ -52,7 +58,7 @@ static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
     return;
   }
   if (is_yield || !rt->lifo_enabled) {
-    (void)schedrt__lq_push_back_or_overflow(&w->q, t, &rt->inject);
+    push_local(w, t);
     notify = true;
   } else {
     /* Relaxed: only this worker touches its LIFO slot while it runs; the
@@ -60,7 +66,7 @@ static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
     schedrt_task *prev = atomic_exchange_explicit(&w->lifo, t, memory_order_relaxed);
     notify = prev != NULL;
     if (prev)
-      (void)schedrt__lq_push_back_or_overflow(&w->q, prev, &rt->inject);
+      push_local(w, prev);
   }
   /* A lone task in the LIFO slot cannot be stolen, so waking a thief for it
    * would only cost a futex call. */
@@ -111,7 +117,7 @@ static schedrt_task *pull_inject(schedrt_worker *w) {
     return NULL;
   for (schedrt_task *x = first->qnext, *nx; x; x = nx) {
     nx = x->qnext;
-    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &rt->inject);
+    push_local(w, x);
   }
   return first;
 }
@@ -133,7 +139,7 @@ static schedrt_task *take_deferred(schedrt_worker *w) {
   w->defer_head = w->defer_tail = NULL;
   for (schedrt_task *x = t->qnext, *nx; x; x = nx) {
     nx = x->qnext;
-    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &w->rt->inject);
+    push_local(w, x);
   }
   if (t->qnext)
     schedrt__notify_parked(w->rt);
@@ -215,7 +221,7 @@ static schedrt_task *steal_work(schedrt_worker *w) {
     w->searching = schedrt__idle_to_searching(&w->rt->idle);
     if (!w->searching)
       return NULL;
-    schedrt__m_state(w, SCHEDRT_WS_SEARCHING);
+    schedrt__m_state(w, SCHEDRT_WSTATE_SEARCHING);
   }
   for (uint32_t round = 0; round < SCHEDRT_SEARCH_ROUNDS; round++) {
     schedrt_task *t = steal_round(w);
@@ -264,7 +270,7 @@ static inline __attribute__((always_inline)) void run_polls(schedrt_worker *w, s
     /* At the cap, or at shutdown (so destroy drops the rest promptly). */
     if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS || stopping(w->rt)) {
       /* Tokio 1.29's cap: a self-re-spawning chain must not starve the rest. */
-      (void)schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject);
+      push_local(w, t);
       schedrt__notify_parked(w->rt);
       break;
     }
@@ -313,7 +319,7 @@ static void park(schedrt_worker *w) {
     if (work_pending(rt))
       schedrt__notify_parked(rt);
   }
-  schedrt__m_state(w, SCHEDRT_WS_PARKED);
+  schedrt__m_state(w, SCHEDRT_WSTATE_PARKED);
   schedrt__m_park(w);
   for (;;) {
     /* Acquire: pairs with schedrt__unpark_worker's release. */
@@ -370,7 +376,7 @@ void *schedrt__worker_main(void *arg) {
     }
     park(w);
   }
-  schedrt__m_state(w, SCHEDRT_WS_STOPPED);
+  schedrt__m_state(w, SCHEDRT_WSTATE_STOPPED);
   schedrt__m_maintenance(w);
   schedrt__task_cache_flush(w);
   schedrt__tls_worker = NULL;

@@ -68,7 +68,7 @@ typedef struct schedrt_dump_task {
 typedef struct schedrt_dump_worker {
   uint64_t index;
   uint32_t role;                       /* enum schedrt_dump_role; __COUNT: unknown */
-  uint32_t state;                      /* enum schedrt_dump_wstate; __COUNT: null or unknown */
+  uint32_t state;                      /* enum schedrt_worker_state; __COUNT: null or unknown */
   uint32_t reason;                     /* enum schedrt_dump_reason; NONE: null */
   uint32_t running_src;                /* enum schedrt_dump_source; NONE: null */
   int64_t local_queue, lifo, deferred; /* NONE when unknown */

@@ -72,8 +72,8 @@ typedef enum schedrt_liveness {
 /* "LIVE", "HUNG", "STALE", "EXITING", "UNKNOWN". Never NULL. */
 const char *schedrt_liveness_name(schedrt_liveness l);
 
-/* "starting", "running", "searching", "parked", "stopped", or "?" for a
- * value outside enum schedrt_worker_state (metrics_def.h). Never NULL. */
+/* The state's text from SCHEDRT_WORKER_STATES (metrics_def.h), or "?" for a
+ * value outside the list. Never NULL. */
 const char *schedrt_worker_state_name(uint32_t state);
 
 /* --------------------------------------------------------------- opening */
@@ -241,7 +241,7 @@ const schedrt_reader_desc *schedrt_reader_desc_at(const schedrt_reader *r, size_
  * to two periods after its poll began, and never for a short poll.
  */
 typedef struct schedrt_worker_snap {
-#define SCHEDRT__RSNAP_FIELD(id, kind, off, type, unit, help) uint64_t id;
+#define SCHEDRT__RSNAP_FIELD(id, kind, off, type, unit, help, pub) uint64_t id;
   SCHEDRT_WSLOT_METRICS(SCHEDRT__RSNAP_FIELD)
 #undef SCHEDRT__RSNAP_FIELD
   /*
@@ -277,7 +277,7 @@ typedef struct schedrt_worker_snap {
  * list: inject_depth, alive, spawned, remote_schedules, nworkers. Published
  * by the monitor every heartbeat period. */
 typedef struct schedrt_global_snap {
-#define SCHEDRT__RSNAP_FIELD(id, kind, off, type, unit, help) uint64_t id;
+#define SCHEDRT__RSNAP_FIELD(id, kind, off, type, unit, help, pub) uint64_t id;
   SCHEDRT_GLOBAL_METRICS(SCHEDRT__RSNAP_FIELD)
 #undef SCHEDRT__RSNAP_FIELD
   uint32_t torn;

@@ -11,6 +11,8 @@
 #ifndef SCHEDRT_PROTO_DUMP_KEYS_H
 #define SCHEDRT_PROTO_DUMP_KEYS_H
 
+#include "schedrt/proto/metrics_def.h" /* the worker states */
+
 #define SCHEDRT_DUMP_FORMAT "schedrt-dump"
 #define SCHEDRT_DUMP_MAJOR 1
 #define SCHEDRT_DUMP_MINOR 0
@@ -52,7 +54,7 @@
 /* workers[] */
 #define SCHEDRT_DK_INDEX "index"
 #define SCHEDRT_DK_ROLE "role"     /* SCHEDRT_DUMP_ROLES */
-#define SCHEDRT_DK_WSTATE "state"  /* SCHEDRT_DUMP_WSTATES, or null */
+#define SCHEDRT_DK_WSTATE "state"  /* SCHEDRT_WORKER_STATES (metrics_def.h) texts, or null */
 #define SCHEDRT_DK_REASON "reason" /* missing workers: SCHEDRT_DUMP_REASONS */
 #define SCHEDRT_DK_LOCAL_QUEUE "local_queue"
 #define SCHEDRT_DK_LIFO "lifo"
@@ -102,16 +104,6 @@
   X(REQUESTER, "requester", "asked for the dump from inside a task (held by the call)")                      \
   X(MISSING, "missing", "did not reach a safe point before the deadline")
 
-/* A worker's scheduler state as its metrics slot last published it (the
- * values of enum schedrt_worker_state, metrics_def.h): "parked" for a held
- * worker means the dump woke it. */
-#define SCHEDRT_DUMP_WSTATES(X)                                                                              \
-  X(STARTING, "starting", "not yet in its loop")                                                             \
-  X(RUNNING, "running", "polling tasks")                                                                     \
-  X(SEARCHING, "searching", "looking for work to steal")                                                     \
-  X(PARKED, "parked", "asleep until woken")                                                                  \
-  X(STOPPED, "stopped", "left its loop")
-
 #define SCHEDRT_DUMP_REASONS(X)                                                                              \
   X(POLLING, "polling", "inside a poll (current_task, running_ns say which and how long)")                   \
   X(NO_SAFEPOINT, "no_safepoint", "between polls but did not reach a safe point")
@@ -132,12 +124,6 @@ enum schedrt_dump_role {
   SCHEDRT_DUMP_ROLES(X)
 #undef X
       SCHEDRT_DUMP_ROLE__COUNT
-};
-enum schedrt_dump_wstate {
-#define X(n, t, h) SCHEDRT_DUMP_WSTATE_##n,
-  SCHEDRT_DUMP_WSTATES(X)
-#undef X
-      SCHEDRT_DUMP_WSTATE__COUNT
 };
 enum schedrt_dump_reason {
   SCHEDRT_DUMP_REASON_NONE = 0,
@@ -163,8 +149,6 @@ enum schedrt_dump_source {
 #define SCHEDRT__DUMP_NAME(n, t, h) t,
 static const char *const schedrt_dump_role_names[SCHEDRT_DUMP_ROLE__COUNT] = {
     SCHEDRT_DUMP_ROLES(SCHEDRT__DUMP_NAME)};
-static const char *const schedrt_dump_wstate_names[SCHEDRT_DUMP_WSTATE__COUNT] = {
-    SCHEDRT_DUMP_WSTATES(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_reason_names[SCHEDRT_DUMP_REASON__COUNT] = {
     0, SCHEDRT_DUMP_REASONS(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_source_names[SCHEDRT_DUMP_SOURCE__COUNT] = {

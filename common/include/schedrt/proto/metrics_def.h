@@ -5,7 +5,7 @@
  * in-process API's table (schedrt_metric_info) and, later, the inspector's
  * columns and export formats.
  *
- * Each entry: X(id, kind, offset, type, unit, help)
+ * Each entry: X(id, kind, offset, type, unit, help, pub)
  *   id      C identifier, also the metric's name ("polls")
  *   kind    COUNTER (monotonic: compute rates), GAUGE, HISTOGRAM
  *   offset  byte offset inside its region's element (frozen for a layout
@@ -14,6 +14,10 @@
  *   type    uint32_t or uint64_t (histograms: uint64_t buckets)
  *   unit    "tasks", "ns", ...
  *   help    one line, <= 63 bytes
+ *   pub     when the value reaches the segment (SCHEDRT_PUB_*, below): the
+ *           runtime's writers are generated from this column, so a worker
+ *           counter is this one line plus the increment where it happens
+ *           (runtime/src/metrics.h says where its value comes from)
  *
  * Regions: a per-worker slot (WSLOT: its first half written by the worker
  * under its seqlock, its second half by the monitor thread under another;
@@ -28,6 +32,49 @@
 #define SCHEDRT_PROTO_METRICS_DEF_H
 
 /*
+ * Worker states, the value of the `state` metric, in value order (append
+ * only): X(NAME, text, short text of at most 7 columns, help). The dump's
+ * worker records, the reader and sched-inspect name them from this list.
+ */
+#define SCHEDRT_WORKER_STATES(X)                                                                             \
+  X(STARTING, "starting", "start", "not yet in its loop")                                                    \
+  X(RUNNING, "running", "running", "polling tasks")                                                          \
+  X(SEARCHING, "searching", "search", "looking for work to steal")                                           \
+  X(PARKED, "parked", "parked", "asleep until woken")                                                        \
+  X(STOPPED, "stopped", "stopped", "left its loop")
+
+enum schedrt_worker_state {
+#define SCHEDRT__WSTATE_ENUM(n, text, short_text, help) SCHEDRT_WSTATE_##n,
+  SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_ENUM)
+#undef SCHEDRT__WSTATE_ENUM
+      SCHEDRT_WSTATE__COUNT
+};
+
+/* The state names, indexed by value (static in a header: unused copies cost nothing). */
+#define SCHEDRT__WSTATE_TEXT(n, text, short_text, help) text,
+#define SCHEDRT__WSTATE_SHORT(n, text, short_text, help) short_text,
+static const char *const schedrt_worker_state_names[SCHEDRT_WSTATE__COUNT] = {
+    SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_TEXT)};
+static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
+    SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_SHORT)};
+#undef SCHEDRT__WSTATE_TEXT
+#undef SCHEDRT__WSTATE_SHORT
+/* " starting running ...": the state metric's help text. */
+#define SCHEDRT__WSTATE_WORD(n, text, short_text, help) " " text
+
+/*
+ * Publication classes (the pub column), as bits of the worker's publication
+ * masks. Under the worker's seqlock, a state change stores the STATE
+ * metrics, maintenance (every 61 ticks) STATE and TICK ones, and park,
+ * unpark, start and stop all three.
+ */
+#define SCHEDRT_PUB_LIVE 0x01u    /* stored at every event by its writer, outside any section */
+#define SCHEDRT_PUB_STATE 0x02u   /* read from the scheduler at every worker publication */
+#define SCHEDRT_PUB_TICK 0x04u    /* a worker-private counter, published at maintenance */
+#define SCHEDRT_PUB_PARK 0x08u    /* a worker-private value that changes only at park/unpark */
+#define SCHEDRT_PUB_MONITOR 0x10u /* the monitor thread's, once per period, under its own seqlock */
+
+/*
  * Per-worker slot. current_task lives in the monitor half (offset >= 128):
  * the monitor names the task of a poll it saw running for a whole period
  * (with SCHEDRT_TIMING the worker also publishes every poll's task, as the
@@ -35,33 +82,34 @@
  * every change; the rest at maintenance, park, unpark and stop.
  */
 #define SCHEDRT_WSLOT_METRICS(X)                                                                             \
-  X(state, GAUGE, 8, uint32_t, "enum", "0 starting 1 running 2 searching 3 parked 4 stopped")                \
-  X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)")                                          \
-  X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)")        \
-  X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)")              \
-  X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded")               \
-  X(ticks, COUNTER, 40, uint64_t, "ticks", "scheduler loop iterations")                                      \
-  X(local_schedules, COUNTER, 48, uint64_t, "tasks", "tasks spawned or woken into this worker")              \
-  X(overflows, COUNTER, 56, uint64_t, "events", "local ring full: half moved to injection")                  \
-  X(steals, COUNTER, 64, uint64_t, "tasks", "tasks stolen by this worker")                                   \
-  X(steal_ops, COUNTER, 72, uint64_t, "ops", "successful steal operations")                                  \
-  X(parks, COUNTER, 80, uint64_t, "events", "times the worker parked")                                       \
-  X(unparks, COUNTER, 88, uint64_t, "events", "times the worker woke from park")                             \
-  X(noop_unparks, COUNTER, 96, uint64_t, "events", "unpark followed by park with no poll")                   \
-  X(busy_ns, COUNTER, 104, uint64_t, "ns", "time between unpark and park (completed spans)")
+  X(state, GAUGE, 8, uint32_t, "enum", "in value order:" SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_WORD), STATE) \
+  X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)", STATE)                                   \
+  X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)",        \
+    MONITOR)                                                                                                 \
+  X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)", LIVE)        \
+  X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded", STATE)        \
+  X(ticks, COUNTER, 40, uint64_t, "ticks", "scheduler loop iterations", TICK)                                \
+  X(local_schedules, COUNTER, 48, uint64_t, "tasks", "tasks spawned or woken into this worker", TICK)        \
+  X(overflows, COUNTER, 56, uint64_t, "events", "local ring full: half moved to injection", TICK)            \
+  X(steals, COUNTER, 64, uint64_t, "tasks", "tasks stolen by this worker", TICK)                             \
+  X(steal_ops, COUNTER, 72, uint64_t, "ops", "successful steal operations", TICK)                            \
+  X(parks, COUNTER, 80, uint64_t, "events", "times the worker parked", PARK)                                 \
+  X(unparks, COUNTER, 88, uint64_t, "events", "times the worker woke from park", PARK)                       \
+  X(noop_unparks, COUNTER, 96, uint64_t, "events", "unpark followed by park with no poll", PARK)             \
+  X(busy_ns, COUNTER, 104, uint64_t, "ns", "time between unpark and park (completed spans)", PARK)
 
 /* Global area, published by the monitor thread every period. */
 #define SCHEDRT_GLOBAL_METRICS(X)                                                                            \
-  X(inject_depth, GAUGE, 8, uint64_t, "tasks", "tasks in the injection queue")                               \
-  X(alive, GAUGE, 16, uint64_t, "tasks", "tasks spawned and not yet released")                               \
-  X(spawned, COUNTER, 24, uint64_t, "tasks", "tasks spawned since start")                                    \
-  X(remote_schedules, COUNTER, 32, uint64_t, "tasks", "tasks scheduled from outside a worker")               \
-  X(nworkers, GAUGE, 40, uint64_t, "workers", "number of workers")
+  X(inject_depth, GAUGE, 8, uint64_t, "tasks", "tasks in the injection queue", MONITOR)                      \
+  X(alive, GAUGE, 16, uint64_t, "tasks", "tasks spawned and not yet released", MONITOR)                      \
+  X(spawned, COUNTER, 24, uint64_t, "tasks", "tasks spawned since start", MONITOR)                           \
+  X(remote_schedules, COUNTER, 32, uint64_t, "tasks", "tasks scheduled from outside a worker", MONITOR)      \
+  X(nworkers, GAUGE, 40, uint64_t, "workers", "number of workers", MONITOR)
 
 /* Per-worker histograms (log-scale buckets; bounds in the segment). */
 #define SCHEDRT_HIST_METRICS(X)                                                                              \
-  X(poll_time, HISTOGRAM, 0, uint64_t, "ns", "poll duration (needs SCHEDRT_TIMING)")                         \
-  X(sched_latency, HISTOGRAM, 512, uint64_t, "ns", "woken to polled latency (needs TIMING)")
+  X(poll_time, HISTOGRAM, 0, uint64_t, "ns", "poll duration (needs SCHEDRT_TIMING)", LIVE)                   \
+  X(sched_latency, HISTOGRAM, 512, uint64_t, "ns", "woken to polled latency (needs TIMING)", LIVE)
 
 /* Region codes stored in descriptors. */
 enum schedrt_shm_region {
@@ -76,13 +124,13 @@ enum schedrt_shm_region {
  * descriptor table (for the metrics this build knows).
  */
 enum schedrt_metric_id {
-#define SCHEDRT__MID(id, kind, off, type, unit, help) SCHEDRT_M_##id,
+#define SCHEDRT__MID(id, kind, off, type, unit, help, pub) SCHEDRT_M_##id,
   SCHEDRT_WSLOT_METRICS(SCHEDRT__MID) SCHEDRT_GLOBAL_METRICS(SCHEDRT__MID) SCHEDRT_HIST_METRICS(SCHEDRT__MID)
 #undef SCHEDRT__MID
       SCHEDRT_M__COUNT
 };
 
-#define SCHEDRT__ONE(id, kind, off, type, unit, help) +1
+#define SCHEDRT__ONE(id, kind, off, type, unit, help, pub) +1
 enum {
   SCHEDRT_M__WSLOT_COUNT = 0 SCHEDRT_WSLOT_METRICS(SCHEDRT__ONE),
   SCHEDRT_M__GLOBAL_COUNT = 0 SCHEDRT_GLOBAL_METRICS(SCHEDRT__ONE),
@@ -91,15 +139,5 @@ enum {
   SCHEDRT_M__HIST_FIRST = SCHEDRT_M__WSLOT_COUNT + SCHEDRT_M__GLOBAL_COUNT,
 };
 #undef SCHEDRT__ONE
-
-/* Worker states (the value of the `state` metric). */
-enum schedrt_worker_state {
-  SCHEDRT_WSTATE_STARTING = 0,
-  SCHEDRT_WSTATE_RUNNING = 1,
-  SCHEDRT_WSTATE_SEARCHING = 2,
-  SCHEDRT_WSTATE_PARKED = 3,
-  SCHEDRT_WSTATE_STOPPED = 4,
-  SCHEDRT_WSTATE__COUNT
-};
 
 #endif /* SCHEDRT_PROTO_METRICS_DEF_H */

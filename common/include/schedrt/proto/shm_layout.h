@@ -219,7 +219,7 @@ struct schedrt_shm_wslot {
   _Atomic uint64_t current_file[SCHEDRT_SHM_TASK_FILE_LEN / 8u]; /* 200 .. 256 */
 };
 
-#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help)                                                \
+#define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help, pub)                                           \
   _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id);                             \
   _Static_assert(sizeof(((struct schedrt_shm_wslot *)0)->id) == sizeof(type), "slot width: " #id);           \
   _Static_assert(sizeof(type) == 4 || sizeof(type) == 8, "slot width: " #id);
@@ -250,13 +250,13 @@ _Static_assert(SCHEDRT_SHM_SLOT_STRIDE % SCHEDRT_SHM_ALIGN == 0, "slot stride");
 
 struct schedrt_shm_global {
   _Atomic uint64_t seq; /* 0: odd while the monitor writes */
-#define SCHEDRT__GLOBAL_FIELD(id, kind, off, type, unit, help) _Atomic type id;
+#define SCHEDRT__GLOBAL_FIELD(id, kind, off, type, unit, help, pub) _Atomic type id;
   SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_FIELD)
 #undef SCHEDRT__GLOBAL_FIELD
   uint64_t resv[10]; /* 48 .. 128 */
 };
 
-#define SCHEDRT__GLOBAL_ASSERT(id, kind, off, type, unit, help)                                              \
+#define SCHEDRT__GLOBAL_ASSERT(id, kind, off, type, unit, help, pub)                                         \
   _Static_assert(offsetof(struct schedrt_shm_global, id) == (off), "global: " #id);                          \
   _Static_assert(sizeof(type) == 8, "global width: " #id);
 SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_ASSERT)
@@ -279,7 +279,7 @@ _Static_assert(sizeof(struct schedrt_shm_global) == SCHEDRT_SHM_GLOBAL_SIZE, "la
 #define SCHEDRT_HIST_BUCKETS (2u + 2u * (SCHEDRT_HIST_MAX_SHIFT - SCHEDRT_HIST_MIN_SHIFT))
 _Static_assert(SCHEDRT_HIST_BUCKETS == 62, "bucket count");
 _Static_assert(SCHEDRT_HIST_BUCKETS * 8u <= SCHEDRT_SHM_HIST_SPACING, "histogram fits its spacing");
-#define SCHEDRT__HIST_ASSERT(id, kind, off, type, unit, help)                                                \
+#define SCHEDRT__HIST_ASSERT(id, kind, off, type, unit, help, pub)                                           \
   _Static_assert((off) % SCHEDRT_SHM_HIST_SPACING == 0 && (off) < SCHEDRT_SHM_HIST_STRIDE, "hist: " #id);
 SCHEDRT_HIST_METRICS(SCHEDRT__HIST_ASSERT)
 #undef SCHEDRT__HIST_ASSERT
