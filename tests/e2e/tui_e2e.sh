@@ -5,11 +5,11 @@
 # Checks: a row per worker and the header figures; `d` saves a dump named in the status line and
 # the file decodes (sched-inspect show, and python3-cbor2 when present); `t` opens it, its `h` shows
 # the viewer's keys and closes back to it, `q` and `Esc` return to the live view; `h` shows the
-# help, `s` sorts; `Enter` opens the worker panel (Down steps, the figures keep moving under it,
-# `h`/`t` come back to it, `Esc` leaves); `q` quits and the terminal is back (stty sane, no
-# alternate screen); resize and 80x24; NO_COLOR; SIGTERM restores the terminal; `show -t` with its
-# help, `g`, `Enter`/`Esc` and `q`; a stuck worker is highlighted; a hung target and an exited one
-# get their banners.
+# help, `s` sorts and its status message expires; `Enter` opens the worker panel (Down steps, the
+# figures keep moving under it, `h`/`t` come back to it, `Esc` leaves); `q` quits and the terminal
+# is back (stty sane, no alternate screen); resize and 80x24; NO_COLOR; SIGTERM restores the
+# terminal; `show -t` with its help, `g`, `Enter`/`Esc` and `q`; a stuck worker is highlighted; a
+# hung target and an exited one get their banners.
 # Exit 0 pass, 1 fail, 77 skip (no tmux).
 set -uo pipefail
 
@@ -137,6 +137,8 @@ screen | grep -q 'attached in' && pass "attach time: $(screen | grep -o 'attache
 
 tm send-keys -t e2e s
 wait_for 'sorted by depth' 3 && pass "s sorts" || fail "s: no 'sorted by depth'"
+# Status messages of the live view's keys last 2 s (the live view's tick clears them).
+wait_gone 'sorted by depth' 6 && pass "the status line expires" || fail "'sorted by depth' stays"
 
 tm send-keys -t e2e d
 if wait_for 'saved to \./sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' 15; then
