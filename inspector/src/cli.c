@@ -388,7 +388,7 @@ int inspect_run(int argc, char **argv) {
   case CMD_LIST:
     return cmd_list(&o);
   case CMD_TOP:
-    return tui_run(&o);
+    return cmd_top(&o);
   case CMD_STAT:
     return cmd_stat(&o);
   case CMD_DUMP:

@@ -47,11 +47,11 @@ int cli_parse(int argc, char **argv, inspect_opts *o);
 /* The whole program. */
 int inspect_run(int argc, char **argv);
 
-/* Subcommands (cmd_*.c, tui.c); each returns an exit status. */
+/* Subcommands (cmd_*.c); each returns an exit status. */
 int cmd_list(const inspect_opts *o);
 int cmd_stat(const inspect_opts *o);
 int cmd_dump(const inspect_opts *o);
 int cmd_show(const inspect_opts *o);
-int tui_run(const inspect_opts *o);
+int cmd_top(const inspect_opts *o);
 
 #endif

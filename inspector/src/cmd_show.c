@@ -3,20 +3,41 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "crt.h"
 #include "dump_group.h"
 #include "dump_json.h"
 #include "dump_report.h"
 #include "json_export.h"
+#include "screen.h"
 #include "screen_dump.h"
 #include "util.h"
 
 #define REPORT_PER_GROUP 10
 
+/* -t: the dump viewer alone on the screen loop; when it closes (q, Esc), the loop ends. */
+static int show_viewer(const inspect_opts *o) {
+  char err[512];
+  screen *v = screen_dump_new(o->file, err, sizeof(err));
+  if (!v) {
+    fprintf(stderr, INSPECT_PROG ": %s: %s\n", o->file, err);
+    return INSPECT_EXIT_FAILURE;
+  }
+  if (crt_init(o->no_color, 10)) {
+    screen_free(v);
+    return INSPECT_EXIT_USAGE;
+  }
+  screen_manager_run(v, 0);
+  crt_done();
+  int sig = crt_stop_signal();
+  screen_free(v);
+  return sig ? 128 + sig : INSPECT_EXIT_OK;
+}
+
 int cmd_show(const inspect_opts *o) {
   schedrt_dump_doc *d;
   char err[512];
   if (o->tui)
-    return dump_viewer_run(o->file, o->no_color);
+    return show_viewer(o);
   /* The JSON walks libcbor's item tree (faithful: every key, in file order). */
   unsigned flags = INSPECT_DUMP_FLAGS | (o->json ? SCHEDRT_DUMP_KEEP_CBOR : 0u);
   if (schedrt_dump_load_ex(o->file, flags, &d, err, sizeof(err))) {

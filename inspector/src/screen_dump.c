@@ -6,6 +6,7 @@
 #include "screen_dump.h"
 
 #include <curses.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "dump_group.h"
 #include "dump_report.h"
 #include "format.h"
-#include "tui.h"
+#include "screen_help.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -22,7 +23,8 @@ typedef struct view_row {
   size_t index; /* group index, or task index */
 } view_row;
 
-struct dump_view {
+typedef struct dump_view {
+  screen base;
   schedrt_dump_doc *m;
   char path[PATH_MAX];
   task_sort_key sort;
@@ -37,9 +39,7 @@ struct dump_view {
   size_t selected, scroll;
   size_t page; /* rows per page, from the last draw */
   int detail;  /* the detail panel of the selected task is open */
-  uint32_t help_scroll;
-  int help; /* only used by dump_viewer_run */
-};
+} dump_view;
 
 /* Rebuilds rows after a change of sort, grouping or collapse. */
 static void rebuild(dump_view *v) {
@@ -78,11 +78,14 @@ static void rebuild(dump_view *v) {
     v->selected = v->nrows ? v->nrows - 1 : 0;
 }
 
-dump_view *dump_view_open(const char *path, char *err, size_t errsize) {
+static const screen_class dump_class;
+
+screen *screen_dump_new(const char *path, char *err, size_t errsize) {
   schedrt_dump_doc *m;
   if (schedrt_dump_load_ex(path, INSPECT_DUMP_FLAGS, &m, err, errsize))
     return NULL;
   dump_view *v = xcalloc(1, sizeof(*v));
+  v->base.cls = &dump_class;
   v->m = m;
   xsnprintf(v->path, sizeof(v->path), "%s", path);
   v->grouped = 1;
@@ -91,12 +94,11 @@ dump_view *dump_view_open(const char *path, char *err, size_t errsize) {
   v->order = xcalloc(m->ntasks ? m->ntasks : 1, sizeof(*v->order));
   v->rows = xcalloc(m->ntasks + v->ngroups + 1, sizeof(*v->rows));
   rebuild(v);
-  return v;
+  return &v->base;
 }
 
-void dump_view_free(dump_view *v) {
-  if (!v)
-    return;
+static void dump_free(screen *self) {
+  dump_view *v = (dump_view *)self;
   dump_groups_free(v->groups, v->ngroups);
   schedrt_dump_doc_free(v->m);
   free(v->collapsed);
@@ -104,8 +106,6 @@ void dump_view_free(dump_view *v) {
   free(v->rows);
   free(v);
 }
-
-const struct schedrt_dump_doc *dump_view_doc(const dump_view *v) { return v ? v->m : NULL; }
 
 static void draw_detail(dump_view *v, int y0) {
   const view_row *r = v->nrows ? &v->rows[v->selected] : NULL;
@@ -130,7 +130,8 @@ static void draw_detail(dump_view *v, int y0) {
   w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_spawn_text(buf, sizeof(buf), v->m, t));
 }
 
-void screen_dump_draw(dump_view *v) {
+static void draw(screen *self) {
+  dump_view *v = (dump_view *)self;
   const schedrt_dump_doc *m = v->m;
   char a[32], b[32], buf[512];
   erase();
@@ -198,20 +199,25 @@ void screen_dump_draw(dump_view *v) {
     draw_detail(v, LINES - 2 - detail_rows);
   w_clear_row(LINES - 2, 0, CRT_NORMAL);
   w_printf(LINES - 2, 1, COLS - 1, CRT_DIM, "row %zu of %zu", v->nrows ? v->selected + 1 : 0, v->nrows);
-  w_function_bar(LINES - 1, keys_dump);
+  w_function_bar(LINES - 1, self->cls->keys);
 }
 
-int screen_dump_key(dump_view *v, inspect_action a) {
+/* q and Esc leave the viewer: back to the live view, or out of `show -t`, where it is alone. */
+static screen_result key(screen *self, inspect_action a, int ch) {
+  dump_view *v = (dump_view *)self;
   size_t page = v->page ? v->page : 10;
+  (void)ch;
   switch (a) {
   case ACT_QUIT:
-    return 1;
+    return screen_react(SCREEN_CLOSE);
   case ACT_BACK:
     if (v->detail) {
       v->detail = 0;
-      return 0;
+      break;
     }
-    return 1;
+    return screen_react(SCREEN_CLOSE);
+  case ACT_HELP:
+    return screen_open(screen_help_new(self->cls, NULL, 0));
   case ACT_SORT:
     v->sort = task_sort_next(v->sort);
     rebuild(v);
@@ -260,51 +266,14 @@ int screen_dump_key(dump_view *v, inspect_action a) {
   default:
     break;
   }
-  return 0;
+  /* Keys the viewer does not bind do nothing: they must not reach the live view below. */
+  return screen_react(SCREEN_HANDLED);
 }
 
-int dump_viewer_run(const char *path, int no_color) {
-  char err[512];
-  dump_view *v = dump_view_open(path, err, sizeof(err));
-  if (!v) {
-    fprintf(stderr, INSPECT_PROG ": %s: %s\n", path, err);
-    return INSPECT_EXIT_FAILURE;
-  }
-  if (crt_init(no_color, 10)) {
-    dump_view_free(v);
-    return INSPECT_EXIT_USAGE;
-  }
-  int done = 0;
-  while (!done && !crt_stop_signal()) {
-    if (v->help)
-      screen_help_draw(keys_dump, &v->help_scroll, 0);
-    else
-      screen_dump_draw(v);
-    int ch = getch();
-    if (ch == ERR)
-      continue;
-    if (ch == KEY_RESIZE) {
-      clearok(curscr, TRUE);
-      continue;
-    }
-    if (v->help) {
-      inspect_action a = keys_lookup(keys_help, ch);
-      if (a == ACT_UP && v->help_scroll)
-        v->help_scroll--;
-      else if (a == ACT_DOWN)
-        v->help_scroll++;
-      else
-        v->help = 0;
-      continue;
-    }
-    inspect_action a = keys_lookup(keys_dump, ch);
-    if (a == ACT_HELP)
-      v->help = 1;
-    else
-      done = screen_dump_key(v, a);
-  }
-  crt_done();
-  int sig = crt_stop_signal();
-  dump_view_free(v);
-  return sig ? 128 + sig : INSPECT_EXIT_OK;
-}
+static const screen_class dump_class = {
+    .name = "dump viewer",
+    .keys = keys_dump,
+    .draw = draw,
+    .key = key,
+    .free = dump_free,
+};

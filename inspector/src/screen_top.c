@@ -1,6 +1,7 @@
 /*
- * The live view: header figures, one row per worker, stuck workers' details,
- * the status line and the function bar. Reads the model; changes nothing.
+ * The live view's drawing: header figures, one row per worker, stuck workers'
+ * details, the status line and the function bar. live_view.c changes the
+ * state; drawing only moves the scroll position to keep the selection in sight.
  */
 #include <curses.h>
 #include <math.h>
@@ -8,8 +9,8 @@
 #include <string.h>
 
 #include "format.h"
+#include "live_view.h"
 #include "rates.h"
-#include "tui.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -82,7 +83,7 @@ static int header_item(int y, int x, const char *label, const char *value) {
   return x + 2;
 }
 
-static void draw_header(tui_state *s) {
+static void draw_header(live_view *s) {
   const global_view *g = &s->model.g;
   const schedrt_segment_info *info = s->target.info;
   char a[64], b[64];
@@ -123,7 +124,7 @@ static void draw_header(tui_state *s) {
 }
 
 /* A banner row when something needs saying; returns the rows used (0 or 1). */
-static int draw_banner(tui_state *s, int y) {
+static int draw_banner(live_view *s, int y) {
   const global_view *g = &s->model.g;
   char a[32];
   if (g->target_gone) {
@@ -154,7 +155,7 @@ static int draw_banner(tui_state *s, int y) {
   return 1;
 }
 
-static void draw_colhead(tui_state *s, int y, const layout *l) {
+static void draw_colhead(live_view *s, int y, const layout *l) {
   int x = 0;
   w_clear_row(y, 0, CRT_COLHEAD);
   /* Right-aligned numbers get right-aligned headers; w includes the separator. */
@@ -180,7 +181,7 @@ static void draw_colhead(tui_state *s, int y, const layout *l) {
 #undef COL
 }
 
-static void draw_worker(tui_state *s, int y, const layout *l, uint32_t wi, int selected) {
+static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int selected) {
   const worker_view *v = &s->model.w[wi];
   char a[32], b[32], task[96];
   int x = 0;
@@ -231,7 +232,7 @@ static void draw_worker(tui_state *s, int y, const layout *l, uint32_t wi, int s
 }
 
 /* One line per stuck worker (at most max): the task and, if a dump knows it, its name and spawn site. */
-static int draw_stuck(tui_state *s, int y, int max) {
+static int draw_stuck(live_view *s, int y, int max) {
   int used = 0;
   char a[32], who[256];
   for (uint32_t i = 0; i < s->model.g.nworkers && used < max; i++) {
@@ -243,7 +244,7 @@ static int draw_stuck(tui_state *s, int y, int max) {
       xsnprintf(who, sizeof(who), "\"%s\" spawned at %s:%u", v->current_name[0] ? v->current_name : "unnamed",
                 v->current_file, v->current_line);
     else
-      tui_task_label(s, v->current_task, who, sizeof(who));
+      live_view_task_label(s, v->current_task, who, sizeof(who));
     w_clear_row(y + used, 0, CRT_NORMAL);
     w_printf(y + used, 0, COLS, CRT_STATUS_ERR, " ! worker %u stuck %s on task #%llu %s", i,
              fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task, who);
@@ -252,7 +253,7 @@ static int draw_stuck(tui_state *s, int y, int max) {
   return used;
 }
 
-void screen_top_draw(tui_state *s) {
+void screen_top_draw(live_view *s) {
   const global_view *g = &s->model.g;
   layout l = compute_layout(COLS);
   int y = HEADER_ROWS;
@@ -294,5 +295,5 @@ void screen_top_draw(tui_state *s) {
   w_clear_row(LINES - 2, 0, CRT_NORMAL);
   if (s->status[0])
     w_text(LINES - 2, 1, COLS - 1, s->status_elem, s->status);
-  w_function_bar(LINES - 1, keys_top);
+  w_function_bar(LINES - 1, s->base.cls->keys);
 }

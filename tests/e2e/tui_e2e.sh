@@ -3,10 +3,13 @@
 # and reads the screen with capture-pane.
 #   tui_e2e.sh SCHED_INSPECT SCHEDRT_DEMO INSPECT_TARGET
 # Checks: a row per worker and the header figures; `d` saves a dump named in the status line and
-# the file decodes (sched-inspect show, and python3-cbor2 when present); `t` opens it, `h` shows
-# the help, `s` sorts; `q` quits and the terminal is back (stty sane, no alternate screen); resize
-# and 80x24; NO_COLOR; SIGTERM restores the terminal; a stuck worker is highlighted; a hung
-# target and an exited one get their banners.
+# the file decodes (sched-inspect show, and python3-cbor2 when present); `t` opens it, its `h` shows
+# the viewer's keys and closes back to it, `q` and `Esc` return to the live view; `h` shows the
+# help, `s` sorts and its status message expires; `Enter` opens the worker panel (Down steps, the
+# figures keep moving under it, `h`/`t` come back to it, `Esc` leaves); `q` quits and the terminal
+# is back (stty sane, no alternate screen); resize and 80x24; NO_COLOR; SIGTERM restores the
+# terminal; `show -t` with its help, `g`, `Enter`/`Esc` and `q`; a stuck worker is highlighted; a
+# hung target and an exited one get their banners.
 # Exit 0 pass, 1 fail, 77 skip (no tmux).
 set -uo pipefail
 
@@ -46,7 +49,38 @@ wait_for() {
   return 1
 }
 
+# Waits up to $2 seconds (default 10) until the screen no longer matches the extended regex $1.
+wait_gone() {
+  local re=$1 t=${2:-10} i
+  for ((i = 0; i < t * 10; i++)); do
+    screen | grep -Eq -- "$re" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Waits up to $2 seconds (default 10) until the screen differs from the text $1.
+wait_changed() {
+  local before=$1 t=${2:-10} i
+  for ((i = 0; i < t * 10; i++)); do
+    [[ "$(screen)" != "$before" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 type_line() { tm send-keys -t e2e -l "$1"; tm send-keys -t e2e Enter; }
+
+# Waits up to $2 seconds (default 10) for process $1 to be gone. Typing before that races with
+# the program's last getch(), which may eat the first character of the next command line.
+wait_exit() {
+  local p=$1 t=${2:-10} i
+  for ((i = 0; i < t * 10; i++)); do
+    kill -0 "$p" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 # Starts a program in the background and waits for its metrics segment; prints its pid.
 # Called in $(...), a subshell: the caller adds the pid to pids, so cleanup stops it.
@@ -103,6 +137,8 @@ screen | grep -q 'attached in' && pass "attach time: $(screen | grep -o 'attache
 
 tm send-keys -t e2e s
 wait_for 'sorted by depth' 3 && pass "s sorts" || fail "s: no 'sorted by depth'"
+# Status messages of the live view's keys last 2 s (the live view's tick clears them).
+wait_gone 'sorted by depth' 6 && pass "the status line expires" || fail "'sorted by depth' stays"
 
 tm send-keys -t e2e d
 if wait_for 'saved to \./sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' 15; then
@@ -124,9 +160,25 @@ if wait_for 'saved to \./sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' 15; then
   tm send-keys -t e2e t
   wait_for "dump of pid $demo_pid" 5 && pass "t opens the dump viewer" || fail "t: no viewer"
   wait_for 'await|idle|running' 2 || fail "viewer shows no tasks"
+  # The help is the one of the screen it was opened from, and closes back to it.
+  tm send-keys -t e2e h
+  if wait_for 'keys of the dump viewer' 3; then
+    pass "h in the t viewer shows the viewer's keys"
+    screen | grep -q 'group tasks by await point' || fail "the viewer's help lacks the g key"
+    screen | grep -q 'take a task dump' && fail "the viewer's help lists the live view's keys"
+  else
+    fail "h in the t viewer: no viewer help"
+  fi
+  tm send-keys -t e2e x
+  wait_for "dump of pid $demo_pid" 3 && pass "the help closes back to the viewer" ||
+    fail "closing the help did not return to the viewer"
   tm send-keys -t e2e Enter
   tm send-keys -t e2e q
   wait_for "sched-inspect  pid $demo_pid" 5 && pass "q leaves the viewer" || fail "q did not leave the viewer"
+  tm send-keys -t e2e t
+  wait_for "dump of pid $demo_pid" 5 || fail "t: no viewer the second time"
+  tm send-keys -t e2e Escape
+  wait_for "sched-inspect  pid $demo_pid" 5 && pass "Esc leaves the viewer" || fail "Esc did not leave the viewer"
 else
   fail "d: no 'saved to ./sched-dump-$demo_pid-...cbor' in the status line"
 fi
@@ -136,6 +188,37 @@ wait_for 'keys of the live view' 3 && pass "h shows the help" || fail "h: no hel
 screen | grep -q 'take a task dump' || fail "help lacks the d key"
 tm send-keys -t e2e x
 wait_for "sched-inspect  pid $demo_pid" 3 || fail "the help did not close"
+
+# The worker panel sits on the live view: Up/Down are its own, other keys are the live view's.
+tm send-keys -t e2e Home
+tm send-keys -t e2e Enter
+if wait_for "worker [01] of pid $demo_pid" 3; then
+  pass "Enter opens the worker panel"
+  w=$(screen | grep -Eo "worker [01] of pid" | head -1 | cut -d' ' -f2)
+  tm send-keys -t e2e Down
+  wait_for "worker $((1 - w)) of pid $demo_pid" 3 && pass "Down steps to the other worker" ||
+    fail "Down: still worker $w"
+  # The snapshots go on under the panel (the live view's timed work runs below the top screen).
+  wait_for '^ polls +[0-9]+' 3 || fail "the worker panel shows no polls counter"
+  wait_changed "$(screen)" 5 && pass "the worker panel's figures move" || fail "the worker panel is frozen"
+  tm send-keys -t e2e h
+  wait_for 'keys of the live view' 3 && pass "h in the worker panel shows the live view's keys" ||
+    fail "h in the worker panel: no help"
+  tm send-keys -t e2e x
+  wait_for "worker [01] of pid $demo_pid" 3 && pass "the help closes back to the worker panel" ||
+    fail "closing the help did not return to the worker panel"
+  if [[ -n ${dump_file:-} ]]; then
+    tm send-keys -t e2e t
+    wait_for "dump of pid $demo_pid" 5 || fail "t in the worker panel: no viewer"
+    tm send-keys -t e2e q
+    wait_for "worker [01] of pid $demo_pid" 3 && pass "q in the viewer returns to the worker panel" ||
+      fail "q in the viewer opened from the worker panel did not return to it"
+  fi
+  tm send-keys -t e2e Escape
+  wait_for "sched-inspect  pid $demo_pid" 3 && pass "Esc closes the worker panel" || fail "Esc: the panel stays"
+else
+  fail "Enter: no worker panel"
+fi
 
 tm send-keys -t e2e p
 wait_for 'PAUSED' 3 && pass "p pauses" || fail "p: no PAUSED banner"
@@ -181,6 +264,7 @@ wait_for "sched-inspect  pid $demo_pid" 10 || fail "sigterm: no header"
 ipid=$(pgrep -n -P "$(tm display-message -p -t e2e '#{pane_pid}')")
 [[ -n $ipid ]] || fail "sigterm: no sched-inspect process under the pane's shell"
 kill -TERM "$ipid"
+wait_exit "$ipid" 5 || fail "sigterm: sched-inspect still runs"
 check_restored 143 "SIGTERM"
 
 # ---------------------------------------------------------------- SIGSEGV (the crash path)
@@ -189,6 +273,7 @@ type_line "$inspect $demo_pid -d 5"
 wait_for "sched-inspect  pid $demo_pid" 10 || fail "sigsegv: no header"
 ipid=$(pgrep -n -P "$(tm display-message -p -t e2e '#{pane_pid}')")
 kill -SEGV "$ipid"
+wait_exit "$ipid" 5 || fail "sigsegv: sched-inspect still runs"
 check_restored 139 "SIGSEGV"
 
 # ---------------------------------------------------------------- show -t
@@ -196,10 +281,18 @@ if [[ -n ${dump_file:-} ]]; then
   new_term 100 30
   type_line "$inspect show -t $dump_file"
   wait_for "dump of pid $demo_pid" 5 && pass "show -t opens the viewer" || fail "show -t: no viewer"
+  tm send-keys -t e2e h
+  wait_for 'keys of the dump viewer' 3 && pass "show -t: h shows the viewer's keys" || fail "show -t: h, no help"
+  screen | grep -q 'quit when it was opened with show -t' || fail "show -t: the help lacks q"
+  tm send-keys -t e2e x
+  wait_for "dump of pid $demo_pid" 3 || fail "show -t: the help did not close back to the viewer"
   tm send-keys -t e2e g
   wait_for 'all tasks, sorted by state' 3 && pass "g flattens the list" || fail "g: no flat list"
   tm send-keys -t e2e Enter
-  wait_for 'task #[0-9]+ ' 3 && pass "Enter shows a task" || fail "Enter: no task details"
+  wait_for ' task #[0-9]+ ' 3 && pass "Enter shows a task" || fail "Enter: no task details"
+  tm send-keys -t e2e Escape
+  wait_gone ' task #[0-9]+ ' 3 && pass "Esc closes the task details" || fail "Esc: the task details stay"
+  screen | grep -q "dump of pid $demo_pid" || fail "show -t: Esc on the details left the viewer"
   tm send-keys -t e2e q
   check_restored 0 "q in show -t"
 fi

@@ -1,0 +1,37 @@
+/* `sched-inspect top PID` (and `sched-inspect PID`): the live view, run by the screen loop. */
+#include <stdio.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "crt.h"
+#include "live_view.h"
+#include "screen.h"
+#include "util.h"
+
+int cmd_top(const inspect_opts *o) {
+  inspect_target t;
+  char msg[512];
+  /* Attach before entering curses, so an error reads like any other command's. */
+  inspect_attach_opts ao = {.shm_dir = o->shm_dir};
+  int err = target_attach(o->pid, &ao, &t);
+  if (err) {
+    fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+    return target_exit_code(err);
+  }
+  live_view *lv = live_view_new(o, &t);
+  if (crt_init(o->no_color, o->delay_tenths)) {
+    live_view_free(lv);
+    return INSPECT_EXIT_USAGE;
+  }
+  screen_manager_run(&lv->base, o->max_iterations);
+  crt_done();
+
+  /* Out of curses: what is left to say goes to the terminal the user gets back. */
+  int sig = crt_stop_signal();
+  if (lv->dump)
+    fprintf(stderr, INSPECT_PROG ": a dump was still pending; the runtime removes it after a while\n");
+  if (lv->last_dump[0])
+    fprintf(stderr, INSPECT_PROG ": last dump saved to %s\n", lv->last_dump);
+  live_view_free(lv);
+  return sig ? 128 + sig : INSPECT_EXIT_OK;
+}

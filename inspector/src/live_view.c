@@ -1,0 +1,305 @@
+/*
+ * The live view's keys and timed work: a snapshot every refresh period, the
+ * asynchronous dump and its progress on the status line, the status line's
+ * expiry. The loop (screen_manager.c) calls the tick; the worker panel, the
+ * help and the dump viewer are screens this view opens on top of itself.
+ */
+#include "live_view.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump_client.h"
+#include "dump_group.h"
+#include "format.h"
+#include "screen_dump.h"
+#include "screen_help.h"
+#include "screen_worker.h"
+#include "util.h"
+
+#define NS_PER_TENTH 100000000ull
+#define LIVENESS_PERIOD_NS 500000000ull /* full process checks at most twice a second */
+
+static const unsigned delay_steps[] = {1, 2, 5, 10, 20, 50, 100};
+#define NSTEPS (sizeof(delay_steps) / sizeof(delay_steps[0]))
+
+static void status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(lv->status, sizeof(lv->status), fmt, ap);
+  va_end(ap);
+  lv->status_elem = e;
+  lv->status_until_ns = for_ns ? inspect_now_ns() + for_ns : 0;
+}
+
+char *live_view_task_label(const live_view *lv, uint64_t task_id, char *buf, size_t size) {
+  const schedrt_dump_doc *d = lv->last_doc;
+  const schedrt_dump_task *t = d ? schedrt_dump_find_task(d, task_id) : NULL;
+  if (!t)
+    return xsnprintf(buf, size,
+                     "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
+  /* The base name: a status line has no room for build paths. */
+  const schedrt_dump_site *sp = schedrt_dump_spawn_site(d, t);
+  const char *file = sp && sp->file ? sp->file : "?";
+  const char *slash = strrchr(file, '/');
+  return xsnprintf(buf, size, "\"%s\" spawned at %s:%llu (%s)", t->name && t->name[0] ? t->name : "unnamed",
+                   slash ? slash + 1 : file, sp ? (unsigned long long)sp->line : 0ull,
+                   sp && sp->func ? sp->func : "?");
+}
+
+static void refresh_model(live_view *lv) {
+  uint64_t now = inspect_now_ns();
+  unsigned flags = 0;
+  /* The process checks (kill, /proc, flock) cost system calls: not at every 10 Hz tick. */
+  if (now - lv->last_liveness_ns < LIVENESS_PERIOD_NS)
+    flags |= SCHEDRT_SNAP_NO_LIVENESS;
+  else
+    lv->last_liveness_ns = now;
+  int err = model_refresh(&lv->model, lv->target.reader, flags);
+  lv->snap_err = err == SCHEDRT_ETORN ? 0 : err;
+}
+
+static void start_dump(live_view *lv) {
+  dump_request req = {.timeout_ms = lv->opts->timeout_ms,
+                      .label = "sched-inspect top",
+                      .output_dir = lv->opts->output_dir,
+                      .shm_dir = lv->opts->shm_dir};
+  dump_outcome out;
+  if (lv->dump) {
+    status(lv, CRT_STATUS_INFO, 2000000000ull, "a dump is already in progress");
+    return;
+  }
+  if (lv->model.g.target_gone) {
+    status(lv, CRT_STATUS_ERR, 0, "dump: the target has exited");
+    return;
+  }
+  if (dump_client_start(&lv->target, &req, &lv->dump, &out)) {
+    lv->dump = NULL;
+    status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
+    return;
+  }
+  status(lv, CRT_STATUS_INFO, 0, "dump: requested, waiting for the runtime...");
+}
+
+static void poll_dump(live_view *lv) {
+  dump_outcome out;
+  char a[32], err[256];
+  if (!lv->dump)
+    return;
+  int rc = dump_client_poll(lv->dump, &out);
+  if (rc == -EAGAIN) {
+    status(lv, CRT_STATUS_INFO, 0, "dump: waiting for the runtime... %s",
+           fmt_duration(a, sizeof(a), dump_client_elapsed_ns(lv->dump)));
+    return;
+  }
+  dump_client_free(lv->dump);
+  lv->dump = NULL;
+  if (!out.path[0]) {
+    status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
+    return;
+  }
+  xsnprintf(lv->last_dump, sizeof(lv->last_dump), "%s", out.path);
+  /* Load it now: stuck workers get their task's name and spawn site from it. */
+  schedrt_dump_doc *d;
+  int bad = schedrt_dump_load_ex(out.path, INSPECT_DUMP_FLAGS, &d, err, sizeof(err));
+  if (!bad) {
+    schedrt_dump_doc_free(lv->last_doc);
+    lv->last_doc = d;
+  }
+  status(lv, out.status == 0 ? CRT_STATUS_OK : CRT_STATUS_ERR, 0, "%s%s%s", out.message, bad ? "; " : "",
+         bad ? err : "");
+}
+
+/* `t`: the last dump, read afresh from its file, in a viewer over this view. */
+static screen_result open_viewer(live_view *lv) {
+  char err[256];
+  if (!lv->last_dump[0]) {
+    status(lv, CRT_STATUS_INFO, 3000000000ull, "no dump taken yet: press d first");
+    return screen_react(SCREEN_HANDLED);
+  }
+  screen *v = screen_dump_new(lv->last_dump, err, sizeof(err));
+  if (!v)
+    status(lv, CRT_STATUS_ERR, 0, "cannot open %s: %s", lv->last_dump, err);
+  return screen_open(v);
+}
+
+/* The help of this view, with what its columns mean. */
+static screen_result open_help(live_view *lv) {
+  char stuck[128];
+  xsnprintf(stuck, sizeof(stuck), "A worker polling one task for more than %.0f ms is shown as STUCK.",
+            (double)lv->model.stuck_ns / 1e6);
+  const char *notes[] = {
+      "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the",
+      "ring's capacity; HISTORY: recent depths; rates per second over the refresh.",
+      stuck,
+  };
+  return screen_open(screen_help_new(lv->base.cls, notes, (int)(sizeof(notes) / sizeof(notes[0]))));
+}
+
+static void change_delay(live_view *lv, int faster) {
+  size_t i = 0;
+  while (i < NSTEPS && delay_steps[i] < lv->delay_tenths)
+    i++;
+  if (faster)
+    i = i > 0 ? i - 1 : 0;
+  else if (i < NSTEPS && delay_steps[i] == lv->delay_tenths)
+    i = i + 1 < NSTEPS ? i + 1 : i;
+  if (i >= NSTEPS)
+    i = NSTEPS - 1;
+  lv->delay_tenths = delay_steps[i];
+  status(lv, CRT_STATUS_INFO, 2000000000ull, "refresh every %.1f s", lv->delay_tenths / 10.0);
+}
+
+static void move_selection(live_view *lv, long delta) {
+  long n = (long)lv->model.g.nworkers;
+  long sel = (long)lv->selected + delta;
+  if (sel >= n)
+    sel = n - 1;
+  if (sel < 0)
+    sel = 0;
+  lv->selected = (uint32_t)sel;
+}
+
+static uint32_t selected_worker(live_view *lv) {
+  uint32_t n = lv->model.g.nworkers;
+  if (!n)
+    return 0;
+  worker_sort(lv->model.w, n, lv->sort, lv->order);
+  uint32_t pos = lv->selected < n ? lv->selected : n - 1;
+  return lv->order[lv->sort_reverse ? n - 1 - pos : pos];
+}
+
+/* Also the keys the worker panel passes down while it is open. */
+static screen_result key(screen *self, inspect_action a, int ch) {
+  live_view *lv = (live_view *)self;
+  long page = lv->table_rows ? (long)lv->table_rows : 10;
+  (void)ch;
+  switch (a) {
+  case ACT_QUIT:
+    return screen_react(SCREEN_QUIT);
+  case ACT_HELP:
+    return open_help(lv);
+  case ACT_DUMP:
+    start_dump(lv);
+    break;
+  case ACT_OPEN_DUMP:
+    return open_viewer(lv);
+  case ACT_PAUSE:
+    lv->paused = !lv->paused;
+    status(lv, CRT_STATUS_INFO, 2000000000ull, lv->paused ? "paused" : "resumed");
+    break;
+  case ACT_FASTER:
+  case ACT_SLOWER:
+    change_delay(lv, a == ACT_FASTER);
+    break;
+  case ACT_SORT:
+    lv->sort = worker_sort_next(lv->sort);
+    status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s", worker_sort_name(lv->sort));
+    break;
+  case ACT_REVERSE:
+    lv->sort_reverse = !lv->sort_reverse;
+    break;
+  case ACT_UP:
+    move_selection(lv, -1);
+    break;
+  case ACT_DOWN:
+    move_selection(lv, 1);
+    break;
+  case ACT_PGUP:
+    move_selection(lv, -page);
+    break;
+  case ACT_PGDN:
+    move_selection(lv, page);
+    break;
+  case ACT_HOME:
+    lv->selected = 0;
+    break;
+  case ACT_END:
+    move_selection(lv, (long)lv->model.g.nworkers);
+    break;
+  case ACT_ENTER:
+    return screen_open(screen_worker_new(&lv->model, selected_worker(lv), (long)lv->target.pid,
+                                         lv->target.info->runtime_name));
+  case ACT_REDRAW:
+    clearok(curscr, TRUE);
+    break;
+  default:
+    break;
+  }
+  return screen_react(SCREEN_HANDLED);
+}
+
+/*
+ * A snapshot when the period is due (a paused view skips it, but the period
+ * still counts for -n), the dump's progress, and the status line's expiry.
+ * While a dump is pending, come back within a tenth: its progress is shown.
+ */
+static screen_tick tick(screen *self, uint64_t now) {
+  live_view *lv = (live_view *)self;
+  screen_tick t = {.due_ns = UINT64_MAX};
+  if (now >= lv->next_refresh_ns) {
+    if (!lv->paused)
+      refresh_model(lv);
+    lv->next_refresh_ns = now + lv->delay_tenths * NS_PER_TENTH;
+    t.round = 1;
+  }
+  poll_dump(lv);
+  if (lv->status_until_ns && inspect_now_ns() > lv->status_until_ns) {
+    lv->status[0] = '\0';
+    lv->status_until_ns = 0;
+  }
+  t.due_ns = lv->next_refresh_ns;
+  if (lv->status_until_ns && lv->status_until_ns < t.due_ns)
+    t.due_ns = lv->status_until_ns;
+  if (lv->dump) {
+    t.busy = 1;
+    if (now + NS_PER_TENTH < t.due_ns)
+      t.due_ns = now + NS_PER_TENTH;
+  }
+  return t;
+}
+
+static void draw(screen *self) { screen_top_draw((live_view *)self); }
+
+static void free_screen(screen *self) { live_view_free((live_view *)self); }
+
+static const screen_class live_class = {
+    .name = "live view",
+    .keys = keys_top,
+    .draw = draw,
+    .key = key,
+    .tick = tick,
+    .free = free_screen,
+};
+
+live_view *live_view_new(const inspect_opts *o, const inspect_target *t) {
+  live_view *lv = xcalloc(1, sizeof(*lv));
+  lv->base.cls = &live_class;
+  lv->opts = o;
+  lv->target = *t;
+  lv->delay_tenths = o->delay_tenths;
+  if (model_init(&lv->model, lv->target.reader, o->stuck_ns))
+    inspect_fatal("out of memory");
+  lv->order = xcalloc(lv->model.max_workers ? lv->model.max_workers : 1, sizeof(*lv->order));
+  status(lv, CRT_STATUS_INFO, 3000000000ull, "attached in %.2f ms; h for help",
+         (double)lv->target.attach_ns / 1e6);
+  return lv;
+}
+
+void live_view_free(live_view *lv) {
+  if (!lv)
+    return;
+  dump_client_free(lv->dump);
+  schedrt_dump_doc_free(lv->last_doc);
+  model_fini(&lv->model);
+  target_detach(&lv->target);
+  free(lv->order);
+  free(lv);
+}

@@ -1,0 +1,63 @@
+/*
+ * The live view (`sched-inspect top PID`), the bottom screen of its loop: the
+ * attached target, its model, the worker table's order and selection, the
+ * status line, and the dumps it takes. live_view.c changes this state (keys
+ * and timed work), screen_top.c draws it; no other screen reads it.
+ */
+#ifndef INSPECT_LIVE_VIEW_H
+#define INSPECT_LIVE_VIEW_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "crt.h"
+#include "schedrt/dump_read.h"
+#include "screen.h"
+#include "snapshot_model.h"
+#include "worker_sort.h"
+
+struct dump_client;
+
+typedef struct live_view {
+  screen base;
+  const inspect_opts *opts;
+  inspect_target target;
+  inspect_model model;
+  int snap_err; /* last snapshot error (0: fine) */
+  uint64_t last_liveness_ns;
+  /* Refresh. */
+  int paused;
+  unsigned delay_tenths;
+  uint64_t next_refresh_ns;
+  /* The worker table. */
+  worker_sort_key sort;
+  int sort_reverse;
+  uint32_t *order;     /* [max_workers] display order */
+  uint32_t scroll;     /* first worker row shown */
+  uint32_t selected;   /* selected row (display position) */
+  uint32_t table_rows; /* worker rows that fit: set by the last draw, for paging */
+  /* Status line. */
+  char status[512];
+  crt_elem status_elem;
+  uint64_t status_until_ns; /* 0: stays */
+  /* Dumps: one in flight at a time; the last one saved, for `t`. */
+  struct dump_client *dump;
+  char last_dump[PATH_MAX];
+  schedrt_dump_doc *last_doc; /* the last dump taken, loaded: names and spawn sites of stuck tasks */
+} live_view;
+
+/* Takes over an attached target (detached by live_view_free). Fails hard on ENOMEM. */
+live_view *live_view_new(const inspect_opts *o, const inspect_target *t);
+void live_view_free(live_view *lv);
+
+/* The live view's whole terminal from its state (screen_top.c); sets table_rows and keeps the
+ * selection in sight. */
+void screen_top_draw(live_view *s);
+
+/* "\"name\" spawned at file:line (func)" for a task id from the last dump, or a hint; returns buf. */
+char *live_view_task_label(const live_view *lv, uint64_t task_id, char *buf, size_t size);
+
+#endif
