@@ -1,6 +1,5 @@
 /* Consistent snapshots of an open segment through its seqlocks. */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +28,6 @@ void schedrt_snapshot_fini(schedrt_snapshot *s) {
   memset(s, 0, sizeof(*s));
 }
 
-/* Between attempts: spin briefly, then let a preempted writer finish its section. */
-static void backoff(uint32_t attempt) {
-  if (attempt < 64)
-    schedrt_seq_pause();
-  else
-    sched_yield();
-}
-
 static const struct schedrt_shm_wslot *slot_at(const struct schedrt_reader *r, uint32_t i) {
   return (const struct schedrt_shm_wslot *)(const void *)(r->base + r->slot_off +
                                                           (uint64_t)i * r->slot_stride);
@@ -48,10 +39,10 @@ struct worker_extra {
 };
 
 /* One seqlock read of the worker half of a slot; false when torn. */
-static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl,
-                        schedrt_worker_snap *w, struct worker_extra *x, uint64_t *retries) {
-  for (uint32_t t = 0; t < r->max_retries; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&sl->seq);
+static bool read_worker(const struct schedrt_shm_wslot *sl, uint32_t attempts, schedrt_worker_snap *w,
+                        struct worker_extra *x, uint64_t *retries) {
+  schedrt_seq_reader rd;
+  SCHEDRT_SEQ_READ(&rd, &sl->seq, attempts) {
     /* Every metric of the list, current_task included (it lives in the
      * monitor half: the copy made here is replaced below). polls is a live
      * value stored outside the section: copied all the same. */
@@ -61,12 +52,9 @@ static bool read_worker(const struct schedrt_reader *r, const struct schedrt_shm
     x->poll_task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_task);
     x->poll_start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_start_ns);
     x->active_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->active_since_ns);
-    if (!schedrt_seq_read_retry(&sl->seq, s0))
-      return true;
-    (*retries)++;
-    backoff(t);
   }
-  return false;
+  *retries += schedrt_seq_reader_retries(&rd);
+  return rd.ok;
 }
 
 /* The monitor half: the poll it saw running for a period, and its task. */
@@ -77,10 +65,10 @@ struct monitor_half {
   uint64_t file[SCHEDRT_SHM_TASK_FILE_LEN / 8u];
 };
 
-static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl,
-                         struct monitor_half *m, uint64_t *retries) {
-  for (uint32_t t = 0; t < r->max_retries; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&sl->mseq);
+static bool read_monitor(const struct schedrt_shm_wslot *sl, uint32_t attempts, struct monitor_half *m,
+                         uint64_t *retries) {
+  schedrt_seq_reader rd;
+  SCHEDRT_SEQ_READ(&rd, &sl->mseq, attempts) {
     m->seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_polls);
     m->seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->seen_since_ns);
     m->task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->current_task);
@@ -89,12 +77,9 @@ static bool read_monitor(const struct schedrt_reader *r, const struct schedrt_sh
       m->name[i] = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->current_name[i]);
     for (uint32_t i = 0; i < SCHEDRT_SHM_TASK_FILE_LEN / 8u; i++)
       m->file[i] = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->current_file[i]);
-    if (!schedrt_seq_read_retry(&sl->mseq, s0))
-      return true;
-    (*retries)++;
-    backoff(t);
   }
-  return false;
+  *retries += schedrt_seq_reader_retries(&rd);
+  return rd.ok;
 }
 
 /* NUL-padded bytes (maybe without a NUL) to a printable C string of dst[n + 1]. */
@@ -117,15 +102,14 @@ _Static_assert(sizeof(((schedrt_worker_snap *)0)->current_file) == SCHEDRT_SHM_T
  * monitor half, if the poll it identified is still the worker's latest
  * (seen_polls == polls). Only while the worker is running.
  */
-static void current_poll(const struct schedrt_reader *r, const struct schedrt_shm_wslot *sl,
-                         schedrt_worker_snap *w, const struct worker_extra *x, bool timing,
-                         uint64_t *retries) {
+static void current_poll(const struct schedrt_shm_wslot *sl, uint32_t attempts, schedrt_worker_snap *w,
+                         const struct worker_extra *x, bool timing, uint64_t *retries) {
   struct monitor_half m;
   w->current_task = 0;
   w->current_since_ns = 0;
   if (w->state != SCHEDRT_WSTATE_RUNNING)
     return;
-  bool have_m = read_monitor(r, sl, &m, retries) && m.task != 0 && m.seen_polls == w->polls;
+  bool have_m = read_monitor(sl, attempts, &m, retries) && m.task != 0 && m.seen_polls == w->polls;
   if (timing && x->poll_task != 0 && x->poll_start != 0) {
     w->current_task = x->poll_task;
     w->current_since_ns = x->poll_start;
@@ -142,20 +126,18 @@ static void current_poll(const struct schedrt_reader *r, const struct schedrt_sh
   }
 }
 
-static bool read_global(const struct schedrt_reader *r, schedrt_global_snap *g, uint64_t *retries) {
+static bool read_global(const struct schedrt_reader *r, uint32_t attempts, schedrt_global_snap *g,
+                        uint64_t *retries) {
   const struct schedrt_shm_global *ga =
       (const struct schedrt_shm_global *)(const void *)(r->base + r->global_off);
-  for (uint32_t t = 0; t < r->max_retries; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&ga->seq);
+  schedrt_seq_reader rd;
+  SCHEDRT_SEQ_READ(&rd, &ga->seq, attempts) {
 #define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub) g->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&ga->id);
     SCHEDRT_GLOBAL_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
-    if (!schedrt_seq_read_retry(&ga->seq, s0))
-      return true;
-    (*retries)++;
-    backoff(t);
   }
-  return false;
+  *retries += schedrt_seq_reader_retries(&rd);
+  return rd.ok;
 }
 
 static void read_hist(const struct schedrt_reader *r, uint32_t w, uint64_t *out) {
@@ -192,11 +174,16 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
   s->writer_now_ns = s->taken_mono_ns;
   s->ntorn = 0;
 
+  /* Attempts per read; once a writer stayed inside its section (stopped,
+   * or died there), the rest of this snapshot only spins: one stuck slot
+   * must not cost every slot its whole backoff. */
+  uint32_t attempts = r->max_retries;
   memset(&s->global, 0, sizeof(s->global));
-  if (!read_global(r, &s->global, &retries)) {
+  if (!read_global(r, attempts, &s->global, &retries)) {
     memset(&s->global, 0, sizeof(s->global));
     s->global.torn = 1;
     s->ntorn++;
+    attempts = attempts < SCHEDRT_SEQ_SPINS ? attempts : SCHEDRT_SEQ_SPINS;
   }
   for (uint32_t i = 0; i < s->nworkers; i++) {
     const struct schedrt_shm_wslot *sl = slot_at(r, i);
@@ -204,15 +191,16 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
     struct worker_extra x = {0};
     memset(w, 0, sizeof(*w));
     w->index = i;
-    if (!read_worker(r, sl, w, &x, &retries)) {
+    if (!read_worker(sl, attempts, w, &x, &retries)) {
       memset(w, 0, sizeof(*w));
       w->index = i;
       w->torn = 1;
       s->ntorn++;
+      attempts = attempts < SCHEDRT_SEQ_SPINS ? attempts : SCHEDRT_SEQ_SPINS;
       continue;
     }
     w->since_resolution_ns = period_ns;
-    current_poll(r, sl, w, &x, timing, &retries);
+    current_poll(sl, attempts, w, &x, timing, &retries);
     w->active_since_ns = x.active_since;
     w->busy_ns_live = w->busy_ns;
     if (x.active_since != 0 && s->writer_now_ns > x.active_since)

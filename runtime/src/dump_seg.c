@@ -19,13 +19,12 @@ struct schedrt_ctl *schedrt__dseg_control(schedrt_runtime *rt) {
 uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i) {
 #if SCHEDRT_ENABLE_METRICS
   struct schedrt_shm_wslot *s = rt->workers[i].m.slot;
-  for (int tries = 0; s && tries < 64; tries++) {
-    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
-    uint32_t st = SCHEDRT_SEQ_LOAD(&s->state);
-    if (!schedrt_seq_read_retry(&s->seq, s0))
-      return st < SCHEDRT_WSTATE__COUNT ? (uint8_t)st : SCHEDRT_WSTATE__COUNT;
-    schedrt_seq_pause();
-  }
+  uint32_t st = SCHEDRT_WSTATE__COUNT;
+  schedrt_seq_reader rd;
+  /* Spins only: the other workers wait at the barrier meanwhile. */
+  SCHEDRT_SEQ_READ(&rd, &s->seq, SCHEDRT_SEQ_SPINS) { st = SCHEDRT_SEQ_LOAD(&s->state); }
+  if (rd.ok && st < SCHEDRT_WSTATE__COUNT)
+    return (uint8_t)st;
 #else
   (void)rt;
   (void)i;

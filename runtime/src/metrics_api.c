@@ -3,7 +3,6 @@
  * and the poll a worker is in, for dumps. Reads only: lock-free, bounded.
  */
 #include <errno.h>
-#include <sched.h>
 
 #include "internal.h"
 #include "schedrt/proto/seqlock.h"
@@ -19,18 +18,15 @@ static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
   const struct schedrt_shm_wslot *s = rt->workers[worker].m.slot;
   uint32_t state = 0;
   uint64_t polls = 0, ptask = 0, start = 0, seen_polls = 0, seen_since = 0, task = 0;
-  int t;
-  for (t = 0; t < 64; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
+  schedrt_seq_reader rd;
+  /* Spins only: a dump's leader calls this while the other workers wait. */
+  SCHEDRT_SEQ_READ(&rd, &s->seq, SCHEDRT_SEQ_SPINS) {
     state = SCHEDRT_SEQ_LOAD((_Atomic uint32_t *)&s->state);
     polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->polls);
     ptask = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->poll_task);
     start = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->poll_start_ns);
-    if (!schedrt_seq_read_retry(&s->seq, s0))
-      break;
-    schedrt_seq_pause();
   }
-  if (t == 64 || state != SCHEDRT_WSTATE_RUNNING)
+  if (!rd.ok || state != SCHEDRT_WSTATE_RUNNING)
     return -ENOENT;
   if (ptask != 0 && start != 0) {
     *task_id = ptask;
@@ -38,16 +34,12 @@ static int current_poll(schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
     *exact = true;
     return 0;
   }
-  for (t = 0; t < 64; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&s->mseq);
+  SCHEDRT_SEQ_READ(&rd, &s->mseq, SCHEDRT_SEQ_SPINS) {
     seen_polls = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->seen_polls);
     seen_since = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->seen_since_ns);
     task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&s->current_task);
-    if (!schedrt_seq_read_retry(&s->mseq, s0))
-      break;
-    schedrt_seq_pause();
   }
-  if (t == 64 || task == 0 || seen_polls != polls)
+  if (!rd.ok || task == 0 || seen_polls != polls)
     return -ENOENT;
   *task_id = task;
   *since_ns = seen_since;
@@ -80,21 +72,14 @@ SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {
 
 /* A consistent copy of worker w's published half (in-process reader). */
 static int read_slot(const struct schedrt_shm_wslot *s, struct schedrt_shm_wslot *out) {
-  for (int t = 0; t < 10000; t++) {
-    uint64_t s0 = schedrt_seq_read_begin(&s->seq);
+  schedrt_seq_reader rd;
+  SCHEDRT_SEQ_READ(&rd, &s->seq, SCHEDRT_SEQ_ATTEMPTS) {
 #define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub)                                                  \
   atomic_store_explicit(&out->id, SCHEDRT_SEQ_LOAD((_Atomic type *)&s->id), memory_order_relaxed);
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
-    if (!schedrt_seq_read_retry(&s->seq, s0))
-      return 0;
-    /* Spin briefly; then yield, in case the worker was preempted mid-section. */
-    if (t < 64)
-      schedrt_seq_pause();
-    else
-      sched_yield();
   }
-  return SCHEDRT_ETORN;
+  return rd.ok ? 0 : SCHEDRT_ETORN;
 }
 
 static uint64_t hist_total(const _Atomic uint64_t *b) {

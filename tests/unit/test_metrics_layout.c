@@ -133,6 +133,34 @@ Test(metrics_layout, seqlock_sections_read_back) {
   cr_assert(a == 5 && b == 10 && s0 == 2);
 }
 
+/* The one read loop: a closed section reads in one attempt; one left open gives up after exactly the
+ * attempts asked for, the body run once per attempt. */
+Test(metrics_layout, seqlock_read_loop) {
+  struct {
+    _Atomic uint64_t seq, a;
+  } blk = {0};
+  uint64_t a = 0;
+  schedrt_seq_reader rd;
+  int bodies = 0;
+  SCHEDRT_SEQ_READ(&rd, &blk.seq, 5) {
+    a = SCHEDRT_SEQ_LOAD(&blk.a);
+    bodies++;
+  }
+  cr_assert(rd.ok && bodies == 1 && schedrt_seq_reader_retries(&rd) == 0 && a == 0);
+
+  uint64_t odd = schedrt_seq_write_begin(&blk.seq);
+  bodies = 0;
+  SCHEDRT_SEQ_READ(&rd, &blk.seq, 5) {
+    a = SCHEDRT_SEQ_LOAD(&blk.a);
+    bodies++;
+  }
+  cr_assert(!rd.ok && bodies == 5 && schedrt_seq_reader_retries(&rd) == 5, "gave up after %d", bodies);
+  SCHEDRT_SEQ_STORE(&blk.a, 9);
+  schedrt_seq_write_end(&blk.seq, odd);
+  SCHEDRT_SEQ_READ(&rd, &blk.seq, 5) { a = SCHEDRT_SEQ_LOAD(&blk.a); }
+  cr_assert(rd.ok && a == 9);
+}
+
 Test(metrics_layout, process_identity) {
   uint64_t st = 0;
   cr_assert_eq(schedrt__proc_starttime(getpid(), &st), 0);

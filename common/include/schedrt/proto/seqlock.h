@@ -1,6 +1,7 @@
 /*
  * Single-writer seqlock over a 64-bit sequence, in the form that is correct
- * under the C11 memory model (Boehm, MSPC 2012; peers.md section 3):
+ * under the C11 memory model (Boehm, "Can seqlocks get along with programming
+ * language memory models?", MSPC 2012):
  *
  *   writer: seq = s+1 (relaxed); release fence; data stores (relaxed);
  *           seq = s+2 (release)
@@ -22,9 +23,11 @@
 #ifndef SCHEDRT_PROTO_SEQLOCK_H
 #define SCHEDRT_PROTO_SEQLOCK_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* SCHEDRT_TSAN=1 comes from the build (CMake, under -fsanitize=thread). */
 #if defined(SCHEDRT_TSAN) && SCHEDRT_TSAN
@@ -102,5 +105,80 @@ static inline void schedrt_seq_pause(void) {
   __asm__ __volatile__("yield");
 #endif
 }
+
+/*
+ * The one read loop of every reader, in Concurrency Kit's CK_SEQUENCE_READ
+ * shape:
+ *
+ *   schedrt_seq_reader rd;
+ *   SCHEDRT_SEQ_READ(&rd, &slot->seq, SCHEDRT_SEQ_ATTEMPTS) {
+ *     copy.x = SCHEDRT_SEQ_LOAD(&slot->x);  // copy only, decide nothing
+ *   }
+ *   if (!rd.ok) ...  // the writer stayed inside its section: torn
+ *
+ * The body runs until one copy is consistent or `attempts` are spent, with
+ * one backoff policy between attempts: a pause for the first
+ * SCHEDRT_SEQ_SPINS (a section is a few stores), then sched_yield for
+ * SCHEDRT_SEQ_YIELDS (the writer may be waiting for our CPU), then naps of
+ * SCHEDRT_SEQ_NAP_NS (a writer preempted inside its section needs its own CPU
+ * back, which can take a scheduler time slice: about 50 ms in all with the
+ * default attempts). A reader that must never sleep (the runtime's own, while
+ * workers wait at a dump barrier) passes at most SCHEDRT_SEQ_SPINS.
+ */
+#define SCHEDRT_SEQ_SPINS 64u
+#define SCHEDRT_SEQ_YIELDS 64u
+#define SCHEDRT_SEQ_NAP_NS 20000u
+#define SCHEDRT_SEQ_ATTEMPTS 1000u
+
+typedef struct schedrt_seq_reader {
+  const _Atomic uint64_t *seq;
+  uint64_t s0;      /* the sequence this attempt began with */
+  uint32_t attempt; /* attempts begun */
+  uint32_t max;
+  bool ok; /* after the loop: the last copy is consistent */
+} schedrt_seq_reader;
+
+static inline void schedrt_seq_backoff(uint32_t attempt) {
+  if (attempt < SCHEDRT_SEQ_SPINS) {
+    schedrt_seq_pause();
+  } else if (attempt < SCHEDRT_SEQ_SPINS + SCHEDRT_SEQ_YIELDS) {
+    sched_yield();
+  } else {
+    struct timespec ts = {0, (long)SCHEDRT_SEQ_NAP_NS};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static inline void schedrt_seq_reader_init(schedrt_seq_reader *r, const _Atomic uint64_t *seq, uint32_t max) {
+  r->seq = seq;
+  r->s0 = 0;
+  r->attempt = 0;
+  r->max = max ? max : 1u;
+  r->ok = false;
+}
+
+/* True: run the body (again). After the first copy, judges it. */
+static inline bool schedrt_seq_reader_next(schedrt_seq_reader *r) {
+  if (r->attempt > 0) {
+    if (!schedrt_seq_read_retry(r->seq, r->s0)) {
+      r->ok = true;
+      return false;
+    }
+    if (r->attempt >= r->max)
+      return false;
+    schedrt_seq_backoff(r->attempt);
+  }
+  r->attempt++;
+  r->s0 = schedrt_seq_read_begin(r->seq);
+  return true;
+}
+
+/* Attempts that were thrown away. */
+static inline uint32_t schedrt_seq_reader_retries(const schedrt_seq_reader *r) {
+  return r->ok ? r->attempt - 1u : r->attempt;
+}
+
+#define SCHEDRT_SEQ_READ(r, seqp, attempts)                                                                  \
+  for (schedrt_seq_reader_init((r), (seqp), (attempts)); schedrt_seq_reader_next(r);)
 
 #endif /* SCHEDRT_PROTO_SEQLOCK_H */
