@@ -10,6 +10,7 @@ schedrt_unit_test(NAME test_join SOURCES unit/test_join.c)
 schedrt_unit_test(NAME test_timer SOURCES unit/test_timer.c)
 schedrt_unit_test(NAME test_sync SOURCES unit/test_sync.c)
 schedrt_unit_test(NAME test_shutdown SOURCES unit/test_shutdown.c)
+schedrt_unit_test(NAME test_park SOURCES unit/test_park.c)
 
 # Stress tests (plain executables; normal and TSan builds). Counts have separate TSan
 # defaults (stress_count() in support/stress.h) and scale with STRESS_SCALE; each has a
@@ -19,3 +20,4 @@ schedrt_stress_test(NAME stress_spawn SOURCES stress/stress_spawn.c)
 schedrt_stress_test(NAME stress_wake SOURCES stress/stress_wake.c)
 schedrt_stress_test(NAME stress_steal SOURCES stress/stress_steal.c)
 schedrt_stress_test(NAME stress_shutdown SOURCES stress/stress_shutdown.c)
+schedrt_stress_test(NAME stress_park SOURCES stress/stress_park.c)

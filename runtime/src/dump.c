@@ -145,7 +145,7 @@ static uint64_t realtime_ns(void) {
 static void wake_parked(schedrt_runtime *rt, int self) {
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if ((int)i != self && schedrt__idle_is_parked(&rt->idle, i))
-      schedrt__unpark_worker(&rt->workers[i]);
+      schedrt__unpark(&rt->workers[i].park);
 }
 
 /* Roles, and for each missing worker what it is doing and since when. */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "park.h"
 #include "schedrt.h"
 #include "schedrt_config.h"
 
@@ -237,8 +238,8 @@ struct schedrt_worker {
   uint32_t gqi;
   uint32_t gqi_tick;
   uint64_t gqi_ns;
-  /* Futex word: 1 when unparked by someone; the worker resets it. */
-  _Atomic uint32_t unpark SCHEDRT_ALIGNED;
+  /* Where the worker sleeps when there is no work (park.h); any thread unparks it. */
+  schedrt_parker park SCHEDRT_ALIGNED;
   struct schedrt__wmetrics m;
 };
 
@@ -259,7 +260,6 @@ struct schedrt_timer_entry {
 
 struct schedrt_timers {
   pthread_mutex_t lock;
-  pthread_cond_t cond;
   struct schedrt_timer_entry *heap;
   size_t len, cap;
   uint64_t seq;
@@ -305,6 +305,7 @@ struct schedrt_runtime {
   pthread_t monitor;
   bool monitor_started;
   _Atomic bool monitor_stop;
+  schedrt_parker monitor_park; /* where it sleeps between ticks and timers */
   struct schedrt_timers timers;
   struct schedrt__metrics metrics;
   struct schedrt__dump *dump;
@@ -323,7 +324,6 @@ uint64_t schedrt__alive_tasks(schedrt_runtime *rt);
 void schedrt__schedule(schedrt_task *t, bool is_yield);
 /* Wakes one parked worker if none is searching. */
 void schedrt__notify_parked(schedrt_runtime *rt);
-void schedrt__unpark_worker(schedrt_worker *w);
 void *schedrt__worker_main(void *arg);
 /* Every task sitting in queues and LIFO slots, for shutdown drains. */
 void schedrt__worker_drain(schedrt_worker *w);

@@ -55,43 +55,45 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
   return 0;
 }
 
-/* Timers, heartbeat, control area: everything that runs on a clock. */
+/*
+ * Timers, heartbeat, control area: everything that runs on a clock. Between
+ * its ticks and the earliest timer the monitor sleeps on its own parker: a
+ * new earliest timer and stop unpark it.
+ */
 static void *monitor_main(void *arg) {
   schedrt_runtime *rt = arg;
   struct schedrt_timers *tm = &rt->timers;
   uint64_t period = (uint64_t)rt->cfg.monitor_period_ms * 1000000u;
   uint64_t next_tick = schedrt__now_ns();
   schedrt__thread_name("schedrt-mon", 0);
-  pthread_mutex_lock(&tm->lock);
+  /* Acquire: pairs with stop_monitor's release store. */
   while (!atomic_load_explicit(&rt->monitor_stop, memory_order_acquire)) {
     uint64_t now = schedrt__now_ns();
     if (now >= next_tick) {
-      pthread_mutex_unlock(&tm->lock);
       schedrt__metrics_monitor_tick(rt, now);
       schedrt__dump_monitor_tick(rt, now);
-      pthread_mutex_lock(&tm->lock);
       next_tick = now + period;
       continue;
     }
+    pthread_mutex_lock(&tm->lock);
     uint64_t next = schedrt__timers_fire_locked(tm, now);
+    pthread_mutex_unlock(&tm->lock);
     if (next > next_tick)
       next = next_tick;
-    if (next > now) {
-      struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
-      pthread_cond_timedwait(&tm->cond, &tm->lock, &ts);
-    }
+    if (next > now)
+      (void)schedrt__park(&rt->monitor_park, next - now);
   }
-  pthread_mutex_unlock(&tm->lock);
   return NULL;
 }
 
 static void stop_monitor(schedrt_runtime *rt) {
   if (!rt->monitor_started)
     return;
+  /* Under the timers' lock: a timer added after this sees the stop and is refused. */
   pthread_mutex_lock(&rt->timers.lock);
   atomic_store_explicit(&rt->monitor_stop, true, memory_order_release);
-  pthread_cond_signal(&rt->timers.cond);
   pthread_mutex_unlock(&rt->timers.lock);
+  schedrt__unpark(&rt->monitor_park);
   pthread_join(rt->monitor, NULL);
   rt->monitor_started = false;
 }
@@ -101,7 +103,7 @@ static void stop_workers(schedrt_runtime *rt, uint32_t n) {
   /* Release: pairs with the workers' acquire loads of shutdown. */
   atomic_store_explicit(&rt->shutdown, true, memory_order_release);
   for (uint32_t i = 0; i < n; i++)
-    schedrt__unpark_worker(&rt->workers[i]);
+    schedrt__unpark(&rt->workers[i].park);
   for (uint32_t i = 0; i < n; i++)
     pthread_join(rt->workers[i].thread, NULL);
 }
@@ -168,7 +170,9 @@ SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtim
     w->rt = rt;
     w->index = i;
     w->rng = schedrt__seed();
+    schedrt__parker_init(&w->park);
   }
+  schedrt__parker_init(&rt->monitor_park);
   atomic_init(&rt->next_id, 1);
   rt->start_ns = schedrt__now_ns();
   if ((rc = schedrt__inject_init(&rt->inject)))

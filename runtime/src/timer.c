@@ -1,7 +1,8 @@
 /*
- * Timers: a binary min-heap of (deadline, seq, task) under the monitor's
- * lock. The monitor thread sleeps until the earliest deadline and wakes the
- * due tasks; about 1 ms of resolution is all the runtime promises.
+ * Timers: a binary min-heap of (deadline, seq, task) under its own lock. The
+ * monitor thread sleeps until the earliest deadline (on its parker, which a
+ * new earliest deadline unparks) and wakes the due tasks; about 1 ms of
+ * resolution is all the runtime promises.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,26 +14,13 @@ int schedrt__timers_init(struct schedrt_timers *tm) {
   tm->len = tm->cap = 0;
   tm->seq = 0;
   int rc = pthread_mutex_init(&tm->lock, NULL);
-  if (rc)
-    return -rc;
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  /* The monitor's timed waits use the same clock as deadlines. */
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  rc = pthread_cond_init(&tm->cond, &ca);
-  pthread_condattr_destroy(&ca);
-  if (rc) {
-    pthread_mutex_destroy(&tm->lock);
-    return -rc;
-  }
-  return 0;
+  return -rc;
 }
 
 void schedrt__timers_destroy(struct schedrt_timers *tm) {
   for (size_t i = 0; i < tm->len; i++)
     schedrt__task_unref(tm->heap[i].task);
   free(tm->heap);
-  pthread_cond_destroy(&tm->cond);
   pthread_mutex_destroy(&tm->lock);
 }
 
@@ -92,7 +80,7 @@ int schedrt__timers_add(schedrt_runtime *rt, schedrt_task *t, uint64_t deadline)
   bool earliest = tm->heap[0].task == t;
   pthread_mutex_unlock(&tm->lock);
   if (earliest)
-    pthread_cond_signal(&tm->cond);
+    schedrt__unpark(&rt->monitor_park);
   return 0;
 }
 

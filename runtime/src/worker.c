@@ -22,17 +22,10 @@ static uint32_t next_rand(schedrt_worker *w, uint32_t n) {
   return (uint32_t)(((x * 0x2545f4914f6cdd1dull) >> 32) % n);
 }
 
-void schedrt__unpark_worker(schedrt_worker *w) {
-  /* Release: the work that caused this unpark is visible after the worker's
-   * acquire exchange. */
-  atomic_store_explicit(&w->unpark, 1, memory_order_release);
-  schedrt__futex_wake(&w->unpark, 1);
-}
-
 void schedrt__notify_parked(schedrt_runtime *rt) {
   int idx = schedrt__idle_worker_to_notify(&rt->idle);
   if (idx >= 0)
-    schedrt__unpark_worker(&rt->workers[idx]);
+    schedrt__unpark(&rt->workers[idx].park);
 }
 
 /* Onto the tail of w's ring; a full ring moves half of itself to the injection queue. */
@@ -322,12 +315,10 @@ static void park(schedrt_worker *w) {
   schedrt__m_state(w, SCHEDRT_WSTATE_PARKED);
   schedrt__m_park(w);
   for (;;) {
-    /* Acquire: pairs with schedrt__unpark_worker's release. */
-    while (!atomic_exchange_explicit(&w->unpark, 0, memory_order_acquire)) {
-      if (stopping(rt) || schedrt__dump_requested(rt))
-        break;
-      schedrt__futex_wait(&w->unpark, 0, UINT64_MAX);
-    }
+    /* A pending wake-up first; with none, sleep unless there is a reason to
+     * be up. Whoever raises shutdown or a dump unparks after raising it. */
+    if (!schedrt__park_take(&w->park) && !stopping(rt) && !schedrt__dump_requested(rt))
+      (void)schedrt__park(&w->park, UINT64_MAX);
     w->now_cache = schedrt__now_ns();
     /* Parked time is not polling time: restart the interval estimate. */
     w->gqi_tick = w->tick;
