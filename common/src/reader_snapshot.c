@@ -39,14 +39,16 @@ struct worker_extra {
 };
 
 /* One seqlock read of the worker half of a slot; false when torn. */
-static bool read_worker(const struct schedrt_shm_wslot *sl, uint32_t attempts, schedrt_worker_snap *w,
-                        struct worker_extra *x, uint64_t *retries) {
+static bool read_worker(const struct schedrt_shm_wslot *sl, uint32_t stride, uint32_t attempts,
+                        schedrt_worker_snap *w, struct worker_extra *x, uint64_t *retries) {
   schedrt_seq_reader rd;
   SCHEDRT_SEQ_READ(&rd, &sl->seq, attempts) {
     /* Every metric of the list, current_task included (it lives in the
      * monitor half: the copy made here is replaced below). polls is a live
-     * value stored outside the section: copied all the same. */
-#define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub) w->id = SCHEDRT_SEQ_LOAD((_Atomic type *)&sl->id);
+     * value stored outside the section: copied all the same. A metric past
+     * an older writer's slot is absent: 0. */
+#define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub)                                                  \
+  w->id = (off) + sizeof(type) <= stride ? SCHEDRT_SEQ_LOAD(SCHEDRT_SHM_WSLOT_AT_CONST(sl, off, type)) : 0u;
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
     x->poll_task = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)&sl->poll_task);
@@ -191,7 +193,7 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
     struct worker_extra x = {0};
     memset(w, 0, sizeof(*w));
     w->index = i;
-    if (!read_worker(sl, attempts, w, &x, &retries)) {
+    if (!read_worker(sl, r->slot_stride, attempts, w, &x, &retries)) {
       memset(w, 0, sizeof(*w));
       w->index = i;
       w->torn = 1;

@@ -75,7 +75,8 @@ static int read_slot(const struct schedrt_shm_wslot *s, struct schedrt_shm_wslot
   schedrt_seq_reader rd;
   SCHEDRT_SEQ_READ(&rd, &s->seq, SCHEDRT_SEQ_ATTEMPTS) {
 #define SCHEDRT__LOAD(id, kind, off, type, unit, help, pub)                                                  \
-  atomic_store_explicit(&out->id, SCHEDRT_SEQ_LOAD((_Atomic type *)&s->id), memory_order_relaxed);
+  atomic_store_explicit(SCHEDRT_SHM_WSLOT_AT(out, off, type),                                                \
+                        SCHEDRT_SEQ_LOAD(SCHEDRT_SHM_WSLOT_AT_CONST(s, off, type)), memory_order_relaxed);
     SCHEDRT_WSLOT_METRICS(SCHEDRT__LOAD)
 #undef SCHEDRT__LOAD
   }

@@ -85,7 +85,8 @@ static inline void schedrt__m_end(struct schedrt_shm_wslot *s, uint64_t odd) {
 #define SCHEDRT__WVAL_PARK(w, id) ((w)->m.c.id)
 #define SCHEDRT__M_STORE_ONE(id, kind, off, type, unit, help, pub)                                           \
   if (SCHEDRT_PUB_##pub & schedrt__m_mask_ & (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK | SCHEDRT_PUB_PARK))      \
-    SCHEDRT_SEQ_STORE(&schedrt__m_slot_->id, (type)SCHEDRT__WVAL_##pub(schedrt__m_w_, id));
+    SCHEDRT_SEQ_STORE(SCHEDRT_SHM_WSLOT_AT(schedrt__m_slot_, off, type),                                     \
+                      (type)SCHEDRT__WVAL_##pub(schedrt__m_w_, id));
 #define SCHEDRT__M_STORES(w, s, mask)                                                                        \
   do {                                                                                                       \
     schedrt_worker *schedrt__m_w_ = (w);                                                                     \

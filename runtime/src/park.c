@@ -6,8 +6,8 @@
 bool schedrt__park_take(schedrt_parker *p) {
   uint32_t notified = SCHEDRT_PARK_NOTIFIED;
   /* Acquire: pairs with the unparker's release, so its work is visible. */
-  return atomic_compare_exchange_strong_explicit(&p->state, &notified, SCHEDRT_PARK_EMPTY, memory_order_acquire,
-                                                 memory_order_relaxed);
+  return atomic_compare_exchange_strong_explicit(&p->state, &notified, SCHEDRT_PARK_EMPTY,
+                                                 memory_order_acquire, memory_order_relaxed);
 }
 
 bool schedrt__park(schedrt_parker *p, uint64_t timeout_ns) {
@@ -34,8 +34,8 @@ bool schedrt__park(schedrt_parker *p, uint64_t timeout_ns) {
       return true;
     if (left == 0) {
       uint32_t parked = SCHEDRT_PARK_PARKED;
-      if (atomic_compare_exchange_strong_explicit(&p->state, &parked, SCHEDRT_PARK_EMPTY, memory_order_relaxed,
-                                                  memory_order_relaxed))
+      if (atomic_compare_exchange_strong_explicit(&p->state, &parked, SCHEDRT_PARK_EMPTY,
+                                                  memory_order_relaxed, memory_order_relaxed))
         return false;
       /* An unpark won the race with the deadline: take it. */
       return schedrt__park_take(p);

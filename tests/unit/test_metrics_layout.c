@@ -161,6 +161,27 @@ Test(metrics_layout, seqlock_read_loop) {
   cr_assert(rd.ok && a == 9);
 }
 
+/* Appending a metric is one line in its list: nothing else checks that its offset is free, so this does. */
+Test(metrics_layout, metric_offsets_are_disjoint_and_inside_their_region) {
+  for (size_t i = 0; i < SCHEDRT_M__COUNT; i++) {
+    const struct schedrt__metric_def *a = &schedrt__metric_defs[i];
+    uint32_t size = a->region == SCHEDRT_REGION_WSLOT    ? SCHEDRT_SHM_SLOT_STRIDE
+                    : a->region == SCHEDRT_REGION_GLOBAL ? SCHEDRT_SHM_GLOBAL_SIZE
+                                                         : SCHEDRT_SHM_HIST_STRIDE;
+    uint32_t end = a->offset + a->count * a->width;
+    cr_assert(a->offset % a->width == 0 && end <= size, "%s at %u", a->pub.name, a->offset);
+    /* Offset 0 of the slot and of the global area is the sequence. */
+    cr_assert(a->region == SCHEDRT_REGION_HIST || a->offset >= 8, "%s on a sequence", a->pub.name);
+    for (size_t j = i + 1; j < SCHEDRT_M__COUNT; j++) {
+      const struct schedrt__metric_def *b = &schedrt__metric_defs[j];
+      if (b->region != a->region)
+        continue;
+      cr_assert(b->offset >= end || b->offset + b->count * b->width <= a->offset, "%s and %s overlap",
+                a->pub.name, b->pub.name);
+    }
+  }
+}
+
 Test(metrics_layout, process_identity) {
   uint64_t st = 0;
   cr_assert_eq(schedrt__proc_starttime(getpid(), &st), 0);

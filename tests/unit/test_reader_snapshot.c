@@ -175,6 +175,27 @@ Test(reader_snapshot, histograms) {
   schedrt_reader_close(r);
 }
 
+/* A 2.0 writer's 256-byte slots: the reader walks them at the segment's stride, not its own. */
+Test(reader_snapshot, older_slots_read_at_their_stride) {
+  struct schedrt_shm_header *h = fixture_header(&fx);
+  h->layout_minor = 0;
+  h->slot_stride = 256;
+  for (uint32_t i = 0; i < 3; i++)
+    fixture_write_worker((struct schedrt_shm_wslot *)(void *)(fx.base + fx.geo.slot_off + (size_t)i * 256u),
+                         SCHEDRT_WSTATE_PARKED, 10 + i, 100 * i);
+  schedrt_reader *r = open_fx(0, 0);
+  schedrt_snapshot s;
+  cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  for (uint32_t i = 0; i < 3; i++) {
+    cr_assert_eq(s.workers[i].polls, 10 + i, "worker %u", i);
+    cr_assert_eq(s.workers[i].busy_ns, 100 * i + 10, "worker %u", i);
+    cr_assert_eq(s.workers[i].state, SCHEDRT_WSTATE_PARKED);
+  }
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+}
+
 Test(reader_snapshot, torn_slot_is_reported_not_waited_for) {
   write_worker(0, SCHEDRT_WSTATE_RUNNING, 1, 0);
   write_monitor(0, 1, 10, 1);

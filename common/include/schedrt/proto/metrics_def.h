@@ -75,13 +75,13 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
 #define SCHEDRT_PUB_MONITOR 0x10u /* the monitor thread's, once per period, under its own seqlock */
 
 /*
- * Per-worker slot. current_task lives in the monitor half (offset >= 128):
- * the monitor names the task of a poll it saw running for a whole period
- * (with SCHEDRT_TIMING the worker also publishes every poll's task, as the
- * non-metric field poll_task). polls is live (one store per poll); state at
- * every change; the rest at maintenance, park, unpark and stop.
+ * Per-worker slot (layout: shm_layout.h). The 2.0 slot's metrics are
+ * declared field by field in struct schedrt_shm_wslot; current_task lives in
+ * the monitor half (offset >= 128): the monitor names the task of a poll it
+ * saw running for a whole period (with SCHEDRT_TIMING the worker also
+ * publishes every poll's task, as the non-metric field poll_task).
  */
-#define SCHEDRT_WSLOT_METRICS(X)                                                                             \
+#define SCHEDRT_WSLOT_METRICS_2_0(X)                                                                         \
   X(state, GAUGE, 8, uint32_t, "enum", "in value order:" SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_WORD), STATE) \
   X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)", STATE)                                   \
   X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)",        \
@@ -97,6 +97,17 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
   X(unparks, COUNTER, 88, uint64_t, "events", "times the worker woke from park", PARK)                       \
   X(noop_unparks, COUNTER, 96, uint64_t, "events", "unpark followed by park with no poll", PARK)             \
   X(busy_ns, COUNTER, 104, uint64_t, "ns", "time between unpark and park (completed spans)", PARK)
+
+/*
+ * Worker metrics added after 2.0: append here, and nothing else needs
+ * declaring. Each takes the next free offset in [256, 384), the slot's third
+ * part, which the worker writes under its seqlock like the first; a reader
+ * of an older segment (slot_stride 256) sees them as absent (0).
+ */
+#define SCHEDRT_WSLOT_METRICS_MORE(X)
+
+/* Every worker metric, in id order. */
+#define SCHEDRT_WSLOT_METRICS(X) SCHEDRT_WSLOT_METRICS_2_0(X) SCHEDRT_WSLOT_METRICS_MORE(X)
 
 /* Global area, published by the monitor thread every period. */
 #define SCHEDRT_GLOBAL_METRICS(X)                                                                            \

@@ -14,7 +14,7 @@
  *   global area  512, 128 bytes: monitor-written seqlock block
  *   bucket bounds 640: hist_buckets x u64 upper bounds (ns)
  *   descriptors  after the bounds, 128-aligned: desc_count x 128 bytes
- *   worker slots 128-aligned: max_workers x slot_stride (256)
+ *   worker slots 128-aligned: max_workers x slot_stride (384)
  *   histograms   128-aligned: max_workers x hist_stride (1024)
  *   control page page-aligned, one page, reserved for task dumps (issue 4)
  */
@@ -34,9 +34,10 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
 #define SCHEDRT_SHM_MAGIC "SCHEDRT" /* 8 bytes with the NUL */
 #define SCHEDRT_SHM_BYTE_ORDER 0x01020304u
 /* 2.0: the task in a poll moved to the monitor half (with its name and spawn
- * site); `polls` is a live value outside the worker's section. */
+ * site); `polls` is a live value outside the worker's section. 2.1: the slot
+ * grew to 384 bytes, room for worker metrics appended to the list. */
 #define SCHEDRT_SHM_MAJOR 2
-#define SCHEDRT_SHM_MINOR 0
+#define SCHEDRT_SHM_MINOR 1
 
 /* Header state: READY is stored last, with release (after everything else). */
 enum {
@@ -60,7 +61,7 @@ enum {
 #define SCHEDRT_SHM_GLOBAL_OFF 512u
 #define SCHEDRT_SHM_GLOBAL_SIZE 128u
 #define SCHEDRT_SHM_BOUNDS_OFF 640u
-#define SCHEDRT_SHM_SLOT_STRIDE 256u
+#define SCHEDRT_SHM_SLOT_STRIDE 384u
 #define SCHEDRT_SHM_HIST_STRIDE 1024u
 #define SCHEDRT_SHM_HIST_SPACING 512u /* bytes between the histograms of one worker */
 #define SCHEDRT_SHM_DESC_SIZE 128u
@@ -171,13 +172,17 @@ _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "la
 /* ---------------------------------------------------------- worker slot */
 
 /*
- * One worker, slot_stride (256) bytes, 128-aligned. Declared by hand (the
- * metric list gives each metric's offset, asserted below):
+ * One worker, slot_stride (384) bytes, 128-aligned. The 2.0 part is declared
+ * by hand (the metric list gives each metric's offset, asserted below):
  *   [0, 128)   the worker's half: written by the worker only, under `seq`,
  *              except `polls` (a live value: one relaxed store per poll,
  *              outside any section)
  *   [128, 256) the monitor's half: written by the monitor thread only, under
  *              `mseq`, except `os_tid` (written once by the worker)
+ *   [256, 384) the worker's half, continued (2.1): the metrics of
+ *              SCHEDRT_WSLOT_METRICS_MORE at their listed offsets, under
+ *              `seq`; zero elsewhere. Code reaches every worker metric by
+ *              its offset (SCHEDRT_SHM_WSLOT_AT), so these need no field.
  */
 #define SCHEDRT_SHM_TASK_NAME_LEN 24u /* bytes of current_name, NUL-padded */
 #define SCHEDRT_SHM_TASK_FILE_LEN 56u /* bytes of current_file: the path's tail, NUL-padded */
@@ -217,14 +222,28 @@ struct schedrt_shm_wslot {
    * fields change while the segment is in use, so they are atomics too). */
   _Atomic uint64_t current_name[SCHEDRT_SHM_TASK_NAME_LEN / 8u]; /* 176 */
   _Atomic uint64_t current_file[SCHEDRT_SHM_TASK_FILE_LEN / 8u]; /* 200 .. 256 */
+  /* Worker half, continued: the metrics appended after 2.0. */
+  _Atomic uint64_t wmore[16]; /* 256 .. 384 */
 };
+
+/* A worker metric's word in slot s, by the list's offset and type. */
+#define SCHEDRT_SHM_WSLOT_AT(s, off, type) ((_Atomic type *)(void *)((unsigned char *)(s) + (off)))
+#define SCHEDRT_SHM_WSLOT_AT_CONST(s, off, type)                                                             \
+  ((_Atomic type *)(void *)(uintptr_t)((const unsigned char *)(s) + (off)))
 
 #define SCHEDRT__SLOT_ASSERT(id, kind, off, type, unit, help, pub)                                           \
   _Static_assert(offsetof(struct schedrt_shm_wslot, id) == (off), "slot: " #id);                             \
   _Static_assert(sizeof(((struct schedrt_shm_wslot *)0)->id) == sizeof(type), "slot width: " #id);           \
   _Static_assert(sizeof(type) == 4 || sizeof(type) == 8, "slot width: " #id);
-SCHEDRT_WSLOT_METRICS(SCHEDRT__SLOT_ASSERT)
+SCHEDRT_WSLOT_METRICS_2_0(SCHEDRT__SLOT_ASSERT)
 #undef SCHEDRT__SLOT_ASSERT
+#define SCHEDRT__MORE_ASSERT(id, kind, off, type, unit, help, pub)                                           \
+  _Static_assert((off) >= offsetof(struct schedrt_shm_wslot, wmore) &&                                       \
+                     (off) + sizeof(type) <= sizeof(struct schedrt_shm_wslot) && (off) % sizeof(type) == 0,  \
+                 "slot (2.1 part): " #id);                                                                   \
+  _Static_assert(sizeof(type) == 4 || sizeof(type) == 8, "slot width: " #id);
+SCHEDRT_WSLOT_METRICS_MORE(SCHEDRT__MORE_ASSERT)
+#undef SCHEDRT__MORE_ASSERT
 _Static_assert(offsetof(struct schedrt_shm_wslot, seq) == 0, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, poll_task) == 16, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, poll_start_ns) == 112, "layout");
@@ -238,6 +257,7 @@ _Static_assert(offsetof(struct schedrt_shm_wslot, current_line) == 168, "layout"
 _Static_assert(offsetof(struct schedrt_shm_wslot, mresv) == 172, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, current_name) == 176, "layout");
 _Static_assert(offsetof(struct schedrt_shm_wslot, current_file) == 200, "layout");
+_Static_assert(offsetof(struct schedrt_shm_wslot, wmore) == 256, "layout");
 _Static_assert(SCHEDRT_SHM_TASK_NAME_LEN % 8u == 0 && SCHEDRT_SHM_TASK_FILE_LEN % 8u == 0, "string words");
 _Static_assert(sizeof(struct schedrt_shm_wslot) == SCHEDRT_SHM_SLOT_STRIDE, "layout");
 _Static_assert(SCHEDRT_SHM_SLOT_STRIDE % SCHEDRT_SHM_ALIGN == 0, "slot stride");
@@ -248,12 +268,15 @@ _Static_assert(SCHEDRT_SHM_SLOT_STRIDE % SCHEDRT_SHM_ALIGN == 0, "slot stride");
 
 /* ---------------------------------------------------------- global area */
 
+_Static_assert(SCHEDRT_M__GLOBAL_COUNT < (SCHEDRT_SHM_GLOBAL_SIZE - 8u) / 8u,
+               "the global area is full: grow SCHEDRT_SHM_GLOBAL_SIZE (a minor version)");
 struct schedrt_shm_global {
   _Atomic uint64_t seq; /* 0: odd while the monitor writes */
 #define SCHEDRT__GLOBAL_FIELD(id, kind, off, type, unit, help, pub) _Atomic type id;
   SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_FIELD)
 #undef SCHEDRT__GLOBAL_FIELD
-  uint64_t resv[10]; /* 48 .. 128 */
+  /* Zero: room for global metrics appended to the list. */
+  uint64_t resv[(SCHEDRT_SHM_GLOBAL_SIZE - 8u) / 8u - SCHEDRT_M__GLOBAL_COUNT];
 };
 
 #define SCHEDRT__GLOBAL_ASSERT(id, kind, off, type, unit, help, pub)                                         \
@@ -262,7 +285,6 @@ struct schedrt_shm_global {
 SCHEDRT_GLOBAL_METRICS(SCHEDRT__GLOBAL_ASSERT)
 #undef SCHEDRT__GLOBAL_ASSERT
 _Static_assert(offsetof(struct schedrt_shm_global, seq) == 0, "layout");
-_Static_assert(offsetof(struct schedrt_shm_global, resv) == 48, "layout");
 _Static_assert(sizeof(struct schedrt_shm_global) == SCHEDRT_SHM_GLOBAL_SIZE, "layout");
 
 /* ------------------------------------------------------------ histograms */
