@@ -36,7 +36,7 @@ raw=$out/raw.txt
   echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') (family $(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //') model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | sed 's/.*: //'), $(grep -m1 'cpu MHz' /proc/cpuinfo | sed 's/.*: //; s/\..*//') MHz), $(uname -sr)"
   echo "busiest other processes (top, 1 s): $(top -b -n 2 -d 1 -o %CPU -w 200 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 >= 5 { printf "%s %s%%; ", $12, $9 }')"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "schedrt: $(git -C "$root" describe --always --dirty 2>/dev/null || echo 'no commit yet'), sources sha256 $(cat "$root"/runtime/src/* "$root"/runtime/include/* | sha256sum | cut -c1-12), gcc $(gcc -dumpfullversion), CMake Release (-O3), static libschedrt"
+  echo "schedrt: $(git -C "$root" describe --always --dirty 2>/dev/null || echo 'no commit yet'), sources sha256 $(cat "$root"/runtime/src/* "$root"/include/* | sha256sum | cut -c1-12), gcc $(gcc -dumpfullversion), CMake Release (-O3), static libschedrt"
   echo "rustc: $(rustc --version 2>/dev/null || echo '?'); tokio: $(dpkg-query -W -f '${Version}' librust-tokio-dev 2>/dev/null || echo '?') (librust-tokio-dev)"
   echo "go: $(go version 2>/dev/null | cut -d' ' -f3- || echo '?')"
   echo "libgomp: gcc $(gcc -dumpfullversion); libomp: $(dpkg-query -W -f '${Version}' libomp5-14 2>/dev/null || echo 'absent')"
