@@ -361,8 +361,3 @@ SCHEDRT_API int schedrt_dump_path(schedrt_runtime *rt, const char *path, const s
     result->status = SCHEDRT_DUMP_FAILED;
   return rc;
 }
-
-SCHEDRT_API const char *schedrt_dump_status_name(schedrt_dump_status s) {
-  static const char *const names[] = {"OK", "PARTIAL", "BUSY", "DISABLED", "REJECTED", "SHUTDOWN", "FAILED"};
-  return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "UNKNOWN";
-}
