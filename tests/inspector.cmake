@@ -8,6 +8,7 @@
 #         crafted segments and crafted dumps; and the headless commands (list, stat, dump,
 #         show) run as a user would, against live, exiting, hung and corrupt targets.
 #   e2e   (release/debug): the TUI in a real terminal (tmux), keys and all.
+#   link  (every build without sanitizers): the binary holds no runtime code.
 
 set(INSPECT_CORE sched_inspect_core)
 
@@ -59,3 +60,14 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
   add_dependencies(schedrt_tests schedrt-demo)
 endif()
 
+# sched-inspect links common/ and never the runtime: no symbol that the runtime's own
+# objects define may be in the binary (tests/inspector/no_runtime_code.sh, with nm).
+# Not under sanitizers: they add their own runtime, and the check is about our code.
+if(NOT SCHEDRT_SANITIZE)
+  add_test(NAME inspector_no_runtime_code
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/inspector/no_runtime_code.sh ${CMAKE_NM}
+            $<TARGET_FILE:sched-inspect> $<TARGET_OBJECTS:schedrt_objects>
+    COMMAND_EXPAND_LISTS)
+  set_tests_properties(inspector_no_runtime_code PROPERTIES LABELS link TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "no_runtime_code: ok")
+endif()
