@@ -1,5 +1,4 @@
 /* Liveness verdicts, listing and garbage collection of segments. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,55 +117,52 @@ static void fill_entry(const char *dir, int dfd, schedrt_segment_entry *e) {
   schedrt_reader_close(r);
 }
 
+/* The listing being built: a growing array. */
+struct listing {
+  const char *dir;
+  uid_t me;
+  schedrt_segment_entry *v;
+  size_t len, cap;
+};
+
+static int list_one(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
+  struct listing *l = ctx;
+  if (l->me != 0 && nm->uid != (uint32_t)l->me)
+    return 0;
+  if (l->len == l->cap) {
+    size_t ncap = l->cap ? l->cap * 2 : 16;
+    schedrt_segment_entry *nv = realloc(l->v, ncap * sizeof(*nv));
+    if (!nv)
+      return -ENOMEM;
+    l->v = nv;
+    l->cap = ncap;
+  }
+  schedrt_segment_entry *e = &l->v[l->len++];
+  memset(e, 0, sizeof(*e));
+  snprintf(e->name, sizeof(e->name), "%s", name);
+  e->uid = nm->uid;
+  e->pid = nm->pid;
+  e->starttime = nm->starttime;
+  e->runtime_index = nm->index;
+  e->is_dump = nm->is_dump;
+  fill_entry(l->dir, dirfd, e);
+  return 0;
+}
+
 int schedrt_reader_list(const char *shm_dir, schedrt_segment_entry **out, size_t *n) {
-  const char *dir = shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR;
-  const size_t plen = sizeof(SCHEDRT_SHM_PREFIX) - 1;
-  schedrt_segment_entry *v = NULL;
-  size_t len = 0, cap = 0;
-  uid_t me = geteuid();
-  int rc = 0;
+  struct listing l = {.dir = shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR, .me = geteuid()};
   *out = NULL;
   *n = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return -errno;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    struct schedrt__shm_name nm;
-    if (strncmp(de->d_name, SCHEDRT_SHM_PREFIX, plen) != 0 || schedrt__shm_name_parse(de->d_name, &nm) != 0)
-      continue;
-    if (me != 0 && nm.uid != (uint32_t)me)
-      continue;
-    if (len == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      schedrt_segment_entry *nv = realloc(v, ncap * sizeof(*v));
-      if (!nv) {
-        rc = -ENOMEM;
-        goto err;
-      }
-      v = nv;
-      cap = ncap;
-    }
-    schedrt_segment_entry *e = &v[len++];
-    memset(e, 0, sizeof(*e));
-    snprintf(e->name, sizeof(e->name), "%s", de->d_name);
-    e->uid = nm.uid;
-    e->pid = nm.pid;
-    e->starttime = nm.starttime;
-    e->runtime_index = nm.index;
-    e->is_dump = nm.is_dump;
-    fill_entry(dir, dirfd(d), e);
+  int rc = schedrt__shm_scan(l.dir, list_one, &l);
+  if (rc) {
+    free(l.v);
+    return rc;
   }
-  closedir(d);
-  if (len)
-    qsort(v, len, sizeof(*v), cmp_entry);
-  *out = v;
-  *n = len;
+  if (l.len)
+    qsort(l.v, l.len, sizeof(*l.v), cmp_entry);
+  *out = l.v;
+  *n = l.len;
   return 0;
-err:
-  closedir(d);
-  free(v);
-  return rc;
 }
 
 void schedrt_segment_list_free(schedrt_segment_entry *list) { free(list); }
