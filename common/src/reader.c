@@ -23,21 +23,6 @@ uint64_t schedrt__reader_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-const char *schedrt_liveness_name(schedrt_liveness l) {
-  switch (l) {
-  case SCHEDRT_LIVENESS_LIVE:
-    return "LIVE";
-  case SCHEDRT_LIVENESS_HUNG:
-    return "HUNG";
-  case SCHEDRT_LIVENESS_STALE:
-    return "STALE";
-  case SCHEDRT_LIVENESS_EXITING:
-    return "EXITING";
-  default:
-    return "UNKNOWN";
-  }
-}
-
 const char *schedrt_worker_state_name(uint32_t state) {
   return state < SCHEDRT_WSTATE__COUNT ? schedrt_worker_state_names[state] : "?";
 }

@@ -32,6 +32,14 @@ static int stale_unreadable_dump(int dirfd, const char *name, const struct sched
   return 0;
 }
 
+bool schedrt__shm_owner_alive(int fd, uint32_t pid, uint64_t starttime) {
+  /* If our LOCK_EX probe succeeds nobody holds LOCK_SH; release it at once. */
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+    return true; /* also right across pid namespaces, where the pid means nothing here */
+  flock(fd, LOCK_UN);
+  return schedrt__proc_check(pid, starttime) == SCHEDRT_PROC_ALIVE;
+}
+
 int schedrt__shm_check_stale(int dirfd, const char *name, uint32_t uid, bool unlink_it, bool *stale) {
   struct schedrt__shm_name nm;
   struct stat st, st2;

@@ -103,6 +103,13 @@ void schedrt__shm_publish_ready(void *base);
  * `uid` are considered. *stale receives the verdict. 0 or -errno.
  */
 int schedrt__shm_check_stale(int dirfd, const char *name, uint32_t uid, bool unlink_it, bool *stale);
+/*
+ * The same rule for an object a reader holds open at fd, without judging its
+ * name or removing anything: is its runtime still there? A runtime holds
+ * LOCK_SH on its segment for its whole life, so a held lock says yes; an
+ * unheld one leaves it to the process check of pid and starttime.
+ */
+bool schedrt__shm_owner_alive(int fd, uint32_t pid, uint64_t starttime);
 /* Sweeps stale objects of uid in dir (NULL: /dev/shm), skipping our own
  * process's names (pid and start time). *removed may be NULL. */
 int schedrt__shm_sweep(const char *dir, uint32_t uid, unsigned *removed);
