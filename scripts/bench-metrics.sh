@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cost of the live metrics (issue 3), measured three ways in one run:
+# Cost of the live metrics, measured three ways in one run:
 #  1. schedrt-bench (bench/bench.c: Tokio's rt_multi_threaded workloads) built
 #     with metrics compiled OUT and compiled IN, run side by side: RUNS passes,
 #     each pass runs every variant (in a rotating order, so machine noise and

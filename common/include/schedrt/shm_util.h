@@ -29,7 +29,7 @@ struct schedrt__shm_name {
   uint32_t pid;
   uint64_t starttime;
   uint32_t index;
-  bool is_dump; /* "schedrt.U.P.S.dump.N" (task dumps, issue 4) */
+  bool is_dump; /* "schedrt.U.P.S.dump.N" (a task dump) */
 };
 
 /* "schedrt.<uid>.<pid>.<starttime>.<index>" without '/'; 0 or -ENAMETOOLONG. */
