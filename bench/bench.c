@@ -1,7 +1,8 @@
 /*
  * schedrt-bench: schedrt port of tokio's benches/rt_multi_threaded.rs
- * workloads, with the same timing loop and output as the peer ports in
- * ../shared/bench (tokio-bench, go-bench, omp-bench; see WORKLOADS.md there).
+ * workloads, with the same timing loop and output as the peer ports
+ * (tokio-bench, go-bench, omp-bench), which live outside this repository:
+ * bench/compare.sh runs them from the directory PEERS_DIR names.
  *
  * Output: one line per workload on stdout:
  *   schedrt <workload> <median_ns_per_iter> <ns_per_op>
@@ -890,7 +891,7 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < NWORKLOADS; i++)
     fprintf(f, "  %-24s %s\n", workloads[i].name, workloads[i].help);
   fprintf(f,
-          "\nenvironment (as the peer ports in ../shared/bench):\n"
+          "\nenvironment (as the peer ports):\n"
           "  BENCH_WARMUP_ITERS (5)  BENCH_WARMUP_MS (200)  BENCH_MIN_ITERS (51)\n"
           "  BENCH_MIN_MS (500)  BENCH_MAX_ITERS (100000)\n"
           "  BENCH_WORKERS (%d)  BENCH_SCHEDRT_FLAGS (0: SCHEDRT_CFG_* mask; 1 no LIFO, 2 no metrics, 4 no "

@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# schedrt-bench side by side with the peer ports (tokio, Go, OpenMP) of
-# ../shared/bench, in one run: RUNS passes, each = schedrt-bench then
-# ../shared/bench/run.sh (all peers), so that machine noise hits every runtime
-# alike. All lines go through ../shared/bench/summarize.sh (median over passes);
-# then a Markdown table (ns/op) and the setup are printed.
+# schedrt-bench side by side with the peer ports (tokio, Go, OpenMP), in one
+# run: RUNS passes, each = schedrt-bench then the peers' run.sh (all peers),
+# so that machine noise hits every runtime alike. All lines go through the
+# peers' summarize.sh (median over passes); then a Markdown table (ns/op) and
+# the setup are printed.
 #
-# Usage: bench/compare.sh [RUNS]          (default 3; run from anywhere)
-# Needs the peers' toolchains: see ../shared/bench/RESULTS.md "Setup"
-#   (apt-get install -y librust-tokio-dev golang-go libomp5-14; cargo on PATH
-#   or in ~/.cargo/bin).
+# The peer ports are not part of this repository: PEERS_DIR names their
+# directory, which must hold run.sh (prints `<runtime> <workload>
+# <median_ns_per_iter> <ns_per_op>` lines, as schedrt-bench does) and
+# summarize.sh (reads such lines, prints the medians over passes).
+#
+# Usage: PEERS_DIR=dir bench/compare.sh [RUNS]   (default 3; run from anywhere)
+# Needs the peers' toolchains (apt-get install -y librust-tokio-dev golang-go
+#   libomp5-14; cargo on PATH or in ~/.cargo/bin).
 # Env: BENCH_* timing knobs (passed to every program);
 #      SCHEDRT_BENCH=path  use this schedrt-bench instead of building build/bench;
 #      COMPARE_OUT=dir     where raw lines, summary and table go
 #                          (default build/bench/compare-<UTC timestamp>).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-shared=$root/../shared/bench
+peers=${PEERS_DIR:-}
 runs=${1:-3}
-[ -x "$shared/run.sh" ] || { echo "compare.sh: $shared/run.sh not found" >&2; exit 1; }
+[ -n "$peers" ] || { echo "compare.sh: set PEERS_DIR to the directory of the peer ports (run.sh, summarize.sh)" >&2; exit 1; }
+[ -x "$peers/run.sh" ] || { echo "compare.sh: $peers/run.sh not found" >&2; exit 1; }
 command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ -z "${SCHEDRT_BENCH:-}" ]; then
@@ -36,7 +41,7 @@ raw=$out/raw.txt
   echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') (family $(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //') model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | sed 's/.*: //'), $(grep -m1 'cpu MHz' /proc/cpuinfo | sed 's/.*: //; s/\..*//') MHz), $(uname -sr)"
   echo "busiest other processes (top, 1 s): $(top -b -n 2 -d 1 -o %CPU -w 200 | awk '/^top -/ { n++ } n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 >= 5 { printf "%s %s%%; ", $12, $9 }')"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "schedrt: $(git -C "$root" describe --always --dirty 2>/dev/null || echo 'no commit yet'), sources sha256 $(cat "$root"/runtime/src/* "$root"/runtime/include/* | sha256sum | cut -c1-12), gcc $(gcc -dumpfullversion), CMake Release (-O3), static libschedrt"
+  echo "schedrt: $(git -C "$root" describe --always --dirty 2>/dev/null || echo 'no commit yet'), sources sha256 $(cat "$root"/runtime/src/* "$root"/include/* | sha256sum | cut -c1-12), gcc $(gcc -dumpfullversion), CMake Release (-O3), static libschedrt"
   echo "rustc: $(rustc --version 2>/dev/null || echo '?'); tokio: $(dpkg-query -W -f '${Version}' librust-tokio-dev 2>/dev/null || echo '?') (librust-tokio-dev)"
   echo "go: $(go version 2>/dev/null | cut -d' ' -f3- || echo '?')"
   echo "libgomp: gcc $(gcc -dumpfullversion); libomp: $(dpkg-query -W -f '${Version}' libomp5-14 2>/dev/null || echo 'absent')"
@@ -47,11 +52,11 @@ for i in $(seq 1 "$runs"); do
   echo "compare.sh: pass $i/$runs" >&2
   # A failing program (a hang makes schedrt-bench print DNF and exit 3) does not stop the comparison.
   "$SCHEDRT_BENCH" | tee -a "$raw" || echo "compare.sh: schedrt-bench failed (status $?)" >&2
-  "$shared/run.sh" | tee -a "$raw" || echo "compare.sh: run.sh failed (status $?)" >&2
+  "$peers/run.sh" | tee -a "$raw" || echo "compare.sh: run.sh failed (status $?)" >&2
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/setup.txt" >&2
 
-"$shared/summarize.sh" <"$raw" | tee "$out/summary.txt"
+"$peers/summarize.sh" <"$raw" | tee "$out/summary.txt"
 
 # Table: ns/op (median over passes). best peer = the faster of tokio and go, the
 # two ports that run every workload as specified. The OpenMP columns are for

@@ -2,7 +2,7 @@
  * dump-bench: what a task dump costs with 10k, 100k and 1M idle tasks.
  *   pause       time the workers were held together (the copy), from the result
  *   end-to-end  schedrt_dump_path() until the file is complete and linked
- * Issue 4's targets: pause < 50 ns/task, end-to-end < 300 ns/task.
+ * The targets (docs/dump-format.md): pause < 50 ns/task, end-to-end < 300 ns/task.
  *
  * usage: dump-bench [--dir DIR] [--workers N] [--runs R] [--outside] [COUNT...]
  *   DIR defaults to /dev/shm (where the runtime puts dumps for sched-inspect);

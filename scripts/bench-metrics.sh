@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cost of the live metrics (issue 3), measured three ways in one run:
+# Cost of the live metrics, measured three ways in one run:
 #  1. schedrt-bench (bench/bench.c: Tokio's rt_multi_threaded workloads) built
 #     with metrics compiled OUT and compiled IN, run side by side: RUNS passes,
 #     each pass runs every variant (in a rotating order, so machine noise and
@@ -50,7 +50,7 @@ bench_off=$prefix-off/bench/schedrt-bench
 bench_on=$prefix-on/bench/schedrt-bench
 # The reader benchmark, built by hand so that no other test area's CMake is involved.
 snapcost=$prefix-on/stress_metrics_snapshot_cost
-${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -I"$root/tests/support" -I"$root/common/include" -I"$root/runtime/include" \
+${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -I"$root/tests/support" -I"$root/common/include" -I"$root/include" \
   "$root/tests/stress/stress_metrics_snapshot_cost.c" "$root/tests/support/shm_fixture.c" \
   "$prefix-on/runtime/libschedrt.a" -lpthread -lrt -o "$snapcost"
 

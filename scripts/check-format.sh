@@ -15,7 +15,7 @@ fi
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   mapfile -t files < <(git ls-files -- '*.c' '*.h')
 else
-  mapfile -t files < <(find common runtime inspector examples bench tests -name '*.[ch]' | sort)
+  mapfile -t files < <(find include common runtime inspector examples bench tests -name '*.[ch]' | sort)
 fi
 if ((${#files[@]} == 0)); then
   echo "check-format: no C files found" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # THE test command. For each preset: configure, build (-j2, keep going), ctest.
 #   release  all labels          asan  label unit (ASan+UBSan, gcc)
-#   tsan     label stress (clang) minimal  all labels (metrics/taskdump/inspector compiled out)
+#   tsan     label stress (clang) minimal  all labels (metrics/taskdump compiled out of the runtime)
 # Keeps going after a failure and ends with the line `N passed, N failed` summed over all runs.
 # Exit status: 0 only if every preset configured and built, no test failed, and some test ran.
 #

@@ -1,4 +1,4 @@
-# Task dump tests (issue 4). Unit tests: Criterion (normal + ASan/UBSan builds); stress
+# Task dump tests. Unit tests: Criterion (normal + ASan/UBSan builds); stress
 # tests: plain executables (normal + TSan builds), scaled by STRESS_SCALE.
 # Tests that read dumps back (test_dump_util.h) or use the control page's requester side
 # link the dump reader (common/: schedrt_dump_reader, on libcbor).

@@ -1,13 +1,18 @@
 # sched-inspect's tests. Included by tests/CMakeLists.txt only when the inspector is built
-# (not in the tsan and minimal presets), so the inspector's targets exist here.
+# (not in the tsan preset), so the inspector's targets exist here. The inspector stands on
+# common/ alone, so it is built and tested in the minimal preset too, next to a runtime
+# with metrics and dumps compiled out; what needs that runtime to publish is left out
+# there, each with its reason below.
 #
 #   unit  (every build, ASan+UBSan too): the curses-free core with hand-made snapshots,
 #         crafted segments and crafted dumps; and the headless commands (list, stat, dump,
 #         show) run as a user would, against live, exiting, hung and corrupt targets.
 #   e2e   (release/debug): the TUI in a real terminal (tmux), keys and all.
+#   link  (every build without sanitizers): the binary holds no runtime code.
 
 set(INSPECT_CORE sched_inspect_core)
 
+# Every build: no runtime involved.
 schedrt_unit_test(NAME test_inspect_format SOURCES unit/test_inspect_format.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_rates SOURCES unit/test_inspect_rates.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_model SOURCES unit/test_inspect_model.c LIBS ${INSPECT_CORE})
@@ -22,7 +27,15 @@ schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJ
 add_executable(inspect_target e2e/inspect_target.c)
 target_link_libraries(inspect_target PRIVATE schedrt::schedrt schedrt_options Threads::Threads)
 
-schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/shm_fixture.c LIBS ${INSPECT_CORE})
+# The suite cli_live attaches to inspect_target: with metrics compiled out its runtime
+# publishes no segment, so there only the rest runs (usage, missing processes, bad files,
+# the cli_corrupt suite's crafted segments).
+set(INSPECT_CLI_ARGS)
+if(NOT SCHEDRT_ENABLE_METRICS)
+  set(INSPECT_CLI_ARGS --filter "!(cli_live)/*")
+endif()
+schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/shm_fixture.c LIBS ${INSPECT_CORE}
+                  ARGS ${INSPECT_CLI_ARGS})
 if(TARGET test_inspect_cli)
   target_compile_definitions(test_inspect_cli PRIVATE
     SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
@@ -34,13 +47,27 @@ if(TEST test_inspect_cli)
   set_tests_properties(test_inspect_cli PROPERTIES PROCESSORS 2 TIMEOUT 300)
 endif()
 
-# The TUI end to end: tmux, capture-pane, keys. Needs the demo and tmux.
+# The TUI end to end: tmux, capture-pane, keys. Needs the demo and tmux, and a demo that
+# publishes metrics (the live view) and serves dumps (the `d` key): not in the minimal preset.
 find_program(SCHEDRT_TMUX tmux)
-if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE)
+if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENABLE_METRICS
+   AND SCHEDRT_ENABLE_TASKDUMP)
   add_test(NAME e2e_inspect_tui
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_e2e.sh
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
+endif()
+
+# sched-inspect links common/ and never the runtime: no symbol that the runtime's own
+# objects define may be in the binary (tests/inspector/no_runtime_code.sh, with nm).
+# Not under sanitizers: they add their own runtime, and the check is about our code.
+if(NOT SCHEDRT_SANITIZE)
+  add_test(NAME inspector_no_runtime_code
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/inspector/no_runtime_code.sh ${CMAKE_NM}
+            $<TARGET_FILE:sched-inspect> $<TARGET_OBJECTS:schedrt_objects>
+    COMMAND_EXPAND_LISTS)
+  set_tests_properties(inspector_no_runtime_code PROPERTIES LABELS link TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "no_runtime_code: ok")
 endif()

@@ -1,5 +1,5 @@
 # Checks of the source tree itself, run once (in the release preset: no sanitizer, everything built).
-if(NOT SCHEDRT_SANITIZE AND SCHEDRT_BUILD_INSPECTOR)
+if(NOT SCHEDRT_SANITIZE AND SCHEDRT_BUILD_INSPECTOR AND SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)
   add_test(NAME format_check COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-format.sh)
   set_tests_properties(format_check PROPERTIES LABELS "lint" TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()

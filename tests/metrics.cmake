@@ -1,4 +1,4 @@
-# Tests of the metrics module (issue 3): the shm layout and reader in common/,
+# Tests of the metrics module: the shm layout and reader in common/,
 # the runtime's segment, the in-process API and Tokio's metric semantics.
 schedrt_unit_test(NAME test_metrics_layout SOURCES unit/test_metrics_layout.c support/shm_fixture.c)
 schedrt_unit_test(NAME test_reader_corrupt SOURCES unit/test_reader_corrupt.c support/shm_fixture.c)

@@ -1,4 +1,4 @@
-# Tests of the runtime core (issue 2): the scheduler's queues, tasks and wakers, join and
+# Tests of the runtime core: the scheduler's queues, tasks and wakers, join and
 # block_on, timers, oneshot and notify, shutdown.
 #
 # Unit tests (Criterion; normal and ASan+UBSan builds, where LSan also checks that shutdown

@@ -3,7 +3,6 @@
  * every offset, size and count is checked against the mapped size before it
  * is used, and only validated copies are used afterwards.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,21 +21,6 @@ uint64_t schedrt__reader_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-const char *schedrt_liveness_name(schedrt_liveness l) {
-  switch (l) {
-  case SCHEDRT_LIVENESS_LIVE:
-    return "LIVE";
-  case SCHEDRT_LIVENESS_HUNG:
-    return "HUNG";
-  case SCHEDRT_LIVENESS_STALE:
-    return "STALE";
-  case SCHEDRT_LIVENESS_EXITING:
-    return "EXITING";
-  default:
-    return "UNKNOWN";
-  }
 }
 
 const char *schedrt_worker_state_name(uint32_t state) {
@@ -386,38 +370,43 @@ static bool newer(const struct schedrt__shm_name *cand, const struct schedrt__sh
   return cand->index > best->index;
 }
 
+/* The search of schedrt_reader_open_pid: the newest segment of one process. */
+struct pid_search {
+  uint32_t pid;
+  uid_t me;
+  bool alive;
+  uint64_t starttime; /* the live process's, when alive */
+  struct schedrt__shm_name best;
+  char best_name[SCHEDRT_SHM_NAME_MAX];
+};
+
+static int consider(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
+  struct pid_search *s = ctx;
+  (void)dirfd;
+  if (nm->is_dump || nm->pid != s->pid || (s->me != 0 && nm->uid != (uint32_t)s->me))
+    return 0;
+  if (s->alive && nm->starttime != s->starttime)
+    return 0; /* an older process that had this pid */
+  if (s->best_name[0] == '\0' || newer(nm, &s->best)) {
+    s->best = *nm;
+    snprintf(s->best_name, sizeof(s->best_name), "%s", name);
+  }
+  return 0;
+}
+
 int schedrt_reader_open_pid(pid_t pid, const schedrt_reader_opts *opts, schedrt_reader **out) {
   const char *dir = (opts && opts->shm_dir) ? opts->shm_dir : SCHEDRT_READER_SHM_DIR;
-  const size_t plen = sizeof(SCHEDRT_SHM_PREFIX) - 1;
-  char best_name[SCHEDRT_SHM_NAME_MAX] = "";
-  struct schedrt__shm_name best = {0};
-  uint64_t st = 0;
-  uid_t me = geteuid();
+  struct pid_search s = {.pid = (uint32_t)pid, .me = geteuid()};
   if (!out || pid <= 0)
     return -EINVAL;
   *out = NULL;
-  bool alive = schedrt__proc_starttime(pid, &st) == 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return -errno;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    struct schedrt__shm_name nm;
-    if (strncmp(e->d_name, SCHEDRT_SHM_PREFIX, plen) != 0 || schedrt__shm_name_parse(e->d_name, &nm) != 0)
-      continue;
-    if (nm.is_dump || nm.pid != (uint32_t)pid || (me != 0 && nm.uid != (uint32_t)me))
-      continue;
-    if (alive && nm.starttime != st)
-      continue; /* an older process that had this pid */
-    if (best_name[0] == '\0' || newer(&nm, &best)) {
-      best = nm;
-      strcpy(best_name, e->d_name);
-    }
-  }
-  closedir(d);
-  if (best_name[0] == '\0')
-    return alive ? -ENOENT : -ESRCH;
-  return schedrt_reader_open_name(best_name, opts, out);
+  s.alive = schedrt__proc_starttime(pid, &s.starttime) == 0;
+  int rc = schedrt__shm_scan(dir, consider, &s);
+  if (rc)
+    return rc;
+  if (s.best_name[0] == '\0')
+    return s.alive ? -ENOENT : -ESRCH;
+  return schedrt_reader_open_name(s.best_name, opts, out);
 }
 
 const schedrt_segment_info *schedrt_reader_info(const schedrt_reader *r) { return &r->info; }

@@ -8,6 +8,7 @@
 
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/reader.h"
+#include "schedrt/shm_util.h"
 
 #define SCHEDRT_READER_DEFAULT_TIMEOUT_MS 2000u
 #define SCHEDRT_READER_DEFAULT_RETRIES 1000u
@@ -38,8 +39,12 @@ struct schedrt_reader {
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t schedrt__reader_now_ns(void);
-/* The process checks only: STALE, LIVE (or UNKNOWN if undecidable). */
-schedrt_liveness schedrt__reader_proc_liveness(struct schedrt_reader *r);
+/* The process checks only (the lock, then the pid): STALE or LIVE. Made at
+ * open and again by every liveness verdict that asks for them. */
+static inline schedrt_liveness schedrt__reader_proc_liveness(const struct schedrt_reader *r) {
+  return schedrt__shm_owner_alive(r->fd, r->info.pid, r->info.starttime) ? SCHEDRT_LIVENESS_LIVE
+                                                                         : SCHEDRT_LIVENESS_STALE;
+}
 /* Combines the process verdict, the header state and the heartbeat. Updates
  * the heartbeat tracking; *stalled_ns receives the stall time. */
 schedrt_liveness schedrt__reader_judge(struct schedrt_reader *r, uint64_t now, uint32_t seg_state,

@@ -1,28 +1,23 @@
-/* Liveness verdicts, listing and garbage collection of segments. */
-#include <dirent.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
-
+/*
+ * Liveness verdicts on an open segment: the process checks (made at open,
+ * schedrt__reader_proc_liveness), the header's state and the heartbeat's
+ * progress on our own clock, combined into LIVE, HUNG, STALE or EXITING.
+ */
 #include "reader_internal.h"
-#include "schedrt/shm_util.h"
 
-schedrt_liveness schedrt__reader_proc_liveness(struct schedrt_reader *r) {
-  /* The runtime holds LOCK_SH on its segment for its whole life. If our
-   * LOCK_EX probe succeeds nobody does; release it at once. */
-  bool held = true;
-  if (flock(r->fd, LOCK_EX | LOCK_NB) == 0) {
-    held = false;
-    flock(r->fd, LOCK_UN);
+const char *schedrt_liveness_name(schedrt_liveness l) {
+  switch (l) {
+  case SCHEDRT_LIVENESS_LIVE:
+    return "LIVE";
+  case SCHEDRT_LIVENESS_HUNG:
+    return "HUNG";
+  case SCHEDRT_LIVENESS_STALE:
+    return "STALE";
+  case SCHEDRT_LIVENESS_EXITING:
+    return "EXITING";
+  default:
+    return "UNKNOWN";
   }
-  if (held)
-    return SCHEDRT_LIVENESS_LIVE; /* also right across pid namespaces, where the pid means nothing here */
-  if (schedrt__proc_check(r->info.pid, r->info.starttime) != SCHEDRT_PROC_ALIVE)
-    return SCHEDRT_LIVENESS_STALE;
-  return SCHEDRT_LIVENESS_LIVE; /* no lock but the process is there: let the heartbeat judge */
 }
 
 schedrt_liveness schedrt__reader_judge(struct schedrt_reader *r, uint64_t now, uint32_t seg_state,
@@ -74,103 +69,4 @@ int schedrt_liveness_error(schedrt_liveness l) {
   default:
     return 0;
   }
-}
-
-static int cmp_entry(const void *a, const void *b) {
-  const schedrt_segment_entry *x = a, *y = b;
-  if (x->pid != y->pid)
-    return x->pid < y->pid ? -1 : 1;
-  if (x->starttime != y->starttime)
-    return x->starttime < y->starttime ? -1 : 1;
-  if (x->is_dump != y->is_dump)
-    return x->is_dump - y->is_dump;
-  if (x->runtime_index != y->runtime_index)
-    return x->runtime_index < y->runtime_index ? -1 : 1;
-  return strcmp(x->name, y->name);
-}
-
-static void fill_entry(const char *dir, int dfd, schedrt_segment_entry *e) {
-  schedrt_reader *r = NULL;
-  if (e->is_dump) {
-    bool stale = false;
-    e->error = schedrt__shm_check_stale(dfd, e->name, e->uid, false, &stale);
-    e->liveness = e->error ? SCHEDRT_LIVENESS_UNKNOWN
-                  : stale  ? SCHEDRT_LIVENESS_STALE
-                           : SCHEDRT_LIVENESS_LIVE;
-    return;
-  }
-  schedrt_reader_opts o = {.flags = SCHEDRT_READER_NO_WAIT, .shm_dir = dir};
-  e->error = schedrt_reader_open_name(e->name, &o, &r);
-  if (e->error) {
-    e->liveness = SCHEDRT_LIVENESS_UNKNOWN;
-    return;
-  }
-  const schedrt_segment_info *in = schedrt_reader_info(r);
-  strcpy(e->runtime_name, in->runtime_name);
-  strcpy(e->comm, in->comm);
-  e->size = in->total_size;
-  e->create_realtime_ns = in->create_realtime_ns;
-  const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)(const void *)r->base;
-  uint32_t n = atomic_load_explicit((_Atomic uint32_t *)&h->nr_workers, memory_order_relaxed);
-  e->nworkers = n > r->max_workers ? r->max_workers : n;
-  if (schedrt_reader_liveness(r, &e->liveness) != 0)
-    e->liveness = SCHEDRT_LIVENESS_UNKNOWN;
-  schedrt_reader_close(r);
-}
-
-int schedrt_reader_list(const char *shm_dir, schedrt_segment_entry **out, size_t *n) {
-  const char *dir = shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR;
-  const size_t plen = sizeof(SCHEDRT_SHM_PREFIX) - 1;
-  schedrt_segment_entry *v = NULL;
-  size_t len = 0, cap = 0;
-  uid_t me = geteuid();
-  int rc = 0;
-  *out = NULL;
-  *n = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return -errno;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    struct schedrt__shm_name nm;
-    if (strncmp(de->d_name, SCHEDRT_SHM_PREFIX, plen) != 0 || schedrt__shm_name_parse(de->d_name, &nm) != 0)
-      continue;
-    if (me != 0 && nm.uid != (uint32_t)me)
-      continue;
-    if (len == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      schedrt_segment_entry *nv = realloc(v, ncap * sizeof(*v));
-      if (!nv) {
-        rc = -ENOMEM;
-        goto err;
-      }
-      v = nv;
-      cap = ncap;
-    }
-    schedrt_segment_entry *e = &v[len++];
-    memset(e, 0, sizeof(*e));
-    snprintf(e->name, sizeof(e->name), "%s", de->d_name);
-    e->uid = nm.uid;
-    e->pid = nm.pid;
-    e->starttime = nm.starttime;
-    e->runtime_index = nm.index;
-    e->is_dump = nm.is_dump;
-    fill_entry(dir, dirfd(d), e);
-  }
-  closedir(d);
-  if (len)
-    qsort(v, len, sizeof(*v), cmp_entry);
-  *out = v;
-  *n = len;
-  return 0;
-err:
-  closedir(d);
-  free(v);
-  return rc;
-}
-
-void schedrt_segment_list_free(schedrt_segment_entry *list) { free(list); }
-
-int schedrt_reader_gc(const char *shm_dir, unsigned *removed) {
-  return schedrt__shm_sweep(shm_dir, (uint32_t)geteuid(), removed);
 }

@@ -5,10 +5,8 @@
  * only if nobody holds its lock AND its process is gone, owned by another
  * user, or has another start time (pid reuse). Never another user's object.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +30,14 @@ static int stale_unreadable_dump(int dirfd, const char *name, const struct sched
   if (unlink_it && unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
     return -errno;
   return 0;
+}
+
+bool schedrt__shm_owner_alive(int fd, uint32_t pid, uint64_t starttime) {
+  /* If our LOCK_EX probe succeeds nobody holds LOCK_SH; release it at once. */
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+    return true; /* also right across pid namespaces, where the pid means nothing here */
+  flock(fd, LOCK_UN);
+  return schedrt__proc_check(pid, starttime) == SCHEDRT_PROC_ALIVE;
 }
 
 int schedrt__shm_check_stale(int dirfd, const char *name, uint32_t uid, bool unlink_it, bool *stale) {
@@ -80,36 +86,34 @@ out:
   return rc;
 }
 
+struct sweep {
+  uint32_t uid;
+  uint32_t my_pid;
+  uint64_t my_start;
+  unsigned removed;
+  int first_error;
+};
+
+static int sweep_one(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
+  struct sweep *s = ctx;
+  bool stale;
+  if (nm->uid != s->uid || (nm->pid == s->my_pid && nm->starttime == s->my_start))
+    return 0; /* another user's, or our own process's */
+  int r = schedrt__shm_check_stale(dirfd, name, s->uid, true, &stale);
+  if (r == 0 && stale)
+    s->removed++;
+  else if (r != 0 && s->first_error == 0)
+    s->first_error = r; /* remember the first failure, keep sweeping */
+  return 0;
+}
+
 int schedrt__shm_sweep(const char *dir, uint32_t uid, unsigned *removed) {
-  const size_t plen = sizeof(SCHEDRT_SHM_PREFIX) - 1;
-  unsigned count = 0;
-  uint64_t my_start = 0;
-  uint32_t my_pid = (uint32_t)getpid();
-  int rc = 0;
+  struct sweep s = {.uid = uid, .my_pid = (uint32_t)getpid()};
   if (removed)
     *removed = 0;
-  (void)schedrt__proc_starttime((pid_t)my_pid, &my_start);
-  DIR *d = opendir(dir ? dir : "/dev/shm");
-  if (!d)
-    return -errno;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    struct schedrt__shm_name nm;
-    bool stale;
-    if (strncmp(e->d_name, SCHEDRT_SHM_PREFIX, plen) != 0)
-      continue;
-    if (schedrt__shm_name_parse(e->d_name, &nm) != 0 || nm.uid != uid)
-      continue;
-    if (nm.pid == my_pid && nm.starttime == my_start)
-      continue; /* our own process's objects */
-    int r = schedrt__shm_check_stale(dirfd(d), e->d_name, uid, true, &stale);
-    if (r == 0 && stale)
-      count++;
-    else if (r != 0 && rc == 0)
-      rc = r; /* remember the first failure, keep sweeping */
-  }
-  closedir(d);
+  (void)schedrt__proc_starttime((pid_t)s.my_pid, &s.my_start);
+  int rc = schedrt__shm_scan(dir, sweep_one, &s);
   if (removed)
-    *removed = count;
-  return rc;
+    *removed = s.removed;
+  return rc ? rc : s.first_error;
 }

@@ -30,7 +30,6 @@
 #define FINISH_NS 1000000000ull
 /* Big copy buffers unused this long are returned to the system. */
 #define TRIM_AFTER_NS (10 * 1000000000ull)
-/* The API accepts deadlines up to an hour: a caller's choice, not untrusted. */
 /* Workers that arrived wait at the barrier until the last one or the
  * deadline: the same 10 s cap as the control page bounds that hold. */
 #define API_TIMEOUT_MAX_MS 10000u
@@ -360,9 +359,4 @@ SCHEDRT_API int schedrt_dump_path(schedrt_runtime *rt, const char *path, const s
   if (rc && (result->status == SCHEDRT_DUMP_OK || result->status == SCHEDRT_DUMP_PARTIAL))
     result->status = SCHEDRT_DUMP_FAILED;
   return rc;
-}
-
-SCHEDRT_API const char *schedrt_dump_status_name(schedrt_dump_status s) {
-  static const char *const names[] = {"OK", "PARTIAL", "BUSY", "DISABLED", "REJECTED", "SHUTDOWN", "FAILED"};
-  return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "UNKNOWN";
 }

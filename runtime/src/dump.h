@@ -2,7 +2,7 @@
  * Task dumps inside the runtime: the start barrier (dump_barrier.c), the copy
  * taken while the workers are held (dump_snap.c), the CBOR writer
  * (dump_cbor.c), dump files and shm objects (dump_file.c), the metrics
- * segment's control page and poll data (dump_seg.c, control.c) and the
+ * segment's control page and poll data (dump_seg.c, dump_control.c) and the
  * request flow tying them together (dump.c). docs/dump-format.md describes
  * the protocol and the format. Internal; the struct is exposed for the
  * white-box tests.

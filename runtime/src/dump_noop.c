@@ -1,4 +1,7 @@
-/* Task dumps compiled out: the same ABI, every request answers -ENOTSUP. */
+/*
+ * Task dumps compiled out: the same ABI, every request answers -ENOTSUP. The
+ * status names are common/'s (dump_status.c), the same in every build.
+ */
 #include <errno.h>
 
 #include "internal.h"
@@ -30,9 +33,4 @@ SCHEDRT_API int schedrt_dump_path(schedrt_runtime *rt, const char *path, const s
   (void)opts;
   (void)result;
   return -ENOTSUP;
-}
-
-SCHEDRT_API const char *schedrt_dump_status_name(schedrt_dump_status s) {
-  static const char *const names[] = {"OK", "PARTIAL", "BUSY", "DISABLED", "REJECTED", "SHUTDOWN", "FAILED"};
-  return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "UNKNOWN";
 }

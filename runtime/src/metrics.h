@@ -132,7 +132,7 @@ void schedrt__metrics_stop(struct schedrt_runtime *rt);
 void schedrt__metrics_monitor_tick(struct schedrt_runtime *rt, uint64_t now);
 
 /*
- * The published segment's control page (task dumps, issue 4) and its size,
+ * The published segment's control page (dump requests) and its size,
  * or NULL when no segment is published (private image, publication off,
  * built out). Valid from metrics_start to metrics_stop.
  */

@@ -1,6 +1,8 @@
 /*
- * The metrics as the process itself reads them (<schedrt.h>: schedrt_metric_*),
- * and the poll a worker is in, for dumps. Reads only: lock-free, bounded.
+ * The metrics as the process itself reads them (<schedrt.h>: schedrt_metric_read,
+ * schedrt_metric_histogram, schedrt_metrics_segment; their descriptions are
+ * common/'s), and the poll a worker is in, for dumps. Reads only: lock-free,
+ * bounded.
  */
 #include <errno.h>
 
@@ -52,18 +54,6 @@ int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *t
   if (worker >= rt->nworkers)
     return -EINVAL;
   return current_poll(rt, worker, task_id, since_ns, exact);
-}
-
-SCHEDRT_API size_t schedrt_metric_count(void) { return SCHEDRT_M__COUNT; }
-
-SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index) {
-  return index < SCHEDRT_M__COUNT ? &schedrt__metric_defs[index].pub : NULL;
-}
-
-SCHEDRT_API size_t schedrt_histogram_buckets(void) { return SCHEDRT_HIST_BUCKETS; }
-
-SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket) {
-  return bucket < SCHEDRT_HIST_BUCKETS ? schedrt_hist_upper((uint32_t)bucket) : UINT64_MAX;
 }
 
 SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {

@@ -2,7 +2,9 @@
  * Metrics compiled out (SCHEDRT_ENABLE_METRICS=OFF): the same public ABI as
  * the metrics_*.c files, answering -ENOTSUP (the idea of Tokio's
  * taskdump_mock.rs). The hooks in metrics_hooks.h are empty in this build,
- * and schedrt_features() (version.c) lacks SCHEDRT_FEATURE_METRICS.
+ * and schedrt_features() (version.c) lacks SCHEDRT_FEATURE_METRICS. The
+ * metric descriptions are common/'s (metric_defs.c), the same in every
+ * build: only reading values is compiled out.
  */
 #include <errno.h>
 
@@ -37,14 +39,6 @@ int schedrt__metrics_poll_info(schedrt_runtime *rt, uint32_t worker, uint64_t *t
   return -ENOTSUP;
 }
 
-/* Nothing can be read, so nothing is listed. */
-SCHEDRT_API size_t schedrt_metric_count(void) { return 0; }
-
-SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index) {
-  (void)index;
-  return NULL;
-}
-
 SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *value) {
   (void)rt;
   (void)index;
@@ -62,13 +56,6 @@ SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint
   (void)buckets;
   (void)n;
   return -ENOTSUP;
-}
-
-SCHEDRT_API size_t schedrt_histogram_buckets(void) { return 0; }
-
-SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket) {
-  (void)bucket;
-  return 0;
 }
 
 SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {

@@ -1,5 +1,5 @@
 /*
- * Nothing lost (issue 4): a million tasks, half spawned from outside and half
+ * Nothing lost: a million tasks, half spawned from outside and half
  * from inside tasks, yielding and waking each other in pairs, while another
  * thread (and now and then a task) asks for dumps in a loop. Every task must
  * complete exactly once, and every dump must be complete (OK: the deadline

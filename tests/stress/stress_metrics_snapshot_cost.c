@@ -1,6 +1,6 @@
 /*
- * Cost of one reader snapshot of a 64-worker segment (the issue's target:
- * under 10 us). Prints the median and 99th percentile of
+ * Cost of one reader snapshot of a 64-worker segment (target: under 10 us).
+ * Prints the median and 99th percentile of
  *   - a snapshot without process checks (what a refreshing inspector pays
  *     per frame after the first; SCHEDRT_SNAP_NO_LIVENESS),
  *   - the same with the histograms,

@@ -1,9 +1,10 @@
 /*
  * Task dumps through the in-process API: what a dump says about tasks in
- * every state and place, Tokio's dump cases (tokio.md section 5: 29, 30, 33),
- * a worker stuck in a long poll (PARTIAL, then a full dump), the barrier's
- * count after a timed-out round, one dump at a time, DISABLED, the path API's
- * file rules, and a dump read by Python's cbor2.
+ * every state and place, Tokio's dump tests (tokio 1.48, tests/dump.rs) and
+ * one regression from its issue tracker, a worker stuck in a long poll
+ * (PARTIAL, then a full dump), the barrier's count after a timed-out round,
+ * one dump at a time, DISABLED, the path API's file rules, and a dump read by
+ * Python's cbor2.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -49,7 +50,7 @@ static bool eventually(bool (*cond)(void *), void *arg) {
   return true;
 }
 
-/* --------------------------------------------------- Tokio case 29: a, b, c */
+/* ------------------------------- Tokio's dump.rs multi_thread: a, b, c */
 
 static atomic_int yields;
 
@@ -265,7 +266,7 @@ static schedrt_poll busy_yielder(schedrt_task *t, void *arg) {
   return SCHEDRT_READY;
 }
 
-/* The issue's stuck worker: a 2-second poll. */
+/* A stuck worker: a 2-second poll, far past the deadline. */
 Test(dump, worker_in_a_two_second_poll, .timeout = 60) {
   schedrt_runtime *rt = make_rt(2, 0);
   static uint64_t two_s = 2 * SEC;
@@ -324,7 +325,7 @@ Test(dump, worker_in_a_two_second_poll, .timeout = 60) {
   schedrt_runtime_destroy(rt);
 }
 
-/* ------------------------------- Tokio case 30: completes during the trace */
+/* ---------------- Tokio's dump.rs future_completes_during_trace */
 
 static atomic_int tracing;
 
@@ -353,7 +354,7 @@ Test(dump, task_completing_during_the_trace) {
   schedrt_runtime_destroy(rt);
 }
 
-/* ---------------- Tokio case 33 / #7478: all parked, dump, spawn from outside */
+/* ---------------- tokio-rs/tokio#7478: all parked, dump, spawn from outside */
 
 static bool all_parked(void *arg) {
   schedrt_runtime *rt = arg;
@@ -517,7 +518,7 @@ static schedrt_poll idle_forever(schedrt_task *t, void *arg) {
   return SCHEDRT_PENDING;
 }
 
-/* The issue: any CBOR library must read it; Python's cbor2 checks the schema. */
+/* Any CBOR library must read a dump; Python's cbor2 checks the schema. */
 Test(dump, python_cbor2_reads_the_dump) {
   schedrt_runtime *rt = make_rt(2, 0);
   char path[128], cmd[512];

@@ -1,5 +1,5 @@
 /*
- * The control page as untrusted input (issue 4): requests through the
+ * The control page as untrusted input: requests through the
  * metrics segment (mapped a second time, as another process would) and
  * through a test page, hostile fields, replayed and torn requests, concurrent
  * requesters, BUSY, uncollected objects, and an answer at shutdown.

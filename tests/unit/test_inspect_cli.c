@@ -124,7 +124,14 @@ static size_t count_lines(const char *s) {
   return n;
 }
 
-TestSuite(cli, .fini = stop_target, .timeout = 60);
+/*
+ * cli: what needs no runtime (usage, missing processes, bad files); cli_live:
+ * against inspect_target, so only where its runtime publishes metrics
+ * (tests/inspector.cmake filters it out elsewhere; the dump tests skip where
+ * it serves no dumps).
+ */
+TestSuite(cli, .timeout = 60);
+TestSuite(cli_live, .fini = stop_target, .timeout = 60);
 
 /* ---------------------------------------------------------- the basics */
 
@@ -182,16 +189,16 @@ Test(cli, no_such_process_exits_4) {
   EXPECT_ERR("no schedrt metrics segment");
 }
 
-Test(cli, top_needs_a_terminal) {
+/* ------------------------------------------------------ a live target */
+
+Test(cli_live, top_needs_a_terminal) {
   start_target(NULL, NULL, NULL, NULL);
   run(target_pid_s, "-n", "1", NULL);
   EXPECT_STATUS(2);
   EXPECT_ERR("needs a terminal");
 }
 
-/* ------------------------------------------------------ a live target */
-
-Test(cli, list_shows_the_target) {
+Test(cli_live, list_shows_the_target) {
   start_target(NULL, NULL, NULL, NULL);
   run("list", NULL);
   EXPECT_STATUS(0);
@@ -218,7 +225,7 @@ Test(cli, list_shows_the_target) {
   json_decref(j);
 }
 
-Test(cli, stat_prints_one_line_per_interval) {
+Test(cli_live, stat_prints_one_line_per_interval) {
   start_target(NULL, NULL, NULL, NULL);
   run("stat", target_pid_s, "-i", "0.1", "-c", "3", NULL);
   EXPECT_STATUS(0);
@@ -230,7 +237,7 @@ Test(cli, stat_prints_one_line_per_interval) {
   cr_expect(last != NULL);
 }
 
-Test(cli, stat_json_lines) {
+Test(cli_live, stat_json_lines) {
   start_target(NULL, NULL, NULL, NULL);
   run("stat", target_pid_s, "-i", "0.1", "-c", "2", "--json", NULL);
   EXPECT_STATUS(0);
@@ -253,7 +260,7 @@ Test(cli, stat_json_lines) {
   }
 }
 
-Test(cli, stat_follows_a_target_that_exits) {
+Test(cli_live, stat_follows_a_target_that_exits) {
   start_target("--exit-after", "700", NULL, NULL);
   run("stat", target_pid_s, "-i", "0.1", NULL);
   EXPECT_STATUS(5);
@@ -261,7 +268,7 @@ Test(cli, stat_follows_a_target_that_exits) {
   cr_expect(count_lines(r.out) >= 3, "it printed while the target lived:\n%s", r.out);
 }
 
-Test(cli, hung_target_is_reported) {
+Test(cli_live, hung_target_is_reported) {
   start_target(NULL, NULL, NULL, NULL);
   cr_assert_eq(kill(target_pid, SIGSTOP), 0);
   usleep(600 * 1000); /* > 3 heartbeat periods of 100 ms */
@@ -284,7 +291,7 @@ static void tmp_path(char *buf, size_t size, const char *name) {
   unlink(buf);
 }
 
-Test(cli, dump_save_and_show) {
+Test(cli_live, dump_save_and_show) {
   char path[256];
   start_target("--stuck-ms", "300", NULL, NULL);
   tmp_path(path, sizeof(path), "d.cbor");
@@ -327,7 +334,7 @@ Test(cli, dump_save_and_show) {
   unlink(path);
 }
 
-Test(cli, dump_default_name) {
+Test(cli_live, dump_default_name) {
   char dir[256], cwd[512];
   start_target(NULL, NULL, NULL, NULL);
   snprintf(dir, sizeof(dir), "/tmp/inspect_cli_dir_%ld", (long)getpid());

@@ -1,6 +1,8 @@
 /*
- * Metric semantics, translated from Tokio's own tests (reference/tokio.md
- * section 5; the case number is in each test's name), through the
+ * Metric semantics, translated from Tokio's own tests (tokio 1.48:
+ * tests/rt_metrics.rs, rt_unstable_metrics.rs, rt_threaded.rs and
+ * src/runtime/tests/queue.rs; a test's name is its Tokio test's, after a
+ * caseNN that numbers the behaviours translated), through the
  * in-process API and, where Tokio reads after dropping the runtime, through
  * a segment reader opened before the drop (its mapping outlives the unlink).
  * Tokio's current-thread flavour has no equivalent here: those halves are

@@ -182,7 +182,7 @@ typedef struct schedrt_segment_info {
   char comm[17];                 /* the process's comm */
   uint32_t local_queue_cap;      /* 256: for depth bars */
   uint32_t maintenance_interval; /* 61: counters lag by up to this many ticks */
-  uint32_t ctl_off, ctl_size;    /* the control page (task dumps, issue 4) */
+  uint32_t ctl_off, ctl_size;    /* the control page (dump requests, proto/control.h) */
   /* Histogram buckets: hist_upper_ns[i] is the exclusive upper bound of
    * bucket i in ns (bucket i covers [hist_upper_ns[i-1], hist_upper_ns[i]),
    * bucket 0 starts at 0); the last is UINT64_MAX. */
@@ -391,7 +391,7 @@ typedef struct schedrt_segment_entry {
   uint32_t pid;
   uint64_t starttime;
   uint32_t runtime_index;
-  int is_dump; /* a task-dump object (".dump.<n>" suffix, issue 4) */
+  int is_dump; /* a task-dump object (".dump.<n>" suffix) */
   int error;   /* 0, or why it could not be opened/validated */
   schedrt_liveness liveness;
   /* When error == 0 and it is a metrics segment: */

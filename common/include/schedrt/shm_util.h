@@ -1,7 +1,8 @@
 /*
- * Helpers shared by the runtime (writer) and the reader: segment names,
- * process identity (/proc), formatting a fresh segment, the stale test and
- * sweep, and the metric table generated from metrics_def.h. Internal to the
+ * Helpers shared by the runtime (writer) and the reader: segment names, the
+ * walk over the directory that holds them, process identity (/proc),
+ * formatting a fresh segment, the stale test and sweep, and the metric table
+ * generated from metrics_def.h. Internal to the
  * project (schedrt__ prefix, hidden in libschedrt).
  */
 #ifndef SCHEDRT_SHM_UTIL_H
@@ -17,6 +18,8 @@
 
 /* ---------------------------------------------------------------- names */
 
+/* Where the objects live unless a caller says otherwise. */
+#define SCHEDRT_SHM_DIR "/dev/shm"
 #define SCHEDRT_SHM_PREFIX "schedrt."
 /* "schedrt." + 4 numbers of <= 20 digits + ".dump." + dots: fits easily. */
 #define SCHEDRT_SHM_NAME_MAX 128
@@ -26,7 +29,7 @@ struct schedrt__shm_name {
   uint32_t pid;
   uint64_t starttime;
   uint32_t index;
-  bool is_dump; /* "schedrt.U.P.S.dump.N" (task dumps, issue 4) */
+  bool is_dump; /* "schedrt.U.P.S.dump.N" (a task dump) */
 };
 
 /* "schedrt.<uid>.<pid>.<starttime>.<index>" without '/'; 0 or -ENAMETOOLONG. */
@@ -35,6 +38,19 @@ int schedrt__shm_name_format(char *buf, size_t size, uint32_t uid, uint32_t pid,
 /* Parses a name without '/' (strict: decimal, no signs, no leading zeros
  * except "0", no trailing garbage). 0 or -EINVAL. */
 int schedrt__shm_name_parse(const char *name, struct schedrt__shm_name *out);
+
+/* ------------------------------------------------------------- scanning */
+
+/*
+ * What schedrt__shm_scan calls for each entry whose name parses as ours,
+ * with the directory's fd (for *at() calls), the name and its fields. A
+ * non-zero return stops the scan and becomes its result.
+ */
+typedef int (*schedrt__shm_scan_fn)(int dirfd, const char *name, const struct schedrt__shm_name *nm,
+                                    void *ctx);
+/* Walks dir (NULL: SCHEDRT_SHM_DIR) once, in directory order. 0, -errno when
+ * it cannot be opened, or what fn stopped the walk with. */
+int schedrt__shm_scan(const char *dir, schedrt__shm_scan_fn fn, void *ctx);
 
 /* ------------------------------------------------------ process identity */
 
@@ -87,6 +103,13 @@ void schedrt__shm_publish_ready(void *base);
  * `uid` are considered. *stale receives the verdict. 0 or -errno.
  */
 int schedrt__shm_check_stale(int dirfd, const char *name, uint32_t uid, bool unlink_it, bool *stale);
+/*
+ * The same rule for an object a reader holds open at fd, without judging its
+ * name or removing anything: is its runtime still there? A runtime holds
+ * LOCK_SH on its segment for its whole life, so a held lock says yes; an
+ * unheld one leaves it to the process check of pid and starttime.
+ */
+bool schedrt__shm_owner_alive(int fd, uint32_t pid, uint64_t starttime);
 /* Sweeps stale objects of uid in dir (NULL: /dev/shm), skipping our own
  * process's names (pid and start time). *removed may be NULL. */
 int schedrt__shm_sweep(const char *dir, uint32_t uid, unsigned *removed);

@@ -65,8 +65,8 @@ enum {
 #define SCHEDRT_CTL_TIMEOUT_MAX_MS 10000u
 
 /*
- * resp_status is a schedrt_dump_status (schedrt.h): OK 0, PARTIAL 1, BUSY 2,
- * DISABLED 3, REJECTED 4, SHUTDOWN 5, FAILED 6. resp_reason says why.
+ * resp_status is a schedrt_dump_status (SCHEDRT_DUMP_STATUSES in schedrt.h:
+ * OK 0, PARTIAL 1, ... with their values). resp_reason says why.
  */
 enum {
   SCHEDRT_CTL_R_NONE = 0,

@@ -16,7 +16,7 @@
  *   descriptors  after the bounds, 128-aligned: desc_count x 128 bytes
  *   worker slots 128-aligned: max_workers x slot_stride (384)
  *   histograms   128-aligned: max_workers x hist_stride (1024)
- *   control page page-aligned, one page, reserved for task dumps (issue 4)
+ *   control page page-aligned, one page: dump requests (proto/control.h)
  */
 #ifndef SCHEDRT_PROTO_SHM_LAYOUT_H
 #define SCHEDRT_PROTO_SHM_LAYOUT_H
@@ -48,7 +48,7 @@ enum {
 
 /* header.features */
 #define SCHEDRT_SHM_F_METRICS (1ull << 0)  /* always set by writers of this layout */
-#define SCHEDRT_SHM_F_TASKDUMP (1ull << 1) /* the control page is served (issue 4) */
+#define SCHEDRT_SHM_F_TASKDUMP (1ull << 1) /* the control page serves dump requests */
 #define SCHEDRT_SHM_F_TIMING (1ull << 2)   /* per-poll timing on: histograms and exact since */
 
 /* Limits a reader enforces (a writer never exceeds them). */

@@ -317,7 +317,11 @@ typedef struct schedrt_metric_desc {
   schedrt_metric_scope scope;
 } schedrt_metric_desc;
 
-/* Number of metrics and their descriptions, in the list's order. */
+/*
+ * Number of metrics and their descriptions, in the list's order; NULL for an
+ * index past the end. The same in every build: they describe the list, which
+ * readers of a segment need even where this library publishes none.
+ */
 SCHEDRT_API size_t schedrt_metric_count(void);
 SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index);
 
@@ -331,7 +335,8 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_read(schedrt_runtime *rt, size_
 /* Histogram bucket counts (n at most the bucket count); -ENOTSUP/-EINVAL as above. */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
                                                            uint64_t *buckets, size_t n);
-/* Bucket count and the upper bound (ns) of bucket i (UINT64_MAX for the last). */
+/* Bucket count and the upper bound (ns) of bucket i (UINT64_MAX for the last);
+ * the same in every build, as schedrt_metric_info. */
 SCHEDRT_API size_t schedrt_histogram_buckets(void);
 SCHEDRT_API uint64_t schedrt_histogram_upper_ns(size_t bucket);
 /* Name of the shm segment ("/schedrt.<uid>.<pid>.<start>.<n>"), or NULL. */
@@ -339,14 +344,23 @@ SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt);
 
 /* ------------------------------------------------------------- task dumps */
 
+/*
+ * The outcome of a dump: X(NAME, value). The values travel (the control
+ * page's answer, the dump's status), so the list only grows, at the end.
+ */
+#define SCHEDRT_DUMP_STATUSES(X)                                                                             \
+  X(OK, 0)                                                                                                   \
+  X(PARTIAL, 1)  /* some workers missed the deadline */                                                      \
+  X(BUSY, 2)     /* another dump is in progress */                                                           \
+  X(DISABLED, 3) /* SCHEDRT_DUMP=0 or SCHEDRT_CFG_NO_DUMP */                                                 \
+  X(REJECTED, 4) /* malformed request */                                                                     \
+  X(SHUTDOWN, 5) /* runtime shutting down */                                                                 \
+  X(FAILED, 6)   /* I/O or allocation failure */
+
 typedef enum schedrt_dump_status {
-  SCHEDRT_DUMP_OK = 0,
-  SCHEDRT_DUMP_PARTIAL = 1,  /* some workers missed the deadline */
-  SCHEDRT_DUMP_BUSY = 2,     /* another dump is in progress */
-  SCHEDRT_DUMP_DISABLED = 3, /* SCHEDRT_DUMP=0 or SCHEDRT_CFG_NO_DUMP */
-  SCHEDRT_DUMP_REJECTED = 4, /* malformed request */
-  SCHEDRT_DUMP_SHUTDOWN = 5, /* runtime shutting down */
-  SCHEDRT_DUMP_FAILED = 6,   /* I/O or allocation failure */
+#define SCHEDRT__DUMP_STATUS_ENUM(name, value) SCHEDRT_DUMP_##name = (value),
+  SCHEDRT_DUMP_STATUSES(SCHEDRT__DUMP_STATUS_ENUM)
+#undef SCHEDRT__DUMP_STATUS_ENUM
 } schedrt_dump_status;
 
 typedef struct schedrt_dump_opts {
@@ -374,6 +388,7 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_dump_fd(schedrt_runtime *rt, int fd, c
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_dump_path(schedrt_runtime *rt, const char *path,
                                                     const schedrt_dump_opts *opts,
                                                     schedrt_dump_result *result);
+/* "OK", "PARTIAL", ... (the list's names), or "UNKNOWN". The same in every build. */
 SCHEDRT_API const char *schedrt_dump_status_name(schedrt_dump_status s);
 
 #ifdef __cplusplus
