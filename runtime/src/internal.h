@@ -126,6 +126,9 @@ void schedrt__task_cancel(schedrt_task *t);
 struct schedrt_local_queue {
   _Atomic uint64_t head SCHEDRT_ALIGNED;
   _Atomic uint32_t tail SCHEDRT_ALIGNED;
+  /* Pushes that overflowed: owner only, counted in the slow path (the
+   * overflows metric reads it, metrics.h). */
+  uint64_t overflows;
   _Atomic(schedrt_task *) buf[SCHEDRT_LOCAL_QUEUE_CAP];
 };
 /* The real position in a packed head (local_queue.h). */

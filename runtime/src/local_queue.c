@@ -63,10 +63,13 @@ static __attribute__((noinline)) bool push_full(struct schedrt_local_queue *q, s
       t->qnext = NULL;
       if (!schedrt__inject_push(inject, t))
         schedrt__task_unref(t);
+      q->overflows++;
       return true;
     }
-    if (push_overflow(q, t, real, tail, inject))
+    if (push_overflow(q, t, real, tail, inject)) {
+      q->overflows++;
       return true;
+    }
     /* Lost a race with a thief: the ring has room now. */
   }
 }

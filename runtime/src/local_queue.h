@@ -20,13 +20,15 @@ static inline uint32_t schedrt__lq_steal(uint64_t h) { return (uint32_t)(h >> 32
 static inline void schedrt__lq_init(struct schedrt_local_queue *q) {
   atomic_init(&q->head, 0);
   atomic_init(&q->tail, 0);
+  q->overflows = 0;
   for (uint32_t i = 0; i < SCHEDRT_LOCAL_QUEUE_CAP; i++)
     atomic_init(&q->buf[i], NULL);
 }
 
 /*
  * Owner only. Pushes t; if the ring is full, moves half of it plus t to the
- * injection queue (returns true then: an overflow happened).
+ * injection queue (returns true then: an overflow happened, also counted in
+ * q->overflows).
  */
 bool schedrt__lq_push_back_or_overflow(struct schedrt_local_queue *q, schedrt_task *t,
                                        struct schedrt_inject *inject);

@@ -21,16 +21,19 @@
  * Where the worker finds each published metric's value; metrics_def.h's pub
  * column says when it is stored. A TICK or PARK metric is a private counter
  * of the worker, w->m.c.<id>, generated from the list: adding one is its list
- * line plus the increment where it happens. A STATE metric reads the
- * scheduler itself, through SCHEDRT__WSRC_<id> below. LIVE and MONITOR
- * metrics have writers of their own (the poll count, the monitor thread).
+ * line plus the increment where it happens. A STATE or QUEUE metric reads the
+ * scheduler itself, through SCHEDRT__WSRC_<id> below (the queue counts its
+ * own overflows, in its slow path). LIVE and MONITOR metrics have writers of
+ * their own (the poll count, the monitor thread).
  */
 #define SCHEDRT__WSRC_state(w) ((w)->m.state)
 #define SCHEDRT__WSRC_lifo(w) schedrt__m_lifo(w)
 #define SCHEDRT__WSRC_local_queue_depth(w) schedrt__lq_len(&(w)->q)
+#define SCHEDRT__WSRC_overflows(w) ((w)->q.overflows)
 
 #define SCHEDRT__WCOUNTER_LIVE(id)
 #define SCHEDRT__WCOUNTER_STATE(id)
+#define SCHEDRT__WCOUNTER_QUEUE(id)
 #define SCHEDRT__WCOUNTER_TICK(id) uint64_t id;
 #define SCHEDRT__WCOUNTER_PARK(id) uint64_t id;
 #define SCHEDRT__WCOUNTER_MONITOR(id)

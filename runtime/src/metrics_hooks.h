@@ -12,8 +12,9 @@
  * in a long poll is found by the monitor thread instead (metrics_monitor.c).
  *
  * What is stored at each publication is generated from the metric list's
- * pub column (schedrt__m_publish): STATE metrics at state changes, TICK
- * counters at maintenance (every 61 ticks), PARK values at park and unpark.
+ * pub column (schedrt__m_publish): STATE metrics at state changes, QUEUE
+ * gauges at every publication, TICK counters at maintenance (every 61
+ * ticks), PARK values at park and unpark.
  * Everything that needs a clock is out of line (metrics_worker.c). With
  * per-poll timing on (SCHEDRT_CFG_TIMING / SCHEDRT_TIMING=1) each poll also
  * reads the clock twice, publishes the task and its start and bumps two
@@ -72,6 +73,10 @@ static inline void schedrt__m_end(struct schedrt_shm_wslot *s, uint64_t odd) {
   atomic_store_explicit(&s->seq, odd + 1u, memory_order_release);
 }
 
+/* The classes the worker itself stores under its seqlock. */
+#define SCHEDRT__M_WORKER_CLASSES                                                                            \
+  (SCHEDRT_PUB_STATE | SCHEDRT_PUB_QUEUE | SCHEDRT_PUB_TICK | SCHEDRT_PUB_PARK)
+
 /*
  * The stores of a publication, generated from the metric list: every
  * worker-half metric whose pub class is in `mask` (a constant at every call,
@@ -81,10 +86,11 @@ static inline void schedrt__m_end(struct schedrt_shm_wslot *s, uint64_t odd) {
 #define SCHEDRT__WVAL_LIVE(w, id) 0u
 #define SCHEDRT__WVAL_MONITOR(w, id) 0u
 #define SCHEDRT__WVAL_STATE(w, id) SCHEDRT__WSRC_##id(w)
+#define SCHEDRT__WVAL_QUEUE(w, id) SCHEDRT__WSRC_##id(w)
 #define SCHEDRT__WVAL_TICK(w, id) ((w)->m.c.id)
 #define SCHEDRT__WVAL_PARK(w, id) ((w)->m.c.id)
 #define SCHEDRT__M_STORE_ONE(id, kind, off, type, unit, help, pub)                                           \
-  if (SCHEDRT_PUB_##pub & schedrt__m_mask_ & (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK | SCHEDRT_PUB_PARK))      \
+  if (SCHEDRT_PUB_##pub & schedrt__m_mask_ & SCHEDRT__M_WORKER_CLASSES)                                      \
     SCHEDRT_SEQ_STORE(SCHEDRT_SHM_WSLOT_AT(schedrt__m_slot_, off, type),                                     \
                       (type)SCHEDRT__WVAL_##pub(schedrt__m_w_, id));
 #define SCHEDRT__M_STORES(w, s, mask)                                                                        \
@@ -97,9 +103,9 @@ static inline void schedrt__m_end(struct schedrt_shm_wslot *s, uint64_t odd) {
 
 /*
  * One publication of the worker half under the seqlock: the metrics of the
- * classes in mask, and the fields that go with them. No poll is in progress
- * at a publication, so timing's poll fields are cleared; the busy span's
- * start changes only at park and unpark.
+ * classes in mask, and the fields that go with them: a state change ends any
+ * poll in progress (timing's poll fields), and the busy span's start changes
+ * only at park and unpark.
  */
 static inline __attribute__((always_inline)) void schedrt__m_publish(schedrt_worker *w, const unsigned mask) {
   struct schedrt__wmetrics *m = &w->m;
@@ -112,17 +118,19 @@ static inline __attribute__((always_inline)) void schedrt__m_publish(schedrt_wor
   }
   uint64_t odd = schedrt__m_begin(m, s);
   SCHEDRT__M_STORES(w, s, mask);
-  SCHEDRT_SEQ_STORE(&s->poll_task, (uint64_t)0);
-  SCHEDRT_SEQ_STORE(&s->poll_start_ns, (uint64_t)0);
+  if (mask & SCHEDRT_PUB_STATE) {
+    SCHEDRT_SEQ_STORE(&s->poll_task, (uint64_t)0);
+    SCHEDRT_SEQ_STORE(&s->poll_start_ns, (uint64_t)0);
+  }
   if (mask & SCHEDRT_PUB_PARK)
     SCHEDRT_SEQ_STORE(&s->active_since_ns, m->active_since);
   schedrt__m_end(s, odd);
 }
 
 /* The publication masks: a state change, maintenance, park/unpark/start/stop. */
-#define SCHEDRT__M_AT_STATE SCHEDRT_PUB_STATE
-#define SCHEDRT__M_AT_TICK (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK)
-#define SCHEDRT__M_AT_PARK (SCHEDRT_PUB_STATE | SCHEDRT_PUB_TICK | SCHEDRT_PUB_PARK)
+#define SCHEDRT__M_AT_STATE (SCHEDRT_PUB_STATE | SCHEDRT_PUB_QUEUE)
+#define SCHEDRT__M_AT_TICK (SCHEDRT_PUB_QUEUE | SCHEDRT_PUB_TICK)
+#define SCHEDRT__M_AT_PARK SCHEDRT__M_WORKER_CLASSES
 
 /* State changes (running / searching / parked / stopped). Publishes only on
  * a real change, so the RUNNING call before every run costs a compare. */
@@ -170,8 +178,6 @@ static inline void schedrt__m_poll_done(schedrt_worker *w, bool timed) {
 }
 
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { w->m.c.local_schedules++; }
-/* A push found the ring full and moved half of it to the injection queue. */
-static inline void schedrt__m_overflow(schedrt_worker *w) { w->m.c.overflows++; }
 /* n: tasks taken by one steal, including the one returned to run. */
 static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
   w->m.c.steals += n;
@@ -219,7 +225,6 @@ static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state
   (void)s;
 }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_overflow(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
   (void)w;
   (void)n;

@@ -64,7 +64,7 @@ static inline void hist_bump(_Atomic uint64_t *b) {
 
 /* The timed part of a poll's start (schedrt__m_poll counted it): the exact
  * start with the task, the schedule latency, and (the clock read dominates
- * anyway) the STATE metrics: depth and LIFO. */
+ * anyway) the QUEUE gauges. */
 void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   struct schedrt__wmetrics *m = &w->m;
   struct schedrt_shm_wslot *s = m->slot;
@@ -75,7 +75,7 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
     hist_bump(&m->hist[SCHEDRT_SHM_HIST_SPACING / 8u + schedrt_hist_bucket(now - woke)]);
   m->poll_start = now;
   uint64_t odd = schedrt__m_begin(m, s);
-  SCHEDRT__M_STORES(w, s, SCHEDRT_PUB_STATE);
+  SCHEDRT__M_STORES(w, s, SCHEDRT_PUB_QUEUE);
   SCHEDRT_SEQ_STORE(&s->poll_task, t->id);
   SCHEDRT_SEQ_STORE(&s->poll_start_ns, now);
   schedrt__m_end(s, odd);

@@ -28,12 +28,6 @@ void schedrt__notify_parked(schedrt_runtime *rt) {
     schedrt__unpark(&rt->workers[idx].park);
 }
 
-/* Onto the tail of w's ring; a full ring moves half of itself to the injection queue. */
-static void push_local(schedrt_worker *w, schedrt_task *t) {
-  if (schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject))
-    schedrt__m_overflow(w);
-}
-
 /* Local schedule: the LIFO slot for a fresh wake, the ring's tail for a
  * re-poll, the defer list for an explicit yield. */
 static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
@@ -51,7 +45,7 @@ static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
     return;
   }
   if (is_yield || !rt->lifo_enabled) {
-    push_local(w, t);
+    (void)schedrt__lq_push_back_or_overflow(&w->q, t, &rt->inject);
     notify = true;
   } else {
     /* Relaxed: only this worker touches its LIFO slot while it runs; the
@@ -59,7 +53,7 @@ static void schedule_local(schedrt_worker *w, schedrt_task *t, bool is_yield) {
     schedrt_task *prev = atomic_exchange_explicit(&w->lifo, t, memory_order_relaxed);
     notify = prev != NULL;
     if (prev)
-      push_local(w, prev);
+      (void)schedrt__lq_push_back_or_overflow(&w->q, prev, &rt->inject);
   }
   /* A lone task in the LIFO slot cannot be stolen, so waking a thief for it
    * would only cost a futex call. */
@@ -110,7 +104,7 @@ static schedrt_task *pull_inject(schedrt_worker *w) {
     return NULL;
   for (schedrt_task *x = first->qnext, *nx; x; x = nx) {
     nx = x->qnext;
-    push_local(w, x);
+    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &rt->inject);
   }
   return first;
 }
@@ -132,7 +126,7 @@ static schedrt_task *take_deferred(schedrt_worker *w) {
   w->defer_head = w->defer_tail = NULL;
   for (schedrt_task *x = t->qnext, *nx; x; x = nx) {
     nx = x->qnext;
-    push_local(w, x);
+    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &w->rt->inject);
   }
   if (t->qnext)
     schedrt__notify_parked(w->rt);
@@ -263,7 +257,7 @@ static inline __attribute__((always_inline)) void run_polls(schedrt_worker *w, s
     /* At the cap, or at shutdown (so destroy drops the rest promptly). */
     if (lifo_polls + 1 >= SCHEDRT_MAX_LIFO_POLLS || stopping(w->rt)) {
       /* Tokio 1.29's cap: a self-re-spawning chain must not starve the rest. */
-      push_local(w, t);
+      (void)schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject);
       schedrt__notify_parked(w->rt);
       break;
     }

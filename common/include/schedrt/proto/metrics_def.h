@@ -64,15 +64,16 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
 
 /*
  * Publication classes (the pub column), as bits of the worker's publication
- * masks. Under the worker's seqlock, a state change stores the STATE
- * metrics, maintenance (every 61 ticks) STATE and TICK ones, and park,
- * unpark, start and stop all three.
+ * masks. Under the worker's seqlock, a state change stores the STATE and
+ * QUEUE metrics, maintenance (every 61 ticks) QUEUE and TICK ones, and park,
+ * unpark, start and stop all four.
  */
 #define SCHEDRT_PUB_LIVE 0x01u    /* stored at every event by its writer, outside any section */
-#define SCHEDRT_PUB_STATE 0x02u   /* read from the scheduler at every worker publication */
-#define SCHEDRT_PUB_TICK 0x04u    /* a worker-private counter, published at maintenance */
-#define SCHEDRT_PUB_PARK 0x08u    /* a worker-private value that changes only at park/unpark */
-#define SCHEDRT_PUB_MONITOR 0x10u /* the monitor thread's, once per period, under its own seqlock */
+#define SCHEDRT_PUB_STATE 0x02u   /* the worker's state: changes only at a state change */
+#define SCHEDRT_PUB_QUEUE 0x04u   /* read from the worker's queues at every publication */
+#define SCHEDRT_PUB_TICK 0x08u    /* a worker-private counter, published at maintenance */
+#define SCHEDRT_PUB_PARK 0x10u    /* a worker-private value that changes only at park/unpark */
+#define SCHEDRT_PUB_MONITOR 0x20u /* the monitor thread's, once per period, under its own seqlock */
 
 /*
  * Per-worker slot (layout: shm_layout.h). The 2.0 slot's metrics are
@@ -83,14 +84,14 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
  */
 #define SCHEDRT_WSLOT_METRICS_2_0(X)                                                                         \
   X(state, GAUGE, 8, uint32_t, "enum", "in value order:" SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_WORD), STATE) \
-  X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)", STATE)                                   \
+  X(lifo, GAUGE, 12, uint32_t, "tasks", "LIFO slot occupied (0/1)", QUEUE)                                   \
   X(current_task, GAUGE, 160, uint64_t, "id", "task in a poll running >= 1 monitor period (0: none)",        \
     MONITOR)                                                                                                 \
   X(polls, COUNTER, 24, uint64_t, "polls", "task polls started (live: also the poll sequence)", LIVE)        \
-  X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded", STATE)        \
+  X(local_queue_depth, GAUGE, 32, uint64_t, "tasks", "tasks in the local ring, LIFO excluded", QUEUE)        \
   X(ticks, COUNTER, 40, uint64_t, "ticks", "scheduler loop iterations", TICK)                                \
   X(local_schedules, COUNTER, 48, uint64_t, "tasks", "tasks spawned or woken into this worker", TICK)        \
-  X(overflows, COUNTER, 56, uint64_t, "events", "local ring full: half moved to injection", TICK)            \
+  X(overflows, COUNTER, 56, uint64_t, "events", "local ring full: half moved to injection", QUEUE)           \
   X(steals, COUNTER, 64, uint64_t, "tasks", "tasks stolen by this worker", TICK)                             \
   X(steal_ops, COUNTER, 72, uint64_t, "ops", "successful steal operations", TICK)                            \
   X(parks, COUNTER, 80, uint64_t, "events", "times the worker parked", PARK)                                 \
