@@ -96,7 +96,8 @@ typedef struct schedrt_config {
    * adaptive as in Tokio, about every 200 us of polling, 2 to 127 ticks.
    */
   uint32_t global_queue_interval;
-  /* Default deadline for a dump's start barrier; 0: 250 ms. */
+  /* Default deadline for a dump's start barrier; 0: 250 ms; at most
+   * SCHEDRT_DUMP_TIMEOUT_MAX_MS (else -EINVAL). */
   uint32_t dump_timeout_ms;
   /* Heartbeat and control-area polling period of the monitor thread; 0: 100 ms. */
   uint32_t monitor_period_ms;
@@ -362,6 +363,9 @@ typedef enum schedrt_dump_status {
   SCHEDRT_DUMP_STATUSES(SCHEDRT__DUMP_STATUS_ENUM)
 #undef SCHEDRT__DUMP_STATUS_ENUM
 } schedrt_dump_status;
+
+/* The longest start-barrier deadline a dump accepts, from any source. */
+#define SCHEDRT_DUMP_TIMEOUT_MAX_MS 10000u
 
 typedef struct schedrt_dump_opts {
   uint32_t timeout_ms; /* start-barrier deadline, at most 10000; 0: the runtime's default */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "schedrt/dump_read.h"
+#include "schedrt/proto/shm_layout.h"
 
 #define MAX_DEPTH 16 /* the format nests 4 deep (tag, dump, tasks, task) */
 
@@ -426,6 +427,18 @@ static int get_bytes16(struct cur *c, uint8_t out[16]) {
   return 0;
 }
 
+static int get_bool(struct cur *c, bool *out) {
+  struct ev e;
+  const uint8_t *at = c->p;
+  int rc = next(c, &e);
+  if (rc)
+    return rc;
+  if (e.kind != EV_BOOL)
+    return mismatch(c, at, &e, "a boolean");
+  *out = e.v != 0;
+  return 0;
+}
+
 /* An array of unsigned numbers into a fresh array. */
 static int get_uints(struct cur *c, uint64_t **out, size_t *count) {
   struct ev e;
@@ -456,6 +469,7 @@ enum fkind {
   F_BYTES16, /* uint8_t[16] */
   F_UINTS,   /* uint64_t * at off, size_t count at off2 */
   F_ENUM,    /* uint32_t, one of names */
+  F_BOOL,    /* bool */
   F_CUSTOM,  /* fn */
 };
 
@@ -500,6 +514,8 @@ static int get_field(struct cur *c, const struct field *f, void *base) {
     return get_uints(c, (uint64_t **)(void *)p, (size_t *)(void *)((char *)base + f->off2));
   case F_ENUM:
     return get_enum(c, f->names, (uint32_t *)(void *)p);
+  case F_BOOL:
+    return get_bool(c, (bool *)(void *)p);
   case F_CUSTOM:
     return f->fn(c, base);
   }
@@ -610,6 +626,8 @@ static const struct names reasons = {schedrt_dump_reason_names, 1, SCHEDRT_DUMP_
                                      SCHEDRT_DUMP_REASON_NONE};
 static const struct names sources = {schedrt_dump_source_names, 1, SCHEDRT_DUMP_SOURCE__COUNT,
                                      SCHEDRT_DUMP_SOURCE_NONE};
+static const struct names waits = {schedrt_dump_wait_names, 1, SCHEDRT_DUMP_WAIT__COUNT,
+                                   SCHEDRT_DUMP_WAIT_NONE};
 
 /* ---------------------------------------------------------------- tables */
 
@@ -634,6 +652,7 @@ static const struct field meta_fields[] = {
     {SCHEDRT_DK_TAKEN_REALTIME, F_UINT, false, DOC(taken_realtime_ns), 0, NULL, NULL},
     {SCHEDRT_DK_GATHER_NS, F_UINT, false, DOC(gather_ns), 0, NULL, NULL},
     {SCHEDRT_DK_PAUSE_NS, F_UINT, false, DOC(pause_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_ROUNDS, F_UINT, false, DOC(gather_rounds), 0, NULL, NULL},
     {SCHEDRT_DK_COVERED, F_UINTS, false, DOC(covered), DOC(ncovered), NULL, NULL},
     {SCHEDRT_DK_MISSING, F_UINTS, false, DOC(missing), DOC(nmissing), NULL, NULL},
     /* Required: it is how a reader checks that it got every task. */
@@ -658,12 +677,25 @@ static const struct field worker_fields[] = {
     {SCHEDRT_DK_CURRENT, F_OPT, false, W(current_task), 0, NULL, NULL},
     {SCHEDRT_DK_RUNNING_NS, F_OPT, false, W(running_ns), 0, NULL, NULL},
     {SCHEDRT_DK_RUNNING_SRC, F_ENUM, false, W(running_src), 0, &sources, NULL},
+    {SCHEDRT_DK_TID, F_OPT, false, W(tid), 0, NULL, NULL},
+    {SCHEDRT_DK_HELD_NS, F_OPT, false, W(held_ns), 0, NULL, NULL},
+#define SCHEDRT__HIST_FIELD(id, kind, off, type, unit, help, pub)                                            \
+  {#id,                                                                                                      \
+   F_UINTS,                                                                                                  \
+   false,                                                                                                    \
+   W(hist[SCHEDRT_M_##id - SCHEDRT_M__HIST_FIRST]),                                                          \
+   W(nhist[SCHEDRT_M_##id - SCHEDRT_M__HIST_FIRST]),                                                         \
+   NULL,                                                                                                     \
+   NULL},
+    SCHEDRT_HIST_METRICS(SCHEDRT__HIST_FIELD)
+#undef SCHEDRT__HIST_FIELD
 };
 static void worker_init(void *p) {
   schedrt_dump_worker *w = p;
   w->role = SCHEDRT_DUMP_ROLE__COUNT;
   w->state = SCHEDRT_WSTATE__COUNT;
-  w->local_queue = w->lifo = w->deferred = w->current_task = w->running_ns = SCHEDRT_DUMP_NONE;
+  w->local_queue = w->lifo = w->deferred = w->current_task = w->running_ns = w->tid = w->held_ns =
+      SCHEDRT_DUMP_NONE;
 }
 static const struct table worker_table = {worker_fields, sizeof(worker_fields) / sizeof(worker_fields[0]),
                                           sizeof(schedrt_dump_worker), worker_init};
@@ -680,11 +712,19 @@ static const struct field task_fields[] = {
     {SCHEDRT_DK_POLLS, F_UINT, false, T(polls), 0, NULL, NULL},
     {SCHEDRT_DK_AGE_NS, F_UINT, false, T(age_ns), 0, NULL, NULL},
     {SCHEDRT_DK_STATE_NS, F_OPT, false, T(state_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_WAKERS, F_UINT, false, T(wakers), 0, NULL, NULL},
+    {SCHEDRT_DK_TIMERS, F_UINT, false, T(timers), 0, NULL, NULL},
+    {SCHEDRT_DK_TIMER_IN_NS, F_OPT, false, T(timer_in_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_WAIT, F_ENUM, false, T(wait), 0, &waits, NULL},
+    {SCHEDRT_DK_WAIT_FOR, F_OPT, false, T(wait_for), 0, NULL, NULL},
+    {SCHEDRT_DK_WAIT_OBJECT, F_OPT, false, T(wait_object), 0, NULL, NULL},
+    {SCHEDRT_DK_LOST_WAKE, F_BOOL, false, T(lost_wake), 0, NULL, NULL},
 };
 static void task_init(void *p) {
   schedrt_dump_task *t = p;
   t->state = SCHEDRT_DUMP_STATE__COUNT;
   t->worker = t->position = t->spawn = t->await = t->state_ns = SCHEDRT_DUMP_NONE;
+  t->timer_in_ns = t->wait_for = t->wait_object = SCHEDRT_DUMP_NONE;
 }
 static const struct table task_table = {task_fields, sizeof(task_fields) / sizeof(task_fields[0]),
                                         sizeof(schedrt_dump_task), task_init};
@@ -770,6 +810,11 @@ static int top_await_sites(struct cur *c, void *base) {
   return get_list(c, &site_table, (void **)&d->await_sites, &d->nawait_sites);
 }
 
+static int top_hist_bounds(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  return get_uints(c, &d->hist_bounds, &d->nhist_bounds);
+}
+
 /* format and version are checked by the caller (EMAGIC, EVERSION), the rest are required. */
 static const struct field top_fields[] = {
     {SCHEDRT_DK_FORMAT, F_CUSTOM, false, 0, 0, NULL, top_format},
@@ -780,6 +825,7 @@ static const struct field top_fields[] = {
     {SCHEDRT_DK_TASKS, F_CUSTOM, true, 0, 0, NULL, top_tasks},
     {SCHEDRT_DK_SPAWN_SITES, F_CUSTOM, true, 0, 0, NULL, top_spawn_sites},
     {SCHEDRT_DK_AWAIT_SITES, F_CUSTOM, true, 0, 0, NULL, top_await_sites},
+    {SCHEDRT_DK_HIST_BOUNDS, F_CUSTOM, false, 0, 0, NULL, top_hist_bounds},
 };
 static const struct table top_table = {top_fields, sizeof(top_fields) / sizeof(top_fields[0]), 0, NULL};
 
@@ -788,10 +834,19 @@ static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
   if (d->task_count != d->ntasks)
     return fail(c, SCHEDRT_ECORRUPT, NULL, "meta.task_count is %llu, but tasks lists %zu",
                 (unsigned long long)d->task_count, d->ntasks);
-  for (size_t i = 0; i < d->nworkers_listed; i++)
+  if (d->nhist_bounds > SCHEDRT_SHM_MAX_BUCKETS)
+    return fail(c, SCHEDRT_ECORRUPT, NULL, "%zu histogram buckets (at most %u)", d->nhist_bounds,
+                SCHEDRT_SHM_MAX_BUCKETS);
+  for (size_t i = 0; i < d->nworkers_listed; i++) {
     if (d->workers[i].index != i)
       return fail(c, SCHEDRT_ECORRUPT, NULL, "workers[%zu].index is %llu: workers are listed in index order",
                   i, (unsigned long long)d->workers[i].index);
+    /* A histogram reads against the bounds: same length, or the reader would index past one. */
+    for (size_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++)
+      if (d->workers[i].hist[h] && d->workers[i].nhist[h] != d->nhist_bounds)
+        return fail(c, SCHEDRT_ECORRUPT, NULL, "workers[%zu]: a histogram of %zu buckets, %zu bounds", i,
+                    d->workers[i].nhist[h], d->nhist_bounds);
+  }
   for (size_t i = 0; i < d->ncovered + d->nmissing; i++) {
     bool cov = i < d->ncovered;
     uint64_t w = cov ? d->covered[i] : d->missing[i - d->ncovered];
@@ -828,7 +883,11 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
     cbor_decref(&doc->cbor);
   free(doc->covered);
   free(doc->missing);
+  for (size_t i = 0; doc->workers && i < doc->nworkers_listed; i++)
+    for (size_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++)
+      free(doc->workers[i].hist[h]);
   free(doc->workers);
+  free(doc->hist_bounds);
   free(doc->tasks);
   free(doc->spawn_sites);
   free(doc->await_sites);
@@ -997,6 +1056,12 @@ const char *schedrt_dump_role_text(uint32_t role) {
 
 const char *schedrt_dump_wstate_text(uint32_t wstate) {
   return wstate < SCHEDRT_WSTATE__COUNT ? schedrt_worker_state_names[wstate] : "unknown";
+}
+
+const char *schedrt_dump_wait_text(uint32_t wait) {
+  if (wait == SCHEDRT_DUMP_WAIT_NONE)
+    return NULL;
+  return wait < SCHEDRT_DUMP_WAIT__COUNT ? schedrt_dump_wait_names[wait] : "unknown";
 }
 
 const char *schedrt_dump_reason_text(uint32_t reason) {

@@ -15,7 +15,8 @@
 #include "util.h"
 
 #define DEFAULT_DELAY_TENTHS 10u
-#define DEFAULT_DUMP_TIMEOUT_MS 2000u
+/* 0: the runtime's own default (250 ms unless it was configured otherwise). */
+#define DEFAULT_DUMP_TIMEOUT_MS 0u
 
 static const char usage_main[] =
     "Usage: " INSPECT_PROG " COMMAND [OPTIONS]\n"
@@ -59,7 +60,7 @@ static const char usage_top[] =
     "\n"
     "  -d, --delay TENTHS      refresh period in tenths of a second (1-100, default 10)\n"
     "      --stuck-ms MS       stuck threshold in milliseconds (default 10, as Go's sysmon)\n"
-    "      --timeout MS        deadline for dumps taken with `d` (default 2000)\n"
+    "      --timeout MS        deadline for dumps taken with `d` (default: the runtime's, 250 ms)\n"
     "  -o, --output-dir DIR    where `d` saves dumps (default: the current directory)\n"
     "      --no-color          no colours (also when NO_COLOR is set)\n"
     "  -n, --max-iterations N  quit after N refreshes (for tests)\n"
@@ -94,7 +95,7 @@ static const char usage_dump[] =
     "\n"
     "  -o, --output FILE   where to save it (default: sched-dump-PID-YYYYmmdd-HHMMSS.cbor);\n"
     "                      never overwrites an existing file; `-` writes to standard output\n"
-    "      --timeout MS    deadline for the workers to stop at the barrier (default 2000)\n"
+    "      --timeout MS    deadline for the workers to reach the barrier (default: the runtime's, 250 ms)\n"
     "      --label TEXT    recorded in the dump (printable ASCII, up to 63 bytes)\n"
     "      --shm-dir DIR   look for segments in DIR instead of /dev/shm\n"
     "  -h, --help          this help\n"

@@ -152,12 +152,13 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
                "the runtime serves no dump requests (built without task dumps?)");
     goto out;
   }
+  /* 0 asks for the runtime's own default, which its page says. */
   uint32_t timeout = req->timeout_ms;
-  if (timeout < ctl->timeout_min_ms)
+  if (timeout && timeout < ctl->timeout_min_ms)
     timeout = ctl->timeout_min_ms;
-  if (ctl->timeout_max_ms && timeout > ctl->timeout_max_ms)
+  if (timeout && ctl->timeout_max_ms && timeout > ctl->timeout_max_ms)
     timeout = ctl->timeout_max_ms;
-  c->timeout_ms = timeout;
+  c->timeout_ms = timeout ? timeout : ctl->timeout_default_ms;
 
   /* Claim, fill with a fresh nonce, ring: both steps compare-and-swaps (dump_read_ctl.c). */
   err = schedrt_ctl_submit(ctl, SCHEDRT_CTL_KIND_DUMP, timeout, req->label, &c->seq, c->nonce);

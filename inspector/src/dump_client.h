@@ -14,7 +14,7 @@
 #include "attach.h"
 
 typedef struct dump_request {
-  uint32_t timeout_ms;    /* the barrier deadline asked of the runtime */
+  uint32_t timeout_ms;    /* the barrier deadline asked of the runtime; 0: the runtime's default */
   const char *label;      /* recorded in the dump; NULL: none */
   const char *output;     /* file to write; "-": stdout; NULL: default name in output_dir */
   const char *output_dir; /* for the default name; NULL: "." */

@@ -28,20 +28,82 @@
 #define GRACE_NS 100000000ull
 /* Bound on waiting for released workers to leave the barrier. */
 #define FINISH_NS 1000000000ull
+/* How long a worker that arrived may be held waiting for the others, per
+ * round; then it is let go, and the round is gathered again after GAP_NS. */
+#define HOLD_NS 1000000ull
+#define GAP_NS 2000000ull
 /* Big copy buffers unused this long are returned to the system. */
 #define TRIM_AFTER_NS (10 * 1000000000ull)
-/* Workers that arrived wait at the barrier until the last one or the
- * deadline: the same 10 s cap as the control page bounds that hold. */
-#define API_TIMEOUT_MAX_MS 10000u
 
 static void round_free(struct schedrt__dround *r) {
   free(r->workers);
+  free(r->probes);
+  free(r->held);
+  free(r->hist);
   free(r->taken);
   free(r->ntaken);
   free(r->lifo);
   free(r->cursors);
   schedrt__dsnap_trim(r, true);
   memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Where worker i is: a probe remembers the poll it saw (the current task and
+ * the poll count) and since when; a poll that began before, and that the
+ * metrics date, counts from its real start (with per-poll timing, or once the
+ * monitor saw it a whole period).
+ */
+static void probe_look(struct schedrt__dump *d, uint32_t i, uint64_t now) {
+  schedrt_runtime *rt = d->rt;
+  struct schedrt__dprobe *p = &d->round.probes[i];
+  /* Relaxed: only compared, never dereferenced. */
+  const void *cur = atomic_load_explicit(&rt->workers[i].current, memory_order_relaxed);
+  uint64_t seq = schedrt__dseg_poll_seq(rt, i);
+  if (cur == p->cur && seq == p->seq && p->since)
+    return;
+  p->cur = cur;
+  p->seq = seq;
+  p->since = now;
+  uint64_t id, since;
+  uint8_t src;
+  if (cur && schedrt__dseg_poll(rt, i, &id, &since, &src) == 0 && since < now &&
+      schedrt__dseg_poll_seq(rt, i) == seq)
+    p->since = since;
+}
+
+/*
+ * The barrier's judge. A worker that has not arrived and whose poll is known
+ * to be long (it outlasted a monitor period: the monitor named it, or the
+ * probes saw it that long) is stuck: once every missing worker is, the gate
+ * closes without them (listed missing, their tasks running). Any other missing
+ * worker will reach a safe point (it is between polls, waking, or preempted),
+ * but the arrived ones are never held for it longer than HOLD_NS: they are let
+ * go and gathered again. So no healthy worker waits more than HOLD_NS plus the
+ * copy at a time, whatever the deadline.
+ */
+static enum schedrt__dbar_verdict judge(void *arg, const uint8_t *present, uint32_t arrived,
+                                        uint64_t held_since, uint64_t now) {
+  struct schedrt__dump *d = arg;
+  schedrt_runtime *rt = d->rt;
+  uint64_t stuck_ns = (uint64_t)rt->cfg.monitor_period_ms * 1000000u;
+  bool all_stuck = true;
+  for (uint32_t i = 0; i < rt->nworkers; i++) {
+    if (present[i])
+      continue;
+    probe_look(d, i, now);
+    const struct schedrt__dprobe *p = &d->round.probes[i];
+    if (!p->cur || now - p->since < stuck_ns)
+      all_stuck = false;
+  }
+  if (all_stuck)
+    return SCHEDRT_DBAR_CLOSE;
+  /* A worker that asked from inside a task is held by its own call, not by us. */
+  uint32_t waiting = arrived - (d->round.self >= 0 && present[d->round.self]);
+  if (!waiting || now - held_since < HOLD_NS)
+    return SCHEDRT_DBAR_WAIT;
+  /* No time left for another round: the dump is what we have now. */
+  return now + GAP_NS + HOLD_NS >= d->bar.deadline_ns ? SCHEDRT_DBAR_CLOSE : SCHEDRT_DBAR_RETRY;
 }
 
 int schedrt__dump_init(schedrt_runtime *rt) {
@@ -64,9 +126,12 @@ int schedrt__dump_init(schedrt_runtime *rt) {
   r->ntaken = calloc(n, sizeof(*r->ntaken));
   r->lifo = calloc(n, sizeof(*r->lifo));
   r->cursors = calloc(rt->nshards, sizeof(*r->cursors));
-  if (!r->workers || !r->taken || !r->ntaken || !r->lifo || !r->cursors)
+  r->hist = calloc((size_t)n * SCHEDRT_M__HIST_COUNT * SCHEDRT_HIST_BUCKETS, sizeof(*r->hist));
+  r->probes = calloc(n, sizeof(*r->probes));
+  r->held = calloc(n, sizeof(*r->held));
+  if (!r->workers || !r->taken || !r->ntaken || !r->lifo || !r->cursors || !r->hist || !r->probes || !r->held)
     goto err_round;
-  if ((rc = schedrt__dbar_init(&d->bar, n, &rt->dump_flag, schedrt__dsnap_take, d)))
+  if ((rc = schedrt__dbar_init(&d->bar, n, &rt->dump_flag, schedrt__dsnap_take, judge, d)))
     goto err_round;
   if ((rc = -pthread_mutex_init(&d->obj_lock, NULL)))
     goto err_bar;
@@ -92,7 +157,7 @@ void schedrt__dump_fini(schedrt_runtime *rt) {
     return;
   schedrt__dctl_close(d);
   /* An API dump from another thread may still own the round: shutdown is
-   * set, so it aborts within 10 ms; take busy for good before freeing.
+   * set, so it aborts within 1 ms; take busy for good before freeing.
    * Acquire: its last writes to the round happen before we free it. */
   for (uint32_t idle = 0;
        !atomic_compare_exchange_weak_explicit(&d->busy, &idle, 1, memory_order_acquire, memory_order_relaxed);
@@ -147,13 +212,32 @@ static void wake_parked(schedrt_runtime *rt, int self) {
       schedrt__unpark(&rt->workers[i].park);
 }
 
+/* After a round's release: how long each worker waited in it. */
+static void add_held(struct schedrt__dump *d) {
+  for (uint32_t i = 0; i < d->rt->nworkers; i++)
+    d->round.held[i] += schedrt__dbar_held(&d->bar, i);
+}
+
+/* Each worker's histograms, as the metrics segment holds them now (just after the copy). */
+static void take_histograms(struct schedrt__dround *r, schedrt_runtime *rt) {
+  r->has_hist = true;
+  for (uint32_t i = 0; i < rt->nworkers && r->has_hist; i++)
+    for (uint32_t h = 0; h < SCHEDRT_M__HIST_COUNT && r->has_hist; h++)
+      r->has_hist =
+          schedrt__metrics_hist(
+              rt, i, h, r->hist + ((size_t)i * SCHEDRT_M__HIST_COUNT + h) * SCHEDRT_HIST_BUCKETS) == 0;
+}
+
 /* Roles, and for each missing worker what it is doing and since when. */
 static void describe_workers(struct schedrt__dump *d, uint32_t leader) {
   struct schedrt__dround *r = &d->round;
   schedrt_runtime *rt = d->rt;
   r->covered = r->missing = 0;
+  take_histograms(r, rt);
   for (uint32_t i = 0; i < rt->nworkers; i++) {
     struct schedrt__dworker *w = &r->workers[i];
+    w->tid = schedrt__metrics_tid(rt, i);
+    w->held_ns = r->held[i];
     if (d->bar.present[i]) {
       r->covered++;
       w->role = (int)i == r->self ? SCHEDRT_DUMP_ROLE_REQUESTER
@@ -163,23 +247,26 @@ static void describe_workers(struct schedrt__dump *d, uint32_t leader) {
     }
     r->missing++;
     w->role = SCHEDRT_DUMP_ROLE_MISSING;
-    if (!w->cur) {
-      w->reason = SCHEDRT_DUMP_REASON_NO_SAFEPOINT;
-      continue;
-    }
-    w->reason = SCHEDRT_DUMP_REASON_POLLING;
     uint64_t id, since;
     uint8_t src;
     /* The slot names the poll and when it began, if it agrees with the walk. */
-    if (schedrt__dseg_poll(rt, i, &id, &since, &src) == 0 && (!w->has_current || id == w->current_id)) {
+    if (w->cur && schedrt__dseg_poll(rt, i, &id, &since, &src) == 0 &&
+        (!w->has_current || id == w->current_id)) {
+      w->reason = SCHEDRT_DUMP_REASON_POLLING;
       w->has_current = true;
       w->current_id = id;
       w->running_ns = r->taken_ns > since ? r->taken_ns - since : 0;
       w->running_src = src;
-    } else {
-      /* It has not passed a safe point since the flag went up. */
+    } else if (w->has_current) {
+      /* The walk found its task running; it has not passed a safe point
+       * since the flag went up. */
+      w->reason = SCHEDRT_DUMP_REASON_POLLING;
       w->running_ns = r->taken_ns - r->opened_ns;
       w->running_src = SCHEDRT_DUMP_SOURCE_LOWER_BOUND;
+    } else {
+      /* No task of its is running: between polls (its `current` not cleared
+       * yet after the last one), searching, or waking. */
+      w->reason = SCHEDRT_DUMP_REASON_NO_SAFEPOINT;
     }
   }
 }
@@ -218,20 +305,37 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
   /* The deadline counts from now: reserving memory for a million records
    * takes a while, and it is not the workers' time. */
   r->opened_ns = schedrt__now_ns();
-  if ((rc = schedrt__dbar_open(&d->bar, r->opened_ns + (uint64_t)timeout_ms * 1000000u, GRACE_NS, self))) {
-    r->status = SCHEDRT_DUMP_BUSY;
-    return rc;
+  memset(r->probes, 0, sizeof(*r->probes) * rt->nworkers);
+  memset(r->held, 0, sizeof(*r->held) * rt->nworkers);
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    probe_look(d, i, r->opened_ns);
+  uint64_t deadline = r->opened_ns + (uint64_t)timeout_ms * 1000000u;
+  enum schedrt__dbar_close how;
+  for (r->rounds = 1;; r->rounds++) {
+    if ((rc = schedrt__dbar_open(&d->bar, deadline, GRACE_NS, self))) {
+      r->status = SCHEDRT_DUMP_BUSY;
+      return rc;
+    }
+    /* dbar_open raised rt->dump_flag (seq_cst) if the round gathers. A worker
+     * going to sleep takes the idle lock too, so either it is listed when we
+     * look, or it looks at the flag after it was raised. */
+    wake_parked(rt, self);
+    how = schedrt__dbar_await_close(&d->bar, &rt->shutdown);
+    if (how != SCHEDRT_DBAR_AGAIN)
+      break;
+    /* The held go back to work; the ones still missing get GAP_NS more. */
+    schedrt__dbar_release(&d->bar);
+    add_held(d);
+    (void)schedrt__dbar_finish(&d->bar, self, FINISH_NS);
+    struct timespec gap = {0, (long)GAP_NS};
+    nanosleep(&gap, NULL);
   }
-  /* dbar_open raised rt->dump_flag (seq_cst) if the round gathers. A worker
-   * going to sleep takes the idle lock too, so either it is listed when we
-   * look, or it looks at the flag after it was raised. */
-  wake_parked(rt, self);
-  enum schedrt__dbar_close how = schedrt__dbar_await_close(&d->bar, &rt->shutdown);
   if (how == SCHEDRT_DBAR_LEAD)
     schedrt__dsnap_take(d);
   if (how != SCHEDRT_DBAR_WORKER_LED)
     schedrt__dbar_release(&d->bar);
   schedrt__dbar_times(&d->bar, &r->closed_ns, &r->released_ns, &leader);
+  add_held(d);
   if (how == SCHEDRT_DBAR_ABORTED) {
     (void)schedrt__dbar_finish(&d->bar, self, FINISH_NS);
     r->status = SCHEDRT_DUMP_SHUTDOWN;
@@ -291,7 +395,7 @@ static int api_request(schedrt_runtime *rt, const schedrt_dump_opts *opts, struc
     return -EINVAL;
   req->source = SCHEDRT__SRC_API;
   if (opts) {
-    if (opts->timeout_ms > API_TIMEOUT_MAX_MS)
+    if (opts->timeout_ms > SCHEDRT_DUMP_TIMEOUT_MAX_MS)
       return -EINVAL;
     req->timeout_ms = opts->timeout_ms;
     if (opts->label) {

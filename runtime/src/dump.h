@@ -38,7 +38,8 @@ enum schedrt__dbar_phase {
   SCHEDRT_DBAR_HELD = 2,     /* gate closed: the arrived are held while the leader copies */
   SCHEDRT_DBAR_RELEASED = 3, /* copy done: the held leave */
 };
-#define SCHEDRT_DBAR_COORD UINT32_MAX /* the leader is the coordinator */
+#define SCHEDRT_DBAR_COORD UINT32_MAX   /* the leader is the coordinator */
+#define SCHEDRT_DBAR_PROBE_NS 100000ull /* how often a coordinator asks `settled` while others are held */
 
 enum schedrt__dbar_outcome {
   SCHEDRT_DBAR_NOT_OPEN = 0, /* no round to join, or this one was joined already */
@@ -48,6 +49,15 @@ enum schedrt__dbar_outcome {
 };
 
 typedef void (*schedrt__dbar_lead_fn)(void *arg);
+/* What the coordinator does about the participants not present yet. */
+enum schedrt__dbar_verdict {
+  SCHEDRT_DBAR_WAIT = 0,  /* go on gathering */
+  SCHEDRT_DBAR_CLOSE = 1, /* close without them: they are stuck where waiting only holds the others */
+  SCHEDRT_DBAR_RETRY = 2, /* let the held go, and gather again a little later */
+};
+typedef enum schedrt__dbar_verdict (*schedrt__dbar_judge_fn)(void *arg, const uint8_t *present,
+                                                             uint32_t arrived, uint64_t held_since,
+                                                             uint64_t now);
 
 struct schedrt__dbar {
   pthread_mutex_t lock;
@@ -59,11 +69,13 @@ struct schedrt__dbar {
   uint32_t arrived; /* participants inside now: 0 whenever no round runs */
   uint32_t leader;  /* worker index or SCHEDRT_DBAR_COORD, valid from HELD */
   bool aborted;     /* closed because the runtime is stopping: nothing copied */
+  bool again;       /* closed for another round (the judge's RETRY): nothing copied */
   uint64_t gen;
   uint64_t deadline_ns; /* the coordinator closes the gate then */
   uint64_t give_up_ns;  /* a participant still gathering takes its arrival back then */
   uint64_t closed_ns, released_ns;
-  uint8_t *present; /* [n] arrived in this round; from HELD: covered */
+  uint8_t *present;     /* [n] arrived in this round; from HELD: covered */
+  uint64_t *arrived_ns; /* [n] when each present participant arrived */
   /* gen while GATHER, else 0: the participants' lock-free first check. */
   _Atomic uint64_t open_gen;
   /* [n] the last gen participant i joined; only i (or the coordinator for
@@ -71,12 +83,14 @@ struct schedrt__dbar {
   _Atomic uint64_t *seen;
   /* rt->dump_flag: cleared when the gate closes, nobody needs to come any more. */
   _Atomic uint32_t *flag;
+  uint64_t held_since; /* the round's first arrival: how long the arrived have waited */
   schedrt__dbar_lead_fn lead;
-  void *lead_arg;
+  schedrt__dbar_judge_fn judge; /* may be NULL: wait for all, or the deadline */
+  void *arg;                    /* of lead and judge */
 };
 
 int schedrt__dbar_init(struct schedrt__dbar *b, uint32_t n, _Atomic uint32_t *flag,
-                       schedrt__dbar_lead_fn lead, void *lead_arg);
+                       schedrt__dbar_lead_fn lead, schedrt__dbar_judge_fn judge, void *arg);
 void schedrt__dbar_destroy(struct schedrt__dbar *b);
 /*
  * Coordinator: opens a round. self >= 0 is a participant that is the caller
@@ -87,21 +101,28 @@ int schedrt__dbar_open(struct schedrt__dbar *b, uint64_t deadline_ns, uint64_t g
 /* Participant i at a safe point. */
 enum schedrt__dbar_outcome schedrt__dbar_arrive(struct schedrt__dbar *b, uint32_t i);
 /*
- * Coordinator: waits until the gate closed. SCHEDRT_DBAR_LEAD: the
- * coordinator leads (it copies, then calls schedrt__dbar_release);
- * SCHEDRT_DBAR_ABORTED: *stop (rt->shutdown) was seen while gathering (within
- * 10 ms): release without copying; SCHEDRT_DBAR_WORKER_LED: a worker copied
- * and released already.
+ * Coordinator: waits until the gate closed: every participant arrived, or
+ * the deadline passed, or `judge` (asked every SCHEDRT_DBAR_PROBE_NS while
+ * participants are held, every millisecond otherwise) says to close without
+ * the missing ones or to try again. SCHEDRT_DBAR_LEAD: the coordinator leads
+ * (it copies, then calls schedrt__dbar_release); SCHEDRT_DBAR_ABORTED:
+ * *stop (rt->shutdown) was seen while gathering (within 1 ms): release
+ * without copying; SCHEDRT_DBAR_AGAIN: the judge asked for another round:
+ * release without copying, finish, open again; SCHEDRT_DBAR_WORKER_LED: a
+ * worker copied and released already.
  */
 enum schedrt__dbar_close {
   SCHEDRT_DBAR_LEAD = 0,
   SCHEDRT_DBAR_ABORTED = 1,
   SCHEDRT_DBAR_WORKER_LED = 2,
+  SCHEDRT_DBAR_AGAIN = 3,
 };
 enum schedrt__dbar_close schedrt__dbar_await_close(struct schedrt__dbar *b, const _Atomic bool *stop);
 /* After the release: when the gate closed and opened, and who led. */
 void schedrt__dbar_times(struct schedrt__dbar *b, uint64_t *closed_ns, uint64_t *released_ns,
                          uint32_t *leader);
+/* After the release: how long participant i was held in this round (0: it was not there). */
+uint64_t schedrt__dbar_held(struct schedrt__dbar *b, uint32_t i);
 /* Leader: lets the held participants go. */
 void schedrt__dbar_release(struct schedrt__dbar *b);
 /* Coordinator: takes back self's arrival and waits (up to timeout_ns) until
@@ -124,6 +145,10 @@ struct schedrt__drec {
   uint64_t spawn_ns;
   uint64_t since_ns;
   uint64_t polls;
+  uint64_t wait_arg;
+  uint64_t timer_deadline; /* valid when timers > 0 */
+  uint16_t wakers, timers;
+  uint8_t wait; /* enum schedrt_dump_wait */
   const char *file;
   const char *func;
   const schedrt_await_site *await;
@@ -155,6 +180,8 @@ struct schedrt__dworker {
   uint32_t deferred;
   uint64_t current_id;
   uint64_t running_ns;
+  uint64_t tid;            /* 0: not known */
+  uint64_t held_ns;        /* time held at the barrier, all rounds of this dump */
   const schedrt_task *cur; /* compared with walked tasks, never dereferenced */
 };
 
@@ -168,6 +195,8 @@ struct schedrt__dround {
   int self; /* the requesting worker, or -1 */
   char label[SCHEDRT_CTL_LABEL_SIZE];
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
+  uint32_t rounds; /* barrier rounds gathered (dump.c: judge) */
+  uint64_t *held;  /* [nworkers] time each was held at the barrier, summed over the rounds */
   /* Clocks (CLOCK_MONOTONIC unless named otherwise). */
   uint64_t requested_ns, opened_ns, taken_ns, taken_realtime_ns, closed_ns, released_ns;
   /* Results. */
@@ -176,6 +205,16 @@ struct schedrt__dround {
   bool copy_failed; /* out of memory during the copy: the dump is FAILED */
   uint32_t covered, missing;
   uint64_t inject_depth;
+  /* The coordinator's view of each worker's poll while it gathers (dump.c). */
+  struct schedrt__dprobe {
+    const void *cur; /* the worker's current task (compared, never dereferenced) */
+    uint64_t seq;    /* its poll count (0 with metrics built out) */
+    uint64_t since;  /* when (cur, seq) was first seen, or when the poll began if known */
+  } * probes;        /* [nworkers] */
+  /* The workers' histograms when the dump was taken (per-poll timing only):
+   * [nworkers][SCHEDRT_M__HIST_COUNT][SCHEDRT_HIST_BUCKETS]. */
+  bool has_hist;
+  uint64_t *hist;
   struct schedrt__dworker *workers; /* [nworkers] */
   struct schedrt__drec *recs;
   size_t nrecs, cap;
@@ -254,6 +293,8 @@ uint8_t schedrt__dseg_wstate(schedrt_runtime *rt, uint32_t i);
 /* Worker i's poll in progress per its metrics slot: 0 and the task id and start
  * (*src POLL_START or MONITOR), or -ENOENT / -ENOTSUP. */
 int schedrt__dseg_poll(schedrt_runtime *rt, uint32_t i, uint64_t *task_id, uint64_t *since_ns, uint8_t *src);
+/* Worker i's live poll count (it moves at every poll), or 0 with metrics built out. */
+uint64_t schedrt__dseg_poll_seq(schedrt_runtime *rt, uint32_t i);
 
 /* --------------------------------------------------------- control page */
 

@@ -10,8 +10,9 @@
 
 #include "dump.h"
 
-/* The coordinator re-checks the stop flag this often while it gathers. */
-#define STOP_POLL_NS 10000000ull
+/* The coordinator re-checks the stop flag and asks `settled` at least this
+ * often while it gathers; more often while participants are held. */
+#define IDLE_POLL_NS 1000000ull
 
 static struct timespec abs_ts(uint64_t ns) {
   struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
@@ -31,18 +32,20 @@ static int cond_init_mono(pthread_cond_t *c) {
 }
 
 int schedrt__dbar_init(struct schedrt__dbar *b, uint32_t n, _Atomic uint32_t *flag,
-                       schedrt__dbar_lead_fn lead, void *lead_arg) {
+                       schedrt__dbar_lead_fn lead, schedrt__dbar_judge_fn judge, void *arg) {
   int rc;
   memset(b, 0, sizeof(*b));
   b->n = n;
   b->flag = flag;
   b->lead = lead;
-  b->lead_arg = lead_arg;
+  b->judge = judge;
+  b->arg = arg;
   b->leader = SCHEDRT_DBAR_COORD;
   atomic_init(&b->open_gen, 0);
   b->present = calloc(n, sizeof(*b->present));
   b->seen = calloc(n, sizeof(*b->seen));
-  if (!b->present || !b->seen) {
+  b->arrived_ns = calloc(n, sizeof(*b->arrived_ns));
+  if (!b->present || !b->seen || !b->arrived_ns) {
     rc = -ENOMEM;
     goto err_free;
   }
@@ -63,8 +66,10 @@ err_lock:
 err_free:
   free(b->present);
   free(b->seen);
+  free(b->arrived_ns);
   b->present = NULL;
   b->seen = NULL;
+  b->arrived_ns = NULL;
   return rc;
 }
 
@@ -76,8 +81,10 @@ void schedrt__dbar_destroy(struct schedrt__dbar *b) {
   pthread_mutex_destroy(&b->lock);
   free(b->present);
   free(b->seen);
+  free(b->arrived_ns);
   b->present = NULL;
   b->seen = NULL;
+  b->arrived_ns = NULL;
 }
 
 /* Closes the gate; lock held. Whoever calls it leads. */
@@ -101,7 +108,7 @@ int schedrt__dbar_open(struct schedrt__dbar *b, uint64_t deadline_ns, uint64_t g
   }
   b->gen++;
   b->phase = SCHEDRT_DBAR_GATHER;
-  b->aborted = false;
+  b->aborted = b->again = false;
   b->leader = SCHEDRT_DBAR_COORD;
   b->deadline_ns = deadline_ns;
   b->give_up_ns = deadline_ns + grace_ns;
@@ -112,6 +119,7 @@ int schedrt__dbar_open(struct schedrt__dbar *b, uint64_t deadline_ns, uint64_t g
     atomic_store_explicit(&b->seen[self], b->gen, memory_order_relaxed);
     b->present[self] = 1;
     b->arrived = 1;
+    b->held_since = b->arrived_ns[self] = schedrt__now_ns();
   }
   if (b->arrived == b->n) {
     close_gate(b, SCHEDRT_DBAR_COORD);
@@ -147,10 +155,13 @@ enum schedrt__dbar_outcome schedrt__dbar_arrive(struct schedrt__dbar *b, uint32_
   }
   atomic_store_explicit(&b->seen[i], g, memory_order_relaxed);
   b->present[i] = 1;
+  b->arrived_ns[i] = schedrt__now_ns();
+  if (b->arrived == 0)
+    b->held_since = b->arrived_ns[i];
   if (++b->arrived == b->n) {
     close_gate(b, i);
     pthread_mutex_unlock(&b->lock);
-    b->lead(b->lead_arg);
+    b->lead(b->arg);
     schedrt__dbar_release(b);
     pthread_mutex_lock(&b->lock);
     leave(b);
@@ -192,7 +203,15 @@ enum schedrt__dbar_close schedrt__dbar_await_close(struct schedrt__dbar *b, cons
       close_gate(b, SCHEDRT_DBAR_COORD);
       break;
     }
-    uint64_t until = b->deadline_ns < now + STOP_POLL_NS ? b->deadline_ns : now + STOP_POLL_NS;
+    enum schedrt__dbar_verdict v =
+        b->judge ? b->judge(b->arg, b->present, b->arrived, b->held_since, now) : SCHEDRT_DBAR_WAIT;
+    if (v != SCHEDRT_DBAR_WAIT) {
+      b->again = v == SCHEDRT_DBAR_RETRY;
+      close_gate(b, SCHEDRT_DBAR_COORD);
+      break;
+    }
+    uint64_t step = b->arrived ? SCHEDRT_DBAR_PROBE_NS : IDLE_POLL_NS;
+    uint64_t until = b->deadline_ns < now + step ? b->deadline_ns : now + step;
     struct timespec ts = abs_ts(until);
     pthread_cond_timedwait(&b->cv_coord, &b->lock, &ts);
   }
@@ -203,6 +222,8 @@ enum schedrt__dbar_close schedrt__dbar_await_close(struct schedrt__dbar *b, cons
       pthread_cond_wait(&b->cv_coord, &b->lock);
   } else if (b->aborted) {
     how = SCHEDRT_DBAR_ABORTED;
+  } else if (b->again) {
+    how = SCHEDRT_DBAR_AGAIN;
   }
   pthread_mutex_unlock(&b->lock);
   return how;
@@ -215,6 +236,15 @@ void schedrt__dbar_times(struct schedrt__dbar *b, uint64_t *closed_ns, uint64_t 
   *released_ns = b->released_ns;
   *leader = b->leader;
   pthread_mutex_unlock(&b->lock);
+}
+
+uint64_t schedrt__dbar_held(struct schedrt__dbar *b, uint32_t i) {
+  pthread_mutex_lock(&b->lock);
+  uint64_t held = 0;
+  if (i < b->n && b->present[i] && b->released_ns > b->arrived_ns[i])
+    held = b->released_ns - b->arrived_ns[i];
+  pthread_mutex_unlock(&b->lock);
+  return held;
 }
 
 void schedrt__dbar_release(struct schedrt__dbar *b) {

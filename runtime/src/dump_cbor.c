@@ -74,6 +74,10 @@ static void put_null(struct cw *w) {
   unsigned char *p = cw_room(w, HEAD_MAX);
   w->len += cbor_encode_null(p, HEAD_MAX);
 }
+static void put_bool(struct cw *w, bool v) {
+  unsigned char *p = cw_room(w, HEAD_MAX);
+  w->len += cbor_encode_bool(v, p, HEAD_MAX);
+}
 
 static void put_bytes(struct cw *w, const void *b, size_t n) {
   unsigned char *p = cw_room(w, HEAD_MAX + n);
@@ -108,7 +112,14 @@ static void put_key(struct cw *w, const char *k) { put_text_raw(w, k, strlen(k))
   X(T_AWAIT, SCHEDRT_DK_AWAIT)         \
   X(T_POLLS, SCHEDRT_DK_POLLS)         \
   X(T_AGE_NS, SCHEDRT_DK_AGE_NS)       \
-  X(T_STATE_NS, SCHEDRT_DK_STATE_NS)
+  X(T_STATE_NS, SCHEDRT_DK_STATE_NS)   \
+  X(T_WAKERS, SCHEDRT_DK_WAKERS)       \
+  X(T_TIMERS, SCHEDRT_DK_TIMERS)       \
+  X(T_TIMER_IN, SCHEDRT_DK_TIMER_IN_NS)\
+  X(T_WAIT, SCHEDRT_DK_WAIT)           \
+  X(T_WAIT_FOR, SCHEDRT_DK_WAIT_FOR)   \
+  X(T_WAIT_OBJ, SCHEDRT_DK_WAIT_OBJECT)\
+  X(T_LOST_WAKE, SCHEDRT_DK_LOST_WAKE)
 /* clang-format on */
 enum text_id {
 #define X(id, text) id,
@@ -151,7 +162,7 @@ static void texts_init(void) {
     enc_text(&texts[T_STATE0 + i], states[i]);
 }
 
-_Static_assert(sizeof(SCHEDRT_DK_STATE_NS) + HEAD_MAX <= TEXT_BYTES, "longest cached key fits");
+_Static_assert(sizeof(SCHEDRT_DK_TIMER_IN_NS) + HEAD_MAX <= TEXT_BYTES, "longest cached key fits");
 _Static_assert(sizeof("completing") + HEAD_MAX <= TEXT_BYTES, "longest state fits");
 
 static void put_cached(struct cw *w, enum text_id id) {
@@ -295,7 +306,7 @@ static uint64_t since(uint64_t now, uint64_t then) { return now > then ? now - t
 static void put_meta(struct cw *w, struct schedrt__dump *d) {
   const struct schedrt__dround *r = &d->round;
   schedrt_runtime *rt = d->rt;
-  put_map(w, 20);
+  put_map(w, 21);
   put_key(w, SCHEDRT_DK_RUNTIME);
   put_str(w, rt->name);
   put_key(w, SCHEDRT_DK_RUNTIME_VERSION);
@@ -330,6 +341,8 @@ static void put_meta(struct cw *w, struct schedrt__dump *d) {
   put_uint(w, since(r->closed_ns, r->requested_ns));
   put_key(w, SCHEDRT_DK_PAUSE_NS);
   put_uint(w, since(r->released_ns, r->closed_ns));
+  put_key(w, SCHEDRT_DK_ROUNDS);
+  put_uint(w, r->rounds);
   put_key(w, SCHEDRT_DK_COVERED);
   put_array(w, r->covered);
   for (uint32_t i = 0; i < rt->nworkers; i++)
@@ -344,9 +357,36 @@ static void put_meta(struct cw *w, struct schedrt__dump *d) {
   put_uint(w, r->nrecs);
 }
 
-static void put_worker(struct cw *w, const struct schedrt__dworker *x, uint32_t index) {
+static const char *const hist_names[SCHEDRT_M__HIST_COUNT] = {
+#define SCHEDRT__HIST_NAME(id, kind, off, type, unit, help, pub) #id,
+    SCHEDRT_HIST_METRICS(SCHEDRT__HIST_NAME)
+#undef SCHEDRT__HIST_NAME
+};
+
+/* Worker index's histograms, under their metric names (docs/dump-format.md). */
+static void put_worker_hist(struct cw *w, const struct schedrt__dround *r, uint32_t index) {
+  for (uint32_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++) {
+    const uint64_t *b = r->hist + ((size_t)index * SCHEDRT_M__HIST_COUNT + h) * SCHEDRT_HIST_BUCKETS;
+    put_key(w, hist_names[h]);
+    put_array(w, SCHEDRT_HIST_BUCKETS);
+    for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)
+      put_uint(w, b[i]);
+  }
+}
+
+static void put_worker(struct cw *w, const struct schedrt__dround *r, const struct schedrt__dworker *x,
+                       uint32_t index) {
   bool missing = x->role == SCHEDRT_DUMP_ROLE_MISSING;
-  put_map(w, 10);
+  put_map(w, 12 + (r->has_hist ? SCHEDRT_M__HIST_COUNT : 0));
+  put_key(w, SCHEDRT_DK_TID);
+  if (x->tid)
+    put_uint(w, x->tid);
+  else
+    put_null(w);
+  put_key(w, SCHEDRT_DK_HELD_NS);
+  put_uint(w, x->held_ns);
+  if (r->has_hist)
+    put_worker_hist(w, r, index);
   put_key(w, SCHEDRT_DK_INDEX);
   put_uint(w, index);
   put_key(w, SCHEDRT_DK_ROLE);
@@ -411,7 +451,9 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, 
   }
   if (si < 0 || (x->await && ai < 0))
     return false;
-  put_map(w, 10);
+  bool wait = x->wait > SCHEDRT_DUMP_WAIT_NONE && x->wait < SCHEDRT_DUMP_WAIT__COUNT;
+  bool lost = x->state == SCHEDRT_DUMP_STATE_IDLE && x->wakers == 0 && x->timers == 0;
+  put_map(w, 12 + (x->timers != 0) + (wait ? 2 : 0) + lost);
   put_cached(w, T_ID);
   put_uint(w, x->id);
   put_cached(w, T_NAME);
@@ -447,6 +489,25 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, 
     put_uint(w, since(now, x->since_ns));
   else
     put_null(w);
+  put_cached(w, T_WAKERS);
+  put_uint(w, x->wakers);
+  put_cached(w, T_TIMERS);
+  put_uint(w, x->timers);
+  if (x->timers) {
+    put_cached(w, T_TIMER_IN);
+    put_uint(w, x->timer_deadline > now ? x->timer_deadline - now : 0);
+  }
+  if (wait) {
+    put_cached(w, T_WAIT);
+    put_str(w, schedrt_dump_wait_names[x->wait]);
+    put_cached(w, x->wait == SCHEDRT_DUMP_WAIT_JOIN ? T_WAIT_FOR : T_WAIT_OBJ);
+    put_uint(w, x->wait_arg);
+  }
+  if (lost) {
+    /* Idle, and neither a waker nor a timer holds it: nothing can wake it. */
+    put_cached(w, T_LOST_WAKE);
+    put_bool(w, true);
+  }
   return true;
 }
 
@@ -490,7 +551,7 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   if (!(w.buf = malloc(BUF_SIZE)))
     return -ENOMEM;
   put_tag(&w, SCHEDRT_DUMP_SELF_DESCRIBE_TAG);
-  put_map(&w, 8);
+  put_map(&w, 8u + r->has_hist);
   put_key(&w, SCHEDRT_DK_FORMAT);
   put_str(&w, SCHEDRT_DUMP_FORMAT);
   put_key(&w, SCHEDRT_DK_VERSION);
@@ -502,7 +563,13 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   put_key(&w, SCHEDRT_DK_WORKERS);
   put_array(&w, d->rt->nworkers);
   for (uint32_t i = 0; i < d->rt->nworkers; i++)
-    put_worker(&w, &r->workers[i], i);
+    put_worker(&w, r, &r->workers[i], i);
+  if (r->has_hist) {
+    put_key(&w, SCHEDRT_DK_HIST_BOUNDS);
+    put_array(&w, SCHEDRT_HIST_BUCKETS);
+    for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)
+      put_uint(&w, schedrt_hist_upper(i));
+  }
   put_key(&w, SCHEDRT_DK_INJECTION);
   put_map(&w, 1);
   put_key(&w, SCHEDRT_DK_DEPTH);

@@ -309,7 +309,7 @@ void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now) {
 
 void schedrt__dctl_close(struct schedrt__dump *d) {
   struct schedrt__dctl *x = &d->ctl;
-  /* The runtime is stopping: a gathering helper gives up within 10 ms. */
+  /* The runtime is stopping: a gathering helper gives up within 1 ms. */
   if (x->helper_live) {
     pthread_join(x->helper, NULL);
     x->helper_live = false;

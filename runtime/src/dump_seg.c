@@ -43,3 +43,14 @@ int schedrt__dseg_poll(schedrt_runtime *rt, uint32_t i, uint64_t *task_id, uint6
   *src = exact ? SCHEDRT_DUMP_SOURCE_POLL_START : SCHEDRT_DUMP_SOURCE_MONITOR;
   return 0;
 }
+
+uint64_t schedrt__dseg_poll_seq(schedrt_runtime *rt, uint32_t i) {
+#if SCHEDRT_ENABLE_METRICS
+  /* Relaxed: compared with itself a moment later, nothing else. */
+  return atomic_load_explicit(&rt->workers[i].m.slot->polls, memory_order_relaxed);
+#else
+  (void)rt;
+  (void)i;
+  return 0;
+#endif
+}

@@ -223,9 +223,18 @@ static void fill(struct schedrt__dround *r, struct schedrt__drec *x, schedrt_tas
   x->func = t->func;
   x->line = t->line;
   memcpy(x->name, t->name, sizeof(x->name));
+  /* The waker count before the state, acquire: a waker gives up its count
+   * after making the task NOTIFIED (release), so a count seen gone means a
+   * state seen woken, and an idle task with no waker truly has none. */
+  uint64_t refs = atomic_load_explicit(&t->refs, memory_order_acquire);
+  x->wakers = (uint16_t)schedrt__refs_wakers(refs);
+  x->timers = (uint16_t)schedrt__refs_timers(refs);
   /* Relaxed: each field is a value of its own; the dump is a picture of the
    * moment, not a transaction (and the shard lock keeps the task alive). */
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+  x->timer_deadline = atomic_load_explicit(&t->timer_deadline, memory_order_relaxed);
+  x->wait = (uint8_t)atomic_load_explicit(&t->wait_kind, memory_order_relaxed);
+  x->wait_arg = atomic_load_explicit(&t->wait_arg, memory_order_relaxed);
   x->since_ns = atomic_load_explicit(&t->since_ns, memory_order_relaxed);
   x->polls = atomic_load_explicit(&t->polls, memory_order_relaxed);
   x->await = atomic_load_explicit(&t->await_site, memory_order_relaxed);

@@ -12,6 +12,7 @@
 
 #include "park.h"
 #include "schedrt.h"
+#include "schedrt/proto/dump_keys.h"
 #include "schedrt_config.h"
 
 #define SCHEDRT_CACHELINE 64
@@ -73,9 +74,29 @@ enum {
 struct free_block;
 typedef struct schedrt_worker schedrt_worker;
 
+/*
+ * References, and in the same word how many of them are live wakers and
+ * armed timers: taking or dropping a waker stays one atomic operation, and a
+ * dump can tell a task nobody can wake (a lost wake-up) from one that waits.
+ * The low 32 bits count every reference; a count above 65535 wakers or
+ * timers wraps into its neighbour (a diagnostic then wrong, never the
+ * reference count).
+ */
+#define SCHEDRT_REF_ONE 1ull
+#define SCHEDRT_REF_WAKER (1ull << 32) /* a schedrt_waker: user code's, or a primitive's registration */
+#define SCHEDRT_REF_TIMER (1ull << 48) /* an entry in the timer heap */
+static inline uint32_t schedrt__refs_count(uint64_t r) { return (uint32_t)r; }
+static inline uint32_t schedrt__refs_wakers(uint64_t r) { return (uint32_t)(r >> 32) & 0xffffu; }
+static inline uint32_t schedrt__refs_timers(uint64_t r) { return (uint32_t)(r >> 48); }
+
 struct schedrt_task {
   _Atomic uint32_t state;
-  _Atomic uint32_t refs;
+  /* What it registered to wait on in its current or last poll
+   * (enum schedrt_dump_wait, and its argument: a joined task's id, a
+   * primitive's address); cleared when a poll begins. */
+  _Atomic uint32_t wait_kind;
+  _Atomic uint64_t wait_arg;
+  _Atomic uint64_t refs;
   schedrt_runtime *rt;
   schedrt_task_fn fn;
   void *arg;
@@ -99,6 +120,8 @@ struct schedrt_task {
   _Atomic uint64_t polls;
   /* When it was last woken or went idle (0: not tracked); see metrics.h. */
   _Atomic uint64_t since_ns;
+  /* The deadline of the timer armed last (valid while refs counts a timer). */
+  _Atomic uint64_t timer_deadline;
 };
 
 /* Task records (task_alloc.c): per-worker magazines over malloc. */
@@ -106,13 +129,25 @@ schedrt_task *schedrt__task_alloc(void);
 void schedrt__task_free(schedrt_task *t);
 void schedrt__task_cache_flush(schedrt_worker *w);
 
-/* Take a reference / drop one (frees the task at zero). */
-void schedrt__task_ref(schedrt_task *t);
-void schedrt__task_unref(schedrt_task *t);
+/* Take a reference / drop one (frees the task at zero); kind: 0,
+ * SCHEDRT_REF_WAKER or SCHEDRT_REF_TIMER, counted with it. */
+void schedrt__task_ref_as(schedrt_task *t, uint64_t kind);
+void schedrt__task_unref_as(schedrt_task *t, uint64_t kind);
+static inline void schedrt__task_ref(schedrt_task *t) { schedrt__task_ref_as(t, 0); }
+static inline void schedrt__task_unref(schedrt_task *t) { schedrt__task_unref_as(t, 0); }
 /* Worker-side poll of a task whose scheduled reference the caller holds. */
 void schedrt__task_run(schedrt_task *t);
-/* Waking; consume: the caller's reference goes to the queue or is dropped. */
-void schedrt__task_wake(schedrt_task *t, bool consume);
+/* Waking. given: 0 (the caller keeps its reference), or SCHEDRT_REF_ONE
+ * plus the kind of the reference the caller gives up: it goes to the queue
+ * or is dropped. */
+void schedrt__task_wake(schedrt_task *t, uint64_t given);
+/* Records what the polling task waits on (dumps show it; the waits-for graph
+ * is made of SCHEDRT_DUMP_WAIT_JOIN edges). Relaxed: a dump reads it while
+ * the task may run, and takes what it finds. */
+static inline void schedrt__task_waits_on(schedrt_task *t, uint32_t kind, uint64_t arg) {
+  atomic_store_explicit(&t->wait_arg, arg, memory_order_relaxed);
+  atomic_store_explicit(&t->wait_kind, kind, memory_order_relaxed);
+}
 /* Shutdown: mark cancelled, run drop once, wake joiners. */
 void schedrt__task_cancel(schedrt_task *t);
 
@@ -237,6 +272,10 @@ struct schedrt_worker {
   _Atomic uint64_t completed;
   /* Clock read at maintenance and unpark: the cheap "now" for task times. */
   uint64_t now_cache;
+  /* Set by the monitor when the worker has been in one poll since its
+   * previous tick: now_cache is that old, read the clock (task.c). */
+  _Atomic uint32_t clock_stale;
+  const void *clock_watch; /* monitor only: `current` at its previous tick */
   /* Ticks between injection-queue checks, and where it was last tuned. */
   uint32_t gqi;
   uint32_t gqi_tick;

@@ -151,5 +151,13 @@ void *schedrt__metrics_control(struct schedrt_runtime *rt, size_t *size);
  */
 int schedrt__metrics_poll_info(struct schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
                                uint64_t *since_ns, bool *exact);
+/* Worker `worker`'s kernel thread id as its slot holds it (0: not yet, or built out). */
+uint64_t schedrt__metrics_tid(struct schedrt_runtime *rt, uint32_t worker);
+/*
+ * Copies histogram `hist` (0 .. SCHEDRT_M__HIST_COUNT-1) of a worker:
+ * SCHEDRT_HIST_BUCKETS counters. 0; -ENOENT without per-poll timing (there
+ * are none); -ENOTSUP when built out.
+ */
+int schedrt__metrics_hist(struct schedrt_runtime *rt, uint32_t worker, uint32_t hist, uint64_t *buckets);
 
 #endif

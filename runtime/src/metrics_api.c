@@ -89,6 +89,27 @@ static const _Atomic uint64_t *hist_block(schedrt_runtime *rt, size_t index, uin
                                             schedrt__metric_defs[index].offset);
 }
 
+uint64_t schedrt__metrics_tid(schedrt_runtime *rt, uint32_t worker) {
+  /* Relaxed: written once by the worker, a value of its own. */
+  return worker < rt->nworkers
+             ? atomic_load_explicit(&rt->workers[worker].m.slot->os_tid, memory_order_relaxed)
+             : 0;
+}
+
+int schedrt__metrics_hist(schedrt_runtime *rt, uint32_t worker, uint32_t hist, uint64_t *buckets) {
+  if (worker >= rt->nworkers || hist >= SCHEDRT_M__HIST_COUNT)
+    return -EINVAL;
+  if (!rt->metrics.timing || !rt->workers[worker].m.hist)
+    return -ENOENT;
+  const _Atomic uint64_t *b = hist_block(rt, SCHEDRT_M__HIST_FIRST + hist, worker);
+  if (!b)
+    return -ENOENT;
+  for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)
+    /* Relaxed: each bucket is an independent monotonic counter. */
+    buckets[i] = atomic_load_explicit((_Atomic uint64_t *)&b[i], memory_order_relaxed);
+  return 0;
+}
+
 SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker, uint64_t *value) {
   if (!rt || !value || index >= SCHEDRT_M__COUNT)
     return -EINVAL;

@@ -62,3 +62,17 @@ SCHEDRT_API const char *schedrt_metrics_segment(const schedrt_runtime *rt) {
   (void)rt;
   return NULL;
 }
+
+uint64_t schedrt__metrics_tid(schedrt_runtime *rt, uint32_t worker) {
+  (void)rt;
+  (void)worker;
+  return 0;
+}
+
+int schedrt__metrics_hist(schedrt_runtime *rt, uint32_t worker, uint32_t hist, uint64_t *buckets) {
+  (void)rt;
+  (void)worker;
+  (void)hist;
+  (void)buckets;
+  return -ENOTSUP;
+}

@@ -36,6 +36,9 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     return -EINVAL;
   if (c.dump_timeout_ms == 0)
     c.dump_timeout_ms = 250;
+  /* The same cap as a request's: workers that arrived may wait this long. */
+  if (c.dump_timeout_ms > SCHEDRT_DUMP_TIMEOUT_MAX_MS)
+    return -EINVAL;
   if (c.monitor_period_ms == 0)
     c.monitor_period_ms = 100;
   if (c.dump_keep_s == 0)
@@ -56,6 +59,23 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
 }
 
 /*
+ * A worker polling the same task at two ticks in a row has had its clock
+ * cache for at least a period: tell it to read the clock for the next task
+ * time it stamps. (The same task polled again in the next period only costs
+ * one clock read.)
+ */
+static void mark_stale_clocks(schedrt_runtime *rt) {
+  for (uint32_t i = 0; i < rt->nworkers; i++) {
+    schedrt_worker *w = &rt->workers[i];
+    /* Relaxed: the pointer is only compared, never dereferenced. */
+    const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
+    if (cur && cur == w->clock_watch)
+      atomic_store_explicit(&w->clock_stale, 1, memory_order_relaxed);
+    w->clock_watch = cur;
+  }
+}
+
+/*
  * Timers, heartbeat, control area: everything that runs on a clock. Between
  * its ticks and the earliest timer the monitor sleeps on its own parker: a
  * new earliest timer and stop unpark it.
@@ -70,6 +90,7 @@ static void *monitor_main(void *arg) {
   while (!atomic_load_explicit(&rt->monitor_stop, memory_order_acquire)) {
     uint64_t now = schedrt__now_ns();
     if (now >= next_tick) {
+      mark_stale_clocks(rt);
       schedrt__metrics_monitor_tick(rt, now);
       schedrt__dump_monitor_tick(rt, now);
       next_tick = now + period;

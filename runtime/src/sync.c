@@ -68,13 +68,16 @@ SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task 
     }
     if (s & OS_RX_WAKER) {
       /* Spurious poll with a waker already stored: it still works. */
+      schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
       return SCHEDRT_PENDING;
     }
     o->waker = schedrt_waker_get(self);
     /* Release: the sender reads waker after seeing RX_WAKER. */
     if (atomic_compare_exchange_strong_explicit(&o->state, &s, s | OS_RX_WAKER, memory_order_acq_rel,
-                                                memory_order_acquire))
+                                                memory_order_acquire)) {
+      schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
       return SCHEDRT_PENDING;
+    }
     schedrt_waker_drop(o->waker);
     o->waker = NULL;
   }
@@ -232,6 +235,8 @@ SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *se
   }
 out:
   pthread_mutex_unlock(&n->lock);
+  if (r == SCHEDRT_PENDING)
+    schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_NOTIFY, (uint64_t)(uintptr_t)n);
   return r;
 }
 

@@ -3,8 +3,9 @@
  * join handles, block_on and the alive-task list.
  *
  * References: the alive list holds one while the task is not complete; the
- * queue (then the poller) holds one while it is notified; each waker and the
- * join handle hold one. The task is freed when the last one goes.
+ * queue (then the poller) holds one while it is notified; each waker, timer
+ * entry and the join handle hold one (wakers and timers also counted as
+ * such: internal.h). The task is freed when the last one goes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,17 +17,20 @@
 
 /* ------------------------------------------------------------ references */
 
-void schedrt__task_ref(schedrt_task *t) {
+void schedrt__task_ref_as(schedrt_task *t, uint64_t kind) {
   /* Relaxed: taking a reference needs no ordering, only atomicity (as in
    * every refcount: the holder already has a reference). */
-  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&t->refs, SCHEDRT_REF_ONE | kind, memory_order_relaxed);
 }
 
-void schedrt__task_unref(schedrt_task *t) {
+void schedrt__task_unref_as(schedrt_task *t, uint64_t kind) {
   /* AcqRel: every use of the task by other holders happens before the free.
    * (Release + an acquire fence would do, but TSan does not model fences,
-   * and on x86 the locked decrement is a full barrier either way.) */
-  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+   * and on x86 the locked decrement is a full barrier either way.) The
+   * release also orders a waker's drop after what it did, for a dump that
+   * reads the waker count before the state. */
+  uint64_t prev = atomic_fetch_sub_explicit(&t->refs, SCHEDRT_REF_ONE | kind, memory_order_acq_rel);
+  if (schedrt__refs_count(prev) == 1)
     schedrt__task_free(t);
 }
 
@@ -154,16 +158,28 @@ static void count_completed(schedrt_runtime *rt) {
     atomic_fetch_add_explicit(&rt->foreign_completed, 1, memory_order_release);
 }
 
-/* Task times are shown in milliseconds: a worker's cache, or the coarse clock. */
+/*
+ * Task times are shown in milliseconds: a worker's cache, or the coarse
+ * clock. The cache is refreshed at maintenance and unpark, and after a poll
+ * the monitor saw last a whole period (clock_stale): a task that returns
+ * PENDING after a long poll went idle at its end, not at its start.
+ */
 static uint64_t cheap_now(void) {
   schedrt_worker *w = schedrt__tls_worker;
-  return w ? w->now_cache : schedrt__coarse_now_ns();
+  if (!w)
+    return schedrt__coarse_now_ns();
+  /* Relaxed: a hint from the monitor; the clock read is what counts. */
+  if (SCHEDRT_UNLIKELY(atomic_load_explicit(&w->clock_stale, memory_order_relaxed))) {
+    atomic_store_explicit(&w->clock_stale, 0, memory_order_relaxed);
+    w->now_cache = schedrt__now_ns();
+  }
+  return w->now_cache;
 }
 
 /* ----------------------------------------------------------------- spawn */
 
 static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg, uint32_t state,
-                              uint32_t refs) {
+                              uint64_t refs) {
   schedrt_task *t = schedrt__task_alloc();
   if (!t)
     return NULL;
@@ -181,6 +197,9 @@ static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg
   t->line = 0;
   atomic_init(&t->await_site, NULL);
   atomic_init(&t->polls, 0);
+  atomic_init(&t->wait_kind, SCHEDRT_DUMP_WAIT_NONE);
+  atomic_init(&t->wait_arg, 0);
+  atomic_init(&t->timer_deadline, 0);
   t->spawn_ns = cheap_now();
   atomic_init(&t->since_ns, t->spawn_ns);
   /* Relaxed: ids need uniqueness only. */
@@ -246,7 +265,7 @@ SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_
 
 /* ----------------------------------------------------------------- waking */
 
-void schedrt__task_wake(schedrt_task *t, bool consume) {
+void schedrt__task_wake(schedrt_task *t, uint64_t given) {
   schedrt_worker *w = schedrt__tls_worker;
   /* A remote waker may race schedrt_runtime_destroy: it counts itself in (see REMOTE_ONE). */
   const uint32_t remote = (w && w->rt == t->rt) ? 0 : SCHEDRT_TS_REMOTE_ONE;
@@ -264,8 +283,14 @@ void schedrt__task_wake(schedrt_task *t, bool consume) {
       continue;
     if (s & SCHEDRT_TS_RUNNING)
       break; /* the poller re-queues it when the poll returns */
-    if (!consume)
+    if (!given)
       schedrt__task_ref(t);
+    else if (given != SCHEDRT_REF_ONE)
+      /* The given reference becomes the scheduled one: it stops counting as
+       * a waker or timer. After the state went NOTIFIED (release), so a dump
+       * that sees the count drop sees the task woken; before the push, while
+       * the reference still keeps the task alive. */
+      atomic_fetch_sub_explicit(&t->refs, given & ~SCHEDRT_REF_ONE, memory_order_release);
     if (count)
       schedrt__task_ref(t); /* ours: the scheduled one goes to the queue */
     atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
@@ -278,29 +303,29 @@ void schedrt__task_wake(schedrt_task *t, bool consume) {
     }
     return;
   }
-  if (consume)
-    schedrt__task_unref(t);
+  if (given)
+    schedrt__task_unref_as(t, given & ~SCHEDRT_REF_ONE);
 }
 
 SCHEDRT_API schedrt_waker *schedrt_waker_get(schedrt_task *task) {
-  schedrt__task_ref(task);
+  schedrt__task_ref_as(task, SCHEDRT_REF_WAKER);
   return (schedrt_waker *)task;
 }
 SCHEDRT_API schedrt_waker *schedrt_waker_clone(schedrt_waker *w) {
-  schedrt__task_ref((schedrt_task *)w);
+  schedrt__task_ref_as((schedrt_task *)w, SCHEDRT_REF_WAKER);
   return w;
 }
 SCHEDRT_API void schedrt_wake(schedrt_waker *w) {
   if (w)
-    schedrt__task_wake((schedrt_task *)w, true);
+    schedrt__task_wake((schedrt_task *)w, SCHEDRT_REF_ONE | SCHEDRT_REF_WAKER);
 }
 SCHEDRT_API void schedrt_wake_by_ref(schedrt_waker *w) {
   if (w)
-    schedrt__task_wake((schedrt_task *)w, false);
+    schedrt__task_wake((schedrt_task *)w, 0);
 }
 SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w) {
   if (w)
-    schedrt__task_unref((schedrt_task *)w);
+    schedrt__task_unref_as((schedrt_task *)w, SCHEDRT_REF_WAKER);
 }
 
 SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task) {
@@ -309,7 +334,7 @@ SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task) {
   schedrt_worker *w = schedrt__tls_worker;
   if (w && w->rt == task->rt)
     w->yielded = task;
-  schedrt__task_wake(task, false);
+  schedrt__task_wake(task, 0);
   return SCHEDRT_PENDING;
 }
 
@@ -354,6 +379,8 @@ void schedrt__task_run(schedrt_task *t) {
   /* Relaxed store of load+1: only the poller writes polls; dumps read it. */
   atomic_store_explicit(&t->polls, atomic_load_explicit(&t->polls, memory_order_relaxed) + 1,
                         memory_order_relaxed);
+  /* What it waits on is what this poll registers (relaxed: as above). */
+  atomic_store_explicit(&t->wait_kind, SCHEDRT_DUMP_WAIT_NONE, memory_order_relaxed);
   if (t->fn(t, t->arg) == SCHEDRT_READY) {
     schedrt_runtime *rt = t->rt;
     task_complete(t, 0);
@@ -445,8 +472,10 @@ SCHEDRT_API schedrt_poll schedrt_handle_poll(schedrt_handle *h, schedrt_task *se
     t->join_waker = schedrt_waker_get(self);
     /* Release: the completer reads join_waker after seeing the bit. */
     if (atomic_compare_exchange_strong_explicit(&t->state, &s, s | SCHEDRT_TS_JOIN_WAKER,
-                                                memory_order_acq_rel, memory_order_acquire))
+                                                memory_order_acq_rel, memory_order_acquire)) {
+      schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_JOIN, t->id);
       return SCHEDRT_PENDING;
+    }
     schedrt_waker_drop(t->join_waker);
     t->join_waker = NULL;
   }

@@ -19,7 +19,7 @@ int schedrt__timers_init(struct schedrt_timers *tm) {
 
 void schedrt__timers_destroy(struct schedrt_timers *tm) {
   for (size_t i = 0; i < tm->len; i++)
-    schedrt__task_unref(tm->heap[i].task);
+    schedrt__task_unref_as(tm->heap[i].task, SCHEDRT_REF_TIMER);
   free(tm->heap);
   pthread_mutex_destroy(&tm->lock);
 }
@@ -73,7 +73,9 @@ int schedrt__timers_add(schedrt_runtime *rt, schedrt_task *t, uint64_t deadline)
     tm->heap = h;
     tm->cap = cap;
   }
-  schedrt__task_ref(t);
+  schedrt__task_ref_as(t, SCHEDRT_REF_TIMER);
+  /* Relaxed: what a dump shows; the heap entry is what fires. */
+  atomic_store_explicit(&t->timer_deadline, deadline, memory_order_relaxed);
   tm->heap[tm->len] = (struct schedrt_timer_entry){deadline, tm->seq++, t};
   sift_up(tm->heap, tm->len++);
   /* Only a new earliest deadline changes how long the monitor sleeps. */
@@ -91,7 +93,7 @@ uint64_t schedrt__timers_fire_locked(struct schedrt_timers *tm, uint64_t now) {
     sift_down(tm->heap, tm->len, 0);
     /* Waking under the lock keeps the order of equal deadlines; it only
      * pushes onto the injection queue, which never takes this lock. */
-    schedrt__task_wake(t, true);
+    schedrt__task_wake(t, SCHEDRT_REF_ONE | SCHEDRT_REF_TIMER);
   }
   return tm->len ? tm->heap[0].deadline : UINT64_MAX;
 }

@@ -55,7 +55,7 @@ static void wait_arrived(struct schedrt__dbar *b, uint32_t n) {
 
 static void missing_participant(void) {
   struct schedrt__dbar b;
-  STRESS_OK(schedrt__dbar_init(&b, 3, &flag, lead, NULL));
+  STRESS_OK(schedrt__dbar_init(&b, 3, &flag, lead, NULL, NULL));
   struct part p[2] = {{&b, 0, -1}, {&b, 1, -1}};
   pthread_t th[2];
   uint64_t t0 = schedrt_now_ns();
@@ -83,7 +83,7 @@ static void missing_participant(void) {
 
 static void late_coordinator(void) {
   struct schedrt__dbar b;
-  STRESS_OK(schedrt__dbar_init(&b, 2, &flag, lead, NULL));
+  STRESS_OK(schedrt__dbar_init(&b, 2, &flag, lead, NULL, NULL));
   struct part p0 = {&b, 0, -1}, p1 = {&b, 1, -1};
   pthread_t t0, t1;
   STRESS_OK(schedrt__dbar_open(&b, schedrt_now_ns() + 20 * MS, 20 * MS, -1));
@@ -117,7 +117,7 @@ static void late_coordinator(void) {
 static void many_rounds(unsigned long rounds) {
   enum { N = 4 };
   struct schedrt__dbar b;
-  STRESS_OK(schedrt__dbar_init(&b, N, &flag, lead, NULL));
+  STRESS_OK(schedrt__dbar_init(&b, N, &flag, lead, NULL, NULL));
   for (unsigned long r = 0; r < rounds; r++) {
     struct part p[N];
     pthread_t th[N];

@@ -325,6 +325,81 @@ Test(dump, worker_in_a_two_second_poll, .timeout = 60) {
   schedrt_runtime_destroy(rt);
 }
 
+/* A worker the monitor saw in a long poll is not waited for: with a 5 s
+ * deadline the dump still comes back at once, PARTIAL, the blocked task shown
+ * running on its worker, while the other worker keeps polling. */
+static atomic_long ticks;
+static atomic_int stop_ticking;
+
+static schedrt_poll ticker(schedrt_task *t, void *arg) {
+  (void)arg;
+  if (atomic_load(&stop_ticking))
+    return SCHEDRT_READY;
+  atomic_fetch_add(&ticks, 1);
+  return schedrt_yield(t);
+}
+
+struct long_poll {
+  schedrt_runtime *rt;
+  uint32_t worker;
+};
+
+/* The monitor named the blocked worker's poll (it outlasted a period). */
+static bool named_long(void *arg) {
+  struct long_poll *lp = arg;
+  uint64_t task = 0;
+  return schedrt_metric_read(lp->rt, SCHEDRT_M_current_task, lp->worker, &task) == 0 && task != 0;
+}
+
+Test(dump, a_blocked_worker_does_not_hold_the_others, .timeout = 60) {
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = 2;
+  cfg.monitor_period_ms = 10;
+  cfg.name = "dumptest";
+  schedrt_runtime *rt;
+  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
+  static uint64_t zero = 0;
+  schedrt_handle *hb, *ht;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, &zero, &(schedrt_spawn_opts){.name = "blocker"}, &hb), 0);
+  cr_assert(eventually(started, NULL));
+  cr_assert_eq(schedrt_spawn_ex(rt, ticker, NULL, &(schedrt_spawn_opts){.name = "ticker"}, &ht), 0);
+  struct long_poll lp = {rt, 0};
+  for (uint32_t i = 0; i < 2; i++)
+    if (atomic_load(&rt->workers[i].current) == (const schedrt_task *)hb)
+      lp.worker = i;
+  if (schedrt_features() & SCHEDRT_FEATURE_METRICS)
+    cr_assert(eventually(named_long, &lp), "the monitor names the long poll");
+  long before = atomic_load(&ticks);
+  schedrt_dump_result res;
+  schedrt_dump_doc *d;
+  uint64_t t0 = tdu_now();
+  cr_assert_eq(tdu_dump(rt, &(schedrt_dump_opts){.timeout_ms = 5000}, &res, &d), 0);
+  uint64_t took = tdu_now() - t0;
+  long after = atomic_load(&ticks);
+  cr_assert_eq(res.status, SCHEDRT_DUMP_PARTIAL);
+  cr_assert_eq(d->nmissing, 1);
+  cr_assert_eq(d->missing[0], lp.worker, "the blocked worker is the missing one");
+  /* The old barrier held the free worker for the whole deadline. */
+  cr_assert_lt(took, 2500 * 1000000ull, "the dump took %.1f ms of its 5000 ms deadline", took / 1e6);
+  const schedrt_dump_task *b = tdu_task_named(d, "blocker");
+  cr_assert_eq(b->state, SCHEDRT_DUMP_STATE_RUNNING, "never shown idle");
+  cr_assert_eq(b->worker, (int64_t)lp.worker);
+  cr_assert_gt(d->workers[lp.worker].running_ns, 0);
+  /* The free worker waited for the copy, not for the blocked one: the old
+   * barrier held it the whole deadline. 50 ms leaves room for a busy machine. */
+  uint32_t free_w = 1 - lp.worker;
+  cr_assert_eq(d->workers[free_w].role, SCHEDRT_DUMP_ROLE_HELD);
+  cr_assert_lt(d->workers[free_w].held_ns, 50 * 1000000ll, "held %.3f ms", d->workers[free_w].held_ns / 1e6);
+  cr_assert_geq(after, before);
+  schedrt_dump_doc_free(d);
+  atomic_store(&stop_ticking, 1);
+  atomic_store(&block_go, 1);
+  cr_assert_eq(schedrt_join(hb, 10 * SEC, NULL), 0);
+  cr_assert_eq(schedrt_join(ht, 10 * SEC, NULL), 0);
+  schedrt_runtime_destroy(rt);
+}
+
 /* ---------------- Tokio's dump.rs future_completes_during_trace */
 
 static atomic_int tracing;

@@ -151,8 +151,19 @@ static void wait_flag(atomic_int *f) {
     cr_assert_lt(tdu_now(), until);
 }
 
-/* A control dump waiting for a stuck worker runs beside the monitor, whose
- * heartbeat (and timers) go on. */
+/* The worker polling task t (white-box: its `current`), or NULL. */
+static schedrt_worker *worker_polling(schedrt_runtime *rt, const schedrt_handle *t) {
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    if (atomic_load(&rt->workers[i].current) == (const schedrt_task *)t)
+      return &rt->workers[i];
+  return NULL;
+}
+
+/* A control dump that gathers for a long time runs beside the monitor, whose
+ * heartbeat (and timers) go on. A worker in a long poll is no longer waited
+ * for, so the blocked worker is made to look as if it were between polls
+ * (white-box: its `current` cleared), which the dump waits for, in rounds,
+ * until its deadline. */
 Test(control, monitor_keeps_beating_while_a_dump_waits) {
   schedrt_runtime *rt = make_rt(2, 60);
   const char *name = schedrt_metrics_segment(rt);
@@ -169,6 +180,9 @@ Test(control, monitor_keeps_beating_while_a_dump_waits) {
   schedrt_handle *hb;
   cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb), 0);
   wait_flag(&started);
+  schedrt_worker *w = worker_polling(rt, hb);
+  cr_assert_not_null(w);
+  atomic_store(&w->current, NULL);
   uint32_t seq;
   cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 1500, "slow", &seq, NULL), 0);
   uint64_t until = tdu_now() + 10 * SEC;
@@ -184,6 +198,8 @@ Test(control, monitor_keeps_beating_while_a_dump_waits) {
   cr_assert_eq(a.workers_missing, 1);
   schedrt_dump_doc *d = collect(&a);
   cr_assert_eq(d->nmissing, 1);
+  cr_assert_eq(d->workers[d->missing[0]].reason, SCHEDRT_DUMP_REASON_NO_SAFEPOINT);
+  cr_assert_gt(d->gather_rounds, 1, "the held worker was let go and gathered again");
   schedrt_dump_doc_free(d);
   atomic_store(&go, 1);
   cr_assert_eq(schedrt_join(hb, 10 * SEC, NULL), 0);
@@ -480,15 +496,20 @@ Test(control, shutdown_answers_a_gathering_request) {
   struct schedrt_ctl *c = test_page(rt);
   schedrt_handle *h;
   cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &h), 0);
-  schedrt_handle_release(h);
   wait_flag(&started);
+  /* A worker in a long poll is not waited for: make this one look between
+   * polls (white-box), which the dump waits for until its deadline. */
+  schedrt_worker *w = worker_polling(rt, h);
+  cr_assert_not_null(w);
+  atomic_store(&w->current, NULL);
+  schedrt_handle_release(h);
   uint32_t seq;
   cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, SCHEDRT_CTL_TIMEOUT_MAX_MS, NULL, &seq, NULL), 0);
-  /* The only worker is stuck: the runtime waits at the barrier for it... */
+  /* The only worker does not come: the runtime waits at the barrier for it... */
   uint64_t until = tdu_now() + 10 * SEC;
   while (!atomic_load(&rt->dump->busy))
     cr_assert_lt(tdu_now(), until);
-  /* ... until destroy starts, which it notices within 10 ms. */
+  /* ... until destroy starts, which it notices within 1 ms. */
   pthread_t th;
   cr_assert_eq(pthread_create(&th, NULL, destroy_main, rt), 0);
   schedrt_ctl_answer a;

@@ -152,6 +152,7 @@ Test(dump_read, another_major_version) {
   unsigned char *v = find(buf, len, "\x67version\x82\x01", 10);
   cr_assert_not_null(v);
   v[9] = 0x02;
+  v[10] = 0x00;
   schedrt_dump_doc *d;
   char err[256];
   cr_assert_eq(schedrt_dump_parse_ex(buf, len, 0, &d, err, sizeof(err)), SCHEDRT_EVERSION);

@@ -440,8 +440,9 @@ Test(waker, clone_and_wake_by_ref, .timeout = 60) {
   cr_assert_eq(schedrt__inject_len(&rt->inject), 0);
   /* The poller drops its references just after join saw completion. */
   bool ok;
-  STRESS_WAIT_UNTIL(ok, atomic_load(&t->refs) == 1, WAIT_S);
-  cr_assert(ok, "only our waker keeps the finished task (refs %u)", atomic_load(&t->refs));
+  STRESS_WAIT_UNTIL(ok, schedrt__refs_count(atomic_load(&t->refs)) == 1, WAIT_S);
+  cr_assert(ok, "only our waker keeps the finished task (refs %u)",
+            schedrt__refs_count(atomic_load(&t->refs)));
   schedrt_wake(b); /* consumes and frees: ASan checks */
   schedrt_waker_drop(NULL);
   schedrt_wake(NULL);
@@ -824,6 +825,12 @@ Test(config, invalid_configs_are_rejected, .timeout = 60) {
   cfg.nworkers = 1025;
   cr_assert_eq(create_with(&cfg), -EINVAL, "too many workers");
   cfg.nworkers = 1;
+
+  cfg.dump_timeout_ms = 10001;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "a dump deadline past the 10 s cap");
+  cfg.dump_timeout_ms = 10000;
+  cr_assert_eq(create_with(&cfg), 0, "the cap itself");
+  cfg.dump_timeout_ms = 0;
 
   cfg.flags = 1u << 20;
   cr_assert_eq(create_with(&cfg), -EINVAL, "unknown flag");

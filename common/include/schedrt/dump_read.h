@@ -63,6 +63,13 @@ typedef struct schedrt_dump_task {
   uint64_t polls;
   uint64_t age_ns;
   int64_t state_ns; /* NONE for running tasks */
+  /* 1.1 (0 / NONE / false in an older dump): who can wake it. */
+  uint64_t wakers, timers;
+  int64_t timer_in_ns; /* NONE: no timer */
+  uint32_t wait;       /* enum schedrt_dump_wait; NONE: null or absent; __COUNT: unknown text */
+  int64_t wait_for;    /* wait join: the task waited for; else NONE */
+  int64_t wait_object; /* wait notify/oneshot: the primitive's address; else NONE */
+  bool lost_wake;      /* idle, and nothing can wake it */
 } schedrt_dump_task;
 
 typedef struct schedrt_dump_worker {
@@ -74,6 +81,12 @@ typedef struct schedrt_dump_worker {
   int64_t local_queue, lifo, deferred; /* NONE when unknown */
   int64_t current_task;                /* NONE: no task */
   int64_t running_ns;                  /* NONE: not known */
+  int64_t tid;                         /* 1.1: kernel thread id; NONE: not known */
+  int64_t held_ns;                     /* 1.1: time held at the barrier; NONE: not known */
+  /* 1.1, with per-poll timing: SCHEDRT_HIST_METRICS order, doc->nhist_bounds
+   * counts each (the decoder checked the lengths); NULL when absent. */
+  uint64_t *hist[SCHEDRT_M__HIST_COUNT];
+  size_t nhist[SCHEDRT_M__HIST_COUNT];
 } schedrt_dump_worker;
 
 typedef struct schedrt_dump_site {
@@ -89,6 +102,7 @@ typedef struct schedrt_dump_doc {
   const char *runtime, *runtime_version, *source, *label, *status;
   uint64_t pid, proc_starttime, started_mono_ns, nworkers, deadline_ms;
   uint64_t requested_mono_ns, taken_mono_ns, taken_realtime_ns, gather_ns, pause_ns, task_count;
+  uint64_t gather_rounds; /* 1.1; 0 in an older dump */
   uint8_t nonce[16], boot_id[16];
   uint64_t *covered, *missing;
   size_t ncovered, nmissing;
@@ -99,6 +113,9 @@ typedef struct schedrt_dump_doc {
   size_t ntasks;
   schedrt_dump_site *spawn_sites, *await_sites;
   size_t nspawn_sites, nawait_sites;
+  /* 1.1: the histograms' upper bounds in ns (the last is UINT64_MAX); NULL when absent. */
+  uint64_t *hist_bounds;
+  size_t nhist_bounds;
   /* With SCHEDRT_DUMP_KEEP_CBOR: the whole dump as libcbor items (the tag
    * 55799 item; the doc owns it). Otherwise NULL. */
   struct cbor_item_t *cbor;
@@ -134,6 +151,8 @@ const char *schedrt_dump_wstate_text(uint32_t wstate);
 /* "polling", ... "unknown"; NULL for SCHEDRT_DUMP_REASON_NONE / SOURCE_NONE (null in the dump). */
 const char *schedrt_dump_reason_text(uint32_t reason);
 const char *schedrt_dump_source_text(uint32_t source);
+/* "join", "notify", "oneshot", "unknown"; NULL for SCHEDRT_DUMP_WAIT_NONE. */
+const char *schedrt_dump_wait_text(uint32_t wait);
 
 /* ------------------------------------------------------- control page */
 

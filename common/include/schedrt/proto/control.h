@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schedrt.h"
+
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free (address-free) for shm");
 
 #define SCHEDRT_CTL_MAGIC 0x4c544353u /* "SCTL" read as a little-endian u32 */
@@ -62,7 +64,7 @@ enum {
 #define SCHEDRT_CTL_OBJECT_SIZE 64 /* "/schedrt.<uid>.<pid>.<start>.dump.<n>" + NUL */
 /* Bounds for req_timeout_ms (0 means the runtime's default). */
 #define SCHEDRT_CTL_TIMEOUT_MIN_MS 10u
-#define SCHEDRT_CTL_TIMEOUT_MAX_MS 10000u
+#define SCHEDRT_CTL_TIMEOUT_MAX_MS SCHEDRT_DUMP_TIMEOUT_MAX_MS
 
 /*
  * resp_status is a schedrt_dump_status (SCHEDRT_DUMP_STATUSES in schedrt.h:

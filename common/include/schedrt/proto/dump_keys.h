@@ -15,7 +15,7 @@
 
 #define SCHEDRT_DUMP_FORMAT "schedrt-dump"
 #define SCHEDRT_DUMP_MAJOR 1
-#define SCHEDRT_DUMP_MINOR 0
+#define SCHEDRT_DUMP_MINOR 1
 /* RFC 8949 section 3.4.6: the bytes d9 d9 f7 open every dump. */
 #define SCHEDRT_DUMP_SELF_DESCRIBE_TAG 55799u
 
@@ -28,6 +28,8 @@
 #define SCHEDRT_DK_TASKS "tasks"
 #define SCHEDRT_DK_SPAWN_SITES "spawn_sites"
 #define SCHEDRT_DK_AWAIT_SITES "await_sites"
+/* 1.1: the histograms' upper bounds (ns), when the workers carry histograms. */
+#define SCHEDRT_DK_HIST_BOUNDS "histogram_bounds_ns"
 
 /* meta */
 #define SCHEDRT_DK_RUNTIME "runtime"
@@ -47,6 +49,7 @@
 #define SCHEDRT_DK_TAKEN_REALTIME "taken_realtime_ns"
 #define SCHEDRT_DK_GATHER_NS "gather_ns"     /* request until the workers were held */
 #define SCHEDRT_DK_PAUSE_NS "pause_ns"       /* time the workers were held together */
+#define SCHEDRT_DK_ROUNDS "gather_rounds"    /* 1.1: barrier rounds (the held are let go after 1 ms) */
 #define SCHEDRT_DK_COVERED "workers_covered" /* [* index] */
 #define SCHEDRT_DK_MISSING "workers_missing" /* [* index] */
 #define SCHEDRT_DK_NTASKS "task_count"
@@ -62,6 +65,10 @@
 #define SCHEDRT_DK_CURRENT "current_task"
 #define SCHEDRT_DK_RUNNING_NS "running_ns"
 #define SCHEDRT_DK_RUNNING_SRC "running_ns_source" /* SCHEDRT_DUMP_SOURCES */
+#define SCHEDRT_DK_TID "tid"                       /* 1.1: the worker's kernel thread id, or null */
+#define SCHEDRT_DK_HELD_NS "held_ns" /* 1.1: time it waited at the barrier, all rounds of the dump */
+/* 1.1, with per-poll timing: each histogram of SCHEDRT_HIST_METRICS (metrics_def.h) under its
+ * metric's name, bucket counts as the metrics segment held them when the dump was taken. */
 
 /* injection */
 #define SCHEDRT_DK_DEPTH "depth"
@@ -77,6 +84,14 @@
 #define SCHEDRT_DK_POLLS "polls"
 #define SCHEDRT_DK_AGE_NS "age_ns"
 #define SCHEDRT_DK_STATE_NS "state_ns"
+/* 1.1: who can wake it */
+#define SCHEDRT_DK_WAKERS "wakers"           /* live wakers (a primitive's registration is one) */
+#define SCHEDRT_DK_TIMERS "timers"           /* armed timers */
+#define SCHEDRT_DK_TIMER_IN_NS "timer_in_ns" /* until the deadline of the timer armed last */
+#define SCHEDRT_DK_WAIT "wait"               /* SCHEDRT_DUMP_WAITS: registered in its last poll */
+#define SCHEDRT_DK_WAIT_FOR "wait_for"       /* wait "join": the id of the task it waits for */
+#define SCHEDRT_DK_WAIT_OBJECT "wait_object" /* wait "notify"/"oneshot": the primitive's address */
+#define SCHEDRT_DK_LOST_WAKE "lost_wake"     /* true: idle, and no waker and no timer can wake it */
 
 /* spawn_sites[] and await_sites[] */
 #define SCHEDRT_DK_FILE "file"
@@ -113,6 +128,12 @@
   X(MONITOR, "monitor", "since the monitor first saw this poll: may be short by one period")                 \
   X(LOWER_BOUND, "lower_bound", "since the dump flag went up: the poll began earlier")
 
+/* What a task registered to wait on in its last poll (tasks[].wait). */
+#define SCHEDRT_DUMP_WAITS(X)                                                                                \
+  X(JOIN, "join", "the join handle of another task (wait_for names it)")                                     \
+  X(NOTIFY, "notify", "a schedrt_notify (wait_object: its address)")                                         \
+  X(ONESHOT, "oneshot", "a schedrt_oneshot (wait_object: its address)")
+
 enum schedrt_dump_state {
 #define X(n, t, h) SCHEDRT_DUMP_STATE_##n,
   SCHEDRT_DUMP_STATES(X)
@@ -131,6 +152,13 @@ enum schedrt_dump_reason {
   SCHEDRT_DUMP_REASONS(X)
 #undef X
       SCHEDRT_DUMP_REASON__COUNT
+};
+enum schedrt_dump_wait {
+  SCHEDRT_DUMP_WAIT_NONE = 0,
+#define X(n, t, h) SCHEDRT_DUMP_WAIT_##n,
+  SCHEDRT_DUMP_WAITS(X)
+#undef X
+      SCHEDRT_DUMP_WAIT__COUNT
 };
 enum schedrt_dump_source {
   SCHEDRT_DUMP_SOURCE_NONE = 0,
@@ -151,6 +179,8 @@ static const char *const schedrt_dump_role_names[SCHEDRT_DUMP_ROLE__COUNT] = {
     SCHEDRT_DUMP_ROLES(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_reason_names[SCHEDRT_DUMP_REASON__COUNT] = {
     0, SCHEDRT_DUMP_REASONS(SCHEDRT__DUMP_NAME)};
+static const char *const schedrt_dump_wait_names[SCHEDRT_DUMP_WAIT__COUNT] = {
+    0, SCHEDRT_DUMP_WAITS(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_source_names[SCHEDRT_DUMP_SOURCE__COUNT] = {
     0, SCHEDRT_DUMP_SOURCES(SCHEDRT__DUMP_NAME)};
 #undef SCHEDRT__DUMP_NAME
