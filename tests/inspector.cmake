@@ -15,6 +15,7 @@ set(INSPECT_CORE sched_inspect_core)
 # Every build: no runtime involved.
 schedrt_unit_test(NAME test_inspect_format SOURCES unit/test_inspect_format.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_rates SOURCES unit/test_inspect_rates.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_hist SOURCES unit/test_inspect_hist.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_model SOURCES unit/test_inspect_model.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_attach SOURCES unit/test_inspect_attach.c support/shm_fixture.c
                   LIBS ${INSPECT_CORE})

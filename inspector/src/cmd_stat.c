@@ -11,6 +11,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "format.h"
+#include "hist.h"
 #include "json_export.h"
 #include "rates.h"
 #include "snapshot_model.h"
@@ -32,10 +33,17 @@ static void install_stop_handlers(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
-static void print_header(void) {
-  printf("%8s %-7s %3s %7s %6s %8s %9s %8s %8s %5s %5s %s %s %s\n", "time", "state", "wrk", "alive", "inject",
+/* With histograms (a TIMING segment) each line ends with their p50 and p99 per worker. */
+static void print_header(int timing) {
+  printf("%8s %-7s %3s %7s %6s %8s %9s %8s %8s %5s %5s %s %s %s", "time", "state", "wrk", "alive", "inject",
          "spawn/s", "polls/s", "steals/s", "parks/s", "busy%", "stuck", "depths", "polls/s(w)",
          "steals/s(w)");
+#define H_HEAD(id, kind, off, type, unit, help, pub)                                                         \
+  if (timing)                                                                                                \
+    printf(" %s.p50(w) %s.p99(w)", #id, #id);
+  SCHEDRT_HIST_METRICS(H_HEAD)
+#undef H_HEAD
+  putchar('\n');
 }
 
 static long long r(double v) { return isfinite(v) ? llround(v) : -1; }
@@ -67,6 +75,25 @@ static void print_list(const inspect_model *m, int which) {
     putchar('-');
 }
 
+/* Histogram h's figure over the interval per worker: "12.3us,-,4.50ms" ("-": nothing recorded in it). */
+static void print_histo_list(const inspect_model *m, uint32_t h, int p99) {
+  char buf[32];
+  for (uint32_t i = 0; i < m->g.nworkers; i++) {
+    const worker_view *v = &m->w[i];
+    const hist_summary *last = &v->histo[h].last;
+    if (i)
+      putchar(',');
+    if (v->torn)
+      putchar('?');
+    else if (!v->have_histo || !v->histo[h].have_last)
+      putchar('-');
+    else
+      fputs(hist_fmt(buf, sizeof(buf), p99 ? last->p99 : last->p50, m->bucket_upper, m->nbuckets), stdout);
+  }
+  if (m->g.nworkers == 0)
+    putchar('-');
+}
+
 static void print_line(const inspect_model *m, uint64_t now_real) {
   const global_view *g = &m->g;
   char clock[16];
@@ -80,6 +107,12 @@ static void print_line(const inspect_model *m, uint64_t now_real) {
   print_list(m, 1);
   putchar(' ');
   print_list(m, 2);
+  for (uint32_t h = 0; m->timing && h < SCHEDRT_M__HIST_COUNT; h++) {
+    putchar(' ');
+    print_histo_list(m, h, 0);
+    putchar(' ');
+    print_histo_list(m, h, 1);
+  }
   putchar('\n');
 }
 
@@ -97,6 +130,8 @@ int cmd_stat(const inspect_opts *o) {
     target_detach(&t);
     inspect_fatal("out of memory");
   }
+  /* p50 and p99 per interval: a TIMING segment's histograms are taken with every snapshot. */
+  model_show_histograms(&m, 1);
   install_stop_handlers();
 
   int rc = INSPECT_EXIT_OK;
@@ -110,7 +145,7 @@ int cmd_stat(const inspect_opts *o) {
     goto out;
   }
   if (!o->json)
-    print_header();
+    print_header(m.timing);
   while (!stop_requested && (o->count == 0 || printed < o->count)) {
     /* Absolute deadlines: the lines stay on the interval grid however long a snapshot takes. */
     next += period;

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define NS_US 1000ull
@@ -91,6 +92,55 @@ char *fmt_datetime(char *buf, size_t size, uint64_t realtime_ns) {
 
 char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns) {
   return fmt_local(buf, size, realtime_ns, "%Y%m%d-%H%M%S", "0");
+}
+
+/* Columns of UTF-8 text: one per character, as the widgets count them. */
+static int text_cols(const char *s) {
+  int c = 0;
+  for (; *s; s++)
+    c += ((unsigned char)*s & 0xC0) != 0x80;
+  return c;
+}
+
+/* The end of s that is its last cols characters. */
+static const char *last_cols(const char *s, int cols) {
+  for (int extra = text_cols(s) - cols; extra > 0 && *s; extra--) {
+    s++;
+    while (((unsigned char)*s & 0xC0) == 0x80)
+      s++;
+  }
+  return s;
+}
+
+char *fmt_site(char *buf, size_t size, const char *file, uint64_t line, int width, int utf8) {
+  const char *ell = utf8 ? "\u2026" : "...";
+  int ell_cols = utf8 ? 1 : 3;
+  char tail[24];
+  if (!file || !*file)
+    file = "?";
+  snprintf(tail, sizeof(tail), ":%llu", (unsigned long long)line);
+  int room = width - (int)strlen(tail); /* columns left for the path */
+  if (width <= 0 || text_cols(file) <= room) {
+    snprintf(buf, size, "%s%s", file, tail);
+    return buf;
+  }
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  /* Directories tell files of the same name apart: keep as many of the last ones as fit. The last
+   * slash is left out, since "…/file.c" says no more than "file.c". */
+  for (const char *p = strchr(file, '/'); p && p + 1 < base; p = strchr(p + 1, '/')) {
+    if (ell_cols + text_cols(p) <= room) {
+      snprintf(buf, size, "%s%s%s", ell, p, tail);
+      return buf;
+    }
+  }
+  if (text_cols(base) <= room)
+    snprintf(buf, size, "%s%s", base, tail);
+  else if (room > ell_cols)
+    snprintf(buf, size, "%s%s%s", ell, last_cols(base, room - ell_cols), tail);
+  else
+    snprintf(buf, size, "%s", last_cols(tail, width));
+  return buf;
 }
 
 unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width) {

@@ -22,6 +22,17 @@ char *fmt_datetime(char *buf, size_t size, uint64_t realtime_ns);
 /* Local date and time for file names: "20240131-120001". */
 char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns);
 
+/*
+ * A source site "file:line" in at most width columns (width <= 0: no limit),
+ * the same everywhere a spawn or await site is printed. The line number
+ * always stays: the whole path when it fits; else an ellipsis and as many of
+ * the last directories as fit ("…/src/file.c:123"); else the base name
+ * ("file.c:123"); else the base name's end ("…e.c:123"); a width too small
+ * even for ":123" gets the line's last digits. utf8 picks the ellipsis: "…"
+ * (one column) or "...". file NULL or "": "?". Returns buf.
+ */
+char *fmt_site(char *buf, size_t size, const char *file, uint64_t line, int width, int utf8);
+
 /* Filled cells of a bar of `width` cells for value out of cap: never 0 for a non-zero value. */
 unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width);
 

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <math.h>
 
+#include "hist.h"
 #include "rates.h"
+#include "util.h"
 
 json_t *json_rate(double v) {
   if (!isfinite(v))
@@ -36,6 +38,47 @@ json_t *json_segment_entry(const schedrt_segment_entry *e, uint64_t now_real) {
                         json_real(round((double)(now_real - e->create_realtime_ns) / 1e6) / 1e3));
   else
     json_object_set_new(o, "uptime_s", json_null());
+  return o;
+}
+
+/* A histogram figure, or null when it is not known. */
+static json_t *json_figure(int known, uint64_t bound, const inspect_model *m) {
+  return known ? json_integer((json_int_t)hist_finite(bound, m->bucket_upper, m->nbuckets)) : json_null();
+}
+
+/*
+ * Histogram h of worker v as "<name>" (values recorded since start), "<name>_per_s",
+ * "<name>_p50_ns" and "<name>_p99_ns" (over the interval): always there, null when
+ * the segment records no histograms or the figure is not known yet.
+ */
+static void json_histo(json_t *wo, const char *name, const inspect_model *m, const worker_view *v,
+                       uint32_t h) {
+  const histo_view *hv = &v->histo[h];
+  int run = m->timing && v->have_histo, last = run && hv->have_last && m->g.dt_ns > 0;
+  int figures = last && hv->last.count > 0;
+  char key[64];
+  json_object_set_new(wo, name, run ? json_integer((json_int_t)hv->run.count) : json_null());
+  xsnprintf(key, sizeof(key), "%s_per_s", name);
+  json_object_set_new(wo, key,
+                      last ? json_rate((double)hv->last.count * 1e9 / (double)m->g.dt_ns) : json_null());
+  xsnprintf(key, sizeof(key), "%s_p50_ns", name);
+  json_object_set_new(wo, key, json_figure(figures, hv->last.p50, m));
+  xsnprintf(key, sizeof(key), "%s_p99_ns", name);
+  json_object_set_new(wo, key, json_figure(figures, hv->last.p99, m));
+}
+
+/* The task a stuck worker is polling, as the model judged it (--stuck-ms), or null. */
+static json_t *json_stuck_task(const worker_view *v) {
+  if (!v->stuck)
+    return json_null();
+  /* Name and site come with the runtime's own naming of the long poll: until then, null. */
+  int named = v->current_file[0] != '\0';
+  json_t *o = json_object();
+  json_object_set_new(o, "id", json_integer((json_int_t)v->current_task));
+  json_object_set_new(o, "name", named && v->current_name[0] ? json_string(v->current_name) : json_null());
+  json_object_set_new(o, "spawn_file", named ? json_string(v->current_file) : json_null());
+  json_object_set_new(o, "spawn_line", named ? json_integer(v->current_line) : json_null());
+  json_object_set_new(o, "running_ns", json_integer((json_int_t)v->running_ns));
   return o;
 }
 
@@ -88,8 +131,12 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
       json_object_set_new(wo, "busy_pct", json_rate(v->busy_pct));
       json_object_set_new(wo, "running_ns", json_integer((json_int_t)v->running_ns));
       json_object_set_new(wo, "stuck", json_boolean(v->stuck));
+      json_object_set_new(wo, "stuck_task", json_stuck_task(v));
       if (w->os_tid)
         json_object_set_new(wo, "tid", json_integer((json_int_t)w->os_tid));
+#define H_FIELD(id, kind, off, type, unit, help, pub) json_histo(wo, #id, m, v, HIST_ID(id));
+      SCHEDRT_HIST_METRICS(H_FIELD)
+#undef H_FIELD
     }
     json_array_append_new(ws, wo);
   }

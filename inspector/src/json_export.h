@@ -21,7 +21,10 @@ json_t *json_segment_entry(const schedrt_segment_entry *e, uint64_t now_real);
 /*
  * One `stat --json` sample: time, pid, liveness, uptime, heartbeat, the global
  * metrics (raw, plus "<name>_per_s" for counters) and per worker the same,
- * plus busy_pct, running_ns and stuck.
+ * plus busy_pct, running_ns, stuck, stuck_task (the task of a stuck worker:
+ * id, name, spawn_file, spawn_line, running_ns; or null) and per histogram of
+ * the list "<name>", "<name>_per_s", "<name>_p50_ns", "<name>_p99_ns" (null
+ * without SCHEDRT_TIMING; m must take histograms: model_show_histograms).
  */
 json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64_t now_real);
 

@@ -26,7 +26,7 @@ const key_binding keys_top[] = {
     {KEY_NPAGE, "PgDn", ACT_PGDN, NULL, NULL},
     {KEY_HOME, "Home", ACT_HOME, "first / last worker", NULL},
     {KEY_END, "End", ACT_END, NULL, NULL},
-    {'\n', "Enter", ACT_ENTER, "every metric of the selected worker", NULL},
+    {'\n', "Enter", ACT_ENTER, "every metric and the latency histograms of the selected worker", NULL},
     {'\r', "Enter", ACT_ENTER, NULL, NULL},
     {KEY_ENTER, "Enter", ACT_ENTER, NULL, NULL},
     {27, "Esc", ACT_BACK, "close the worker details", NULL},

@@ -39,19 +39,18 @@ static void status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, 
   lv->status_until_ns = for_ns ? inspect_now_ns() + for_ns : 0;
 }
 
-char *live_view_task_label(const live_view *lv, uint64_t task_id, char *buf, size_t size) {
+int live_view_dump_task(const live_view *lv, uint64_t task_id, const char **name, const char **file,
+                        uint64_t *line, const char **func) {
   const schedrt_dump_doc *d = lv->last_doc;
   const schedrt_dump_task *t = d ? schedrt_dump_find_task(d, task_id) : NULL;
   if (!t)
-    return xsnprintf(buf, size,
-                     "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
-  /* The base name: a status line has no room for build paths. */
+    return -ENOENT;
   const schedrt_dump_site *sp = schedrt_dump_spawn_site(d, t);
-  const char *file = sp && sp->file ? sp->file : "?";
-  const char *slash = strrchr(file, '/');
-  return xsnprintf(buf, size, "\"%s\" spawned at %s:%llu (%s)", t->name && t->name[0] ? t->name : "unnamed",
-                   slash ? slash + 1 : file, sp ? (unsigned long long)sp->line : 0ull,
-                   sp && sp->func ? sp->func : "?");
+  *name = t->name && t->name[0] ? t->name : NULL;
+  *file = sp && sp->file ? sp->file : NULL;
+  *line = sp ? (uint64_t)sp->line : 0;
+  *func = sp && sp->func ? sp->func : NULL;
+  return 0;
 }
 
 static void refresh_model(live_view *lv) {

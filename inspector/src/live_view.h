@@ -57,7 +57,10 @@ void live_view_free(live_view *lv);
  * selection in sight. */
 void screen_top_draw(live_view *s);
 
-/* "\"name\" spawned at file:line (func)" for a task id from the last dump, or a hint; returns buf. */
-char *live_view_task_label(const live_view *lv, uint64_t task_id, char *buf, size_t size);
+/* A task's name, spawn site and function as the last dump taken records them
+ * (each NULL when the dump has none; the strings live as long as that dump).
+ * 0, or -ENOENT when no dump of this session holds the task. */
+int live_view_dump_task(const live_view *lv, uint64_t task_id, const char **name, const char **file,
+                        uint64_t *line, const char **func);
 
 #endif

@@ -231,23 +231,50 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
   }
 }
 
-/* One line per stuck worker (at most max): the task and, if a dump knows it, its name and spawn site. */
+/* `"name" spawned at site (func)` in at most width columns: the site is shortened (fmt_site) so that
+ * its line number stays on screen; the function only where it fits after it. */
+static char *task_site(char *buf, size_t size, const char *name, const char *file, uint64_t line,
+                       const char *func, int width) {
+  char lead[64], site[256], tail[72] = "";
+  xsnprintf(lead, sizeof(lead), "\"%s\" spawned at ", name ? name : "unnamed");
+  int room = width - (int)strlen(lead);
+  if (func) {
+    xsnprintf(tail, sizeof(tail), " (%s)", func);
+    /* The function is the first to go: the site keeps at least a base name's room. */
+    if (room - (int)strlen(tail) >= 24)
+      room -= (int)strlen(tail);
+  }
+  return xsnprintf(buf, size, "%s%s%s", lead, fmt_site(site, sizeof(site), file, line, room, crt_utf8), tail);
+}
+
+/* One line per stuck worker (at most max): the task and, when known, its name and spawn site. */
 static int draw_stuck(live_view *s, int y, int max) {
   int used = 0;
-  char a[32], who[256];
+  char a[32], head[96], who[384];
   for (uint32_t i = 0; i < s->model.g.nworkers && used < max; i++) {
     const worker_view *v = &s->model.w[i];
+    const char *name, *file, *func;
+    uint64_t line;
     if (!v->stuck)
       continue;
-    if (v->current_file[0])
+    xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu ", i,
+              fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task);
+    int width = COLS - (int)strlen(head);
+    if (v->current_file[0]) {
       /* The runtime named the long poll itself: no dump needed. */
-      xsnprintf(who, sizeof(who), "\"%s\" spawned at %s:%u", v->current_name[0] ? v->current_name : "unnamed",
-                v->current_file, v->current_line);
-    else
-      live_view_task_label(s, v->current_task, who, sizeof(who));
+      task_site(who, sizeof(who), v->current_name[0] ? v->current_name : NULL, v->current_file,
+                v->current_line, NULL, width);
+    } else if (live_view_dump_task(s, v->current_task, &name, &file, &line, &func) == 0) {
+      if (file)
+        task_site(who, sizeof(who), name, file, line, func, width);
+      else
+        xsnprintf(who, sizeof(who), "\"%s\" (spawn site unknown)", name ? name : "unnamed");
+    } else {
+      xsnprintf(who, sizeof(who),
+                "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
+    }
     w_clear_row(y + used, 0, CRT_NORMAL);
-    w_printf(y + used, 0, COLS, CRT_STATUS_ERR, " ! worker %u stuck %s on task #%llu %s", i,
-             fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task, who);
+    w_printf(y + used, 0, COLS, CRT_STATUS_ERR, "%s%s", head, who);
     used++;
   }
   return used;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rates.h"
+#include "schedrt/proto/shm_layout.h"
 #include "util.h"
 
 static void reset_views(inspect_model *m) {
@@ -45,6 +46,9 @@ int model_init(inspect_model *m, const schedrt_reader *r, uint64_t stuck_ns) {
     err = schedrt_snapshot_init(r, &m->snap[1]);
   if (!err)
     err = alloc_views(m, info->max_workers);
+  if (!err)
+    err = model_set_buckets(m, info->hist_upper_ns, info->hist_buckets,
+                            (info->features & SCHEDRT_SHM_F_TIMING) != 0);
   if (err)
     model_fini(m);
   return err;
@@ -69,6 +73,29 @@ int model_init_raw(inspect_model *m, uint32_t max_workers, uint64_t create_mono_
   return err;
 }
 
+int model_set_buckets(inspect_model *m, const uint64_t *upper, uint32_t n, int timing) {
+  if (n > SCHEDRT_READER_MAX_BUCKETS)
+    n = SCHEDRT_READER_MAX_BUCKETS;
+  size_t per_model = (size_t)(m->max_workers ? m->max_workers : 1) * SCHEDRT_M__HIST_COUNT * (n ? n : 1);
+  free(m->bucket_last);
+  m->bucket_last = calloc(per_model, sizeof(uint64_t));
+  if (!m->bucket_last)
+    return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++)
+    m->bucket_upper[i] = upper[i];
+  m->nbuckets = n;
+  m->timing = timing;
+  /* A reader's snapshots have their own arrays; hand-made ones (tests) get them here. */
+  for (int i = 0; m->raw && i < 2; i++) {
+    free(m->snap[i].hist);
+    m->snap[i].hist = calloc(per_model, sizeof(uint64_t));
+    m->snap[i].hist_buckets = n;
+    if (!m->snap[i].hist)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
 void model_fini(inspect_model *m) {
   for (int i = 0; i < 2; i++) {
     if (m->raw) {
@@ -80,6 +107,7 @@ void model_fini(inspect_model *m) {
   }
   free(m->w);
   free(m->hist);
+  free(m->bucket_last);
   memset(m, 0, sizeof(*m));
 }
 
@@ -112,6 +140,33 @@ static void update_running(inspect_model *m, worker_view *v, const schedrt_worke
     stamped = s->writer_now_ns - ws->current_since_ns;
   v->running_ns = own > stamped ? own : stamped;
   v->stuck = v->running_ns >= m->stuck_ns;
+}
+
+/* Both histograms of the first n workers: the whole run from s, the last interval from s and prev. */
+static void compute_histos(inspect_model *m, const schedrt_snapshot *s, const schedrt_snapshot *prev,
+                           uint32_t n) {
+  uint32_t nb = m->nbuckets < s->hist_buckets ? m->nbuckets : s->hist_buckets;
+  int have_prev = prev && prev->hist_taken && prev->hist_buckets == s->hist_buckets;
+  for (uint32_t i = 0; i < n; i++) {
+    worker_view *v = &m->w[i];
+    v->have_histo = 0;
+    for (uint32_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++) {
+      histo_view *hv = &v->histo[h];
+      const uint64_t *cur = nb ? schedrt_snapshot_hist(s, i, h) : NULL;
+      const uint64_t *old = have_prev && cur ? schedrt_snapshot_hist(prev, i, h) : NULL;
+      memset(hv, 0, sizeof(*hv));
+      if (!cur)
+        continue;
+      v->have_histo = 1;
+      hist_summarize(cur, m->bucket_upper, nb, &hv->run);
+      if (old) {
+        uint64_t *last = &m->bucket_last[((size_t)i * SCHEDRT_M__HIST_COUNT + h) * m->nbuckets];
+        hist_diff(old, cur, nb, last);
+        hist_summarize(last, m->bucket_upper, nb, &hv->last);
+        hv->have_last = 1;
+      }
+    }
+  }
 }
 
 static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_snapshot *prev) {
@@ -183,6 +238,7 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
       nbusy++;
     }
   }
+  compute_histos(m, s, prev, n);
   g->polls_per_s = g->have_rates ? polls : NAN;
   g->steals_per_s = g->have_rates ? steals : NAN;
   g->parks_per_s = g->have_rates ? parks : NAN;
@@ -217,7 +273,22 @@ void model_advance(inspect_model *m) {
     m->nsnaps++;
 }
 
+void model_show_histograms(inspect_model *m, int on) {
+  if (on)
+    m->histo_users++;
+  else if (m->histo_users)
+    m->histo_users--;
+}
+
+const uint64_t *model_histo_last(const inspect_model *m, uint32_t w, uint32_t h) {
+  if (w >= m->max_workers || h >= SCHEDRT_M__HIST_COUNT || !m->w[w].have_histo || !m->w[w].histo[h].have_last)
+    return NULL;
+  return &m->bucket_last[((size_t)w * SCHEDRT_M__HIST_COUNT + h) * m->nbuckets];
+}
+
 int model_refresh(inspect_model *m, schedrt_reader *r, unsigned snap_flags) {
+  if (m->histo_users && m->timing)
+    snap_flags |= SCHEDRT_SNAP_HISTOGRAMS;
   int err = schedrt_snapshot_take(r, snap_flags, model_spare(m));
   if (err && err != SCHEDRT_ETORN)
     return err;

@@ -14,11 +14,19 @@
 
 #include <stdint.h>
 
+#include "hist.h"
 #include "schedrt/reader.h"
 
 #define MODEL_HISTORY 128u /* depth samples kept per worker */
 #define MODEL_HIST_PERIOD_NS (500u * 1000u * 1000u)
 #define MODEL_DEFAULT_STUCK_NS (10u * 1000u * 1000u) /* Go's sysmon: 10 ms */
+
+/* One latency histogram of one worker (poll_time or sched_latency). */
+typedef struct histo_view {
+  hist_summary run;  /* since the runtime started: the buckets are cumulative */
+  hist_summary last; /* between the last two snapshots (their difference) */
+  int have_last;     /* both snapshots carried histograms: `last` is known */
+} histo_view;
 
 typedef struct worker_view {
   uint32_t index;
@@ -40,6 +48,9 @@ typedef struct worker_view {
    * the reader clock when we first saw it, so a poll is known to be long
    * even before the runtime's monitor has stamped it. */
   uint64_t seen_polls, seen_task, seen_since_ns;
+  /* With histograms in the latest snapshot (see model_show_histograms). */
+  int have_histo;
+  histo_view histo[SCHEDRT_M__HIST_COUNT]; /* HIST list order: HIST_ID(poll_time) ... */
 } worker_view;
 
 typedef struct global_view {
@@ -78,6 +89,13 @@ typedef struct inspect_model {
    * ten times a second, and cover only a few seconds. 0: one per snapshot. */
   uint64_t hist_period_ns;
   uint64_t hist_started_ns; /* reader clock when the newest sample's period began */
+  /* Latency histograms. Copying them costs 2 x 62 counters per worker and
+   * snapshot, so they are taken only while something shows them. */
+  int timing;           /* the segment records them (SCHEDRT_SHM_F_TIMING) */
+  unsigned histo_users; /* model_refresh takes histograms while > 0 */
+  uint32_t nbuckets;    /* bucket bounds, from the segment */
+  uint64_t bucket_upper[SCHEDRT_READER_MAX_BUCKETS];
+  uint64_t *bucket_last; /* [max_workers][SCHEDRT_M__HIST_COUNT][nbuckets]: the last interval's counts */
   global_view g;
 } inspect_model;
 
@@ -85,6 +103,9 @@ typedef struct inspect_model {
 int model_init(inspect_model *m, const schedrt_reader *r, uint64_t stuck_ns);
 /* Without a reader (tests): max_workers slots, the writer's creation time. */
 int model_init_raw(inspect_model *m, uint32_t max_workers, uint64_t create_mono_ns, uint64_t stuck_ns);
+/* The histograms' bucket bounds (n <= SCHEDRT_READER_MAX_BUCKETS) and whether the
+ * segment records them; model_init takes both from the segment. 0 or -ENOMEM. */
+int model_set_buckets(inspect_model *m, const uint64_t *upper, uint32_t n, int timing);
 void model_fini(inspect_model *m);
 
 /* The snapshot to fill next (with schedrt_snapshot_take or by hand). */
@@ -96,6 +117,13 @@ void model_advance(inspect_model *m);
  * reader's result (0, or SCHEDRT_ETORN for a partly torn snapshot that is
  * still used, or another error, after which nothing changed). */
 int model_refresh(inspect_model *m, schedrt_reader *r, unsigned snap_flags);
+
+/* Someone starts (on) or stops (!on) showing histograms: model_refresh takes
+ * them while anyone does and the segment records them. */
+void model_show_histograms(inspect_model *m, int on);
+/* Worker w's counts of histogram h (HIST_ID) over the last interval, or NULL
+ * when it is not known (histo_view.have_last). */
+const uint64_t *model_histo_last(const inspect_model *m, uint32_t w, uint32_t h);
 
 /* The latest accepted snapshot, or NULL before the first. */
 const schedrt_snapshot *model_current(const inspect_model *m);

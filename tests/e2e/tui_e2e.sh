@@ -6,10 +6,12 @@
 # the file decodes (sched-inspect show, and python3-cbor2 when present); `t` opens it, its `h` shows
 # the viewer's keys and closes back to it, `q` and `Esc` return to the live view; `h` shows the
 # help, `s` sorts and its status message expires; `Enter` opens the worker panel (Down steps, the
-# figures keep moving under it, `h`/`t` come back to it, `Esc` leaves); `q` quits and the terminal
-# is back (stty sane, no alternate screen); resize and 80x24; NO_COLOR; SIGTERM restores the
-# terminal; `show -t` with its help, `g`, `Enter`/`Esc` and `q`; a stuck worker is highlighted; a
-# hung target and an exited one get their banners.
+# figures keep moving under it, the demo's histograms show their percentiles over the run and the
+# last refresh and their buckets as bars, `h`/`t` come back to it, `Esc` leaves); `q` quits and the
+# terminal is back (stty sane, no alternate screen); resize and 80x24; NO_COLOR; SIGTERM restores
+# the terminal; `show -t` with its help, `g`, `Enter`/`Esc` and `q`; a stuck worker is highlighted,
+# its line keeps the spawn site's line number at 80 columns; a target without SCHEDRT_TIMING gets
+# the hint line in the worker panel; a hung target and an exited one get their banners.
 # Exit 0 pass, 1 fail, 77 skip (no tmux).
 set -uo pipefail
 
@@ -201,6 +203,21 @@ if wait_for "worker [01] of pid $demo_pid" 3; then
   # The snapshots go on under the panel (the live view's timed work runs below the top screen).
   wait_for '^ polls +[0-9]+' 3 || fail "the worker panel shows no polls counter"
   wait_changed "$(screen)" 5 && pass "the worker panel's figures move" || fail "the worker panel is frozen"
+  # The demo runs with SCHEDRT_CFG_TIMING: both histograms, over the whole run and the last refresh
+  # (known from the second snapshot taken while the panel is open), then the buckets as bars.
+  dur='[>=0-9.m]*[0-9](ns|us|ms|s)'
+  if wait_for "^ poll_time +whole run +[0-9.]+[kMG]? +$dur +$dur +$dur +$dur" 5 &&
+    wait_for "^ +last $dur +[0-9.]+[kMG]? +($dur|-) +($dur|-) +($dur|-) +($dur|-)" 5; then
+    pass "the worker panel shows poll_time's p50/p90/p99/max over the run and the last refresh"
+  else
+    fail "the worker panel: no poll_time percentiles over the run and the last refresh"
+  fi
+  screen | grep -Eq "^ sched_latency +whole run +[0-9.]+[kMG]? +$dur" || fail "the worker panel: no sched_latency row"
+  if wait_for "poll_time buckets +run +last" 3 && screen | grep -Eq -- "<$dur +█+"; then
+    pass "the worker panel draws the buckets as bars labelled with their bounds"
+  else
+    fail "the worker panel: no bucket bars"
+  fi
   tm send-keys -t e2e h
   wait_for 'keys of the live view' 3 && pass "h in the worker panel shows the live view's keys" ||
     fail "h in the worker panel: no help"
@@ -298,7 +315,8 @@ if [[ -n ${dump_file:-} ]]; then
 fi
 
 # ---------------------------------------------------------------- stuck, hung, exited
-tpid=$(start_bg "$target" --workers 2 --stuck-ms 900) || exit 1
+# Without SCHEDRT_TIMING (whatever our environment says): no histograms.
+tpid=$(start_bg env -u SCHEDRT_TIMING "$target" --workers 2 --stuck-ms 900) || exit 1
 pids+=("$tpid")
 new_term 100 30
 type_line "$inspect $tpid -d 1 --stuck-ms 50"
@@ -307,6 +325,26 @@ if wait_for 'worker [01] stuck .* on task #[0-9]+' 10; then
   pass "a stuck worker is named: $(screen | grep -Eo 'worker [01] stuck [^#]*#[0-9]+' | head -1)"
 else
   fail "stuck: no stuck line"
+fi
+# The runtime names the long poll itself; at 80 columns the spawn site is shortened, not cut: the
+# line ends with its line number.
+tm resize-window -t e2e -x 80 -y 24
+if wait_for '"spinner" spawned at [^ ]*\.c:[0-9]+ *$' 10; then
+  pass "at 80 columns the stuck line keeps the spawn site's line: $(screen | grep -Eo 'spawned at .*' | head -1)"
+else
+  fail "stuck: at 80 columns the spawn site's line number is cut"
+fi
+tm resize-window -t e2e -x 100 -y 30
+tm send-keys -t e2e Enter
+if wait_for "worker [01] of pid $tpid" 3; then
+  wait_for 'histograms off: start the target with SCHEDRT_TIMING=1 in its environment' 3 &&
+    pass "without timing the worker panel says how to turn the histograms on" ||
+    fail "the worker panel of a target without timing: no hint line"
+  screen | grep -q 'poll_time buckets' && fail "the worker panel of a target without timing draws buckets"
+  tm send-keys -t e2e Escape
+  wait_for "sched-inspect  pid $tpid" 3 || fail "Esc: the panel of the target without timing stays"
+else
+  fail "Enter: no worker panel for the target without timing"
 fi
 tm send-keys -t e2e d
 wait_for 'saved to' 10 || fail "stuck: the dump was not saved"

@@ -73,6 +73,42 @@ Test(attach, attach_is_fast) {
   cr_expect_lt(best, 50000000ull, "attach took %llu ns", (unsigned long long)best);
 }
 
+/* The model takes the histograms (2 x 62 counters per worker) only while something shows them, and
+ * only from a segment that records them (feature TIMING). */
+static int model_with_histograms(unsigned users, inspect_model *m, inspect_target *t) {
+  inspect_attach_opts o = {.shm_dir = dir};
+  cr_assert_eq(target_attach(dead, &o, t), 0);
+  cr_assert_eq(model_init(m, t->reader, 0), 0);
+  for (unsigned i = 0; i < users; i++)
+    model_show_histograms(m, 1);
+  int err = model_refresh(m, t->reader, 0);
+  cr_expect(err == 0 || err == SCHEDRT_ETORN);
+  return model_current(m)->hist_taken;
+}
+
+Test(attach, histograms_only_while_shown_and_recorded) {
+  inspect_target t;
+  inspect_model m;
+  atomic_store(&fixture_hist(&fx, 1, 0)[5], 7);
+  cr_expect_not(model_with_histograms(1, &m, &t), "no TIMING feature: nothing to take");
+  cr_expect_not(m.w[1].have_histo);
+  model_fini(&m);
+  target_detach(&t);
+
+  fixture_header(&fx)->features |= SCHEDRT_SHM_F_TIMING;
+  cr_expect_not(model_with_histograms(0, &m, &t), "nobody shows them: not taken");
+  cr_expect_not(m.w[1].have_histo);
+  model_fini(&m);
+  target_detach(&t);
+
+  cr_expect(model_with_histograms(1, &m, &t));
+  cr_assert(m.w[1].have_histo);
+  cr_expect_eq(m.w[1].histo[0].run.count, 7u);
+  cr_expect_eq(m.w[1].histo[0].run.p50, t.info->hist_upper_ns[5], "the segment's own bounds");
+  model_fini(&m);
+  target_detach(&t);
+}
+
 static void expect_error(pid_t pid, int want, const char *phrase, int want_exit) {
   inspect_target t;
   inspect_attach_opts o = {.shm_dir = dir, .ready_timeout_ms = 50};

@@ -86,7 +86,25 @@ static int run(const char *first, ...) {
 static pid_t target_pid;
 static char target_pid_s[16];
 
-static void start_target(const char *a1, const char *a2, const char *a3, const char *a4) {
+extern char **environ;
+
+/*
+ * Starts inspect_target with --workers 3 and up to four more arguments (NULL
+ * ends them). timing: with SCHEDRT_TIMING=1 in its environment (histograms,
+ * exact poll starts); else without it, whatever ours says.
+ */
+static void start_target_ex(int timing, const char *a1, const char *a2, const char *a3, const char *a4) {
+  const char *argv[] = {INSPECT_TARGET_BIN, "--workers", "3", a1, a2, a3, a4, NULL};
+  size_t n = 0, k = 0;
+  while (environ[n])
+    n++;
+  char **envp = calloc(n + 2, sizeof(char *));
+  cr_assert_not_null(envp);
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "SCHEDRT_TIMING=", 15) != 0)
+      envp[k++] = environ[i];
+  if (timing)
+    envp[k++] = "SCHEDRT_TIMING=1";
   int p[2];
   cr_assert_eq(pipe(p), 0);
   pid_t pid = fork();
@@ -94,9 +112,10 @@ static void start_target(const char *a1, const char *a2, const char *a3, const c
   if (pid == 0) {
     dup2(p[1], 1);
     close(p[0]);
-    execl(INSPECT_TARGET_BIN, INSPECT_TARGET_BIN, "--workers", "3", a1, a2, a3, a4, (char *)NULL);
+    execve(INSPECT_TARGET_BIN, (char **)argv, envp);
     _exit(127);
   }
+  free(envp);
   close(p[1]);
   char line[256] = "";
   FILE *f = fdopen(p[0], "r");
@@ -105,6 +124,10 @@ static void start_target(const char *a1, const char *a2, const char *a3, const c
   cr_assert(strncmp(line, "ready ", 6) == 0, "%s", line);
   target_pid = pid;
   snprintf(target_pid_s, sizeof(target_pid_s), "%ld", (long)pid);
+}
+
+static void start_target(const char *a1, const char *a2, const char *a3, const char *a4) {
+  start_target_ex(0, a1, a2, a3, a4);
 }
 
 static void stop_target(void) {
@@ -122,6 +145,31 @@ static size_t count_lines(const char *s) {
   for (; *s; s++)
     n += *s == '\n';
   return n;
+}
+
+/* The whitespace-separated field i (from 0) of line, in a static buffer ("" past the end). */
+static char *field(const char *line, int i) {
+  static char buf[1024];
+  buf[0] = '\0';
+  for (int k = 0; *line && k <= i; k++) {
+    while (*line == ' ')
+      line++;
+    size_t n = strcspn(line, " ");
+    if (k == i)
+      snprintf(buf, sizeof(buf), "%.*s", (int)n, line);
+    line += n;
+  }
+  return buf;
+}
+
+/* Every line of r.out (header and data) has n fields. */
+static void expect_fields(int n) {
+  char copy[sizeof(r.out)];
+  snprintf(copy, sizeof(copy), "%s", r.out);
+  char *save;
+  for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    cr_expect(field(line, n - 1)[0] != '\0' && field(line, n)[0] == '\0', "not %d fields: %s", n, line);
+  }
 }
 
 /*
@@ -235,6 +283,33 @@ Test(cli_live, stat_prints_one_line_per_interval) {
   /* Three workers: three comma-separated depths in each line. */
   const char *last = strrchr(r.out, ' ');
   cr_expect(last != NULL);
+  /* Without SCHEDRT_TIMING the lines are as they always were: no histogram columns. */
+  cr_expect(strstr(r.out, "p50") == NULL, "percentile columns without timing:\n%s", r.out);
+  expect_fields(14);
+}
+
+/* With SCHEDRT_TIMING each line ends with p50 and p99 of both histograms per worker, over the interval. */
+Test(cli_live, stat_text_percentile_columns_with_timing) {
+  start_target_ex(1, NULL, NULL, NULL, NULL);
+  int seen = 0;
+  /* The ticker polls every 5 ms, but on a busy machine an interval may still see none: wait for one. */
+  for (int attempt = 0; attempt < 50 && !seen; attempt++) {
+    run("stat", target_pid_s, "-i", "0.1", "-c", "3", NULL);
+    EXPECT_STATUS(0);
+    EXPECT_OUT("poll_time.p50(w) poll_time.p99(w) sched_latency.p50(w) sched_latency.p99(w)");
+    expect_fields(18);
+    char *save, *line = strtok_r(r.out, "\n", &save);
+    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      char *f = field(line, 14); /* poll_time.p50(w): "12.3us,-,-" */
+      int commas = 0;
+      for (const char *c = f; *c; c++)
+        commas += *c == ',';
+      cr_expect_eq(commas, 2, "one figure per worker: %s", f);
+      if (strchr(f, 's') && strpbrk(f, "0123456789"))
+        seen = 1;
+    }
+  }
+  cr_expect(seen, "no interval with a poll-time figure");
 }
 
 Test(cli_live, stat_json_lines) {
@@ -255,9 +330,85 @@ Test(cli_live, stat_json_lines) {
     cr_expect(json_is_integer(json_object_get(w0, "local_queue_depth")));
     cr_expect(json_object_get(w0, "polls_per_s") != NULL);
     cr_expect(json_is_integer(json_object_get(json_object_get(j, "global"), "alive")));
+    /* Always there for scripts; null without SCHEDRT_TIMING, and nobody is stuck. */
+    for (size_t w = 0; w < json_array_size(ws); w++) {
+      json_t *wo = json_array_get(ws, w);
+      static const char *const keys[] = {
+          "poll_time",     "poll_time_per_s",     "poll_time_p50_ns",     "poll_time_p99_ns",
+          "sched_latency", "sched_latency_per_s", "sched_latency_p50_ns", "sched_latency_p99_ns",
+          "stuck_task"};
+      for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        json_t *v = json_object_get(wo, keys[k]);
+        cr_expect(v != NULL && json_is_null(v), "worker %zu: %s is not null", w, keys[k]);
+      }
+    }
     json_decref(j);
     line = strtok(NULL, "\n");
   }
+}
+
+/* What one worker object of a timing target with a stuck worker says; sets *named and *figures. */
+static void check_timing_worker(json_t *wo, int *named, int *figures) {
+  static const char *const hists[] = {"poll_time", "sched_latency"};
+  char key[64];
+  int have[2] = {0, 0};
+  for (int h = 0; h < 2; h++) {
+    cr_expect(json_is_integer(json_object_get(wo, hists[h])), "%s: values recorded since start", hists[h]);
+    snprintf(key, sizeof(key), "%s_p50_ns", hists[h]);
+    json_t *p50 = json_object_get(wo, key);
+    snprintf(key, sizeof(key), "%s_p99_ns", hists[h]);
+    json_t *p99 = json_object_get(wo, key);
+    cr_assert(p50 != NULL && p99 != NULL, "the percentile fields are always there");
+    if (json_is_integer(p50)) {
+      cr_expect(json_integer_value(p50) > 0);
+      cr_expect(json_integer_value(p99) >= json_integer_value(p50), "p99 below p50");
+      have[h] = 1;
+    }
+  }
+  *figures |= have[0] && have[1];
+  json_t *st = json_object_get(wo, "stuck_task");
+  cr_assert(st != NULL, "stuck_task is always there");
+  if (!json_is_true(json_object_get(wo, "stuck"))) {
+    cr_expect(json_is_null(st));
+    return;
+  }
+  cr_assert(json_is_object(st), "a stuck worker names its task");
+  cr_expect_eq(json_integer_value(json_object_get(st, "id")),
+               json_integer_value(json_object_get(wo, "current_task")));
+  cr_expect_geq(json_integer_value(json_object_get(st, "running_ns")), 50 * 1000000,
+                "stuck for at least --stuck-ms");
+  json_t *name = json_object_get(st, "name"), *file = json_object_get(st, "spawn_file");
+  if (json_is_null(file))
+    return; /* not named by the runtime's monitor yet (one to two periods) */
+  cr_expect_str_eq(json_string_value(name), "spinner");
+  cr_expect(strstr(json_string_value(file), "inspect_target.c") != NULL, "%s", json_string_value(file));
+  cr_expect_gt(json_integer_value(json_object_get(st, "spawn_line")), 0);
+  *named = 1;
+}
+
+/* SCHEDRT_TIMING and a task holding its worker: percentiles per interval, and the stuck task named. */
+Test(cli_live, stat_json_timing_percentiles_and_stuck_task) {
+  start_target_ex(1, "--stuck-ms", "60000", NULL, NULL);
+  int named = 0, figures = 0;
+  /* The monitor names a poll after one to two periods, and an interval may see no poll on a busy
+   * machine: sample until both are there, within a bound. */
+  for (int attempt = 0; attempt < 50 && !(named && figures); attempt++) {
+    run("stat", target_pid_s, "-i", "0.1", "-c", "2", "--json", "--stuck-ms", "50", NULL);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    char *save;
+    for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      json_error_t e;
+      json_t *j = json_loads(line, 0, &e);
+      cr_assert(json_is_object(j), "%s: %s", e.text, line);
+      json_t *ws = json_object_get(j, "workers");
+      for (size_t w = 0; w < json_array_size(ws); w++)
+        if (!json_is_true(json_object_get(json_array_get(ws, w), "torn")))
+          check_timing_worker(json_array_get(ws, w), &named, &figures);
+      json_decref(j);
+    }
+  }
+  cr_expect(named, "no stuck worker named its task \"spinner\" and its spawn site");
+  cr_expect(figures, "no worker had p50/p99 of both histograms over an interval");
 }
 
 Test(cli_live, stat_follows_a_target_that_exits) {

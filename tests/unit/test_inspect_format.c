@@ -75,3 +75,57 @@ Test(format, spark_glyphs) {
   cr_expect_str_eq(spark_glyph(8, 1), "\u2588");
   cr_expect_str_eq(spark_glyph(200, 1), "\u2588", "out-of-range levels clamp");
 }
+
+static const char *site(const char *file, uint64_t line, int width, int utf8) {
+  static char buf[256];
+  return fmt_site(buf, sizeof(buf), file, line, width, utf8);
+}
+
+/* Columns as the widgets count them: one per UTF-8 character. */
+static int cols(const char *s) {
+  int c = 0;
+  for (; *s; s++)
+    c += ((unsigned char)*s & 0xC0) != 0x80;
+  return c;
+}
+
+Test(format, site_whole_when_it_fits) {
+  cr_expect_str_eq(site("examples/demo_tasks.c", 533, 40, 1), "examples/demo_tasks.c:533");
+  cr_expect_str_eq(site("examples/demo_tasks.c", 533, 25, 1), "examples/demo_tasks.c:533", "exactly");
+  cr_expect_str_eq(site("/a/very/long/build/path/src/x.c", 7, 0, 1), "/a/very/long/build/path/src/x.c:7",
+                   "width 0: no limit");
+  cr_expect_str_eq(site(NULL, 0, 20, 1), "?:0");
+  cr_expect_str_eq(site("", 3, 20, 1), "?:3");
+}
+
+Test(format, site_keeps_the_last_directories_and_the_line) {
+  const char *p = "/home/ci/work/schedrt/tests/e2e/inspect_target.c";
+  cr_expect_str_eq(site(p, 130, 40, 1), "\u2026/schedrt/tests/e2e/inspect_target.c:130");
+  cr_expect_str_eq(site(p, 130, 30, 1), "\u2026/e2e/inspect_target.c:130");
+  cr_expect_str_eq(site(p, 130, 30, 0), ".../e2e/inspect_target.c:130");
+  cr_expect_str_eq(site(p, 130, 27, 0), "inspect_target.c:130", "\"...\" takes three columns");
+  /* Never "…/file.c": the base name alone says as much in fewer columns. */
+  cr_expect_str_eq(site(p, 130, 25, 1), "inspect_target.c:130");
+  cr_expect_str_eq(site("src/inspect_target.c", 130, 21, 1), "inspect_target.c:130");
+}
+
+Test(format, site_cuts_the_base_name_before_the_line) {
+  cr_expect_str_eq(site("src/inspect_target.c", 130, 12, 1), "\u2026arget.c:130");
+  cr_expect_str_eq(site("src/inspect_target.c", 130, 12, 0), "...get.c:130");
+  cr_expect_str_eq(site("x.c", 123456, 4, 1), "3456", "no room even for the colon: the line's end");
+}
+
+Test(format, site_never_exceeds_the_width) {
+  const char *paths[] = {"/home/ci/work/schedrt/tests/e2e/inspect_target.c", "a/b/c/d/e/f/g.c", "plain.c",
+                         "/\u00e9t\u00e9/caf\u00e9/na\u00efve.c"};
+  for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    for (int w = 6; w < 60; w++) {
+      for (int utf8 = 0; utf8 < 2; utf8++) {
+        const char *s = site(paths[i], 4321, w, utf8);
+        cr_assert_leq(cols(s), w, "'%s' in %d columns", s, w);
+        size_t n = strlen(s);
+        cr_assert(n >= 5 && strcmp(s + n - 5, ":4321") == 0, "'%s' lost its line", s);
+      }
+    }
+  }
+}

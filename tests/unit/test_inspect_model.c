@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include "hist.h"
 #include "rates.h"
 #include "snapshot_model.h"
 #include "worker_sort.h"
@@ -18,11 +19,14 @@ static void teardown(void) { model_fini(&m); }
 static schedrt_snapshot *next_snap(uint64_t t, uint32_t n) {
   schedrt_snapshot *s = model_spare(&m);
   schedrt_worker_snap *w = s->workers;
-  uint32_t max = s->max_workers;
+  uint64_t *hist = s->hist;
+  uint32_t max = s->max_workers, nb = s->hist_buckets;
   memset(w, 0, sizeof(*w) * max);
   memset(s, 0, sizeof(*s));
   s->workers = w;
   s->max_workers = max;
+  s->hist = hist;
+  s->hist_buckets = nb;
   s->taken_mono_ns = t;
   s->writer_now_ns = t;
   s->heartbeat_mono_ns = t - 20 * MS;
@@ -250,4 +254,106 @@ Test(model, history_samples_once_per_period) {
   cr_assert_eq(model_depth_history(&m, 0, h, 8), 2u);
   cr_expect_eq(h[0], 9u, "the deepest of the first period");
   cr_expect_eq(h[1], 3u, "the deepest so far of the current one");
+}
+
+/* ------------------------------------------------------------ histograms */
+
+#define NB 8
+static const uint64_t bounds[NB] = {64, 96, 128, 192, 256, 384, 512, UINT64_MAX};
+
+static void histo_setup(void) {
+  setup();
+  cr_assert_eq(model_set_buckets(&m, bounds, NB, 1), 0);
+}
+
+/* Worker w's bucket counts of histogram h in the spare snapshot, which then carries histograms. */
+static uint64_t *hist_of(schedrt_snapshot *s, uint32_t w, uint32_t h) {
+  s->hist_taken = 1;
+  memset(s->hist + ((size_t)w * SCHEDRT_M__HIST_COUNT + h) * NB, 0, NB * sizeof(uint64_t));
+  return s->hist + ((size_t)w * SCHEDRT_M__HIST_COUNT + h) * NB;
+}
+
+TestSuite(model_histo, .init = histo_setup, .fini = teardown);
+
+Test(model_histo, whole_run_then_the_last_interval) {
+  schedrt_snapshot *s = next_snap(10 * S, 2);
+  uint64_t *pt = hist_of(s, 1, HIST_ID(poll_time));
+  pt[1] = 10;
+  pt[4] = 2;
+  hist_of(s, 1, HIST_ID(sched_latency))[0] = 5;
+  hist_of(s, 0, HIST_ID(poll_time));
+  hist_of(s, 0, HIST_ID(sched_latency));
+  model_advance(&m);
+  const histo_view *hv = &m.w[1].histo[HIST_ID(poll_time)];
+  cr_assert(m.w[1].have_histo);
+  cr_expect_eq(hv->run.count, 12u);
+  cr_expect_eq(hv->run.p50, 96u);
+  cr_expect_eq(hv->run.max, 256u);
+  cr_expect_not(hv->have_last, "one snapshot: no interval yet");
+  cr_expect_null(model_histo_last(&m, 1, HIST_ID(poll_time)));
+  cr_expect_eq(m.w[1].histo[HIST_ID(sched_latency)].run.p99, 64u, "each histogram on its own");
+
+  s = next_snap(11 * S, 2);
+  pt = hist_of(s, 1, HIST_ID(poll_time));
+  pt[1] = 10; /* nothing new there */
+  pt[4] = 2;
+  pt[6] = 3; /* three slow polls in the last second */
+  hist_of(s, 1, HIST_ID(sched_latency))[0] = 5;
+  hist_of(s, 0, HIST_ID(poll_time));
+  hist_of(s, 0, HIST_ID(sched_latency));
+  model_advance(&m);
+  cr_assert(hv->have_last);
+  cr_expect_eq(hv->run.count, 15u);
+  cr_expect_eq(hv->last.count, 3u, "the interval holds only what changed");
+  cr_expect_eq(hv->last.p50, 512u);
+  cr_expect_eq(hv->last.lo, 6u);
+  const uint64_t *last = model_histo_last(&m, 1, HIST_ID(poll_time));
+  cr_assert_not_null(last);
+  cr_expect_eq(last[1], 0u);
+  cr_expect_eq(last[6], 3u);
+  cr_expect_eq(m.w[1].histo[HIST_ID(sched_latency)].last.count, 0u);
+  cr_expect_eq(m.w[1].histo[HIST_ID(sched_latency)].last.p50, 0u, "an empty interval has no figures");
+}
+
+Test(model_histo, a_restarted_counter_starts_the_interval_again) {
+  schedrt_snapshot *s = next_snap(10 * S, 1);
+  hist_of(s, 0, HIST_ID(poll_time))[3] = 100;
+  model_advance(&m);
+  s = next_snap(11 * S, 1);
+  hist_of(s, 0, HIST_ID(poll_time))[2] = 4;
+  model_advance(&m);
+  const histo_view *hv = &m.w[0].histo[HIST_ID(poll_time)];
+  cr_assert(hv->have_last);
+  cr_expect_eq(hv->last.count, 4u, "not a wrapped difference");
+  cr_expect_eq(hv->last.max, 128u);
+}
+
+Test(model_histo, snapshots_without_histograms) {
+  schedrt_snapshot *s = next_snap(10 * S, 1);
+  hist_of(s, 0, HIST_ID(poll_time))[3] = 100;
+  model_advance(&m);
+  cr_expect(m.w[0].have_histo);
+  s = next_snap(11 * S, 1); /* taken while nothing showed them */
+  model_advance(&m);
+  cr_expect_not(m.w[0].have_histo);
+  cr_expect_eq(m.w[0].histo[HIST_ID(poll_time)].run.count, 0u);
+  s = next_snap(12 * S, 1);
+  hist_of(s, 0, HIST_ID(poll_time))[3] = 150;
+  model_advance(&m);
+  cr_expect(m.w[0].have_histo);
+  cr_expect_not(m.w[0].histo[HIST_ID(poll_time)].have_last,
+                "the previous snapshot had none: no difference against it");
+}
+
+Test(model_histo, taken_while_someone_shows_them) {
+  cr_expect_eq(m.histo_users, 0u);
+  model_show_histograms(&m, 1);
+  model_show_histograms(&m, 1);
+  model_show_histograms(&m, 0);
+  cr_expect_eq(m.histo_users, 1u, "one panel still open");
+  model_show_histograms(&m, 0);
+  model_show_histograms(&m, 0);
+  cr_expect_eq(m.histo_users, 0u, "never below zero");
+  cr_expect(m.timing);
+  cr_expect_eq(m.nbuckets, NB);
 }
