@@ -103,8 +103,22 @@ typedef struct schedrt_config {
   uint32_t monitor_period_ms;
   /* Seconds an uncollected dump object is kept; 0: 60 s. */
   uint32_t dump_keep_s;
-  uint32_t resv0;
-  uint64_t resv[6]; /* room to grow; must be zero */
+  /*
+   * Watchdog: when a worker stays inside one poll this long, the runtime
+   * writes a dump on its own (into watchdog_dir, file
+   * schedrt-watchdog.<pid>.<starttime>.<n>.cbor, mode 0600, never through a
+   * link) and says where on stderr; at most one per stuck poll and one per
+   * ten thresholds, at most watchdog_max_dumps files, and none for a runtime
+   * whose dump would pass 64 MiB. 0: off, unless SCHEDRT_WATCHDOG_MS is set
+   * in the environment; at least 10, at most 3600000.
+   */
+  uint32_t watchdog_ms;
+  /* Copied. NULL: $SCHEDRT_DUMP_DIR, else the current directory. */
+  const char *watchdog_dir;
+  /* 0: $SCHEDRT_WATCHDOG_MAX, else 10. */
+  uint32_t watchdog_max_dumps;
+  uint32_t resv1;
+  uint64_t resv[4]; /* room to grow; must be zero */
 } schedrt_config;
 
 /* Fills cfg with defaults (and cfg->size). */

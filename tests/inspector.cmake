@@ -48,6 +48,16 @@ if(TEST test_inspect_cli)
   set_tests_properties(test_inspect_cli PROPERTIES PROCESSORS 2 TIMEOUT 300)
 endif()
 
+# The watchdog's saved dumps in `list`: needs a target with metrics and dumps compiled in.
+if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)
+  schedrt_unit_test(NAME test_inspect_saved SOURCES unit/test_inspect_saved.c LIBS ${INSPECT_CORE})
+  if(TARGET test_inspect_saved)
+    target_compile_definitions(test_inspect_saved PRIVATE
+      SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
+      INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
+  endif()
+endif()
+
 # The TUI end to end: tmux, capture-pane, keys. Needs the demo and tmux, and a demo that
 # publishes metrics (the live view) and serves dumps (the `d` key): not in the minimal preset.
 find_program(SCHEDRT_TMUX tmux)

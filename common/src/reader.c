@@ -208,6 +208,12 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   copy_str(in->runtime_name, h->runtime_name, sizeof(h->runtime_name));
   copy_str(in->runtime_version, h->runtime_version, sizeof(h->runtime_version));
   copy_str(in->comm, h->comm, sizeof(h->comm));
+  copy_str(in->saved_dir, h->saved_dir, sizeof(h->saved_dir));
+  /* A path must be absolute to mean anything to another process. */
+  if (in->saved_dir[0] != '/' || strlen(in->saved_dir) >= sizeof(h->saved_dir))
+    in->saved_dir[0] = '\0';
+  /* Acquire: a count after the file it counts was linked. */
+  in->saved_dumps = atomic_load_explicit((_Atomic uint32_t *)&h->saved_dumps, memory_order_acquire);
   in->local_queue_cap = h->local_queue_cap;
   in->maintenance_interval = h->maintenance_interval;
   in->ctl_off = ctl_off;

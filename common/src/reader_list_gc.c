@@ -44,6 +44,8 @@ static void fill_entry(const char *dir, int dfd, schedrt_segment_entry *e) {
   const schedrt_segment_info *in = schedrt_reader_info(r);
   strcpy(e->runtime_name, in->runtime_name);
   strcpy(e->comm, in->comm);
+  strcpy(e->saved_dir, in->saved_dir);
+  e->saved_dumps = in->saved_dumps;
   e->size = in->total_size;
   e->create_realtime_ns = in->create_realtime_ns;
   const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)(const void *)r->base;

@@ -78,6 +78,9 @@ void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
   put_str(h->runtime_version, sizeof(h->runtime_version), p->runtime_version, true);
   put_str(h->comm, sizeof(h->comm), p->comm, false);
   put_str(h->runtime_name, sizeof(h->runtime_name), p->runtime_name, true);
+  /* A longer path cannot be found from a truncated one: published empty. */
+  if (p->saved_dir && strlen(p->saved_dir) < sizeof(h->saved_dir))
+    put_str(h->saved_dir, sizeof(h->saved_dir), p->saved_dir, true);
   h->hist_buckets = SCHEDRT_HIST_BUCKETS;
   h->hist_per_worker = SCHEDRT_M__HIST_COUNT;
   h->hist_bounds_off = g->bounds_off;

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "format.h"
 #include "json_export.h"
+#include "saved_dumps.h"
 #include "schedrt/reader.h"
 #include "util.h"
 
@@ -29,6 +30,41 @@ static void print_table(const schedrt_segment_entry *list, size_t n, uint64_t no
   }
 }
 
+/* Under the table: each process's watchdog dumps, the files themselves. */
+static void print_saved(const schedrt_segment_entry *list, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const schedrt_segment_entry *e = &list[i];
+    if (e->error || !e->saved_dir[0])
+      continue;
+    char **files;
+    size_t nf;
+    int err = saved_dumps_list(e->saved_dir, e->pid, e->starttime, &files, &nf);
+    printf("\npid %u: %u watchdog dump%s in %s%s\n", (unsigned)e->pid, (unsigned)e->saved_dumps,
+           e->saved_dumps == 1 ? "" : "s", e->saved_dir, err ? ": cannot read the directory" : "");
+    for (size_t k = 0; !err && k < nf; k++)
+      printf("  %s\n", files[k]);
+    if (!err)
+      saved_dumps_free(files, nf);
+  }
+}
+
+static json_t *json_saved(const schedrt_segment_entry *e) {
+  if (!e->saved_dir[0])
+    return json_null();
+  json_t *o = json_object(), *arr = json_array();
+  char **files;
+  size_t nf;
+  json_object_set_new(o, "dir", json_string(e->saved_dir));
+  json_object_set_new(o, "count", json_integer(e->saved_dumps));
+  if (saved_dumps_list(e->saved_dir, e->pid, e->starttime, &files, &nf) == 0) {
+    for (size_t k = 0; k < nf; k++)
+      json_array_append_new(arr, json_string(files[k]));
+    saved_dumps_free(files, nf);
+  }
+  json_object_set_new(o, "files", arr);
+  return o;
+}
+
 int cmd_list(const inspect_opts *o) {
   schedrt_segment_entry *list = NULL;
   size_t n = 0;
@@ -47,12 +83,17 @@ int cmd_list(const inspect_opts *o) {
   int rc = INSPECT_EXIT_OK;
   if (o->json) {
     json_t *arr = json_array();
-    for (size_t i = 0; i < kept; i++)
-      json_array_append_new(arr, json_segment_entry(&list[i], now_real));
+    for (size_t i = 0; i < kept; i++) {
+      json_t *e = json_segment_entry(&list[i], now_real);
+      if (!list[i].error)
+        json_object_set_new(e, "watchdog_dumps", json_saved(&list[i]));
+      json_array_append_new(arr, e);
+    }
     if (json_emit(arr, stdout, 0))
       rc = INSPECT_EXIT_FAILURE;
   } else {
     print_table(list, kept, now_real);
+    print_saved(list, kept);
     if (kept == 0)
       fprintf(stderr, INSPECT_PROG ": no schedrt processes found in %s\n",
               o->shm_dir ? o->shm_dir : SCHEDRT_READER_SHM_DIR);

@@ -135,6 +135,8 @@ int schedrt__dump_init(schedrt_runtime *rt) {
     goto err_round;
   if ((rc = -pthread_mutex_init(&d->obj_lock, NULL)))
     goto err_bar;
+  if ((rc = schedrt__dwatch_init(d)))
+    goto err_lock;
   d->uid = (uint32_t)geteuid();
   d->pid = (uint32_t)getpid();
   if (schedrt__proc_starttime((pid_t)d->pid, &d->starttime))
@@ -143,6 +145,8 @@ int schedrt__dump_init(schedrt_runtime *rt) {
   rt->dump = d;
   return 0;
 
+err_lock:
+  pthread_mutex_destroy(&d->obj_lock);
 err_bar:
   schedrt__dbar_destroy(&d->bar);
 err_round:
@@ -156,6 +160,7 @@ void schedrt__dump_fini(schedrt_runtime *rt) {
   if (!d)
     return;
   schedrt__dctl_close(d);
+  schedrt__dwatch_fini(d);
   /* An API dump from another thread may still own the round: shutdown is
    * set, so it aborts within 1 ms; take busy for good before freeing.
    * Acquire: its last writes to the round happen before we free it. */
@@ -182,6 +187,7 @@ void schedrt__dump_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   if (!d)
     return;
   schedrt__dctl_tick(d, now);
+  schedrt__dwatch_tick(d, now);
   schedrt__dobj_sweep(d, now, (uint64_t)rt->cfg.dump_keep_s * 1000000000u, false);
   /* Relaxed: a hint; the buffers themselves change hands through busy. */
   uint64_t used = atomic_load_explicit(&d->round_used_ns, memory_order_relaxed);

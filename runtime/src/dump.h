@@ -10,6 +10,7 @@
 #ifndef SCHEDRT_DUMP_H
 #define SCHEDRT_DUMP_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -185,7 +186,7 @@ struct schedrt__dworker {
   const schedrt_task *cur; /* compared with walked tasks, never dereferenced */
 };
 
-enum { SCHEDRT__SRC_API = 0, SCHEDRT__SRC_CONTROL = 1 };
+enum { SCHEDRT__SRC_API = 0, SCHEDRT__SRC_CONTROL = 1, SCHEDRT__SRC_WATCHDOG = 2 };
 
 struct schedrt__dround {
   /* The request. */
@@ -343,6 +344,39 @@ void schedrt__dctl_close(struct schedrt__dump *d);
 /* Tests: serve this page instead of the segment's (NULL: back to the segment). */
 void schedrt__dump_ctl_attach(schedrt_runtime *rt, struct schedrt_ctl *page);
 
+/* ------------------------------------------------------------ watchdog */
+
+/* What the watchdog remembers of a worker's poll (monitor thread only). */
+struct schedrt__dwatch_poll {
+  const void *cur; /* compared, never dereferenced */
+  uint64_t seq;    /* its poll count (0 with metrics built out) */
+  uint64_t since;  /* when the poll began, or was first seen */
+  bool fired;      /* this poll had its dump (or was refused one) */
+};
+
+struct schedrt__dwatch {
+  uint32_t threshold_ms; /* 0: off */
+  uint32_t max_dumps;
+  uint32_t written;
+  uint32_t next_n; /* the next file number to try */
+  int dirfd;
+  char dir[PATH_MAX]; /* absolute */
+  uint64_t last_ns;   /* when the last dump was started (rate limit) */
+  bool warned_size;
+  struct schedrt__dwatch_poll *polls; /* [nworkers] */
+  /* One dump at a time, on a helper thread so the monitor keeps its beat. */
+  pthread_t thread;
+  bool live;
+  _Atomic bool done;
+  struct schedrt__dreq req;
+};
+
+/* Reads the watchdog's settings (config, then environment). 0 or -ENOMEM. */
+int schedrt__dwatch_init(struct schedrt__dump *d);
+void schedrt__dwatch_fini(struct schedrt__dump *d);
+/* Monitor tick: a worker stuck in one poll past the threshold gets its dump. */
+void schedrt__dwatch_tick(struct schedrt__dump *d, uint64_t now);
+
 /* -------------------------------------------------------- the dump state */
 
 struct schedrt__dump {
@@ -357,6 +391,7 @@ struct schedrt__dump {
    * does not keep 100 MB for the next one. */
   _Atomic uint64_t round_used_ns;
   struct schedrt__dctl ctl;
+  struct schedrt__dwatch watch;
   pthread_mutex_t obj_lock;
   struct schedrt__dobj objs[SCHEDRT__DOBJ_MAX];
   uint32_t nobjs;

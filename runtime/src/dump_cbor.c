@@ -322,7 +322,9 @@ static void put_meta(struct cw *w, struct schedrt__dump *d) {
   put_key(w, SCHEDRT_DK_NWORKERS);
   put_uint(w, rt->nworkers);
   put_key(w, SCHEDRT_DK_SOURCE);
-  put_str(w, r->source == SCHEDRT__SRC_CONTROL ? "control" : "api");
+  static const char *const sources[] = {
+      [SCHEDRT__SRC_API] = "api", [SCHEDRT__SRC_CONTROL] = "control", [SCHEDRT__SRC_WATCHDOG] = "watchdog"};
+  put_str(w, sources[r->source]);
   put_key(w, SCHEDRT_DK_LABEL);
   put_str(w, r->has_label ? r->label : NULL);
   put_key(w, SCHEDRT_DK_NONCE);

@@ -351,6 +351,8 @@ struct schedrt_runtime {
   struct schedrt_timers timers;
   struct schedrt__metrics metrics;
   struct schedrt__dump *dump;
+  /* Where watchdog dumps go (dump_watchdog.c), for the metrics segment; NULL: off. */
+  const char *watchdog_dir;
   /* Set while a dump asks workers to meet at the barrier (dump.c). */
   _Atomic uint32_t dump_flag SCHEDRT_ALIGNED;
 };

@@ -151,6 +151,8 @@ void *schedrt__metrics_control(struct schedrt_runtime *rt, size_t *size);
  */
 int schedrt__metrics_poll_info(struct schedrt_runtime *rt, uint32_t worker, uint64_t *task_id,
                                uint64_t *since_ns, bool *exact);
+/* The watchdog wrote its count-th dump: published for sched-inspect. */
+void schedrt__metrics_saved_dumps(struct schedrt_runtime *rt, uint32_t count);
 /* Worker `worker`'s kernel thread id as its slot holds it (0: not yet, or built out). */
 uint64_t schedrt__metrics_tid(struct schedrt_runtime *rt, uint32_t worker);
 /*

@@ -192,6 +192,7 @@ private_image:
       .runtime_name = rt->name,
       .runtime_version = SCHEDRT_VERSION_STRING,
       .comm = comm,
+      .saved_dir = rt->watchdog_dir,
   };
   schedrt__shm_format(m->base, &m->geo, &params);
   struct schedrt_shm_header *h = (struct schedrt_shm_header *)(void *)m->base;
@@ -271,4 +272,13 @@ void *schedrt__metrics_control(schedrt_runtime *rt, size_t *size) {
   if (size)
     *size = m->geo.ctl_size;
   return m->base + m->geo.ctl_off;
+}
+
+void schedrt__metrics_saved_dumps(schedrt_runtime *rt, uint32_t count) {
+  struct schedrt__metrics *m = &rt->metrics;
+  if (!m->base)
+    return;
+  struct schedrt_shm_header *h = (struct schedrt_shm_header *)(void *)m->base;
+  /* Release: after the file was linked under its name. */
+  atomic_store_explicit(&h->saved_dumps, count, memory_order_release);
 }

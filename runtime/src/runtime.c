@@ -21,13 +21,15 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
   schedrt_config_init(&c);
   if (in) {
     /* A caller built against an older, smaller struct passes its size. */
-    if (in->size < offsetof(schedrt_config, resv0) || in->size > sizeof(c))
+    if (in->size < offsetof(schedrt_config, watchdog_ms) || in->size > sizeof(c))
       return -EINVAL;
     memcpy(&c, in, in->size);
     c.size = sizeof(c);
     for (size_t i = 0; i < sizeof(c.resv) / sizeof(c.resv[0]); i++)
       if (c.resv[i])
         return -EINVAL;
+    if (c.resv1)
+      return -EINVAL;
   }
   if (c.nworkers == 0)
     c.nworkers = schedrt__online_cpus();
@@ -41,6 +43,8 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     return -EINVAL;
   if (c.monitor_period_ms == 0)
     c.monitor_period_ms = 100;
+  if (c.watchdog_ms && (c.watchdog_ms < 10 || c.watchdog_ms > 3600000))
+    return -EINVAL;
   if (c.dump_keep_s == 0)
     c.dump_keep_s = 60;
   if (c.flags &

@@ -18,9 +18,9 @@
 static schedrt_runtime *rt;
 static schedrt_notify *note, *gate;
 static schedrt_oneshot shot;
-static schedrt_handle *joined;           /* the notify waiter's handle, awaited by "join" */
-static _Atomic(schedrt_waker *) kept;     /* a waker the program keeps */
-static _Atomic(schedrt_waker *) poke;     /* wakes "timer-again" once, spuriously */
+static schedrt_handle *joined;        /* the notify waiter's handle, awaited by "join" */
+static _Atomic(schedrt_waker *) kept; /* a waker the program keeps */
+static _Atomic(schedrt_waker *) poke; /* wakes "timer-again" once, spuriously */
 static atomic_int first_polls, timer_again_polls;
 
 /* Counts each case's first poll, so the test knows they all waited once. */
@@ -156,8 +156,8 @@ Test(dump_wake, every_primitive_says_what_can_wake_it, .timeout = 60) {
   /* "join" awaits the notify waiter: spawned first, so its handle exists. */
   schedrt_handle *hs[NCASES] = {0};
   for (size_t i = NCASES; i-- > 0;) {
-    cr_assert_eq(schedrt_spawn_ex(rt, cases[i].fn, &cases[i].done, &(schedrt_spawn_opts){.name = cases[i].name},
-                                  &hs[i]),
+    cr_assert_eq(schedrt_spawn_ex(rt, cases[i].fn, &cases[i].done,
+                                  &(schedrt_spawn_opts){.name = cases[i].name}, &hs[i]),
                  0);
     if (strcmp(cases[i].name, "notify") == 0)
       joined = hs[i];
@@ -179,7 +179,8 @@ Test(dump_wake, every_primitive_says_what_can_wake_it, .timeout = 60) {
     cr_assert_eq(x->timers, c->timers, "%s: %llu timers", c->name, (unsigned long long)x->timers);
     cr_assert_eq(x->wait, c->wait, "%s: wait %s", c->name, schedrt_dump_wait_text(x->wait));
     if (c->timers)
-      cr_assert(x->timer_in_ns > 50 * (int64_t)SEC, "%s: timer in %lld ns", c->name, (long long)x->timer_in_ns);
+      cr_assert(x->timer_in_ns > 50 * (int64_t)SEC, "%s: timer in %lld ns", c->name,
+                (long long)x->timer_in_ns);
     else
       cr_assert_eq(x->timer_in_ns, SCHEDRT_DUMP_NONE, "%s", c->name);
   }
@@ -249,8 +250,8 @@ Test(dump_wake, a_join_cycle_of_three_is_in_the_dump, .timeout = 60) {
   cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
   static const char *const names[3] = {"ring-a", "ring-b", "ring-c"};
   for (uintptr_t i = 0; i < 3; i++)
-    cr_assert_eq(schedrt_spawn_ex(rt, ring_member, (void *)i, &(schedrt_spawn_opts){.name = names[i]}, &ring[i]),
-                 0);
+    cr_assert_eq(
+        schedrt_spawn_ex(rt, ring_member, (void *)i, &(schedrt_spawn_opts){.name = names[i]}, &ring[i]), 0);
   atomic_store(&ring_ready, 1);
   schedrt_notify_all(gate);
   uint64_t until = tdu_now() + 10 * SEC;

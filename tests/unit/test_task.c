@@ -832,6 +832,15 @@ Test(config, invalid_configs_are_rejected, .timeout = 60) {
   cr_assert_eq(create_with(&cfg), 0, "the cap itself");
   cfg.dump_timeout_ms = 0;
 
+  cfg.watchdog_ms = 5;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "a watchdog threshold under 10 ms");
+  cfg.watchdog_ms = 3600001;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "a watchdog threshold over an hour");
+  cfg.watchdog_ms = 0;
+  cfg.resv1 = 1;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "resv1 set");
+  cfg.resv1 = 0;
+
   cfg.flags = 1u << 20;
   cr_assert_eq(create_with(&cfg), -EINVAL, "unknown flag");
   cfg.flags = SCHEDRT_CFG_NO_LIFO | SCHEDRT_CFG_NO_METRICS | SCHEDRT_CFG_NO_DUMP;
@@ -852,7 +861,7 @@ Test(config, older_smaller_struct_is_accepted, .timeout = 60) {
     char guard[64];
   } big;
   memset(&big, 0xff, sizeof(big));
-  big.cfg.size = offsetof(schedrt_config, resv0);
+  big.cfg.size = offsetof(schedrt_config, watchdog_ms);
   big.cfg.nworkers = 2;
   big.cfg.name = "old";
   big.cfg.flags = 0;
@@ -864,7 +873,8 @@ Test(config, older_smaller_struct_is_accepted, .timeout = 60) {
   cr_assert_eq(schedrt_runtime_create(&big.cfg, &rt), 0);
   cr_assert_eq(schedrt_runtime_nworkers(rt), 2);
   cr_assert_str_eq(schedrt_runtime_name(rt), "old");
-  /* resv0 and resv[] hold 0xff bytes here: had they been read, create would have said -EINVAL. */
+  /* The watchdog fields and resv[] hold 0xff bytes here: had they been read, create would have said
+   * -EINVAL. */
   schedrt_runtime_destroy(rt);
 }
 

@@ -188,6 +188,10 @@ typedef struct schedrt_segment_info {
    * bucket 0 starts at 0); the last is UINT64_MAX. */
   uint32_t hist_buckets; /* <= SCHEDRT_READER_MAX_BUCKETS */
   uint64_t hist_upper_ns[64];
+  /* Layout 2.2: the watchdog's dumps (files schedrt-watchdog.<pid>.<starttime>.<n>.cbor),
+   * when it opened; "" and 0 when off, or an older writer. */
+  char saved_dir[193];
+  uint32_t saved_dumps;
 } schedrt_segment_info;
 
 #define SCHEDRT_READER_MAX_BUCKETS 64
@@ -400,6 +404,8 @@ typedef struct schedrt_segment_entry {
   uint32_t nworkers;
   uint64_t size;
   uint64_t create_realtime_ns;
+  char saved_dir[193];  /* its watchdog's dumps: schedrt_segment_info.saved_dir */
+  uint32_t saved_dumps; /* and how many it wrote */
 } schedrt_segment_entry;
 
 /*

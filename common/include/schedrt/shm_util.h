@@ -82,6 +82,7 @@ struct schedrt__shm_params {
   const char *runtime_name;
   const char *runtime_version;
   const char *comm;
+  const char *saved_dir; /* NULL: no watchdog */
 };
 
 /*

@@ -35,9 +35,10 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
 #define SCHEDRT_SHM_BYTE_ORDER 0x01020304u
 /* 2.0: the task in a poll moved to the monitor half (with its name and spawn
  * site); `polls` is a live value outside the worker's section. 2.1: the slot
- * grew to 384 bytes, room for worker metrics appended to the list. */
+ * grew to 384 bytes, room for worker metrics appended to the list. 2.2: the
+ * watchdog's saved dumps in the header. */
 #define SCHEDRT_SHM_MAJOR 2
-#define SCHEDRT_SHM_MINOR 1
+#define SCHEDRT_SHM_MINOR 2
 
 /* Header state: READY is stored last, with release (after everything else). */
 enum {
@@ -116,7 +117,12 @@ struct schedrt_shm_header {
   uint32_t maintenance_interval;      /* 284 */
   uint32_t hist_spacing;              /* 288 bytes between one worker's histograms */
   uint32_t resv0;                     /* 292 */
-  uint64_t resv[27];                  /* 296 .. 512 zero */
+  /* 2.2: the watchdog's dumps (the runtime's watchdog_dir): how many were
+   * written so far, and where. */
+  _Atomic uint32_t saved_dumps; /* 296 */
+  uint32_t resv1;               /* 300 */
+  char saved_dir[192];          /* 304 absolute, NUL-terminated; "" when off or too long */
+  uint64_t resv[2];             /* 496 .. 512 zero */
 };
 
 _Static_assert(offsetof(struct schedrt_shm_header, magic) == 0, "layout");
@@ -163,7 +169,10 @@ _Static_assert(offsetof(struct schedrt_shm_header, local_queue_cap) == 280, "lay
 _Static_assert(offsetof(struct schedrt_shm_header, maintenance_interval) == 284, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, hist_spacing) == 288, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, resv0) == 292, "layout");
-_Static_assert(offsetof(struct schedrt_shm_header, resv) == 296, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, saved_dumps) == 296, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, resv1) == 300, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, saved_dir) == 304, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, resv) == 496, "layout");
 _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "layout");
 
 /* The minimum header a reader of this major needs (up to hist_spacing). */

@@ -1,0 +1,223 @@
+/*
+ * Watchdog dumps: Seastar's stall detector and Go's sysmon notice a task
+ * that holds its thread; this one also keeps the evidence. When a worker
+ * stays inside one poll past the threshold, the monitor starts a dump on a
+ * helper thread (the monitor keeps its heartbeat and timers), written to a
+ * file in the watchdog directory, and says where on stderr. The stuck worker
+ * is left out of the dump at once (dump.c: judge), so the dump costs the
+ * others only its copy, and shows the stuck task running, with how long.
+ *
+ * Bounded: one dump per stuck poll, at most one per ten thresholds, at most
+ * max_dumps files per runtime, none for a runtime whose dump would pass
+ * MAX_BYTES. Files are created exclusively, mode 0600, never through a link
+ * (dump_file.c), under names that say whose they are:
+ * schedrt-watchdog.<pid>.<starttime>.<n>.cbor. The metrics segment tells
+ * sched-inspect where they are and how many were written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dump.h"
+
+#define MIN_MS 10u
+#define MAX_MS 3600000u
+#define DEFAULT_MAX_DUMPS 10u
+/* A dump record takes about 90 bytes a task (docs/dump-format.md); with the
+ * sites and the worker records, 150 is a safe estimate. */
+#define MAX_BYTES (64ull << 20)
+#define BYTES_PER_TASK 150u
+
+/* A number from the environment, or 0 (with a warning when it is malformed). */
+static uint32_t env_u32(const char *name, uint32_t lo, uint32_t hi) {
+  const char *s = getenv(name);
+  if (!s || !*s)
+    return 0;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v < lo || v > hi) {
+    fprintf(stderr, "schedrt: %s=\"%s\" ignored: expected a number from %u to %u\n", name, s, lo, hi);
+    return 0;
+  }
+  return (uint32_t)v;
+}
+
+int schedrt__dwatch_init(struct schedrt__dump *d) {
+  struct schedrt__dwatch *x = &d->watch;
+  const schedrt_config *cfg = &d->rt->cfg;
+  memset(x, 0, sizeof(*x));
+  x->dirfd = -1;
+  atomic_init(&x->done, false);
+  x->threshold_ms = cfg->watchdog_ms ? cfg->watchdog_ms : env_u32("SCHEDRT_WATCHDOG_MS", MIN_MS, MAX_MS);
+  if (!x->threshold_ms)
+    return 0;
+  x->max_dumps = cfg->watchdog_max_dumps ? cfg->watchdog_max_dumps : env_u32("SCHEDRT_WATCHDOG_MAX", 1, 1000);
+  if (!x->max_dumps)
+    x->max_dumps = DEFAULT_MAX_DUMPS;
+  const char *dir = cfg->watchdog_dir ? cfg->watchdog_dir : getenv("SCHEDRT_DUMP_DIR");
+  if (!dir || !*dir)
+    dir = ".";
+  /* The directory is the user's choice; names inside it are ours, created
+   * exclusively. The absolute path is what messages and sched-inspect show. */
+  x->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (x->dirfd < 0 || !realpath(dir, x->dir)) {
+    int rc = -errno;
+    fprintf(stderr, "schedrt: %s: watchdog dumps disabled: directory %s: %s\n", d->rt->name, dir,
+            schedrt_strerror(rc));
+    if (x->dirfd >= 0)
+      close(x->dirfd);
+    x->dirfd = -1;
+    x->threshold_ms = 0;
+    return 0;
+  }
+  x->polls = calloc(d->rt->nworkers, sizeof(*x->polls));
+  if (!x->polls) {
+    close(x->dirfd);
+    x->dirfd = -1;
+    x->threshold_ms = 0;
+    return -ENOMEM;
+  }
+  /* Published in the metrics segment, which is made after us. */
+  d->rt->watchdog_dir = x->dir;
+  return 0;
+}
+
+/* Joins a finished helper; true while one still runs. */
+static bool busy(struct schedrt__dwatch *x) {
+  if (!x->live)
+    return false;
+  /* Acquire: pairs with the helper's last store. */
+  if (!atomic_load_explicit(&x->done, memory_order_acquire))
+    return true;
+  pthread_join(x->thread, NULL);
+  x->live = false;
+  return false;
+}
+
+void schedrt__dwatch_fini(struct schedrt__dump *d) {
+  struct schedrt__dwatch *x = &d->watch;
+  /* The runtime is stopping: a dump still gathering gives up within 1 ms. */
+  if (x->live) {
+    pthread_join(x->thread, NULL);
+    x->live = false;
+  }
+  if (x->dirfd >= 0)
+    close(x->dirfd);
+  x->dirfd = -1;
+  free(x->polls);
+  x->polls = NULL;
+}
+
+static void write_dump(struct schedrt__dump *d) {
+  struct schedrt__dwatch *x = &d->watch;
+  struct schedrt__dfile f;
+  char name[128];
+  int rc = -EEXIST;
+  /* A taken name (a squatter, a leftover of an earlier process with our pid
+   * and start time) is skipped: the next number will do. */
+  while (rc == -EEXIST && x->next_n < x->max_dumps * 4u) {
+    snprintf(name, sizeof(name), "schedrt-watchdog.%u.%llu.%u.cbor", d->pid, (unsigned long long)d->starttime,
+             x->next_n++);
+    rc = schedrt__dfile_create(&f, x->dirfd, name);
+  }
+  if (rc) {
+    fprintf(stderr, "schedrt: %s: watchdog: no file for the dump in %s: %s\n", d->rt->name, x->dir,
+            schedrt_strerror(rc));
+    return;
+  }
+  schedrt_dump_result res;
+  rc = schedrt__dump_run(d, &x->req, f.fd, &res);
+  if (rc == 0)
+    rc = schedrt__dfile_commit(&f);
+  else
+    schedrt__dfile_abort(&f);
+  if (rc) {
+    fprintf(stderr, "schedrt: %s: watchdog: the dump failed: %s\n", d->rt->name, schedrt_strerror(rc));
+    return;
+  }
+  x->written++;
+  schedrt__metrics_saved_dumps(d->rt, x->written);
+  fprintf(stderr, "schedrt: %s: %s; %s dump (%u tasks) saved to %s/%s\n", d->rt->name, x->req.label,
+          schedrt_dump_status_name(res.status), res.tasks, x->dir, f.name);
+}
+
+static void *helper_main(void *arg) {
+  struct schedrt__dump *d = arg;
+  write_dump(d);
+  /* Release: the monitor joins us after this. */
+  atomic_store_explicit(&d->watch.done, true, memory_order_release);
+  return NULL;
+}
+
+/* Starts the dump for worker i, stuck for `ms` in the poll of the task at cur. */
+static void start(struct schedrt__dump *d, uint32_t i, const void *cur, uint64_t ms, uint64_t now) {
+  struct schedrt__dwatch *x = &d->watch;
+  x->last_ns = now;
+  uint64_t alive = schedrt__alive_tasks(d->rt);
+  if (alive * BYTES_PER_TASK > MAX_BYTES) {
+    if (!x->warned_size)
+      fprintf(stderr, "schedrt: %s: worker %u in one poll for %llu ms; no watchdog dump: %llu tasks would pass %llu MiB\n",
+              d->rt->name, i, (unsigned long long)ms, (unsigned long long)alive, MAX_BYTES >> 20);
+    x->warned_size = true;
+    return;
+  }
+  memset(&x->req, 0, sizeof(x->req));
+  x->req.source = SCHEDRT__SRC_WATCHDOG;
+  x->req.has_label = true;
+  /* The label names the task, as far as it fits (the dump has the rest). */
+  struct schedrt__task_ident t;
+  size_t room = sizeof(x->req.label);
+  int n = schedrt__task_find(d->rt, i, cur, &t) == 1
+              ? snprintf(x->req.label, room, "watchdog: worker %u in one poll for %llu ms: task #%llu %s", i,
+                         (unsigned long long)ms, (unsigned long long)t.id, t.name[0] ? t.name : "(unnamed)")
+              : snprintf(x->req.label, room, "watchdog: worker %u in one poll for %llu ms", i,
+                         (unsigned long long)ms);
+  if (n < 0 || (size_t)n >= room)
+    x->req.label[room - 1] = '\0'; /* cut: the dump itself names the task in full */
+  /* Distinguishable dumps, as the others are: a nonce from the clock and the count. */
+  uint64_t a = now, b = ((uint64_t)d->pid << 32) | x->written;
+  memcpy(x->req.nonce, &a, 8);
+  memcpy(x->req.nonce + 8, &b, 8);
+  atomic_store_explicit(&x->done, false, memory_order_relaxed);
+  if (pthread_create(&x->thread, NULL, helper_main, d) == 0)
+    x->live = true;
+  else
+    write_dump(d);
+}
+
+void schedrt__dwatch_tick(struct schedrt__dump *d, uint64_t now) {
+  struct schedrt__dwatch *x = &d->watch;
+  if (!x->threshold_ms || busy(x))
+    return;
+  schedrt_runtime *rt = d->rt;
+  uint64_t threshold = (uint64_t)x->threshold_ms * 1000000u;
+  for (uint32_t i = 0; i < rt->nworkers; i++) {
+    struct schedrt__dwatch_poll *p = &x->polls[i];
+    /* Relaxed: only compared, never dereferenced. */
+    const void *cur = atomic_load_explicit(&rt->workers[i].current, memory_order_relaxed);
+    uint64_t seq = schedrt__dseg_poll_seq(rt, i);
+    if (!cur || cur != p->cur || seq != p->seq) {
+      /* Another poll (or none): watched from now on, or from its real start
+       * when the metrics know it. */
+      uint64_t id, since;
+      uint8_t src;
+      p->cur = cur;
+      p->seq = seq;
+      p->fired = false;
+      p->since = cur && schedrt__dseg_poll(rt, i, &id, &since, &src) == 0 && since < now ? since : now;
+      continue;
+    }
+    if (p->fired || now - p->since < threshold)
+      continue;
+    p->fired = true; /* one dump per stuck poll, whether written or not */
+    if (x->written >= x->max_dumps || (x->last_ns && now - x->last_ns < 10 * threshold))
+      continue;
+    start(d, i, cur, (now - p->since) / 1000000u, now);
+    return; /* one at a time */
+  }
+}
