@@ -39,7 +39,8 @@ int saved_dumps_list(const char *dir, uint32_t pid, uint64_t starttime, char ***
   char prefix[96];
   *out = NULL;
   *n = 0;
-  xsnprintf(prefix, sizeof(prefix), "schedrt-watchdog.%u.%llu.", (unsigned)pid, (unsigned long long)starttime);
+  xsnprintf(prefix, sizeof(prefix), "schedrt-watchdog.%u.%llu.", (unsigned)pid,
+            (unsigned long long)starttime);
   DIR *d = opendir(dir);
   if (!d)
     return -errno;

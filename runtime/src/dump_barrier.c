@@ -168,6 +168,10 @@ enum schedrt__dbar_outcome schedrt__dbar_arrive(struct schedrt__dbar *b, uint32_
     pthread_mutex_unlock(&b->lock);
     return SCHEDRT_DBAR_LED;
   }
+  /* The coordinator judges again with one more arrival: the missing ones
+   * may all be stuck, and then nobody should wait for its next look. */
+  if (b->judge)
+    pthread_cond_signal(&b->cv_coord);
   while (b->phase == SCHEDRT_DBAR_GATHER && b->gen == g) {
     struct timespec ts = abs_ts(b->give_up_ns);
     if (pthread_cond_timedwait(&b->cv_held, &b->lock, &ts) == ETIMEDOUT && b->phase == SCHEDRT_DBAR_GATHER &&

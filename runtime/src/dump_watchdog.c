@@ -161,7 +161,9 @@ static void start(struct schedrt__dump *d, uint32_t i, const void *cur, uint64_t
   uint64_t alive = schedrt__alive_tasks(d->rt);
   if (alive * BYTES_PER_TASK > MAX_BYTES) {
     if (!x->warned_size)
-      fprintf(stderr, "schedrt: %s: worker %u in one poll for %llu ms; no watchdog dump: %llu tasks would pass %llu MiB\n",
+      fprintf(stderr,
+              "schedrt: %s: worker %u in one poll for %llu ms; no watchdog dump: %llu tasks would pass %llu "
+              "MiB\n",
               d->rt->name, i, (unsigned long long)ms, (unsigned long long)alive, MAX_BYTES >> 20);
     x->warned_size = true;
     return;
