@@ -14,6 +14,7 @@ ROLES = {"held", "leader", "requester", "missing"}
 WSTATES = {None, "starting", "running", "searching", "parked", "stopped"}
 REASONS = {None, "polling", "no_safepoint"}
 SOURCES = {None, "poll_start", "monitor", "lower_bound"}
+WAITS = {"join", "notify", "oneshot"}
 
 
 def fail(msg):
@@ -38,11 +39,13 @@ def opt_text(v):
     return v is None or isinstance(v, str)
 
 
-def check_map(m, spec, what):
+def check_map(m, spec, what, optional=None):
     need(isinstance(m, dict), what + " is not a map")
     for key, pred in spec.items():
         need(key in m, "%s lacks %r" % (what, key))
         need(pred(m[key]), "%s: bad %r: %r" % (what, key, m[key]))
+    for key, pred in (optional or {}).items():
+        need(key not in m or pred(m[key]), "%s: bad %r: %r" % (what, key, m.get(key)))
 
 
 def main():
@@ -62,7 +65,8 @@ def main():
         "runtime": lambda v: isinstance(v, str), "runtime_version": lambda v: isinstance(v, str),
         "pid": is_uint, "proc_starttime": is_uint,
         "boot_id": lambda v: isinstance(v, bytes) and len(v) == 16,
-        "started_mono_ns": is_uint, "nworkers": is_uint, "source": lambda v: v in ("api", "control"),
+        "started_mono_ns": is_uint, "nworkers": is_uint,
+        "source": lambda v: v in ("api", "control", "watchdog"),
         "label": opt_text, "nonce": lambda v: isinstance(v, bytes) and len(v) == 16,
         "status": lambda v: v in ("OK", "PARTIAL"), "deadline_ms": is_uint,
         "requested_mono_ns": is_uint, "taken_mono_ns": is_uint, "taken_realtime_ns": is_uint,
@@ -70,7 +74,11 @@ def main():
         "workers_covered": lambda v: isinstance(v, list) and all(map(is_uint, v)),
         "workers_missing": lambda v: isinstance(v, list) and all(map(is_uint, v)),
         "task_count": is_uint,
-    }, "meta")
+    }, "meta", {"gather_rounds": is_uint})
+    minor = d["version"][1]
+    bounds = d.get("histogram_bounds_ns")
+    need(bounds is None or (isinstance(bounds, list) and all(map(is_uint, bounds)) and len(bounds) <= 64),
+         "histogram_bounds_ns")
     n = meta["nworkers"]
     need(sorted(meta["workers_covered"] + meta["workers_missing"]) == list(range(n)), "covered + missing")
     need((meta["status"] == "OK") == (not meta["workers_missing"]), "status vs missing workers")
@@ -81,7 +89,13 @@ def main():
             "reason": lambda v: v in REASONS,
             "local_queue": is_uint, "lifo": lambda v: v in (0, 1), "deferred": opt_uint,
             "current_task": opt_uint, "running_ns": opt_uint, "running_ns_source": lambda v: v in SOURCES,
-        }, "worker %d" % i)
+        }, "worker %d" % i, {
+            "tid": opt_uint, "held_ns": is_uint,
+            "poll_time": lambda v: bounds is not None and len(v) == len(bounds) and all(map(is_uint, v)),
+            "sched_latency": lambda v: bounds is not None and len(v) == len(bounds) and all(map(is_uint, v)),
+        })
+        if minor >= 1:
+            need("held_ns" in w and "tid" in w, "worker %d: a 1.1 dump has tid and held_ns" % i)
         need((w["role"] == "missing") == (i in meta["workers_missing"]), "worker %d role" % i)
     check_map(d["injection"], {"depth": is_uint}, "injection")
     spawn, awaits = d["spawn_sites"], d["await_sites"]
@@ -98,7 +112,16 @@ def main():
             "position": opt_uint, "spawn": lambda v: is_uint(v) and v < len(spawn),
             "await": lambda v: v is None or (is_uint(v) and v < len(awaits)),
             "polls": is_uint, "age_ns": is_uint, "state_ns": opt_uint,
-        }, "task")
+        }, "task", {
+            "wakers": is_uint, "timers": is_uint, "timer_in_ns": is_uint, "wait": lambda v: v in WAITS,
+            "wait_for": is_uint, "wait_object": is_uint, "lost_wake": lambda v: v is True,
+        })
+        if minor >= 1:
+            need("wakers" in t and "timers" in t, "task %d: a 1.1 dump says who can wake it" % t["id"])
+            need(("timer_in_ns" in t) == (t["timers"] > 0), "timer_in_ns iff timers")
+            need(("wait_for" in t) == (t.get("wait") == "join"), "wait_for iff wait join")
+            need(t.get("lost_wake") is None or (t["state"] == "idle" and t["wakers"] == 0 and t["timers"] == 0),
+                 "task %d: lost_wake only for an idle task nothing can wake" % t["id"])
         need(t["id"] not in ids, "duplicate task id %d" % t["id"])
         ids.add(t["id"])
         need((t["state"] in QUEUED) == (t["position"] is not None), "position iff queued")
