@@ -25,6 +25,7 @@ typedef struct demo_stats {
   _Atomic uint64_t keepalives;     /* waits on the broadcast tick */
   _Atomic uint64_t slow_queries;   /* 30-200 ms CPU bursts */
   _Atomic uint64_t ticks;          /* broadcast ticks sent */
+  _Atomic uint64_t flushes;        /* stats flushes done */
   _Atomic uint64_t spawn_errors;   /* failed spawns (or allocations), not counting -ESHUTDOWN */
   _Atomic uint64_t dropped;        /* drop callbacks run (tasks cut at shutdown) */
 } demo_stats;
@@ -37,6 +38,13 @@ typedef struct demo_server {
   _Atomic int db_slots;    /* free db pool connections */
   _Atomic uint64_t live_conns;
   _Atomic uint64_t next_conn;
+  /*
+   * The stats flushers' request: a flag, and ONE waker slot for two waiters.
+   * The seeded bug: a flusher that registers drops the other's waker, which
+   * is then a lost wake-up (sched-inspect names it: `show`, the dump viewer).
+   */
+  _Atomic int flush_requested;
+  _Atomic(schedrt_waker *) flush_waiter;
   demo_stats stats;
 } demo_server;
 
@@ -52,6 +60,8 @@ void demo_server_fini(demo_server *srv);
 int demo_spawn_conn(demo_server *srv);
 /* The "ticker" task that drives srv->tick. */
 int demo_spawn_ticker(demo_server *srv);
+/* "stats-flush-a" and "stats-flush-b": the ticker asks for a flush every second. */
+int demo_spawn_flushers(demo_server *srv);
 /* "cache-warmup": main() awaits it through a join handle (schedrt_join). */
 int demo_spawn_warmup(demo_server *srv, schedrt_handle **handle);
 

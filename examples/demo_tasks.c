@@ -11,7 +11,11 @@
  *                    db's answer (timer), replies through a oneshot.
  *   conn-<n>/part-<i> a child of a fan-out: waits on a backend (timer), works,
  *                    yields once, returns its row count to the joiner.
- *   ticker           notify_all on srv->tick every DEMO_TICK_NS (wake_at).
+ *   ticker           notify_all on srv->tick every DEMO_TICK_NS (wake_at); asks
+ *                    for a stats flush every 10 ticks.
+ *   stats-flush-a/b  flush the stats when asked. A seeded bug: the request has
+ *                    one waker slot for two waiters, and a flusher that waits
+ *                    drops the other's waker: that one is a lost wake-up.
  *   cache-warmup     a few rounds of sleep + CPU; main() joins it.
  *
  * Memory: a task frees its state right before returning SCHEDRT_READY, or its
@@ -559,7 +563,11 @@ static schedrt_poll ticker_poll(schedrt_task *task, void *arg) {
     }
     t->armed = false;
     schedrt_notify_all(t->srv->tick); /* every idle connection wakes */
-    BUMP(t->srv, ticks);
+    if (atomic_fetch_add_explicit(&t->srv->stats.ticks, 1, memory_order_relaxed) % 10 == 9) {
+      /* Release: the flag before the wake, so the flusher woken sees it. */
+      atomic_store_explicit(&t->srv->flush_requested, 1, memory_order_release);
+      schedrt_wake(atomic_exchange_explicit(&t->srv->flush_waiter, NULL, memory_order_acq_rel));
+    }
     t->next += DEMO_TICK_NS;
     if (t->next <= now) /* late by a whole period (a slow query on this worker): skip */
       t->next = now + DEMO_TICK_NS;
@@ -583,6 +591,50 @@ int demo_spawn_ticker(demo_server *srv) {
   if (err)
     demo_free(t);
   return err;
+}
+
+/* -------------------------------------------------------- stats flushers */
+
+typedef struct flusher {
+  demo_server *srv;
+} flusher;
+
+static schedrt_poll flusher_poll(schedrt_task *task, void *arg) {
+  demo_server *srv = ((flusher *)arg)->srv;
+  /* Acquire: pairs with the ticker's release of the flag. */
+  if (atomic_exchange_explicit(&srv->flush_requested, 0, memory_order_acquire)) {
+    burn_cpu(US(300));
+    BUMP(srv, flushes);
+  }
+  /* THE SEEDED BUG: one slot for two waiters. Whoever registers second
+   * drops the first one's waker, and that flusher is never woken again. */
+  schedrt_waker *old =
+      atomic_exchange_explicit(&srv->flush_waiter, schedrt_waker_get(task), memory_order_acq_rel);
+  schedrt_waker_drop(old);
+  DEMO_PENDING(task, "stats: wait for a flush request");
+}
+
+static void flusher_drop(void *arg) {
+  flusher *f = arg;
+  BUMP(f->srv, dropped);
+  demo_free(f);
+}
+
+int demo_spawn_flushers(demo_server *srv) {
+  static const char *const names[] = {"stats-flush-a", "stats-flush-b"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    flusher *f = demo_alloc(sizeof *f);
+    if (!f)
+      return -ENOMEM;
+    f->srv = srv;
+    schedrt_spawn_opts opts = {.name = names[i], .drop = flusher_drop};
+    int err = schedrt_spawn_ex(srv->rt, flusher_poll, f, &opts, NULL);
+    if (err) {
+      demo_free(f);
+      return err;
+    }
+  }
+  return 0;
 }
 
 /* -------------------------------------------------------- cache warmup */
@@ -646,6 +698,8 @@ int demo_server_init(demo_server *srv) {
 }
 
 void demo_server_fini(demo_server *srv) {
+  /* The waker left in the slot: released after destroy, as the API allows. */
+  schedrt_waker_drop(atomic_exchange(&srv->flush_waiter, NULL));
   schedrt_notify_destroy(srv->db_pool);
   schedrt_notify_destroy(srv->tick);
   srv->db_pool = srv->tick = NULL;

@@ -50,6 +50,8 @@ static void usage(FILE *f) {
              "connection tasks waiting on timers and notifications, CPU bursts (now and\n"
              "then a 30-200 ms slow query), fan-outs joined through handles, db queries\n"
              "answered through oneshots, and remote spawns from an acceptor thread.\n"
+             "One bug is seeded on purpose: two stats flushers share one waker slot, so\n"
+             "one of them is a lost wake-up for sched-inspect to find.\n"
              "\n"
              "Options:\n"
              "  -w, --workers N       worker threads (default: the runtime's, one per CPU)\n"
@@ -372,8 +374,10 @@ int main(int argc, char **argv) {
   }
 
   err = demo_spawn_ticker(&srv);
+  if (!err)
+    err = demo_spawn_flushers(&srv);
   if (err) {
-    fprintf(stderr, PROG ": cannot spawn the ticker: %s\n", schedrt_strerror(err));
+    fprintf(stderr, PROG ": cannot spawn the ticker or the flushers: %s\n", schedrt_strerror(err));
     status = 1;
   }
 
