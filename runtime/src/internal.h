@@ -270,11 +270,11 @@ struct schedrt_worker {
   /* Tasks spawned and completed on this worker; owner-written, relaxed. */
   _Atomic uint64_t spawned;
   _Atomic uint64_t completed;
-  /* Clock read at maintenance and unpark: the cheap "now" for task times. */
-  uint64_t now_cache;
-  /* Set by the monitor when the worker has been in one poll since its
-   * previous tick: now_cache is that old, read the clock (task.c). */
-  _Atomic uint32_t clock_stale;
+  /* Clock read at maintenance and unpark: the cheap "now" for task times.
+   * 0: stale, the monitor saw the worker in one poll since its previous
+   * tick; read the clock (task.c). Relaxed: written by the worker and by the
+   * monitor (only 0), read by the worker. */
+  _Atomic uint64_t now_cache;
   const void *clock_watch; /* monitor only: `current` at its previous tick */
   /* Ticks between injection-queue checks, and where it was last tuned. */
   uint32_t gqi;

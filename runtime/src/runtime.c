@@ -74,7 +74,7 @@ static void mark_stale_clocks(schedrt_runtime *rt) {
     /* Relaxed: the pointer is only compared, never dereferenced. */
     const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
     if (cur && cur == w->clock_watch)
-      atomic_store_explicit(&w->clock_stale, 1, memory_order_relaxed);
+      atomic_store_explicit(&w->now_cache, 0, memory_order_relaxed);
     w->clock_watch = cur;
   }
 }

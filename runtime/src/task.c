@@ -7,6 +7,7 @@
  * entry and the join handle hold one (wakers and timers also counted as
  * such: internal.h). The task is freed when the last one goes.
  */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -28,9 +29,15 @@ void schedrt__task_unref_as(schedrt_task *t, uint64_t kind) {
    * (Release + an acquire fence would do, but TSan does not model fences,
    * and on x86 the locked decrement is a full barrier either way.) The
    * release also orders a waker's drop after what it did, for a dump that
-   * reads the waker count before the state. */
+   * reads the waker count before the state.
+   * Every waker or timer is also counted in the low bits, so the whole word
+   * is zero exactly when the count is (the wrap of a sub-count cancels out):
+   * testing the whole word lets the compiler use the flags of the locked
+   * subtraction instead of fetching the old value. An unref of the wrong
+   * kind would leak the task rather than free it early; debug builds say so. */
   uint64_t prev = atomic_fetch_sub_explicit(&t->refs, SCHEDRT_REF_ONE | kind, memory_order_acq_rel);
-  if (schedrt__refs_count(prev) == 1)
+  assert(schedrt__refs_count(prev) != 1 || prev == (SCHEDRT_REF_ONE | kind));
+  if (prev == (SCHEDRT_REF_ONE | kind))
     schedrt__task_free(t);
 }
 
@@ -161,19 +168,26 @@ static void count_completed(schedrt_runtime *rt) {
 /*
  * Task times are shown in milliseconds: a worker's cache, or the coarse
  * clock. The cache is refreshed at maintenance and unpark, and after a poll
- * the monitor saw last a whole period (clock_stale): a task that returns
+ * the monitor saw last a whole period (it zeroes the cache): a task that returns
  * PENDING after a long poll went idle at its end, not at its start.
+ *
+ * The refresh is out of line: inlined, its call keeps w live across it and costs the
+ * callers (schedrt_yield, schedrt_wake) a callee-saved register.
  */
+__attribute__((noinline, cold)) static uint64_t cheap_now_refresh(schedrt_worker *w) {
+  uint64_t now = schedrt__now_ns();
+  atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+  return now;
+}
 static uint64_t cheap_now(void) {
   schedrt_worker *w = schedrt__tls_worker;
   if (!w)
     return schedrt__coarse_now_ns();
   /* Relaxed: a hint from the monitor; the clock read is what counts. */
-  if (SCHEDRT_UNLIKELY(atomic_load_explicit(&w->clock_stale, memory_order_relaxed))) {
-    atomic_store_explicit(&w->clock_stale, 0, memory_order_relaxed);
-    w->now_cache = schedrt__now_ns();
-  }
-  return w->now_cache;
+  uint64_t now = atomic_load_explicit(&w->now_cache, memory_order_relaxed);
+  if (SCHEDRT_UNLIKELY(now == 0))
+    return cheap_now_refresh(w);
+  return now;
 }
 
 /* ----------------------------------------------------------------- spawn */
@@ -197,9 +211,9 @@ static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg
   t->line = 0;
   atomic_init(&t->await_site, NULL);
   atomic_init(&t->polls, 0);
+  /* wait_arg and timer_deadline are read only under wait_kind and a timer
+   * count, which both start at none. */
   atomic_init(&t->wait_kind, SCHEDRT_DUMP_WAIT_NONE);
-  atomic_init(&t->wait_arg, 0);
-  atomic_init(&t->timer_deadline, 0);
   t->spawn_ns = cheap_now();
   atomic_init(&t->since_ns, t->spawn_ns);
   /* Relaxed: ids need uniqueness only. */
@@ -386,8 +400,10 @@ void schedrt__task_run(schedrt_task *t) {
     task_complete(t, 0);
     count_completed(rt);
     schedrt__owned_remove(rt, t);
-    schedrt__task_unref(t); /* the alive list's */
-    schedrt__task_unref(t); /* the scheduled one */
+    /* The alive list's and the scheduled one, in one operation (the first
+     * alone never reached zero: the second still held it). */
+    if (atomic_fetch_sub_explicit(&t->refs, 2 * SCHEDRT_REF_ONE, memory_order_acq_rel) == 2 * SCHEDRT_REF_ONE)
+      schedrt__task_free(t);
     return;
   }
   /* Idle or re-queued since now; stored before the task can be seen idle,

@@ -139,20 +139,21 @@ static schedrt_task *take_deferred(schedrt_worker *w) {
  * estimate uses the clock read that maintenance does anyway.
  */
 #define SCHEDRT_GQI_TARGET_NS 200000u
-static void tune_gqi(schedrt_worker *w) {
+static void tune_gqi(schedrt_worker *w, uint64_t now) {
   uint32_t ticks = w->tick - w->gqi_tick;
   if (w->rt->global_queue_interval || ticks == 0)
     return;
-  uint64_t per_tick = (w->now_cache - w->gqi_ns) / ticks;
+  uint64_t per_tick = (now - w->gqi_ns) / ticks;
   uint64_t gqi = per_tick ? SCHEDRT_GQI_TARGET_NS / per_tick : 127;
   w->gqi = gqi < 2 ? 2 : gqi > 127 ? 127 : (uint32_t)gqi;
   w->gqi_tick = w->tick;
-  w->gqi_ns = w->now_cache;
+  w->gqi_ns = now;
 }
 
 static void clock_tick(schedrt_worker *w) {
-  w->now_cache = schedrt__now_ns();
-  tune_gqi(w);
+  uint64_t now = schedrt__now_ns();
+  atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+  tune_gqi(w, now);
 }
 
 static schedrt_task *next_task(schedrt_worker *w) {
@@ -313,10 +314,11 @@ static void park(schedrt_worker *w) {
      * be up. Whoever raises shutdown or a dump unparks after raising it. */
     if (!schedrt__park_take(&w->park) && !stopping(rt) && !schedrt__dump_requested(rt))
       (void)schedrt__park(&w->park, UINT64_MAX);
-    w->now_cache = schedrt__now_ns();
+    uint64_t now = schedrt__now_ns();
+    atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
     /* Parked time is not polling time: restart the interval estimate. */
     w->gqi_tick = w->tick;
-    w->gqi_ns = w->now_cache;
+    w->gqi_ns = now;
     if (stopping(rt))
       break;
     if (schedrt__dump_requested(rt)) {
@@ -342,7 +344,8 @@ void *schedrt__worker_main(void *arg) {
   schedrt__tls_worker = w;
   schedrt__m_worker_start(w);
   schedrt__thread_name("schedrt-w%u", w->index);
-  w->now_cache = w->gqi_ns = schedrt__now_ns();
+  w->gqi_ns = schedrt__now_ns();
+  atomic_store_explicit(&w->now_cache, w->gqi_ns, memory_order_relaxed);
   w->gqi = rt->global_queue_interval ? rt->global_queue_interval : 31;
   while (!stopping(rt)) {
     w->tick++;
