@@ -32,6 +32,11 @@
  * round; then it is let go, and the round is gathered again after GAP_NS. */
 #define HOLD_NS 1000000ull
 #define GAP_NS 2000000ull
+/* A round gathered again gets at least this long, deadline or not: a woken
+ * worker on a loaded machine can take milliseconds to arrive, and a round
+ * opened just before the deadline would otherwise close without the healthy
+ * workers the previous round held. */
+#define ROUND_MIN_NS 10000000ull
 /* Big copy buffers unused this long are returned to the system. */
 #define TRIM_AFTER_NS (10 * 1000000000ull)
 
@@ -103,7 +108,7 @@ static enum schedrt__dbar_verdict judge(void *arg, const uint8_t *present, uint3
   if (!waiting || now - held_since < HOLD_NS)
     return SCHEDRT_DBAR_WAIT;
   /* No time left for another round: the dump is what we have now. */
-  return now + GAP_NS + HOLD_NS >= d->bar.deadline_ns ? SCHEDRT_DBAR_CLOSE : SCHEDRT_DBAR_RETRY;
+  return now + GAP_NS + ROUND_MIN_NS >= d->bar.deadline_ns ? SCHEDRT_DBAR_CLOSE : SCHEDRT_DBAR_RETRY;
 }
 
 int schedrt__dump_init(schedrt_runtime *rt) {
@@ -318,7 +323,12 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
   uint64_t deadline = r->opened_ns + (uint64_t)timeout_ms * 1000000u;
   enum schedrt__dbar_close how;
   for (r->rounds = 1;; r->rounds++) {
-    if ((rc = schedrt__dbar_open(&d->bar, deadline, GRACE_NS, self))) {
+    uint64_t round_deadline = deadline;
+    if (r->rounds > 1) {
+      uint64_t min = schedrt__now_ns() + ROUND_MIN_NS;
+      round_deadline = deadline > min ? deadline : min;
+    }
+    if ((rc = schedrt__dbar_open(&d->bar, round_deadline, GRACE_NS, self))) {
       r->status = SCHEDRT_DUMP_BUSY;
       return rc;
     }
