@@ -124,10 +124,9 @@ static void draw_detail(dump_view *v, int y0) {
   if (t->worker >= 0 || t->position >= 0)
     w_printf(y++, 1, COLS - 1, CRT_NORMAL, "worker %lld   position %lld", (long long)t->worker,
              (long long)t->position);
+  w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_await_site_text(buf, sizeof(buf), aw, 0, crt_utf8));
   w_text(y++, 1, COLS - 1, CRT_NORMAL,
-         dump_await_text(buf, sizeof(buf), aw ? aw->label : NULL, aw ? aw->file : NULL,
-                         aw ? (long long)aw->line : 0));
-  w_text(y++, 1, COLS - 1, CRT_NORMAL, dump_spawn_text(buf, sizeof(buf), v->m, t));
+         dump_spawn_text(buf, sizeof(buf), schedrt_dump_spawn_site(v->m, t), 0, crt_utf8));
 }
 
 static void draw(screen *self) {
@@ -168,7 +167,7 @@ static void draw(screen *self) {
           g->await_file && strrchr(g->await_file, '/') ? strrchr(g->await_file, '/') + 1 : g->await_file;
       w_printf(row, 0, COLS, e, "%s %-10s %5zu  %s  longest %s", v->collapsed[r->index] ? "+" : "-",
                schedrt_dump_state_text(g->state), g->count,
-               dump_await_text(buf, sizeof(buf), g->await_label, gf, (long long)g->await_line),
+               dump_await_text(buf, sizeof(buf), g->await_label, gf, (uint64_t)g->await_line, 0, crt_utf8),
                fmt_duration(a, sizeof(a), g->max_idle_ns));
       continue;
     }
