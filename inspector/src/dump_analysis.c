@@ -130,7 +130,7 @@ static void summarize_workers(const schedrt_dump_doc *d, dump_analysis *a) {
 }
 
 void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a) {
-  *a = (dump_analysis){.d = d, .wake_info = d->major > 1 || d->minor >= 1};
+  *a = (dump_analysis){.d = d, .wake_info = dump_has_wake_info(d)};
   dump_waits_build(d, &a->waits);
   a->lost = xmalloc((d->ntasks ? d->ntasks : 1) * sizeof(*a->lost));
   for (size_t i = 0; i < d->ntasks; i++)
@@ -186,19 +186,20 @@ static void add(char *buf, size_t size, const char *fmt, const char *arg) {
   xsnprintf(buf + used, size - used, fmt, arg);
 }
 
-char *dump_wake_text(char *buf, size_t size, const dump_analysis *a, size_t i) {
-  const schedrt_dump_doc *d = a->d;
-  const schedrt_dump_task *t = &d->tasks[i];
+int dump_has_wake_info(const schedrt_dump_doc *d) { return d->major > 1 || d->minor >= 1; }
+
+char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i) {
   char tmp[160], dur[32];
   buf[0] = '\0';
-  if (!a->wake_info || i >= d->ntasks)
+  if (!dump_has_wake_info(d) || i >= d->ntasks)
     return buf;
+  const schedrt_dump_task *t = &d->tasks[i];
   if (t->lost_wake)
     add(buf, size, "%s", "LOST WAKE-UP");
-  if (dump_waits_in_cycle(&a->waits, i))
+  if (dump_waits_in_cycle(w, i))
     add(buf, size, "%s", "DEADLOCK");
   if (t->wait == SCHEDRT_DUMP_WAIT_JOIN && t->wait_for >= 0) {
-    size_t j = dump_waits_find(&a->waits, (uint64_t)t->wait_for);
+    size_t j = dump_waits_find(w, (uint64_t)t->wait_for);
     if (j == WAITS_NONE)
       xsnprintf(tmp, sizeof(tmp), "waits for #%lld (finished: not in the dump)", (long long)t->wait_for);
     else

@@ -79,12 +79,14 @@ enum {
 unsigned dump_attention(const dump_analysis *a, size_t i);
 
 /*
- * What can wake task i, for a person: "LOST WAKE-UP", "wakers 1", "timer in
+ * What can wake task i of d (w: d's graph), for a person: "LOST WAKE-UP", "wakers 1", "timer in
  * 40.0ms", "waits for #12 (name)" ("#12, finished" when the dump lacks it),
  * "DEADLOCK", "notify 0x7f...", joined with ", "; "" for a dump without
  * that information (format 1.0). Returns buf.
  */
-char *dump_wake_text(char *buf, size_t size, const dump_analysis *a, size_t i);
+char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i);
+/* Whether d says who can wake its tasks (format 1.1 and later). */
+int dump_has_wake_info(const schedrt_dump_doc *d);
 
 /* "name" or "(unnamed)". */
 const char *dump_task_name(const schedrt_dump_task *t);

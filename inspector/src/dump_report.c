@@ -147,7 +147,7 @@ static char *chain_end_text(char *buf, size_t size, const dump_analysis *a, size
   case WAIT_END_MISSING:
     return xsnprintf(buf, size, "#%lld (finished: not in the dump)", (long long)d->tasks[last].wait_for);
   default:
-    dump_wake_text(wake, sizeof(wake), a, last);
+    dump_wake_text(wake, sizeof(wake), d, &a->waits, last);
     return xsnprintf(buf, size, "%s (%s%s%s)", task_ref(ref, sizeof(ref), d, last),
                      schedrt_dump_state_text(d->tasks[last].state), wake[0] ? ", " : "", wake);
   }
@@ -373,7 +373,7 @@ static void print_groups(const dump_analysis *an, FILE *f, size_t per_group) {
         xsnprintf(where, sizeof(where), " worker %lld", (long long)t->worker);
       if (t->position >= 0)
         xsnprintf(where + strlen(where), sizeof(where) - strlen(where), " pos %lld", (long long)t->position);
-      dump_wake_text(wake, sizeof(wake), an, ti);
+      dump_wake_text(wake, sizeof(wake), d, &an->waits, ti);
       fprintf(f, "    #%-8llu %-20s %s %-8s polls %-6llu age %-8s%s%s%s  %s\n", (unsigned long long)t->id,
               dump_task_name(t), schedrt_dump_state_text(t->state),
               dump_opt_duration(a, sizeof(a), dump_task_for_ns_opt(d, t)), (unsigned long long)t->polls,

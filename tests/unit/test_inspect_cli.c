@@ -190,7 +190,7 @@ Test(cli, version_and_help) {
   run("--help", NULL);
   EXPECT_STATUS(0);
   EXPECT_OUT("Exit status");
-  static const char *const cmds[] = {"list", "top", "stat", "dump", "show"};
+  static const char *const cmds[] = {"list", "top", "stat", "dump", "show", "diff"};
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
     run(cmds[i], "--help", NULL);
     EXPECT_STATUS(0);
@@ -221,6 +221,14 @@ Test(cli, usage_errors_exit_2) {
   EXPECT_ERR("does not apply");
   run("show", "a", "--json", "-t", NULL);
   EXPECT_STATUS(2);
+  run("diff", "a", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("expected two FILEs");
+  run("diff", "a", "b", "c", NULL);
+  EXPECT_STATUS(2);
+  run("diff", "a", "b", "-t", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("does not apply");
 }
 
 Test(cli, no_such_process_exits_4) {
@@ -506,6 +514,12 @@ Test(cli_live, dump_default_name) {
   char cmd[600];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
+}
+
+Test(cli, diff_bad_files) {
+  run("diff", "/nonexistent/a.cbor", "/nonexistent/b.cbor", NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("/nonexistent/a.cbor");
 }
 
 Test(cli, show_bad_files) {
