@@ -32,6 +32,7 @@ typedef enum inspect_action {
   ACT_ENTER, /* details */
   ACT_BACK,  /* leave a sub-screen */
   ACT_REDRAW,
+  ACT_ATTENTION, /* dump viewer: tasks needing attention first / only / in place */
 } inspect_action;
 
 typedef struct key_binding {

@@ -19,6 +19,7 @@ Test(keys, lookup) {
   cr_expect_eq(keys_lookup(keys_dump, '\n'), ACT_ENTER);
   cr_expect_eq(keys_lookup(keys_dump, KEY_ENTER), ACT_ENTER);
   cr_expect_eq(keys_lookup(keys_dump, 'g'), ACT_GROUP);
+  cr_expect_eq(keys_lookup(keys_dump, 'a'), ACT_ATTENTION);
 }
 
 /* Every action reachable by a key is described in the help (its own line or as an alias). */
