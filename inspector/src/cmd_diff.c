@@ -35,7 +35,7 @@ int cmd_diff(const inspect_opts *o) {
   dump_diff df;
   dump_diff_build(a, b, &df);
   if (df.swapped)
-    fprintf(stderr, INSPECT_PROG ": warning: %s was taken before %s: comparing them in that order\n",
+    fprintf(stderr, INSPECT_PROG ": warning: %s was taken before %s: it is compared as A, the earlier dump\n",
             o->file_b, o->file);
   if (o->json) {
     if (json_emit(dump_diff_json(&df, o->file, o->file_b), stdout, 0))

@@ -289,10 +289,11 @@ void dump_diff_free(dump_diff *df) {
 }
 
 char *dump_diff_summary(char *buf, size_t size, const dump_diff *df) {
-  char iv[32];
-  return xsnprintf(buf, size,
-                   "%zu new lost wake-up%s, %zu stalled, %zu deadlock%s (%zu new), +%zu -%zu tasks in %s",
-                   df->nnew_lost, df->nnew_lost == 1 ? "" : "s", df->nstalled, df->ndeadlocks_b,
-                   df->ndeadlocks_b == 1 ? "" : "s", df->nnew_deadlocks, df->nappeared, df->nfinished,
+  char iv[32], dl[64] = "";
+  if (df->ndeadlocks_b)
+    xsnprintf(dl, sizeof(dl), ", %zu deadlock%s (%zu new)", df->ndeadlocks_b,
+              df->ndeadlocks_b == 1 ? "" : "s", df->nnew_deadlocks);
+  return xsnprintf(buf, size, "%zu new lost wake-up%s, %zu stalled%s, +%zu -%zu tasks in %s", df->nnew_lost,
+                   df->nnew_lost == 1 ? "" : "s", df->nstalled, dl, df->nappeared, df->nfinished,
                    fmt_duration(iv, sizeof(iv), df->interval_ns));
 }

@@ -72,8 +72,8 @@ int dump_diff_same_runtime(const schedrt_dump_doc *a, const schedrt_dump_doc *b,
 void dump_diff_build(const schedrt_dump_doc *a, const schedrt_dump_doc *b, dump_diff *out);
 void dump_diff_free(dump_diff *df);
 
-/* The headline in one line, for the live view's status line: "vs the previous dump: 2 new lost wake-ups,
- * 3 stalled, +5 -2 tasks". Returns buf. */
+/* The headlines in one line, for the live view's status line: "2 new lost wake-ups, 3 stalled, 1 deadlock
+ * (1 new), +5 -2 tasks in 1.50s" (deadlocks only when B has one). Returns buf. */
 char *dump_diff_summary(char *buf, size_t size, const dump_diff *df);
 
 /* The text report: headlines first, then the lists and tables. name_a/name_b label the dumps (file names);

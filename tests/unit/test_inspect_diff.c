@@ -215,6 +215,22 @@ Test(diff, newest_first_is_compared_in_time_order) {
   cr_expect_eq(df.nstalled, 1u);
 }
 
+Test(diff, one_line_for_the_status_line) {
+  char buf[256];
+  pair(3, 2);
+  tdb_lost(b, 0);
+  b->tasks[0].state_ns = 5;
+  dump_diff_build(a, b, &df);
+  cr_expect_str_eq(dump_diff_summary(buf, sizeof(buf), &df),
+                   "1 new lost wake-up, 2 stalled, +0 -0 tasks in 2.00s");
+  dump_diff_free(&df);
+  tdb_join(b, 1, 3);
+  tdb_join(b, 2, 2);
+  dump_diff_build(a, b, &df);
+  cr_expect_str_eq(dump_diff_summary(buf, sizeof(buf), &df),
+                   "1 new lost wake-up, 2 stalled, 1 deadlock (1 new), +0 -0 tasks in 2.00s");
+}
+
 static void print(void) {
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
