@@ -511,6 +511,25 @@ Test(cli_live, dump_default_name) {
   char want[64];
   snprintf(want, sizeof(want), "./sched-dump-%s-", target_pid_s);
   EXPECT_OUT(want);
+
+  /* Two dumps in one second (d twice in the live view) must not collide: with the default name of this
+   * second and the next ten taken, the next dump takes a number. */
+  char taken[11][600];
+  int ntaken = 0;
+  for (time_t t = time(NULL); ntaken < 11; t++) {
+    char stamp[32];
+    struct tm tm;
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime_r(&t, &tm));
+    snprintf(taken[ntaken], sizeof(taken[0]), "%s/sched-dump-%s-%s.cbor", dir, target_pid_s, stamp);
+    FILE *f = fopen(taken[ntaken++], "wx");
+    if (f)
+      fclose(f);
+  }
+  cr_assert_eq(chdir(dir), 0);
+  run("dump", target_pid_s, NULL);
+  cr_assert_eq(chdir(cwd), 0);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("-2.cbor");
   char cmd[600];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
