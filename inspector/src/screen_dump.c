@@ -28,9 +28,14 @@
 #define DETAIL_ROWS 9
 #define MIN_SITE_COLS 16 /* a site squeezed below this is not worth drawing */
 
-typedef enum attention_mode { ATTN_IN_PLACE = 0, ATTN_FIRST, ATTN_ONLY, ATTN__COUNT } attention_mode;
+typedef enum attention_view {
+  SHOW_IN_PLACE = 0,
+  SHOW_ATTN_FIRST,
+  SHOW_ATTN_ONLY,
+  SHOW__COUNT
+} attention_view;
 
-static const char *const attention_names[ATTN__COUNT] = {"", "; attention first", "; attention only"};
+static const char *const attention_names[SHOW__COUNT] = {"", "; attention first", "; attention only"};
 
 typedef struct view_row {
   int is_group;
@@ -48,7 +53,7 @@ typedef struct dump_view {
   task_sort_key sort;
   int reverse;
   int grouped;
-  attention_mode attention;
+  attention_view attention;
   task_group *groups;
   size_t ngroups;
   size_t *group_attn;       /* per group: members with a mark */
@@ -66,28 +71,38 @@ static char mark_of(unsigned m) {
   return m & ATTN_LOST ? 'L' : m & ATTN_DEADLOCK ? 'D' : m & ATTN_STUCK ? 'S' : ' ';
 }
 
+/* Rows come in one pass, or two when marked ones go first: whether a row (marked or not) is in this one. */
+static int in_pass(const dump_view *v, int marked, int pass) {
+  switch (v->attention) {
+  case SHOW_ATTN_FIRST:
+    return marked == (pass == 0);
+  case SHOW_ATTN_ONLY:
+    return marked && pass == 0;
+  default:
+    return pass == 0;
+  }
+}
+
+static int npasses(const dump_view *v) { return v->attention == SHOW_ATTN_FIRST ? 2 : 1; }
+
+static int cmp_rank(const void *pa, const void *pb, void *arg) {
+  const size_t *rank = arg;
+  size_t a = rank[((const view_row *)pa)->index], b = rank[((const view_row *)pb)->index];
+  return a < b ? -1 : a > b;
+}
+
 /* Appends the members of g in rank order, those with a mark first (FIRST) or alone (ONLY). */
 static void add_members(dump_view *v, const task_group *g, const size_t *rank) {
-  for (int pass = 0; pass < 2; pass++) {
+  for (int pass = 0; pass < npasses(v); pass++) {
     size_t first = v->nrows;
     for (size_t k = 0; k < g->count; k++) {
       size_t t = g->members[k];
-      int marked = v->attn[t] != 0;
-      if (v->attention == ATTN_IN_PLACE ? pass == 0 : marked == (pass == 0))
+      if (in_pass(v, v->attn[t] != 0, pass))
         v->rows[v->nrows++] = (view_row){0, t};
     }
-    /* Insertion sort by rank: groups are short, and the members come nearly ordered. */
-    for (size_t a = first + 1; a < v->nrows; a++) {
-      view_row x = v->rows[a];
-      size_t b = a;
-      while (b > first && rank[v->rows[b - 1].index] > rank[x.index]) {
-        v->rows[b] = v->rows[b - 1];
-        b--;
-      }
-      v->rows[b] = x;
-    }
-    if (v->attention != ATTN_FIRST)
-      break;
+    /* In the current sort's order (a group may hold a million tasks: no insertion sort). */
+    if (v->nrows - first > 1)
+      qsort_r(v->rows + first, v->nrows - first, sizeof(*v->rows), cmp_rank, (void *)rank);
   }
 }
 
@@ -97,30 +112,22 @@ static void rebuild(dump_view *v) {
   dump_sort_tasks(m, v->sort, v->reverse, v->order);
   v->nrows = 0;
   if (!v->grouped) {
-    for (int pass = 0; pass < 2; pass++) {
-      for (size_t i = 0; i < m->ntasks; i++) {
-        int marked = v->attn[v->order[i]] != 0;
-        if (v->attention == ATTN_IN_PLACE ? pass == 0 : marked == (pass == 0))
+    for (int pass = 0; pass < npasses(v); pass++)
+      for (size_t i = 0; i < m->ntasks; i++)
+        if (in_pass(v, v->attn[v->order[i]] != 0, pass))
           v->rows[v->nrows++] = (view_row){0, v->order[i]};
-      }
-      if (v->attention != ATTN_FIRST)
-        break;
-    }
   } else {
     size_t *rank = xmalloc((m->ntasks ? m->ntasks : 1) * sizeof(*rank));
     for (size_t i = 0; i < m->ntasks; i++)
       rank[v->order[i]] = i;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < npasses(v); pass++) {
       for (size_t g = 0; g < v->ngroups; g++) {
-        int marked = v->group_attn[g] != 0;
-        if (v->attention == ATTN_IN_PLACE ? pass != 0 : marked != (pass == 0))
+        if (!in_pass(v, v->group_attn[g] != 0, pass))
           continue;
         v->rows[v->nrows++] = (view_row){1, g};
         if (!v->collapsed[g])
           add_members(v, &v->groups[g], rank);
       }
-      if (v->attention != ATTN_FIRST)
-        break;
     }
     free(rank);
   }
@@ -393,7 +400,7 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     rebuild(v);
     break;
   case ACT_ATTENTION:
-    v->attention = (attention_mode)((v->attention + 1) % ATTN__COUNT);
+    v->attention = (attention_view)((v->attention + 1) % SHOW__COUNT);
     v->selected = v->scroll = 0;
     rebuild(v);
     break;

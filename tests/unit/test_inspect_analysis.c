@@ -354,3 +354,34 @@ Test(analysis, a_million_tasks_in_deadlocks) {
   EXPECT_IN(text, "deadlocks: 500000");
   EXPECT_IN(text, "... 499980 more deadlocks");
 }
+
+Test(analysis, grouping_as_many_await_points_as_tasks) {
+  /* A hostile dump: 300 k tasks, each at an await point of its own. Grouping by a linear search of the
+   * groups would take 4.5e10 steps (ctest's timeout); sorting takes n log n. */
+  const size_t n = 300000;
+  d = tdb_new(n, 1);
+  free(d->await_sites);
+  d->await_sites = tdb_zalloc(n, sizeof(*d->await_sites));
+  d->nawait_sites = n;
+  for (size_t i = 0; i < n; i++) {
+    d->await_sites[i] = (schedrt_dump_site){.label = "same label", .file = "far.c", .line = i};
+    d->tasks[i].await = (int64_t)i;
+    d->tasks[i].state_ns = (int64_t)(i % 1000);
+  }
+  d->tasks[7].await = 3; /* one group of two */
+  task_group *g;
+  size_t ng;
+  cr_assert_eq(dump_group_tasks(d, &g, &ng), 0);
+  cr_expect_eq(ng, n - 1);
+  size_t two = 0;
+  for (size_t i = 0; i < ng; i++)
+    if (g[i].count == 2) {
+      two++;
+      cr_expect_eq(g[i].await_line, 3);
+      cr_expect_eq(d->tasks[g[i].members[0]].id, 8u, "longest idle first: #8 (7 ns) before #4 (3 ns)");
+    }
+  cr_expect_eq(two, 1u);
+  for (size_t i = 1; i < ng; i++)
+    cr_assert_geq(g[i - 1].max_idle_ns, g[i].max_idle_ns, "longest idle first");
+  dump_groups_free(g, ng);
+}
