@@ -20,6 +20,9 @@ schedrt_unit_test(NAME test_inspect_model SOURCES unit/test_inspect_model.c LIBS
 schedrt_unit_test(NAME test_inspect_attach SOURCES unit/test_inspect_attach.c support/shm_fixture.c
                   LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_dump_model SOURCES unit/test_inspect_dump_model.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_waits SOURCES unit/test_inspect_waits.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_analysis SOURCES unit/test_inspect_analysis.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_diff SOURCES unit/test_inspect_diff.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJECT_SOURCE_DIR}/inspector/src/keys.c
                   LIBS ${INSPECT_CORE} PkgConfig::NCURSESW)
 

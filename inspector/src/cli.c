@@ -29,6 +29,7 @@ static const char usage_main[] =
     "  stat PID [-i S] [-c N] [--json]  one line of figures per interval, for scripts and logs\n"
     "  dump PID [-o FILE] [--timeout MS] [--label TEXT]  take a task dump and save it\n"
     "  show FILE [--json] [-t]        open a saved dump: report, JSON, or the viewer\n"
+    "  diff A B [--json]              what changed between two dumps of one runtime\n"
     "\n"
     "Options:\n"
     "  -h, --help       help (also after a command: `" INSPECT_PROG " stat --help`)\n"
@@ -107,14 +108,36 @@ static const char usage_dump[] =
 static const char usage_show[] =
     "Usage: " INSPECT_PROG " show FILE [--json | -t]\n"
     "\n"
-    "Opens a saved task dump. By default prints a report: summary, workers, and the\n"
-    "tasks grouped by await point and state, the longest idle first.\n"
+    "Opens a saved task dump. By default prints a report: what needs attention\n"
+    "first (stuck workers, lost wake-ups, deadlocks, wait chains, the longest-idle\n"
+    "await points), each worker and spawn site at a glance, then the details and\n"
+    "the tasks grouped by await point and state (running first, then longest idle).\n"
     "\n"
-    "      --json   a faithful JSON conversion of the whole dump\n"
+    "      --json   a faithful JSON conversion of the whole dump, plus \"analysis\"\n"
+    "               (the same findings, for scripts)\n"
     "  -t, --tui    the interactive dump viewer (needs a terminal)\n"
     "  -h, --help   this help\n"
     "\n"
     "Viewer keys:\n";
+
+static const char usage_diff[] =
+    "Usage: " INSPECT_PROG " diff A B [--json]\n"
+    "\n"
+    "Compares two dumps of one runtime, A taken before B: the headlines first\n"
+    "(tasks stalled, new lost wake-ups, deadlocks, tasks that appeared and\n"
+    "finished, the busiest spawn sites), then the lists and the tables per spawn\n"
+    "site and per worker. Tasks are matched by id.\n"
+    "\n"
+    "Stalled: idle in both dumps, not polled in between, and its idle time grew by\n"
+    "the time between the dumps (within 5 % of it, or 5 ms).\n"
+    "Polls per second of a spawn site: B's polls of its tasks plus A's for those\n"
+    "that finished (their last known count), minus A's, over the interval.\n"
+    "\n"
+    "      --json   the same as JSON, every task listed\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "Two dumps of different processes (or runtimes) are an error (status 1). If B\n"
+    "was taken before A, a warning says so and they are compared in time order.\n";
 
 static int bad_usage(const char *cmd, const char *fmt, const char *arg) {
   fprintf(stderr, INSPECT_PROG ": ");
@@ -169,9 +192,9 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case 'h':
     return 1;
   case OPT_SHM_DIR:
-    return cmd != CMD_SHOW;
+    return cmd != CMD_SHOW && cmd != CMD_DIFF;
   case OPT_JSON:
-    return cmd == CMD_LIST || cmd == CMD_STAT || cmd == CMD_SHOW;
+    return cmd == CMD_LIST || cmd == CMD_STAT || cmd == CMD_SHOW || cmd == CMD_DIFF;
   case 'd':
   case 'n':
   case OPT_NO_COLOR:
@@ -196,7 +219,7 @@ static int opt_allowed(inspect_cmd cmd, int c) {
 }
 
 static const char *cmd_name(inspect_cmd c) {
-  static const char *const names[] = {NULL, "list", "top", "stat", "dump", "show"};
+  static const char *const names[] = {NULL, "list", "top", "stat", "dump", "show", "diff"};
   return names[c];
 }
 
@@ -218,6 +241,9 @@ static int print_help(inspect_cmd cmd) {
   case CMD_SHOW:
     fputs(usage_show, stdout);
     keys_print_help(keys_dump, stdout);
+    break;
+  case CMD_DIFF:
+    fputs(usage_diff, stdout);
     break;
   default:
     fputs(usage_main, stdout);
@@ -329,6 +355,13 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
     if (o->json && o->tui)
       return bad_usage(name, "--json and -t exclude each other%s", "");
     break;
+  case CMD_DIFF:
+    if (nops != 2)
+      return bad_usage(name, nops > 2 ? "expected two FILEs, got '%s' and more" : "expected two FILEs%s",
+                       nops > 2 ? argv[optind + 2] : "");
+    o->file = argv[optind];
+    o->file_b = argv[optind + 1];
+    break;
   default:
     if (nops != 1)
       return bad_usage(name, nops ? "expected one PID, got '%s' and more" : "missing PID%s", nops ? op : "");
@@ -368,6 +401,8 @@ int cli_parse(int argc, char **argv, inspect_opts *o) {
     o->cmd = CMD_DUMP;
   else if (strcmp(first, "show") == 0)
     o->cmd = CMD_SHOW;
+  else if (strcmp(first, "diff") == 0)
+    o->cmd = CMD_DIFF;
   else if (first[0] >= '0' && first[0] <= '9') {
     /* "sched-inspect PID [OPTIONS]": the PID is the operand of an implicit `top`. */
     o->cmd = CMD_TOP;
@@ -396,6 +431,8 @@ int inspect_run(int argc, char **argv) {
     return cmd_dump(&o);
   case CMD_SHOW:
     return cmd_show(&o);
+  case CMD_DIFF:
+    return cmd_diff(&o);
   default:
     return INSPECT_EXIT_USAGE;
   }

@@ -16,6 +16,7 @@ typedef enum inspect_cmd {
   CMD_STAT,
   CMD_DUMP,
   CMD_SHOW,
+  CMD_DIFF,
 } inspect_cmd;
 
 typedef struct inspect_opts {
@@ -36,9 +37,10 @@ typedef struct inspect_opts {
   /* dump */
   const char *output; /* -o */
   const char *label;  /* --label */
-  /* show */
+  /* show, diff */
   const char *file;
-  int tui; /* -t */
+  const char *file_b; /* diff: the second dump */
+  int tui;            /* -t */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */
@@ -52,6 +54,7 @@ int cmd_list(const inspect_opts *o);
 int cmd_stat(const inspect_opts *o);
 int cmd_dump(const inspect_opts *o);
 int cmd_show(const inspect_opts *o);
+int cmd_diff(const inspect_opts *o);
 int cmd_top(const inspect_opts *o);
 
 #endif

@@ -4,8 +4,8 @@
 
 #include "cli.h"
 #include "crt.h"
+#include "dump_analysis_json.h"
 #include "dump_group.h"
-#include "dump_json.h"
 #include "dump_report.h"
 #include "json_export.h"
 #include "screen.h"
@@ -38,7 +38,7 @@ int cmd_show(const inspect_opts *o) {
   char err[512];
   if (o->tui)
     return show_viewer(o);
-  /* The JSON walks libcbor's item tree (faithful: every key, in file order). */
+  /* The JSON walks libcbor's item tree (faithful: every key, in file order), then adds "analysis". */
   unsigned flags = INSPECT_DUMP_FLAGS | (o->json ? SCHEDRT_DUMP_KEEP_CBOR : 0u);
   if (schedrt_dump_load_ex(o->file, flags, &d, err, sizeof(err))) {
     fprintf(stderr, INSPECT_PROG ": %s: %s\n", o->file, err);
@@ -46,7 +46,7 @@ int cmd_show(const inspect_opts *o) {
   }
   int status = INSPECT_EXIT_OK;
   if (o->json) {
-    if (json_emit(dump_json(d), stdout, 0))
+    if (json_emit(dump_json_with_analysis(d), stdout, 0))
       status = INSPECT_EXIT_FAILURE;
   } else {
     dump_report_print(d, stdout, REPORT_PER_GROUP);

@@ -43,6 +43,7 @@ static const short palette[CRT__COUNT][2] = {
     [CRT_FKEY] = {-1, -1},
     [CRT_FLABEL] = {COLOR_BLACK, COLOR_CYAN},
     [CRT_SELECTED] = {COLOR_BLACK, COLOR_CYAN},
+    [CRT_ATTENTION] = {COLOR_RED, -1},
 };
 
 /* Without colour every element still has to be told apart: attributes only. */
@@ -62,6 +63,7 @@ static const int mono[CRT__COUNT] = {
     [CRT_FKEY] = A_BOLD,
     [CRT_FLABEL] = A_REVERSE,
     [CRT_SELECTED] = A_REVERSE,
+    [CRT_ATTENTION] = A_BOLD | A_UNDERLINE,
 };
 
 void crt_done(void) {

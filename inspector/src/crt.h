@@ -27,9 +27,10 @@ typedef enum crt_elem {
   CRT_STATUS_OK,
   CRT_STATUS_ERR,
   CRT_STATUS_INFO,
-  CRT_FKEY,     /* function bar: key */
-  CRT_FLABEL,   /* function bar: label */
-  CRT_SELECTED, /* selected row in lists */
+  CRT_FKEY,      /* function bar: key */
+  CRT_FLABEL,    /* function bar: label */
+  CRT_SELECTED,  /* selected row in lists */
+  CRT_ATTENTION, /* a task that needs attention: lost wake-up, deadlocked, stuck */
   CRT__COUNT
 } crt_elem;
 

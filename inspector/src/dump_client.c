@@ -47,6 +47,7 @@ struct dump_client {
   uint32_t timeout_ms;
   char output[PATH_MAX];
   int to_stdout;
+  int default_name; /* output is dump_default_name's: it may take a number to be new */
   char shm_dir[PATH_MAX];
 };
 
@@ -191,8 +192,10 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     c->to_stdout = 1;
   else if (req->output)
     xsnprintf(c->output, sizeof(c->output), "%s", req->output);
-  else
+  else {
     dump_default_name(c->output, sizeof(c->output), req->output_dir, (long)t->pid, inspect_realtime_ns());
+    c->default_name = 1;
+  }
   xsnprintf(c->shm_dir, sizeof(c->shm_dir), "%s", req->shm_dir ? req->shm_dir : SCHEDRT_READER_SHM_DIR);
   *out = c;
   return 0;
@@ -250,6 +253,16 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   /* The user's file first: if it exists we stop here, and the runtime removes its copy later. */
   int out = c->to_stdout ? STDOUT_FILENO
                          : open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* Two dumps in one second (d twice in the live view): the name we chose gets a number, "...-2.cbor",
+   * rather than the second dump failing. A name the user gave is never changed. */
+  if (out < 0 && errno == EEXIST && c->default_name) {
+    char stem[PATH_MAX];
+    xsnprintf(stem, sizeof(stem), "%.*s", (int)(strlen(c->output) - strlen(".cbor")), c->output);
+    for (int n = 2; out < 0 && errno == EEXIST && n < 100; n++) {
+      xsnprintf(c->output, sizeof(c->output), "%s-%d.cbor", stem, n);
+      out = open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+  }
   if (out < 0) {
     int e = errno;
     return fail(o, -e, INSPECT_EXIT_FAILURE, "cannot create %s: %s%s (the runtime removes its copy later)",

@@ -6,6 +6,18 @@
 
 #include "util.h"
 
+int64_t dump_task_for_ns_opt(const schedrt_dump_doc *d, const schedrt_dump_task *t) {
+  if (t->state_ns >= 0)
+    return t->state_ns;
+  /* The decoder checked the worker index against the table. */
+  if (t->state == SCHEDRT_DUMP_STATE_RUNNING && t->worker >= 0 && (size_t)t->worker < d->nworkers_listed) {
+    const schedrt_dump_worker *w = &d->workers[t->worker];
+    if (w->current_task >= 0 && (uint64_t)w->current_task == t->id)
+      return w->running_ns;
+  }
+  return SCHEDRT_DUMP_NONE;
+}
+
 static const char *const sort_names[TSORT__COUNT] = {"state", "idle time", "name", "worker", "id"};
 
 const char *task_sort_name(task_sort_key k) { return (unsigned)k < TSORT__COUNT ? sort_names[k] : "?"; }
@@ -75,54 +87,80 @@ void dump_sort_tasks(const schedrt_dump_doc *d, task_sort_key key, int reverse, 
     qsort_r(order, d->ntasks, sizeof(*order), cmp_index, &c);
 }
 
-static int str_eq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
-
-static int same_group(const schedrt_dump_task *t, const schedrt_dump_site *aw, const task_group *g) {
-  const char *label = aw ? aw->label : NULL, *file = aw ? aw->file : NULL;
-  int64_t line = aw ? (int64_t)aw->line : 0;
-  return str_eq(label, g->await_label) && str_eq(file, g->await_file) && line == g->await_line &&
-         t->state == g->state;
+/* NULL before any text. */
+static int str_cmp(const char *a, const char *b) {
+  if (!a || !b)
+    return (a != NULL) - (b != NULL);
+  return strcmp(a, b);
 }
 
+/* The group key: await point by content (label, file, line; none first), then state. */
+static int cmp_group_key(const schedrt_dump_doc *d, const schedrt_dump_task *a, const schedrt_dump_task *b) {
+  const schedrt_dump_site *x = schedrt_dump_await_site(d, a), *y = schedrt_dump_await_site(d, b);
+  int c = (x != NULL) - (y != NULL);
+  if (!c && x) {
+    c = str_cmp(x->label, y->label);
+    if (!c)
+      c = str_cmp(x->file, y->file);
+    if (!c)
+      c = x->line < y->line ? -1 : x->line > y->line;
+  }
+  if (!c)
+    c = a->state < b->state ? -1 : a->state > b->state;
+  return c;
+}
+
+static int cmp_member(const void *pa, const void *pb, void *arg) {
+  const schedrt_dump_doc *d = arg;
+  const schedrt_dump_task *a = &d->tasks[*(const size_t *)pa], *b = &d->tasks[*(const size_t *)pb];
+  int c = cmp_group_key(d, a, b);
+  return c ? c : cmp_tasks(a, b, TSORT_IDLE); /* each group's members longest idle first */
+}
+
+/* What runs first (a stuck poll is the first thing to see), then the longest idle. */
 static int cmp_groups(const void *pa, const void *pb) {
   const task_group *a = pa, *b = pb;
-  int c = cmp_u64_desc(a->max_idle_ns, b->max_idle_ns);
+  int c = (b->state == SCHEDRT_DUMP_STATE_RUNNING) - (a->state == SCHEDRT_DUMP_STATE_RUNNING);
+  if (!c)
+    c = cmp_u64_desc(a->max_idle_ns, b->max_idle_ns);
   if (!c)
     c = a->count > b->count ? -1 : a->count < b->count;
   return c;
 }
 
+/* One sort by (group key, idle time) makes each group a run of the order: O(n log n) however many
+ * distinct await points a (hostile) dump has. */
 int dump_group_tasks(const schedrt_dump_doc *d, task_group **out, size_t *n) {
   size_t *order = xmalloc((d->ntasks ? d->ntasks : 1) * sizeof(*order));
   task_group *g = NULL;
   size_t ng = 0, cap = 0;
-  /* Longest idle first, so each group's members come out in that order. */
-  dump_sort_tasks(d, TSORT_IDLE, 0, order);
-  for (size_t k = 0; k < d->ntasks; k++) {
+  for (size_t i = 0; i < d->ntasks; i++)
+    order[i] = i;
+  if (d->ntasks > 1)
+    qsort_r(order, d->ntasks, sizeof(*order), cmp_member, (void *)d);
+  for (size_t k = 0; k < d->ntasks;) {
+    size_t end = k + 1;
+    while (end < d->ntasks && cmp_group_key(d, &d->tasks[order[k]], &d->tasks[order[end]]) == 0)
+      end++;
     const schedrt_dump_task *t = &d->tasks[order[k]];
     const schedrt_dump_site *aw = schedrt_dump_await_site(d, t);
-    size_t i;
-    /* Linear search: dumps have few distinct await points (code sites), many tasks. */
-    for (i = 0; i < ng && !same_group(t, aw, &g[i]); i++) {
+    if (ng == cap) {
+      cap = cap ? cap * 2 : 16;
+      g = xrealloc(g, cap * sizeof(*g));
     }
-    if (i == ng) {
-      if (ng == cap) {
-        cap = cap ? cap * 2 : 16;
-        g = xrealloc(g, cap * sizeof(*g));
-      }
-      g[ng] = (task_group){.await_label = aw ? aw->label : NULL,
-                           .await_file = aw ? aw->file : NULL,
-                           .await_line = aw ? (int64_t)aw->line : 0,
-                           .state = t->state,
-                           .max_idle_ns = dump_task_state_ns(t)};
-      g[ng].members = xmalloc(sizeof(size_t) * 4);
-      ng++;
-    }
-    task_group *grp = &g[i];
-    /* Capacity: 4, then doubled each time count reaches a power of two. */
-    if (grp->count >= 4 && (grp->count & (grp->count - 1)) == 0)
-      grp->members = xrealloc(grp->members, sizeof(size_t) * grp->count * 2);
-    grp->members[grp->count++] = order[k];
+    task_group *grp = &g[ng++];
+    *grp = (task_group){.await_label = aw ? aw->label : NULL,
+                        .await_file = aw ? aw->file : NULL,
+                        .await_line = aw ? (int64_t)aw->line : 0,
+                        .state = t->state,
+                        .count = end - k};
+    grp->members = xmalloc(grp->count * sizeof(size_t));
+    memcpy(grp->members, order + k, grp->count * sizeof(size_t));
+    /* Members come by state_ns; a running task's time is its worker's: take the largest. */
+    for (size_t i = 0; i < grp->count; i++)
+      if (dump_task_for_ns(d, &d->tasks[grp->members[i]]) > grp->max_idle_ns)
+        grp->max_idle_ns = dump_task_for_ns(d, &d->tasks[grp->members[i]]);
+    k = end;
   }
   free(order);
   if (ng > 1)

@@ -20,6 +20,15 @@ static inline uint64_t dump_task_state_ns(const schedrt_dump_task *t) {
   return t->state_ns < 0 ? 0 : (uint64_t)t->state_ns;
 }
 
+/* How long a task has been in its state: state_ns, or for a running task its worker's running_ns;
+ * SCHEDRT_DUMP_NONE when the dump does not say. */
+int64_t dump_task_for_ns_opt(const schedrt_dump_doc *d, const schedrt_dump_task *t);
+/* The same, 0 when the dump does not say (for sorting). */
+static inline uint64_t dump_task_for_ns(const schedrt_dump_doc *d, const schedrt_dump_task *t) {
+  int64_t ns = dump_task_for_ns_opt(d, t);
+  return ns < 0 ? 0 : (uint64_t)ns;
+}
+
 /* ---------------------------------------------------------------- sorting */
 
 typedef enum task_sort_key {
@@ -44,8 +53,8 @@ typedef struct task_group {
   int64_t await_line;
   uint32_t state; /* enum schedrt_dump_state (__COUNT: unknown) */
   size_t count;
-  uint64_t max_idle_ns;
-  size_t *members; /* task indexes, longest idle first */
+  uint64_t max_idle_ns; /* the longest in its state (running: its worker's running_ns) */
+  size_t *members;      /* task indexes, longest idle first */
 } task_group;
 
 /* Groups of d's tasks, the group with the longest idle task first. *out freed with dump_groups_free. */

@@ -94,13 +94,14 @@ char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns) {
   return fmt_local(buf, size, realtime_ns, "%Y%m%d-%H%M%S", "0");
 }
 
-/* Columns of UTF-8 text: one per character, as the widgets count them. */
-static int text_cols(const char *s) {
-  int c = 0;
+size_t fmt_cols(const char *s) {
+  size_t c = 0;
   for (; *s; s++)
     c += ((unsigned char)*s & 0xC0) != 0x80;
   return c;
 }
+
+static int text_cols(const char *s) { return (int)fmt_cols(s); }
 
 /* The end of s that is its last cols characters. */
 static const char *last_cols(const char *s, int cols) {

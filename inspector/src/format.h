@@ -33,6 +33,9 @@ char *fmt_stamp(char *buf, size_t size, uint64_t realtime_ns);
  */
 char *fmt_site(char *buf, size_t size, const char *file, uint64_t line, int width, int utf8);
 
+/* Columns of UTF-8 text: one per character, as the widgets count them. */
+size_t fmt_cols(const char *s);
+
 /* Filled cells of a bar of `width` cells for value out of cap: never 0 for a non-zero value. */
 unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width);
 

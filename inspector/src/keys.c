@@ -10,6 +10,8 @@
 const key_binding keys_top[] = {
     {'d', "d", ACT_DUMP, "take a task dump and save it (progress and file in the status line)", "Dump"},
     {'t', "t", ACT_OPEN_DUMP, "open the last dump in the dump viewer", "Tasks"},
+    {'c', "c", ACT_COMPARE, "compare the last two dumps (d twice): stalled tasks, new lost wake-ups, ...",
+     "Diff"},
     {'p', "p", ACT_PAUSE, "pause / resume the refresh (the screen keeps the last data)", "Pause"},
     {' ', "Space", ACT_PAUSE, NULL, NULL},
     {'+', "+", ACT_FASTER, "refresh faster", NULL},
@@ -43,6 +45,9 @@ const key_binding keys_dump[] = {
     {'s', "s", ACT_SORT, "sort tasks by the next column (state, idle time, name, worker, id)", "Sort"},
     {'r', "r", ACT_REVERSE, "reverse the sort order", NULL},
     {'g', "g", ACT_GROUP, "group tasks by await point and state / flat list", "Group"},
+    {'a', "a", ACT_ATTENTION,
+     "tasks needing attention (L lost wake-up, D deadlock, S stuck): first, only, then in place again",
+     "Attn"},
     {KEY_UP, "Up", ACT_UP, "move the selection", NULL},
     {'k', "k", ACT_UP, NULL, NULL},
     {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},
@@ -62,6 +67,25 @@ const key_binding keys_dump[] = {
     {KEY_BACKSPACE, "Bksp", ACT_BACK, NULL, NULL},
     {'q', "q", ACT_QUIT, "leave the viewer (quit when it was opened with show -t)", "Quit"},
     {KEY_F(10), "F10", ACT_QUIT, NULL, NULL},
+    {0, NULL, ACT_NONE, NULL, NULL},
+};
+
+const key_binding keys_diff[] = {
+    {KEY_UP, "Up", ACT_UP, "scroll", NULL},
+    {'k', "k", ACT_UP, NULL, NULL},
+    {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},
+    {'j', "j", ACT_DOWN, NULL, NULL},
+    {KEY_PPAGE, "PgUp", ACT_PGUP, "scroll a page", NULL},
+    {KEY_NPAGE, "PgDn", ACT_PGDN, NULL, NULL},
+    {KEY_HOME, "Home", ACT_HOME, "top / bottom", NULL},
+    {KEY_END, "End", ACT_END, NULL, NULL},
+    {'h', "h", ACT_HELP, "this help", "Help"},
+    {'?', "?", ACT_HELP, NULL, NULL},
+    {KEY_F(1), "F1", ACT_HELP, NULL, NULL},
+    {'L' - '@', "^L", ACT_REDRAW, "redraw the screen", NULL},
+    {27, "Esc", ACT_BACK, "back to the live view", "Back"},
+    {KEY_BACKSPACE, "Bksp", ACT_BACK, NULL, NULL},
+    {'q', "q", ACT_BACK, NULL, NULL},
     {0, NULL, ACT_NONE, NULL, NULL},
 };
 

@@ -32,6 +32,8 @@ typedef enum inspect_action {
   ACT_ENTER, /* details */
   ACT_BACK,  /* leave a sub-screen */
   ACT_REDRAW,
+  ACT_COMPARE,   /* live view: compare the last two dumps */
+  ACT_ATTENTION, /* dump viewer: tasks needing attention first / only / in place */
 } inspect_action;
 
 typedef struct key_binding {
@@ -46,6 +48,7 @@ typedef struct key_binding {
 extern const key_binding keys_top[];
 extern const key_binding keys_dump[];
 extern const key_binding keys_help[];
+extern const key_binding keys_diff[];
 
 /* The action bound to ch in table, or ACT_NONE. */
 inspect_action keys_lookup(const key_binding *table, int ch);

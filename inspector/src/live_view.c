@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "dump_client.h"
+#include "dump_diff.h"
 #include "dump_group.h"
 #include "format.h"
+#include "screen_diff.h"
 #include "screen_dump.h"
 #include "screen_help.h"
 #include "screen_worker.h"
@@ -104,16 +106,48 @@ static void poll_dump(live_view *lv) {
     status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
     return;
   }
-  xsnprintf(lv->last_dump, sizeof(lv->last_dump), "%s", out.path);
-  /* Load it now: stuck workers get their task's name and spawn site from it. */
+  /* Load it now: stuck workers get their task's name and spawn site from it, and `c` compares it with the
+   * one before. */
   schedrt_dump_doc *d;
-  int bad = schedrt_dump_load_ex(out.path, INSPECT_DUMP_FLAGS, &d, err, sizeof(err));
-  if (!bad) {
-    schedrt_dump_doc_free(lv->last_doc);
-    lv->last_doc = d;
+  xsnprintf(lv->last_dump, sizeof(lv->last_dump), "%s", out.path);
+  if (schedrt_dump_load_ex(out.path, INSPECT_DUMP_FLAGS, &d, err, sizeof(err))) {
+    status(lv, CRT_STATUS_ERR, 0, "%s; %s", out.message, err);
+    return;
   }
-  status(lv, out.status == 0 ? CRT_STATUS_OK : CRT_STATUS_ERR, 0, "%s%s%s", out.message, bad ? "; " : "",
-         bad ? err : "");
+  schedrt_dump_doc_free(lv->prev_doc);
+  lv->prev_doc = lv->last_doc;
+  lv->last_doc = d;
+  xsnprintf(lv->prev_doc_path, sizeof(lv->prev_doc_path), "%s", lv->last_doc_path);
+  xsnprintf(lv->last_doc_path, sizeof(lv->last_doc_path), "%s", out.path);
+  crt_elem e = out.status == 0 ? CRT_STATUS_OK : CRT_STATUS_ERR;
+  if (!lv->prev_doc || dump_diff_same_runtime(lv->prev_doc, d, err, sizeof(err))) {
+    status(lv, e, 0, "%s", out.message);
+    return;
+  }
+  /* The second dump on: what changed comes first, it is the news; the file after it. */
+  dump_diff df;
+  char what[256];
+  dump_diff_build(lv->prev_doc, d, &df);
+  if (df.nnew_lost || df.nnew_deadlocks)
+    e = CRT_STATUS_ERR;
+  status(lv, e, 0, "vs the previous dump (c compares): %s; %s", dump_diff_summary(what, sizeof(what), &df),
+         out.message);
+  dump_diff_free(&df);
+}
+
+/* `c`: the last two dumps compared, in a screen over this view. */
+static screen_result open_diff(live_view *lv) {
+  char err[256];
+  if (!lv->prev_doc || !lv->last_doc) {
+    status(lv, CRT_STATUS_INFO, 3000000000ull, "compare needs two dumps: press d %s",
+           lv->last_doc ? "once more" : "twice");
+    return screen_react(SCREEN_HANDLED);
+  }
+  if (dump_diff_same_runtime(lv->prev_doc, lv->last_doc, err, sizeof(err))) {
+    status(lv, CRT_STATUS_ERR, 3000000000ull, "cannot compare: %s", err);
+    return screen_react(SCREEN_HANDLED);
+  }
+  return screen_open(screen_diff_new(lv->prev_doc, lv->last_doc, lv->prev_doc_path, lv->last_doc_path));
 }
 
 /* `t`: the last dump, read afresh from its file, in a viewer over this view. */
@@ -190,6 +224,8 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     break;
   case ACT_OPEN_DUMP:
     return open_viewer(lv);
+  case ACT_COMPARE:
+    return open_diff(lv);
   case ACT_PAUSE:
     lv->paused = !lv->paused;
     status(lv, CRT_STATUS_INFO, 2000000000ull, lv->paused ? "paused" : "resumed");
@@ -297,6 +333,7 @@ void live_view_free(live_view *lv) {
     return;
   dump_client_free(lv->dump);
   schedrt_dump_doc_free(lv->last_doc);
+  schedrt_dump_doc_free(lv->prev_doc);
   model_fini(&lv->model);
   target_detach(&lv->target);
   free(lv->order);

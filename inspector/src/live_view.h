@@ -43,10 +43,12 @@ typedef struct live_view {
   char status[512];
   crt_elem status_elem;
   uint64_t status_until_ns; /* 0: stays */
-  /* Dumps: one in flight at a time; the last one saved, for `t`. */
+  /* Dumps: one in flight at a time; the last one saved, for `t`, and the one before, for `c`. */
   struct dump_client *dump;
   char last_dump[PATH_MAX];
-  schedrt_dump_doc *last_doc; /* the last dump taken, loaded: names and spawn sites of stuck tasks */
+  schedrt_dump_doc *last_doc; /* the last dump taken that loaded: names and spawn sites of stuck tasks */
+  schedrt_dump_doc *prev_doc; /* the one before it: what `c` compares the last one with */
+  char last_doc_path[PATH_MAX], prev_doc_path[PATH_MAX];
 } live_view;
 
 /* Takes over an attached target (detached by live_view_free). Fails hard on ENOMEM. */

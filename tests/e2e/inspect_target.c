@@ -6,8 +6,17 @@
  *   --stuck-ms MS     a task "spinner" that keeps its worker busy MS ms per poll, then sleeps 200 ms
  *   --exit-after MS   shut down cleanly after MS ms (a target that exits mid-way)
  *   --name NAME       runtime name (default "target")
- * Prints "ready <pid>" on stdout once its metrics segment exists, then runs
- * until SIGINT/SIGTERM or --exit-after. Exit 0, or 1 on a runtime error.
+ *   --no-ticker       no "ticker" task (it sleeps 5 ms at a time: a dump may catch it woken)
+ *   --deadlock        "cycle-a", "cycle-b", "cycle-c": each awaits the next one's join handle
+ *                     (schedrt_handle_poll), the last the first's: a deadlock
+ *   --lost-wake       "lost-waker": takes its only waker and drops it, then returns PENDING
+ *   --phases          a script for `diff`: "stay-0".."stay-2" wait on a notify nobody notifies,
+ *                     "short-0", "short-1" on another; SIGUSR1 notifies the shorts, joins them
+ *                     (they finished), spawns "new-0", "new-1" (waiting like the stays) and
+ *                     prints "phase 1" once they wait
+ * Prints "ready <pid>" on stdout once its metrics segment exists and every
+ * task of the scenarios above waits where it should, then runs until
+ * SIGINT/SIGTERM or --exit-after. Exit 0, or 1 on a runtime error.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,12 +34,78 @@
 static schedrt_notify *idle_notify;
 static _Atomic int stopping;
 static uint64_t stuck_ns;
+/* Scenario tasks that reached the place they wait at: main waits for them before "ready". */
+static _Atomic unsigned settled;
 
-static schedrt_poll idle_task(schedrt_task *task, void *arg) {
-  uint64_t *ticket = arg;
-  if (atomic_load(&stopping) || schedrt_notify_wait(idle_notify, task, ticket) == SCHEDRT_READY)
+/* Bounded: a scenario task that never settles is a broken target, not a reason to hang a test. */
+static int wait_settled(unsigned want) {
+  for (int i = 0; i < 10000 && atomic_load(&settled) < want; i++) {
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  if (atomic_load(&settled) >= want)
+    return 0;
+  fprintf(stderr, "inspect_target: %u of %u scenario tasks settled\n", atomic_load(&settled), want);
+  return -1;
+}
+
+/* A task of the cycle: once main has handed it the next one's handle, it awaits that task forever. */
+typedef struct cycle_member {
+  _Atomic(schedrt_handle *) next;
+  int registered;
+} cycle_member;
+
+static schedrt_poll cycle_task(schedrt_task *task, void *arg) {
+  cycle_member *c = arg;
+  schedrt_handle *next = atomic_load(&c->next);
+  if (atomic_load(&stopping))
     return SCHEDRT_READY;
-  schedrt_await(task, "wait-notify");
+  if (!next)
+    return schedrt_yield(task); /* main is still spawning the others */
+  schedrt_await(task, "join-next");
+  if (schedrt_handle_poll(next, task, NULL) == SCHEDRT_READY)
+    return SCHEDRT_READY;
+  if (!c->registered) {
+    c->registered = 1;
+    atomic_fetch_add(&settled, 1);
+  }
+  return SCHEDRT_PENDING;
+}
+
+/* The bug a lost wake-up is: whoever was to wake the task dropped its waker instead. */
+static schedrt_poll lost_waker_task(schedrt_task *task, void *arg) {
+  int *polled = arg;
+  if (atomic_load(&stopping))
+    return SCHEDRT_READY;
+  schedrt_waker_drop(schedrt_waker_get(task));
+  schedrt_await(task, "dropped-waker");
+  if (!*polled) {
+    *polled = 1;
+    atomic_fetch_add(&settled, 1);
+  }
+  return SCHEDRT_PENDING;
+}
+
+/* A notify waiter ("idle-<i>", and those of the scripted phases): READY once notified. */
+typedef struct notify_waiter {
+  schedrt_notify *n;
+  uint64_t ticket;
+  int registered;
+  int phase; /* its await point: "phase-wait", else "wait-notify" */
+} notify_waiter;
+
+static schedrt_poll notify_task(schedrt_task *task, void *arg) {
+  notify_waiter *p = arg;
+  if (atomic_load(&stopping) || schedrt_notify_wait(p->n, task, &p->ticket) == SCHEDRT_READY)
+    return SCHEDRT_READY;
+  if (p->phase)
+    schedrt_await(task, "phase-wait");
+  else
+    schedrt_await(task, "wait-notify");
+  if (!p->registered) {
+    p->registered = 1;
+    atomic_fetch_add(&settled, 1);
+  }
   return SCHEDRT_PENDING;
 }
 
@@ -74,9 +149,85 @@ static long arg_num(int argc, char **argv, int *i) {
   return strtol(argv[++*i], NULL, 10);
 }
 
+/* What the scenarios spawn, and what main frees once the runtime is gone. */
+typedef struct scene {
+  schedrt_runtime *rt;
+  schedrt_notify *never, *shorts;
+  notify_waiter waiters[7]; /* stay-0..2, short-0..1, new-0..1 */
+  schedrt_handle *short_h[2];
+  cycle_member cycle[3];
+  schedrt_handle *cycle_h[3];
+  int lost_polled;
+  unsigned want; /* scenario tasks that must settle before "ready" */
+} scene;
+
+static int spawn_report(int err, const char *name) {
+  if (err)
+    fprintf(stderr, "inspect_target: spawn %s: %s\n", name, schedrt_strerror(err));
+  return err;
+}
+
+/* A macro, so that each scenario's tasks carry their own spawn site. */
+#define spawn_named(sc, fn, arg, task_name, h)                                                               \
+  spawn_report(schedrt_spawn_ex((sc)->rt, (fn), (arg), &(schedrt_spawn_opts){.name = (task_name)}, (h)),     \
+               (task_name))
+
+static int spawn_waiter(scene *sc, size_t slot, schedrt_notify *n, const char *name, schedrt_handle **h) {
+  sc->waiters[slot] = (notify_waiter){.n = n, .phase = 1};
+  sc->want++;
+  return spawn_named(sc, notify_task, &sc->waiters[slot], name, h);
+}
+
+static int start_deadlock(scene *sc) {
+  static const char *const names[3] = {"cycle-a", "cycle-b", "cycle-c"};
+  for (int i = 0; i < 3; i++)
+    if (spawn_named(sc, cycle_task, &sc->cycle[i], names[i], &sc->cycle_h[i]))
+      return -1;
+  /* Only now do the handles exist: each gets the next one's, the last the first's. */
+  for (int i = 0; i < 3; i++)
+    atomic_store(&sc->cycle[i].next, sc->cycle_h[(i + 1) % 3]);
+  sc->want += 3;
+  return 0;
+}
+
+static int start_phases(scene *sc) {
+  static const char *const stays[3] = {"stay-0", "stay-1", "stay-2"};
+  if (schedrt_notify_create(&sc->never) || schedrt_notify_create(&sc->shorts))
+    return -1;
+  for (size_t i = 0; i < 3; i++)
+    if (spawn_waiter(sc, i, sc->never, stays[i], NULL))
+      return -1;
+  if (spawn_waiter(sc, 3, sc->shorts, "short-0", &sc->short_h[0]) ||
+      spawn_waiter(sc, 4, sc->shorts, "short-1", &sc->short_h[1]))
+    return -1;
+  return 0;
+}
+
+/* SIGUSR1 of --phases: the shorts finish, two new tasks wait; "phase 1" once all of it happened. */
+static int next_phase(scene *sc) {
+  schedrt_notify_all(sc->shorts);
+  for (int i = 0; i < 2; i++) {
+    if (!sc->short_h[i])
+      continue;
+    int err = schedrt_join(sc->short_h[i], 10ull * 1000 * 1000 * 1000, NULL);
+    sc->short_h[i] = NULL; /* joined or cancelled: released; timed out: the task keeps it till shutdown */
+    if (err) {
+      fprintf(stderr, "inspect_target: short-%d did not finish: %s\n", i, schedrt_strerror(err));
+      return -1;
+    }
+  }
+  if (spawn_waiter(sc, 5, sc->never, "new-0", NULL) || spawn_waiter(sc, 6, sc->never, "new-1", NULL) ||
+      wait_settled(sc->want))
+    return -1;
+  printf("phase 1\n");
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   uint32_t workers = 3, nidle = 20;
   long exit_after_ms = 0;
+  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0;
   const char *name = "target";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workers") == 0)
@@ -89,6 +240,14 @@ int main(int argc, char **argv) {
       exit_after_ms = arg_num(argc, argv, &i);
     else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
       name = argv[++i];
+    else if (strcmp(argv[i], "--no-ticker") == 0)
+      ticker = 0;
+    else if (strcmp(argv[i], "--deadlock") == 0)
+      deadlock = 1;
+    else if (strcmp(argv[i], "--lost-wake") == 0)
+      lost_wake = 1;
+    else if (strcmp(argv[i], "--phases") == 0)
+      phases = 1;
     else {
       fprintf(stderr, "inspect_target: unknown argument %s\n", argv[i]);
       return 2;
@@ -98,53 +257,90 @@ int main(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* the workers inherit it; main waits below */
 
   schedrt_config cfg;
   schedrt_config_init(&cfg);
   cfg.nworkers = workers;
   cfg.name = name;
-  schedrt_runtime *rt;
-  int err = schedrt_runtime_create(&cfg, &rt);
+  scene sc = {0};
+  int err = schedrt_runtime_create(&cfg, &sc.rt);
   if (err) {
     fprintf(stderr, "inspect_target: %s\n", schedrt_strerror(err));
     return 1;
   }
   if (schedrt_notify_create(&idle_notify)) {
-    schedrt_runtime_destroy(rt);
+    schedrt_runtime_destroy(sc.rt);
     return 1;
   }
-  uint64_t *state = calloc((size_t)nidle + 2, sizeof(uint64_t));
+  int status = 0;
+  notify_waiter *idle = calloc((size_t)nidle + 1, sizeof(*idle));
+  uint64_t *state = calloc(2, sizeof(uint64_t));
   char tname[24];
   for (uint32_t i = 0; i < nidle; i++) {
     snprintf(tname, sizeof(tname), "idle-%u", i);
-    schedrt_spawn_opts o = {.name = tname};
-    if (schedrt_spawn_ex(rt, idle_task, &state[i], &o, NULL))
-      fprintf(stderr, "inspect_target: spawn failed\n");
+    idle[i] = (notify_waiter){.n = idle_notify};
+    sc.want++;
+    if (spawn_named(&sc, notify_task, &idle[i], tname, NULL))
+      status = 1;
   }
-  schedrt_spawn_opts to = {.name = "ticker"};
-  if (schedrt_spawn_ex(rt, ticker_task, &state[nidle], &to, NULL))
-    fprintf(stderr, "inspect_target: spawn failed\n");
-  if (stuck_ns) {
-    schedrt_spawn_opts so = {.name = "spinner"};
-    if (schedrt_spawn_ex(rt, spinner_task, &state[nidle + 1], &so, NULL))
-      fprintf(stderr, "inspect_target: spawn failed\n");
+  if (ticker && spawn_named(&sc, ticker_task, &state[0], "ticker", NULL))
+    status = 1;
+  if (stuck_ns && spawn_named(&sc, spinner_task, &state[1], "spinner", NULL))
+    status = 1;
+  if (deadlock && start_deadlock(&sc))
+    status = 1;
+  if (lost_wake) {
+    sc.want++;
+    if (spawn_named(&sc, lost_waker_task, &sc.lost_polled, "lost-waker", NULL))
+      status = 1;
   }
-  printf("ready %ld %s\n", (long)getpid(), schedrt_metrics_segment(rt) ? schedrt_metrics_segment(rt) : "-");
-  fflush(stdout);
+  if (phases && start_phases(&sc))
+    status = 1;
+  if (!status && wait_settled(sc.want))
+    status = 1;
+  if (!status) {
+    printf("ready %ld %s\n", (long)getpid(),
+           schedrt_metrics_segment(sc.rt) ? schedrt_metrics_segment(sc.rt) : "-");
+    fflush(stdout);
+  }
 
-  struct timespec ts = {.tv_sec = exit_after_ms / 1000, .tv_nsec = (exit_after_ms % 1000) * 1000000L};
-  if (exit_after_ms > 0) {
-    while (sigtimedwait(&set, NULL, &ts) < 0 && errno == EINTR) {
-    }
-  } else {
+  /* Until SIGINT/SIGTERM or --exit-after; SIGUSR1 moves --phases on. */
+  uint64_t end = exit_after_ms > 0 ? schedrt_now_ns() + (uint64_t)exit_after_ms * 1000000ull : 0;
+  while (!status) {
     int sig;
-    sigwait(&set, &sig);
+    if (end) {
+      uint64_t now = schedrt_now_ns();
+      if (now >= end)
+        break;
+      struct timespec ts = {.tv_sec = (time_t)((end - now) / 1000000000ull),
+                            .tv_nsec = (long)((end - now) % 1000000000ull)};
+      sig = sigtimedwait(&set, NULL, &ts);
+      if (sig < 0)
+        continue; /* EINTR, or the time is up (checked above) */
+    } else if (sigwait(&set, &sig)) {
+      break;
+    }
+    if (sig != SIGUSR1)
+      break;
+    if (phases && next_phase(&sc))
+      status = 1;
   }
   atomic_store(&stopping, 1);
   schedrt_notify_all(idle_notify);
-  schedrt_runtime_destroy(rt);
+  schedrt_runtime_destroy(sc.rt);
+  /* Handles and notifies outlive the runtime; the tasks that used them were dropped. */
+  for (int i = 0; i < 3; i++)
+    schedrt_handle_release(sc.cycle_h[i]);
+  for (int i = 0; i < 2; i++)
+    schedrt_handle_release(sc.short_h[i]);
   schedrt_notify_destroy(idle_notify);
+  if (sc.never)
+    schedrt_notify_destroy(sc.never);
+  if (sc.shorts)
+    schedrt_notify_destroy(sc.shorts);
+  free(idle);
   free(state);
-  return 0;
+  return status;
 }

@@ -9,7 +9,10 @@
 # figures keep moving under it, the demo's histograms show their percentiles over the run and the
 # last refresh and their buckets as bars, `h`/`t` come back to it, `Esc` leaves); `q` quits and the
 # terminal is back (stty sane, no alternate screen); resize and 80x24; NO_COLOR; SIGTERM restores
-# the terminal; `show -t` with its help, `g`, `Enter`/`Esc` and `q`; a stuck worker is highlighted,
+# the terminal; `show -t` with its help, `g`, `Enter`/`Esc` and `q`; `c` before a second dump says so, a
+# second `d` compares with the first in the status line and `c` opens the diff screen (its help, Esc);
+# the viewer marks a real deadlock and lost wake-up (D, L; under NO_COLOR too), `a` puts them first, then
+# alone, and the detail pane says what can wake a task; a stuck worker is highlighted,
 # its line keeps the spawn site's line number at 80 columns; a target without SCHEDRT_TIMING gets
 # the hint line in the worker panel; a hung target and an exited one get their banners.
 # Exit 0 pass, 1 fail, 77 skip (no tmux).
@@ -84,6 +87,21 @@ wait_exit() {
   return 1
 }
 
+# Starts a program in the background and waits for it to print "ready" in its log $1; prints its pid.
+# Called in $(...), as start_bg.
+start_ready() {
+  local log=$1 i
+  shift
+  "$@" >"$log" 2>&1 &
+  local p=$!
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^ready ' "$log" && { echo "$p"; return 0; }
+    sleep 0.1
+  done
+  echo "did not get ready: $*" >&2
+  return 1
+}
+
 # Starts a program in the background and waits for its metrics segment; prints its pid.
 # Called in $(...), a subshell: the caller adds the pid to pids, so cleanup stops it.
 start_bg() {
@@ -100,10 +118,11 @@ start_bg() {
 # A fresh shell in a WxH terminal, in the work directory, with a recognisable prompt.
 new_term() {
   tm kill-server 2>/dev/null
+  # HISTFILE: a shell killed with its server writes its history as it goes, maybe after cleanup's rm -rf.
   # A new server per terminal: reusing a socket right after kill-server races with its exit.
   nterm=$((nterm + 1))
   sock=$work/tmux$nterm.sock
-  tm -f /dev/null new-session -d -s e2e -x "$1" -y "$2" "env -i PATH=$PATH TERM=xterm-256color HOME=$work LANG=C.UTF-8 ${3:-} bash --norc --noprofile"
+  tm -f /dev/null new-session -d -s e2e -x "$1" -y "$2" "env -i PATH=$PATH TERM=xterm-256color HOME=$work HISTFILE=/dev/null LANG=C.UTF-8 ${3:-} bash --norc --noprofile"
   tm set-option -t e2e -g status off >/dev/null
   type_line "cd $work && PS1='PROMPT\$ '"
   wait_for '^PROMPT\$' 5 || fail "no shell prompt"
@@ -181,6 +200,30 @@ if wait_for 'saved to \./sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' 15; then
   wait_for "dump of pid $demo_pid" 5 || fail "t: no viewer the second time"
   tm send-keys -t e2e Escape
   wait_for "sched-inspect  pid $demo_pid" 5 && pass "Esc leaves the viewer" || fail "Esc did not leave the viewer"
+
+  # Comparing: one dump is not enough; a second d compares with the first, c opens the diff.
+  tm send-keys -t e2e c
+  wait_for 'compare needs two dumps: press d once more' 3 && pass "c after one dump says what it needs" ||
+    fail "c after one dump: no hint"
+  tm send-keys -t e2e d
+  if wait_for 'vs the previous dump \(c compares\): [0-9]+ new lost wake-ups?, [0-9]+ stalled' 15; then
+    pass "a second d compares with the first: $(screen | grep -Eo 'vs the previous dump[^;]*' | head -1)"
+    tm send-keys -t e2e c
+    if wait_for 'diff of the last two dumps' 5 && wait_for '^HEADLINES' 3; then
+      pass "c opens the diff screen"
+      screen | grep -q "Two dumps of pid $demo_pid" || fail "the diff screen lacks its first line"
+      tm send-keys -t e2e h
+      wait_for 'keys of the diff screen' 3 && pass "h in the diff screen shows its keys" || fail "diff screen: no help"
+      tm send-keys -t e2e x
+      wait_for 'diff of the last two dumps' 3 || fail "the help did not close back to the diff screen"
+      tm send-keys -t e2e Escape
+      wait_for "sched-inspect  pid $demo_pid" 3 && pass "Esc leaves the diff screen" || fail "Esc: the diff stays"
+    else
+      fail "c after two dumps: no diff screen"
+    fi
+  else
+    fail "the second d: no comparison in the status line"
+  fi
 else
   fail "d: no 'saved to ./sched-dump-$demo_pid-...cbor' in the status line"
 fi
@@ -254,7 +297,7 @@ wait_for 'polls/s [0-9]' 5 || fail "80x24: no rates"
 for col in 'STATE' 'DEPTH' 'QUEUE' 'HISTORY' 'polls/s' 'steals/s' 'parks/s' 'BUSY%' 'TASK'; do
   screen | grep -q -- "$col" || fail "80x24: column $col missing"
 done
-screen | grep -Eq 'd *Dump.*q *Quit' || fail "80x24: function bar cut"
+screen | grep -Eq 'd *Dump.*c *Diff.*q *Quit' || fail "80x24: function bar cut (or no c Diff)"
 pass "80x24 shows every column and the function bar"
 tm resize-window -t e2e -x 60 -y 16
 sleep 0.5
@@ -313,6 +356,49 @@ if [[ -n ${dump_file:-} ]]; then
   tm send-keys -t e2e q
   check_restored 0 "q in show -t"
 fi
+
+# ---------------------------------------------------------------- the viewer's marks
+# A real deadlock (three tasks awaiting each other's join handles) and a lost wake-up (a task that dropped
+# its only waker), next to a notify waiter that is fine; under NO_COLOR the marks must still show.
+wpid=$(start_ready "$work/waits.log" "$target" --workers 2 --idle 1 --no-ticker --deadlock --lost-wake) || exit 1
+pids+=("$wpid")
+if "$inspect" dump "$wpid" -o "$work/waits.cbor" >"$work/waits_dump.txt" 2>&1; then
+  new_term 100 30 "NO_COLOR=1"
+  type_line "$inspect show -t $work/waits.cbor"
+  if wait_for 'need attention: 1 lost wake-up, 3 deadlocked, 0 stuck' 5; then
+    pass "the viewer counts what needs attention"
+  else
+    fail "the viewer: no attention count"
+  fi
+  n=$(screen | grep -Ec '^D +#[0-9]+ +cycle-[abc] ')
+  [[ $n == 3 ]] && pass "the three deadlocked tasks are marked D" || fail "expected 3 rows marked D, got $n"
+  screen | grep -Eq '^L +#[0-9]+ +lost-waker ' && pass "the lost wake-up is marked L" || fail "lost-waker not marked L"
+  screen | grep -Eq '^ +#[0-9]+ +idle-0 ' && pass "the notify waiter has no mark" || fail "idle-0: marked or missing"
+  screen | grep -Eq '^! [-+] idle +3 +await "join-next" at [^ ]*inspect_target\.c:[0-9]+ ' ||
+    fail "the deadlocked group is not marked, or its site lost its line number"
+  tm send-keys -t e2e a
+  wait_for 'sorted by state; attention first' 3 && pass "a: attention first" || fail "a: not attention first"
+  tm send-keys -t e2e a
+  if wait_for 'sorted by state; attention only' 3 && wait_gone 'idle-0' 3; then
+    pass "a again: attention only (the notify waiter is gone)"
+  else
+    fail "a again: not attention only"
+  fi
+  screen | grep -Eq '^L +#[0-9]+ +lost-waker ' || fail "attention only: the lost wake-up is gone"
+  tm send-keys -t e2e g
+  wait_for '^D #[0-9]+ +cycle-a ' 3 && pass "g: the flat list keeps the marks" || fail "flat list: no D mark"
+  tm send-keys -t e2e Enter
+  if wait_for ' can be woken by: ' 3 && wait_for '(DEADLOCK: one of 3 tasks|LOST WAKE-UP: idle)' 3; then
+    pass "Enter: the detail pane says what can wake the task and why it needs attention"
+  else
+    fail "Enter: no wakers or attention line in the detail pane"
+  fi
+  tm send-keys -t e2e q
+  check_restored 0 "q in the viewer with marks"
+else
+  fail "dump of the deadlocked target: $(head -3 "$work/waits_dump.txt")"
+fi
+kill -TERM "$wpid" 2>/dev/null
 
 # ---------------------------------------------------------------- stuck, hung, exited
 # Without SCHEDRT_TIMING (whatever our environment says): no histograms.

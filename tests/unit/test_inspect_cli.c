@@ -85,16 +85,19 @@ static int run(const char *first, ...) {
 
 static pid_t target_pid;
 static char target_pid_s[16];
+static FILE *target_out; /* its standard output after "ready" (--phases says "phase 1" there) */
 
 extern char **environ;
 
 /*
- * Starts inspect_target with --workers 3 and up to four more arguments (NULL
- * ends them). timing: with SCHEDRT_TIMING=1 in its environment (histograms,
- * exact poll starts); else without it, whatever ours says.
+ * Starts inspect_target with --workers 3 and the arguments in args (NULL
+ * ends them, at most 8). timing: with SCHEDRT_TIMING=1 in its environment
+ * (histograms, exact poll starts); else without it, whatever ours says.
  */
-static void start_target_ex(int timing, const char *a1, const char *a2, const char *a3, const char *a4) {
-  const char *argv[] = {INSPECT_TARGET_BIN, "--workers", "3", a1, a2, a3, a4, NULL};
+static void start_target_args(int timing, const char *const *args) {
+  const char *argv[12] = {INSPECT_TARGET_BIN, "--workers", "3"};
+  for (size_t i = 0; i < 8 && args[i]; i++)
+    argv[3 + i] = args[i];
   size_t n = 0, k = 0;
   while (environ[n])
     n++;
@@ -118,19 +121,32 @@ static void start_target_ex(int timing, const char *a1, const char *a2, const ch
   free(envp);
   close(p[1]);
   char line[256] = "";
-  FILE *f = fdopen(p[0], "r");
-  cr_assert(fgets(line, sizeof(line), f) != NULL, "the target did not start");
-  fclose(f);
-  cr_assert(strncmp(line, "ready ", 6) == 0, "%s", line);
-  target_pid = pid;
+  target_pid = pid; /* first: a failed start below is still stopped by the suite's fini */
   snprintf(target_pid_s, sizeof(target_pid_s), "%ld", (long)pid);
+  target_out = fdopen(p[0], "r");
+  cr_assert(fgets(line, sizeof(line), target_out) != NULL, "the target did not start");
+  cr_assert(strncmp(line, "ready ", 6) == 0, "%s", line);
+}
+
+/* Up to four arguments, NULL-terminated. */
+static void start_target_ex(int timing, const char *a1, const char *a2, const char *a3, const char *a4) {
+  const char *const args[] = {a1, a2, a3, a4, NULL};
+  start_target_args(timing, args);
 }
 
 static void start_target(const char *a1, const char *a2, const char *a3, const char *a4) {
   start_target_ex(0, a1, a2, a3, a4);
 }
 
+/* Files the tests write under /tmp: removed by the suites' fini, so a failed assertion leaves none. */
+static char tmp_files[8][256];
+static int ntmp_files;
+static char tmp_dir[256]; /* a directory of a test's own, removed with what it holds */
+
 static void stop_target(void) {
+  if (target_out)
+    fclose(target_out);
+  target_out = NULL;
   if (target_pid <= 0)
     return;
   kill(target_pid, SIGCONT);
@@ -138,6 +154,20 @@ static void stop_target(void) {
   while (waitpid(target_pid, NULL, 0) < 0 && errno == EINTR) {
   }
   target_pid = 0;
+}
+
+static void cleanup(void) {
+  stop_target();
+  for (int i = 0; i < ntmp_files; i++)
+    unlink(tmp_files[i]);
+  ntmp_files = 0;
+  if (tmp_dir[0]) {
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
+    if (system(cmd) != 0)
+      fprintf(stderr, "could not remove %s\n", tmp_dir);
+    tmp_dir[0] = '\0';
+  }
 }
 
 static size_t count_lines(const char *s) {
@@ -178,8 +208,8 @@ static void expect_fields(int n) {
  * (tests/inspector.cmake filters it out elsewhere; the dump tests skip where
  * it serves no dumps).
  */
-TestSuite(cli, .timeout = 60);
-TestSuite(cli_live, .fini = stop_target, .timeout = 60);
+TestSuite(cli, .fini = cleanup, .timeout = 60);
+TestSuite(cli_live, .fini = cleanup, .timeout = 60);
 
 /* ---------------------------------------------------------- the basics */
 
@@ -190,7 +220,7 @@ Test(cli, version_and_help) {
   run("--help", NULL);
   EXPECT_STATUS(0);
   EXPECT_OUT("Exit status");
-  static const char *const cmds[] = {"list", "top", "stat", "dump", "show"};
+  static const char *const cmds[] = {"list", "top", "stat", "dump", "show", "diff"};
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
     run(cmds[i], "--help", NULL);
     EXPECT_STATUS(0);
@@ -221,6 +251,14 @@ Test(cli, usage_errors_exit_2) {
   EXPECT_ERR("does not apply");
   run("show", "a", "--json", "-t", NULL);
   EXPECT_STATUS(2);
+  run("diff", "a", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("expected two FILEs");
+  run("diff", "a", "b", "c", NULL);
+  EXPECT_STATUS(2);
+  run("diff", "a", "b", "-t", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("does not apply");
 }
 
 Test(cli, no_such_process_exits_4) {
@@ -440,6 +478,8 @@ Test(cli_live, hung_target_is_reported) {
 static void tmp_path(char *buf, size_t size, const char *name) {
   snprintf(buf, size, "/tmp/inspect_cli_%ld_%s", (long)getpid(), name);
   unlink(buf);
+  if (ntmp_files < (int)(sizeof(tmp_files) / sizeof(tmp_files[0])))
+    snprintf(tmp_files[ntmp_files++], sizeof(tmp_files[0]), "%s", buf);
 }
 
 Test(cli_live, dump_save_and_show) {
@@ -490,22 +530,208 @@ Test(cli_live, dump_default_name) {
   start_target(NULL, NULL, NULL, NULL);
   snprintf(dir, sizeof(dir), "/tmp/inspect_cli_dir_%ld", (long)getpid());
   mkdir(dir, 0700);
+  snprintf(tmp_dir, sizeof(tmp_dir), "%s", dir);
   cr_assert(getcwd(cwd, sizeof(cwd)) != NULL);
   cr_assert_eq(chdir(dir), 0);
   run("dump", target_pid_s, NULL);
   cr_assert_eq(chdir(cwd), 0);
   if (strstr(r.err, "serves no dump requests")) {
-    stop_target(); /* a skip does not run the suite's .fini */
-    rmdir(dir);
+    cleanup(); /* a skip does not run the suite's .fini */
     cr_skip_test("this build's runtime serves no dumps");
   }
   EXPECT_STATUS(0);
   char want[64];
   snprintf(want, sizeof(want), "./sched-dump-%s-", target_pid_s);
   EXPECT_OUT(want);
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
+
+  /* Two dumps in one second (d twice in the live view) must not collide: with the default name of this
+   * second and the next ten taken, the next dump takes a number. */
+  char taken[11][600];
+  int ntaken = 0;
+  for (time_t t = time(NULL); ntaken < 11; t++) {
+    char stamp[32];
+    struct tm tm;
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime_r(&t, &tm));
+    snprintf(taken[ntaken], sizeof(taken[0]), "%s/sched-dump-%s-%s.cbor", dir, target_pid_s, stamp);
+    FILE *f = fopen(taken[ntaken++], "wx");
+    if (f)
+      fclose(f);
+  }
+  cr_assert_eq(chdir(dir), 0);
+  run("dump", target_pid_s, NULL);
+  cr_assert_eq(chdir(cwd), 0);
+  EXPECT_STATUS(0);
+  EXPECT_OUT("-2.cbor");
+}
+
+Test(cli, diff_bad_files) {
+  run("diff", "/nonexistent/a.cbor", "/nonexistent/b.cbor", NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("/nonexistent/a.cbor");
+}
+
+/* ------------------------------------------- deadlocks, lost wake-ups, diff */
+
+/* Dumps the target to a fresh /tmp file named name; skips where its runtime serves no dumps. */
+static void dump_to(char *path, size_t size, const char *name) {
+  tmp_path(path, size, name);
+  run("dump", target_pid_s, "-o", path, NULL);
+  if (strstr(r.err, "serves no dump requests")) {
+    cleanup(); /* a skip does not run the suite's .fini */
+    cr_skip_test("this build's runtime serves no dumps");
+  }
+  cr_assert_eq(r.status, 0, "dump: exit %d: %s", r.status, r.err);
+}
+
+/* The "name"s of the task objects in a JSON array, sorted and joined with ",": "a,b,c". */
+static const char *names_of(json_t *arr) {
+  static char buf[512];
+  const char *names[32];
+  size_t n = 0;
+  for (size_t i = 0; i < json_array_size(arr) && n < 32; i++)
+    names[n++] = json_string_value(json_object_get(json_array_get(arr, i), "name"));
+  for (size_t i = 1; i < n; i++)
+    for (size_t k = i; k > 0 && strcmp(names[k - 1] ? names[k - 1] : "", names[k] ? names[k] : "") > 0; k--) {
+      const char *t = names[k];
+      names[k] = names[k - 1];
+      names[k - 1] = t;
+    }
+  buf[0] = '\0';
+  for (size_t i = 0; i < n; i++)
+    snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? "," : "",
+             names[i] ? names[i] : "null");
+  return buf;
+}
+
+static size_t occurrences(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
+/*
+ * A real program with the two bugs (tests/e2e/inspect_target.c): three tasks
+ * awaiting each other's join handles, one that dropped its only waker; and
+ * one waiting on a notify, which is fine. show must name the three in one
+ * deadlock and the one lost wake-up, never the notify waiter.
+ */
+Test(cli_live, show_finds_the_deadlock_and_the_lost_wake_up) {
+  static const char *const args[] = {"--idle", "1", "--no-ticker", "--deadlock", "--lost-wake", NULL};
+  char path[256];
+  start_target_args(0, args);
+  dump_to(path, sizeof(path), "waits.cbor");
+
+  run("show", path, NULL);
+  EXPECT_STATUS(0);
+  char *attn = strstr(r.out, "NEEDS ATTENTION"), *glance = strstr(r.out, "WORKERS AT A GLANCE");
+  cr_assert(attn && glance && attn < glance, "%s", r.out);
+  *glance = '\0'; /* from here on: the attention section only, without its idle await points */
+  char *idle_points = strstr(attn, "longest-idle await points");
+  if (idle_points)
+    *idle_points = '\0';
+  cr_expect_eq(occurrences(attn, "deadlocks: 1 "), 1u, "%s", attn);
+  cr_expect_eq(occurrences(attn, "deadlock 1: 3 tasks"), 1u, "%s", attn);
+  cr_expect_eq(occurrences(attn, "deadlock 2:"), 0u, "%s", attn);
+  for (const char *const *n = (const char *const[]){"\"cycle-a\"", "\"cycle-b\"", "\"cycle-c\"", NULL}; *n;
+       n++) {
+    cr_expect_eq(occurrences(attn, *n), 1u, "%s once in:\n%s", *n, attn);
+  }
+  cr_expect(strstr(attn, "await \"join-next\" at ") != NULL, "%s", attn);
+  cr_expect(strstr(attn, "spawned at ") != NULL && strstr(attn, "inspect_target.c:") != NULL, "%s", attn);
+  cr_expect_eq(occurrences(attn, "lost wake-ups: 1 "), 1u, "%s", attn);
+  cr_expect(strstr(attn, "#5 \"lost-waker\" idle") != NULL || strstr(attn, "\"lost-waker\" idle") != NULL,
+            "%s", attn);
+  cr_expect(strstr(attn, "await \"dropped-waker\"") != NULL, "%s", attn);
+  cr_expect(strstr(attn, "\"idle-0\" idle") == NULL, "the notify waiter is not a finding:\n%s", attn);
+  cr_expect(strstr(attn, "stuck worker") == NULL, "%s", attn);
+
+  run("show", path, "--json", NULL);
+  EXPECT_STATUS(0);
+  json_error_t e;
+  json_t *j = json_loads(r.out, 0, &e);
+  cr_assert(json_is_object(j), "%s", e.text);
+  json_t *a = json_object_get(j, "analysis"), *counts = json_object_get(a, "counts");
+  cr_expect(json_is_true(json_object_get(a, "wake_info")));
+  cr_expect_eq(json_integer_value(json_object_get(counts, "deadlocks")), 1);
+  cr_expect_eq(json_integer_value(json_object_get(counts, "lost_wakeups")), 1);
+  cr_expect_eq(json_integer_value(json_object_get(counts, "stuck_workers")), 0);
+  json_t *dl = json_array_get(json_object_get(a, "deadlocks"), 0);
+  cr_expect_str_eq(names_of(json_object_get(dl, "tasks")), "cycle-a,cycle-b,cycle-c");
+  cr_expect_str_eq(names_of(json_object_get(a, "lost_wakeups")), "lost-waker");
+  /* Each member waits for the next; the JSON says whom. */
+  json_t *m0 = json_array_get(json_object_get(dl, "tasks"), 0),
+         *m1 = json_array_get(json_object_get(dl, "tasks"), 1);
+  cr_expect_eq(json_integer_value(json_object_get(m0, "waits_for")),
+               json_integer_value(json_object_get(m1, "id")));
+  /* The dump itself is still there, converted faithfully. */
+  cr_expect_eq(json_array_size(json_object_get(j, "tasks")), 5u);
+  json_decref(j);
+}
+
+/*
+ * diff on two dumps of a scripted program (inspect_target --phases): between
+ * them the two "short-*" tasks finish and two "new-*" appear; the three
+ * "stay-*" wait on, never polled: they are the stalled ones.
+ */
+Test(cli_live, diff_of_a_scripted_program) {
+  static const char *const args[] = {"--idle", "0", "--no-ticker", "--phases", NULL};
+  char a[256], b[256], other[256], line[64] = "";
+  start_target_args(0, args);
+  dump_to(a, sizeof(a), "phase0.cbor");
+  cr_assert_eq(kill(target_pid, SIGUSR1), 0);
+  /* The target says when the shorts have finished and the new ones wait (bounded: it exits on failure). */
+  cr_assert(fgets(line, sizeof(line), target_out) != NULL && strcmp(line, "phase 1\n") == 0, "target: '%s'",
+            line);
+  dump_to(b, sizeof(b), "phase1.cbor");
+
+  run("diff", a, b, NULL);
+  EXPECT_STATUS(0);
+  char *head = strstr(r.out, "HEADLINES"), *stalled = strstr(r.out, "\nSTALLED (3)");
+  cr_assert(head && stalled && head < stalled, "%s", r.out);
+  EXPECT_OUT("3 tasks stalled");
+  EXPECT_OUT("2 tasks appeared, 2 finished: 5 alive in A, 5 in B");
+  char *appeared = strstr(r.out, "\nAPPEARED (2)"),
+       *finished = strstr(r.out, "\nFINISHED (as A saw them) (2)");
+  cr_assert(appeared && finished && stalled < appeared && appeared < finished, "%s", r.out);
+  *appeared = '\0';
+  for (int i = 0; i < 3; i++) {
+    char want[32];
+    snprintf(want, sizeof(want), " stay-%d ", i);
+    cr_expect(strstr(stalled, want) != NULL, "no %s among the stalled:\n%s", want, stalled);
+  }
+  cr_expect(strstr(stalled, "short-") == NULL && strstr(stalled, "new-") == NULL, "%s", stalled);
+
+  run("diff", a, b, "--json", NULL);
+  EXPECT_STATUS(0);
+  json_error_t e;
+  json_t *j = json_loads(r.out, 0, &e);
+  cr_assert(json_is_object(j), "%s", e.text);
+  cr_expect_str_eq(names_of(json_object_get(j, "stalled")), "stay-0,stay-1,stay-2");
+  cr_expect_str_eq(names_of(json_object_get(j, "appeared")), "new-0,new-1");
+  cr_expect_str_eq(names_of(json_object_get(j, "finished")), "short-0,short-1");
+  cr_expect_eq(json_array_size(json_object_get(j, "new_lost_wakeups")), 0u);
+  cr_expect(json_integer_value(json_object_get(j, "interval_ns")) > 0);
+  cr_expect(json_is_false(json_object_get(j, "swapped")));
+  json_decref(j);
+
+  /* Newest first: a warning, and the same comparison. */
+  run("diff", b, a, "--json", NULL);
+  EXPECT_STATUS(0);
+  EXPECT_ERR("was taken before");
+  j = json_loads(r.out, 0, &e);
+  cr_assert(json_is_object(j), "%s", e.text);
+  cr_expect(json_is_true(json_object_get(j, "swapped")));
+  cr_expect_str_eq(names_of(json_object_get(j, "appeared")), "new-0,new-1");
+  json_decref(j);
+
+  /* A dump of another process: its ids mean nothing here. */
+  stop_target();
+  start_target_args(0, args);
+  dump_to(other, sizeof(other), "other.cbor");
+  run("diff", a, other, NULL);
+  EXPECT_STATUS(1);
+  EXPECT_ERR("different processes");
 }
 
 Test(cli, show_bad_files) {

@@ -13,6 +13,7 @@
 #include <cbor.h>
 #include <jansson.h>
 
+#include "dump_analysis_json.h"
 #include "dump_group.h"
 #include "dump_json.h"
 #include "dump_report.h"
@@ -192,18 +193,20 @@ Test(dump_model, decodes_every_section) {
   schedrt_dump_doc_free(m);
 }
 
-Test(dump_model, groups_by_await_point_and_state_longest_idle_first) {
+Test(dump_model, groups_by_await_point_and_state_running_then_longest_idle_first) {
   schedrt_dump_doc *m = load_ok(SCHEDRT_DUMP_MAJOR);
   task_group *g;
   size_t n;
   cr_assert_eq(dump_group_tasks(m, &g, &n), 0);
-  cr_assert_eq(n, 4u, "read-request/idle, tick-sleep/idle, none/local, none/running");
-  cr_expect_str_eq(g[0].await_label, "read-request");
-  cr_expect_eq(g[0].count, 3u);
-  cr_expect_eq(g[0].max_idle_ns, 5000000000ull);
-  cr_expect_eq(m->tasks[g[0].members[0]].id, 2u, "longest idle first");
-  cr_expect_eq(m->tasks[g[0].members[2]].id, 6u);
-  cr_expect_eq(g[1].state, SCHEDRT_DUMP_STATE_RUNNING, "1.5 s running comes next");
+  cr_assert_eq(n, 4u, "none/running, read-request/idle, tick-sleep/idle, none/local");
+  cr_expect_eq(g[0].state, SCHEDRT_DUMP_STATE_RUNNING, "what runs comes first, whatever the idle times");
+  cr_expect_str_eq(g[1].await_label, "read-request");
+  cr_expect_eq(g[1].count, 3u);
+  cr_expect_eq(g[1].max_idle_ns, 5000000000ull);
+  cr_expect_eq(m->tasks[g[1].members[0]].id, 2u, "longest idle first");
+  cr_expect_eq(m->tasks[g[1].members[2]].id, 6u);
+  cr_expect_str_eq(g[2].await_label, "tick-sleep");
+  cr_expect_eq(g[3].state, SCHEDRT_DUMP_STATE_LOCAL);
   dump_groups_free(g, n);
   schedrt_dump_doc_free(m);
 }
@@ -231,7 +234,7 @@ Test(dump_model, sorts) {
 }
 
 Test(dump_model, running_tasks_without_state_time) {
-  /* A real dump writes null state_ns for a running task: sorted and grouped as 0, shown as "-". */
+  /* A real dump writes null state_ns for a running task: sorted as 0, shown with its worker's running_ns. */
   cbor_item_t *tag = build_dump(SCHEDRT_DUMP_MAJOR), *top = cbor_tag_item(tag);
   cbor_item_t *tasks = NULL;
   for (size_t i = 0; i < cbor_map_size(top); i++)
@@ -261,7 +264,8 @@ Test(dump_model, running_tasks_without_state_time) {
   FILE *f = open_memstream(&text, &tl);
   dump_report_print(m, f, 0);
   fclose(f);
-  cr_expect(strstr(text, "#5        spinner              running -") != NULL, "%s", text);
+  /* Its time is its worker's running_ns (1.5 s: worker 0 is missing, polling task 5). */
+  cr_expect(strstr(text, "#5        spinner              running 1.50s") != NULL, "%s", text);
   free(text);
   schedrt_dump_doc_free(m);
   free(buf);
@@ -284,6 +288,27 @@ Test(dump_model, faithful_json) {
   cr_expect_eq(json_object_size(json_array_get(tasks, 0)), 9u);
   cr_expect_str_eq(json_object_iter_key(json_object_iter(j)), SCHEDRT_DK_FORMAT);
   json_decref(j);
+  schedrt_dump_doc_free(m);
+}
+
+Test(dump_model, show_json_adds_the_analysis_after_the_dump) {
+  schedrt_dump_doc *m = load_ok(SCHEDRT_DUMP_MAJOR);
+  json_t *j = dump_json_with_analysis(m), *plain = dump_json(m);
+  cr_assert(json_is_object(j));
+  cr_expect_eq(json_object_size(j), 9u, "the dump's 8 keys and analysis");
+  json_t *a = json_incref(json_object_get(j, "analysis")); /* ours: it outlives the json_object_del below */
+  cr_assert(json_is_object(a));
+  /* The rest is the faithful conversion, unchanged. */
+  json_object_del(j, "analysis");
+  cr_expect(json_equal(j, plain));
+  /* Worker 0 is missing, polling task 5 ("spinner"). A 1.0 dump says nothing about wakers. */
+  cr_expect_eq(json_integer_value(json_object_get(json_object_get(a, "counts"), "stuck_workers")), 1);
+  json_t *stuck = json_array_get(json_object_get(a, "stuck_workers"), 0);
+  cr_expect_str_eq(json_string_value(json_object_get(json_object_get(stuck, "task"), "name")), "spinner");
+  cr_expect(json_is_false(json_object_get(a, "wake_info")));
+  json_decref(a);
+  json_decref(j);
+  json_decref(plain);
   schedrt_dump_doc_free(m);
 }
 

@@ -19,6 +19,11 @@ Test(keys, lookup) {
   cr_expect_eq(keys_lookup(keys_dump, '\n'), ACT_ENTER);
   cr_expect_eq(keys_lookup(keys_dump, KEY_ENTER), ACT_ENTER);
   cr_expect_eq(keys_lookup(keys_dump, 'g'), ACT_GROUP);
+  cr_expect_eq(keys_lookup(keys_dump, 'a'), ACT_ATTENTION);
+  cr_expect_eq(keys_lookup(keys_top, 'c'), ACT_COMPARE);
+  cr_expect_eq(keys_lookup(keys_diff, 27), ACT_BACK);
+  cr_expect_eq(keys_lookup(keys_diff, 'q'), ACT_BACK);
+  cr_expect_eq(keys_lookup(keys_diff, KEY_NPAGE), ACT_PGDN);
 }
 
 /* Every action reachable by a key is described in the help (its own line or as an alias). */
@@ -43,6 +48,18 @@ static void every_key_in_help(const key_binding *table) {
 Test(keys, help_lists_every_key) {
   every_key_in_help(keys_top);
   every_key_in_help(keys_dump);
+  every_key_in_help(keys_diff);
+}
+
+/* The compare and attention keys are on their screens' function bars. */
+Test(keys, new_keys_on_the_function_bar) {
+  int compare = 0, attention = 0;
+  for (const key_binding *k = keys_top; k->key; k++)
+    compare |= k->action == ACT_COMPARE && k->bar != NULL;
+  for (const key_binding *k = keys_dump; k->key; k++)
+    attention |= k->action == ACT_ATTENTION && k->bar != NULL;
+  cr_expect(compare);
+  cr_expect(attention);
 }
 
 Test(keys, help_lines_join_aliases) {

@@ -1,0 +1,234 @@
+/* What needs attention in a dump (see dump_analysis.h). */
+#include "dump_analysis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "util.h"
+
+const char *dump_task_name(const schedrt_dump_task *t) {
+  return t->name && t->name[0] ? t->name : "(unnamed)";
+}
+
+static size_t state_slot(uint32_t s) { return s < SCHEDRT_DUMP_STATE__COUNT ? s : SCHEDRT_DUMP_STATE__COUNT; }
+
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+static int cmp_idle(const void *pa, const void *pb, void *arg) {
+  const schedrt_dump_doc *d = arg;
+  const schedrt_dump_task *a = &d->tasks[*(const size_t *)pa], *b = &d->tasks[*(const size_t *)pb];
+  uint64_t x = dump_task_for_ns(d, a), y = dump_task_for_ns(d, b);
+  if (x != y)
+    return x > y ? -1 : 1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int cmp_await(const void *pa, const void *pb) {
+  const await_summary *a = pa, *b = pb;
+  if (a->longest_idle_ns != b->longest_idle_ns)
+    return a->longest_idle_ns > b->longest_idle_ns ? -1 : 1;
+  if (a->idle != b->idle)
+    return a->idle > b->idle ? -1 : 1;
+  return a->await < b->await ? -1 : a->await > b->await;
+}
+
+static int cmp_site(const void *pa, const void *pb) {
+  const site_summary *a = pa, *b = pb;
+  if (a->tasks != b->tasks)
+    return a->tasks > b->tasks ? -1 : 1;
+  return a->spawn < b->spawn ? -1 : a->spawn > b->spawn;
+}
+
+/* Slot of a site index in a table of n + 1 (the last: none). */
+static size_t site_slot(int64_t idx, size_t n) { return idx >= 0 && (uint64_t)idx < n ? (size_t)idx : n; }
+
+static void summarize_awaits(const schedrt_dump_doc *d, dump_analysis *a) {
+  size_t n = d->nawait_sites;
+  await_summary *s = xcalloc(n + 1, sizeof(*s));
+  for (size_t k = 0; k <= n; k++)
+    s[k].await = k < n ? (int64_t)k : SCHEDRT_DUMP_NONE;
+  for (size_t i = 0; i < d->ntasks; i++) {
+    const schedrt_dump_task *t = &d->tasks[i];
+    uint64_t idle = dump_task_for_ns(d, t);
+    await_summary *x = &s[site_slot(t->await, n)];
+    if (t->lost_wake) {
+      if (x->lost == 0 || idle > x->longest_lost_ns) {
+        x->longest_lost_ns = idle;
+        x->longest_lost = i;
+      }
+      x->lost++;
+    }
+    if (t->state != SCHEDRT_DUMP_STATE_IDLE)
+      continue;
+    if (x->idle == 0 || idle > x->longest_idle_ns) {
+      x->longest_idle_ns = idle;
+      x->longest = i;
+    }
+    x->idle++;
+  }
+  size_t k = 0;
+  for (size_t j = 0; j <= n; j++)
+    if (s[j].idle || s[j].lost)
+      s[k++] = s[j];
+  if (k > 1)
+    qsort(s, k, sizeof(*s), cmp_await);
+  a->awaits = s;
+  a->nawaits = k;
+}
+
+static void summarize_sites(const schedrt_dump_doc *d, dump_analysis *a) {
+  size_t n = d->nspawn_sites;
+  site_summary *s = xcalloc(n + 1, sizeof(*s));
+  for (size_t k = 0; k <= n; k++)
+    s[k] = (site_summary){.spawn = k < n ? (int64_t)k : SCHEDRT_DUMP_NONE, .youngest_ns = UINT64_MAX};
+  for (size_t i = 0; i < d->ntasks; i++) {
+    const schedrt_dump_task *t = &d->tasks[i];
+    site_summary *x = &s[site_slot(t->spawn, n)];
+    x->tasks++;
+    x->by_state[state_slot(t->state)]++;
+    x->lost += t->lost_wake;
+    x->deadlocked += dump_waits_in_cycle(&a->waits, i);
+    x->polls = sat_add(x->polls, t->polls);
+    if (t->state == SCHEDRT_DUMP_STATE_IDLE && dump_task_for_ns(d, t) > x->longest_idle_ns)
+      x->longest_idle_ns = dump_task_for_ns(d, t);
+    if (t->age_ns < x->youngest_ns)
+      x->youngest_ns = t->age_ns;
+  }
+  size_t k = 0;
+  for (size_t j = 0; j <= n; j++)
+    if (s[j].tasks)
+      s[k++] = s[j];
+  if (k > 1)
+    qsort(s, k, sizeof(*s), cmp_site);
+  a->sites = s;
+  a->nsites = k;
+}
+
+static void summarize_workers(const schedrt_dump_doc *d, dump_analysis *a) {
+  size_t nw = d->nworkers_listed;
+  a->workers = xcalloc(nw ? nw : 1, sizeof(*a->workers));
+  a->stuck = xmalloc((nw ? nw : 1) * sizeof(*a->stuck));
+  for (size_t i = 0; i < nw; i++) {
+    const schedrt_dump_worker *w = &d->workers[i];
+    worker_summary *x = &a->workers[i];
+    x->current = w->current_task >= 0 ? dump_waits_find(&a->waits, (uint64_t)w->current_task) : WAITS_NONE;
+    if (w->role == SCHEDRT_DUMP_ROLE_MISSING)
+      a->stuck[a->nstuck++] = i;
+    /* Both or neither: the decoder checked each against the bounds. */
+    x->has_hist = d->nhist_bounds > 0;
+    for (size_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++)
+      x->has_hist &= w->hist[h] != NULL && w->nhist[h] == d->nhist_bounds;
+    for (size_t h = 0; x->has_hist && h < SCHEDRT_M__HIST_COUNT; h++)
+      hist_summarize(w->hist[h], d->hist_bounds, (uint32_t)d->nhist_bounds, &x->hist[h]);
+  }
+  for (size_t i = 0; i < d->ntasks; i++) {
+    const schedrt_dump_task *t = &d->tasks[i];
+    if (t->worker >= 0 && (size_t)t->worker < nw)
+      a->workers[t->worker].by_state[state_slot(t->state)]++;
+  }
+}
+
+void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a) {
+  *a = (dump_analysis){.d = d, .wake_info = dump_has_wake_info(d)};
+  dump_waits_build(d, &a->waits);
+  a->lost = xmalloc((d->ntasks ? d->ntasks : 1) * sizeof(*a->lost));
+  for (size_t i = 0; i < d->ntasks; i++)
+    if (d->tasks[i].lost_wake)
+      a->lost[a->nlost++] = i;
+  if (a->nlost > 1)
+    qsort_r(a->lost, a->nlost, sizeof(*a->lost), cmp_idle, (void *)d);
+  a->chains = xmalloc((a->waits.nheads ? a->waits.nheads : 1) * sizeof(*a->chains));
+  for (size_t k = 0; k < a->waits.nheads; k++) {
+    size_t head = a->waits.heads[k], last;
+    if (a->waits.depth[head] >= ANALYSIS_MIN_CHAIN ||
+        dump_waits_chain_end(d, &a->waits, head, &last) == WAIT_END_CYCLE)
+      a->chains[a->nchains++] = head;
+  }
+  summarize_awaits(d, a);
+  summarize_sites(d, a);
+  summarize_workers(d, a);
+}
+
+void dump_analysis_free(dump_analysis *a) {
+  dump_waits_free(&a->waits);
+  free(a->stuck);
+  free(a->lost);
+  free(a->chains);
+  free(a->awaits);
+  free(a->sites);
+  free(a->workers);
+  *a = (dump_analysis){0};
+}
+
+unsigned dump_attention(const dump_analysis *a, size_t i) {
+  const schedrt_dump_doc *d = a->d;
+  if (i >= d->ntasks)
+    return 0;
+  unsigned m = 0;
+  if (d->tasks[i].lost_wake)
+    m |= ATTN_LOST;
+  if (dump_waits_in_cycle(&a->waits, i))
+    m |= ATTN_DEADLOCK;
+  for (size_t k = 0; k < a->nstuck; k++)
+    if (a->workers[a->stuck[k]].current == i)
+      m |= ATTN_STUCK;
+  return m;
+}
+
+/* Appends ", " (unless first) and the formatted text. */
+static void add(char *buf, size_t size, const char *fmt, const char *arg) {
+  size_t used = strlen(buf);
+  if (used + 1 >= size)
+    return;
+  xsnprintf(buf + used, size - used, "%s", used ? ", " : "");
+  used = strlen(buf);
+  xsnprintf(buf + used, size - used, fmt, arg);
+}
+
+int dump_has_wake_info(const schedrt_dump_doc *d) { return d->major > 1 || d->minor >= 1; }
+
+char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i) {
+  char tmp[160], dur[32];
+  buf[0] = '\0';
+  if (!dump_has_wake_info(d) || i >= d->ntasks)
+    return buf;
+  const schedrt_dump_task *t = &d->tasks[i];
+  if (t->lost_wake)
+    add(buf, size, "%s", "LOST WAKE-UP");
+  if (dump_waits_in_cycle(w, i))
+    add(buf, size, "%s", "DEADLOCK");
+  if (t->wait == SCHEDRT_DUMP_WAIT_JOIN && t->wait_for >= 0) {
+    size_t j = dump_waits_find(w, (uint64_t)t->wait_for);
+    if (j == WAITS_NONE)
+      xsnprintf(tmp, sizeof(tmp), "waits for #%lld (finished: not in the dump)", (long long)t->wait_for);
+    else
+      xsnprintf(tmp, sizeof(tmp), "waits for #%lld (%s)", (long long)t->wait_for,
+                dump_task_name(&d->tasks[j]));
+    add(buf, size, "%s", tmp);
+  } else if (t->wait != SCHEDRT_DUMP_WAIT_NONE) {
+    const char *what = schedrt_dump_wait_text(t->wait);
+    if (t->wait_object >= 0)
+      xsnprintf(tmp, sizeof(tmp), "%s 0x%llx", what, (unsigned long long)t->wait_object);
+    else
+      xsnprintf(tmp, sizeof(tmp), "%s", what);
+    add(buf, size, "%s", tmp);
+  }
+  if (t->wakers) {
+    xsnprintf(tmp, sizeof(tmp), "wakers %llu", (unsigned long long)t->wakers);
+    add(buf, size, "%s", tmp);
+  }
+  if (t->timers) {
+    if (t->timer_in_ns >= 0)
+      xsnprintf(tmp, sizeof(tmp), "timer in %s", fmt_duration(dur, sizeof(dur), (uint64_t)t->timer_in_ns));
+    else
+      xsnprintf(tmp, sizeof(tmp), "timers %llu", (unsigned long long)t->timers);
+    if (t->timers > 1 && t->timer_in_ns >= 0)
+      xsnprintf(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), " (%llu timers)",
+                (unsigned long long)t->timers);
+    add(buf, size, "%s", tmp);
+  }
+  if (!buf[0] && t->state == SCHEDRT_DUMP_STATE_IDLE)
+    add(buf, size, "%s", "wakers 0");
+  return buf;
+}

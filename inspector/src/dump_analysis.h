@@ -1,0 +1,94 @@
+/*
+ * What a dump says needs attention, found once for the report, `show
+ * --json`'s "analysis" object and the viewer: workers the dump could not
+ * hold (stuck in a poll), lost wake-ups (idle tasks nothing can wake),
+ * deadlocks and wait chains (dump_waits.c), the await points with the
+ * longest idle tasks, and per-worker and per-spawn-site summaries. No curses.
+ * Everything is O(n log n) in the tasks at most.
+ */
+#ifndef INSPECT_DUMP_ANALYSIS_H
+#define INSPECT_DUMP_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dump_group.h"
+#include "dump_waits.h"
+#include "hist.h"
+#include "schedrt/dump_read.h"
+
+/* A wait chain is reported from this many waiting tasks on (A waits for B waits for C), or when it
+ * leads into a deadlock: one task joining another is just a join. */
+#define ANALYSIS_MIN_CHAIN 2
+
+/* Task states plus one slot for "unknown" (a later minor's text). */
+#define ANALYSIS_NSTATES (SCHEDRT_DUMP_STATE__COUNT + 1)
+
+/* Idle tasks and lost wake-ups at one await point (an index of await_sites, or none recorded). */
+typedef struct await_summary {
+  int64_t await; /* index into await_sites, SCHEDRT_DUMP_NONE: no await point recorded */
+  size_t idle, lost;
+  uint64_t longest_idle_ns, longest_lost_ns;
+  size_t longest, longest_lost; /* the task idle longest there, the lost one idle longest (indexes) */
+} await_summary;
+
+/* The tasks alive from one spawn site. */
+typedef struct site_summary {
+  int64_t spawn; /* index into spawn_sites, SCHEDRT_DUMP_NONE: unknown */
+  size_t tasks, lost, deadlocked;
+  size_t by_state[ANALYSIS_NSTATES];
+  uint64_t polls;           /* summed over its tasks, saturating */
+  uint64_t longest_idle_ns; /* among its idle tasks */
+  uint64_t youngest_ns;     /* the smallest age: a site that keeps spawning has young tasks */
+} site_summary;
+
+typedef struct worker_summary {
+  size_t by_state[ANALYSIS_NSTATES]; /* tasks the dump places on it (running, LIFO slot, ring, deferred) */
+  size_t current;                    /* the task it polls (index), or WAITS_NONE */
+  int has_hist;                      /* both histograms were captured (per-poll timing was on) */
+  hist_summary hist[SCHEDRT_M__HIST_COUNT];
+} worker_summary;
+
+typedef struct dump_analysis {
+  const schedrt_dump_doc *d;
+  dump_waits waits;
+  int wake_info; /* the dump says who can wake each task (format 1.1 and later) */
+  size_t *stuck; /* workers the dump lists missing, by index */
+  size_t nstuck;
+  size_t *lost; /* lost wake-ups (task indexes), longest idle first */
+  size_t nlost;
+  await_summary *awaits; /* idle tasks by await point, longest idle first */
+  size_t nawaits;
+  size_t *chains; /* heads of the wait chains worth reporting (ANALYSIS_MIN_CHAIN), longest first */
+  size_t nchains;
+  site_summary *sites; /* by spawn site, most tasks first */
+  size_t nsites;
+  worker_summary *workers; /* [d->nworkers_listed] */
+} dump_analysis;
+
+/* Analyses d (which must outlive a). Fails hard on ENOMEM. */
+void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a);
+void dump_analysis_free(dump_analysis *a);
+
+/* Why task i needs attention: a mask of these (0: it does not). */
+enum {
+  ATTN_LOST = 1u << 0,     /* a lost wake-up */
+  ATTN_DEADLOCK = 1u << 1, /* in a cycle of joins */
+  ATTN_STUCK = 1u << 2,    /* polled by a worker the dump could not hold */
+};
+unsigned dump_attention(const dump_analysis *a, size_t i);
+
+/*
+ * What can wake task i of d (w: d's graph), for a person: "LOST WAKE-UP", "wakers 1", "timer in
+ * 40.0ms", "waits for #12 (name)" ("#12, finished" when the dump lacks it),
+ * "DEADLOCK", "notify 0x7f...", joined with ", "; "" for a dump without
+ * that information (format 1.0). Returns buf.
+ */
+char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i);
+/* Whether d says who can wake its tasks (format 1.1 and later). */
+int dump_has_wake_info(const schedrt_dump_doc *d);
+
+/* "name" or "(unnamed)". */
+const char *dump_task_name(const schedrt_dump_task *t);
+
+#endif
