@@ -44,6 +44,7 @@ static void round_free(struct schedrt__dround *r) {
   free(r->workers);
   free(r->probes);
   free(r->held);
+  free(r->woken);
   free(r->hist);
   free(r->taken);
   free(r->ntaken);
@@ -51,6 +52,66 @@ static void round_free(struct schedrt__dround *r) {
   free(r->cursors);
   schedrt__dsnap_trim(r, true);
   memset(r, 0, sizeof(*r));
+}
+
+/* Reads a small /proc file of worker i's thread into buf; its length, or 0. */
+static size_t read_thread_file(schedrt_runtime *rt, uint32_t i, const char *what, char *buf, size_t size) {
+  /* The thread id comes from the metrics (0 when built out). */
+  uint64_t tid = schedrt__metrics_tid(rt, i);
+  char path[64];
+  if (!tid)
+    return 0;
+  snprintf(path, sizeof(path), "/proc/self/task/%llu/%s", (unsigned long long)tid, what);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  return (size_t)n;
+}
+
+/* Worker i's thread's time on a CPU so far (the kernel's schedstat). */
+static bool cpu_time(schedrt_runtime *rt, uint32_t i, uint64_t *ns) {
+  char buf[96];
+  unsigned long long v;
+  if (!read_thread_file(rt, i, "schedstat", buf, sizeof(buf)) || sscanf(buf, "%llu", &v) != 1)
+    return false;
+  *ns = v;
+  return true;
+}
+
+/* Whether worker i's thread is running or waiting for a CPU (state R). */
+static bool runnable(schedrt_runtime *rt, uint32_t i) {
+  char buf[512];
+  if (!read_thread_file(rt, i, "stat", buf, sizeof(buf)))
+    return false;
+  /* "tid (comm) S ...": comm may hold anything, so the state follows the last ')'. */
+  const char *paren = strrchr(buf, ')');
+  return paren && paren[1] == ' ' && paren[2] == 'R';
+}
+
+/* A poll that outlasted a period only because its thread was given no CPU
+ * (a loaded machine) is not stuck: it reaches a safe point once it runs.
+ * Told apart over at least PREEMPT_WINDOW_NS of watching: a thread stuck in a
+ * poll is either asleep in a call (not runnable) or running (its CPU time
+ * grows); a preempted one is runnable and barely ran. The kernel adds CPU
+ * time at scheduler ticks, so a thread spinning in a poll can look preempted
+ * for a tick or two: the dump then waits a few milliseconds longer for it. */
+#define PREEMPT_WINDOW_NS 1000000ull
+static bool preempted(struct schedrt__dump *d, uint32_t i, uint64_t now) {
+  const struct schedrt__dprobe *p = &d->round.probes[i];
+  uint64_t on_cpu;
+  if (!p->known)
+    return false;
+  uint64_t window = now - p->seen;
+  if (window < PREEMPT_WINDOW_NS)
+    return true; /* not watched long enough to tell */
+  if (!runnable(d->rt, i) || !cpu_time(d->rt, i, &on_cpu))
+    return false;
+  return on_cpu - p->on_cpu < window / 8;
 }
 
 /*
@@ -69,7 +130,8 @@ static void probe_look(struct schedrt__dump *d, uint32_t i, uint64_t now) {
     return;
   p->cur = cur;
   p->seq = seq;
-  p->since = now;
+  p->since = p->seen = now;
+  p->known = cur && cpu_time(rt, i, &p->on_cpu);
   uint64_t id, since;
   uint8_t src;
   if (cur && schedrt__dseg_poll(rt, i, &id, &since, &src) == 0 && since < now &&
@@ -80,7 +142,8 @@ static void probe_look(struct schedrt__dump *d, uint32_t i, uint64_t now) {
 /*
  * The barrier's judge. A worker that has not arrived and whose poll is known
  * to be long (it outlasted a monitor period: the monitor named it, or the
- * probes saw it that long) is stuck: once every missing worker is, the gate
+ * probes saw it that long), and whose thread was not merely waiting for a
+ * CPU meanwhile, is stuck: once every missing worker is, the gate
  * closes without them (listed missing, their tasks running). Any other missing
  * worker will reach a safe point (it is between polls, waking, or preempted),
  * but the arrived ones are never held for it longer than HOLD_NS: they are let
@@ -98,7 +161,7 @@ static enum schedrt__dbar_verdict judge(void *arg, const uint8_t *present, uint3
       continue;
     probe_look(d, i, now);
     const struct schedrt__dprobe *p = &d->round.probes[i];
-    if (!p->cur || now - p->since < stuck_ns)
+    if (!p->cur || now - p->since < stuck_ns || preempted(d, i, now))
       all_stuck = false;
   }
   if (all_stuck)
@@ -134,7 +197,9 @@ int schedrt__dump_init(schedrt_runtime *rt) {
   r->hist = calloc((size_t)n * SCHEDRT_M__HIST_COUNT * SCHEDRT_HIST_BUCKETS, sizeof(*r->hist));
   r->probes = calloc(n, sizeof(*r->probes));
   r->held = calloc(n, sizeof(*r->held));
-  if (!r->workers || !r->taken || !r->ntaken || !r->lifo || !r->cursors || !r->hist || !r->probes || !r->held)
+  r->woken = calloc(n, sizeof(*r->woken));
+  if (!r->workers || !r->taken || !r->ntaken || !r->lifo || !r->cursors || !r->hist || !r->probes ||
+      !r->held || !r->woken)
     goto err_round;
   if ((rc = schedrt__dbar_init(&d->bar, n, &rt->dump_flag, schedrt__dsnap_take, judge, d)))
     goto err_round;
@@ -223,6 +288,13 @@ static void wake_parked(schedrt_runtime *rt, int self) {
       schedrt__unpark(&rt->workers[i].park);
 }
 
+/* Before a round opens (a worker may lead the copy as soon as it is open):
+ * which workers are asleep, to be reported parked rather than as their
+ * waking for the dump leaves them. */
+static void note_parked(struct schedrt__dump *d) {
+  for (uint32_t i = 0; i < d->rt->nworkers; i++)
+    d->round.woken[i] = schedrt__idle_is_parked(&d->rt->idle, i);
+}
 /* After a round's release: how long each worker waited in it. */
 static void add_held(struct schedrt__dump *d) {
   for (uint32_t i = 0; i < d->rt->nworkers; i++)
@@ -328,6 +400,7 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
       uint64_t min = schedrt__now_ns() + ROUND_MIN_NS;
       round_deadline = deadline > min ? deadline : min;
     }
+    note_parked(d);
     if ((rc = schedrt__dbar_open(&d->bar, round_deadline, GRACE_NS, self))) {
       r->status = SCHEDRT_DUMP_BUSY;
       return rc;

@@ -198,6 +198,10 @@ struct schedrt__dround {
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
   uint32_t rounds; /* barrier rounds gathered (dump.c: judge) */
   uint64_t *held;  /* [nworkers] time each was held at the barrier, summed over the rounds */
+  /* [nworkers] parked when the last round opened (woken by the dump itself):
+   * reported parked, what it was doing, not the search its waking started.
+   * Written before the round opens, read by its leader. */
+  uint8_t *woken;
   /* Clocks (CLOCK_MONOTONIC unless named otherwise). */
   uint64_t requested_ns, opened_ns, taken_ns, taken_realtime_ns, closed_ns, released_ns;
   /* Results. */
@@ -211,7 +215,10 @@ struct schedrt__dround {
     const void *cur; /* the worker's current task (compared, never dereferenced) */
     uint64_t seq;    /* its poll count (0 with metrics built out) */
     uint64_t since;  /* when (cur, seq) was first seen, or when the poll began if known */
-  } * probes;        /* [nworkers] */
+    uint64_t seen;   /* when (cur, seq) was first seen */
+    uint64_t on_cpu; /* its thread's CPU time then (schedstat), if known */
+    bool known;
+  } * probes; /* [nworkers] */
   /* The workers' histograms when the dump was taken (per-poll timing only):
    * [nworkers][SCHEDRT_M__HIST_COUNT][SCHEDRT_HIST_BUCKETS]. */
   bool has_hist;

@@ -322,7 +322,7 @@ void schedrt__dsnap_take(void *arg) {
     /* Relaxed: compared with task pointers, never dereferenced. */
     dw->cur = atomic_load_explicit(&rt->workers[i].current, memory_order_relaxed);
     /* Here, not after the release: by then the held workers run again. */
-    dw->wstate = schedrt__dseg_wstate(rt, i);
+    dw->wstate = covered[i] && r->woken[i] ? SCHEDRT_WSTATE_PARKED : schedrt__dseg_wstate(rt, i);
     r->ntaken[i] = 0;
     r->lifo[i] = NULL;
   }

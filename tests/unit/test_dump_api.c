@@ -378,7 +378,9 @@ Test(dump, a_blocked_worker_does_not_hold_the_others, .timeout = 60) {
   uint64_t took = tdu_now() - t0;
   long after = atomic_load(&ticks);
   cr_assert_eq(res.status, SCHEDRT_DUMP_PARTIAL);
-  cr_assert_eq(d->nmissing, 1);
+  cr_assert_eq(d->nmissing, 1, "%zu missing (worker 0 %s, worker 1 %s), %u rounds, %.1f ms",
+               (size_t)d->nmissing, schedrt_dump_reason_text(d->workers[0].reason),
+               schedrt_dump_reason_text(d->workers[1].reason), (unsigned)d->gather_rounds, took / 1e6);
   cr_assert_eq(d->missing[0], lp.worker, "the blocked worker is the missing one");
   /* The old barrier held the free worker for the whole deadline. */
   cr_assert_lt(took, 2500 * 1000000ull, "the dump took %.1f ms of its 5000 ms deadline", took / 1e6);
@@ -449,6 +451,9 @@ Test(dump, parked_workers_dump_then_spawn_from_outside) {
     cr_assert_eq(tdu_dump(rt, NULL, &res, &d), 0);
     cr_assert_eq(res.status, SCHEDRT_DUMP_OK, "parked workers are woken and covered");
     cr_assert_eq(res.workers_covered, 4);
+    for (uint32_t w = 0; w < d->nworkers; w++)
+      cr_assert_str_eq(schedrt_dump_wstate_text(d->workers[w].state), "parked",
+                       "worker %u is reported as the dump found it, not as its waking left it", w);
     schedrt_dump_doc_free(d);
     cr_assert(eventually(all_parked, rt), "round %d: they park again with the counts right", i);
     atomic_int ran = 0;
