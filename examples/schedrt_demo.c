@@ -4,7 +4,7 @@
  * An "acceptor" thread (not a worker) keeps --connections connection tasks
  * alive, spawning the missing ones in a burst every ACCEPT_PERIOD_NS: remote
  * spawns through the injection queue. The tasks themselves are in
- * demo_tasks.c. The main thread only waits for SIGINT/SIGTERM (sigtimedwait:
+ * demo_tasks.c. The main thread only waits for SIGINT/SIGTERM/SIGHUP (sigtimedwait:
  * the signals are blocked in every thread, so no handler runs) or for the end
  * of --duration, prints a status line every few seconds, then shuts down:
  * acceptor first, then schedrt_runtime_destroy (which drops the tasks still
@@ -55,13 +55,13 @@ static void usage(FILE *f) {
              "\n"
              "Options:\n"
              "  -w, --workers N       worker threads (default: the runtime's, one per CPU)\n"
-             "  -d, --duration S      stop after S seconds (default: run until SIGINT/SIGTERM)\n"
+             "  -d, --duration S      stop after S seconds (default: run until SIGINT/SIGTERM/SIGHUP)\n"
              "  -c, --connections N   simulated connections kept open (default: 200)\n"
              "  -n, --name NAME       runtime name shown by sched-inspect (default: demo)\n"
              "  -q, --quiet           no periodic status lines\n"
              "  -h, --help            show this help and exit\n"
              "\n"
-             "On SIGINT or SIGTERM the demo shuts down cleanly and prints a summary;\n"
+             "On SIGINT, SIGTERM or SIGHUP the demo shuts down cleanly and prints a summary;\n"
              "a second SIGINT during the shutdown kills it.\n"
              "Exit status: 0 on success, 1 on a runtime error, 2 on bad arguments.\n");
 }
@@ -308,6 +308,7 @@ int main(int argc, char **argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP); /* its terminal closed: leave nothing behind in /dev/shm either */
   int err = pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   if (err) {
     fprintf(stderr, PROG ": pthread_sigmask: %s\n", strerror(err));
@@ -398,7 +399,10 @@ int main(int argc, char **argv) {
     sig = wait_for_end(&o, &srv, &sigs, start);
   if (sig) {
     /* A second SIGINT now kills the process, should the shutdown hang. */
-    fprintf(stderr, PROG ": %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
+    fprintf(stderr, PROG ": %s, shutting down\n",
+            sig == SIGINT   ? "interrupted"
+            : sig == SIGHUP ? "hung up"
+                            : "terminated");
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
   }
   double elapsed_s = (double)(schedrt_now_ns() - start) / 1e9;

@@ -55,6 +55,11 @@ fi
 # terminal to sched-inspect alone.
 set -m
 demo_log=$bdir/schedrt-demo.log
+# The watchdog: a poll longer than 150 ms (the demo's slowest queries) makes the
+# runtime save a dump by itself; `sched-inspect list` shows them afterwards.
+export SCHEDRT_WATCHDOG_MS=${SCHEDRT_WATCHDOG_MS:-150}
+export SCHEDRT_DUMP_DIR=${SCHEDRT_DUMP_DIR:-$root/build/demo-dumps}
+mkdir -p -m 700 "$SCHEDRT_DUMP_DIR"
 "$demo" "$@" >"$demo_log" 2>&1 &
 demo_pid=$!
 
@@ -92,4 +97,7 @@ wait "$demo_pid" || demo_rc=$?
 trap - EXIT
 tail -n 4 "$demo_log"
 echo "demo.sh: demo (pid $demo_pid) exited with status $demo_rc; its full output is in $demo_log"
+if compgen -G "$SCHEDRT_DUMP_DIR/*.cbor" >/dev/null; then
+  echo "demo.sh: the watchdog's dumps of slow polls are in $SCHEDRT_DUMP_DIR (sched-inspect show FILE)"
+fi
 exit "$inspect_rc"

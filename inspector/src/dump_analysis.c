@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump_text.h"
 #include "format.h"
 #include "util.h"
 
@@ -174,6 +175,31 @@ unsigned dump_attention(const dump_analysis *a, size_t i) {
     if (a->workers[a->stuck[k]].current == i)
       m |= ATTN_STUCK;
   return m;
+}
+
+char *dump_attention_line(char *buf, size_t size, const dump_analysis *a) {
+  const schedrt_dump_doc *d = a->d;
+  char dur[32], aw[600], dl[256] = "";
+  buf[0] = '\0';
+  if (a->waits.ncycles) {
+    const wait_cycle *c = &a->waits.cycles[0];
+    const schedrt_dump_task *t = &d->tasks[c->members[0]];
+    char more[48] = "waits for itself";
+    if (c->n > 1)
+      xsnprintf(more, sizeof(more), "and %zu more wait for each other", c->n - 1);
+    xsnprintf(dl, sizeof(dl), "%zu deadlock%s: #%llu \"%s\" %s", a->waits.ncycles,
+              a->waits.ncycles == 1 ? "" : "s", (unsigned long long)t->id, dump_task_name(t), more);
+  }
+  if (!a->nlost)
+    return xsnprintf(buf, size, "%s", dl);
+  const schedrt_dump_task *t = &d->tasks[a->lost[0]];
+  const schedrt_dump_site *w = schedrt_dump_await_site(d, t);
+  char at[128] = "";
+  if (w && w->file)
+    xsnprintf(at, sizeof(at), " at %s", fmt_site(aw, sizeof(aw), w->file, w->line, 40, 0));
+  return xsnprintf(buf, size, "%zu lost wake-up%s: #%llu \"%s\" idle %s%s%s%s", a->nlost,
+                   a->nlost == 1 ? "" : "s", (unsigned long long)t->id, dump_task_name(t),
+                   dump_opt_duration(dur, sizeof(dur), t->state_ns), at, dl[0] ? "; " : "", dl);
 }
 
 /* Appends ", " (unless first) and the formatted text. */

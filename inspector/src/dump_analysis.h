@@ -84,6 +84,11 @@ unsigned dump_attention(const dump_analysis *a, size_t i);
  * "DEADLOCK", "notify 0x7f...", joined with ", "; "" for a dump without
  * that information (format 1.0). Returns buf.
  */
+/* The dump's news on one line, for the live view: lost wake-ups and deadlocks with the first one's
+ * name and where it waits (`1 lost wake-up: #3 "flush" idle 3.06s at f.c:614`); "" if
+ * neither. Stuck workers are left out: the live view shows them itself. Returns buf. */
+char *dump_attention_line(char *buf, size_t size, const dump_analysis *a);
+
 char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i);
 /* Whether d says who can wake its tasks (format 1.1 and later). */
 int dump_has_wake_info(const schedrt_dump_doc *d);

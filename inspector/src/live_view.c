@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump_analysis.h"
 #include "dump_client.h"
 #include "dump_diff.h"
 #include "dump_group.h"
@@ -119,6 +120,10 @@ static void poll_dump(live_view *lv) {
   lv->last_doc = d;
   xsnprintf(lv->prev_doc_path, sizeof(lv->prev_doc_path), "%s", lv->last_doc_path);
   xsnprintf(lv->last_doc_path, sizeof(lv->last_doc_path), "%s", out.path);
+  dump_analysis an;
+  dump_analyze(d, &an);
+  dump_attention_line(lv->attention, sizeof(lv->attention), &an);
+  dump_analysis_free(&an);
   crt_elem e = out.status == 0 ? CRT_STATUS_OK : CRT_STATUS_ERR;
   if (!lv->prev_doc || dump_diff_same_runtime(lv->prev_doc, d, err, sizeof(err))) {
     status(lv, e, 0, "%s", out.message);

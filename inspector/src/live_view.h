@@ -49,6 +49,8 @@ typedef struct live_view {
   schedrt_dump_doc *last_doc; /* the last dump taken that loaded: names and spawn sites of stuck tasks */
   schedrt_dump_doc *prev_doc; /* the one before it: what `c` compares the last one with */
   char last_doc_path[PATH_MAX], prev_doc_path[PATH_MAX];
+  /* The last dump's lost wake-ups and deadlocks, one line (dump_attention_line), or "". */
+  char attention[512];
 } live_view;
 
 /* Takes over an attached target (detached by live_view_free). Fails hard on ENOMEM. */

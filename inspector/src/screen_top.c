@@ -290,9 +290,11 @@ void screen_top_draw(live_view *s) {
   y += draw_banner(s, y);
   draw_colhead(s, y++, &l);
 
-  /* Rows left for workers: leave the status line, the function bar and up to 3 stuck lines. */
+  /* Rows left for workers: leave the status line, the function bar, up to 3 stuck lines and the last
+   * dump's findings. */
   int stuck_lines = g->nstuck > 3 ? 3 : (int)g->nstuck;
-  int avail = LINES - y - 2 - stuck_lines;
+  int found_lines = s->attention[0] != '\0';
+  int avail = LINES - y - 2 - stuck_lines - found_lines;
   if (avail < 1)
     avail = 1;
   s->table_rows = (uint32_t)avail;
@@ -317,7 +319,11 @@ void screen_top_draw(live_view *s) {
     w_printf(y + avail - 1, COLS - 12, 12, CRT_DIM, " %u-%u/%u ", s->scroll + 1, s->scroll + (uint32_t)avail,
              n);
   y += avail;
-  draw_stuck(s, y, stuck_lines);
+  y += draw_stuck(s, y, stuck_lines);
+  if (found_lines) {
+    w_clear_row(y, 0, CRT_NORMAL);
+    w_printf(y, 0, COLS, CRT_STATUS_ERR, " ! last dump: %s (t shows it)", s->attention);
+  }
 
   w_clear_row(LINES - 2, 0, CRT_NORMAL);
   if (s->status[0])

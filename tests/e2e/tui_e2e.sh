@@ -165,6 +165,12 @@ tm send-keys -t e2e d
 if wait_for 'saved to \./sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' 15; then
   file=$(screen | grep -Eo 'sched-dump-'"$demo_pid"'-[0-9-]+\.cbor' | head -1)
   pass "d saved $file"
+  # The demo's seeded bug: two flushers share one waker slot, so one of them is a lost wake-up.
+  if screen | grep -Eq '^ ! last dump: 1 lost wake-up: #[0-9]+ "stats-flush-[ab]" idle [0-9.]+[a-z]+ at [^ ]*demo_tasks\.c:[0-9]+'; then
+    pass "the live view names the dump's lost wake-up"
+  else
+    fail "no '! last dump: 1 lost wake-up' line for the demo's seeded bug"
+  fi
   if "$inspect" show "$work/$file" >"$work/show.txt" 2>&1 && grep -q 'TASKS BY AWAIT POINT' "$work/show.txt"; then
     pass "the dump decodes (sched-inspect show)"
   else

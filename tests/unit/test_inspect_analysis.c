@@ -131,6 +131,27 @@ Test(analysis, finds_every_kind_of_trouble) {
   dump_analysis_free(&a);
 }
 
+/* The live view's line after a dump: the first lost wake-up with where it waits, then the deadlocks. */
+Test(analysis, one_line_of_news_for_the_live_view) {
+  build_scene();
+  dump_analysis a;
+  char line[512];
+  dump_analyze(d, &a);
+  dump_attention_line(line, sizeof(line), &a);
+  dump_analysis_free(&a);
+  const schedrt_dump_site *w = &d->await_sites[2];
+  char want[256];
+  snprintf(want, sizeof(want), "1 lost wake-up: #2 \"lost-one\" idle 7.00s at %s:%llu; ", w->file,
+           (unsigned long long)w->line);
+  cr_expect_eq(strncmp(line, want, strlen(want)), 0, "'%s' does not start with '%s'", line, want);
+  EXPECT_IN(line, "1 deadlock: #3 \"cyc-a\" and 2 more wait for each other");
+  tdb_free(d);
+  d = tdb_new(3, 1);
+  dump_analyze(d, &a);
+  cr_expect_str_eq(dump_attention_line(line, sizeof(line), &a), "", "nothing to say: no line");
+  dump_analysis_free(&a);
+}
+
 Test(analysis, the_report_starts_with_what_needs_attention) {
   build_scene();
   report(0);
