@@ -55,7 +55,7 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int run(unsigned long n, unsigned workers, unsigned runs, bool outside, const char *dir) {
+static schedrt_runtime *make_runtime(unsigned workers) {
   schedrt_config cfg;
   schedrt_config_init(&cfg);
   cfg.nworkers = workers;
@@ -65,8 +65,16 @@ static int run(unsigned long n, unsigned workers, unsigned runs, bool outside, c
   int rc = schedrt_runtime_create(&cfg, &rt);
   if (rc) {
     fprintf(stderr, "dump-bench: create: %s\n", schedrt_strerror(rc));
-    return 1;
+    return NULL;
   }
+  return rt;
+}
+
+static int run(unsigned long n, unsigned workers, unsigned runs, bool outside, const char *dir) {
+  schedrt_runtime *rt = make_runtime(workers);
+  int rc = 0;
+  if (!rt)
+    return 1;
   atomic_store(&polled, 0);
   if (outside) {
     for (unsigned long i = 0; i < n && !rc; i++)
@@ -138,21 +146,13 @@ static schedrt_poll blocker(schedrt_task *t, void *arg) {
 }
 
 static int run_blocked(unsigned workers, unsigned runs, unsigned ms, const char *dir) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = workers;
-  cfg.name = "dump-bench";
-  cfg.dump_timeout_ms = 5000;
-  schedrt_runtime *rt;
-  int rc = schedrt_runtime_create(&cfg, &rt);
-  if (rc) {
-    fprintf(stderr, "dump-bench: create: %s\n", schedrt_strerror(rc));
+  schedrt_runtime *rt = make_runtime(workers);
+  if (!rt)
     return 1;
-  }
   block_ns = (uint64_t)ms * 1000000u;
   schedrt_handle *hb, *ht[64];
   unsigned nt = workers - 1 < 64 ? workers - 1 : 64;
-  rc = schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb);
+  int rc = schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb);
   for (unsigned i = 0; i < nt && !rc; i++)
     rc = schedrt_spawn_ex(rt, ticker, NULL, NULL, &ht[i]);
   /* Long enough for the monitor to have seen the blocked poll (a period, 100 ms). */

@@ -13,9 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -28,249 +26,6 @@
 #define GRACE_NS 100000000ull
 /* Bound on waiting for released workers to leave the barrier. */
 #define FINISH_NS 1000000000ull
-/* How long a worker that arrived may be held waiting for the others, per
- * round; then it is let go, and the round is gathered again after GAP_NS. */
-#define HOLD_NS 1000000ull
-#define GAP_NS 2000000ull
-/* A round gathered again gets at least this long, deadline or not: a woken
- * worker on a loaded machine can take milliseconds to arrive, and a round
- * opened just before the deadline would otherwise close without the healthy
- * workers the previous round held. */
-#define ROUND_MIN_NS 10000000ull
-/* Big copy buffers unused this long are returned to the system. */
-#define TRIM_AFTER_NS (10 * 1000000000ull)
-
-static void round_free(struct schedrt__dround *r) {
-  free(r->workers);
-  free(r->probes);
-  free(r->held);
-  free(r->woken);
-  free(r->hist);
-  free(r->taken);
-  free(r->ntaken);
-  free(r->lifo);
-  free(r->cursors);
-  schedrt__dsnap_trim(r, true);
-  memset(r, 0, sizeof(*r));
-}
-
-/* Reads a small /proc file of worker i's thread into buf; its length, or 0. */
-static size_t read_thread_file(schedrt_runtime *rt, uint32_t i, const char *what, char *buf, size_t size) {
-  /* The thread id comes from the metrics (0 when built out). */
-  uint64_t tid = schedrt__metrics_tid(rt, i);
-  char path[64];
-  if (!tid)
-    return 0;
-  snprintf(path, sizeof(path), "/proc/self/task/%llu/%s", (unsigned long long)tid, what);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t n = read(fd, buf, size - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  return (size_t)n;
-}
-
-/* Worker i's thread's time on a CPU so far (the kernel's schedstat). */
-static bool cpu_time(schedrt_runtime *rt, uint32_t i, uint64_t *ns) {
-  char buf[96];
-  unsigned long long v;
-  if (!read_thread_file(rt, i, "schedstat", buf, sizeof(buf)) || sscanf(buf, "%llu", &v) != 1)
-    return false;
-  *ns = v;
-  return true;
-}
-
-/* Whether worker i's thread is running or waiting for a CPU (state R). */
-static bool runnable(schedrt_runtime *rt, uint32_t i) {
-  char buf[512];
-  if (!read_thread_file(rt, i, "stat", buf, sizeof(buf)))
-    return false;
-  /* "tid (comm) S ...": comm may hold anything, so the state follows the last ')'. */
-  const char *paren = strrchr(buf, ')');
-  return paren && paren[1] == ' ' && paren[2] == 'R';
-}
-
-/* A poll that outlasted a period only because its thread was given no CPU
- * (a loaded machine) is not stuck: it reaches a safe point once it runs.
- * Told apart over at least PREEMPT_WINDOW_NS of watching: a thread stuck in a
- * poll is either asleep in a call (not runnable) or running (its CPU time
- * grows); a preempted one is runnable and barely ran. The kernel adds CPU
- * time at scheduler ticks, so a thread spinning in a poll can look preempted
- * for a tick or two: the dump then waits a few milliseconds longer for it. */
-#define PREEMPT_WINDOW_NS 1000000ull
-static bool preempted(struct schedrt__dump *d, uint32_t i, uint64_t now) {
-  const struct schedrt__dprobe *p = &d->round.probes[i];
-  uint64_t on_cpu;
-  if (!p->known)
-    return false;
-  uint64_t window = now - p->seen;
-  if (window < PREEMPT_WINDOW_NS)
-    return true; /* not watched long enough to tell */
-  if (!runnable(d->rt, i) || !cpu_time(d->rt, i, &on_cpu))
-    return false;
-  return on_cpu - p->on_cpu < window / 8;
-}
-
-/*
- * Where worker i is: a probe remembers the poll it saw (the current task and
- * the poll count) and since when; a poll that began before, and that the
- * metrics date, counts from its real start (with per-poll timing, or once the
- * monitor saw it a whole period).
- */
-static void probe_look(struct schedrt__dump *d, uint32_t i, uint64_t now) {
-  schedrt_runtime *rt = d->rt;
-  struct schedrt__dprobe *p = &d->round.probes[i];
-  /* Relaxed: only compared, never dereferenced. */
-  const void *cur = atomic_load_explicit(&rt->workers[i].current, memory_order_relaxed);
-  uint64_t seq = schedrt__dseg_poll_seq(rt, i);
-  if (cur == p->cur && seq == p->seq && p->since)
-    return;
-  p->cur = cur;
-  p->seq = seq;
-  p->since = p->seen = now;
-  p->known = cur && cpu_time(rt, i, &p->on_cpu);
-  uint64_t id, since;
-  uint8_t src;
-  if (cur && schedrt__dseg_poll(rt, i, &id, &since, &src) == 0 && since < now &&
-      schedrt__dseg_poll_seq(rt, i) == seq)
-    p->since = since;
-}
-
-/*
- * The barrier's judge. A worker that has not arrived and whose poll is known
- * to be long (it outlasted a monitor period: the monitor named it, or the
- * probes saw it that long), and whose thread was not merely waiting for a
- * CPU meanwhile, is stuck: once every missing worker is, the gate
- * closes without them (listed missing, their tasks running). Any other missing
- * worker will reach a safe point (it is between polls, waking, or preempted),
- * but the arrived ones are never held for it longer than HOLD_NS: they are let
- * go and gathered again. So no healthy worker waits more than HOLD_NS plus the
- * copy at a time, whatever the deadline.
- */
-static enum schedrt__dbar_verdict judge(void *arg, const uint8_t *present, uint32_t arrived,
-                                        uint64_t held_since, uint64_t now) {
-  struct schedrt__dump *d = arg;
-  schedrt_runtime *rt = d->rt;
-  uint64_t stuck_ns = (uint64_t)rt->cfg.monitor_period_ms * 1000000u;
-  bool all_stuck = true;
-  for (uint32_t i = 0; i < rt->nworkers; i++) {
-    if (present[i])
-      continue;
-    probe_look(d, i, now);
-    const struct schedrt__dprobe *p = &d->round.probes[i];
-    if (!p->cur || now - p->since < stuck_ns || preempted(d, i, now))
-      all_stuck = false;
-  }
-  if (all_stuck)
-    return SCHEDRT_DBAR_CLOSE;
-  /* A worker that asked from inside a task is held by its own call, not by us. */
-  uint32_t waiting = arrived - (d->round.self >= 0 && present[d->round.self]);
-  if (!waiting || now - held_since < HOLD_NS)
-    return SCHEDRT_DBAR_WAIT;
-  /* No time left for another round: the dump is what we have now. */
-  return now + GAP_NS + ROUND_MIN_NS >= d->bar.deadline_ns ? SCHEDRT_DBAR_CLOSE : SCHEDRT_DBAR_RETRY;
-}
-
-int schedrt__dump_init(schedrt_runtime *rt) {
-  struct schedrt__dump *d = calloc(1, sizeof(*d));
-  uint32_t n = rt->nworkers;
-  int rc = -ENOMEM;
-  rt->dump = NULL;
-  if (!d)
-    return -ENOMEM;
-  d->rt = rt;
-  const char *env = getenv("SCHEDRT_DUMP");
-  d->disabled = (rt->cfg.flags & SCHEDRT_CFG_NO_DUMP) || (env && strcmp(env, "0") == 0);
-  atomic_init(&d->busy, 0);
-  atomic_init(&d->ctl.page, NULL);
-  atomic_init(&d->ctl.helper_done, false);
-  atomic_init(&d->round_used_ns, 0);
-  struct schedrt__dround *r = &d->round;
-  r->workers = calloc(n, sizeof(*r->workers));
-  r->taken = malloc((size_t)n * SCHEDRT_LOCAL_QUEUE_CAP * sizeof(*r->taken));
-  r->ntaken = calloc(n, sizeof(*r->ntaken));
-  r->lifo = calloc(n, sizeof(*r->lifo));
-  r->cursors = calloc(rt->nshards, sizeof(*r->cursors));
-  r->hist = calloc((size_t)n * SCHEDRT_M__HIST_COUNT * SCHEDRT_HIST_BUCKETS, sizeof(*r->hist));
-  r->probes = calloc(n, sizeof(*r->probes));
-  r->held = calloc(n, sizeof(*r->held));
-  r->woken = calloc(n, sizeof(*r->woken));
-  if (!r->workers || !r->taken || !r->ntaken || !r->lifo || !r->cursors || !r->hist || !r->probes ||
-      !r->held || !r->woken)
-    goto err_round;
-  if ((rc = schedrt__dbar_init(&d->bar, n, &rt->dump_flag, schedrt__dsnap_take, judge, d)))
-    goto err_round;
-  if ((rc = -pthread_mutex_init(&d->obj_lock, NULL)))
-    goto err_bar;
-  if ((rc = schedrt__dwatch_init(d)))
-    goto err_lock;
-  d->uid = (uint32_t)geteuid();
-  d->pid = (uint32_t)getpid();
-  if (schedrt__proc_starttime((pid_t)d->pid, &d->starttime))
-    d->starttime = 0;
-  schedrt__boot_id(d->boot_id);
-  rt->dump = d;
-  return 0;
-
-err_lock:
-  pthread_mutex_destroy(&d->obj_lock);
-err_bar:
-  schedrt__dbar_destroy(&d->bar);
-err_round:
-  round_free(&d->round);
-  free(d);
-  return rc;
-}
-
-void schedrt__dump_fini(schedrt_runtime *rt) {
-  struct schedrt__dump *d = rt->dump;
-  if (!d)
-    return;
-  schedrt__dctl_close(d);
-  schedrt__dwatch_fini(d);
-  /* An API dump from another thread may still own the round: shutdown is
-   * set, so it aborts within 1 ms; take busy for good before freeing.
-   * Acquire: its last writes to the round happen before we free it. */
-  for (uint32_t idle = 0;
-       !atomic_compare_exchange_weak_explicit(&d->busy, &idle, 1, memory_order_acquire, memory_order_relaxed);
-       idle = 0)
-    sched_yield();
-  schedrt__dobj_sweep(d, 0, 0, true);
-  pthread_mutex_destroy(&d->obj_lock);
-  schedrt__dbar_destroy(&d->bar);
-  round_free(&d->round);
-  free(d);
-  rt->dump = NULL;
-}
-
-void schedrt__dump_safepoint(schedrt_worker *w) {
-  struct schedrt__dump *d = w->rt->dump;
-  if (d)
-    (void)schedrt__dbar_arrive(&d->bar, w->index);
-}
-
-void schedrt__dump_monitor_tick(schedrt_runtime *rt, uint64_t now) {
-  struct schedrt__dump *d = rt->dump;
-  if (!d)
-    return;
-  schedrt__dctl_tick(d, now);
-  schedrt__dwatch_tick(d, now);
-  schedrt__dobj_sweep(d, now, (uint64_t)rt->cfg.dump_keep_s * 1000000000u, false);
-  /* Relaxed: a hint; the buffers themselves change hands through busy. */
-  uint64_t used = atomic_load_explicit(&d->round_used_ns, memory_order_relaxed);
-  uint32_t idle = 0;
-  if (used && now > used + TRIM_AFTER_NS &&
-      /* Acquire/release: we own the round for the trim, as a request would. */
-      atomic_compare_exchange_strong_explicit(&d->busy, &idle, 1, memory_order_acquire,
-                                              memory_order_relaxed)) {
-    schedrt__dsnap_trim(&d->round, false);
-    atomic_store_explicit(&d->round_used_ns, 0, memory_order_relaxed);
-    atomic_store_explicit(&d->busy, 0, memory_order_release);
-  }
-}
 
 /* ------------------------------------------------------------ the round */
 
@@ -388,16 +143,14 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
   /* The deadline counts from now: reserving memory for a million records
    * takes a while, and it is not the workers' time. */
   r->opened_ns = schedrt__now_ns();
-  memset(r->probes, 0, sizeof(*r->probes) * rt->nworkers);
   memset(r->held, 0, sizeof(*r->held) * rt->nworkers);
-  for (uint32_t i = 0; i < rt->nworkers; i++)
-    probe_look(d, i, r->opened_ns);
+  schedrt__dprobe_start(d, r->opened_ns);
   uint64_t deadline = r->opened_ns + (uint64_t)timeout_ms * 1000000u;
   enum schedrt__dbar_close how;
   for (r->rounds = 1;; r->rounds++) {
     uint64_t round_deadline = deadline;
     if (r->rounds > 1) {
-      uint64_t min = schedrt__now_ns() + ROUND_MIN_NS;
+      uint64_t min = schedrt__now_ns() + SCHEDRT__DROUND_MIN_NS;
       round_deadline = deadline > min ? deadline : min;
     }
     note_parked(d);
@@ -412,11 +165,11 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
     how = schedrt__dbar_await_close(&d->bar, &rt->shutdown);
     if (how != SCHEDRT_DBAR_AGAIN)
       break;
-    /* The held go back to work; the ones still missing get GAP_NS more. */
+    /* The held go back to work; the ones still missing get SCHEDRT__DGAP_NS more. */
     schedrt__dbar_release(&d->bar);
     add_held(d);
     (void)schedrt__dbar_finish(&d->bar, self, FINISH_NS);
-    struct timespec gap = {0, (long)GAP_NS};
+    struct timespec gap = {0, (long)SCHEDRT__DGAP_NS};
     nanosleep(&gap, NULL);
   }
   if (how == SCHEDRT_DBAR_LEAD)

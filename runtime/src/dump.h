@@ -2,8 +2,10 @@
  * Task dumps inside the runtime: the start barrier (dump_barrier.c), the copy
  * taken while the workers are held (dump_snap.c), the CBOR writer
  * (dump_cbor.c), dump files and shm objects (dump_file.c), the metrics
- * segment's control page and poll data (dump_seg.c, dump_control.c) and the
- * request flow tying them together (dump.c). docs/dump-format.md describes
+ * segment's control page and poll data (dump_seg.c, dump_control.c), the
+ * watchdog (dump_watchdog.c), who is stuck (dump_judge.c), the request flow
+ * tying them together (dump.c) and the service's life (dump_service.c).
+ * docs/dump-format.md describes
  * the protocol and the format. Internal; the struct is exposed for the
  * white-box tests.
  */
@@ -196,7 +198,7 @@ struct schedrt__dround {
   int self; /* the requesting worker, or -1 */
   char label[SCHEDRT_CTL_LABEL_SIZE];
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
-  uint32_t rounds; /* barrier rounds gathered (dump.c: judge) */
+  uint32_t rounds; /* barrier rounds gathered (dump_judge.c) */
   uint64_t *held;  /* [nworkers] time each was held at the barrier, summed over the rounds */
   /* [nworkers] parked when the last round opened (woken by the dump itself):
    * reported parked, what it was doing, not the search its waking started.
@@ -210,7 +212,7 @@ struct schedrt__dround {
   bool copy_failed; /* out of memory during the copy: the dump is FAILED */
   uint32_t covered, missing;
   uint64_t inject_depth;
-  /* The coordinator's view of each worker's poll while it gathers (dump.c). */
+  /* The coordinator's view of each worker's poll while it gathers (dump_judge.c). */
   struct schedrt__dprobe {
     const void *cur; /* the worker's current task (compared, never dereferenced) */
     uint64_t seq;    /* its poll count (0 with metrics built out) */
@@ -415,5 +417,24 @@ struct schedrt__dump {
  */
 int schedrt__dump_run(struct schedrt__dump *d, const struct schedrt__dreq *req, int fd,
                       schedrt_dump_result *res);
+
+/* ------------------------------------------------ judging a round (dump_judge.c) */
+
+/* How long a worker that arrived may be held waiting for the others, per
+ * round; then it is let go, and the round is gathered again after
+ * SCHEDRT__DGAP_NS. */
+#define SCHEDRT__DHOLD_NS 1000000ull
+#define SCHEDRT__DGAP_NS 2000000ull
+/* A round gathered again gets at least this long, deadline or not: a woken
+ * worker on a loaded machine can take milliseconds to arrive, and a round
+ * opened just before the deadline would otherwise close without the healthy
+ * workers the previous round held. */
+#define SCHEDRT__DROUND_MIN_NS 10000000ull
+
+/* Where every worker is as a dump opens: the probes start afresh. */
+void schedrt__dprobe_start(struct schedrt__dump *d, uint64_t now);
+/* The barrier's judge (schedrt__dbar_judge_fn; arg: the dump). */
+enum schedrt__dbar_verdict schedrt__dump_judge(void *arg, const uint8_t *present, uint32_t arrived,
+                                               uint64_t held_since, uint64_t now);
 
 #endif /* SCHEDRT_DUMP_H */
