@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -55,8 +56,10 @@ static bool runnable(schedrt_runtime *rt, uint32_t i) {
  * (a loaded machine) is not stuck: it reaches a safe point once it runs. A
  * thread stuck in a poll is either asleep in a call (not runnable: stuck at
  * once) or running, its CPU time growing; a preempted one is runnable and
- * barely runs. Telling those two apart takes PREEMPT_WINDOW_NS of watching
- * (the healthy workers wait that long at most). The kernel adds CPU time at
+ * barely runs. Telling those two apart takes PREEMPT_WINDOW_NS of watching,
+ * done before the barrier opens for a poll already long then (a poll that
+ * turns long while the barrier is open holds the arrived workers that long at
+ * most, within SCHEDRT__DHOLD_NS). The kernel adds CPU time at
  * scheduler ticks, so a thread spinning in a poll can look preempted for a
  * tick: the dump then gathers another round. */
 #define PREEMPT_WINDOW_NS 500000ull
@@ -99,9 +102,20 @@ static void probe_look(struct schedrt__dump *d, uint32_t i, uint64_t now) {
 }
 
 void schedrt__dprobe_start(struct schedrt__dump *d, uint64_t now) {
+  uint64_t stuck_ns = (uint64_t)d->rt->cfg.monitor_period_ms * 1000000u;
+  bool watch = false;
   memset(d->round.probes, 0, sizeof(*d->round.probes) * d->rt->nworkers);
-  for (uint32_t i = 0; i < d->rt->nworkers; i++)
+  for (uint32_t i = 0; i < d->rt->nworkers; i++) {
     probe_look(d, i, now);
+    const struct schedrt__dprobe *p = &d->round.probes[i];
+    watch |= p->cur && now - p->since >= stuck_ns && p->known && runnable(d->rt, i);
+  }
+  /* A long poll on a runnable thread: stuck or preempted? Watched now, before
+   * the barrier opens, the healthy workers do not wait at it meanwhile. */
+  if (watch) {
+    struct timespec ts = {0, (long)PREEMPT_WINDOW_NS};
+    nanosleep(&ts, NULL);
+  }
 }
 
 /*
@@ -136,5 +150,6 @@ enum schedrt__dbar_verdict schedrt__dump_judge(void *arg, const uint8_t *present
   if (!waiting || now - held_since < SCHEDRT__DHOLD_NS)
     return SCHEDRT_DBAR_WAIT;
   /* No time left for another round: the dump is what we have now. */
-  return now + SCHEDRT__DGAP_NS + SCHEDRT__DROUND_MIN_NS >= d->bar.deadline_ns ? SCHEDRT_DBAR_CLOSE : SCHEDRT_DBAR_RETRY;
+  return now + SCHEDRT__DGAP_NS + SCHEDRT__DROUND_MIN_NS >= d->bar.deadline_ns ? SCHEDRT_DBAR_CLOSE
+                                                                               : SCHEDRT_DBAR_RETRY;
 }
