@@ -108,14 +108,14 @@ typedef struct schedrt_config {
    * writes a dump on its own (into watchdog_dir, file
    * schedrt-watchdog.<pid>.<starttime>.<n>.cbor, mode 0600, never through a
    * link) and says where on stderr; at most one per stuck poll and one per
-   * ten thresholds, at most watchdog_max_dumps files, and none for a runtime
-   * whose dump would pass 64 MiB. 0: off, unless SCHEDRT_WATCHDOG_MS is set
+   * ten thresholds, at most watchdog_max_dumps files, and none past 64 MiB.
+   * Off while dumps are disabled. 0: off, unless SCHEDRT_WATCHDOG_MS is set
    * in the environment; at least 10, at most 3600000.
    */
   uint32_t watchdog_ms;
   /* Copied. NULL: $SCHEDRT_DUMP_DIR, else the current directory. */
   const char *watchdog_dir;
-  /* 0: $SCHEDRT_WATCHDOG_MAX, else 10. */
+  /* 0: $SCHEDRT_WATCHDOG_MAX, else 10; at most 1000. */
   uint32_t watchdog_max_dumps;
   uint32_t resv1;
   uint64_t resv[4]; /* room to grow; must be zero */

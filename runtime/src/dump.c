@@ -155,8 +155,10 @@ static int run_locked(struct schedrt__dump *d, const struct schedrt__dreq *req, 
     }
     note_parked(d);
     if ((rc = schedrt__dbar_open(&d->bar, round_deadline, GRACE_NS, self))) {
-      r->status = SCHEDRT_DUMP_BUSY;
-      return rc;
+      /* Past the first round the barrier is busy only with workers of the
+       * previous round that did not leave in FINISH_NS: no other dump. */
+      r->status = r->rounds > 1 ? SCHEDRT_DUMP_FAILED : SCHEDRT_DUMP_BUSY;
+      return r->rounds > 1 ? -ETIMEDOUT : rc;
     }
     /* dbar_open raised rt->dump_flag (seq_cst) if the round gathers. A worker
      * going to sleep takes the idle lock too, so either it is listed when we

@@ -71,6 +71,7 @@ struct schedrt__dbar {
   uint32_t phase;
   uint32_t arrived; /* participants inside now: 0 whenever no round runs */
   uint32_t leader;  /* worker index or SCHEDRT_DBAR_COORD, valid from HELD */
+  int self;         /* the requester, arrived at open, or -1 */
   bool aborted;     /* closed because the runtime is stopping: nothing copied */
   bool again;       /* closed for another round (the judge's RETRY): nothing copied */
   uint64_t gen;
@@ -86,7 +87,7 @@ struct schedrt__dbar {
   _Atomic uint64_t *seen;
   /* rt->dump_flag: cleared when the gate closes, nobody needs to come any more. */
   _Atomic uint32_t *flag;
-  uint64_t held_since; /* the round's first arrival: how long the arrived have waited */
+  uint64_t held_since; /* the round's first arrival but the requester's: how long the arrived have waited */
   schedrt__dbar_lead_fn lead;
   schedrt__dbar_judge_fn judge; /* may be NULL: wait for all, or the deadline */
   void *arg;                    /* of lead and judge */
@@ -219,6 +220,7 @@ struct schedrt__dround {
     uint64_t since;  /* when (cur, seq) was first seen, or when the poll began if known */
     uint64_t seen;   /* when (cur, seq) was first seen */
     uint64_t on_cpu; /* its thread's CPU time then (schedstat), if known */
+    bool stuck;      /* judged stuck in this poll (dump_judge.c) */
     bool known;
   } * probes; /* [nworkers] */
   /* The workers' histograms when the dump was taken (per-poll timing only):

@@ -114,12 +114,14 @@ int schedrt__dbar_open(struct schedrt__dbar *b, uint64_t deadline_ns, uint64_t g
   b->give_up_ns = deadline_ns + grace_ns;
   b->closed_ns = b->released_ns = 0;
   memset(b->present, 0, b->n);
-  if (self >= 0 && (uint32_t)self < b->n) {
+  b->self = self >= 0 && (uint32_t)self < b->n ? self : -1;
+  if (b->self >= 0) {
     /* Relaxed: only this thread is participant `self`. */
     atomic_store_explicit(&b->seen[self], b->gen, memory_order_relaxed);
     b->present[self] = 1;
     b->arrived = 1;
-    b->held_since = b->arrived_ns[self] = schedrt__now_ns();
+    /* The requester holds itself: the hold counts from the first other arrival. */
+    b->arrived_ns[self] = schedrt__now_ns();
   }
   if (b->arrived == b->n) {
     close_gate(b, SCHEDRT_DBAR_COORD);
@@ -156,7 +158,7 @@ enum schedrt__dbar_outcome schedrt__dbar_arrive(struct schedrt__dbar *b, uint32_
   atomic_store_explicit(&b->seen[i], g, memory_order_relaxed);
   b->present[i] = 1;
   b->arrived_ns[i] = schedrt__now_ns();
-  if (b->arrived == 0)
+  if (b->arrived == (b->self >= 0))
     b->held_since = b->arrived_ns[i];
   if (++b->arrived == b->n) {
     close_gate(b, i);

@@ -92,6 +92,7 @@ static void probe_look(struct schedrt__dump *d, uint32_t i, uint64_t now) {
     return;
   p->cur = cur;
   p->seq = seq;
+  p->stuck = false;
   p->since = p->seen = now;
   p->known = cur && cpu_time(rt, i, &p->on_cpu);
   uint64_t id, since;
@@ -139,9 +140,12 @@ enum schedrt__dbar_verdict schedrt__dump_judge(void *arg, const uint8_t *present
     if (present[i])
       continue;
     probe_look(d, i, now);
-    const struct schedrt__dprobe *p = &d->round.probes[i];
-    if (!p->cur || now - p->since < stuck_ns || preempted(d, i, now))
-      all_stuck = false;
+    struct schedrt__dprobe *p = &d->round.probes[i];
+    /* The verdict is kept for the poll: /proc is read under the barrier's
+     * lock, once or a few times per worker, not at every look. */
+    if (!p->stuck)
+      p->stuck = p->cur && now - p->since >= stuck_ns && !preempted(d, i, now);
+    all_stuck &= p->stuck;
   }
   if (all_stuck)
     return SCHEDRT_DBAR_CLOSE;

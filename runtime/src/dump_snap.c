@@ -223,20 +223,35 @@ static void fill(struct schedrt__dround *r, struct schedrt__drec *x, schedrt_tas
   x->func = t->func;
   x->line = t->line;
   memcpy(x->name, t->name, sizeof(x->name));
-  /* The waker count before the state, acquire: a waker gives up its count
-   * after making the task NOTIFIED (release), so a count seen gone means a
-   * state seen woken, and an idle task with no waker truly has none. */
+  /*
+   * Who can wake it, read around the state (all acquire). A waker gives up
+   * its count after making the task NOTIFIED (release): the count read before
+   * the state, if gone, means a state seen woken. A poll registers a waker
+   * before it clears RUNNING (release): the count read after a state seen
+   * idle holds it. Either read holding a waker or a timer is the truth for
+   * the state seen, so an idle task with none in both truly has none.
+   * The poll count brackets what it waits on: the next poll clears the kind
+   * before it counts itself, and publishes the argument before the kind
+   * (task.c, schedrt__task_waits_on), so a count that did not move means the
+   * kind and the argument belong together.
+   */
+  uint64_t polls = atomic_load_explicit(&t->polls, memory_order_acquire);
   uint64_t refs = atomic_load_explicit(&t->refs, memory_order_acquire);
-  x->wakers = (uint16_t)schedrt__refs_wakers(refs);
-  x->timers = (uint16_t)schedrt__refs_timers(refs);
+  uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+  x->wait = (uint8_t)atomic_load_explicit(&t->wait_kind, memory_order_acquire);
+  x->wait_arg = atomic_load_explicit(&t->wait_arg, memory_order_acquire);
+  uint64_t refs2 = atomic_load_explicit(&t->refs, memory_order_acquire);
+  x->polls = atomic_load_explicit(&t->polls, memory_order_acquire);
+  if (x->polls != polls)
+    x->wait = SCHEDRT_DUMP_WAIT_NONE; /* polled meanwhile: its next wait is not known yet */
+  uint32_t w1 = schedrt__refs_wakers(refs), w2 = schedrt__refs_wakers(refs2);
+  uint32_t t1 = schedrt__refs_timers(refs), t2 = schedrt__refs_timers(refs2);
+  x->wakers = (uint16_t)(w1 > w2 ? w1 : w2);
+  x->timers = (uint16_t)(t1 > t2 ? t1 : t2);
   /* Relaxed: each field is a value of its own; the dump is a picture of the
    * moment, not a transaction (and the shard lock keeps the task alive). */
-  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
   x->timer_deadline = atomic_load_explicit(&t->timer_deadline, memory_order_relaxed);
-  x->wait = (uint8_t)atomic_load_explicit(&t->wait_kind, memory_order_relaxed);
-  x->wait_arg = atomic_load_explicit(&t->wait_arg, memory_order_relaxed);
   x->since_ns = atomic_load_explicit(&t->since_ns, memory_order_relaxed);
-  x->polls = atomic_load_explicit(&t->polls, memory_order_relaxed);
   x->await = atomic_load_explicit(&t->await_site, memory_order_relaxed);
   x->worker = SCHEDRT__NO_WORKER;
   x->pos = 0;

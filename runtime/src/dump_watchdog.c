@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -27,10 +28,11 @@
 #define MIN_MS 10u
 #define MAX_MS 3600000u
 #define DEFAULT_MAX_DUMPS 10u
-/* A dump record takes about 90 bytes a task (docs/dump-format.md); with the
- * sites and the worker records, 150 is a safe estimate. */
+/* A dump record takes 90 to 220 bytes a task (docs/dump-format.md; a long
+ * name, a wait and a timer make the most): a dump estimated past MAX_BYTES
+ * is not started, and one that comes out past it is dropped. */
 #define MAX_BYTES (64ull << 20)
-#define BYTES_PER_TASK 150u
+#define BYTES_PER_TASK 220u
 
 /* A number from the environment, or 0 (with a warning when it is malformed). */
 static uint32_t env_u32(const char *name, uint32_t lo, uint32_t hi) {
@@ -56,6 +58,13 @@ int schedrt__dwatch_init(struct schedrt__dump *d) {
   x->threshold_ms = cfg->watchdog_ms ? cfg->watchdog_ms : env_u32("SCHEDRT_WATCHDOG_MS", MIN_MS, MAX_MS);
   if (!x->threshold_ms)
     return 0;
+  if (d->disabled) {
+    fprintf(stderr,
+            "schedrt: %s: watchdog dumps disabled: dumps are (SCHEDRT_DUMP=0 or SCHEDRT_CFG_NO_DUMP)\n",
+            d->rt->name);
+    x->threshold_ms = 0;
+    return 0;
+  }
   x->max_dumps = cfg->watchdog_max_dumps ? cfg->watchdog_max_dumps : env_u32("SCHEDRT_WATCHDOG_MAX", 1, 1000);
   if (!x->max_dumps)
     x->max_dumps = DEFAULT_MAX_DUMPS;
@@ -113,18 +122,26 @@ void schedrt__dwatch_fini(struct schedrt__dump *d) {
   x->polls = NULL;
 }
 
+/* The next file name of ours; false when the names to try are used up. */
+static bool next_name(struct schedrt__dump *d, char *name, size_t size) {
+  struct schedrt__dwatch *x = &d->watch;
+  if (x->next_n >= x->max_dumps * 4u)
+    return false;
+  snprintf(name, size, "schedrt-watchdog.%u.%llu.%u.cbor", d->pid, (unsigned long long)d->starttime,
+           x->next_n++);
+  return true;
+}
+
 static void write_dump(struct schedrt__dump *d) {
   struct schedrt__dwatch *x = &d->watch;
   struct schedrt__dfile f;
+  struct stat st;
   char name[128];
   int rc = -EEXIST;
   /* A taken name (a squatter, a leftover of an earlier process with our pid
    * and start time) is skipped: the next number will do. */
-  while (rc == -EEXIST && x->next_n < x->max_dumps * 4u) {
-    snprintf(name, sizeof(name), "schedrt-watchdog.%u.%llu.%u.cbor", d->pid, (unsigned long long)d->starttime,
-             x->next_n++);
+  while (rc == -EEXIST && next_name(d, name, sizeof(name)))
     rc = schedrt__dfile_create(&f, x->dirfd, name);
-  }
   if (rc) {
     fprintf(stderr, "schedrt: %s: watchdog: no file for the dump in %s: %s\n", d->rt->name, x->dir,
             schedrt_strerror(rc));
@@ -132,11 +149,21 @@ static void write_dump(struct schedrt__dump *d) {
   }
   schedrt_dump_result res;
   rc = schedrt__dump_run(d, &x->req, f.fd, &res);
-  if (rc == 0)
-    rc = schedrt__dfile_commit(&f);
-  else
+  /* The estimate that let the dump start may be short (long names, many
+   * sites): the cap itself is checked on the file. */
+  if (rc == 0 && fstat(f.fd, &st) == 0 && (uint64_t)st.st_size > MAX_BYTES) {
+    fprintf(stderr, "schedrt: %s: watchdog: dump dropped: %llu bytes, past the %llu MiB cap\n", d->rt->name,
+            (unsigned long long)st.st_size, MAX_BYTES >> 20);
     schedrt__dfile_abort(&f);
+    return;
+  }
+  if (rc == 0) {
+    /* A name taken meanwhile: the next one, as at creation. */
+    while ((rc = schedrt__dfile_commit(&f)) == -EEXIST && next_name(d, f.name, sizeof(f.name)))
+      ;
+  }
   if (rc) {
+    schedrt__dfile_abort(&f);
     fprintf(stderr, "schedrt: %s: watchdog: the dump failed: %s\n", d->rt->name, schedrt_strerror(rc));
     return;
   }
@@ -186,10 +213,14 @@ static void start(struct schedrt__dump *d, uint32_t i, const void *cur, uint64_t
   memcpy(x->req.nonce, &a, 8);
   memcpy(x->req.nonce + 8, &b, 8);
   atomic_store_explicit(&x->done, false, memory_order_relaxed);
-  if (pthread_create(&x->thread, NULL, helper_main, d) == 0)
+  /* Never on the monitor itself: its heartbeat, timers and control page
+   * would wait for the whole dump. */
+  int rc = pthread_create(&x->thread, NULL, helper_main, d);
+  if (rc == 0)
     x->live = true;
   else
-    write_dump(d);
+    fprintf(stderr, "schedrt: %s: worker %u in one poll for %llu ms; no watchdog dump: no thread: %s\n",
+            d->rt->name, i, (unsigned long long)ms, schedrt_strerror(-rc));
 }
 
 void schedrt__dwatch_tick(struct schedrt__dump *d, uint64_t now) {

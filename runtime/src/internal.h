@@ -142,11 +142,13 @@ void schedrt__task_run(schedrt_task *t);
  * or is dropped. */
 void schedrt__task_wake(schedrt_task *t, uint64_t given);
 /* Records what the polling task waits on (dumps show it; the waits-for graph
- * is made of SCHEDRT_DUMP_WAIT_JOIN edges). Relaxed: a dump reads it while
- * the task may run, and takes what it finds. */
+ * is made of SCHEDRT_DUMP_WAIT_JOIN edges). */
 static inline void schedrt__task_waits_on(schedrt_task *t, uint32_t kind, uint64_t arg) {
-  atomic_store_explicit(&t->wait_arg, arg, memory_order_relaxed);
-  atomic_store_explicit(&t->wait_kind, kind, memory_order_relaxed);
+  /* Release, both (plain stores on x86): a dump that reads the kind, then
+   * the argument, then the poll count (acquire) sees a count that moved if
+   * either came from a later poll (dump_snap.c: fill). */
+  atomic_store_explicit(&t->wait_arg, arg, memory_order_release);
+  atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
 }
 /* Shutdown: mark cancelled, run drop once, wake joiners. */
 void schedrt__task_cancel(schedrt_task *t);

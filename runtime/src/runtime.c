@@ -45,6 +45,8 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     c.monitor_period_ms = 100;
   if (c.watchdog_ms && (c.watchdog_ms < 10 || c.watchdog_ms > 3600000))
     return -EINVAL;
+  if (c.watchdog_max_dumps > 1000)
+    return -EINVAL;
   if (c.dump_keep_s == 0)
     c.dump_keep_s = 60;
   if (c.flags &

@@ -390,11 +390,15 @@ void schedrt__task_run(schedrt_task *t) {
                                                 (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
                                                 memory_order_acquire, memory_order_relaxed))
     ;
-  /* Relaxed store of load+1: only the poller writes polls; dumps read it. */
-  atomic_store_explicit(&t->polls, atomic_load_explicit(&t->polls, memory_order_relaxed) + 1,
-                        memory_order_relaxed);
-  /* What it waits on is what this poll registers (relaxed: as above). */
+  /* What it waits on is what this poll registers: cleared before the poll is
+   * counted, so a dump that sees the count unchanged around its reads never
+   * pairs this poll's wait with the previous one's (dump_snap.c: fill).
+   * Relaxed: the count's release store below publishes it. */
   atomic_store_explicit(&t->wait_kind, SCHEDRT_DUMP_WAIT_NONE, memory_order_relaxed);
+  /* Release store of load+1: only the poller writes polls (a plain store on
+   * x86 and a stlr on Arm); dumps read it with acquire. */
+  atomic_store_explicit(&t->polls, atomic_load_explicit(&t->polls, memory_order_relaxed) + 1,
+                        memory_order_release);
   if (t->fn(t, t->arg) == SCHEDRT_READY) {
     schedrt_runtime *rt = t->rt;
     task_complete(t, 0);

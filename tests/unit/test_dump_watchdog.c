@@ -135,16 +135,10 @@ Test(dump_watchdog, bounded_private_files_that_show_the_stuck_task, .timeout = 6
   cr_assert_eq(files, 3, "exactly watchdog_max_dumps files, got %d", files);
 }
 
-Test(dump_watchdog, off_unless_asked, .timeout = 60) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = 1;
-  cfg.monitor_period_ms = 10;
-  cfg.watchdog_dir = dir;
-  cfg.name = "watchdogtest";
-  cr_assert_eq(unsetenv("SCHEDRT_WATCHDOG_MS"), 0);
+/* Runs one 150 ms block on a runtime made from cfg; the files in dir afterwards. */
+static int files_after_one_block(const schedrt_config *cfg) {
   schedrt_runtime *rt;
-  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
+  cr_assert_eq(schedrt_runtime_create(cfg, &rt), 0);
   atomic_store(&blocks_done, BLOCKS - 1); /* one block of 150 ms, then done */
   schedrt_handle *h;
   cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &h), 0);
@@ -156,5 +150,29 @@ Test(dump_watchdog, off_unless_asked, .timeout = 60) {
   while ((e = readdir(d)))
     files += e->d_name[0] != '.';
   closedir(d);
-  cr_assert_eq(files, 0, "no watchdog, no file");
+  return files;
+}
+
+Test(dump_watchdog, off_unless_asked, .timeout = 60) {
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = 1;
+  cfg.monitor_period_ms = 10;
+  cfg.watchdog_dir = dir;
+  cfg.name = "watchdogtest";
+  cr_assert_eq(unsetenv("SCHEDRT_WATCHDOG_MS"), 0);
+  cr_assert_eq(files_after_one_block(&cfg), 0, "no watchdog, no file");
+}
+
+/* Dumps disabled: the watchdog says so at start and writes nothing. */
+Test(dump_watchdog, off_while_dumps_are_disabled, .timeout = 60) {
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = 1;
+  cfg.monitor_period_ms = 10;
+  cfg.watchdog_ms = 50;
+  cfg.watchdog_dir = dir;
+  cfg.flags = SCHEDRT_CFG_NO_DUMP;
+  cfg.name = "watchdogtest";
+  cr_assert_eq(files_after_one_block(&cfg), 0, "dumps disabled, no watchdog file");
 }

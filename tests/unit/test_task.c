@@ -837,6 +837,9 @@ Test(config, invalid_configs_are_rejected, .timeout = 60) {
   cfg.watchdog_ms = 3600001;
   cr_assert_eq(create_with(&cfg), -EINVAL, "a watchdog threshold over an hour");
   cfg.watchdog_ms = 0;
+  cfg.watchdog_max_dumps = 1001;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "more than 1000 watchdog dumps");
+  cfg.watchdog_max_dumps = 0;
   cfg.resv1 = 1;
   cr_assert_eq(create_with(&cfg), -EINVAL, "resv1 set");
   cfg.resv1 = 0;
