@@ -254,12 +254,16 @@ struct schedrt_worker {
   uint64_t rng;
   /*
    * Tasks that yielded, in order (qnext links). Like Tokio's defer list they
-   * run again only when the worker has no other local or injected work, so a
-   * busy-yielding task cannot starve remote spawns; never stolen. The task
-   * that called schedrt_yield during its current poll is `yielded`.
+   * run again when the worker has no other local or injected work, so a
+   * busy-yielding task cannot starve remote spawns, and at the latest at the
+   * next maintenance, which moves them to the ring's back where thieves see
+   * them (worker.c). The task that called schedrt_yield during its current
+   * poll is `yielded`.
    */
   schedrt_task *defer_head, *defer_tail;
   schedrt_task *yielded;
+  /* Cooperative budget left to the poll in progress (schedrt__coop_proceed). */
+  uint32_t budget;
   /* Task-record magazines (task_alloc.c); owner only. */
   struct free_block *mag_alloc, *mag_free;
   uint32_t mag_free_n;
@@ -408,5 +412,31 @@ static inline bool schedrt__dump_requested(schedrt_runtime *rt) {
 }
 
 #include "metrics_hooks.h"
+
+/*
+ * Cooperative budget (Tokio's coop, 128 units a poll): every primitive that
+ * could complete without waiting asks first, on its READY path only, before
+ * it consumes anything. With the budget spent the poll is made to yield: the
+ * task is re-scheduled at the back of the worker's ring (stealable) and the
+ * primitive returns PENDING, so a task whose inputs are always ready cannot
+ * hold its worker. Threads that are not workers (block_on) have no budget.
+ */
+#define SCHEDRT_COOP_BUDGET 128u
+/* Tokio's will_wake: does the stored waker w wake task t? A primitive that
+ * finds another task's waker stored replaces it (the wait moved). */
+static inline bool schedrt__will_wake(const schedrt_waker *w, const schedrt_task *t) {
+  return (const void *)w == (const void *)t;
+}
+bool schedrt__coop_exhausted(schedrt_worker *w, schedrt_task *self);
+static inline bool schedrt__coop_proceed(schedrt_task *self) {
+  schedrt_worker *w = schedrt__tls_worker;
+  /* Signed: the exhausted path marks a counted poll with -1 (worker.c). */
+  if (!w || (int32_t)w->budget > 0) {
+    if (w)
+      w->budget--;
+    return true;
+  }
+  return schedrt__coop_exhausted(w, self);
+}
 
 #endif /* SCHEDRT_INTERNAL_H */

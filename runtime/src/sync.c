@@ -9,19 +9,25 @@
 /* ------------------------------------------------------------------ oneshot */
 
 enum {
-  OS_SENDING = 1u << 0, /* a sender claimed the channel */
-  OS_SENT = 1u << 1,    /* the value is readable */
-  OS_RX_WAKER = 1u << 2 /* the receiver's waker is stored */
+  OS_SENDING = 1u << 0,  /* a sender claimed the channel */
+  OS_SENT = 1u << 1,     /* the value is readable */
+  OS_RX_WAKER = 1u << 2, /* the receiver's waker is stored */
+  OS_GEN_ONE = 1u << 3   /* above: how many times a receiver stored a waker */
 };
 
 /*
  * The waker belongs to the receiver while SENT is clear; the sender that sets
- * SENT while RX_WAKER is set takes it over and consumes it.
+ * SENT while RX_WAKER is set takes it over and consumes it. A receiver polled
+ * by another task takes its waker back (clearing RX_WAKER) and stores the new
+ * one with a new generation, so a sender that read the old waker fails its
+ * CAS even if RX_WAKER reads set again (no ABA).
  */
 struct oneshot {
   _Atomic uint32_t state;
   void *value;
-  schedrt_waker *waker;
+  /* Atomic (relaxed) because a sender may read it while the receiver
+   * replaces it; the generation in state says whether what it read counts. */
+  _Atomic(schedrt_waker *) waker;
 };
 _Static_assert(sizeof(struct oneshot) <= sizeof(schedrt_oneshot), "schedrt_oneshot too small");
 _Static_assert(_Alignof(struct oneshot) <= _Alignof(schedrt_oneshot), "schedrt_oneshot misaligned");
@@ -30,7 +36,7 @@ SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch) {
   struct oneshot *o = (struct oneshot *)ch;
   atomic_init(&o->state, 0);
   o->value = NULL;
-  o->waker = NULL;
+  atomic_init(&o->waker, NULL);
 }
 
 SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
@@ -42,14 +48,13 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
   /*
    * Take the waker before publishing SENT: once SENT is visible the receiver
    * may destroy and free the channel, so it must not be touched afterwards.
-   * While RX_WAKER is set the receiver never writes waker again. AcqRel:
-   * release publishes value; acquire (also on failure) sees the waker the
-   * receiver stored before setting RX_WAKER.
+   * AcqRel: release publishes value; acquire (also on failure) sees the
+   * waker the receiver stored before the state that says RX_WAKER.
    */
   uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
   schedrt_waker *w;
   do {
-    w = (s & OS_RX_WAKER) ? o->waker : NULL;
+    w = (s & OS_RX_WAKER) ? atomic_load_explicit(&o->waker, memory_order_relaxed) : NULL;
   } while (!atomic_compare_exchange_weak_explicit(&o->state, &s, s | OS_SENT, memory_order_acq_rel,
                                                   memory_order_acquire));
   schedrt_wake(w); /* the sender's reference now; NULL is fine */
@@ -62,24 +67,34 @@ SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task 
   uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
   for (;;) {
     if (s & OS_SENT) {
+      if (!schedrt__coop_proceed(self))
+        return SCHEDRT_PENDING;
       if (value)
         *value = o->value;
       return SCHEDRT_READY;
     }
     if (s & OS_RX_WAKER) {
-      /* Spurious poll with a waker already stored: it still works. */
-      schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
-      return SCHEDRT_PENDING;
+      if (schedrt__will_wake(atomic_load_explicit(&o->waker, memory_order_relaxed), self)) {
+        /* A spurious poll by the same task: the stored waker still works. */
+        schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
+        return SCHEDRT_PENDING;
+      }
+      /* Another task receives now: take the old waker back, unless the
+       * value came first (then the sender owns and fires it). */
+      if (!atomic_compare_exchange_weak_explicit(&o->state, &s, s & ~OS_RX_WAKER, memory_order_acq_rel,
+                                                 memory_order_acquire))
+        continue;
+      s &= ~OS_RX_WAKER;
+      schedrt_waker_drop(atomic_exchange_explicit(&o->waker, NULL, memory_order_relaxed));
     }
-    o->waker = schedrt_waker_get(self);
+    atomic_store_explicit(&o->waker, schedrt_waker_get(self), memory_order_relaxed);
     /* Release: the sender reads waker after seeing RX_WAKER. */
-    if (atomic_compare_exchange_strong_explicit(&o->state, &s, s | OS_RX_WAKER, memory_order_acq_rel,
-                                                memory_order_acquire)) {
+    if (atomic_compare_exchange_strong_explicit(&o->state, &s, (s | OS_RX_WAKER) + OS_GEN_ONE,
+                                                memory_order_acq_rel, memory_order_acquire)) {
       schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
       return SCHEDRT_PENDING;
     }
-    schedrt_waker_drop(o->waker);
-    o->waker = NULL;
+    schedrt_waker_drop(atomic_exchange_explicit(&o->waker, NULL, memory_order_relaxed));
   }
 }
 
@@ -87,8 +102,8 @@ SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {
   struct oneshot *o = (struct oneshot *)ch;
   uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
   if ((s & OS_RX_WAKER) && !(s & OS_SENT))
-    schedrt_waker_drop(o->waker);
-  o->waker = NULL;
+    schedrt_waker_drop(atomic_load_explicit(&o->waker, memory_order_relaxed));
+  atomic_store_explicit(&o->waker, NULL, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------- notify */
@@ -206,6 +221,8 @@ SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *se
   pthread_mutex_lock(&n->lock);
   if (*ticket == 0) {
     if (n->permits) {
+      if (!schedrt__coop_proceed(self))
+        goto forced; /* the permit stays for the next poll */
       n->permits--;
       r = SCHEDRT_READY;
       goto out;
@@ -228,16 +245,26 @@ SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *se
   ssize_t i = find_locked(n, *ticket);
   if (i < 0 || n->waiters[i].notified) {
     /* Notified by notify_one (listed, marked) or notify_all (gone). */
+    if (!schedrt__coop_proceed(self))
+      goto forced; /* the notification stays with the ticket */
     if (i >= 0)
       remove_locked(n, (size_t)i);
     *ticket = 0;
     r = SCHEDRT_READY;
+  } else if (!schedrt__will_wake(n->waiters[i].waker, self)) {
+    /* The ticket moved to another task: wake that one from now on. */
+    schedrt_waker_drop(n->waiters[i].waker);
+    n->waiters[i].waker = schedrt_waker_get(self);
   }
 out:
   pthread_mutex_unlock(&n->lock);
   if (r == SCHEDRT_PENDING)
     schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_NOTIFY, (uint64_t)(uintptr_t)n);
   return r;
+forced:
+  /* Out of budget: already re-scheduled, and waiting on nothing. */
+  pthread_mutex_unlock(&n->lock);
+  return SCHEDRT_PENDING;
 }
 
 SCHEDRT_API void schedrt_notify_cancel(schedrt_notify *n, uint64_t *ticket) {

@@ -476,6 +476,8 @@ SCHEDRT_API schedrt_poll schedrt_handle_poll(schedrt_handle *h, schedrt_task *se
   uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
   for (;;) {
     if (s & SCHEDRT_TS_COMPLETE) {
+      if (!schedrt__coop_proceed(self))
+        return SCHEDRT_PENDING;
       if (result)
         *result = (s & SCHEDRT_TS_CANCELLED) ? NULL : t->result;
       return SCHEDRT_READY;

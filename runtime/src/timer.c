@@ -119,9 +119,25 @@ SCHEDRT_API schedrt_poll schedrt_sleep(schedrt_task *task, uint64_t *deadline, u
     return SCHEDRT_PENDING;
   }
   if (now >= *deadline) {
+    if (!schedrt__coop_proceed(task))
+      return SCHEDRT_PENDING;
     *deadline = 0;
     return SCHEDRT_READY;
   }
-  /* A spurious poll: the armed timer still holds its wake. */
+  /*
+   * A spurious poll, or the sleep moved to another task (its state is the
+   * caller's): the timer armed for *deadline wakes whichever task armed it.
+   * Re-arm unless this task's last armed timer is this deadline and still
+   * counted; a second timer costs at most a spurious wake, a missing one a
+   * task asleep for ever. Relaxed: the task's own earlier arming, or a
+   * stale value that only makes us re-arm.
+   */
+  if (schedrt__refs_timers(atomic_load_explicit(&task->refs, memory_order_relaxed)) == 0 ||
+      atomic_load_explicit(&task->timer_deadline, memory_order_relaxed) != *deadline) {
+    if (schedrt_wake_at(task, *deadline) != 0) {
+      *deadline = 0;
+      return SCHEDRT_READY;
+    }
+  }
   return SCHEDRT_PENDING;
 }

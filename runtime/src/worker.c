@@ -118,6 +118,36 @@ static schedrt_task *next_local(schedrt_worker *w) {
   return schedrt__lq_pop(&w->q);
 }
 
+/*
+ * Maintenance: the yielded tasks go to the ring's back, in yield order, so
+ * they run within one interval whatever else is runnable, and thieves see
+ * them (a worker kept busy by a task that keeps waking itself would
+ * otherwise never come back to them).
+ */
+static void requeue_deferred(schedrt_worker *w) {
+  schedrt_task *t = w->defer_head;
+  if (!t)
+    return;
+  w->defer_head = w->defer_tail = NULL;
+  for (schedrt_task *nx; t; t = nx) {
+    nx = t->qnext;
+    (void)schedrt__lq_push_back_or_overflow(&w->q, t, &w->rt->inject);
+  }
+  schedrt__notify_parked(w->rt);
+}
+
+bool schedrt__coop_exhausted(schedrt_worker *w, schedrt_task *self) {
+  /* Counted once a poll: later asks in the same poll find the mark. */
+  if (w->budget == 0) {
+    schedrt__m_budget_forced_yield(w);
+    w->budget = UINT32_MAX;
+  }
+  /* The task is RUNNING: this sets NOTIFIED and task_run re-queues it at the
+   * ring's back (not the defer list: `yielded` is not set). */
+  schedrt__task_wake(self, 0);
+  return false;
+}
+
 /* Moves the yielded tasks to the ring (they run in yield order) and pops one. */
 static schedrt_task *take_deferred(schedrt_worker *w) {
   schedrt_task *t = w->defer_head;
@@ -248,6 +278,7 @@ static inline __attribute__((always_inline)) void run_polls(schedrt_worker *w, s
   for (uint32_t lifo_polls = 0;; lifo_polls++) {
     atomic_store_explicit(&w->current, t, memory_order_relaxed);
     w->yielded = NULL;
+    w->budget = SCHEDRT_COOP_BUDGET;
     schedrt__m_poll(w, t, timed);
     schedrt__task_run(t);
     schedrt__m_poll_done(w, timed);
@@ -351,6 +382,7 @@ void *schedrt__worker_main(void *arg) {
     w->tick++;
     if (w->tick % SCHEDRT_MAINTENANCE_INTERVAL == 0) {
       clock_tick(w);
+      requeue_deferred(w);
       schedrt__m_maintenance(w);
     }
     if (SCHEDRT_UNLIKELY(schedrt__dump_requested(rt)))

@@ -180,6 +180,18 @@ Test(reader_snapshot, older_slots_read_at_their_stride) {
   struct schedrt_shm_header *h = fixture_header(&fx);
   h->layout_minor = 0;
   h->slot_stride = 256;
+  /* A 2.0 writer describes no metric past its 256-byte slot: drop those. */
+  unsigned char *descs = (unsigned char *)h + h->desc_off;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < h->desc_count; i++) {
+    struct schedrt_shm_desc d;
+    memcpy(&d, descs + (size_t)i * h->desc_size, sizeof(d));
+    if (d.region == SCHEDRT_REGION_WSLOT && d.offset >= 256)
+      continue;
+    memmove(descs + (size_t)kept++ * h->desc_size, descs + (size_t)i * h->desc_size, h->desc_size);
+  }
+  cr_assert_lt(kept, h->desc_count, "the list has worker metrics past 2.0");
+  h->desc_count = kept;
   for (uint32_t i = 0; i < 3; i++)
     fixture_write_worker((struct schedrt_shm_wslot *)(void *)(fx.base + fx.geo.slot_off + (size_t)i * 256u),
                          SCHEDRT_WSTATE_PARKED, 10 + i, 100 * i);

@@ -105,7 +105,9 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
  * part, which the worker writes under its seqlock like the first; a reader
  * of an older segment (slot_stride 256) sees them as absent (0).
  */
-#define SCHEDRT_WSLOT_METRICS_MORE(X)
+#define SCHEDRT_WSLOT_METRICS_MORE(X)                                                                        \
+  X(budget_forced_yields, COUNTER, 256, uint64_t, "events", "polls made to yield: cooperative budget spent", \
+    TICK)
 
 /* Every worker metric, in id order. */
 #define SCHEDRT_WSLOT_METRICS(X) SCHEDRT_WSLOT_METRICS_2_0(X) SCHEDRT_WSLOT_METRICS_MORE(X)

@@ -36,9 +36,10 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
 /* 2.0: the task in a poll moved to the monitor half (with its name and spawn
  * site); `polls` is a live value outside the worker's section. 2.1: the slot
  * grew to 384 bytes, room for worker metrics appended to the list. 2.2: the
- * watchdog's saved dumps in the header. */
+ * watchdog's saved dumps in the header. 2.3: budget_forced_yields (worker)
+ * and the blocking pool's global metrics. */
 #define SCHEDRT_SHM_MAJOR 2
-#define SCHEDRT_SHM_MINOR 2
+#define SCHEDRT_SHM_MINOR 3
 
 /* Header state: READY is stored last, with release (after everything else). */
 enum {
