@@ -218,8 +218,26 @@ SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_
     schedrt_task_set_await((task), &schedrt__site);                                                          \
   } while (0)
 
-/* Wake self, so the task is polled again after others had a turn. */
+/*
+ * Wake self, so the task is polled again after others had a turn: when its
+ * worker has nothing else to run, and at the latest after one maintenance
+ * interval (61 scheduler ticks), when it moves to the back of the worker's
+ * queue where other workers can steal it.
+ */
 SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task);
+
+/*
+ * Cooperative budget. Each poll of a task on a worker may complete 128
+ * operations without waiting: every primitive below that would return READY
+ * spends one unit first (schedrt_oneshot_recv, schedrt_notify_wait,
+ * schedrt_handle_poll, schedrt_sleep, and the channel, mutex and semaphore
+ * calls). With the budget spent it returns PENDING instead, having consumed
+ * nothing, and the task is already re-scheduled at the back of its worker's
+ * queue: a task whose inputs are always ready cannot hold its worker. So a
+ * PENDING from these calls never means "return READY yourself"; return
+ * PENDING and poll again. Tasks run by schedrt_block_on have no budget.
+ * Counted per worker as the budget_forced_yields metric.
+ */
 
 /* ----------------------------------------------------------------- wakers */
 
@@ -244,7 +262,8 @@ SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w);
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
 /*
  * Awaits a handle from inside a task: READY with *result (the handle is NOT
- * released), or PENDING after registering self to be woken on completion.
+ * released), or PENDING after registering self to be woken on completion
+ * (replacing the task that polled it before, if another did).
  */
 SCHEDRT_API schedrt_poll schedrt_handle_poll(schedrt_handle *h, schedrt_task *self, void **result);
 SCHEDRT_API int schedrt_handle_is_finished(const schedrt_handle *h);
@@ -267,7 +286,9 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_wake_at(schedrt_task *task, uint64_t d
  * 0): the first call arms a timer and returns PENDING; later calls return
  * PENDING until the deadline passed, then READY (resetting *deadline to 0).
  * If no timer can be armed (the runtime is shutting down, or no memory), it
- * returns READY at once rather than leave the task waiting forever.
+ * returns READY at once rather than leave the task waiting forever. The state
+ * may move to another task: a poll from a task with no timer for *deadline
+ * arms one for it.
  */
 SCHEDRT_API schedrt_poll schedrt_sleep(schedrt_task *task, uint64_t *deadline, uint64_t delay_ns);
 
@@ -284,7 +305,10 @@ SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch);
  * before the receiver destroys it.
  */
 SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value);
-/* READY with *value once sent; else registers self and returns PENDING. */
+/*
+ * READY with *value once sent; else registers self and returns PENDING. If
+ * another task was registered (the receiving side moved), self replaces it.
+ */
 SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value);
 /* Drops a registered waker; the channel can then be freed. */
 SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch);
@@ -299,8 +323,9 @@ SCHEDRT_API void schedrt_notify_destroy(schedrt_notify *n);
 SCHEDRT_API void schedrt_notify_one(schedrt_notify *n);
 SCHEDRT_API void schedrt_notify_all(schedrt_notify *n);
 /*
- * *ticket is caller state (start at 0). READY once this task was notified
- * since its first call; else registers self and returns PENDING.
+ * *ticket is caller state (start at 0). READY once this ticket was notified
+ * since its first call; else registers self and returns PENDING. The ticket
+ * may move to another task: the task that polls it last is the one woken.
  */
 SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *self, uint64_t *ticket);
 /*

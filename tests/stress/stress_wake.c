@@ -12,6 +12,9 @@
  *               it has the value, while the sender may still be inside send
  *   park        a foreign thread wakes (and spawns) one task at a time, with
  *               pauses that let the workers park: each wake must unpark one
+ *   moved       a oneshot's receiving side hops from task to task (each new task
+ *               replaces the stored waker) while a foreign thread sends: the
+ *               task that holds the wait when the value lands gets it
  *   notify      threads call notify_one while waiter tasks wait, and other
  *               threads make waiters give up (notify_cancel) at random: every
  *               notification ends exactly one wait, none is lost or doubled
@@ -184,7 +187,7 @@ static void *rn_waker(void *arg) {
 }
 
 static void phase_running(schedrt_runtime *rt) {
-  unsigned long rounds = stress_count(200000, 50000);
+  unsigned long rounds = stress_count(100000, 50000);
   schedrt_handle *h[RN_PAIRS];
   pthread_t th[RN_PAIRS];
   for (unsigned i = 0; i < RN_PAIRS; i++) {
@@ -354,6 +357,64 @@ static void phase_oneshot(schedrt_runtime *rt) {
     pthread_join(th[i], NULL);
   printf("oneshot: %d senders x %lu channels freed by their receivers\n", SENDERS,
          stress_count(25000, 20000));
+}
+
+/* ------------------------------------------------------------ moved */
+
+struct mv_round {
+  schedrt_runtime *rt;
+  struct os_box *box;
+  unsigned hops_left;
+  _Atomic unsigned readies;
+  sem_t registered, done;
+  bool posted, got;
+};
+
+static schedrt_poll mv_fn(schedrt_task *t, void *arg) {
+  struct mv_round *r = arg;
+  void *v;
+  if (schedrt_oneshot_recv(&r->box->ch, t, &v) == SCHEDRT_READY) {
+    r->got = v == (void *)r;
+    schedrt_oneshot_destroy(&r->box->ch);
+    free(r->box);
+    atomic_fetch_add(&r->readies, 1);
+    sem_post(&r->done);
+    return SCHEDRT_READY;
+  }
+  if (!r->posted) {
+    r->posted = true;
+    sem_post(&r->registered);
+  }
+  if (r->hops_left == 0)
+    return SCHEDRT_PENDING; /* the last task waits for real */
+  r->hops_left--;
+  /* Hand the wait to a new task and give up: its waker stays stored until
+   * the new task's recv replaces it. */
+  STRESS_OK(schedrt_spawn(r->rt, mv_fn, r));
+  return SCHEDRT_READY;
+}
+
+static void phase_moved(schedrt_runtime *rt) {
+  unsigned long rounds = stress_count(100000, 50000);
+  uint64_t rng = 0x5eed;
+  for (unsigned long i = 0; i < rounds; i++) {
+    struct mv_round r = {.rt = rt, .hops_left = (unsigned)(stress_rand(&rng) % 8)};
+    sem_init(&r.registered, 0, 0);
+    sem_init(&r.done, 0, 0);
+    r.box = malloc(sizeof(*r.box));
+    STRESS_CHECK(r.box, "no memory");
+    schedrt_oneshot_init(&r.box->ch);
+    STRESS_OK(schedrt_spawn(rt, mv_fn, &r));
+    STRESS_CHECK(stress_sem_wait(&r.registered, 30), "receiver never polled");
+    STRESS_OK(schedrt_oneshot_send(&r.box->ch, &r));
+    STRESS_CHECK(stress_sem_wait(&r.done, 30), "round %lu: the task holding the wait was never woken", i);
+    STRESS_CHECK(r.got, "wrong value received");
+    STRESS_CHECK(atomic_load(&r.readies) == 1, "round %lu: %u receivers got the value", i,
+                 atomic_load(&r.readies));
+    sem_destroy(&r.registered);
+    sem_destroy(&r.done);
+  }
+  printf("moved: %lu oneshot waits handed between up to 8 tasks while the value was sent\n", rounds);
 }
 
 /* ------------------------------------------------------------ park */
@@ -543,6 +604,8 @@ int main(int argc, char **argv) {
     phase_ring(rt);
   if (!only || !strcmp(only, "oneshot"))
     phase_oneshot(rt);
+  if (!only || !strcmp(only, "moved"))
+    phase_moved(rt);
   if (!only || !strcmp(only, "park"))
     phase_park(rt);
   if (!only || !strcmp(only, "notify"))
