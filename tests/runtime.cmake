@@ -10,6 +10,7 @@ schedrt_unit_test(NAME test_join SOURCES unit/test_join.c)
 schedrt_unit_test(NAME test_timer SOURCES unit/test_timer.c)
 schedrt_unit_test(NAME test_sync SOURCES unit/test_sync.c)
 schedrt_unit_test(NAME test_promises SOURCES unit/test_promises.c)
+schedrt_unit_test(NAME test_fairness SOURCES unit/test_fairness.c)
 schedrt_unit_test(NAME test_shutdown SOURCES unit/test_shutdown.c)
 schedrt_unit_test(NAME test_park SOURCES unit/test_park.c)
 

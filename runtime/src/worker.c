@@ -199,7 +199,7 @@ static schedrt_task *next_task(schedrt_worker *w) {
   }
   if ((t = next_local(w)) || (t = pull_inject(w)))
     return t;
-  return take_deferred(w);
+  return NULL;
 }
 
 static bool stopping(schedrt_runtime *rt) {
@@ -256,6 +256,18 @@ static schedrt_task *steal_work(schedrt_worker *w) {
       sched_yield();
   }
   return NULL;
+}
+
+/*
+ * Before a worker runs its yielded tasks it looks once at the others' rings,
+ * as Tokio does: a worker whose only task keeps yielding must still take
+ * work off a busy neighbour. One round, no spin: the yielded tasks are work.
+ */
+static schedrt_task *steal_then_deferred(schedrt_worker *w) {
+  if (!w->searching && (w->searching = schedrt__idle_to_searching(&w->rt->idle)))
+    schedrt__m_state(w, SCHEDRT_WSTATE_SEARCHING);
+  schedrt_task *t = w->searching ? steal_round(w) : NULL;
+  return t ? t : take_deferred(w);
 }
 
 /* Is there work in any queue? Used by the last searcher. */
@@ -389,7 +401,7 @@ void *schedrt__worker_main(void *arg) {
       schedrt__dump_safepoint(w);
     schedrt_task *t = next_task(w);
     if (!t)
-      t = steal_work(w);
+      t = w->defer_head ? steal_then_deferred(w) : steal_work(w);
     if (t) {
       run_task(w, t);
       continue;

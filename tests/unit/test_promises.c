@@ -24,10 +24,10 @@
  */
 struct starve {
   schedrt_runtime *rt;
-  _Atomic uint64_t spins;     /* spinner polls so far */
-  _Atomic uint64_t seen;      /* spins when the yielder came back; 0: not yet */
-  _Atomic unsigned yields;    /* yielder polls */
-  uint64_t give_up_ns;        /* the spinner stops here if the yielder never returns */
+  _Atomic uint64_t spins;  /* spinner polls so far */
+  _Atomic uint64_t seen;   /* spins when the yielder came back; 0: not yet */
+  _Atomic unsigned yields; /* yielder polls */
+  uint64_t give_up_ns;     /* the spinner stops here if the yielder never returns */
   int spawn_rc;
 };
 
@@ -246,10 +246,9 @@ Test(budget, an_always_ready_task_lets_its_worker_run_others, .timeout = 60) {
   int rc = schedrt_metric_read(rt, SCHEDRT_M_budget_forced_yields, 0, &forced);
   if (rc != -ENOTSUP) {
     bool ok;
-    STRESS_WAIT_UNTIL(ok,
-                      schedrt_metric_read(rt, SCHEDRT_M_budget_forced_yields, 0, &forced) == 0 &&
-                          forced == g.polls - 1,
-                      WAIT_S);
+    STRESS_WAIT_UNTIL(
+        ok, schedrt_metric_read(rt, SCHEDRT_M_budget_forced_yields, 0, &forced) == 0 && forced == g.polls - 1,
+        WAIT_S);
     cr_assert(ok, "budget_forced_yields %llu, expected %llu", (unsigned long long)forced,
               (unsigned long long)(g.polls - 1));
   }
