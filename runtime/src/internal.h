@@ -363,8 +363,14 @@ struct schedrt_runtime {
   _Atomic uint32_t dump_flag SCHEDRT_ALIGNED;
 };
 
-/* The calling thread's worker (NULL outside workers). */
-extern _Thread_local schedrt_worker *schedrt__tls_worker;
+/*
+ * The calling thread's worker (NULL outside workers). Initial-exec: read on
+ * every wake, yield and budget check, and in the shared library the default
+ * model makes each read a __tls_get_addr call; one pointer of static TLS is
+ * within what glibc keeps spare even for a dlopen'ed library.
+ */
+#define SCHEDRT_TLS_MODEL __attribute__((tls_model("initial-exec")))
+extern _Thread_local schedrt_worker *schedrt__tls_worker SCHEDRT_TLS_MODEL;
 
 /* Sums over workers and foreign threads; momentarily inexact, never negative. */
 uint64_t schedrt__spawned_total(schedrt_runtime *rt);

@@ -61,10 +61,10 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
   return 0;
 }
 
-SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value) {
-  struct oneshot *o = (struct oneshot *)ch;
-  /* Acquire: pairs with the sender's release of value. */
-  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+/* Out of line: registering is the cold half of a receive; the hot half
+ * (value there, or the same task polled again) then saves no registers. */
+__attribute__((noinline)) static schedrt_poll oneshot_register(struct oneshot *o, schedrt_task *self,
+                                                               void **value, uint32_t s) {
   for (;;) {
     if (s & OS_SENT) {
       if (!schedrt__coop_proceed(self))
@@ -74,11 +74,8 @@ SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task 
       return SCHEDRT_READY;
     }
     if (s & OS_RX_WAKER) {
-      if (schedrt__will_wake(atomic_load_explicit(&o->waker, memory_order_relaxed), self)) {
-        /* A spurious poll by the same task: the stored waker still works. */
-        schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
-        return SCHEDRT_PENDING;
-      }
+      if (schedrt__will_wake(atomic_load_explicit(&o->waker, memory_order_relaxed), self))
+        break;
       /* Another task receives now: take the old waker back, unless the
        * value came first (then the sender owns and fires it). */
       if (!atomic_compare_exchange_weak_explicit(&o->state, &s, s & ~OS_RX_WAKER, memory_order_acq_rel,
@@ -90,12 +87,26 @@ SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task 
     atomic_store_explicit(&o->waker, schedrt_waker_get(self), memory_order_relaxed);
     /* Release: the sender reads waker after seeing RX_WAKER. */
     if (atomic_compare_exchange_strong_explicit(&o->state, &s, (s | OS_RX_WAKER) + OS_GEN_ONE,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-      schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
-      return SCHEDRT_PENDING;
-    }
+                                                memory_order_acq_rel, memory_order_acquire))
+      break;
     schedrt_waker_drop(atomic_exchange_explicit(&o->waker, NULL, memory_order_relaxed));
   }
+  schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)o);
+  return SCHEDRT_PENDING;
+}
+
+SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value) {
+  struct oneshot *o = (struct oneshot *)ch;
+  /* Acquire: pairs with the sender's release of value. */
+  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+  if (s & OS_SENT) {
+    if (!schedrt__coop_proceed(self))
+      return SCHEDRT_PENDING;
+    if (value)
+      *value = o->value;
+    return SCHEDRT_READY;
+  }
+  return oneshot_register(o, self, value, s);
 }
 
 SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {

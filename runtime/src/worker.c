@@ -10,7 +10,7 @@
 #include "internal.h"
 #include "local_queue.h"
 
-_Thread_local schedrt_worker *schedrt__tls_worker;
+_Thread_local schedrt_worker *schedrt__tls_worker SCHEDRT_TLS_MODEL;
 
 /* xorshift64*: a thief's victim choice needs speed, not quality. */
 static uint32_t next_rand(schedrt_worker *w, uint32_t n) {
