@@ -11,8 +11,11 @@
 #ifndef SCHEDRT_H
 #define SCHEDRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -335,6 +338,80 @@ SCHEDRT_API schedrt_poll schedrt_notify_wait(schedrt_notify *n, schedrt_task *se
  * on to the next waiter (or kept as a permit). *ticket is reset to 0.
  */
 SCHEDRT_API void schedrt_notify_cancel(schedrt_notify *n, uint64_t *ticket);
+
+/* -------------------------------------------------------------------- I/O */
+
+/*
+ * Readiness-based I/O (epoll, edge-triggered). Register a non-blocking fd;
+ * the registration takes the fd over (it is closed when the last reference
+ * goes). A task polls for readiness, tries the operation, and on EAGAIN
+ * clears the readiness it saw and polls again:
+ *
+ *   uint64_t tok;
+ *   if (schedrt_io_poll(io, task, SCHEDRT_IO_READ, &tok) == SCHEDRT_PENDING)
+ *     return SCHEDRT_PENDING;
+ *   ssize_t n = read(schedrt_io_fd(io), buf, len);
+ *   if (n < 0 && errno == EAGAIN) { schedrt_io_clear(io, SCHEDRT_IO_READ, tok); ...poll again... }
+ *
+ * or uses the helpers below, which do exactly that. A waiting task records
+ * its wait (the fd and the direction; the peer for a socket) for dumps, and
+ * the await label "io read" or "io write". One task waits per direction: a
+ * poll from another task replaces the first (the wait moved).
+ */
+typedef struct schedrt_io schedrt_io;
+enum {
+  SCHEDRT_IO_READ = 1u,
+  SCHEDRT_IO_WRITE = 2u,
+};
+/* fd must be non-blocking. Any thread. -EINVAL, -ESHUTDOWN, -ENOMEM, or
+ * epoll's error (-EPERM for a regular file); on error fd stays the caller's. */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_io_register(schedrt_runtime *rt, int fd, schedrt_io **out);
+/* Another reference, for a second task that uses the same registration. */
+SCHEDRT_API schedrt_io *schedrt_io_clone(schedrt_io *io);
+/* Drops a reference; the last one deregisters (as close) and closes the fd.
+ * NULL is fine. */
+SCHEDRT_API void schedrt_io_release(schedrt_io *io);
+/*
+ * Deregisters and drops the caller's reference. Tasks that wait on it are
+ * woken and see it closed (polls return READY, helpers -ECANCELED); the fd
+ * stays open until the last reference is released, so a task holding a clone
+ * never reads a reused fd. Any thread, also from a drop callback during
+ * destroy. Registrations still open at destroy are shut the same way; after
+ * destroy, close and release only drop references.
+ */
+SCHEDRT_API void schedrt_io_close(schedrt_io *io);
+SCHEDRT_API int schedrt_io_fd(const schedrt_io *io);
+SCHEDRT_API bool schedrt_io_is_closed(const schedrt_io *io);
+/* READY when the fd may be ready for interest (SCHEDRT_IO_READ or _WRITE),
+ * or closed, or in error; *token (may be NULL) receives what was seen, for
+ * schedrt_io_clear. Else registers self and returns PENDING. Budgeted. */
+SCHEDRT_API schedrt_poll schedrt_io_poll(schedrt_io *io, schedrt_task *self, unsigned interest,
+                                         uint64_t *token);
+/* After EAGAIN: forget that readiness, unless an event arrived since token. */
+SCHEDRT_API void schedrt_io_clear(schedrt_io *io, unsigned interest, uint64_t token);
+
+/* Helpers: READY with *res = bytes (read: 0 at end of stream) or -errno
+ * (-ECANCELED once closed), else PENDING. */
+SCHEDRT_API schedrt_poll schedrt_io_read(schedrt_io *io, schedrt_task *self, void *buf, size_t len,
+                                         ssize_t *res);
+/* Writes all of buf: *done is the caller's progress state (start at 0), so
+ * partial writes resume where they stopped; READY with *res = len, or -errno. */
+SCHEDRT_API schedrt_poll schedrt_io_write(schedrt_io *io, schedrt_task *self, const void *buf, size_t len,
+                                          size_t *done, ssize_t *res);
+/* READY with *res = a new non-blocking, close-on-exec connection fd (not
+ * registered), or -errno; peer may be NULL. */
+SCHEDRT_API schedrt_poll schedrt_io_accept(schedrt_io *listener, schedrt_task *self, struct sockaddr *peer,
+                                           socklen_t *peer_len, int *res);
+/*
+ * Connects with a deadline. Start: a non-blocking socket of addr's family,
+ * registered, connect begun (0, or -errno at once). Then poll until READY:
+ * *res = 0 (connected), -errno (refused...) or -ETIMEDOUT after timeout_ns;
+ * *deadline is the caller's state (start at 0) and arms one timer.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_io_connect_start(schedrt_runtime *rt, const struct sockaddr *addr,
+                                                           socklen_t len, schedrt_io **out);
+SCHEDRT_API schedrt_poll schedrt_io_connect_poll(schedrt_io *io, schedrt_task *self, uint64_t *deadline,
+                                                 uint64_t timeout_ns, int *res);
 
 /* ---------------------------------------------------------------- metrics */
 

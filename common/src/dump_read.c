@@ -718,13 +718,16 @@ static const struct field task_fields[] = {
     {SCHEDRT_DK_WAIT, F_ENUM, false, T(wait), 0, &waits, NULL},
     {SCHEDRT_DK_WAIT_FOR, F_OPT, false, T(wait_for), 0, NULL, NULL},
     {SCHEDRT_DK_WAIT_OBJECT, F_OPT, false, T(wait_object), 0, NULL, NULL},
+    {SCHEDRT_DK_WAIT_FD, F_OPT, false, T(wait_fd), 0, NULL, NULL},
+    {SCHEDRT_DK_WAIT_INTEREST, F_TEXT, false, T(wait_interest), 0, NULL, NULL},
+    {SCHEDRT_DK_PEER, F_TEXT, false, T(peer), 0, NULL, NULL},
     {SCHEDRT_DK_LOST_WAKE, F_BOOL, false, T(lost_wake), 0, NULL, NULL},
 };
 static void task_init(void *p) {
   schedrt_dump_task *t = p;
   t->state = SCHEDRT_DUMP_STATE__COUNT;
   t->worker = t->position = t->spawn = t->await = t->state_ns = SCHEDRT_DUMP_NONE;
-  t->timer_in_ns = t->wait_for = t->wait_object = SCHEDRT_DUMP_NONE;
+  t->timer_in_ns = t->wait_for = t->wait_object = t->wait_fd = SCHEDRT_DUMP_NONE;
 }
 static const struct table task_table = {task_fields, sizeof(task_fields) / sizeof(task_fields[0]),
                                         sizeof(schedrt_dump_task), task_init};

@@ -234,7 +234,10 @@ char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const du
     add(buf, size, "%s", tmp);
   } else if (t->wait != SCHEDRT_DUMP_WAIT_NONE) {
     const char *what = schedrt_dump_wait_text(t->wait);
-    if (t->wait_object >= 0)
+    if (t->wait == SCHEDRT_DUMP_WAIT_IO && t->wait_fd >= 0)
+      xsnprintf(tmp, sizeof(tmp), "io %s fd %lld%s%s", t->wait_interest ? t->wait_interest : "?",
+                (long long)t->wait_fd, t->peer ? " peer " : "", t->peer ? t->peer : "");
+    else if (t->wait_object >= 0)
       xsnprintf(tmp, sizeof(tmp), "%s 0x%llx", what, (unsigned long long)t->wait_object);
     else
       xsnprintf(tmp, sizeof(tmp), "%s", what);

@@ -46,6 +46,13 @@ json_t *dump_task_json(const schedrt_dump_doc *d, size_t i) {
   json_object_set_new(o, "wakers", u64(t->wakers));
   json_object_set_new(o, "timers", u64(t->timers));
   json_object_set_new(o, "waits_for", t->wait == SCHEDRT_DUMP_WAIT_JOIN ? opt_i64(t->wait_for) : json_null());
+  if (t->wait == SCHEDRT_DUMP_WAIT_IO) {
+    json_t *io = json_object();
+    json_object_set_new(io, "fd", opt_i64(t->wait_fd));
+    json_object_set_new(io, "interest", text_or_null(t->wait_interest));
+    json_object_set_new(io, "peer", text_or_null(t->peer));
+    json_object_set_new(o, "io", io);
+  }
   return o;
 }
 

@@ -455,7 +455,10 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, 
     return false;
   bool wait = x->wait > SCHEDRT_DUMP_WAIT_NONE && x->wait < SCHEDRT_DUMP_WAIT__COUNT;
   bool lost = x->state == SCHEDRT_DUMP_STATE_IDLE && x->wakers == 0 && x->timers == 0;
-  put_map(w, 12 + (x->timers != 0) + (wait ? 2 : 0) + lost);
+  char peer[SCHEDRT__PEER_MAX];
+  bool io = wait && x->wait == SCHEDRT_DUMP_WAIT_IO;
+  bool has_peer = io && schedrt__io_peer((int)(x->wait_arg >> 8), peer, sizeof(peer));
+  put_map(w, 12 + (x->timers != 0) + (wait ? (io ? 3 : 2) : 0) + has_peer + lost);
   put_cached(w, T_ID);
   put_uint(w, x->id);
   put_cached(w, T_NAME);
@@ -502,8 +505,19 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, 
   if (wait) {
     put_cached(w, T_WAIT);
     put_str(w, schedrt_dump_wait_names[x->wait]);
-    put_cached(w, x->wait == SCHEDRT_DUMP_WAIT_JOIN ? T_WAIT_FOR : T_WAIT_OBJ);
-    put_uint(w, x->wait_arg);
+    if (io) {
+      put_key(w, SCHEDRT_DK_WAIT_FD);
+      put_uint(w, x->wait_arg >> 8);
+      put_key(w, SCHEDRT_DK_WAIT_INTEREST);
+      put_str(w, (x->wait_arg & 0xffu) == 2u ? "write" : "read");
+      if (has_peer) {
+        put_key(w, SCHEDRT_DK_PEER);
+        put_str(w, peer);
+      }
+    } else {
+      put_cached(w, x->wait == SCHEDRT_DUMP_WAIT_JOIN ? T_WAIT_FOR : T_WAIT_OBJ);
+      put_uint(w, x->wait_arg);
+    }
   }
   if (lost) {
     /* Idle, and neither a waker nor a timer holds it: nothing can wake it. */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "io.h"
 #include "park.h"
 #include "schedrt.h"
 #include "schedrt/proto/dump_keys.h"
@@ -355,6 +356,7 @@ struct schedrt_runtime {
   _Atomic bool monitor_stop;
   schedrt_parker monitor_park; /* where it sleeps between ticks and timers */
   struct schedrt_timers timers;
+  struct schedrt_io_driver io; /* the monitor waits in it (io.c) */
   struct schedrt__metrics metrics;
   struct schedrt__dump *dump;
   /* Where watchdog dumps go (dump_watchdog.c), for the metrics segment; NULL: off. */

@@ -50,6 +50,8 @@ struct schedrt__wcounters {
 #define SCHEDRT__GSRC_spawned(rt) schedrt__spawned_total(rt)
 /* Relaxed: a monotonic counter bumped by foreign threads. */
 #define SCHEDRT__GSRC_remote_schedules(rt) atomic_load_explicit(&(rt)->remote_schedules, memory_order_relaxed)
+#define SCHEDRT__GSRC_io_registered(rt) atomic_load_explicit(&(rt)->io.registered, memory_order_relaxed)
+#define SCHEDRT__GSRC_io_events(rt) atomic_load_explicit(&(rt)->io.events, memory_order_relaxed)
 #define SCHEDRT__GSRC_nworkers(rt) ((uint64_t)(rt)->nworkers)
 
 /*

@@ -1,6 +1,8 @@
 /* Parking on the futex (see park.h). */
 #include "park.h"
 
+#include <unistd.h>
+
 #include "internal.h"
 
 bool schedrt__park_take(schedrt_parker *p) {
@@ -48,6 +50,13 @@ void schedrt__unpark(schedrt_parker *p) {
   /* Release: the work that caused this wake-up is visible after the parker's acquire. */
   uint32_t prev = atomic_exchange_explicit(&p->state, SCHEDRT_PARK_NOTIFIED, memory_order_release);
   /* The system call only for a sleeper: a parker that is awake finds NOTIFIED itself. */
-  if (prev == SCHEDRT_PARK_PARKED)
+  if (prev == SCHEDRT_PARK_PARKED) {
     schedrt__futex_wake(&p->state, 1);
+  } else if (prev == SCHEDRT_PARK_PARKED_DRIVER) {
+    /* The eventfd's counter only grows: a write never blocks (it is
+     * non-blocking and we add 1 to a counter the driver drains). */
+    uint64_t one = 1;
+    ssize_t rc = write(p->wake_fd, &one, sizeof(one));
+    (void)rc;
+  }
 }

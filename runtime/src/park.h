@@ -8,9 +8,10 @@
  *   EMPTY          awake, no wake-up pending
  *   PARKED         asleep on the futex of this word
  *   NOTIFIED       a wake-up is pending: the next park consumes it and returns
- *   PARKED_DRIVER  asleep inside an I/O driver's wait (not used yet): a waker
- *                  must wake the driver, not the futex. A driver is a second
- *                  implementation behind these same calls.
+ *   PARKED_DRIVER  asleep inside the I/O driver's wait (the monitor thread,
+ *                  io.c): an unpark writes the parker's eventfd instead of
+ *                  waking the futex. The driver is a second implementation
+ *                  of park behind the same unpark.
  *
  * A wake-up is never lost: unpark stores NOTIFIED whatever the parker is
  * doing, and a parker sleeps only while the word still says PARKED. Several
@@ -32,9 +33,13 @@ enum {
 
 typedef struct schedrt_parker {
   _Atomic uint32_t state;
+  int wake_fd; /* the driver's eventfd, for a parker that sleeps in it; else -1 */
 } schedrt_parker;
 
-static inline void schedrt__parker_init(schedrt_parker *p) { atomic_init(&p->state, SCHEDRT_PARK_EMPTY); }
+static inline void schedrt__parker_init(schedrt_parker *p) {
+  atomic_init(&p->state, SCHEDRT_PARK_EMPTY);
+  p->wake_fd = -1;
+}
 
 /*
  * The owner only. Sleeps until unparked, or for at most timeout_ns

@@ -107,8 +107,8 @@ static void *monitor_main(void *arg) {
     pthread_mutex_unlock(&tm->lock);
     if (next > next_tick)
       next = next_tick;
-    if (next > now)
-      (void)schedrt__park(&rt->monitor_park, next - now);
+    /* Timers, I/O and the monitor's own wake-ups share this one wait. */
+    schedrt__io_park(rt, next > now ? next - now : 0);
   }
   return NULL;
 }
@@ -208,8 +208,10 @@ SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtim
     goto err_inject;
   if ((rc = schedrt__timers_init(&rt->timers)))
     goto err_idle;
-  if ((rc = schedrt__dump_init(rt)))
+  if ((rc = schedrt__io_init(rt)))
     goto err_timers;
+  if ((rc = schedrt__dump_init(rt)))
+    goto err_io;
   /* Metrics are an observer: failing to publish them never fails the runtime. */
   int mrc = schedrt__metrics_start(rt);
   if (mrc && mrc != -ENOTSUP)
@@ -231,6 +233,8 @@ err_workers:
   drop_all_tasks(rt);
   schedrt__metrics_stop(rt);
   schedrt__dump_fini(rt);
+err_io:
+  schedrt__io_fini(rt);
 err_timers:
   schedrt__timers_destroy(&rt->timers);
 err_idle:
@@ -257,6 +261,8 @@ SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt) {
   /* Before the tasks go: a control-area dump may still be walking them. */
   schedrt__dump_fini(rt);
   drop_all_tasks(rt);
+  /* After the drop callbacks, which may close registrations. */
+  schedrt__io_fini(rt);
   schedrt__metrics_stop(rt);
   schedrt__timers_destroy(&rt->timers);
   schedrt__idle_destroy(&rt->idle);

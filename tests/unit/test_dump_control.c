@@ -480,7 +480,8 @@ Test(control, object_limit_then_removal_at_destroy) {
   char names[SCHEDRT__DOBJ_MAX][SCHEDRT_CTL_OBJECT_SIZE];
   for (int i = 0; i < SCHEDRT__DOBJ_MAX; i++) {
     schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
-    cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
+    cr_assert_eq(a.status, SCHEDRT_DUMP_OK, "dump %d: status %s, reason %u", i,
+                 schedrt_dump_status_name(a.status), (unsigned)a.reason);
     memcpy(names[i], a.object, sizeof(names[i]));
   }
   schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);

@@ -69,7 +69,11 @@ typedef struct schedrt_dump_task {
   uint32_t wait;       /* enum schedrt_dump_wait; NONE: null or absent; __COUNT: unknown text */
   int64_t wait_for;    /* wait join: the task waited for; else NONE */
   int64_t wait_object; /* wait notify/oneshot: the primitive's address; else NONE */
-  bool lost_wake;      /* idle, and nothing can wake it */
+  /* 1.2, wait io: the fd (else NONE), "read"/"write", the socket's peer (else NULL). */
+  int64_t wait_fd;
+  const char *wait_interest;
+  const char *peer;
+  bool lost_wake; /* idle, and nothing can wake it */
 } schedrt_dump_task;
 
 typedef struct schedrt_dump_worker {

@@ -15,7 +15,7 @@
 
 #define SCHEDRT_DUMP_FORMAT "schedrt-dump"
 #define SCHEDRT_DUMP_MAJOR 1
-#define SCHEDRT_DUMP_MINOR 1
+#define SCHEDRT_DUMP_MINOR 2
 /* RFC 8949 section 3.4.6: the bytes d9 d9 f7 open every dump. */
 #define SCHEDRT_DUMP_SELF_DESCRIBE_TAG 55799u
 
@@ -92,6 +92,10 @@
 #define SCHEDRT_DK_WAIT_FOR "wait_for"       /* wait "join": the id of the task it waits for */
 #define SCHEDRT_DK_WAIT_OBJECT "wait_object" /* wait "notify"/"oneshot": the primitive's address */
 #define SCHEDRT_DK_LOST_WAKE "lost_wake"     /* true: idle, and no waker and no timer can wake it */
+/* 1.2: wait "io" */
+#define SCHEDRT_DK_WAIT_FD "wait_fd"             /* the file descriptor */
+#define SCHEDRT_DK_WAIT_INTEREST "wait_interest" /* "read" or "write" */
+#define SCHEDRT_DK_PEER "peer"                   /* a connected socket's peer address, as text */
 
 /* spawn_sites[] and await_sites[] */
 #define SCHEDRT_DK_FILE "file"
@@ -132,7 +136,8 @@
 #define SCHEDRT_DUMP_WAITS(X)                                                                                \
   X(JOIN, "join", "the join handle of another task (wait_for names it)")                                     \
   X(NOTIFY, "notify", "a schedrt_notify (wait_object: its address)")                                         \
-  X(ONESHOT, "oneshot", "a schedrt_oneshot (wait_object: its address)")
+  X(ONESHOT, "oneshot", "a schedrt_oneshot (wait_object: its address)")                                      \
+  X(IO, "io", "a file descriptor (wait_fd, wait_interest; peer for a connected socket)")
 
 enum schedrt_dump_state {
 #define X(n, t, h) SCHEDRT_DUMP_STATE_##n,

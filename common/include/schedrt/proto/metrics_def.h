@@ -118,7 +118,9 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
   X(alive, GAUGE, 16, uint64_t, "tasks", "tasks spawned and not yet released", MONITOR)                      \
   X(spawned, COUNTER, 24, uint64_t, "tasks", "tasks spawned since start", MONITOR)                           \
   X(remote_schedules, COUNTER, 32, uint64_t, "tasks", "tasks scheduled from outside a worker", MONITOR)      \
-  X(nworkers, GAUGE, 40, uint64_t, "workers", "number of workers", MONITOR)
+  X(nworkers, GAUGE, 40, uint64_t, "workers", "number of workers", MONITOR)                                  \
+  X(io_registered, GAUGE, 48, uint64_t, "fds", "file descriptors registered with the I/O driver", MONITOR)   \
+  X(io_events, COUNTER, 56, uint64_t, "events", "readiness events dispatched by the I/O driver", MONITOR)
 
 /* Per-worker histograms (log-scale buckets; bounds in the segment). */
 #define SCHEDRT_HIST_METRICS(X)                                                                              \
