@@ -11,6 +11,7 @@ schedrt_unit_test(NAME test_timer SOURCES unit/test_timer.c)
 schedrt_unit_test(NAME test_sync SOURCES unit/test_sync.c)
 schedrt_unit_test(NAME test_shutdown SOURCES unit/test_shutdown.c)
 schedrt_unit_test(NAME test_park SOURCES unit/test_park.c)
+schedrt_unit_test(NAME test_blocking SOURCES unit/test_blocking.c)
 
 # Stress tests (plain executables; normal and TSan builds). Counts have separate TSan
 # defaults (stress_count() in support/stress.h) and scale with STRESS_SCALE; each has a
