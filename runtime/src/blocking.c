@@ -29,11 +29,11 @@
 struct bthread {
   struct bthread *prev, *next;
   struct schedrt__bpool *pool;
-  schedrt_task *job;  /* the job it runs, or NULL */
-  uint64_t start_ns;  /* when that job started */
-  bool finishing;     /* the job returned; completing it (uses the runtime) */
-  bool abandoned;     /* shutdown gave up on the job: complete it never */
-  unsigned index;     /* for its name */
+  schedrt_task *job; /* the job it runs, or NULL */
+  uint64_t start_ns; /* when that job started */
+  bool finishing;    /* the job returned; completing it (uses the runtime) */
+  bool abandoned;    /* shutdown gave up on the job: complete it never */
+  unsigned index;    /* for its name */
 };
 
 struct schedrt__bpool {
@@ -224,7 +224,8 @@ static void run_job(struct schedrt__bpool *p, struct bthread *bt, schedrt_task *
    * Relaxed: nobody synchronises through these two bits; the job's
    * arguments were published by the queue's lock. */
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-  while (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
+  while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
                                                 memory_order_relaxed, memory_order_relaxed))
     ;
   /* Relaxed: a dump's picture of "running since". */

@@ -52,7 +52,8 @@ static void await_metric(schedrt_runtime *rt, int id, uint64_t want) {
   uint64_t v;
   while ((v = metric(rt, id)) != want && schedrt_now_ns() < deadline)
     usleep(1000);
-  cr_assert_eq(v, want, "metric %d reads %llu, want %llu", id, (unsigned long long)v, (unsigned long long)want);
+  cr_assert_eq(v, want, "metric %d reads %llu, want %llu", id, (unsigned long long)v,
+               (unsigned long long)want);
 }
 
 static void sem_wait_s(sem_t *s, const char *what) {
@@ -439,8 +440,8 @@ Test(blocking, an_invalid_variable_is_named_on_stderr, .timeout = 60) {
   int rc = 0;
   char *err = capture_stderr(create_default, &rc);
   cr_assert_eq(rc, -EINVAL);
-  cr_assert(strstr(err, "SCHEDRT_MAX_BLOCKING_THREADS=\"lots\"") && strstr(err, "from 1 to 65536"), "stderr: %s",
-            err);
+  cr_assert(strstr(err, "SCHEDRT_MAX_BLOCKING_THREADS=\"lots\"") && strstr(err, "from 1 to 65536"),
+            "stderr: %s", err);
   free(err);
   unsetenv("SCHEDRT_MAX_BLOCKING_THREADS");
 }
