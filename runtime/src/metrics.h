@@ -60,6 +60,7 @@ struct schedrt__wcounters {
   schedrt__blocking_metric((rt), SCHEDRT_M_blocking_jobs_started)
 #define SCHEDRT__GSRC_blocking_jobs_finished(rt)                                                             \
   schedrt__blocking_metric((rt), SCHEDRT_M_blocking_jobs_finished)
+#define SCHEDRT__GSRC_blocking_max_threads(rt) ((uint64_t)(rt)->cfg.max_blocking_threads)
 
 /*
  * Per worker, as Tokio's MetricsBatch: counters are private and reach the

@@ -194,15 +194,18 @@ static int phase_race(void) {
     STRESS_OK(schedrt_runtime_create(&cfg, &race_rt));
     atomic_store(&foreign_stop, false);
     pthread_t foreign;
-    STRESS_CHECK(pthread_create(&foreign, NULL, foreign_main, (void *)(uintptr_t)stress_rand(&rng)) == 0, "pthread_create");
+    STRESS_CHECK(pthread_create(&foreign, NULL, foreign_main, (void *)(uintptr_t)stress_rand(&rng)) == 0,
+                 "pthread_create");
     for (unsigned i = 0; i < SPAWNERS; i++) {
       memset(&spawners[i], 0, sizeof(spawners[i]));
       spawners[i].rng = stress_rand(&rng);
       STRESS_OK(schedrt_spawn_ex(race_rt, spawner_fn, &spawners[i], &spawner_opts, NULL));
     }
     for (unsigned i = 0; i < SPAWNERS; i++)
-      STRESS_CHECK(stress_sem_wait(&progress, 120.0), "round %lu: a spawner task stopped making progress "
-                                                      "(a lost wake-up?)", r);
+      STRESS_CHECK(stress_sem_wait(&progress, 120.0),
+                   "round %lu: a spawner task stopped making progress "
+                   "(a lost wake-up?)",
+                   r);
     atomic_store(&foreign_stop, true);
     pthread_join(foreign, NULL);
     schedrt_runtime_destroy(race_rt);
@@ -212,8 +215,9 @@ static int phase_race(void) {
     STRESS_CHECK(s == a + d, "round %lu: %lu jobs spawned, %lu ran, %lu dropped", r, s, a, d);
   }
   rounds = r;
-  printf("race: %lu rounds, %lu jobs (%lu ran, %lu dropped at shutdown, %lu chained spawns refused)\n", rounds,
-         atomic_load(&spawned_ok), atomic_load(&ran), atomic_load(&dropped), atomic_load(&chain_refused));
+  printf("race: %lu rounds, %lu jobs (%lu ran, %lu dropped at shutdown, %lu chained spawns refused)\n",
+         rounds, atomic_load(&spawned_ok), atomic_load(&ran), atomic_load(&dropped),
+         atomic_load(&chain_refused));
   sem_destroy(&progress);
   return STRESS_PASS;
 }
@@ -285,7 +289,8 @@ static int phase_abandon(void) {
       bool cancelled = s & SCHEDRT_TS_CANCELLED;
       bool ok;
       if (!cancelled) {
-        STRESS_CHECK(atomic_load(&j->returned) && !atomic_load(&j->drops), "round %lu job %u: completed", r, i);
+        STRESS_CHECK(atomic_load(&j->returned) && !atomic_load(&j->drops), "round %lu job %u: completed", r,
+                     i);
         done++;
       } else if (!atomic_load(&j->started)) {
         STRESS_CHECK(atomic_load(&j->drops) == 1, "round %lu job %u: queued, not dropped", r, i);

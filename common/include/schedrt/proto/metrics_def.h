@@ -124,7 +124,8 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
     MONITOR)                                                                                                 \
   X(blocking_queue_depth, GAUGE, 64, uint64_t, "jobs", "blocking jobs waiting for a thread", MONITOR)        \
   X(blocking_jobs_started, COUNTER, 72, uint64_t, "jobs", "blocking jobs started since start", MONITOR)      \
-  X(blocking_jobs_finished, COUNTER, 80, uint64_t, "jobs", "blocking jobs whose function returned", MONITOR)
+  X(blocking_jobs_finished, COUNTER, 80, uint64_t, "jobs", "blocking jobs whose function returned", MONITOR) \
+  X(blocking_max_threads, GAUGE, 88, uint64_t, "threads", "most threads the blocking pool may start", MONITOR)
 
 /* Per-worker histograms (log-scale buckets; bounds in the segment). */
 #define SCHEDRT_HIST_METRICS(X)                                                                              \
