@@ -161,8 +161,11 @@ typedef void (*schedrt_drop_fn)(void *arg);
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtime **out);
 /*
  * Stops the workers, drops every unfinished task (its drop callback runs
- * exactly once), removes the metrics segment and waits for nothing else.
- * NULL is fine. Must not be called from a worker.
+ * exactly once), shuts the blocking pool down (queued jobs dropped, running
+ * ones waited for up to blocking_shutdown_timeout_ms, then abandoned: see
+ * schedrt_spawn_blocking_at), removes the metrics segment and waits for
+ * nothing else. NULL is fine. Must not be called from a worker or a
+ * blocking job of rt.
  *
  * Drop callbacks run one after another on the calling thread, after the
  * workers stopped: they may release handles, oneshots, notifies and wakers,
@@ -306,7 +309,9 @@ SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w);
  * Waits (from a thread that is not a worker) up to timeout_ns (UINT64_MAX:
  * forever) for the task to finish. 0 and *result on completion (the handle is
  * released); -ETIMEDOUT (the handle stays valid); -ECANCELED if the task was
- * dropped at shutdown (released; its drop callback has returned).
+ * dropped at shutdown (released; its drop callback has returned; for a
+ * blocking job abandoned at shutdown it runs later: schedrt_spawn_blocking_at).
+ * The handle of a task or of a blocking job alike.
  */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
 /*

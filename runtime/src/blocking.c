@@ -63,6 +63,11 @@ struct schedrt__bpool {
   _Atomic uint64_t m_threads, m_idle, m_queue, m_started, m_finished;
 };
 
+/* The pool whose thread this is (NULL elsewhere): destroy refuses to run on it. */
+static _Thread_local struct schedrt__bpool *tls_pool;
+
+bool schedrt__blocking_on_pool_thread(schedrt_runtime *rt) { return rt->bpool && tls_pool == rt->bpool; }
+
 static inline void set_stat(_Atomic uint64_t *s, uint64_t v) {
   /* Relaxed: see the metrics comment in struct schedrt__bpool. */
   atomic_store_explicit(s, v, memory_order_relaxed);
@@ -294,6 +299,7 @@ static void *bthread_main(void *arg) {
   struct bthread *bt = arg;
   struct schedrt__bpool *p = bt->pool;
   schedrt__thread_name("schedrt-blk%u", bt->index);
+  tls_pool = p;
   pthread_mutex_lock(&p->lock);
   for (;;) {
     schedrt_task *t = pop_job(p);

@@ -356,6 +356,8 @@ int schedrt__blocking_init(schedrt_runtime *rt);
 /* destroy, after the workers stopped: drops queued jobs, waits for running
  * ones up to the configured deadline, abandons the rest (blocking.c). */
 void schedrt__blocking_shutdown(schedrt_runtime *rt);
+/* Is the calling thread one of rt's pool threads? */
+bool schedrt__blocking_on_pool_thread(schedrt_runtime *rt);
 /* Drops the runtime's reference to the pool (after the monitor stopped). */
 void schedrt__blocking_fini(schedrt_runtime *rt);
 

@@ -296,6 +296,12 @@ SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt) {
     fprintf(stderr, "schedrt: schedrt_runtime_destroy called from a worker; ignored\n");
     return;
   }
+  if (schedrt__blocking_on_pool_thread(rt)) {
+    /* It would wait for its own job until the deadline, then free the
+     * runtime under the job that called it. */
+    fprintf(stderr, "schedrt: schedrt_runtime_destroy called from a blocking job; ignored\n");
+    return;
+  }
   stop_workers(rt, rt->nworkers);
   /* With the workers gone, only pool threads (and threads the caller still
    * runs) spawn blocking jobs; the pool refuses them from here on. Before the

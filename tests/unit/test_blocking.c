@@ -445,3 +445,20 @@ Test(blocking, an_invalid_variable_is_named_on_stderr, .timeout = 60) {
   free(err);
   unsetenv("SCHEDRT_MAX_BLOCKING_THREADS");
 }
+
+static void *destroy_job(void *arg) {
+  schedrt_runtime_destroy(arg); /* refused: it would wait for itself */
+  return arg;
+}
+
+Test(blocking, destroy_from_a_job_is_refused, .timeout = 60) {
+  schedrt_runtime *rt = make_rt_ex(1, 0, 0, 0);
+  schedrt_handle *h;
+  cr_assert_eq(schedrt_spawn_blocking_ex(rt, destroy_job, rt, NULL, &h), 0);
+  void *r = NULL;
+  cr_assert_eq(schedrt_join(h, JOIN_NS, &r), 0);
+  cr_assert_eq(r, rt);
+  cr_assert_eq(schedrt_spawn_blocking_ex(rt, plus_one, NULL, NULL, &h), 0, "the runtime lives on");
+  cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0);
+  schedrt_runtime_destroy(rt);
+}
