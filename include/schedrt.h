@@ -120,8 +120,9 @@ typedef struct schedrt_config {
   /*
    * The blocking pool (schedrt_spawn_blocking). Most threads it runs at once;
    * 0: 512, as Tokio. SCHEDRT_MAX_BLOCKING_THREADS in the environment
-   * overrides it (1 to 65536; anything else fails schedrt_runtime_create
-   * with -EINVAL and a message on stderr). At most 65536 (else -EINVAL).
+   * overrides it (1 to 65536; empty: unset; anything else fails
+   * schedrt_runtime_create with -EINVAL and a message on stderr). At most
+   * 65536 (else -EINVAL).
    */
   uint32_t max_blocking_threads;
   /* Milliseconds an idle pool thread waits for a job before it exits;
@@ -130,8 +131,9 @@ typedef struct schedrt_config {
   /*
    * How long schedrt_runtime_destroy waits for running blocking jobs before
    * it abandons them; 0: 10000. SCHEDRT_BLOCKING_SHUTDOWN_MS in the
-   * environment overrides it (0 to 3600000, 0: do not wait; anything else
-   * fails schedrt_runtime_create with -EINVAL). At most 3600000.
+   * environment overrides it (0 to 3600000, 0: do not wait; empty: unset;
+   * anything else fails schedrt_runtime_create with -EINVAL). At most
+   * 3600000.
    */
   uint32_t blocking_shutdown_timeout_ms;
   uint64_t resv[3]; /* room to grow; must be zero */
