@@ -15,6 +15,8 @@
  *                  and then, also while destroy runs (-ESHUTDOWN then)
  *   a foreign thread  spawning jobs until just before destroy (threads that
  *                  are not the runtime's must stop before destroy)
+ *   a dumper       every other round, task dumps in a loop (where built),
+ *                  which read the jobs' records while they come and go
  * The round waits until every spawner task has completed a number of awaited
  * rounds (a lost wake-up stops one: the watchdog then fails the test), then
  * destroys the runtime in the middle of the activity. Afterwards jobs
@@ -32,6 +34,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "stress.h"
@@ -175,6 +179,24 @@ static void *foreign_main(void *arg) {
   return NULL;
 }
 
+/* Dumps into a memfd until told to stop: the dump walks jobs as they come and go. */
+static unsigned long dumps_taken;
+static void *dumper_main(void *arg) {
+  (void)arg;
+  int fd = memfd_create("stress-dump", MFD_CLOEXEC);
+  STRESS_CHECK(fd >= 0, "memfd_create");
+  while (!atomic_load(&foreign_stop)) {
+    STRESS_CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0, "memfd reset");
+    schedrt_dump_result res;
+    int rc = schedrt_dump_fd(race_rt, fd, NULL, &res);
+    STRESS_CHECK(rc == 0 || rc == -EBUSY, "dump: %s", schedrt_strerror(rc));
+    if (rc == 0)
+      dumps_taken++;
+  }
+  close(fd);
+  return NULL;
+}
+
 static int phase_race(void) {
   /* At least this many rounds, and on until this many jobs were spawned. */
   unsigned long min_rounds = stress_count(20, 6), min_jobs = stress_count(1000000, 1000000), rounds;
@@ -193,9 +215,12 @@ static int phase_race(void) {
     cfg.blocking_shutdown_timeout_ms = 60000; /* nothing here outlasts it */
     STRESS_OK(schedrt_runtime_create(&cfg, &race_rt));
     atomic_store(&foreign_stop, false);
-    pthread_t foreign;
+    pthread_t foreign, dumper;
     STRESS_CHECK(pthread_create(&foreign, NULL, foreign_main, (void *)(uintptr_t)stress_rand(&rng)) == 0,
                  "pthread_create");
+    bool dumping = (r & 1) && (schedrt_features() & SCHEDRT_FEATURE_TASKDUMP);
+    if (dumping)
+      STRESS_CHECK(pthread_create(&dumper, NULL, dumper_main, NULL) == 0, "pthread_create");
     for (unsigned i = 0; i < SPAWNERS; i++) {
       memset(&spawners[i], 0, sizeof(spawners[i]));
       spawners[i].rng = stress_rand(&rng);
@@ -208,6 +233,8 @@ static int phase_race(void) {
                    r);
     atomic_store(&foreign_stop, true);
     pthread_join(foreign, NULL);
+    if (dumping)
+      pthread_join(dumper, NULL);
     schedrt_runtime_destroy(race_rt);
     race_rt = NULL;
     STRESS_CHECK(!atomic_load(&violation), "round %lu: %s", r, violation_msg);
@@ -215,9 +242,10 @@ static int phase_race(void) {
     STRESS_CHECK(s == a + d, "round %lu: %lu jobs spawned, %lu ran, %lu dropped", r, s, a, d);
   }
   rounds = r;
-  printf("race: %lu rounds, %lu jobs (%lu ran, %lu dropped at shutdown, %lu chained spawns refused)\n",
+  printf("race: %lu rounds, %lu jobs (%lu ran, %lu dropped at shutdown, %lu chained spawns refused), %lu "
+         "dumps\n",
          rounds, atomic_load(&spawned_ok), atomic_load(&ran), atomic_load(&dropped),
-         atomic_load(&chain_refused));
+         atomic_load(&chain_refused), dumps_taken);
   sem_destroy(&progress);
   return STRESS_PASS;
 }
