@@ -719,6 +719,8 @@ static const struct field task_fields[] = {
     {SCHEDRT_DK_WAIT_FOR, F_OPT, false, T(wait_for), 0, NULL, NULL},
     {SCHEDRT_DK_WAIT_OBJECT, F_OPT, false, T(wait_object), 0, NULL, NULL},
     {SCHEDRT_DK_LOST_WAKE, F_BOOL, false, T(lost_wake), 0, NULL, NULL},
+    {SCHEDRT_DK_HOLDERS, F_UINTS, false, T(holders), T(nholders), NULL, NULL},
+    {SCHEDRT_DK_HOLDERS_MORE, F_UINT, false, T(holders_more), 0, NULL, NULL},
 };
 static void task_init(void *p) {
   schedrt_dump_task *t = p;
@@ -866,6 +868,9 @@ static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
     if (t->worker != SCHEDRT_DUMP_NONE && (uint64_t)t->worker >= d->nworkers_listed)
       return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].worker is %lld, but there are %zu workers", i,
                   (long long)t->worker, d->nworkers_listed);
+    if (t->nholders % 2)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].holders has %zu numbers: (id, permits) pairs", i,
+                  t->nholders);
   }
   return 0;
 }
@@ -888,6 +893,8 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
       free(doc->workers[i].hist[h]);
   free(doc->workers);
   free(doc->hist_bounds);
+  for (size_t i = 0; doc->tasks && i < doc->ntasks; i++)
+    free(doc->tasks[i].holders);
   free(doc->tasks);
   free(doc->spawn_sites);
   free(doc->await_sites);

@@ -67,9 +67,15 @@ typedef struct schedrt_dump_task {
   uint64_t wakers, timers;
   int64_t timer_in_ns; /* NONE: no timer */
   uint32_t wait;       /* enum schedrt_dump_wait; NONE: null or absent; __COUNT: unknown text */
-  int64_t wait_for;    /* wait join: the task waited for; else NONE */
-  int64_t wait_object; /* wait notify/oneshot: the primitive's address; else NONE */
+  int64_t wait_for;    /* wait join: the task waited for; 1.2: mutex: its owner; semaphore: its only
+                        * holder; else NONE */
+  int64_t wait_object; /* any other wait: the primitive's address; else NONE */
   bool lost_wake;      /* idle, and nothing can wake it */
+  /* 1.2, waits mutex and semaphore (NULL / 0 otherwise): (task id, permits) pairs, flattened (id 0: a
+   * thread that is not a task), and how many holders the list leaves out. */
+  uint64_t *holders;
+  size_t nholders; /* numbers, twice the holders */
+  uint64_t holders_more;
 } schedrt_dump_task;
 
 typedef struct schedrt_dump_worker {
