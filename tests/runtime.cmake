@@ -21,3 +21,8 @@ schedrt_stress_test(NAME stress_wake SOURCES stress/stress_wake.c)
 schedrt_stress_test(NAME stress_steal SOURCES stress/stress_steal.c)
 schedrt_stress_test(NAME stress_shutdown SOURCES stress/stress_shutdown.c)
 schedrt_stress_test(NAME stress_park SOURCES stress/stress_park.c)
+
+# The sync primitives that know their owners (channel, mutex, semaphore, oneshot close).
+schedrt_unit_test(NAME test_sync_channel SOURCES unit/test_sync_channel.c)
+schedrt_unit_test(NAME test_sync_mutex SOURCES unit/test_sync_mutex.c)
+schedrt_unit_test(NAME test_sync_oneshot_close SOURCES unit/test_sync_oneshot_close.c)

@@ -38,7 +38,7 @@ struct schedrt_semaphore {
   /* First: its address is the object's, which dumps look up (sync_owner.h). */
   struct schedrt__owned_obj pub;
   pthread_mutex_t lock;
-  uint64_t permits; /* free now */
+  uint64_t permits;     /* free now */
   struct sem_waiter *w; /* FIFO: oldest first */
   size_t len, cap;
   size_t nwaiting; /* listed and not granted: a try_ call must not barge past them */
@@ -215,7 +215,8 @@ SCHEDRT_API void schedrt_semaphore_destroy(schedrt_semaphore *s) {
   free(s);
 }
 
-static schedrt_poll sem_acquire(struct schedrt_semaphore *s, schedrt_task *self, uint64_t n, uint64_t *ticket) {
+static schedrt_poll sem_acquire(struct schedrt_semaphore *s, schedrt_task *self, uint64_t n,
+                                uint64_t *ticket) {
   schedrt_poll r = SCHEDRT_PENDING;
   pthread_mutex_lock(&s->lock);
   if (*ticket != 0) {
