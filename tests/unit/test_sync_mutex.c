@@ -7,7 +7,9 @@
 
 #define make_rt(nworkers) fixture_rt((nworkers), "test-sync-mutex")
 
-static schedrt_poll lock_step(struct poller *p, schedrt_task *t) { return schedrt_mutex_lock(p->obj, t, p->ticket); }
+static schedrt_poll lock_step(struct poller *p, schedrt_task *t) {
+  return schedrt_mutex_lock(p->obj, t, p->ticket);
+}
 static schedrt_poll acquire_step(struct poller *p, schedrt_task *t) {
   return schedrt_semaphore_acquire(p->obj, t, p->n, p->ticket);
 }
@@ -23,7 +25,8 @@ Test(mutex, try_lock_unlock_table) {
     char op; /* t: try_lock, u: unlock */
     int rc;
     int held;
-  } steps[] = {{'u', -EPERM, 0}, {'t', 0, 1}, {'t', -EBUSY, 1}, {'u', 0, 0}, {'u', -EPERM, 0}, {'t', 0, 1}, {'u', 0, 0}};
+  } steps[] = {{'u', -EPERM, 0}, {'t', 0, 1}, {'t', -EBUSY, 1}, {'u', 0, 0},
+               {'u', -EPERM, 0}, {'t', 0, 1}, {'u', 0, 0}};
   for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
     int rc = steps[i].op == 't' ? schedrt_mutex_try_lock(m, NULL) : schedrt_mutex_unlock(m);
     cr_expect_eq(rc, steps[i].rc, "step %zu: %d", i, rc);

@@ -9,8 +9,12 @@
 #define make_rt(nworkers) fixture_rt((nworkers), "test-sync-oneshot")
 #define V(x) ((void *)(uintptr_t)(x))
 
-static schedrt_poll closed_step(struct poller *p, schedrt_task *t) { return schedrt_oneshot_closed(p->obj, t); }
-static schedrt_poll recv_step(struct poller *p, schedrt_task *t) { return schedrt_oneshot_recv(p->obj, t, &p->value); }
+static schedrt_poll closed_step(struct poller *p, schedrt_task *t) {
+  return schedrt_oneshot_closed(p->obj, t);
+}
+static schedrt_poll recv_step(struct poller *p, schedrt_task *t) {
+  return schedrt_oneshot_recv(p->obj, t, &p->value);
+}
 
 /* Close and send in either order, then what recv and a second send say. */
 Test(oneshot_close, table, .timeout = 60) {
