@@ -300,7 +300,8 @@ SCHEDRT_API void schedrt_oneshot_close(schedrt_oneshot *ch);
 /*
  * For the sending side (one task at a time, not concurrently with its own
  * send): READY once the receiver closed the channel (or once a value was
- * sent: nothing is left to wait for); else registers self, replacing the
+ * sent: nothing is left to wait for, and a send wakes the task waiting
+ * here); else registers self, replacing the
  * waker of another task that polled before, and returns PENDING. A task
  * only: self must be the polling task.
  */

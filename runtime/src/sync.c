@@ -63,8 +63,8 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
   /*
    * Take the wakers before publishing SENT: once SENT is visible the receiver
    * may destroy and free the channel, so it must not be touched afterwards.
-   * The sender's own waker (closed) goes in the same CAS: nothing is left to
-   * wait for. AcqRel: release publishes value; acquire (also on failure) sees
+   * The sender's own waker (closed) goes in the same CAS and is fired:
+   * nothing is left to wait for. AcqRel: release publishes value; acquire (also on failure) sees
    * the waker the receiver stored before the state that says RX_WAKER.
    */
   uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
@@ -77,7 +77,9 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
   } while (!atomic_compare_exchange_weak_explicit(&o->state, &s, (s | OS_SENT) & ~OS_TX_WAKER,
                                                   memory_order_acq_rel, memory_order_acquire));
   schedrt_wake(w); /* the sender's reference now; NULL is fine */
-  schedrt_waker_drop(tw);
+  /* A task of the sending side waiting in closed() has nothing left to wait
+   * for: it must see READY (dropping the waker was a lost wake-up). */
+  schedrt_wake(tw);
   return 0;
 }
 
