@@ -262,6 +262,8 @@ static void fill(struct schedrt__dround *r, struct schedrt__drec *x, schedrt_tas
   x->worker = SCHEDRT__NO_WORKER;
   x->pos = 0;
   x->holders = 0;
+  if (x->wait == SCHEDRT_DUMP_WAIT_MUTEX || x->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE)
+    r->nlock_waits++;
   if (s & SCHEDRT_TS_COMPLETE) {
     x->state = SCHEDRT_DUMP_STATE_COMPLETING;
   } else if (s & SCHEDRT_TS_RUNNING) {
@@ -341,6 +343,9 @@ static bool walk_alive(struct schedrt__dround *r, schedrt_runtime *rt) {
  */
 static void find_holders(struct schedrt__dround *r) {
   r->nholders = 0;
+  /* Most dumps have no lock waiter: do not walk a million records for none. */
+  if (r->nlock_waits == 0)
+    return;
   bool locked = false;
   for (size_t i = 0; i < r->nrecs; i++) {
     struct schedrt__drec *x = &r->recs[i];
@@ -379,6 +384,7 @@ void schedrt__dsnap_take(void *arg) {
   bool ok = true;
   r->copied = true;
   r->taken_ns = schedrt__now_ns();
+  r->nlock_waits = 0;
   for (uint32_t i = 0; i < rt->nworkers; i++) {
     struct schedrt__dworker *dw = &r->workers[i];
     memset(dw, 0, sizeof(*dw));
