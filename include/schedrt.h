@@ -35,7 +35,7 @@ extern "C" {
 
 /*
  * Errors are negative errno values (-EINVAL, -ENOMEM, -ETIMEDOUT, -EBUSY,
- * -ESHUTDOWN, -ECANCELED, -ENOTSUP, -ESRCH, -EPERM ...) or one of the project
+ * -ESHUTDOWN, -ECANCELED, -ENOTSUP, -ESRCH, -EPERM, -EAGAIN, -EPIPE ...) or one of the project
  * codes below, kept far from errno's range as libuv keeps UV__EOF.
  */
 #define SCHEDRT_ERRORS(X)                                                                                    \

@@ -227,18 +227,19 @@ char *dump_holders_text(char *buf, size_t size, const schedrt_dump_doc *d, const
   for (size_t k = 0; k + 1 < t->nholders; k += 2) {
     used = strlen(buf);
     uint64_t id = t->holders[k], n = t->holders[k + 1];
-    char who[64];
-    if (id == 0) {
+    char who[80];
+    size_t j = id ? dump_waits_find(w, id) : WAITS_NONE;
+    bool gone = id && j == WAITS_NONE; /* finished and holds it still: a leaked lock? */
+    if (id == 0)
       xsnprintf(who, sizeof(who), "a thread that is not a task");
-    } else {
-      size_t j = dump_waits_find(w, id);
-      xsnprintf(who, sizeof(who), "#%llu%s", (unsigned long long)id,
-                j == WAITS_NONE ? " (finished: not in the dump)" : "");
-    }
-    if (mutex)
-      xsnprintf(buf + used, size - used, "%s%s", k ? ", " : "", who);
     else
-      xsnprintf(buf + used, size - used, "%s%s(%llu)", k ? ", " : "", who, (unsigned long long)n);
+      xsnprintf(who, sizeof(who), "#%llu", (unsigned long long)id);
+    if (mutex)
+      xsnprintf(buf + used, size - used, "%s%s%s", k ? ", " : "", who,
+                gone ? " (finished: not in the dump)" : "");
+    else
+      xsnprintf(buf + used, size - used, "%s%s(%llu%s)", k ? ", " : "", who, (unsigned long long)n,
+                gone ? ", finished" : "");
   }
   if (t->holders_more) {
     used = strlen(buf);
