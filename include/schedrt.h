@@ -390,7 +390,12 @@ SCHEDRT_API int schedrt_mutex_owner(schedrt_mutex *m, uint64_t *owner_id);
 typedef struct schedrt_semaphore schedrt_semaphore;
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_semaphore_create(uint64_t permits, schedrt_semaphore **out);
 SCHEDRT_API void schedrt_semaphore_destroy(schedrt_semaphore *s);
-/* READY with n permits held by self (n 0: READY at once); else queued, PENDING. A task only. */
+/*
+ * READY with n permits held by self (n 0: READY at once unless others are
+ * queued); else queued, PENDING. A request for more permits than will ever
+ * be free waits for ever and holds back every request behind it (FIFO): a
+ * dump shows it waiting on "semaphore" with the holders. A task only.
+ */
 SCHEDRT_API schedrt_poll schedrt_semaphore_acquire(schedrt_semaphore *s, schedrt_task *self, uint64_t n,
                                                    uint64_t *ticket);
 /* 0 with n permits held by self (NULL: a thread that is not a task); -EAGAIN if too few are free or
