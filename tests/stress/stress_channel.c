@@ -2,7 +2,8 @@
  * The bounded MPSC channel under many producers: tasks that wait in
  * schedrt_channel_send, threads that are not workers (some spinning on
  * try_send, some waiting through schedrt_block_on), one consumer task with a
- * small buffer (capacity 64, so senders queue all the time). Every message is
+ * small buffer (capacity 64, so senders queue all the time); some producer
+ * tasks give up a queued send now and then and make it again. Every message is
  * received exactly once and in its producer's order, the stream ends when the
  * last sender is dropped, and a lost wake-up shows as the watchdog firing.
  *
@@ -31,6 +32,8 @@ struct producer {
   unsigned long next; /* 1-based sequence of the next message */
   uint64_t ticket;
   int status;
+  uint64_t rng;          /* not 0: gives up a queued send now and then */
+  unsigned long cancels; /* sends given up before they went in */
 };
 static struct producer prod[PRODUCERS];
 
@@ -40,8 +43,19 @@ static void *msg(unsigned id, unsigned long seq) { return (void *)(uintptr_t)((u
 static schedrt_poll produce(schedrt_task *t, void *arg) {
   struct producer *p = arg;
   while (p->next <= per_producer) {
-    if (schedrt_channel_send(p->tx, t, msg(p->id, p->next), &p->ticket, &p->status) == SCHEDRT_PENDING)
+    if (schedrt_channel_send(p->tx, t, msg(p->id, p->next), &p->ticket, &p->status) == SCHEDRT_PENDING) {
+      /* A timeout won: cancel. 1: the receiver had already moved it in (it
+       * is sent, go on); 0: it was not, send the same message again later.
+       * Either way the consumer sees it exactly once, in order. */
+      if (p->rng && stress_rand(&p->rng) % 8 == 0) {
+        if (schedrt_channel_send_cancel(p->tx, &p->ticket))
+          p->next++;
+        else
+          p->cancels++;
+        return schedrt_yield(t);
+      }
       return SCHEDRT_PENDING;
+    }
     STRESS_CHECK(p->status == 0, "producer %u: send -> %d", p->id, p->status);
     p->next++;
   }
@@ -154,7 +168,7 @@ int main(int argc, char **argv) {
   schedrt_sender *tx;
   STRESS_OK(schedrt_channel_create(CAPACITY, &rx, &tx));
   for (unsigned i = 0; i < PRODUCERS; i++)
-    prod[i] = (struct producer){.tx = schedrt_sender_clone(tx), .id = i, .next = 1};
+    prod[i] = (struct producer){.tx = schedrt_sender_clone(tx), .id = i, .next = 1, .rng = i % 2 ? i : 0};
   schedrt_sender_drop(tx); /* the producers hold the only handles: the last one ends the stream */
   static struct consumer c;
   schedrt_handle *hc, *hp[TASK_PRODUCERS];
@@ -180,6 +194,9 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < PRODUCERS; i++)
     STRESS_CHECK(c.seen[i] == per_producer, "producer %u: %lu of %lu received", i, c.seen[i], per_producer);
   STRESS_CHECK(c.total == per_producer * PRODUCERS, "total %lu", c.total);
+  unsigned long cancels = 0;
+  for (unsigned i = 0; i < TASK_PRODUCERS; i++)
+    cancels += prod[i].cancels;
   schedrt_channel_destroy(rx);
   double t1 = stress_now();
   unsigned long rounds = stress_count(20000, 5000);
@@ -187,7 +204,7 @@ int main(int argc, char **argv) {
   schedrt_runtime_destroy(rt);
   printf("stress_channel: ok: %lu oneshot close/send races in %.2f s\n", rounds, stress_now() - t1);
   printf("stress_channel: ok: %lu messages from %d producers (%d tasks, %d spinning threads, %d block_on "
-         "threads) in %.2f s\n",
-         c.total, PRODUCERS, TASK_PRODUCERS, SPIN_THREADS, BLOCK_THREADS, t1 - t0);
+         "threads; %lu sends given up and made again) in %.2f s\n",
+         c.total, PRODUCERS, TASK_PRODUCERS, SPIN_THREADS, BLOCK_THREADS, cancels, t1 - t0);
   return STRESS_PASS;
 }
