@@ -149,7 +149,8 @@ static size_t grant_locked(struct schedrt_semaphore *s, schedrt_waker **batch) {
     s->permits -= x->n;
     x->granted = true;
     s->nwaiting--;
-    holder_add(s, x->task_id, x->n);
+    if (x->n)
+      holder_add(s, x->task_id, x->n);
     batch[k++] = schedrt_waker_clone(x->waker);
   }
   return k;
@@ -226,7 +227,7 @@ static schedrt_poll sem_acquire(struct schedrt_semaphore *s, schedrt_task *self,
       if (x->granted) {
         if (!schedrt__coop_proceed(self))
           goto forced; /* the grant stays with the ticket for the next poll */
-        if (x->task_id != self->id) {
+        if (x->task_id != self->id && x->n) {
           /* The ticket moved after it was granted: the record follows it. */
           holder_sub(s, x->task_id, x->n);
           holder_add(s, self->id, x->n);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "sync_owner.h"
 #include "test_sync_util.h"
 
 #define make_rt(nworkers) fixture_rt((nworkers), "test-sync-mutex")
@@ -315,5 +316,51 @@ Test(semaphore, moved_waiter_wakes_the_new_task, .timeout = 60) {
   cr_expect_eq(ticket, 0);
   cr_expect_eq(schedrt_semaphore_available(s), 0);
   schedrt_semaphore_destroy(s);
+  schedrt_runtime_destroy(rt);
+}
+
+/* The holder table dumps read (white-box, sync_owner.h): 8 holders listed, the rest counted. */
+static schedrt_poll take_one_fn(schedrt_task *t, void *arg) {
+  cr_assert_eq(schedrt_semaphore_try_acquire(arg, t, 1), 0);
+  schedrt_task_set_result(t, (void *)(uintptr_t)schedrt_task_id(t));
+  return SCHEDRT_READY;
+}
+
+Test(semaphore, holders_are_published_bounded, .timeout = 60) {
+  schedrt_runtime *rt = make_rt(1);
+  schedrt_semaphore *s;
+  cr_assert_eq(schedrt_semaphore_create(20, &s), 0);
+  struct schedrt__owned_info info;
+  cr_assert(schedrt__owned_lookup(s, &info), "registered at create");
+  cr_expect_eq(info.n, 0);
+  cr_assert_eq(schedrt_semaphore_try_acquire(s, NULL, 3), 0); /* a thread that is not a task: id 0 */
+  uint64_t ids[10];
+  for (int i = 0; i < 10; i++) {
+    schedrt_handle *h;
+    void *id;
+    cr_assert_eq(schedrt_spawn_ex(rt, take_one_fn, s, NULL, &h), 0);
+    cr_assert_eq(schedrt_join(h, JOIN_NS, &id), 0);
+    ids[i] = (uint64_t)(uintptr_t)id;
+  }
+  cr_assert(schedrt__owned_lookup(s, &info));
+  cr_expect_eq(info.n, SCHEDRT_DUMP_HOLDERS_MAX);
+  cr_expect_eq(info.more, 11 - SCHEDRT_DUMP_HOLDERS_MAX, "and N more");
+  cr_expect_eq(schedrt__holder_id(info.holders[0]), 0);
+  cr_expect_eq(schedrt__holder_permits(info.holders[0]), 3);
+  cr_expect_eq(schedrt__holder_id(info.holders[1]), ids[0]);
+  cr_expect_eq(schedrt__holder_permits(info.holders[1]), 1);
+  schedrt_semaphore_release(s, NULL, 3); /* the thread's */
+  cr_assert(schedrt__owned_lookup(s, &info));
+  cr_expect_eq(info.n + info.more, 10, "the thread's record went");
+  for (int i = 0; i < SCHEDRT_DUMP_HOLDERS_MAX && i < (int)info.n; i++)
+    cr_expect_neq(schedrt__holder_id(info.holders[i]), 0);
+  schedrt_semaphore_release(s, NULL, 10); /* on behalf of the finished tasks: taken off their records */
+  cr_assert(schedrt__owned_lookup(s, &info));
+  cr_expect_eq(info.n, 0);
+  cr_expect_eq(info.more, 0);
+  cr_expect_eq(schedrt_semaphore_available(s), 20);
+  const void *addr = s;
+  schedrt_semaphore_destroy(s);
+  cr_expect(!schedrt__owned_lookup(addr, &info), "unregistered at destroy");
   schedrt_runtime_destroy(rt);
 }
