@@ -920,6 +920,85 @@ static void spawn_blocking_roundtrip(void) {
   chan_destroy(&s.done);
 }
 
+/* --------------------------------------------------------- channel_mpsc */
+
+/*
+ * P producer tasks send N messages each through a bounded channel of
+ * capacity 64 into one consumer task; an iteration creates the channel,
+ * spawns them from the main thread and joins the consumer, which ends when
+ * the last producer dropped its sender. Peers: tokio::sync::mpsc::channel(64)
+ * with tokio::spawn, Go's make(chan int, 64) with goroutines
+ * (bench/peers/tokio-mpsc, bench/peers/go-chan). ns per message.
+ */
+#define MPSC_PRODUCERS 4
+#define MPSC_MESSAGES 10000 /* per producer */
+#define MPSC_CAPACITY 64
+
+struct mpsc;
+struct mpsc_prod {
+  struct mpsc *ctx;
+  schedrt_sender *tx;
+  uint64_t next, ticket;
+};
+struct mpsc {
+  schedrt_runtime *rt;
+  schedrt_channel *rx;
+  uint64_t received;
+  struct mpsc_prod prod[MPSC_PRODUCERS];
+};
+
+static schedrt_poll mpsc_producer(schedrt_task *task, void *arg) {
+  struct mpsc_prod *p = arg;
+  while (p->next < MPSC_MESSAGES) {
+    int st;
+    if (schedrt_channel_send(p->tx, task, (void *)(uintptr_t)(p->next + 1), &p->ticket, &st) ==
+        SCHEDRT_PENDING)
+      return SCHEDRT_PENDING;
+    if (st)
+      die("channel_send", st);
+    p->next++;
+  }
+  schedrt_sender_drop(p->tx);
+  return SCHEDRT_READY;
+}
+
+static schedrt_poll mpsc_consumer(schedrt_task *task, void *arg) {
+  struct mpsc *ctx = arg;
+  for (;;) {
+    void *v;
+    int st;
+    if (schedrt_channel_recv(ctx->rx, task, &v, &st) == SCHEDRT_PENDING)
+      return SCHEDRT_PENDING;
+    if (st == -EPIPE)
+      return SCHEDRT_READY;
+    ctx->received++;
+  }
+}
+
+static void mpsc_body(void *arg) {
+  struct mpsc *ctx = arg;
+  schedrt_sender *tx;
+  CHECK(schedrt_channel_create(MPSC_CAPACITY, &ctx->rx, &tx));
+  ctx->received = 0;
+  schedrt_handle *h;
+  CHECK(schedrt_spawn_ex(ctx->rt, mpsc_consumer, ctx, NULL, &h));
+  for (int i = 0; i < MPSC_PRODUCERS; i++) {
+    ctx->prod[i] = (struct mpsc_prod){ctx, schedrt_sender_clone(tx), 0, 0};
+    CHECK(schedrt_spawn(ctx->rt, mpsc_producer, &ctx->prod[i]));
+  }
+  schedrt_sender_drop(tx);
+  CHECK(schedrt_join(h, UINT64_MAX, NULL));
+  if (ctx->received != (uint64_t)MPSC_PRODUCERS * MPSC_MESSAGES)
+    fatal("channel_mpsc: messages lost");
+  schedrt_channel_destroy(ctx->rx);
+}
+
+static void channel_mpsc(void) {
+  struct mpsc ctx = {.rt = rt_new()};
+  measure("channel_mpsc", (uint64_t)MPSC_PRODUCERS * MPSC_MESSAGES, NULL, mpsc_body, &ctx);
+  schedrt_runtime_destroy(ctx.rt);
+}
+
 /* ------------------------------------------------------------------ main */
 
 struct workload {
@@ -945,6 +1024,8 @@ static const struct workload workloads[] = {
     {"wake_remote", wake_remote, "schedrt-only: main thread wakes a parked task 1,000 times (round trips)"},
     {"spawn_blocking_roundtrip", spawn_blocking_roundtrip,
      "a task awaits 1,000 spawn_blocking jobs one after another (peer: bench/peers/tokio-blocking)"},
+    {"channel_mpsc", channel_mpsc,
+     "4 producer tasks x 10,000 messages through a bounded channel (capacity 64) into one consumer task"},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -29,6 +29,8 @@ typedef struct demo_stats {
   _Atomic uint64_t spawn_errors;   /* failed spawns (or allocations), not counting -ESHUTDOWN */
   _Atomic uint64_t dropped;        /* drop callbacks run (tasks cut at shutdown) */
   _Atomic uint64_t exports;        /* report files written on the blocking pool */
+  _Atomic uint64_t log_records;    /* access-log records the logger wrote */
+  _Atomic uint64_t log_refused;    /* records the channel refused (the logger was gone) */
 } demo_stats;
 
 /* What every task of the demo shares. Outlives the runtime. */
@@ -46,11 +48,15 @@ typedef struct demo_server {
    */
   _Atomic int flush_requested;
   _Atomic(schedrt_waker *) flush_waiter;
+  /* The access log (demo_log.c): connections -> bounded channel -> "logger". */
+  schedrt_channel *log_rx;
+  schedrt_sender *log_tx; /* the server's handle; each connection clones its own */
   demo_stats stats;
 } demo_server;
 
 #define DEMO_TICK_NS (100u * 1000u * 1000u) /* broadcast tick period: 100 ms */
 #define DEMO_DB_POOL_SIZE 8                 /* concurrent db queries */
+#define DEMO_LOG_CAPACITY 64                /* access-log records buffered before senders wait */
 
 /* 0, or -errno after freeing what it had allocated. */
 int demo_server_init(demo_server *srv);
@@ -72,6 +78,26 @@ int demo_spawn_flushers(demo_server *srv);
 int demo_spawn_exporter(demo_server *srv);
 /* "cache-warmup": main() awaits it through a join handle (schedrt_join). */
 int demo_spawn_warmup(demo_server *srv, schedrt_handle **handle);
+
+/* The access log (demo_log.c). A send in progress: the record and the channel ticket. */
+typedef struct demo_log_pending {
+  void *rec;
+  uint64_t ticket;
+} demo_log_pending;
+int demo_log_init(demo_server *srv);
+/* After schedrt_runtime_destroy: frees what is still buffered, releases the channel. */
+void demo_log_fini(demo_server *srv);
+/* The "logger" task: receives records until every sender is dropped. */
+int demo_spawn_logger(demo_server *srv);
+/* Logs one request of connection conn through tx: READY once sent (or refused), PENDING while full. */
+schedrt_poll demo_log_send(schedrt_task *task, demo_server *srv, schedrt_sender *tx, demo_log_pending *p,
+                           uint64_t conn);
+/* A connection dropped mid-send: takes its record back (or leaves it to the channel). */
+void demo_log_cancel(schedrt_sender *tx, demo_log_pending *p);
+
+/* Counted allocations (demo_objects_live). */
+void *demo_alloc(size_t size);
+void demo_free(void *p);
 
 /*
  * Objects the demo allocated and has not freed yet. After the runtime is

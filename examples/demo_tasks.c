@@ -17,6 +17,8 @@
  *                    one waker slot for two waiters, and a flusher that waits
  *                    drops the other's waker: that one is a lost wake-up.
  *   cache-warmup     a few rounds of sleep + CPU; main() joins it.
+ *   logger           (demo_log.c) the access log: each connection sends a record
+ *                    per request through a bounded channel (waiting when full).
  *
  * Memory: a task frees its state right before returning SCHEDRT_READY, or its
  * drop callback frees it when the runtime drops the task at shutdown. The only
@@ -68,14 +70,14 @@ static void count_spawn_error(demo_server *srv, int err) {
 
 static _Atomic int64_t objects_live;
 
-static void *demo_alloc(size_t size) {
+void *demo_alloc(size_t size) {
   void *p = calloc(1, size);
   if (p)
     atomic_fetch_add_explicit(&objects_live, 1, memory_order_relaxed);
   return p;
 }
 
-static void demo_free(void *p) {
+void demo_free(void *p) {
   if (!p)
     return;
   atomic_fetch_sub_explicit(&objects_live, 1, memory_order_relaxed);
@@ -298,6 +300,7 @@ enum conn_state {
   CONN_JOIN,      /* await them (schedrt_handle_poll) */
   CONN_STREAM,    /* write the reply in chunks, yielding between them */
   CONN_RESPOND,   /* count the response, choose what's next */
+  CONN_LOG,       /* send the access-log record (bounded channel; waits when the logger lags) */
   CONN_CLOSE,
 };
 
@@ -314,7 +317,10 @@ typedef struct conn {
   uint64_t ticket;   /* schedrt_notify_wait state */
   uint64_t think_ns; /* 0: pick one */
   uint64_t rows;
-  db_req *db;                            /* our reference while CONN_DB_WAIT */
+  db_req *db;                /* our reference while CONN_DB_WAIT */
+  schedrt_sender *log;       /* our handle on the access log */
+  demo_log_pending log_send; /* CONN_LOG's record in flight */
+  enum conn_state after_log;
   schedrt_handle *parts[CONN_MAX_PARTS]; /* unjoined children */
 } conn;
 
@@ -492,13 +498,21 @@ static schedrt_poll conn_poll(schedrt_task *task, void *arg) {
       if (c->reqs_left > 0 && rng_pct(&c->rng) < 20) {
         c->ticks_left = (uint32_t)rng_range(&c->rng, 1, 5);
         BUMP(srv, keepalives);
-        c->state = CONN_KEEPALIVE;
+        c->after_log = CONN_KEEPALIVE;
       } else {
-        c->state = CONN_READ;
+        c->after_log = CONN_READ;
       }
+      c->state = c->log ? CONN_LOG : c->after_log;
+      break;
+
+    case CONN_LOG:
+      if (demo_log_send(task, srv, c->log, &c->log_send, c->id) == SCHEDRT_PENDING)
+        return SCHEDRT_PENDING; /* the await point is set */
+      c->state = c->after_log;
       break;
 
     case CONN_CLOSE:
+      schedrt_sender_drop(c->log);
       atomic_fetch_sub_explicit(&srv->live_conns, 1, memory_order_relaxed);
       BUMP(srv, conns_closed);
       demo_free(c);
@@ -514,6 +528,10 @@ static void conn_drop(void *arg) {
     schedrt_handle_release(c->parts[i]);
   if (c->db)
     db_req_release(c->db);
+  if (c->log) {
+    demo_log_cancel(c->log, &c->log_send);
+    schedrt_sender_drop(c->log);
+  }
   atomic_fetch_sub_explicit(&srv->live_conns, 1, memory_order_relaxed);
   BUMP(srv, dropped);
   demo_free(c);
@@ -529,6 +547,7 @@ int demo_spawn_conn(demo_server *srv) {
   c->state = CONN_READ;
   c->reqs_left = (uint32_t)rng_range(&c->rng, 3, 40);
   c->think_ns = rng_range(&c->rng, US(100), MS(5)); /* the first request comes quickly */
+  c->log = srv->log_tx ? schedrt_sender_clone(srv->log_tx) : NULL;
   char name[TASK_NAME_LEN];
   snprintf(name, sizeof name, "conn-%" PRIu64, c->id);
   schedrt_spawn_opts opts = {.name = name, .drop = conn_drop};
@@ -538,6 +557,7 @@ int demo_spawn_conn(demo_server *srv) {
   if (err) {
     atomic_fetch_sub_explicit(&srv->live_conns, 1, memory_order_relaxed);
     count_spawn_error(srv, err);
+    schedrt_sender_drop(c->log);
     demo_free(c);
     return err;
   }
@@ -792,17 +812,25 @@ int demo_server_init(demo_server *srv) {
   if (err)
     return err;
   err = schedrt_notify_create(&srv->db_pool);
-  if (err) {
-    schedrt_notify_destroy(srv->tick);
-    srv->tick = NULL;
-    return err;
-  }
+  if (err)
+    goto err_tick;
+  err = demo_log_init(srv);
+  if (err)
+    goto err_pool;
   return 0;
+err_pool:
+  schedrt_notify_destroy(srv->db_pool);
+  srv->db_pool = NULL;
+err_tick:
+  schedrt_notify_destroy(srv->tick);
+  srv->tick = NULL;
+  return err;
 }
 
 void demo_server_fini(demo_server *srv) {
   /* The waker left in the slot: released after destroy, as the API allows. */
   schedrt_waker_drop(atomic_exchange(&srv->flush_waiter, NULL));
+  demo_log_fini(srv);
   schedrt_notify_destroy(srv->db_pool);
   schedrt_notify_destroy(srv->tick);
   srv->db_pool = srv->tick = NULL;

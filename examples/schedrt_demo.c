@@ -257,6 +257,7 @@ static void print_summary(demo_server *srv, double elapsed_s) {
               " tasks dropped at shutdown; %" PRIu64 " reports exported on the blocking pool\n",
          ld(&st->db_queries), ld(&st->fanouts), ld(&st->parts), ld(&st->streams), ld(&st->keepalives),
          ld(&st->slow_queries), ld(&st->ticks), ld(&st->dropped), ld(&st->exports));
+  printf(PROG ": %" PRIu64 " access-log records written through the channel\n", ld(&st->log_records));
   if (ld(&st->spawn_errors))
     printf(PROG ": %" PRIu64 " spawns failed\n", ld(&st->spawn_errors));
 }
@@ -318,7 +319,7 @@ int main(int argc, char **argv) {
   static demo_server srv;
   err = demo_server_init(&srv);
   if (err) {
-    fprintf(stderr, PROG ": cannot create notifies: %s\n", schedrt_strerror(err));
+    fprintf(stderr, PROG ": cannot create notifies or the log channel: %s\n", schedrt_strerror(err));
     return 1;
   }
 
@@ -379,8 +380,10 @@ int main(int argc, char **argv) {
     err = demo_spawn_flushers(&srv);
   if (!err)
     err = demo_spawn_exporter(&srv);
+  if (!err)
+    err = demo_spawn_logger(&srv);
   if (err) {
-    fprintf(stderr, PROG ": cannot spawn the ticker, the flushers or the exporter: %s\n",
+    fprintf(stderr, PROG ": cannot spawn the ticker, the flushers, the exporter or the logger: %s\n",
             schedrt_strerror(err));
     status = 1;
   }

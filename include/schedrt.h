@@ -38,7 +38,7 @@ extern "C" {
 
 /*
  * Errors are negative errno values (-EINVAL, -ENOMEM, -ETIMEDOUT, -EBUSY,
- * -ESHUTDOWN, -ECANCELED, -ENOTSUP, -ESRCH, -EPERM ...) or one of the project
+ * -ESHUTDOWN, -ECANCELED, -ENOTSUP, -ESRCH, -EPERM, -EAGAIN, -EPIPE ...) or one of the project
  * codes below, kept far from errno's range as libuv keeps UV__EOF.
  */
 #define SCHEDRT_ERRORS(X)                                                                                    \
@@ -387,8 +387,26 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value);
  * another task was registered (the receiving side moved), self replaces it.
  */
 SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task *self, void **value);
-/* Drops a registered waker; the channel can then be freed. */
+/* Drops the registered wakers (receiver's and sender's); the channel can then be freed. */
 SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch);
+/*
+ * The receiving side gives up: a later schedrt_oneshot_send fails with
+ * -EPIPE and does not take its value, and a sender waiting in
+ * schedrt_oneshot_closed is woken. A value sent before the close stays
+ * readable: schedrt_oneshot_recv then returns READY with it, or READY with
+ * *value NULL if nothing was sent. Idempotent. Any thread; the receiving
+ * side only (the same party that calls recv and destroy).
+ */
+SCHEDRT_API void schedrt_oneshot_close(schedrt_oneshot *ch);
+/*
+ * For the sending side (one task at a time, not concurrently with its own
+ * send): READY once the receiver closed the channel (or once a value was
+ * sent: nothing is left to wait for, and a send wakes the task waiting
+ * here); else registers self, replacing the
+ * waker of another task that polled before, and returns PENDING. A task
+ * only: self must be the polling task.
+ */
+SCHEDRT_API schedrt_poll schedrt_oneshot_closed(schedrt_oneshot *ch, schedrt_task *self);
 
 /*
  * Notify: tasks wait for a notification; notify_one wakes one waiter (or
@@ -486,6 +504,149 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_io_connect_start(schedrt_runtime *rt, 
                                                            socklen_t len, schedrt_io **out);
 SCHEDRT_API schedrt_poll schedrt_io_connect_poll(schedrt_io *io, schedrt_task *self, uint64_t *deadline,
                                                  uint64_t timeout_ns, int *res);
+
+/*
+ * Conventions of the primitives below (mutex, semaphore, channel), as for
+ * notify:
+ * - A waiting call takes `self`, the polling task, and a `uint64_t *ticket`
+ *   that is the caller's state (start at 0, keep it across polls): PENDING
+ *   means self is queued (FIFO) and registered to be woken; READY resets the
+ *   ticket to 0. A ticket may move to another task: the task that polls it
+ *   next is the one woken. A task that gives up before READY (a timeout won)
+ *   must call the matching _cancel, or its place in the queue is kept.
+ * - Every READY spends one unit of the cooperative budget (128 a poll); once
+ *   it is spent the call returns PENDING with nothing consumed or taken and
+ *   the task re-scheduled, so a task whose primitive is always ready yields.
+ * - try_ calls never wait and may be called from any thread (self NULL for
+ *   a thread that is not a task). Waiting calls are for tasks only.
+ * - Dumps show what a waiting task waits on (wait "mutex", "semaphore",
+ *   "channel_send", "channel_recv" and the object's address) and, for a mutex
+ *   or semaphore, which tasks hold it, so "sched-inspect show" names the
+ *   owner a task waits for and finds deadlocks through mutexes.
+ * - Objects are created with _create (0, -EINVAL, -ENOMEM) and freed with
+ *   _destroy (NULL is fine), which drops the wakers of tasks still queued
+ *   without waking them: destroy only what nobody waits on any more.
+ */
+
+/*
+ * Async mutex: FIFO, with direct hand-off (unlock gives the lock to the
+ * oldest queued waiter, which finds it held on its behalf), and the owner's
+ * task id recorded for dumps.
+ */
+typedef struct schedrt_mutex schedrt_mutex;
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_mutex_create(schedrt_mutex **out);
+SCHEDRT_API void schedrt_mutex_destroy(schedrt_mutex *m);
+/* READY with the lock held by self; else queued, PENDING. A task only. */
+SCHEDRT_API schedrt_poll schedrt_mutex_lock(schedrt_mutex *m, schedrt_task *self, uint64_t *ticket);
+/*
+ * 0 with the lock held (owner: self's id; NULL self: a thread that is not a
+ * task), -EBUSY if it is held or others are queued (no barging). Any thread.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_mutex_try_lock(schedrt_mutex *m, schedrt_task *self);
+/*
+ * Releases the lock, handing it to the oldest waiter if any (woken). Any
+ * thread, not only the owner's (a lock may be passed on); -EPERM if it is not
+ * held.
+ */
+SCHEDRT_API int schedrt_mutex_unlock(schedrt_mutex *m);
+/*
+ * Stops waiting for a ticket that did not get READY. If the lock had been
+ * handed to it already, it is passed on (or released). *ticket becomes 0.
+ */
+SCHEDRT_API void schedrt_mutex_lock_cancel(schedrt_mutex *m, uint64_t *ticket);
+/* The owner's task id (0: a thread that is not a task) and 1, or 0 when unlocked. A moment's picture. */
+SCHEDRT_API int schedrt_mutex_owner(schedrt_mutex *m, uint64_t *owner_id);
+
+/*
+ * Counting semaphore: acquire n permits FIFO (a large request at the head is
+ * not overtaken by smaller ones behind it), release gives them back. Permits
+ * held are recorded per task for dumps (the first 8 holders by task id, and
+ * how many more); the record never changes what a call does.
+ */
+typedef struct schedrt_semaphore schedrt_semaphore;
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_semaphore_create(uint64_t permits, schedrt_semaphore **out);
+SCHEDRT_API void schedrt_semaphore_destroy(schedrt_semaphore *s);
+/*
+ * READY with n permits held by self (n 0: READY at once unless others are
+ * queued); else queued, PENDING. A request for more permits than will ever
+ * be free waits for ever and holds back every request behind it (FIFO): a
+ * dump shows it waiting on "semaphore" with the holders. A task only.
+ */
+SCHEDRT_API schedrt_poll schedrt_semaphore_acquire(schedrt_semaphore *s, schedrt_task *self, uint64_t n,
+                                                   uint64_t *ticket);
+/* 0 with n permits held by self (NULL: a thread that is not a task); -EAGAIN if too few are free or
+ * others are queued. Any thread. */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_semaphore_try_acquire(schedrt_semaphore *s, schedrt_task *self,
+                                                                uint64_t n);
+/*
+ * Gives n permits back, waking the queued requests they satisfy in order.
+ * holder: the task they were acquired by (NULL: by a thread that is not a
+ * task), whose record goes down by n; permits released on another's behalf
+ * are taken off the records as they can. Any thread. Releasing more than
+ * were acquired adds permits.
+ */
+SCHEDRT_API void schedrt_semaphore_release(schedrt_semaphore *s, schedrt_task *holder, uint64_t n);
+/* Stops waiting; permits already granted to the ticket are given back. *ticket becomes 0. */
+SCHEDRT_API void schedrt_semaphore_acquire_cancel(schedrt_semaphore *s, uint64_t *ticket);
+/* Permits free now. */
+SCHEDRT_API uint64_t schedrt_semaphore_available(schedrt_semaphore *s);
+
+/*
+ * Bounded multi-producer, single-consumer channel of pointers. The channel
+ * never owns what the pointers point to. Sender handles are counted: clone
+ * one per producer, drop each when done; the receiver sees end of stream
+ * (-EPIPE) once every sender was dropped and the buffer is empty. Closing
+ * the receiver makes sends fail with -EPIPE (their values are not taken) and
+ * wakes waiting senders; what is buffered can still be received. Memory is
+ * freed when the receiver was destroyed and the last sender dropped.
+ */
+typedef struct schedrt_channel schedrt_channel; /* the receiving side (one consumer at a time) */
+typedef struct schedrt_sender schedrt_sender;   /* a counted sender handle */
+/*
+ * A channel of capacity slots (at least 1, else -EINVAL): *rx the receiver,
+ * *tx the first sender handle. Both the caller's.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_create(size_t capacity, schedrt_channel **rx,
+                                                         schedrt_sender **tx);
+/* Another handle to the same channel (counted; never fails). Any thread. */
+SCHEDRT_API schedrt_sender *schedrt_sender_clone(schedrt_sender *tx);
+/* Releases a handle; the last one ends the stream and wakes the receiver. NULL is fine. Any thread. */
+SCHEDRT_API void schedrt_sender_drop(schedrt_sender *tx);
+/*
+ * Sends value: READY with *status 0 (sent, possibly handed into the buffer
+ * while queued) or -EPIPE (the receiver closed: value not taken); PENDING
+ * while the buffer is full (self queued FIFO behind earlier senders). A task
+ * only.
+ */
+SCHEDRT_API schedrt_poll schedrt_channel_send(schedrt_sender *tx, schedrt_task *self, void *value,
+                                              uint64_t *ticket, int *status);
+/*
+ * Stops waiting to send. 1: the value had already gone into the channel (it
+ * is sent); 0: it was not, and stays the caller's. *ticket becomes 0.
+ */
+SCHEDRT_API int schedrt_channel_send_cancel(schedrt_sender *tx, uint64_t *ticket);
+/* 0 sent; -EAGAIN full (or senders are queued: no barging); -EPIPE receiver closed. Any thread. */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_try_send(schedrt_sender *tx, void *value);
+/*
+ * Receives in FIFO order: READY with *status 0 and *value, or *status
+ * -EPIPE: end of stream (every sender dropped, or closed, and nothing is
+ * buffered); PENDING while empty (self registered, replacing another task's
+ * registration: the consumer may move between tasks). A task only.
+ */
+SCHEDRT_API schedrt_poll schedrt_channel_recv(schedrt_channel *rx, schedrt_task *self, void **value,
+                                              int *status);
+/* 0 and *value; -EAGAIN empty; -EPIPE end of stream. Any thread (one consumer at a time). */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_try_recv(schedrt_channel *rx, void **value);
+/* Refuses further sends and wakes queued senders (their sends fail); idempotent. Any thread. */
+SCHEDRT_API void schedrt_channel_close(schedrt_channel *rx);
+/* Messages buffered now, and the capacity. */
+SCHEDRT_API size_t schedrt_channel_len(schedrt_channel *rx);
+SCHEDRT_API size_t schedrt_channel_capacity(schedrt_channel *rx);
+/*
+ * Closes and releases the receiving side. Buffered pointers are discarded
+ * (drain with try_recv first if they own memory). NULL is fine.
+ */
+SCHEDRT_API void schedrt_channel_destroy(schedrt_channel *rx);
 
 /* ---------------------------------------------------------------- metrics */
 

@@ -32,3 +32,11 @@ schedrt_stress_test(NAME stress_shutdown SOURCES stress/stress_shutdown.c)
 schedrt_stress_test(NAME stress_park SOURCES stress/stress_park.c)
 schedrt_stress_test(NAME stress_io SOURCES stress/stress_io.c)
 schedrt_stress_test(NAME stress_blocking SOURCES stress/stress_blocking.c)
+
+# The sync primitives that know their owners (channel, mutex, semaphore, oneshot close).
+schedrt_unit_test(NAME test_sync_channel SOURCES unit/test_sync_channel.c)
+schedrt_unit_test(NAME test_sync_mutex SOURCES unit/test_sync_mutex.c)
+schedrt_unit_test(NAME test_sync_oneshot_close SOURCES unit/test_sync_oneshot_close.c)
+# 10^6 messages / lock-unlock each (fewer under TSan); a lost wake-up fails through the watchdog.
+schedrt_stress_test(NAME stress_channel SOURCES stress/stress_channel.c)
+schedrt_stress_test(NAME stress_mutex SOURCES stress/stress_mutex.c)

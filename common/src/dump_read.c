@@ -731,6 +731,8 @@ static const struct field task_fields[] = {
     {SCHEDRT_DK_WAIT_INTEREST, F_TEXT, false, T(wait_interest), 0, NULL, NULL},
     {SCHEDRT_DK_PEER, F_TEXT, false, T(peer), 0, NULL, NULL},
     {SCHEDRT_DK_LOST_WAKE, F_BOOL, false, T(lost_wake), 0, NULL, NULL},
+    {SCHEDRT_DK_HOLDERS, F_UINTS, false, T(holders), T(nholders), NULL, NULL},
+    {SCHEDRT_DK_HOLDERS_MORE, F_UINT, false, T(holders_more), 0, NULL, NULL},
 };
 static void task_init(void *p) {
   schedrt_dump_task *t = p;
@@ -882,6 +884,9 @@ static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
     if (t->worker != SCHEDRT_DUMP_NONE && (uint64_t)t->worker >= d->nworkers_listed)
       return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].worker is %lld, but there are %zu workers", i,
                   (long long)t->worker, d->nworkers_listed);
+    if (t->nholders % 2)
+      return fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu].holders has %zu numbers: (id, permits) pairs", i,
+                  t->nholders);
   }
   return 0;
 }
@@ -904,6 +909,8 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
       free(doc->workers[i].hist[h]);
   free(doc->workers);
   free(doc->hist_bounds);
+  for (size_t i = 0; doc->tasks && i < doc->ntasks; i++)
+    free(doc->tasks[i].holders);
   free(doc->tasks);
   free(doc->spawn_sites);
   free(doc->await_sites);

@@ -212,6 +212,42 @@ static void add(char *buf, size_t size, const char *fmt, const char *arg) {
   xsnprintf(buf + used, size - used, fmt, arg);
 }
 
+char *dump_holders_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w,
+                        const schedrt_dump_task *t) {
+  buf[0] = '\0';
+  if (!t->holders || t->nholders < 2) {
+    if (t->holders)
+      xsnprintf(buf, size, " (free)");
+    return buf;
+  }
+  (void)d;
+  bool mutex = t->wait == SCHEDRT_DUMP_WAIT_MUTEX;
+  size_t used = 0;
+  xsnprintf(buf, size, "%s", mutex ? " held by " : ", permits held by ");
+  for (size_t k = 0; k + 1 < t->nholders; k += 2) {
+    used = strlen(buf);
+    uint64_t id = t->holders[k], n = t->holders[k + 1];
+    char who[80];
+    size_t j = id ? dump_waits_find(w, id) : WAITS_NONE;
+    bool gone = id && j == WAITS_NONE; /* finished and holds it still: a leaked lock? */
+    if (id == 0)
+      xsnprintf(who, sizeof(who), "a thread that is not a task");
+    else
+      xsnprintf(who, sizeof(who), "#%llu", (unsigned long long)id);
+    if (mutex)
+      xsnprintf(buf + used, size - used, "%s%s%s", k ? ", " : "", who,
+                gone ? " (finished: not in the dump)" : "");
+    else
+      xsnprintf(buf + used, size - used, "%s%s(%llu%s)", k ? ", " : "", who, (unsigned long long)n,
+                gone ? ", finished" : "");
+  }
+  if (t->holders_more) {
+    used = strlen(buf);
+    xsnprintf(buf + used, size - used, " and %llu more", (unsigned long long)t->holders_more);
+  }
+  return buf;
+}
+
 int dump_has_wake_info(const schedrt_dump_doc *d) { return d->major > 1 || d->minor >= 1; }
 
 char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i) {
@@ -241,6 +277,8 @@ char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const du
       xsnprintf(tmp, sizeof(tmp), "%s 0x%llx", what, (unsigned long long)t->wait_object);
     else
       xsnprintf(tmp, sizeof(tmp), "%s", what);
+    if (t->wait == SCHEDRT_DUMP_WAIT_MUTEX || t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE)
+      dump_holders_text(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), d, w, t);
     add(buf, size, "%s", tmp);
   }
   if (t->wakers) {

@@ -90,6 +90,10 @@ unsigned dump_attention(const dump_analysis *a, size_t i);
 char *dump_attention_line(char *buf, size_t size, const dump_analysis *a);
 
 char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i);
+/* A mutex's or semaphore's holders as a waiter saw them (dump 1.2): " held by #7" / ", permits held by
+ * #3(2), #4(1) and 2 more" / " (free)"; "" when the dump does not say. */
+char *dump_holders_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w,
+                        const schedrt_dump_task *t);
 /* Whether d says who can wake its tasks (format 1.1 and later). */
 int dump_has_wake_info(const schedrt_dump_doc *d);
 

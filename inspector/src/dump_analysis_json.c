@@ -45,7 +45,25 @@ json_t *dump_task_json(const schedrt_dump_doc *d, size_t i) {
   json_object_set_new(o, "spawn", site_json(schedrt_dump_spawn_site(d, t), 0));
   json_object_set_new(o, "wakers", u64(t->wakers));
   json_object_set_new(o, "timers", u64(t->timers));
-  json_object_set_new(o, "waits_for", t->wait == SCHEDRT_DUMP_WAIT_JOIN ? opt_i64(t->wait_for) : json_null());
+  bool edge = t->wait == SCHEDRT_DUMP_WAIT_JOIN || t->wait == SCHEDRT_DUMP_WAIT_MUTEX ||
+              t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE;
+  json_object_set_new(o, "waits_for", edge ? opt_i64(t->wait_for) : json_null());
+  /* 1.2: what it waits on, and who holds it (a mutex, a semaphore). */
+  json_object_set_new(o, "wait",
+                      t->wait != SCHEDRT_DUMP_WAIT_NONE ? json_string(schedrt_dump_wait_text(t->wait))
+                                                        : json_null());
+  json_object_set_new(o, "wait_object", opt_i64(t->wait_object));
+  if (t->holders) {
+    json_t *hs = json_array();
+    for (size_t k = 0; k + 1 < t->nholders; k += 2) {
+      json_t *h = json_object();
+      json_object_set_new(h, "id", t->holders[k] ? u64(t->holders[k]) : json_null());
+      json_object_set_new(h, "permits", u64(t->holders[k + 1]));
+      json_array_append_new(hs, h);
+    }
+    json_object_set_new(o, "holders", hs);
+    json_object_set_new(o, "holders_more", u64(t->holders_more));
+  }
   if (t->wait == SCHEDRT_DUMP_WAIT_IO) {
     json_t *io = json_object();
     json_object_set_new(io, "fd", opt_i64(t->wait_fd));

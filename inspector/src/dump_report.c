@@ -117,14 +117,21 @@ static void print_deadlocks(const dump_analysis *a, FILE *f) {
   char extra[200];
   if (!w->ncycles)
     return;
-  fprintf(f, "  deadlocks: %zu (tasks that each wait for the next one's completion, in a circle)\n",
+  fprintf(f, "  deadlocks: %zu (tasks that each wait for the next one's completion or lock, in a circle)\n",
           w->ncycles);
   for (size_t c = 0; c < w->ncycles && c < MAX_CYCLES_LISTED; c++) {
     const wait_cycle *cy = &w->cycles[c];
     fprintf(f, "    deadlock %zu: %zu task%s\n", c + 1, cy->n, cy->n == 1 ? " waiting for itself" : "s");
     for (size_t k = 0; k < cy->n && k < MAX_CYCLE_MEMBERS; k++) {
       size_t i = cy->members[k], next = cy->members[(k + 1) % cy->n];
-      xsnprintf(extra, sizeof(extra), "waits for #%llu", (unsigned long long)d->tasks[next].id);
+      const schedrt_dump_task *t = &d->tasks[i];
+      if (t->wait == SCHEDRT_DUMP_WAIT_MUTEX || t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE)
+        /* 1.2: through a lock: say which, and who holds it. */
+        xsnprintf(extra, sizeof(extra), "waits for #%llu: %s 0x%llx held by it",
+                  (unsigned long long)d->tasks[next].id, schedrt_dump_wait_text(t->wait),
+                  (unsigned long long)t->wait_object);
+      else
+        xsnprintf(extra, sizeof(extra), "waits for #%llu", (unsigned long long)d->tasks[next].id);
       print_task_line(a, f, "      ", i, extra);
     }
     if (cy->n > MAX_CYCLE_MEMBERS)

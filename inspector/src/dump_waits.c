@@ -19,7 +19,10 @@ static int cmp_id(const void *pa, const void *pb) {
 
 int dump_waits_edge(const schedrt_dump_doc *d, size_t i, uint64_t *id) {
   const schedrt_dump_task *t = &d->tasks[i];
-  if (t->state != SCHEDRT_DUMP_STATE_IDLE || t->wait != SCHEDRT_DUMP_WAIT_JOIN || t->wait_for < 0)
+  /* 1.2: a mutex's owner, a semaphore's only holder: they must release before the waiter can go on. */
+  bool waits = t->wait == SCHEDRT_DUMP_WAIT_JOIN || t->wait == SCHEDRT_DUMP_WAIT_MUTEX ||
+               t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE;
+  if (t->state != SCHEDRT_DUMP_STATE_IDLE || !waits || t->wait_for < 0)
     return 0;
   *id = (uint64_t)t->wait_for;
   return 1;

@@ -1,8 +1,9 @@
 /*
  * The waits-for graph of a dump: an idle task whose last poll registered on
  * another task's join handle (wait "join", wait_for its id) waits for that
- * task. Following those edges gives wait chains (A waits for B waits for C)
- * and cycles: tasks that wait for each other, none of which can finish
+ * task; so does one that waits on a mutex (dump 1.2: wait_for is its owner)
+ * or on a semaphore that exactly one task holds permits of (its holder). Following those edges gives wait
+ * chains (A waits for B waits for C) and cycles: tasks that wait for each other, none of which can finish
  * first. A cycle is a deadlock. No curses.
  *
  * Only idle tasks have edges: a task that is queued or running was woken
@@ -66,7 +67,8 @@ void dump_waits_free(dump_waits *w);
 /* The index of the first task with this id, or WAITS_NONE. O(log n). */
 size_t dump_waits_find(const dump_waits *w, uint64_t id);
 
-/* Task i's edge: 1 when it waits for a join (idle, wait join); *id the task it waits for. */
+/* Task i's edge: 1 when it waits for a join, a mutex's owner or a semaphore's only holder (idle, wait_for
+ * set); *id the task it waits for. */
 int dump_waits_edge(const schedrt_dump_doc *d, size_t i, uint64_t *id);
 
 /*

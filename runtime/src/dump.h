@@ -161,7 +161,14 @@ struct schedrt__drec {
   uint16_t worker; /* SCHEDRT__NO_WORKER: none */
   uint8_t state;   /* enum schedrt_dump_state */
   uint8_t resv;
+  uint32_t holders; /* waits on a mutex or semaphore: 1 + its index in the round's holders; 0: none */
   char name[SCHEDRT_TASK_NAME_MAX];
+};
+
+/* Who held the mutex or semaphore a task waits on, as published (sync_owner.h). */
+struct schedrt__dholders {
+  uint64_t packed[SCHEDRT_DUMP_HOLDERS_MAX]; /* schedrt__holder_pack() */
+  uint32_t n, more;
 };
 
 /* Where a queued task was found: the map from task pointer to queue slot. */
@@ -232,6 +239,10 @@ struct schedrt__dround {
   struct schedrt__dworker *workers; /* [nworkers] */
   struct schedrt__drec *recs;
   size_t nrecs, cap;
+  /* Holder tables of the objects tasks wait on (records point in by index). */
+  struct schedrt__dholders *holders;
+  size_t nholders, holders_cap;
+  size_t nlock_waits; /* records waiting on a mutex or semaphore (the walk counts them) */
   struct schedrt__dloc *map;
   size_t map_cap, map_len; /* map_cap: a power of two */
   /* Ring tasks taken out while held, per worker, put back in order. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "sync_owner.h"
 
 #define BUF_SIZE (64u * 1024u)
 #define STR_MAX 1024u /* longer strings (absurd file names) are cut */
@@ -119,6 +120,8 @@ static void put_key(struct cw *w, const char *k) { put_text_raw(w, k, strlen(k))
   X(T_WAIT, SCHEDRT_DK_WAIT)           \
   X(T_WAIT_FOR, SCHEDRT_DK_WAIT_FOR)   \
   X(T_WAIT_OBJ, SCHEDRT_DK_WAIT_OBJECT)\
+  X(T_HOLDERS, SCHEDRT_DK_HOLDERS)     \
+  X(T_HOLDERS_MORE, SCHEDRT_DK_HOLDERS_MORE)\
   X(T_LOST_WAKE, SCHEDRT_DK_LOST_WAKE)
 /* clang-format on */
 enum text_id {
@@ -163,6 +166,7 @@ static void texts_init(void) {
 }
 
 _Static_assert(sizeof(SCHEDRT_DK_TIMER_IN_NS) + HEAD_MAX <= TEXT_BYTES, "longest cached key fits");
+_Static_assert(sizeof(SCHEDRT_DK_HOLDERS_MORE) + HEAD_MAX <= TEXT_BYTES, "longest cached key fits");
 _Static_assert(sizeof("completing") + HEAD_MAX <= TEXT_BYTES, "longest state fits");
 
 static void put_cached(struct cw *w, enum text_id id) {
@@ -435,8 +439,8 @@ struct site_memo {
 };
 
 /* One task; false when a site table could not grow. */
-static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, struct sites *spawn,
-                     struct sites *await, struct site_memo *memo) {
+static bool put_task(struct cw *w, const struct schedrt__drec *x, const struct schedrt__dholders *holders,
+                     uint64_t now, struct sites *spawn, struct sites *await, struct site_memo *memo) {
   int64_t si = memo->index;
   if (si < 0 || x->file != memo->file || x->func != memo->func || x->line != memo->line) {
     si = sites_index(spawn, x->file, x->func, x->line);
@@ -458,7 +462,11 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, 
   char peer[SCHEDRT__PEER_MAX];
   bool io = wait && x->wait == SCHEDRT_DUMP_WAIT_IO;
   bool has_peer = io && schedrt__io_peer((int)(x->wait_arg >> 8), peer, sizeof(peer));
-  put_map(w, 12 + (x->timers != 0) + (wait ? (io ? 3 : 2) : 0) + has_peer + lost);
+  /* 1.2: a mutex's or semaphore's holders; wait_for when exactly one task holds it. */
+  const struct schedrt__dholders *h = wait && x->holders ? &holders[x->holders - 1] : NULL;
+  bool owner = h && h->n == 1 && h->more == 0 && schedrt__holder_id(h->packed[0]) != 0;
+  put_map(w, 12 + (x->timers != 0) + (wait ? (io ? 3 : 2) : 0) + has_peer + lost +
+                 (h ? 1 + (h->more != 0) : 0) + owner);
   put_cached(w, T_ID);
   put_uint(w, x->id);
   put_cached(w, T_NAME);
@@ -517,6 +525,22 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, uint64_t now, 
     } else {
       put_cached(w, x->wait == SCHEDRT_DUMP_WAIT_JOIN ? T_WAIT_FOR : T_WAIT_OBJ);
       put_uint(w, x->wait_arg);
+    }
+  }
+  if (owner) {
+    put_cached(w, T_WAIT_FOR);
+    put_uint(w, schedrt__holder_id(h->packed[0]));
+  }
+  if (h) {
+    put_cached(w, T_HOLDERS);
+    put_array(w, 2 * (size_t)h->n);
+    for (uint32_t i = 0; i < h->n; i++) {
+      put_uint(w, schedrt__holder_id(h->packed[i]));
+      put_uint(w, schedrt__holder_permits(h->packed[i]));
+    }
+    if (h->more) {
+      put_cached(w, T_HOLDERS_MORE);
+      put_uint(w, h->more);
     }
   }
   if (lost) {
@@ -603,7 +627,7 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   put_key(&w, SCHEDRT_DK_TASKS);
   put_array(&w, r->nrecs);
   for (size_t i = 0; i < r->nrecs && !w.err; i++) {
-    if (!put_task(&w, &r->recs[i], r->taken_ns, &spawn, &await, &memo)) {
+    if (!put_task(&w, &r->recs[i], r->holders, r->taken_ns, &spawn, &await, &memo)) {
       rc = -ENOMEM;
       goto out;
     }

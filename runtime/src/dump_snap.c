@@ -29,6 +29,7 @@
 
 #include "dump.h"
 #include "local_queue.h"
+#include "sync_owner.h"
 
 /* Records and map slots kept between dumps up to this size; beyond, freed. */
 #define KEEP_BYTES (8u << 20)
@@ -99,6 +100,11 @@ int schedrt__dsnap_prepare(struct schedrt__dround *r, size_t tasks, size_t queue
 }
 
 void schedrt__dsnap_trim(struct schedrt__dround *r, bool all) {
+  if (all) {
+    free(r->holders);
+    r->holders = NULL;
+    r->holders_cap = 0;
+  }
   if (all || r->cap * sizeof(*r->recs) > KEEP_BYTES) {
     big_free(r->recs, r->cap * sizeof(*r->recs));
     r->recs = NULL;
@@ -255,6 +261,9 @@ static void fill(struct schedrt__dround *r, struct schedrt__drec *x, schedrt_tas
   x->await = atomic_load_explicit(&t->await_site, memory_order_relaxed);
   x->worker = SCHEDRT__NO_WORKER;
   x->pos = 0;
+  x->holders = 0;
+  if (x->wait == SCHEDRT_DUMP_WAIT_MUTEX || x->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE)
+    r->nlock_waits++;
   if (s & SCHEDRT_TS_COMPLETE) {
     x->state = SCHEDRT_DUMP_STATE_COMPLETING;
   } else if (s & SCHEDRT_TS_BLOCKING) {
@@ -327,6 +336,50 @@ static bool walk_alive(struct schedrt__dround *r, schedrt_runtime *rt) {
   return ok;
 }
 
+/*
+ * After the walk, still in the pause: for each task waiting on a mutex or a
+ * semaphore, who holds that object. Only the registry knows whether the
+ * address a task recorded is still an object (it may have been destroyed
+ * since), so it is looked up there under the registry's lock, never
+ * dereferenced; the holders are atomics that a thread which is not a worker
+ * may change meanwhile. One lookup per task: waiters of one object are few.
+ * Out of memory, a record simply gets no holders.
+ */
+static void find_holders(struct schedrt__dround *r) {
+  r->nholders = 0;
+  /* Most dumps have no lock waiter: do not walk a million records for none. */
+  if (r->nlock_waits == 0)
+    return;
+  bool locked = false;
+  for (size_t i = 0; i < r->nrecs; i++) {
+    struct schedrt__drec *x = &r->recs[i];
+    if (x->wait != SCHEDRT_DUMP_WAIT_MUTEX && x->wait != SCHEDRT_DUMP_WAIT_SEMAPHORE)
+      continue;
+    if (r->nholders == r->holders_cap) {
+      size_t cap = r->holders_cap ? r->holders_cap * 2 : 64;
+      struct schedrt__dholders *h = realloc(r->holders, cap * sizeof(*h));
+      if (!h)
+        break;
+      r->holders = h;
+      r->holders_cap = cap;
+    }
+    if (!locked) {
+      schedrt__owned_lock_registry();
+      locked = true;
+    }
+    struct schedrt__owned_info info;
+    if (!schedrt__owned_lookup_locked((const void *)(uintptr_t)x->wait_arg, &info))
+      continue;
+    struct schedrt__dholders *h = &r->holders[r->nholders++];
+    memcpy(h->packed, info.holders, sizeof(h->packed));
+    h->n = info.n;
+    h->more = info.more;
+    x->holders = (uint32_t)r->nholders;
+  }
+  if (locked)
+    schedrt__owned_unlock_registry();
+}
+
 void schedrt__dsnap_take(void *arg) {
   struct schedrt__dump *d = arg;
   schedrt_runtime *rt = d->rt;
@@ -335,6 +388,7 @@ void schedrt__dsnap_take(void *arg) {
   bool ok = true;
   r->copied = true;
   r->taken_ns = schedrt__now_ns();
+  r->nlock_waits = 0;
   for (uint32_t i = 0; i < rt->nworkers; i++) {
     struct schedrt__dworker *dw = &r->workers[i];
     memset(dw, 0, sizeof(*dw));
@@ -370,6 +424,7 @@ void schedrt__dsnap_take(void *arg) {
   r->blocking_max = rt->cfg.max_blocking_threads;
 
   ok &= walk_alive(r, rt);
+  find_holders(r);
 
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if (covered[i])

@@ -1,4 +1,4 @@
-/* Primitives built on wakers: a oneshot channel and a notify. */
+/* Primitives built on wakers: a oneshot channel (and its close) and a notify. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,9 @@ enum {
   OS_SENDING = 1u << 0,  /* a sender claimed the channel */
   OS_SENT = 1u << 1,     /* the value is readable */
   OS_RX_WAKER = 1u << 2, /* the receiver's waker is stored */
-  OS_GEN_ONE = 1u << 3   /* above: how many times a receiver stored a waker */
+  OS_CLOSED = 1u << 3,   /* the receiver closed it: sends fail */
+  OS_TX_WAKER = 1u << 4, /* the sender's waker (schedrt_oneshot_closed) is stored */
+  OS_GEN_ONE = 1u << 5   /* above: how many times a receiver stored a waker */
 };
 
 /*
@@ -28,6 +30,14 @@ struct oneshot {
   /* Atomic (relaxed) because a sender may read it while the receiver
    * replaces it; the generation in state says whether what it read counts. */
   _Atomic(schedrt_waker *) waker;
+  /*
+   * The sender's, for schedrt_oneshot_closed. Only the sending side stores
+   * it (one party, never concurrently with itself), so it needs no
+   * generation: whoever clears TX_WAKER in the state owns it, the closer
+   * (to wake it) or the sender (to replace it, or to drop it in the CAS that
+   * sets SENT, after which it must not touch the channel).
+   */
+  _Atomic(schedrt_waker *) tx_waker;
 };
 _Static_assert(sizeof(struct oneshot) <= sizeof(schedrt_oneshot), "schedrt_oneshot too small");
 _Static_assert(_Alignof(struct oneshot) <= _Alignof(schedrt_oneshot), "schedrt_oneshot misaligned");
@@ -37,27 +47,39 @@ SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch) {
   atomic_init(&o->state, 0);
   o->value = NULL;
   atomic_init(&o->waker, NULL);
+  atomic_init(&o->tx_waker, NULL);
 }
 
 SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
   struct oneshot *o = (struct oneshot *)ch;
-  /* Relaxed claim: it only excludes other senders; SENT below publishes. */
-  if (atomic_fetch_or_explicit(&o->state, OS_SENDING, memory_order_relaxed) & OS_SENDING)
+  /* Relaxed claim: it only excludes other senders; SENT below publishes.
+   * A closed channel stays closed, so a claim that saw it need not undo. */
+  uint32_t prev = atomic_fetch_or_explicit(&o->state, OS_SENDING, memory_order_relaxed);
+  if (prev & OS_CLOSED)
+    return -EPIPE;
+  if (prev & OS_SENDING)
     return -EALREADY;
   o->value = value;
   /*
-   * Take the waker before publishing SENT: once SENT is visible the receiver
+   * Take the wakers before publishing SENT: once SENT is visible the receiver
    * may destroy and free the channel, so it must not be touched afterwards.
-   * AcqRel: release publishes value; acquire (also on failure) sees the
-   * waker the receiver stored before the state that says RX_WAKER.
+   * The sender's own waker (closed) goes in the same CAS and is fired:
+   * nothing is left to wait for. AcqRel: release publishes value; acquire (also on failure) sees
+   * the waker the receiver stored before the state that says RX_WAKER.
    */
   uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
-  schedrt_waker *w;
+  schedrt_waker *w, *tw;
   do {
+    if (s & OS_CLOSED)
+      return -EPIPE; /* closed while we claimed: the value was never published */
     w = (s & OS_RX_WAKER) ? atomic_load_explicit(&o->waker, memory_order_relaxed) : NULL;
-  } while (!atomic_compare_exchange_weak_explicit(&o->state, &s, s | OS_SENT, memory_order_acq_rel,
-                                                  memory_order_acquire));
+    tw = (s & OS_TX_WAKER) ? atomic_load_explicit(&o->tx_waker, memory_order_relaxed) : NULL;
+  } while (!atomic_compare_exchange_weak_explicit(&o->state, &s, (s | OS_SENT) & ~OS_TX_WAKER,
+                                                  memory_order_acq_rel, memory_order_acquire));
   schedrt_wake(w); /* the sender's reference now; NULL is fine */
+  /* A task of the sending side waiting in closed() has nothing left to wait
+   * for: it must see READY (dropping the waker was a lost wake-up). */
+  schedrt_wake(tw);
   return 0;
 }
 
@@ -66,11 +88,11 @@ SCHEDRT_API int schedrt_oneshot_send(schedrt_oneshot *ch, void *value) {
 __attribute__((noinline)) static schedrt_poll oneshot_register(struct oneshot *o, schedrt_task *self,
                                                                void **value, uint32_t s) {
   for (;;) {
-    if (s & OS_SENT) {
+    if (s & (OS_SENT | OS_CLOSED)) {
       if (!schedrt__coop_proceed(self))
         return SCHEDRT_PENDING;
       if (value)
-        *value = o->value;
+        *value = (s & OS_SENT) ? o->value : NULL; /* closed with nothing sent: nothing will come */
       return SCHEDRT_READY;
     }
     if (s & OS_RX_WAKER) {
@@ -111,10 +133,65 @@ SCHEDRT_API schedrt_poll schedrt_oneshot_recv(schedrt_oneshot *ch, schedrt_task 
 
 SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {
   struct oneshot *o = (struct oneshot *)ch;
-  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+  /* AcqRel: take both registrations in one step, so that a closer (the
+   * receiving side too, but perhaps on another thread) cannot also own the
+   * sender's. */
+  uint32_t s =
+      atomic_fetch_and_explicit(&o->state, ~(uint32_t)(OS_RX_WAKER | OS_TX_WAKER), memory_order_acq_rel);
   if ((s & OS_RX_WAKER) && !(s & OS_SENT))
     schedrt_waker_drop(atomic_load_explicit(&o->waker, memory_order_relaxed));
+  if (s & OS_TX_WAKER)
+    schedrt_waker_drop(atomic_load_explicit(&o->tx_waker, memory_order_relaxed));
   atomic_store_explicit(&o->waker, NULL, memory_order_relaxed);
+  atomic_store_explicit(&o->tx_waker, NULL, memory_order_relaxed);
+}
+
+SCHEDRT_API void schedrt_oneshot_close(schedrt_oneshot *ch) {
+  struct oneshot *o = (struct oneshot *)ch;
+  /* AcqRel: acquire sees the sender's waker stored before TX_WAKER; the bit
+   * cleared in the same step makes it ours alone. */
+  uint32_t s = atomic_fetch_or_explicit(&o->state, OS_CLOSED, memory_order_acq_rel);
+  if ((s & OS_CLOSED) || !(s & OS_TX_WAKER))
+    return;
+  s = atomic_fetch_and_explicit(&o->state, ~(uint32_t)OS_TX_WAKER, memory_order_acq_rel);
+  /* With CLOSED set only we clear TX_WAKER: the sender's send fails before
+   * its CAS and its closed() sees CLOSED before it would take the waker back. */
+  if (s & OS_TX_WAKER)
+    schedrt_wake(atomic_exchange_explicit(&o->tx_waker, NULL, memory_order_relaxed));
+}
+
+SCHEDRT_API schedrt_poll schedrt_oneshot_closed(schedrt_oneshot *ch, schedrt_task *self) {
+  struct oneshot *o = (struct oneshot *)ch;
+  /* Acquire: pairs with the closer's release. */
+  uint32_t s = atomic_load_explicit(&o->state, memory_order_acquire);
+  for (;;) {
+    if (s & (OS_CLOSED | OS_SENT)) {
+      if (!schedrt__coop_proceed(self))
+        return SCHEDRT_PENDING;
+      return SCHEDRT_READY;
+    }
+    if (s & OS_TX_WAKER) {
+      if (schedrt__will_wake(atomic_load_explicit(&o->tx_waker, memory_order_relaxed), self)) {
+        schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
+        return SCHEDRT_PENDING;
+      }
+      /* Another task waits now: take the old waker back, unless the close
+       * came first (then the closer owns and fires it). */
+      if (!atomic_compare_exchange_weak_explicit(&o->state, &s, s & ~OS_TX_WAKER, memory_order_acq_rel,
+                                                 memory_order_acquire))
+        continue;
+      s &= ~OS_TX_WAKER;
+      schedrt_waker_drop(atomic_exchange_explicit(&o->tx_waker, NULL, memory_order_relaxed));
+    }
+    atomic_store_explicit(&o->tx_waker, schedrt_waker_get(self), memory_order_relaxed);
+    /* Release: the closer reads tx_waker after seeing TX_WAKER. */
+    if (atomic_compare_exchange_strong_explicit(&o->state, &s, s | OS_TX_WAKER, memory_order_acq_rel,
+                                                memory_order_acquire)) {
+      schedrt__task_waits_on(self, SCHEDRT_DUMP_WAIT_ONESHOT, (uint64_t)(uintptr_t)ch);
+      return SCHEDRT_PENDING;
+    }
+    schedrt_waker_drop(atomic_exchange_explicit(&o->tx_waker, NULL, memory_order_relaxed));
+  }
 }
 
 /* ------------------------------------------------------------------- notify */

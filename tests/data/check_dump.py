@@ -14,7 +14,7 @@ ROLES = {"held", "leader", "requester", "missing"}
 WSTATES = {None, "starting", "running", "searching", "parked", "stopped"}
 REASONS = {None, "polling", "no_safepoint"}
 SOURCES = {None, "poll_start", "monitor", "lower_bound"}
-WAITS = {"join", "notify", "oneshot"}
+WAITS = {"join", "notify", "oneshot", "mutex", "semaphore", "channel_send", "channel_recv"}
 
 
 def fail(msg):
@@ -115,11 +115,21 @@ def main():
         }, "task", {
             "wakers": is_uint, "timers": is_uint, "timer_in_ns": is_uint, "wait": lambda v: v in WAITS,
             "wait_for": is_uint, "wait_object": is_uint, "lost_wake": lambda v: v is True,
+            "holders": lambda v: isinstance(v, list) and len(v) % 2 == 0 and len(v) <= 16 and all(map(is_uint, v)),
+            "holders_more": is_uint,
         })
         if minor >= 1:
             need("wakers" in t and "timers" in t, "task %d: a 1.1 dump says who can wake it" % t["id"])
             need(("timer_in_ns" in t) == (t["timers"] > 0), "timer_in_ns iff timers")
-            need(("wait_for" in t) == (t.get("wait") == "join"), "wait_for iff wait join")
+            if t.get("wait") in ("mutex", "semaphore") and minor >= 2:
+                # 1.2: wait_for names the only holder, when exactly one task holds it.
+                h = t.get("holders", [])
+                need(("wait_for" in t) == (len(h) == 2 and h[0] != 0 and "holders_more" not in t),
+                     "task %d: wait_for iff one holder" % t["id"])
+                need("wait_for" not in t or t["wait_for"] == h[0], "wait_for is the holder")
+            else:
+                need(("wait_for" in t) == (t.get("wait") == "join"), "wait_for iff wait join")
+            need(("holders" in t) <= (t.get("wait") in ("mutex", "semaphore")), "holders only for a mutex or semaphore")
             need(t.get("lost_wake") is None or (t["state"] == "idle" and t["wakers"] == 0 and t["timers"] == 0),
                  "task %d: lost_wake only for an idle task nothing can wake" % t["id"])
         need(t["id"] not in ids, "duplicate task id %d" % t["id"])

@@ -10,6 +10,7 @@
  *   --deadlock        "cycle-a", "cycle-b", "cycle-c": each awaits the next one's join handle
  *                     (schedrt_handle_poll), the last the first's: a deadlock
  *   --lost-wake       "lost-waker": takes its only waker and drops it, then returns PENDING
+ *   --lock-deadlock   "lock-a" holds mutex A and waits for B, "lock-b" holds B and waits for A
  *   --phases          a script for `diff`: "stay-0".."stay-2" wait on a notify nobody notifies,
  *                     "short-0", "short-1" on another; SIGUSR1 notifies the shorts, joins them
  *                     (they finished), spawns "new-0", "new-1" (waiting like the stays) and
@@ -67,6 +68,40 @@ static schedrt_poll cycle_task(schedrt_task *task, void *arg) {
     return SCHEDRT_READY;
   if (!c->registered) {
     c->registered = 1;
+    atomic_fetch_add(&settled, 1);
+  }
+  return SCHEDRT_PENDING;
+}
+
+/* --lock-deadlock: each takes its first mutex, waits until the other holds its own, then locks the second. */
+typedef struct lock_member {
+  schedrt_mutex *first, *second;
+  _Atomic int *held;
+  int step;
+  uint64_t ticket;
+} lock_member;
+
+static schedrt_poll lock_task(schedrt_task *task, void *arg) {
+  lock_member *l = arg;
+  if (atomic_load(&stopping))
+    return SCHEDRT_READY;
+  if (l->step == 0) {
+    schedrt_await(task, "lock-first");
+    if (schedrt_mutex_lock(l->first, task, &l->ticket) == SCHEDRT_PENDING)
+      return SCHEDRT_PENDING;
+    atomic_fetch_add(l->held, 1);
+    l->step = 1;
+  }
+  if (l->step == 1) {
+    if (atomic_load(l->held) < 2)
+      return schedrt_yield(task);
+    l->step = 2;
+  }
+  schedrt_await(task, "lock-second");
+  if (schedrt_mutex_lock(l->second, task, &l->ticket) == SCHEDRT_READY)
+    return SCHEDRT_READY;
+  if (l->step == 2) {
+    l->step = 3;
     atomic_fetch_add(&settled, 1);
   }
   return SCHEDRT_PENDING;
@@ -157,6 +192,9 @@ typedef struct scene {
   schedrt_handle *short_h[2];
   cycle_member cycle[3];
   schedrt_handle *cycle_h[3];
+  schedrt_mutex *locks[2];
+  lock_member lockers[2];
+  _Atomic int locks_held;
   int lost_polled;
   unsigned want; /* scenario tasks that must settle before "ready" */
 } scene;
@@ -187,6 +225,18 @@ static int start_deadlock(scene *sc) {
   for (int i = 0; i < 3; i++)
     atomic_store(&sc->cycle[i].next, sc->cycle_h[(i + 1) % 3]);
   sc->want += 3;
+  return 0;
+}
+
+static int start_lock_deadlock(scene *sc) {
+  if (schedrt_mutex_create(&sc->locks[0]) || schedrt_mutex_create(&sc->locks[1]))
+    return -1;
+  sc->lockers[0] = (lock_member){sc->locks[0], sc->locks[1], &sc->locks_held, 0, 0};
+  sc->lockers[1] = (lock_member){sc->locks[1], sc->locks[0], &sc->locks_held, 0, 0};
+  sc->want += 2;
+  if (spawn_named(sc, lock_task, &sc->lockers[0], "lock-a", NULL) ||
+      spawn_named(sc, lock_task, &sc->lockers[1], "lock-b", NULL))
+    return -1;
   return 0;
 }
 
@@ -227,7 +277,7 @@ static int next_phase(scene *sc) {
 int main(int argc, char **argv) {
   uint32_t workers = 3, nidle = 20;
   long exit_after_ms = 0;
-  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0;
+  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0, lock_deadlock = 0;
   const char *name = "target";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workers") == 0)
@@ -244,6 +294,8 @@ int main(int argc, char **argv) {
       ticker = 0;
     else if (strcmp(argv[i], "--deadlock") == 0)
       deadlock = 1;
+    else if (strcmp(argv[i], "--lock-deadlock") == 0)
+      lock_deadlock = 1;
     else if (strcmp(argv[i], "--lost-wake") == 0)
       lost_wake = 1;
     else if (strcmp(argv[i], "--phases") == 0)
@@ -290,6 +342,8 @@ int main(int argc, char **argv) {
   if (stuck_ns && spawn_named(&sc, spinner_task, &state[1], "spinner", NULL))
     status = 1;
   if (deadlock && start_deadlock(&sc))
+    status = 1;
+  if (lock_deadlock && start_lock_deadlock(&sc))
     status = 1;
   if (lost_wake) {
     sc.want++;
@@ -340,6 +394,8 @@ int main(int argc, char **argv) {
     schedrt_notify_destroy(sc.never);
   if (sc.shorts)
     schedrt_notify_destroy(sc.shorts);
+  schedrt_mutex_destroy(sc.locks[0]); /* drops the deadlocked tasks' registrations */
+  schedrt_mutex_destroy(sc.locks[1]);
   free(idle);
   free(state);
   return status;

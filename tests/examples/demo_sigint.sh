@@ -20,7 +20,10 @@ trap cleanup EXIT
 
 one() { # SIGNAL
   local sig=$1
-  "$demo" --workers 2 --connections 50 >"$out" 2>&1 &
+  # Emptied here, not by the redirection below: that one runs in the forked child, maybe
+  # after the loop below has already read the previous run's "attach with" line.
+  : >"$out"
+  "$demo" --workers 2 --connections 50 >>"$out" 2>&1 &
   pid=$!
   started+=("$pid")
   for _ in $(seq 1 100); do

@@ -603,3 +603,26 @@ Test(dump_read, loading_files) {
   rmdir(dir);
   free(buf);
 }
+
+/* 1.2: a lock waiter's holders, (id, permits) pairs; an odd count is refused. */
+Test(dump_read, lock_holders) {
+  cbor_item_t *top = mini();
+  put(task_at(top, 0), SCHEDRT_DK_WAIT, cbor_build_string("semaphore"));
+  put(task_at(top, 0), SCHEDRT_DK_WAIT_OBJECT, cbor_build_uint32(0x1000));
+  put(task_at(top, 0), SCHEDRT_DK_HOLDERS, uints(4, 7, 2, 9, 1));
+  put(task_at(top, 0), SCHEDRT_DK_HOLDERS_MORE, cbor_build_uint8(3));
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(decode_item(top, 0, &d, err, sizeof(err)), 0, "%s", err);
+  const schedrt_dump_task *t = &d->tasks[0];
+  cr_expect_eq(t->wait, SCHEDRT_DUMP_WAIT_SEMAPHORE);
+  cr_expect_eq(t->wait_object, 0x1000);
+  cr_assert_eq(t->nholders, 4u);
+  cr_expect(t->holders[0] == 7 && t->holders[1] == 2 && t->holders[2] == 9 && t->holders[3] == 1);
+  cr_expect_eq(t->holders_more, 3u);
+  cr_expect_null(d->tasks[1].holders);
+  schedrt_dump_doc_free(d);
+  top = mini();
+  put(task_at(top, 1), SCHEDRT_DK_HOLDERS, uints(3, 7, 2, 9));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[1].holders has 3 numbers");
+}

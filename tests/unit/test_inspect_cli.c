@@ -670,6 +670,51 @@ Test(cli_live, show_finds_the_deadlock_and_the_lost_wake_up) {
 }
 
 /*
+ * A deadlock through two async mutexes (inspect_target --lock-deadlock): show
+ * names the cycle, each task with the mutex it waits on and its owner, in
+ * the text and in --json (dump format 1.2).
+ */
+Test(cli_live, show_names_the_owners_of_a_lock_deadlock) {
+  static const char *const args[] = {"--idle", "0", "--no-ticker", "--lock-deadlock", NULL};
+  char path[256];
+  start_target_args(0, args);
+  dump_to(path, sizeof(path), "locks.cbor");
+
+  run("show", path, NULL);
+  EXPECT_STATUS(0);
+  char *attn = strstr(r.out, "NEEDS ATTENTION"), *glance = strstr(r.out, "WORKERS AT A GLANCE");
+  cr_assert(attn && glance && attn < glance, "%s", r.out);
+  *glance = '\0';
+  cr_expect_eq(occurrences(attn, "deadlocks: 1 "), 1u, "%s", attn);
+  cr_expect_eq(occurrences(attn, "deadlock 1: 2 tasks"), 1u, "%s", attn);
+  cr_expect_eq(occurrences(attn, ": mutex 0x"), 2u, "each waits on a mutex the other holds:\n%s", attn);
+  cr_expect_eq(occurrences(attn, "held by it"), 2u, "%s", attn);
+  cr_expect(strstr(attn, "\"lock-a\"") && strstr(attn, "\"lock-b\""), "%s", attn);
+  cr_expect(strstr(attn, "await \"lock-second\"") != NULL, "%s", attn);
+
+  run("show", path, "--json", NULL);
+  EXPECT_STATUS(0);
+  json_error_t e;
+  json_t *j = json_loads(r.out, 0, &e);
+  cr_assert(json_is_object(j), "%s", e.text);
+  json_t *a = json_object_get(j, "analysis");
+  cr_expect_eq(json_integer_value(json_object_get(json_object_get(a, "counts"), "deadlocks")), 1);
+  json_t *members = json_object_get(json_array_get(json_object_get(a, "deadlocks"), 0), "tasks");
+  cr_assert_eq(json_array_size(members), 2u);
+  for (size_t k = 0; k < 2; k++) {
+    json_t *m = json_array_get(members, k), *other = json_array_get(members, 1 - k);
+    cr_expect_str_eq(json_string_value(json_object_get(m, "wait")), "mutex");
+    cr_expect_eq(json_integer_value(json_object_get(m, "waits_for")),
+                 json_integer_value(json_object_get(other, "id")), "waits for the owner");
+    json_t *h = json_array_get(json_object_get(m, "holders"), 0);
+    cr_expect_eq(json_integer_value(json_object_get(h, "id")),
+                 json_integer_value(json_object_get(other, "id")));
+    cr_expect_eq(json_integer_value(json_object_get(h, "permits")), 1);
+  }
+  json_decref(j);
+}
+
+/*
  * diff on two dumps of a scripted program (inspect_target --phases): between
  * them the two "short-*" tasks finish and two "new-*" appear; the three
  * "stay-*" wait on, never polled: they are the stalled ones.

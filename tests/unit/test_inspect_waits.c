@@ -223,3 +223,34 @@ Test(waits, a_broom_of_half_a_million_leaves_on_a_long_handle) {
     cr_assert_eq(last, half - 1);
   }
 }
+
+/* Dump 1.2: a mutex waiter waits for the owner, a semaphore waiter for its only holder; other waits (a
+ * channel) have no edge even with a wait_for, and neither has a task that is not idle. */
+static void tdb_lock(schedrt_dump_doc *d, size_t i, uint32_t kind, int64_t owner) {
+  schedrt_dump_task *t = &d->tasks[i];
+  t->state = SCHEDRT_DUMP_STATE_IDLE;
+  t->wait = kind;
+  t->wait_for = owner;
+  t->wait_object = 0x1000 + (int64_t)i;
+  t->wakers = 1;
+}
+
+Test(waits, lock_waits_make_edges_and_close_a_cycle) {
+  d = tdb_new(6, 1);
+  tdb_lock(d, 0, SCHEDRT_DUMP_WAIT_MUTEX, 2);        /* #1 waits for #2's mutex */
+  tdb_lock(d, 1, SCHEDRT_DUMP_WAIT_MUTEX, 1);        /* #2 waits for #1's: a deadlock */
+  tdb_lock(d, 2, SCHEDRT_DUMP_WAIT_SEMAPHORE, 4);    /* #3 waits for #4, the only holder */
+  tdb_lock(d, 3, SCHEDRT_DUMP_WAIT_SEMAPHORE, -1);   /* several holders: no single edge */
+  tdb_lock(d, 4, SCHEDRT_DUMP_WAIT_CHANNEL_RECV, 1); /* not a lock: no edge */
+  tdb_lock(d, 5, SCHEDRT_DUMP_WAIT_MUTEX, 1);        /* woken already: no edge */
+  d->tasks[5].state = SCHEDRT_DUMP_STATE_LOCAL;
+  build();
+  cr_assert_eq(w.ncycles, 1u);
+  cr_expect_eq(w.cycles[0].n, 2u);
+  cr_expect_eq(id_at(w.cycles[0].members[0]), 1u);
+  cr_expect_eq(id_at(w.cycles[0].members[1]), 2u);
+  cr_expect_eq(w.next[2], 3u);
+  cr_expect_eq(w.next[3], WAITS_NONE);
+  cr_expect_eq(w.next[4], WAITS_NONE);
+  cr_expect_eq(w.next[5], WAITS_NONE);
+}

@@ -67,13 +67,19 @@ typedef struct schedrt_dump_task {
   uint64_t wakers, timers;
   int64_t timer_in_ns; /* NONE: no timer */
   uint32_t wait;       /* enum schedrt_dump_wait; NONE: null or absent; __COUNT: unknown text */
-  int64_t wait_for;    /* wait join: the task waited for; else NONE */
-  int64_t wait_object; /* wait notify/oneshot: the primitive's address; else NONE */
+  int64_t wait_for;    /* wait join: the task waited for; 1.2: mutex: its owner; semaphore: its only
+                        * holder; else NONE */
+  int64_t wait_object; /* any other wait but io: the primitive's address; else NONE */
+  bool lost_wake;      /* idle, and nothing can wake it */
+  /* 1.2, waits mutex and semaphore (NULL / 0 otherwise): (task id, permits) pairs, flattened (id 0: a
+   * thread that is not a task), and how many holders the list leaves out. */
+  uint64_t *holders;
+  size_t nholders; /* numbers, twice the holders */
+  uint64_t holders_more;
   /* 1.2, wait io: the fd (else NONE), "read"/"write", the socket's peer (else NULL). */
   int64_t wait_fd;
   const char *wait_interest;
   const char *peer;
-  bool lost_wake; /* idle, and nothing can wake it */
 } schedrt_dump_task;
 
 typedef struct schedrt_dump_worker {

@@ -96,9 +96,17 @@
 #define SCHEDRT_DK_TIMERS "timers"           /* armed timers */
 #define SCHEDRT_DK_TIMER_IN_NS "timer_in_ns" /* until the deadline of the timer armed last */
 #define SCHEDRT_DK_WAIT "wait"               /* SCHEDRT_DUMP_WAITS: registered in its last poll */
-#define SCHEDRT_DK_WAIT_FOR "wait_for"       /* wait "join": the id of the task it waits for */
-#define SCHEDRT_DK_WAIT_OBJECT "wait_object" /* wait "notify"/"oneshot": the primitive's address */
-#define SCHEDRT_DK_LOST_WAKE "lost_wake"     /* true: idle, and no waker and no timer can wake it */
+#define SCHEDRT_DK_WAIT_FOR                                                                                  \
+  "wait_for"                                 /* wait "join": the id of the task it waits for; 1.2: also      \
+                                              * "mutex" (its owner) and "semaphore" (its only holder) */
+#define SCHEDRT_DK_WAIT_OBJECT "wait_object" /* any wait but "join" and "io": the primitive's address */
+/* 1.2, waits "mutex" and "semaphore": who holds it, as the object published it when the dump was taken:
+ * [* (task id, permits)] flattened (id 0: a thread that is not a task), at most
+ * SCHEDRT_DUMP_HOLDERS_MAX pairs, and how many holders the list leaves out. */
+#define SCHEDRT_DK_HOLDERS "holders"
+#define SCHEDRT_DK_HOLDERS_MORE "holders_more"
+#define SCHEDRT_DUMP_HOLDERS_MAX 8
+#define SCHEDRT_DK_LOST_WAKE "lost_wake" /* true: idle, and no waker and no timer can wake it */
 /* 1.2: wait "io" */
 #define SCHEDRT_DK_WAIT_FD "wait_fd"             /* the file descriptor */
 #define SCHEDRT_DK_WAIT_INTEREST "wait_interest" /* "read" or "write" */
@@ -146,7 +154,11 @@
   X(JOIN, "join", "the join handle of another task (wait_for names it)")                                     \
   X(NOTIFY, "notify", "a schedrt_notify (wait_object: its address)")                                         \
   X(ONESHOT, "oneshot", "a schedrt_oneshot (wait_object: its address)")                                      \
-  X(IO, "io", "a file descriptor (wait_fd, wait_interest; peer for a connected socket)")
+  X(IO, "io", "1.2: a file descriptor (wait_fd, wait_interest; peer for a connected socket)")                \
+  X(MUTEX, "mutex", "1.2: a schedrt_mutex (wait_object; wait_for: its owner; holders)")                      \
+  X(SEMAPHORE, "semaphore", "1.2: a schedrt_semaphore (wait_object; holders; wait_for: its only holder)")    \
+  X(CHANNEL_SEND, "channel_send", "1.2: room in a full schedrt_channel (wait_object: the channel)")          \
+  X(CHANNEL_RECV, "channel_recv", "1.2: a message in an empty schedrt_channel (wait_object: the channel)")
 
 enum schedrt_dump_state {
 #define X(n, t, h) SCHEDRT_DUMP_STATE_##n,

@@ -1,0 +1,3 @@
+module gochan
+
+go 1.19
