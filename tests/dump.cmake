@@ -8,6 +8,13 @@ if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_dump_api SOURCES unit/test_dump_api.c LIBS ${DUMP_READER})
   target_compile_definitions(test_dump_api PRIVATE SCHEDRT_TEST_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data")
   schedrt_unit_test(NAME test_dump_control SOURCES unit/test_dump_control.c LIBS ${DUMP_READER})
+  # The local attacks of docs/security.md, played by `nobody` through runuser (skipped without root).
+  schedrt_unit_test(NAME test_local_attacks SOURCES unit/test_local_attacks.c support/shm_fixture.c
+                    LIBS ${DUMP_READER})
+  if(TARGET test_local_attacks AND TARGET sched-inspect)
+    target_compile_definitions(test_local_attacks PRIVATE SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>")
+    add_dependencies(schedrt_tests sched-inspect)
+  endif()
   schedrt_unit_test(NAME test_dump_read SOURCES unit/test_dump_read.c LIBS ${DUMP_READER})
   schedrt_unit_test(NAME test_dump_wake SOURCES unit/test_dump_wake.c LIBS ${DUMP_READER})
   schedrt_unit_test(NAME test_dump_watchdog SOURCES unit/test_dump_watchdog.c LIBS ${DUMP_READER})

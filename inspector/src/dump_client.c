@@ -137,6 +137,14 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     err = fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime is shutting down and takes no more requests");
     goto out;
   }
+  if (state != SCHEDRT_CTL_STATE_SERVED && state != SCHEDRT_CTL_STATE_OFF) {
+    /* No runtime stores anything else; it puts its page back at its next tick. */
+    err = fail(o, SCHEDRT_ECORRUPT, INSPECT_EXIT_FAILURE,
+               "the control page is corrupt (state %#x; the runtime repairs it within a monitor period: "
+               "try again)",
+               state);
+    goto out;
+  }
   if (state != SCHEDRT_CTL_STATE_SERVED) {
     err = fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE,
                "the runtime serves no dump requests (built without task dumps?)");
@@ -270,7 +278,9 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   }
   void *buf = NULL;
   size_t len = 0;
-  int err = schedrt_ctl_collect(c->shm_dir, obj, &buf, &len);
+  /* Non-blocking and checked before any read (a FIFO or another user's file under the name fails
+   * at once), so the file we just created is removed again on every failure below. */
+  int err = schedrt_ctl_collect(c->shm_dir, obj, c->uid, &buf, &len);
   if (!err && len < bytes)
     err = SCHEDRT_ECORRUPT;
   int e = err ? 0 : write_all(out, buf, bytes ? (size_t)bytes : len);
@@ -280,6 +290,9 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   if (err || e) {
     if (!c->to_stdout)
       unlink(c->output);
+    if (err == SCHEDRT_ENOTSEG)
+      return fail(o, err, INSPECT_EXIT_FAILURE,
+                  "refusing the dump object %s%s: not a regular file (planted by someone?)", c->shm_dir, obj);
     if (err == SCHEDRT_EOWNER)
       return fail(o, err, INSPECT_EXIT_FAILURE, "refusing the dump object %s%s: wrong owner, mode or links",
                   c->shm_dir, obj);
