@@ -344,7 +344,7 @@ Test(dump_read, a_built_dump_and_the_helpers) {
 
 Test(dump_read, what_a_newer_minor_may_do) {
   cbor_item_t *top = mini();
-  set(top, SCHEDRT_DK_VERSION, uints(3, SCHEDRT_DUMP_MAJOR, 9, 1)); /* [major, minor, more] */
+  set(top, SCHEDRT_DK_VERSION, uints(2, SCHEDRT_DUMP_MAJOR, 9));
   put(top, "later_section", uints(3, 1, 2, 3));
   put(get(top, SCHEDRT_DK_META), "later_meta", cbor_build_tag(1, cbor_move(cbor_build_float8(1.5))));
   put(task_at(top, 0), "later_task_key", cbor_build_negint8(4));
@@ -380,6 +380,22 @@ Test(dump_read, repeated_keys_at_every_level) {
   top = mini();
   put(top, SCHEDRT_DK_FORMAT, cbor_build_string(SCHEDRT_DUMP_FORMAT));
   refused(top, SCHEDRT_ECORRUPT, "format: the key is given twice");
+}
+
+Test(dump_read, version_is_exactly_major_and_minor) {
+  /* [1, 0, 0] was accepted (the third part skipped): no such version exists. */
+  cbor_item_t *top = mini();
+  set(top, SCHEDRT_DK_VERSION, uints(3, SCHEDRT_DUMP_MAJOR, 0, 0));
+  refused(top, SCHEDRT_ECORRUPT, "expected [major, minor], got an array of 3");
+  top = mini();
+  set(top, SCHEDRT_DK_VERSION, uints(1, SCHEDRT_DUMP_MAJOR));
+  refused(top, SCHEDRT_ECORRUPT, "expected [major, minor], got an array of 1");
+}
+
+Test(dump_read, duplicate_task_ids_are_refused) {
+  cbor_item_t *top = mini();
+  set(task_at(top, 1), SCHEDRT_DK_ID, cbor_build_uint8(1));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0] and tasks[1] have the same id 1");
 }
 
 Test(dump_read, wrong_types_say_where) {

@@ -195,3 +195,20 @@ Test(metrics_layout, process_identity) {
   schedrt__boot_id(id);
   cr_assert_neq(memcmp(id, zero, 16), 0);
 }
+
+Test(metrics_layout, sizes_quoted_in_the_protocol_document) {
+  /* docs/shm-protocol.md, section 3 ("Example"): an independent reader
+   * checks its arithmetic against these. */
+  struct schedrt_shm_geometry g;
+  cr_assert_eq(schedrt_shm_geometry(4, 4096, &g), 0);
+  cr_assert_eq(g.slot_off, 3968u);
+  cr_assert_eq(g.hist_off, 5504u);
+  cr_assert_eq(g.ctl_off, 12288u);
+  cr_assert_eq(g.total_size, 16384u);
+  cr_assert_eq(schedrt_shm_geometry(64, 4096, &g), 0);
+  cr_assert_eq(g.hist_off, 28544u);
+  cr_assert_eq(g.ctl_off, 94208u);
+  cr_assert_eq(g.total_size, 98304u);
+  cr_assert_eq(schedrt_shm_geometry(1, 4096, &g), 0);
+  cr_assert_eq(g.total_size, 12288u);
+}
