@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "reliability.h"
 #include "schedrt/proto/shm_layout.h"
 #include "test_dump_util.h"
 
@@ -274,6 +275,8 @@ Test(control, hostile_fields_are_rejected) {
     cr_assert_eq(a.reason, cases[i].reason, "case %zu: reason %u", i, a.reason);
     cr_assert_eq(a.object[0], '\0');
   }
+  RELIABILITY("control page: hostile request fields (kind, flags, timeout, label, nonce, reserved)",
+              sizeof(cases) / sizeof(cases[0]), "REJECTED with the matching reason, then a dump OK");
   /* The runtime is unharmed: a good request still gets a dump. */
   schedrt_ctl_answer a = answer_of(c, raw_request(c, dump_kind));
   cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
@@ -585,6 +588,11 @@ Test(control, damaged_page_is_repaired_before_the_next_request) {
     schedrt_dump_doc_free(collect(&a));
   }
   cr_assert_gt(rt->dump->ctl.repairs, 0);
+  RELIABILITY("control page: state, resp_seq, identity overwritten", 6,
+              "repaired at the next tick, the next request answered");
+  RELIABILITY("control page: 1536 random bytes over the whole page", 20,
+              "repaired (%llu words put back in all), every following dump OK",
+              (unsigned long long)rt->dump->ctl.repairs);
   schedrt_runtime_destroy(rt);
   free(c);
 }
@@ -611,6 +619,9 @@ Test(control, objects_of_killed_requesters_are_reclaimed_within_one_deadline) {
   } while (a.status == SCHEDRT_DUMP_BUSY);
   cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
   cr_assert(!object_exists(names[0]), "the oldest abandoned object was removed");
+  RELIABILITY("control page: 8 dump objects left by killed requesters", 1,
+              "BUSY for %.1f s (deadline %.1f s), then dumps again", (double)(tdu_now() - t0) / 1e9,
+              (double)schedrt__dobj_abandon_ns(rt->dump) / 1e9);
   schedrt_dump_doc_free(collect(&a));
   schedrt_runtime_destroy(rt);
   free(c);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "reliability.h"
 #include "test_dump_util.h"
 
 #define ALL_FLAGS (SCHEDRT_DUMP_KEEP_CBOR | SCHEDRT_DUMP_PRINTABLE)
@@ -92,6 +93,8 @@ Test(dump_read, every_truncation_fails_cleanly) {
     cr_assert(n < 3 || strstr(err, "truncated") != NULL, "prefix %zu: %s", n, err);
     free(copy);
   }
+  RELIABILITY("dump: every proper prefix of a real dump (truncated file)", len,
+              "all refused (ECORRUPT/EMAGIC, \"truncated\"), no crash, exact-size buffers under ASan");
   free(buf);
 }
 
@@ -119,6 +122,8 @@ Test(dump_read, flipped_bytes_never_crash) {
     }
   }
   cr_log_info("%d of 3000 flipped dumps still decode", ok);
+  RELIABILITY("dump: 1-4 random bytes replaced in a real dump", 3000,
+              "%d decoded, %d refused with a message, no crash", ok, 3000 - ok);
   free(copy);
   free(buf);
 }
@@ -396,6 +401,7 @@ Test(dump_read, duplicate_task_ids_are_refused) {
   cbor_item_t *top = mini();
   set(task_at(top, 1), SCHEDRT_DK_ID, cbor_build_uint8(1));
   refused(top, SCHEDRT_ECORRUPT, "tasks[0] and tasks[1] have the same id 1");
+  RELIABILITY("dump: version [1,0,0] or [1]; duplicate task ids", 3, "refused (ECORRUPT) with the reason");
 }
 
 Test(dump_read, wrong_types_say_where) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "reliability.h"
 #include "schedrt/dump_read.h"
 #include "schedrt/reader.h"
 #include "schedrt/shm_util.h"
@@ -142,6 +143,8 @@ Test(attacks, planted_segment_of_another_uid_is_never_used_for_a_root_process) {
   /* Named explicitly, it is refused: its owner is not the process's. */
   int rc = schedrt_reader_open_path(path, &o, &r);
   cr_assert_eq(rc, SCHEDRT_EOWNER, "got %s", schedrt_err_name(rc));
+  RELIABILITY("attack: nobody plants a segment with its uid and a higher index for a root process", 1,
+              "root reads its own segment; the planted one is EOWNER");
 }
 
 Test(attacks, planted_fifo_under_roots_uid_does_not_shadow_the_segment) {
@@ -163,6 +166,8 @@ Test(attacks, planted_fifo_under_roots_uid_does_not_shadow_the_segment) {
   cr_assert_eq(rc, SCHEDRT_ENOTSEG, "got %s", schedrt_err_name(rc));
   rc = schedrt_reader_open_path(file, &o, &r);
   cr_assert_eq(rc, SCHEDRT_EOWNER, "got %s", schedrt_err_name(rc));
+  RELIABILITY("attack: nobody plants a FIFO and a file under root's uid for a root process", 2,
+              "not chosen; opened by name: ENOTSEG / EOWNER");
 }
 
 Test(attacks, planted_dump_objects_are_refused_without_blocking, .timeout = 20) {
@@ -190,6 +195,8 @@ Test(attacks, planted_dump_objects_are_refused_without_blocking, .timeout = 20) 
            (unsigned long long)me_start);
   rc = schedrt_ctl_collect(dir, name, 0, &buf, &len);
   cr_assert_eq(rc, SCHEDRT_ECORRUPT, "got %s", schedrt_err_name(rc));
+  RELIABILITY("attack: nobody's FIFO, file, foreign-uid name as the answered dump object", 3,
+              "ENOTSEG / EOWNER / ECORRUPT at once, nothing blocks");
 }
 
 /* --------------------------------------------- the inspector, end to end */
@@ -268,6 +275,8 @@ Test(attacks, dump_answered_with_a_planted_fifo_fails_fast_and_leaves_no_file, .
   cr_assert_gt(atomic_load(&f.answered), 0, "the request reached the fake runtime: %s", log);
   cr_assert_not_null(strstr(log, "not a regular file"), "%s", log);
   cr_assert_eq(access(out, F_OK), -1, "no empty output file is left behind");
+  RELIABILITY("attack: sched-inspect dump answered with nobody's FIFO", 1,
+              "exit 1 \"not a regular file\" at once, no output file left");
 }
 #endif
 
@@ -322,6 +331,8 @@ Test(attacks, squatted_dump_object_names_do_not_stop_dumps) {
     cr_assert_eq(len, a.bytes);
     free(buf);
   }
+  RELIABILITY("attack: nobody creates the 64 dump-object names a counter would use", 3,
+              "3 dumps in a row OK (random names)");
   schedrt_runtime_destroy(rt);
   free(c);
 }
