@@ -78,7 +78,8 @@ static int map_ctl(const inspect_target *t, struct schedrt_ctl **out, size_t *si
   if (info->ctl_size < sizeof(struct schedrt_ctl) || page <= 0 || info->ctl_off % (uint32_t)page != 0)
     return fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE, "the segment has no usable control page (layout %u.%u)",
                 info->layout_major, info->layout_minor);
-  int fd = open(info->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK as for every object under /dev/shm: whatever is under the name now must not block us. */
+  int fd = open(info->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT)
