@@ -18,7 +18,7 @@
 /* The copy in progress on this thread, if any: where a SIGBUS jumps to. */
 static _Thread_local sigjmp_buf *guard_env;
 static struct sigaction prev_action;
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc) {
   sigjmp_buf *env = guard_env;
@@ -38,8 +38,19 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc) {
   raise(SIGBUS);
 }
 
+/*
+ * Makes on_sigbus the SIGBUS handler, keeping the one it replaces to chain
+ * to. Checked before every guarded copy, not once: a program may install its
+ * own handler after our first copy (sched-inspect's terminal restorer does,
+ * at crt_init), and ours must then wrap it again. One sigaction() query.
+ */
 static void install(void) {
-  struct sigaction sa;
+  struct sigaction cur, sa;
+  pthread_mutex_lock(&install_lock);
+  if (sigaction(SIGBUS, NULL, &cur) != 0 || ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)) {
+    pthread_mutex_unlock(&install_lock);
+    return;
+  }
   memset(&sa, 0, sizeof(sa));
   sa.sa_sigaction = on_sigbus;
   /* SA_NODEFER: leaving by siglongjmp without restoring a signal mask must
@@ -47,7 +58,10 @@ static void install(void) {
    * per copy). */
   sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGBUS, &sa, &prev_action);
+  /* The handler reads prev_action: set it before ours can run. */
+  prev_action = cur;
+  sigaction(SIGBUS, &sa, NULL);
+  pthread_mutex_unlock(&install_lock);
 }
 
 int schedrt__reader_check_size(const struct schedrt_reader *r) {
@@ -60,7 +74,7 @@ int schedrt__reader_check_size(const struct schedrt_reader *r) {
 int schedrt__reader_guarded(int (*fn)(void *), void *arg) {
   sigjmp_buf env;
   sigjmp_buf *outer = guard_env;
-  pthread_once(&install_once, install);
+  install();
   /* Nothing changed between here and the jump back is read after it but
    * outer, which is not modified after sigsetjmp. */
   if (sigsetjmp(env, 0)) {
