@@ -22,6 +22,11 @@ if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_stress_test(NAME stress_dump_lost SOURCES stress/stress_dump_lost.c LIBS ${DUMP_READER})
   schedrt_stress_test(NAME stress_dump_partial SOURCES stress/stress_dump_partial.c LIBS ${DUMP_READER})
   schedrt_stress_test(NAME stress_dump_notified SOURCES stress/stress_dump_notified.c LIBS ${DUMP_READER})
+  if(SCHEDRT_ENABLE_METRICS)
+    # Heavy spawn load, alone then observed (dumps as fast as accepted, snapshots at 100 Hz):
+    # 2 x 30 s (SOAK_SECONDS per phase; 10 under TSan).
+    schedrt_stress_test(NAME soak_observers SOURCES stress/soak_observers.c LIBS ${DUMP_READER} LABELS soak)
+  endif()
 else()
   schedrt_unit_test(NAME test_dump_noop SOURCES unit/test_dump_noop.c)
 endif()
