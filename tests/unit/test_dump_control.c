@@ -582,7 +582,8 @@ Test(control, damaged_page_is_repaired_before_the_next_request) {
     uint8_t junk[sizeof(*c)];
     cr_assert_eq(getrandom(junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
     memcpy(c, junk, sizeof(junk));
-    usleep(30000); /* three monitor periods */
+    /* The next look repairs it (on a loaded machine that can take more than a period). */
+    wait_served(c);
     schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
     cr_assert_eq(a.status, SCHEDRT_DUMP_OK, "round %d: status %u reason %u", round, a.status, a.reason);
     schedrt_dump_doc_free(collect(&a));
@@ -601,6 +602,7 @@ Test(control, objects_of_killed_requesters_are_reclaimed_within_one_deadline) {
   schedrt_runtime *rt = make_rt(1, 600);
   struct schedrt_ctl *c = test_page(rt);
   char names[SCHEDRT__DOBJ_MAX][SCHEDRT_CTL_OBJECT_SIZE];
+  uint64_t first = tdu_now();
   /* Eight requesters that were killed before they collected. */
   for (int i = 0; i < SCHEDRT__DOBJ_MAX; i++) {
     schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
@@ -609,14 +611,16 @@ Test(control, objects_of_killed_requesters_are_reclaimed_within_one_deadline) {
   }
   uint64_t t0 = tdu_now();
   schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
-  cr_assert_eq(a.status, SCHEDRT_DUMP_BUSY, "a live requester may still be collecting");
+  /* (Unless this machine is so loaded that the eight took longer than the deadline.) */
+  if (tdu_now() - first < schedrt__dobj_abandon_ns(rt->dump) - SEC)
+    cr_assert_eq(a.status, SCHEDRT_DUMP_BUSY, "a live requester may still be collecting");
   /* keep_s is 600 s; the requesters' deadline (2 periods + 3 s) is what counts. */
-  uint64_t limit = schedrt__dobj_abandon_ns(rt->dump) + 2 * SEC;
-  do {
+  uint64_t limit = schedrt__dobj_abandon_ns(rt->dump) + 5 * SEC;
+  while (a.status == SCHEDRT_DUMP_BUSY) {
     usleep(100000);
     a = ask(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL);
     cr_assert_lt(tdu_now() - t0, limit, "reclaimed within one deadline");
-  } while (a.status == SCHEDRT_DUMP_BUSY);
+  }
   cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
   cr_assert(!object_exists(names[0]), "the oldest abandoned object was removed");
   RELIABILITY("control page: 8 dump objects left by killed requesters", 1,
