@@ -52,7 +52,9 @@ extern "C" {
   X(ENOTREADY, -4008, "segment is not initialised yet")                                                      \
   X(EREJECTED, -4009, "the runtime rejected the request")                                                    \
   X(EDISABLED, -4010, "the feature is disabled at run time")                                                 \
-  X(EPARTIAL, -4011, "the dump is partial: some workers missed the deadline")
+  X(EPARTIAL, -4011, "the dump is partial: some workers missed the deadline")                                \
+  X(ENOTSEG, -4012, "not a regular file (a FIFO, socket, device or directory) where a segment was expected") \
+  X(ECHANGED, -4013, "the target changed its segment while it was read (truncated or replaced)")
 
 enum {
 #define SCHEDRT__ERR_ENUM(name, code, text) SCHEDRT_##name = (code),

@@ -8,6 +8,7 @@
 # Environment:
 #   SCHEDRT_TEST_PRESETS="release asan"  run a subset (default: release asan tsan minimal)
 #   SCHEDRT_TEST_WERROR=1                build with warnings as errors (CMAKE_COMPILE_WARNING_AS_ERROR)
+#   SCHEDRT_TEST_FUZZ_SECONDS=20         then each libFuzzer target for this long (scripts/fuzz.sh); 0: none
 # Logs: build/logs/<preset>.{configure,build,test}.log; JUnit: build/<preset>/ctest-junit.xml
 set -uo pipefail
 
@@ -118,6 +119,27 @@ for preset in "${presets[@]}"; do
   report+=("$(printf '%-8s build %-6s warnings %-3s passed %-4s failed %-3s skipped %-3s (%ss)' \
     "$preset" "$build_state" "$warnings" "$p" "$f" "$s" $((SECONDS - t0)))")
 done
+
+# The libFuzzer targets, a bounded run each (docs/security.md). SCHEDRT_TEST_FUZZ_SECONDS=0 skips them.
+fuzz_seconds=${SCHEDRT_TEST_FUZZ_SECONDS:-20}
+if ((fuzz_seconds > 0)); then
+  t0=$SECONDS
+  scripts/fuzz.sh --seconds "$fuzz_seconds" 2>&1 | tee "$logdir/fuzz.log"
+  fuzz_rc=${PIPESTATUS[0]}
+  case $fuzz_rc in
+  0) fuzz_state="ok" ;;
+  77)
+    fuzz_state="skipped (no clang/libFuzzer)"
+    ((total_skip += 1))
+    ;;
+  *)
+    fuzz_state="FAILED (scripts/fuzz.sh exit $fuzz_rc; inputs in build/fuzz/findings/)"
+    ((total_fail += 1))
+    status=1
+    ;;
+  esac
+  report+=("$(printf '%-8s %s, %ss per target (%ss)' fuzz "$fuzz_state" "$fuzz_seconds" $((SECONDS - t0)))")
+fi
 
 echo
 echo "==== summary (${#presets[@]} presets, $((SECONDS - t_all))s)"

@@ -2,6 +2,8 @@
 # the runtime's segment, the in-process API and Tokio's metric semantics.
 schedrt_unit_test(NAME test_metrics_layout SOURCES unit/test_metrics_layout.c support/shm_fixture.c)
 schedrt_unit_test(NAME test_reader_corrupt SOURCES unit/test_reader_corrupt.c support/shm_fixture.c)
+# It drives the reader's SIGBUS guard directly (reader_internal.h).
+target_include_directories(test_reader_corrupt PRIVATE ${PROJECT_SOURCE_DIR}/common/src)
 schedrt_unit_test(NAME test_reader_snapshot SOURCES unit/test_reader_snapshot.c support/shm_fixture.c)
 schedrt_stress_test(NAME stress_metrics_torn SOURCES stress/stress_metrics_torn.c support/shm_fixture.c)
 if(SCHEDRT_ENABLE_METRICS)

@@ -778,7 +778,9 @@ static int top_format(struct cur *c, void *base) {
   return 0;
 }
 
-/* [major, minor, ...]: a major we do not know stops here, before its layout is misread. */
+/* Exactly [major, minor] (the format has no third component: a later minor
+ * adds keys, not version parts); a major we do not know stops here, before
+ * its layout is misread. */
 static int top_version(struct cur *c, void *base) {
   schedrt_dump_doc *d = ((struct top *)base)->d;
   struct ev e;
@@ -786,8 +788,9 @@ static int top_version(struct cur *c, void *base) {
   int rc = open_container(c, EV_ARRAY, &e);
   if (rc)
     return rc;
-  if (e.v < 2)
-    rc = fail(c, SCHEDRT_ECORRUPT, at, "expected [major, minor]");
+  if (e.v != 2)
+    rc = fail(c, SCHEDRT_ECORRUPT, at, "expected [major, minor], got an array of %llu",
+              (unsigned long long)e.v);
   if (!rc)
     rc = get_uint(c, &d->major);
   if (!rc)
@@ -847,6 +850,38 @@ static const struct field top_fields[] = {
 };
 static const struct table top_table = {top_fields, sizeof(top_fields) / sizeof(top_fields[0]), 0, NULL};
 
+struct id_at {
+  uint64_t id;
+  size_t index;
+};
+
+static int by_id(const void *a, const void *b) {
+  const struct id_at *x = a, *y = b;
+  if (x->id != y->id)
+    return x->id < y->id ? -1 : 1;
+  return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+/* A task id names one task: the alive list holds each task once, so a
+ * repeated id is a damaged dump (and would make a waits-for edge ambiguous). */
+static int check_unique_ids(struct cur *c, const schedrt_dump_doc *d) {
+  if (d->ntasks < 2)
+    return 0;
+  struct id_at *v = malloc(d->ntasks * sizeof(*v));
+  if (!v)
+    return nomem(c);
+  for (size_t i = 0; i < d->ntasks; i++)
+    v[i] = (struct id_at){d->tasks[i].id, i};
+  qsort(v, d->ntasks, sizeof(*v), by_id);
+  int rc = 0;
+  for (size_t i = 1; i < d->ntasks && !rc; i++)
+    if (v[i].id == v[i - 1].id)
+      rc = fail(c, SCHEDRT_ECORRUPT, NULL, "tasks[%zu] and tasks[%zu] have the same id %llu", v[i - 1].index,
+                v[i].index, (unsigned long long)v[i].id);
+  free(v);
+  return rc;
+}
+
 /* Every index points into its table, so that a reader can follow it without a check. */
 static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
   if (d->task_count != d->ntasks)
@@ -873,6 +908,9 @@ static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
                   cov ? SCHEDRT_DK_COVERED : SCHEDRT_DK_MISSING, cov ? i : i - d->ncovered,
                   (unsigned long long)w, d->nworkers_listed);
   }
+  int rc = check_unique_ids(c, d);
+  if (rc)
+    return rc;
   for (size_t i = 0; i < d->ntasks; i++) {
     const schedrt_dump_task *t = &d->tasks[i];
     if (t->spawn != SCHEDRT_DUMP_NONE && (uint64_t)t->spawn >= d->nspawn_sites)

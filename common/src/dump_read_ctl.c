@@ -20,8 +20,6 @@
 #include "schedrt/dump_read.h"
 #include "schedrt/proto/seqlock.h"
 
-#define MAX_OBJECT (1ull << 30)
-
 static uint64_t mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -126,45 +124,71 @@ int schedrt_ctl_wait(struct schedrt_ctl *c, uint32_t seq, const uint8_t nonce[SC
   }
 }
 
-int schedrt_ctl_collect(const char *dir, const char *object, void **buf, size_t *len) {
+int schedrt_ctl_collect(const char *dir, const char *object, uint32_t uid, void **buf, size_t *len) {
   char path[PATH_MAX];
   struct stat st;
+  char *b = NULL;
+  size_t got = 0;
+  int fd = -1, rc = 0;
   *buf = NULL;
   *len = 0;
   if (!object || object[0] != '/' || strchr(object + 1, '/') || !object[1])
     return -EINVAL;
+  /* The name comes from a page other processes of the uid can write: it must
+   * at least be a dump object of that uid before we open anything. */
+  char want[32];
+  snprintf(want, sizeof(want), "/schedrt.%u.", (unsigned)uid);
+  if (strncmp(object, want, strlen(want)) != 0 || !strstr(object, ".dump."))
+    return SCHEDRT_ECORRUPT;
   if ((size_t)snprintf(path, sizeof(path), "%s%s", dir ? dir : "/dev/shm", object) >= sizeof(path))
     return -ENAMETOOLONG;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  int rc = fstat(fd, &st) ? -errno : 0;
-  if (!rc && (!S_ISREG(st.st_mode) || (st.st_mode & 077) || st.st_nlink != 1 ||
-              (st.st_uid != geteuid() && geteuid() != 0)))
+  /* O_NONBLOCK: a FIFO planted under the name must not hang the open (it
+   * would wait for a writer for ever); O_NOFOLLOW: a symlink fails (ELOOP). */
+  fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    rc = errno == ENXIO ? SCHEDRT_ENOTSEG : -errno; /* ENXIO: a unix socket */
+    goto out;
+  }
+  /* Every check before the first read. */
+  if (fstat(fd, &st)) {
+    rc = -errno;
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = SCHEDRT_ENOTSEG;
+    goto out;
+  }
+  if ((st.st_mode & 077) || st.st_nlink != 1 || st.st_uid != (uid_t)uid) {
     rc = SCHEDRT_EOWNER;
-  if (!rc && (uint64_t)st.st_size > MAX_OBJECT)
+    goto out;
+  }
+  if (st.st_size < 0 || (uint64_t)st.st_size > SCHEDRT_CTL_OBJECT_MAX) {
     rc = SCHEDRT_ECORRUPT;
-  char *b = rc ? NULL : malloc((size_t)st.st_size + 1);
-  if (!rc && !b)
+    goto out;
+  }
+  b = malloc((size_t)st.st_size + 1);
+  if (!b) {
     rc = -ENOMEM;
-  size_t got = 0;
-  while (!rc && got < (size_t)st.st_size) {
+    goto out;
+  }
+  while (got < (size_t)st.st_size) {
     ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
-      rc = n < 0 ? -errno : SCHEDRT_ECORRUPT;
-    else
-      got += (size_t)n;
-  }
-  close(fd);
-  if (rc) {
-    free(b);
-    return rc;
+    if (n <= 0) {
+      rc = n < 0 ? -errno : SCHEDRT_ECORRUPT; /* shrank under us */
+      goto out;
+    }
+    got += (size_t)n;
   }
   /* Collected: the runtime forgets it at its next sweep. */
   unlink(path);
   *buf = b;
   *len = got;
-  return 0;
+  b = NULL;
+out:
+  free(b);
+  if (fd >= 0)
+    close(fd);
+  return rc;
 }

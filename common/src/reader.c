@@ -62,7 +62,12 @@ static void sleep_ms(unsigned ms) {
   }
 }
 
-/* Waits for READY/EXITING; returns the state seen or -1 on timeout. */
+/* wait_ready's verdicts besides READY and EXITING. */
+#define STATE_TIMEOUT (-1)
+#define STATE_UNKNOWN (-2)
+
+/* Waits for READY/EXITING; returns the state seen, STATE_TIMEOUT, or
+ * STATE_UNKNOWN for a value no writer stores (corrupt, not "not ready"). */
 static int wait_ready(const struct schedrt_shm_header *h, const struct schedrt_reader *r,
                       uint32_t timeout_ms) {
   uint64_t deadline = schedrt__reader_now_ns() + (uint64_t)timeout_ms * 1000000u;
@@ -73,9 +78,9 @@ static int wait_ready(const struct schedrt_shm_header *h, const struct schedrt_r
     if (s == SCHEDRT_SHM_STATE_READY || s == SCHEDRT_SHM_STATE_EXITING)
       return (int)s;
     if (s != SCHEDRT_SHM_STATE_INIT)
-      return (int)s; /* garbage: the validation below will say what is wrong */
+      return STATE_UNKNOWN; /* a large value used to read as a negative "timed out" */
     if ((r->flags & SCHEDRT_READER_NO_WAIT) || schedrt__reader_now_ns() >= deadline)
-      return -1;
+      return STATE_TIMEOUT;
     sleep_ms(1); /* no signal exists across processes for this; a bounded poll */
   }
 }
@@ -235,7 +240,9 @@ static int check_file(const struct stat *st, const char *base_name) {
   uid_t me = geteuid();
   struct schedrt__shm_name nm;
   if (!S_ISREG(st->st_mode))
-    return SCHEDRT_EOWNER; /* a FIFO, device or directory planted under our name */
+    return SCHEDRT_ENOTSEG; /* a FIFO, socket, device or directory planted under our name */
+  /* Root may read another user's segment, but only one that user's live
+   * process made: schedrt_reader_open_path checks the process's owner too. */
   if (st->st_uid != me && me != 0)
     return SCHEDRT_EOWNER;
   if ((st->st_mode & 077) != 0 || st->st_nlink != 1)
@@ -243,6 +250,58 @@ static int check_file(const struct stat *st, const char *base_name) {
   if (schedrt__shm_name_parse(base_name, &nm) == 0 && nm.uid != (uint32_t)st->st_uid)
     return SCHEDRT_EOWNER; /* the name claims another uid than the owner's */
   return 0;
+}
+
+/* What check_mapping needs. */
+struct open_args {
+  struct schedrt_reader *r;
+  const struct stat *st;
+  uint32_t timeout_ms;
+};
+
+/* The checks that read the mapping: magic, preamble, READY, header. */
+static int check_mapping(void *arg) {
+  struct open_args *oa = arg;
+  struct schedrt_reader *r = oa->r;
+  const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)r->base;
+  const unsigned char *magic = r->base;
+  int rc;
+  if (memcmp(magic, SCHEDRT_SHM_MAGIC, 8) != 0 && !magic_pending(magic))
+    return SCHEDRT_EMAGIC;
+  if (r->map_size < SCHEDRT_SHM_HEADER_MIN)
+    return SCHEDRT_ECORRUPT; /* truncated inside the header (which covers state) */
+  /* The frozen preamble first, so a foreign or future segment fails fast. */
+  if (memcmp(magic, SCHEDRT_SHM_MAGIC, 8) == 0 && (rc = check_preamble(r, h)) != 0)
+    return rc;
+  int state = wait_ready(h, r, oa->timeout_ms);
+  if (memcmp(magic, SCHEDRT_SHM_MAGIC, 8) != 0)
+    return magic_pending(magic) ? SCHEDRT_ENOTREADY : SCHEDRT_EMAGIC;
+  if ((rc = check_preamble(r, h)) != 0)
+    return rc;
+  if (state == STATE_TIMEOUT)
+    return SCHEDRT_ENOTREADY;
+  if (state != SCHEDRT_SHM_STATE_READY && state != SCHEDRT_SHM_STATE_EXITING)
+    return SCHEDRT_ECORRUPT; /* a state no writer stores */
+  return validate_header(r, h, (uint64_t)oa->st->st_size, oa->st->st_uid);
+}
+
+/*
+ * The third party to the uid check: the process the segment names. While it
+ * lives (same pid and start time), its effective uid must be the object's
+ * owner, so no other user can pass a segment off as another user's process,
+ * root's included (docs/security.md, "planted segments"). A process that is
+ * gone has no owner to ask; its segment is a post-mortem picture.
+ */
+static int check_process_owner(const schedrt_segment_info *in, uid_t file_uid) {
+  uint64_t st;
+  uint32_t euid;
+  if (in->pid == 0 || in->pid > (uint32_t)INT32_MAX)
+    return 0;
+  if (schedrt__proc_starttime((pid_t)in->pid, &st) != 0 || st != in->starttime)
+    return 0; /* gone, reused, or in another pid namespace */
+  if (schedrt__proc_euid((pid_t)in->pid, &euid) != 0)
+    return 0; /* exited between the two reads */
+  return euid == (uint32_t)file_uid ? 0 : SCHEDRT_EOWNER;
 }
 
 int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, schedrt_reader **out) {
@@ -273,7 +332,9 @@ int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, 
    * opening a planted FIFO must not hang us. */
   r->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (r->fd < 0) {
-    rc = -errno;
+    /* ENXIO is what open() says for a unix socket: not a segment, and the
+     * bare errno text ("No such device or address") would not say so. */
+    rc = errno == ENXIO ? SCHEDRT_ENOTSEG : -errno;
     goto err;
   }
   if (fstat(r->fd, &st) != 0) {
@@ -284,6 +345,19 @@ int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, 
     goto err;
   r->dev = st.st_dev;
   r->ino = st.st_ino;
+  /* Size 0: created, not yet sized by posix_fallocate (the writer's step 5);
+   * wait for it like for READY. */
+  for (uint64_t until = schedrt__reader_now_ns() + (uint64_t)timeout_ms * 1000000u; st.st_size == 0;) {
+    if ((r->flags & SCHEDRT_READER_NO_WAIT) || schedrt__reader_now_ns() >= until) {
+      rc = SCHEDRT_ENOTREADY;
+      goto err;
+    }
+    sleep_ms(1);
+    if (fstat(r->fd, &st) != 0) {
+      rc = -errno;
+      goto err;
+    }
+  }
   if (st.st_size < 16 || (uint64_t)st.st_size > SCHEDRT_SHM_MAX_SIZE) {
     rc = SCHEDRT_ECORRUPT; /* too small for the preamble, or absurdly large */
     goto err;
@@ -295,35 +369,10 @@ int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, 
     goto err;
   }
   r->base = m;
-  const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)r->base;
-  const unsigned char *magic = r->base;
-  if (memcmp(magic, SCHEDRT_SHM_MAGIC, 8) != 0 && !magic_pending(magic)) {
-    rc = SCHEDRT_EMAGIC;
-    goto err;
-  }
-  if (r->map_size < SCHEDRT_SHM_HEADER_MIN) {
-    rc = SCHEDRT_ECORRUPT; /* truncated inside the header */
-    goto err;
-  }
-  /* The frozen preamble first, so a foreign or future segment fails fast. */
-  if (memcmp(magic, SCHEDRT_SHM_MAGIC, 8) == 0 && (rc = check_preamble(r, h)) != 0)
-    goto err;
-  int state = wait_ready(h, r, timeout_ms);
-  if (memcmp(magic, SCHEDRT_SHM_MAGIC, 8) != 0) {
-    rc = magic_pending(magic) ? SCHEDRT_ENOTREADY : SCHEDRT_EMAGIC;
-    goto err;
-  }
-  if ((rc = check_preamble(r, h)) != 0)
-    goto err;
-  if (state < 0) {
-    rc = SCHEDRT_ENOTREADY;
-    goto err;
-  }
-  if (state != SCHEDRT_SHM_STATE_READY && state != SCHEDRT_SHM_STATE_EXITING) {
-    rc = SCHEDRT_ECORRUPT;
-    goto err;
-  }
-  if ((rc = validate_header(r, h, (uint64_t)st.st_size, st.st_uid)) != 0)
+  struct open_args a = {.r = r, .st = &st, .timeout_ms = timeout_ms};
+  /* Every read of the mapping under the SIGBUS guard: the owner may
+   * truncate the file while we validate it. */
+  if ((rc = schedrt__reader_guarded(check_mapping, &a)) != 0)
     goto err;
   {
     struct schedrt__shm_name nm;
@@ -333,6 +382,8 @@ int schedrt_reader_open_path(const char *path, const schedrt_reader_opts *opts, 
       goto err;
     }
   }
+  if ((rc = check_process_owner(&r->info, st.st_uid)) != 0)
+    goto err;
   r->proc_verdict = SCHEDRT_LIVENESS_UNKNOWN;
   if (!(r->flags & SCHEDRT_READER_NO_LIVENESS))
     r->proc_verdict = schedrt__reader_proc_liveness(r);
@@ -379,20 +430,37 @@ static bool newer(const struct schedrt__shm_name *cand, const struct schedrt__sh
 /* The search of schedrt_reader_open_pid: the newest segment of one process. */
 struct pid_search {
   uint32_t pid;
-  uid_t me;
+  uint32_t uid; /* the only uid a name may carry: the live process's owner, else ours */
   bool alive;
   uint64_t starttime; /* the live process's, when alive */
   struct schedrt__shm_name best;
   char best_name[SCHEDRT_SHM_NAME_MAX];
+  /* The newest name that is not a regular file of that uid: opened only if
+   * there is no other, so that its error (ELOOP, ENOTSEG, EOWNER) is said. */
+  struct schedrt__shm_name odd;
+  char odd_name[SCHEDRT_SHM_NAME_MAX];
 };
 
 static int consider(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
   struct pid_search *s = ctx;
-  (void)dirfd;
-  if (nm->is_dump || nm->pid != s->pid || (s->me != 0 && nm->uid != (uint32_t)s->me))
+  /* One uid only, root included: a name another user planted for this pid
+   * (a higher <n>, say) is never a candidate. */
+  if (nm->is_dump || nm->pid != s->pid || nm->uid != s->uid)
     return 0;
   if (s->alive && nm->starttime != s->starttime)
     return 0; /* an older process that had this pid */
+  /* Owner and type before choosing: a FIFO or file another user planted
+   * under the right uid and a higher <n> must not shadow the real segment
+   * (open_path refuses it anyway, but then the real one would not be used). */
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_uid != (uid_t)s->uid) {
+    if (s->odd_name[0] == '\0' || newer(nm, &s->odd)) {
+      s->odd = *nm;
+      snprintf(s->odd_name, sizeof(s->odd_name), "%s", name);
+    }
+    return 0;
+  }
   if (s->best_name[0] == '\0' || newer(nm, &s->best)) {
     s->best = *nm;
     snprintf(s->best_name, sizeof(s->best_name), "%s", name);
@@ -402,14 +470,23 @@ static int consider(int dirfd, const char *name, const struct schedrt__shm_name 
 
 int schedrt_reader_open_pid(pid_t pid, const schedrt_reader_opts *opts, schedrt_reader **out) {
   const char *dir = (opts && opts->shm_dir) ? opts->shm_dir : SCHEDRT_READER_SHM_DIR;
-  struct pid_search s = {.pid = (uint32_t)pid, .me = geteuid()};
+  struct pid_search s = {.pid = (uint32_t)pid, .uid = (uint32_t)geteuid()};
+  uint32_t owner;
   if (!out || pid <= 0)
     return -EINVAL;
   *out = NULL;
   s.alive = schedrt__proc_starttime(pid, &s.starttime) == 0;
+  if (s.alive && schedrt__proc_euid(pid, &owner) == 0) {
+    /* Another user's process: only root may read it, and only its owner's names. */
+    if (owner != s.uid && s.uid != 0)
+      return SCHEDRT_EOWNER;
+    s.uid = owner;
+  }
   int rc = schedrt__shm_scan(dir, consider, &s);
   if (rc)
     return rc;
+  if (s.best_name[0] == '\0' && s.odd_name[0] != '\0')
+    return schedrt_reader_open_name(s.odd_name, opts, out);
   if (s.best_name[0] == '\0')
     return s.alive ? -ENOENT : -ESRCH;
   return schedrt_reader_open_name(s.best_name, opts, out);

@@ -37,6 +37,14 @@ struct schedrt_reader {
   schedrt_liveness proc_verdict; /* from the last process check */
 };
 
+/* SCHEDRT_ECHANGED when the file is now shorter than our mapping (its
+ * owner truncated it: a read of the lost pages would be a SIGBUS), else 0. */
+int schedrt__reader_check_size(const struct schedrt_reader *r);
+/* fn(arg), with a SIGBUS raised on this thread during it turned into a return
+ * of SCHEDRT_ECHANGED (reader_guard.c). fn must not take locks or allocate:
+ * it may be left at any instruction. */
+int schedrt__reader_guarded(int (*fn)(void *), void *arg);
+
 /* CLOCK_MONOTONIC in ns. */
 uint64_t schedrt__reader_now_ns(void);
 /* The process checks only (the lock, then the pid): STALE or LIVE. Made at

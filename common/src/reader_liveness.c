@@ -45,14 +45,33 @@ schedrt_liveness schedrt__reader_judge(struct schedrt_reader *r, uint64_t now, u
   return SCHEDRT_LIVENESS_LIVE;
 }
 
-int schedrt_reader_liveness(schedrt_reader *r, schedrt_liveness *out) {
-  const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)(const void *)r->base;
-  uint64_t stalled;
-  r->proc_verdict = schedrt__reader_proc_liveness(r);
+/* The three header words a verdict needs, copied under the SIGBUS guard. */
+struct beat {
+  const struct schedrt_shm_header *h;
+  uint32_t state;
+  uint64_t seq, mono;
+};
+
+static int read_beat(void *arg) {
+  struct beat *b = arg;
   /* Acquire for the state (as at open); relaxed for the heartbeat counters. */
-  uint32_t st = atomic_load_explicit((_Atomic uint32_t *)&h->state, memory_order_acquire);
-  uint64_t seq = atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_seq, memory_order_relaxed);
-  uint64_t mono = atomic_load_explicit((_Atomic uint64_t *)&h->heartbeat_mono_ns, memory_order_relaxed);
+  b->state = atomic_load_explicit((_Atomic uint32_t *)&b->h->state, memory_order_acquire);
+  b->seq = atomic_load_explicit((_Atomic uint64_t *)&b->h->heartbeat_seq, memory_order_relaxed);
+  b->mono = atomic_load_explicit((_Atomic uint64_t *)&b->h->heartbeat_mono_ns, memory_order_relaxed);
+  return 0;
+}
+
+int schedrt_reader_liveness(schedrt_reader *r, schedrt_liveness *out) {
+  struct beat b = {.h = (const struct schedrt_shm_header *)(const void *)r->base};
+  uint64_t stalled;
+  int rc = schedrt__reader_check_size(r);
+  if (rc == 0)
+    rc = schedrt__reader_guarded(read_beat, &b);
+  if (rc)
+    return rc;
+  r->proc_verdict = schedrt__reader_proc_liveness(r);
+  uint32_t st = b.state;
+  uint64_t seq = b.seq, mono = b.mono;
   uint32_t saved = r->flags;
   r->flags &= ~(uint32_t)SCHEDRT_READER_NO_LIVENESS; /* an explicit request always judges */
   *out = schedrt__reader_judge(r, schedrt__reader_now_ns(), st, seq, mono, &stalled);

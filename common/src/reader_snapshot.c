@@ -155,11 +155,20 @@ static void read_hist(const struct schedrt_reader *r, uint32_t w, uint64_t *out)
   }
 }
 
-int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s) {
+/* What the guarded copy needs and gives back. */
+struct take_args {
+  const struct schedrt_reader *r;
+  unsigned flags;
+  schedrt_snapshot *s;
+  uint64_t retries;
+};
+
+/* Everything that touches the mapping, run under schedrt__reader_guarded. */
+static int take_copy(void *arg) {
+  struct take_args *a = arg;
+  const struct schedrt_reader *r = a->r;
+  schedrt_snapshot *s = a->s;
   const struct schedrt_shm_header *h = (const struct schedrt_shm_header *)(const void *)r->base;
-  if (!s->workers || s->max_workers != r->max_workers || s->hist_buckets != r->hist_buckets)
-    return -EINVAL;
-  int rc = 0;
   uint64_t retries = 0;
   uint64_t period_ns = (uint64_t)r->info.heartbeat_period_ms * 1000000u;
   bool timing = (r->info.features & SCHEDRT_SHM_F_TIMING) != 0;
@@ -214,14 +223,30 @@ int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s
     memset(&s->workers[i], 0, sizeof(s->workers[i]));
     s->workers[i].index = i;
   }
-  if (flags & SCHEDRT_SNAP_HISTOGRAMS) {
+  if (a->flags & SCHEDRT_SNAP_HISTOGRAMS) {
     for (uint32_t i = 0; i < s->nworkers; i++)
       read_hist(r, i, s->hist + (size_t)i * SCHEDRT_M__HIST_COUNT * r->hist_buckets);
     s->hist_taken = 1;
   } else {
     s->hist_taken = 0;
   }
-  s->retries = retries;
+  a->retries = retries;
+  return 0;
+}
+
+int schedrt_snapshot_take(schedrt_reader *r, unsigned flags, schedrt_snapshot *s) {
+  if (!s->workers || s->max_workers != r->max_workers || s->hist_buckets != r->hist_buckets)
+    return -EINVAL;
+  /* The owner may have truncated the file since the last refresh: the size
+   * first, then the copy under a SIGBUS guard for a truncation meanwhile. */
+  int rc = schedrt__reader_check_size(r);
+  if (rc)
+    return rc;
+  struct take_args a = {.r = r, .flags = flags, .s = s};
+  rc = schedrt__reader_guarded(take_copy, &a);
+  if (rc)
+    return rc;
+  s->retries = a.retries;
   if (s->ntorn)
     rc = SCHEDRT_ETORN;
 
@@ -302,7 +327,11 @@ int schedrt_snapshot_raw(const schedrt_reader *r, size_t desc_index, uint32_t wo
     }
   }
   /* Validated at open: off + width lies inside the mapping and is width-aligned.
-   * Relaxed: a single value, not consistent with anything else. */
+   * The file may have shrunk since: one fstat, as every refresh. (A truncation
+   * between the two is the owner's race against itself; snapshots guard it.) */
+  if (schedrt__reader_check_size(r))
+    return SCHEDRT_ECHANGED;
+  /* Relaxed: a single value, not consistent with anything else. */
   if (d->width == 4)
     *value =
         atomic_load_explicit((_Atomic uint32_t *)(void *)(uintptr_t)(r->base + off), memory_order_relaxed);

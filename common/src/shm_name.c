@@ -94,6 +94,37 @@ int schedrt__proc_starttime(pid_t pid, uint64_t *out) {
   return 0;
 }
 
+int schedrt__proc_euid(pid_t pid, uint32_t *out) {
+  char path[64], buf[4096];
+  snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? -ESRCH : -errno;
+  /* The Uid: line comes early (line 9 of ~55); one bounded read reaches it. */
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  int saved = errno;
+  close(fd);
+  if (n <= 0)
+    return n < 0 ? -saved : -EIO;
+  buf[n] = '\0';
+  /* "Uid:\t<real>\t<effective>\t<saved>\t<fs>": the effective one names segments. */
+  const char *p = strstr(buf, "\nUid:");
+  if (!p)
+    return -EIO;
+  p += 5;
+  uint64_t real, eff;
+  while (*p == '\t' || *p == ' ')
+    p++;
+  if (parse_u64(&p, UINT32_MAX, &real))
+    return -EIO;
+  while (*p == '\t' || *p == ' ')
+    p++;
+  if (parse_u64(&p, UINT32_MAX, &eff))
+    return -EIO;
+  *out = (uint32_t)eff;
+  return 0;
+}
+
 static int hexval(int c) {
   if (c >= '0' && c <= '9')
     return c - '0';

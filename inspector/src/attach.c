@@ -86,8 +86,15 @@ char *target_error_message(char *buf, size_t size, pid_t pid, int err) {
     what = "refusing the segment: it is a symbolic link, not a shared-memory object (planted by someone?)";
     break;
   case SCHEDRT_EOWNER:
-    what = "refusing the segment: wrong owner or unsafe permissions (it must be the target's, mode 0600, "
-           "one link)";
+    what = "refusing the segment: wrong owner or unsafe permissions (the uid in its name, its owner and the "
+           "target process's owner must agree; mode 0600, one link)";
+    break;
+  case SCHEDRT_ENOTSEG:
+    what = "refusing the segment: it is not a regular file (a socket, FIFO, device or directory under a "
+           "segment's name, planted by someone?)";
+    break;
+  case SCHEDRT_ECHANGED:
+    what = "the target changed its segment while it was read (truncated or replaced)";
     break;
   case SCHEDRT_EMAGIC:
     what = "not a schedrt segment (bad magic)";

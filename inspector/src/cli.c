@@ -11,6 +11,7 @@
 #include "attach.h"
 #include "keys.h"
 #include "schedrt.h"
+#include "schedrt/proto/control.h"
 #include "schedrt/proto/shm_layout.h"
 #include "util.h"
 
@@ -138,6 +139,9 @@ static const char usage_diff[] =
     "\n"
     "Two dumps of different processes (or runtimes) are an error (status 1). If B\n"
     "was taken before A, a warning says so and they are compared in time order.\n";
+
+_Static_assert(SCHEDRT_CTL_TIMEOUT_MIN_MS == 10 && SCHEDRT_CTL_TIMEOUT_MAX_MS == 10000,
+               "the --timeout message states the runtime's limits");
 
 static int bad_usage(const char *cmd, const char *fmt, const char *arg) {
   fprintf(stderr, INSPECT_PROG ": ");
@@ -298,8 +302,11 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       o->output_dir = optarg;
       break;
     case OPT_TIMEOUT:
-      if (parse_ulong(optarg, 10, 60000, &v))
-        return bad_usage(name, "--timeout: expected milliseconds from 10 to 60000, got '%s'", optarg);
+      /* The runtime's own bounds (control.h): a larger value used to be clamped silently. */
+      if (parse_ulong(optarg, SCHEDRT_CTL_TIMEOUT_MIN_MS, SCHEDRT_CTL_TIMEOUT_MAX_MS, &v))
+        return bad_usage(name,
+                         "--timeout: expected milliseconds from 10 to 10000 (the runtime's limits), got '%s'",
+                         optarg);
       o->timeout_ms = (uint32_t)v;
       break;
     case 'i': {

@@ -10,23 +10,25 @@
 #include "util.h"
 
 static void print_table(const schedrt_segment_entry *list, size_t n, uint64_t now_real) {
-  char up[32];
+  char up[32], name[4 * 256], rt[4 * 64], comm[4 * 32];
   printf("%-8s %-8s %7s %12s  %-16s %-16s %s\n", "PID", "STATE", "WORKERS", "UPTIME", "RUNTIME", "COMMAND",
          "SEGMENT");
   for (size_t i = 0; i < n; i++) {
     const schedrt_segment_entry *e = &list[i];
     if (e->error) {
       printf("%-8u %-8s %7s %12s  %-16s %-16s %s: %s\n", (unsigned)e->pid, "ERROR", "-", "-", "-", "-",
-             e->name, schedrt_strerror(e->error));
+             fmt_escape(name, sizeof(name), e->name), schedrt_strerror(e->error));
       continue;
     }
     if (e->create_realtime_ns && now_real > e->create_realtime_ns)
       fmt_uptime(up, sizeof(up), now_real - e->create_realtime_ns);
     else
       xsnprintf(up, sizeof(up), "-");
-    printf("%-8u %-8s %7u %12s  %-16.16s %-16.16s %s\n", (unsigned)e->pid, schedrt_liveness_name(e->liveness),
-           (unsigned)e->nworkers, up, e->runtime_name[0] ? e->runtime_name : "-", e->comm[0] ? e->comm : "-",
-           e->name);
+    /* Names come from the segment (another process's bytes): escaped before they reach the terminal. */
+    fmt_escape(rt, sizeof(rt), e->runtime_name[0] ? e->runtime_name : "-");
+    fmt_escape(comm, sizeof(comm), e->comm[0] ? e->comm : "-");
+    printf("%-8u %-8s %7u %12s  %-16s %-16s %s\n", (unsigned)e->pid, schedrt_liveness_name(e->liveness),
+           (unsigned)e->nworkers, up, rt, comm, fmt_escape(name, sizeof(name), e->name));
   }
 }
 
@@ -39,10 +41,12 @@ static void print_saved(const schedrt_segment_entry *list, size_t n) {
     char **files;
     size_t nf;
     int err = saved_dumps_list(e->saved_dir, e->pid, e->starttime, &files, &nf);
+    char dir[4 * 256], file[4 * 256];
     printf("\npid %u: %u watchdog dump%s in %s%s\n", (unsigned)e->pid, (unsigned)e->saved_dumps,
-           e->saved_dumps == 1 ? "" : "s", e->saved_dir, err ? ": cannot read the directory" : "");
+           e->saved_dumps == 1 ? "" : "s", fmt_escape(dir, sizeof(dir), e->saved_dir),
+           err ? ": cannot read the directory" : "");
     for (size_t k = 0; !err && k < nf; k++)
-      printf("  %s\n", files[k]);
+      printf("  %s\n", fmt_escape(file, sizeof(file), files[k]));
     if (!err)
       saved_dumps_free(files, nf);
   }

@@ -78,7 +78,8 @@ static int map_ctl(const inspect_target *t, struct schedrt_ctl **out, size_t *si
   if (info->ctl_size < sizeof(struct schedrt_ctl) || page <= 0 || info->ctl_off % (uint32_t)page != 0)
     return fail(o, -ENOTSUP, INSPECT_EXIT_FAILURE, "the segment has no usable control page (layout %u.%u)",
                 info->layout_major, info->layout_minor);
-  int fd = open(info->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK as for every object under /dev/shm: whatever is under the name now must not block us. */
+  int fd = open(info->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT)
@@ -135,6 +136,14 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
   uint32_t state = atomic_load_explicit(&ctl->state, memory_order_acquire);
   if (state == SCHEDRT_CTL_STATE_CLOSED) {
     err = fail(o, -ESHUTDOWN, INSPECT_EXIT_GONE, "the runtime is shutting down and takes no more requests");
+    goto out;
+  }
+  if (state != SCHEDRT_CTL_STATE_SERVED && state != SCHEDRT_CTL_STATE_OFF) {
+    /* No runtime stores anything else; it puts its page back at its next tick. */
+    err = fail(o, SCHEDRT_ECORRUPT, INSPECT_EXIT_FAILURE,
+               "the control page is corrupt (state %#x; the runtime repairs it within a monitor period: "
+               "try again)",
+               state);
     goto out;
   }
   if (state != SCHEDRT_CTL_STATE_SERVED) {
@@ -270,7 +279,9 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   }
   void *buf = NULL;
   size_t len = 0;
-  int err = schedrt_ctl_collect(c->shm_dir, obj, &buf, &len);
+  /* Non-blocking and checked before any read (a FIFO or another user's file under the name fails
+   * at once), so the file we just created is removed again on every failure below. */
+  int err = schedrt_ctl_collect(c->shm_dir, obj, c->uid, &buf, &len);
   if (!err && len < bytes)
     err = SCHEDRT_ECORRUPT;
   int e = err ? 0 : write_all(out, buf, bytes ? (size_t)bytes : len);
@@ -280,6 +291,9 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   if (err || e) {
     if (!c->to_stdout)
       unlink(c->output);
+    if (err == SCHEDRT_ENOTSEG)
+      return fail(o, err, INSPECT_EXIT_FAILURE,
+                  "refusing the dump object %s%s: not a regular file (planted by someone?)", c->shm_dir, obj);
     if (err == SCHEDRT_EOWNER)
       return fail(o, err, INSPECT_EXIT_FAILURE, "refusing the dump object %s%s: wrong owner, mode or links",
                   c->shm_dir, obj);

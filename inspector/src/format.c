@@ -176,3 +176,63 @@ const char *spark_glyph(uint8_t level, int utf8) {
     level = SPARK_LEVELS;
   return utf8 ? blocks[level] : ascii[level];
 }
+
+/* The length of the valid UTF-8 sequence at p (1..4), or 0. */
+static size_t utf8_len(const unsigned char *p) {
+  unsigned c = p[0];
+  size_t n;
+  unsigned cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1fu;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0fu;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07u;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0u) != 0x80u)
+      return 0; /* also stops at the NUL */
+    cp = (cp << 6) | (p[i] & 0x3fu);
+  }
+  /* Overlong forms, surrogates and past U+10FFFF are not text. */
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+char *fmt_escape(char *buf, size_t size, const char *src) {
+  const unsigned char *p = (const unsigned char *)src;
+  size_t o = 0;
+  if (size == 0)
+    return buf;
+  while (*p) {
+    size_t n = utf8_len(p);
+    /* U+0080..U+009F are C1 controls even when well encoded (0xc2 0x80..0x9f). */
+    int control = n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+    size_t take = n ? n : 1;
+    if (control) {
+      for (size_t i = 0; i < take; i++) {
+        if (o + 4 >= size)
+          goto done;
+        snprintf(buf + o, size - o, "\\x%02x", p[i]);
+        o += 4;
+      }
+    } else {
+      if (o + take >= size)
+        goto done;
+      memcpy(buf + o, p, take);
+      o += take;
+    }
+    p += take;
+  }
+done:
+  buf[o] = '\0';
+  return buf;
+}

@@ -11,6 +11,11 @@
 
 /* "850ns", "12.3us", "4.5ms", "1.23s", "2m05s", "3h02m", "5d03h". Returns buf. */
 char *fmt_duration(char *buf, size_t size, uint64_t ns);
+/* src made safe for a terminal: C0 and C1 control characters (U+0000..U+001F,
+ * U+007F..U+009F, raw or UTF-8 encoded) and bytes that are not valid UTF-8
+ * become "\xNN" escapes (a raw 0x9b is CSI on many terminals); valid UTF-8
+ * text is kept. Truncated to fit buf. */
+char *fmt_escape(char *buf, size_t size, const char *src);
 /* Uptime: "02:03:04", "1d 02:03:04". */
 char *fmt_uptime(char *buf, size_t size, uint64_t ns);
 /* Compact quantity: "0", "7.5", "999", "1.2k", "12k", "1.2M", "3.4G"; "-" for NaN. */

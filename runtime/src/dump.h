@@ -305,6 +305,15 @@ int schedrt__dobj_commit(struct schedrt__dump *d, struct schedrt__dfile *f,
 /* Forgets collected objects and removes those older than keep_ns (all:
  * every one). Returns how many remain uncollected. */
 uint32_t schedrt__dobj_sweep(struct schedrt__dump *d, uint64_t now, uint64_t keep_ns, bool all);
+/*
+ * Age after which an uncollected object counts as abandoned when the table is
+ * full: the requester's own deadline for the answer (sched-inspect gives up
+ * 2 monitor periods + SCHEDRT__DOBJ_ABANDON_MARGIN_MS after the dump's own
+ * deadline, and the object exists only once the dump is done), so a killed
+ * requester's objects are reclaimed within one deadline instead of keep_s.
+ */
+#define SCHEDRT__DOBJ_ABANDON_MARGIN_MS 3000u
+uint64_t schedrt__dobj_abandon_ns(const struct schedrt__dump *d);
 /* The directory of shm objects, opened O_PATH; -errno. */
 int schedrt__dobj_dir(void);
 
@@ -336,12 +345,14 @@ struct schedrt__dctl {
   /* Set by the monitor (or a test, schedrt__dump_ctl_attach); read by the monitor. */
   _Atomic(struct schedrt_ctl *) page;
   /* Monitor thread only from here on. */
-  struct schedrt_ctl *served; /* the page whose identity was written */
-  bool looked_up;             /* the segment was asked once */
-  uint32_t last_seq;          /* the last request answered */
-  uint32_t odd_seq;           /* a claim seen open ... */
-  uint32_t odd_ticks;         /* ... for this many ticks ... */
-  uint64_t odd_since_ns;      /* ... since then */
+  struct schedrt_ctl *served;           /* the page whose identity was written */
+  bool looked_up;                       /* the segment was asked once */
+  uint32_t last_seq;                    /* the last request answered (what resp_seq must say) */
+  uint32_t slot_seq[SCHEDRT_CTL_SLOTS]; /* what each answer slot's seq must say */
+  uint64_t repairs;                     /* words of the page put back (repair()) */
+  uint32_t odd_seq;                     /* a claim seen open ... */
+  uint32_t odd_ticks;                   /* ... for this many ticks ... */
+  uint64_t odd_since_ns;                /* ... since then */
   uint8_t nonces[8][SCHEDRT_CTL_NONCE_SIZE];
   uint32_t nonce_next;
   /*

@@ -29,7 +29,9 @@ static void wake_shared(_Atomic uint32_t *word) {
   syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-static void serve_identity(struct schedrt__dump *d, struct schedrt_ctl *c) {
+/* The identity fields as this runtime serves them (everything before req_seq
+ * except state). */
+static void fill_identity(const struct schedrt__dump *d, struct schedrt_ctl *c) {
   const schedrt_config *cfg = &d->rt->cfg;
   c->magic = SCHEDRT_CTL_MAGIC;
   c->major = SCHEDRT_CTL_MAJOR;
@@ -43,11 +45,63 @@ static void serve_identity(struct schedrt__dump *d, struct schedrt_ctl *c) {
   c->poll_period_ms = cfg->monitor_period_ms;
   c->keep_s = cfg->dump_keep_s;
   c->max_objects = SCHEDRT__DOBJ_MAX;
+  memset(c->resv0, 0, sizeof(c->resv0));
+}
+
+static void serve_identity(struct schedrt__dump *d, struct schedrt_ctl *c) {
+  struct schedrt__dctl *x = &d->ctl;
+  fill_identity(d, c);
   /* Answers continue from whatever the page holds (a fresh segment: 0).
-   * Relaxed: only this thread writes resp_seq. */
-  d->ctl.last_seq = atomic_load_explicit(&c->resp_seq, memory_order_relaxed);
+   * Relaxed: only this thread writes resp_seq and the slots' seqs. */
+  x->last_seq = atomic_load_explicit(&c->resp_seq, memory_order_relaxed);
+  for (uint32_t i = 0; i < SCHEDRT_CTL_SLOTS; i++)
+    x->slot_seq[i] = atomic_load_explicit(&c->answers[i].seq, memory_order_relaxed);
   /* Release: a requester that sees SERVED sees the fields above. */
   atomic_store_explicit(&c->state, SCHEDRT_CTL_STATE_SERVED, memory_order_release);
+}
+
+/*
+ * Puts back what any process of our uid may have overwritten: the identity,
+ * state, resp_seq and the slots' sequences, all of which only this runtime
+ * writes. Called before every look at the doorbell, so a stray or hostile
+ * write to them costs at most the one request in flight (control.h's promise:
+ * a misbehaving requester tears only its own request). Returns the fields
+ * repaired (a count, for tests and the docs).
+ */
+static uint32_t repair(struct schedrt__dump *d, struct schedrt_ctl *c) {
+  struct schedrt__dctl *x = &d->ctl;
+  struct schedrt_ctl want;
+  uint32_t fixed = 0;
+  fill_identity(d, &want);
+  const size_t id_end = offsetof(struct schedrt_ctl, state);
+  const size_t lim_from = offsetof(struct schedrt_ctl, kinds), lim_to = offsetof(struct schedrt_ctl, req_seq);
+  if (memcmp(c, &want, id_end) != 0 ||
+      memcmp((char *)c + lim_from, (char *)&want + lim_from, lim_to - lim_from)) {
+    fill_identity(d, c);
+    fixed++;
+  }
+  /* Relaxed loads: only this thread stores these words legitimately; a
+   * requester never writes them, so any other value is damage. */
+  if (atomic_load_explicit(&c->state, memory_order_relaxed) != SCHEDRT_CTL_STATE_SERVED) {
+    /* Release: the identity just rewritten is published with SERVED again. */
+    atomic_store_explicit(&c->state, SCHEDRT_CTL_STATE_SERVED, memory_order_release);
+    fixed++;
+  }
+  for (uint32_t i = 0; i < SCHEDRT_CTL_SLOTS; i++)
+    if (atomic_load_explicit(&c->answers[i].seq, memory_order_relaxed) != x->slot_seq[i]) {
+      /* Release: as after an answer (the slot's fields may be damaged too;
+       * the next answer in this slot rewrites them). */
+      atomic_store_explicit(&c->answers[i].seq, x->slot_seq[i], memory_order_release);
+      fixed++;
+    }
+  if (atomic_load_explicit(&c->resp_seq, memory_order_relaxed) != x->last_seq) {
+    /* Release, and wake: a requester waiting for "nothing pending" sees it. */
+    atomic_store_explicit(&c->resp_seq, x->last_seq, memory_order_release);
+    wake_shared(&c->resp_seq);
+    fixed++;
+  }
+  x->repairs += fixed;
+  return fixed;
 }
 
 /* The answer's fields, written between a sequence's odd and even values. */
@@ -101,6 +155,15 @@ static void answer(struct schedrt_ctl *c, uint32_t seq, uint32_t status, uint32_
   atomic_store_explicit(&slot->seq, seq, memory_order_release);
   atomic_store_explicit(&c->resp_seq, seq, memory_order_release);
   wake_shared(&c->resp_seq);
+}
+
+/* answer(), remembering what it wrote so that repair() can restore it. */
+static void answer_d(struct schedrt__dump *d, struct schedrt_ctl *c, uint32_t seq, uint32_t status,
+                     uint32_t reason, const uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE],
+                     const schedrt_dump_result *res, const char *object) {
+  d->ctl.slot_seq[(seq / 2u) % SCHEDRT_CTL_SLOTS] = seq;
+  d->ctl.last_seq = seq;
+  answer(c, seq, status, reason, nonce, res, object);
 }
 
 static bool all_zero(const void *p, size_t n) {
@@ -166,8 +229,13 @@ static void serve_dump(struct schedrt__dump *d, struct schedrt_ctl *c, uint32_t 
   int dirfd = -1, rc;
   if (status != SCHEDRT_DUMP_OK)
     goto done;
-  if (schedrt__dobj_sweep(d, now, (uint64_t)d->rt->cfg.dump_keep_s * 1000000000u, false) >=
-      SCHEDRT__DOBJ_MAX) {
+  uint32_t left = schedrt__dobj_sweep(d, now, (uint64_t)d->rt->cfg.dump_keep_s * 1000000000u, false);
+  /* Full: a requester collects its object as soon as it reads the answer,
+   * so one still here a requester's whole deadline later belongs to one that
+   * was killed or gave up. Those make room, rather than BUSY until keep_s. */
+  if (left >= SCHEDRT__DOBJ_MAX)
+    left = schedrt__dobj_sweep(d, now, schedrt__dobj_abandon_ns(d), false);
+  if (left >= SCHEDRT__DOBJ_MAX) {
     status = SCHEDRT_DUMP_BUSY;
     reason = SCHEDRT_CTL_R_OBJECTS;
     goto done;
@@ -194,7 +262,7 @@ static void serve_dump(struct schedrt__dump *d, struct schedrt_ctl *c, uint32_t 
 done:
   if (dirfd >= 0)
     close(dirfd);
-  answer(c, seq, status, reason, req->nonce, &res, object[0] ? object : NULL);
+  answer_d(d, c, seq, status, reason, req->nonce, &res, object[0] ? object : NULL);
 }
 
 static void *helper_main(void *arg) {
@@ -256,10 +324,23 @@ void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now) {
   if (x->served != c) {
     serve_identity(d, c);
     x->served = c;
+  } else {
+    repair(d, c);
   }
   /* Acquire: pairs with the requester's doorbell store; the fields it wrote
    * before are then visible to the copy below. */
   uint32_t s = atomic_load_explicit(&c->req_seq, memory_order_acquire);
+  if (s != x->last_seq && s != x->last_seq + 1u && s != x->last_seq + 2u) {
+    /* A requester only ever moves req_seq from the last answer to +1 (its
+     * claim) and +2 (its doorbell); any other value is damage. Put it back
+     * (a CAS: a requester may be claiming the page meanwhile) rather than
+     * answer it: an answer at a far-off sequence would make waiting
+     * requesters think they were lapped. Relaxed: no data goes with it. */
+    if (atomic_compare_exchange_strong_explicit(&c->req_seq, &s, x->last_seq, memory_order_relaxed,
+                                                memory_order_relaxed))
+      x->repairs++;
+    return;
+  }
   if (s & 1u) {
     /* Claimed and not rung yet. A requester that died (or stalls) there
      * would block every other one: after TORN_TICKS periods, close the claim
@@ -275,7 +356,7 @@ void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now) {
       uint8_t none[SCHEDRT_CTL_NONCE_SIZE] = {0};
       x->last_seq = s + 1u;
       x->odd_ticks = 0;
-      answer(c, s + 1u, SCHEDRT_DUMP_REJECTED, SCHEDRT_CTL_R_TORN, none, NULL, NULL);
+      answer_d(d, c, s + 1u, SCHEDRT_DUMP_REJECTED, SCHEDRT_CTL_R_TORN, none, NULL, NULL);
     }
     return;
   }
@@ -291,17 +372,17 @@ void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now) {
   uint32_t s2 = atomic_load_explicit(&c->req_seq, memory_order_relaxed);
   x->last_seq = s;
   if (s2 != s) {
-    answer(c, s, SCHEDRT_DUMP_REJECTED, SCHEDRT_CTL_R_TORN, q.req_nonce, NULL, NULL);
+    answer_d(d, c, s, SCHEDRT_DUMP_REJECTED, SCHEDRT_CTL_R_TORN, q.req_nonce, NULL, NULL);
     return;
   }
   struct schedrt__dreq req;
   uint32_t why = validate(x, &q, &req);
   if (why != SCHEDRT_CTL_R_NONE) {
-    answer(c, s, SCHEDRT_DUMP_REJECTED, why, q.req_nonce, NULL, NULL);
+    answer_d(d, c, s, SCHEDRT_DUMP_REJECTED, why, q.req_nonce, NULL, NULL);
     return;
   }
   if (q.req_kind == SCHEDRT_CTL_KIND_PING) {
-    answer(c, s, gate_status(d), SCHEDRT_CTL_R_NONE, req.nonce, NULL, NULL);
+    answer_d(d, c, s, gate_status(d), SCHEDRT_CTL_R_NONE, req.nonce, NULL, NULL);
     return;
   }
   start_dump(d, c, s, &req, now);
@@ -319,10 +400,10 @@ void schedrt__dctl_close(struct schedrt__dump *d) {
     return;
   /* Acquire: as in the tick. */
   uint32_t s = atomic_load_explicit(&c->req_seq, memory_order_acquire);
-  if (!(s & 1u) && s != x->last_seq) {
+  if (s == x->last_seq + 2u) {
     uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
     memcpy(nonce, c->req_nonce, sizeof(nonce));
-    answer(c, s, SCHEDRT_DUMP_SHUTDOWN, SCHEDRT_CTL_R_NONE, nonce, NULL, NULL);
+    answer_d(d, c, s, SCHEDRT_DUMP_SHUTDOWN, SCHEDRT_CTL_R_NONE, nonce, NULL, NULL);
   }
   /* Release: after our last answer. */
   atomic_store_explicit(&c->state, SCHEDRT_CTL_STATE_CLOSED, memory_order_release);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,8 +18,13 @@
 
 #define SHM_DIR "/dev/shm"
 
-/* The <n> of object names: process-wide, so two runtimes never race for one. */
-static _Atomic uint32_t obj_counter;
+/*
+ * Tries per request for a free object name. Each name is random (below), so a
+ * taken one is a leftover or a squatter's guess; another user would have to
+ * fill a noticeable share of 2^32 names per process to make one try fail, and
+ * all of these to fail one request (docs/security.md, "squatted names").
+ */
+#define NAME_TRIES 64
 
 int schedrt__dfile_create(struct schedrt__dfile *f, int dirfd, const char *name) {
   struct stat st;
@@ -80,9 +86,19 @@ int schedrt__dobj_dir(void) {
   return fd < 0 ? -errno : fd;
 }
 
+/*
+ * A fresh object name: <n> is 32 random bits from getrandom(2), not a
+ * counter, so another user cannot create our next names first (a counter
+ * from 0 let any local user make every request fail). GRND_NONBLOCK: early
+ * at boot the pool may not be ready; then the clock and a counter stand in,
+ * which only makes squatting guessable, never two names of ours equal.
+ */
 static int next_name(struct schedrt__dump *d, char *buf, size_t size) {
-  /* Relaxed: uniqueness only. */
-  uint32_t n = atomic_fetch_add_explicit(&obj_counter, 1, memory_order_relaxed);
+  static _Atomic uint32_t fallback;
+  uint32_t n;
+  if (getrandom(&n, sizeof(n), GRND_NONBLOCK) != (ssize_t)sizeof(n))
+    /* Relaxed: uniqueness only. */
+    n = (uint32_t)schedrt__now_ns() ^ (atomic_fetch_add_explicit(&fallback, 1, memory_order_relaxed) << 20);
   int len = snprintf(buf, size, SCHEDRT_SHM_PREFIX "%u.%u.%llu.dump.%u", (unsigned)d->uid, (unsigned)d->pid,
                      (unsigned long long)d->starttime, (unsigned)n);
   return (len < 0 || (size_t)len >= size) ? -ENAMETOOLONG : 0;
@@ -91,8 +107,8 @@ static int next_name(struct schedrt__dump *d, char *buf, size_t size) {
 int schedrt__dobj_create(struct schedrt__dump *d, struct schedrt__dfile *f, int dirfd) {
   char name[SCHEDRT_CTL_OBJECT_SIZE - 1];
   int rc = -EEXIST;
-  /* A taken name is a squatter or a leftover: the next number will do. */
-  for (int attempt = 0; attempt < 8 && rc == -EEXIST; attempt++) {
+  /* A taken name is a squatter or a leftover: another random one will do. */
+  for (int attempt = 0; attempt < NAME_TRIES && rc == -EEXIST; attempt++) {
     if ((rc = next_name(d, name, sizeof(name))))
       return rc;
     rc = schedrt__dfile_create(f, dirfd, name);
@@ -103,7 +119,7 @@ int schedrt__dobj_create(struct schedrt__dump *d, struct schedrt__dfile *f, int 
 int schedrt__dobj_commit(struct schedrt__dump *d, struct schedrt__dfile *f,
                          char name[SCHEDRT_CTL_OBJECT_SIZE]) {
   int rc = schedrt__dfile_commit(f);
-  for (int attempt = 0; attempt < 8 && rc == -EEXIST; attempt++) {
+  for (int attempt = 0; attempt < NAME_TRIES && rc == -EEXIST; attempt++) {
     if ((rc = next_name(d, f->name, SCHEDRT_CTL_OBJECT_SIZE - 1)))
       break;
     rc = schedrt__dfile_commit(f);
@@ -134,6 +150,10 @@ int schedrt__dobj_commit(struct schedrt__dump *d, struct schedrt__dfile *f,
   }
   pthread_mutex_unlock(&d->obj_lock);
   return 0;
+}
+
+uint64_t schedrt__dobj_abandon_ns(const struct schedrt__dump *d) {
+  return (2ull * d->rt->cfg.monitor_period_ms + SCHEDRT__DOBJ_ABANDON_MARGIN_MS) * 1000000ull;
 }
 
 uint32_t schedrt__dobj_sweep(struct schedrt__dump *d, uint64_t now, uint64_t keep_ns, bool all) {

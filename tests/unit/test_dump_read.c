@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "reliability.h"
 #include "test_dump_util.h"
 
 #define ALL_FLAGS (SCHEDRT_DUMP_KEEP_CBOR | SCHEDRT_DUMP_PRINTABLE)
@@ -92,6 +93,8 @@ Test(dump_read, every_truncation_fails_cleanly) {
     cr_assert(n < 3 || strstr(err, "truncated") != NULL, "prefix %zu: %s", n, err);
     free(copy);
   }
+  RELIABILITY("dump: every proper prefix of a real dump (truncated file)", len,
+              "all refused (ECORRUPT/EMAGIC, \"truncated\"), no crash, exact-size buffers under ASan");
   free(buf);
 }
 
@@ -119,6 +122,8 @@ Test(dump_read, flipped_bytes_never_crash) {
     }
   }
   cr_log_info("%d of 3000 flipped dumps still decode", ok);
+  RELIABILITY("dump: 1-4 random bytes replaced in a real dump", 3000,
+              "%d decoded, %d refused with a message, no crash", ok, 3000 - ok);
   free(copy);
   free(buf);
 }
@@ -344,7 +349,7 @@ Test(dump_read, a_built_dump_and_the_helpers) {
 
 Test(dump_read, what_a_newer_minor_may_do) {
   cbor_item_t *top = mini();
-  set(top, SCHEDRT_DK_VERSION, uints(3, SCHEDRT_DUMP_MAJOR, 9, 1)); /* [major, minor, more] */
+  set(top, SCHEDRT_DK_VERSION, uints(2, SCHEDRT_DUMP_MAJOR, 9));
   put(top, "later_section", uints(3, 1, 2, 3));
   put(get(top, SCHEDRT_DK_META), "later_meta", cbor_build_tag(1, cbor_move(cbor_build_float8(1.5))));
   put(task_at(top, 0), "later_task_key", cbor_build_negint8(4));
@@ -380,6 +385,23 @@ Test(dump_read, repeated_keys_at_every_level) {
   top = mini();
   put(top, SCHEDRT_DK_FORMAT, cbor_build_string(SCHEDRT_DUMP_FORMAT));
   refused(top, SCHEDRT_ECORRUPT, "format: the key is given twice");
+}
+
+Test(dump_read, version_is_exactly_major_and_minor) {
+  /* [1, 0, 0] was accepted (the third part skipped): no such version exists. */
+  cbor_item_t *top = mini();
+  set(top, SCHEDRT_DK_VERSION, uints(3, SCHEDRT_DUMP_MAJOR, 0, 0));
+  refused(top, SCHEDRT_ECORRUPT, "expected [major, minor], got an array of 3");
+  top = mini();
+  set(top, SCHEDRT_DK_VERSION, uints(1, SCHEDRT_DUMP_MAJOR));
+  refused(top, SCHEDRT_ECORRUPT, "expected [major, minor], got an array of 1");
+}
+
+Test(dump_read, duplicate_task_ids_are_refused) {
+  cbor_item_t *top = mini();
+  set(task_at(top, 1), SCHEDRT_DK_ID, cbor_build_uint8(1));
+  refused(top, SCHEDRT_ECORRUPT, "tasks[0] and tasks[1] have the same id 1");
+  RELIABILITY("dump: version [1,0,0] or [1]; duplicate task ids", 3, "refused (ECORRUPT) with the reason");
 }
 
 Test(dump_read, wrong_types_say_where) {

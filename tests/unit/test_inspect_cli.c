@@ -246,6 +246,14 @@ Test(cli, usage_errors_exit_2) {
   EXPECT_ERR("--interval");
   run("dump", "1", "--label", "bad\tlabel", NULL);
   EXPECT_STATUS(2);
+  /* Above the runtime's 10 s limit: refused, not clamped silently. */
+  run("dump", "1", "--timeout", "10001", NULL);
+  EXPECT_STATUS(2);
+  EXPECT_ERR("from 10 to 10000");
+  run("dump", "1", "--timeout", "60000", NULL);
+  EXPECT_STATUS(2);
+  run("dump", "1", "--timeout", "9", NULL);
+  EXPECT_STATUS(2);
   run("list", "--label", "x", NULL);
   EXPECT_STATUS(2);
   EXPECT_ERR("does not apply");
@@ -884,6 +892,26 @@ Test(cli_corrupt, symlink) {
   run("stat", dead_s, "--shm-dir", dir, "-c", "1", NULL);
   EXPECT_STATUS(1);
   EXPECT_ERR("symbolic link");
+}
+
+Test(cli_corrupt, list_escapes_control_bytes_in_names) {
+  /* The runtime name and comm are the target's bytes: a C1 CSI (raw, and
+   * as UTF-8) must reach the terminal escaped, not raw. */
+  struct schedrt_shm_header *h = fixture_header(&fx);
+  memset(h->runtime_name, 0, sizeof(h->runtime_name));
+  memcpy(h->runtime_name,
+         "evil\x9b"
+         "2J\xc2\x9b"
+         "31m",
+         12);
+  memset(h->comm, 0, sizeof(h->comm));
+  memcpy(h->comm, "c\x90x", 3);
+  run("list", "--shm-dir", dir, NULL);
+  EXPECT_STATUS(0);
+  cr_assert_null(strchr(r.out, '\x9b'), "no raw CSI: %s", r.out);
+  cr_assert_null(strchr(r.out, '\x90'), "no raw DCS: %s", r.out);
+  EXPECT_OUT("evil\\x9b2J\\xc2\\x9b31m");
+  EXPECT_OUT("c\\x90x");
 }
 
 Test(cli_corrupt, torn_worker_slot) {

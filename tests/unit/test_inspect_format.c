@@ -129,3 +129,31 @@ Test(format, site_never_exceeds_the_width) {
     }
   }
 }
+
+Test(format, escape_keeps_text_and_escapes_controls) {
+  char b[256];
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "plain name"), "plain name");
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "caf\xc3\xa9 \xe2\x9c\x93"), "caf\xc3\xa9 \xe2\x9c\x93");
+  /* C0 and DEL. */
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "a\x1b[2Jb\x7f"), "a\\x1b[2Jb\\x7f");
+  /* C1: a raw 0x9b (CSI on 8-bit terminals), and U+009B well encoded. */
+  cr_assert_str_eq(fmt_escape(b, sizeof(b),
+                              "x\x9b"
+                              "31my"),
+                   "x\\x9b31my");
+  cr_assert_str_eq(fmt_escape(b, sizeof(b),
+                              "x\xc2\x9b"
+                              "31my"),
+                   "x\\xc2\\x9b31my");
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "\xc2\xa0"), "\xc2\xa0"); /* U+00A0 is not a control */
+  /* Invalid UTF-8: lone continuation, overlong, truncated sequence, surrogate. */
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "\x80"), "\\x80");
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "\xc0\xaf"), "\\xc0\\xaf");
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "\xe2\x9c"), "\\xe2\\x9c");
+  cr_assert_str_eq(fmt_escape(b, sizeof(b), "\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  /* Truncation never splits an escape or a character. */
+  char s[6];
+  cr_assert_str_eq(fmt_escape(s, sizeof(s), "ab\x9b"), "ab");
+  cr_assert_str_eq(fmt_escape(s, sizeof(s), "abc\xc3\xa9"), "abc\xc3\xa9");
+  cr_assert_str_eq(fmt_escape(s, sizeof(s), "abcd\xc3\xa9"), "abcd");
+}

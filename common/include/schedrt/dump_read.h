@@ -199,10 +199,17 @@ SCHEDRT_NODISCARD int schedrt_ctl_wait(struct schedrt_ctl *c, uint32_t seq,
                                        schedrt_ctl_answer *out);
 /*
  * Reads the dump object named in an answer ("/schedrt.<uid>.<pid>.<start>.dump.<n>")
- * from dir (NULL: /dev/shm) after checking it is a regular file of ours with
- * mode 0600 and one link, then removes it. *buf (malloc'd) and *len.
+ * from dir (NULL: /dev/shm), then removes it. It is opened without blocking and
+ * without following a link, and checked before any read: a regular file
+ * owned by uid (the target runtime's: the uid of its segment, also in the
+ * name), mode 0600, one link, at most SCHEDRT_CTL_OBJECT_MAX bytes.
+ * *buf (malloc'd) and *len. SCHEDRT_ENOTSEG for a FIFO, socket or other
+ * non-regular file, SCHEDRT_EOWNER for the wrong owner, mode or links,
+ * SCHEDRT_ECORRUPT for a name that does not carry uid or an oversized object.
  */
-SCHEDRT_NODISCARD int schedrt_ctl_collect(const char *dir, const char *object, void **buf, size_t *len);
+#define SCHEDRT_CTL_OBJECT_MAX (1ull << 30)
+SCHEDRT_NODISCARD int schedrt_ctl_collect(const char *dir, const char *object, uint32_t uid, void **buf,
+                                          size_t *len);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,9 @@ int schedrt__shm_scan(const char *dir, schedrt__shm_scan_fn fn, void *ctx);
 
 /* Field 22 of /proc/<pid>/stat (clock ticks after boot). -ESRCH, -EIO. */
 int schedrt__proc_starttime(pid_t pid, uint64_t *out);
+/* The effective uid of a process (the Uid: line of /proc/<pid>/status): the
+ * uid its segments carry. -ESRCH, -EIO. */
+int schedrt__proc_euid(pid_t pid, uint32_t *out);
 /* /proc/sys/kernel/random/boot_id as 16 bytes (zeros if unreadable). */
 void schedrt__boot_id(uint8_t out[16]);
 

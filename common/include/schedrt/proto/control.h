@@ -12,7 +12,11 @@
  * asserted, at most 64-bit lock-free atomics. The two sequence words are the
  * only atomics: they order the plain fields around them (release/acquire), the
  * way a seqlock's sequence orders its data. A requester that breaks the
- * protocol can only tear its own request, which the runtime then rejects.
+ * protocol can only tear its own request, which the runtime then rejects:
+ * at every look the runtime also puts back what only it writes (identity,
+ * state, resp_seq, the slots' seqs) and a req_seq that is not the last
+ * answer, +1 or +2 (dump_control.c, repair), so no write by a process of
+ * the runtime's uid disables requests for more than the one in flight.
  *
  * Protocol in short (a sequence is a 32-bit serial number; even = complete):
  *   requester: s = req_seq (even) and resp_seq == s (nothing pending), else
@@ -20,7 +24,7 @@
  *              CAS req_seq s+1 -> s+2 with release (the doorbell; FUTEX_WAKE
  *              it). A claim left open over a second is closed by the
  *              runtime (answered REJECTED/TORN), so the second CAS can fail.
- *   runtime:   every monitor period, acquire-load req_seq; a new even value
+ *   runtime:   every monitor period, acquire-load req_seq; last answer + 2
  *              is a request: copy it, re-check req_seq, validate, serve; then
  *              store resp_seq = s+1 (odd: answer being written), the answer,
  *              and release-store resp_seq = s+2 and FUTEX_WAKE (shared) it.
