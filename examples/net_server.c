@@ -6,11 +6,11 @@
  * closing the listener; main() joins "signals", then destroys the runtime,
  * which drops the connections still open (their drop callbacks free them).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -354,8 +354,7 @@ int net_server_main(net_server *srv, int argc, char **argv) {
   printf("%s: pid %ld, %u workers, idle timeout %u ms\n", srv->prog, (long)getpid(),
          (unsigned)schedrt_runtime_nworkers(srv->rt), (unsigned)o.idle_timeout_ms);
   rc = schedrt_join(h, UINT64_MAX, NULL);
-  fprintf(stderr, "%s: %s, shutting down\n", srv->prog,
-          watch.signo == SIGINT ? "interrupted" : "terminated");
+  fprintf(stderr, "%s: %s, shutting down\n", srv->prog, watch.signo == SIGINT ? "interrupted" : "terminated");
   schedrt_runtime_destroy(srv->rt); /* drops the connections still open */
   srv->rt = NULL;
   schedrt_io_release(watch.io);
