@@ -14,7 +14,12 @@ if(TARGET schedrt-demo AND TARGET schedrt-hello)
   set_tests_properties(example_hello PROPERTIES PASS_REGULAR_EXPRESSION "returned 42")
   set_tests_properties(example_demo_duration PROPERTIES PASS_REGULAR_EXPRESSION "served [1-9][0-9]* requests")
   set_tests_properties(example_demo_sigint PROPERTIES PASS_REGULAR_EXPRESSION "demo_sigint: ok")
-  set_tests_properties(example_hello example_demo_duration example_demo_sigint PROPERTIES
+  # --real-sockets: the connections are loopback TCP sockets (demo_sockets.c).
+  add_test(NAME example_demo_real_sockets
+    COMMAND schedrt-demo --real-sockets --duration 2 --workers 2 --connections 50 --quiet)
+  set_tests_properties(example_demo_real_sockets PROPERTIES
+    PASS_REGULAR_EXPRESSION "got [1-9][0-9]* answers over loopback sockets")
+  set_tests_properties(example_hello example_demo_duration example_demo_sigint example_demo_real_sockets PROPERTIES
     LABELS "unit;examples" TIMEOUT 60
     FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX};still allocated")
 endif()
