@@ -5,16 +5,16 @@
  * bit (only if no event came since it looked: the word's tick), Tokio's
  * ScheduledIo in C.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,7 +315,8 @@ void schedrt__io_park(schedrt_runtime *rt, uint64_t timeout_ns) {
                                                        memory_order_relaxed, memory_order_relaxed);
   if (!sleep)
     timeout_ns = 0;
-  struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u), .tv_nsec = (long)(timeout_ns % 1000000000u)};
+  struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
+                        .tv_nsec = (long)(timeout_ns % 1000000000u)};
   int n = epoll_pwait2(d->epfd, evs, BATCH, timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
   if (n < 0 && errno == ENOSYS) {
     /* Kernels before 5.11: millisecond resolution, rounded up (never early). */
@@ -392,7 +393,8 @@ bool schedrt__io_peer(int fd, char *out, size_t n) {
     snprintf(out, n, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
   } else if (ss.ss_family == AF_UNIX) {
     const struct sockaddr_un *a = (const struct sockaddr_un *)&ss;
-    size_t plen = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+    size_t plen =
+        len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
     snprintf(out, n, "unix:%.*s", (int)strnlen(a->sun_path, plen), a->sun_path);
   } else {
     return false;

@@ -11,7 +11,8 @@
 #include "internal.h"
 
 /* Polls interest; on READY tells whether the registration was closed. */
-static schedrt_poll ready(schedrt_io *io, schedrt_task *self, unsigned interest, uint64_t *tok, bool *closed) {
+static schedrt_poll ready(schedrt_io *io, schedrt_task *self, unsigned interest, uint64_t *tok,
+                          bool *closed) {
   if (schedrt_io_poll(io, self, interest, tok) == SCHEDRT_PENDING)
     return SCHEDRT_PENDING;
   *closed = schedrt_io_is_closed(io);
