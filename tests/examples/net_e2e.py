@@ -116,6 +116,15 @@ def recv_until_eof(s):
         buf += chunk
 
 
+def eof_or_reset(s):
+    """After the server exited: the end of the stream, or a reset (a connection it had not accepted yet,
+    or one closed with our bytes unread, is reset by the kernel)."""
+    try:
+        return recv_until_eof(s) == b""
+    except ConnectionResetError:
+        return True
+
+
 def read_response(s, pending):
     """One HTTP response from s (pending: bytes already read); returns (status, headers, body, rest)."""
     buf = pending
@@ -180,6 +189,17 @@ def case_echo(binary, _):
     check("%d bytes in, %d bytes out" % (total[0], total[0]) in out,
           "the server's byte counts differ from the client's %d" % total[0])
     check(("%d connections" % nconn) in out, "not %d connections" % nconn)
+
+    # Stopped with clients connected, one of them mid-echo: the connection
+    # tasks are dropped with their fds registered, and nothing leaks.
+    srv = Server([binary, "--port", "0", "--workers", "2", "--idle-timeout-ms", "10000"])
+    held = [srv.connect() for _ in range(20)]
+    held[0].sendall(b"ping")
+    check(recv_exact(held[0], 4) == b"ping", "no echo")
+    srv.stop()
+    for s in held:
+        check(eof_or_reset(s), "bytes at shutdown")
+        s.close()
 
 
 # ------------------------------------------------------------------- http
@@ -372,7 +392,19 @@ def case_http_disconnect(binary, _):
         s.sendall(GET)
         st, _, body, _ = read_response(s, b"")
         check(st == 200 and body == HELLO, "not served after the disconnects")
+    # Connections still open at shutdown: their tasks are dropped with their
+    # fds registered, some of them mid-request (stop() checks the clean exit).
+    held = []
+    for i in range(20):
+        s = srv.connect()
+        s.sendall(GET if i % 2 else b"GET / HTTP/1.1\r\nHo")
+        if i % 2:
+            read_response(s, b"")
+        held.append(s)
     srv.stop()
+    for s in held:
+        check(eof_or_reset(s), "a held connection got bytes at shutdown")
+        s.close()
 
 
 def case_http_emfile(binary, _):
