@@ -858,6 +858,68 @@ static void wake_remote(void) {
   schedrt_runtime_destroy(s.rt);
 }
 
+/* ---------------------------------------------- spawn_blocking_roundtrip */
+
+/*
+ * A task on a worker runs 1,000 blocking jobs one after another, each spawned
+ * with schedrt_spawn_blocking and awaited through its handle: the round trip
+ * worker -> pool thread -> worker, as bench/peers/tokio-blocking does with
+ * tokio::task::spawn_blocking(..).await. main waits on a std channel inside
+ * block_on, as chained_spawn does.
+ */
+#define SBR_ITER 1000
+struct sbr {
+  schedrt_runtime *rt;
+  struct stdchan done;
+  schedrt_handle *h;
+  uintptr_t i;
+};
+
+static void *sbr_job(void *arg) { return arg; }
+
+static schedrt_poll sbr_task(schedrt_task *task, void *arg) {
+  struct sbr *s = arg;
+  for (;;) {
+    if (s->h) {
+      void *r;
+      if (schedrt_handle_poll(s->h, task, &r) == SCHEDRT_PENDING)
+        return SCHEDRT_PENDING;
+      schedrt_handle_release(s->h);
+      s->h = NULL;
+      if ((uintptr_t)r != s->i)
+        fatal("spawn_blocking_roundtrip: wrong result");
+      if (++s->i == SBR_ITER) {
+        chan_send(&s->done);
+        return SCHEDRT_READY;
+      }
+    }
+    CHECK(schedrt_spawn_blocking_ex(s->rt, sbr_job, (void *)s->i, NULL, &s->h));
+  }
+}
+
+static schedrt_poll sbr_main(schedrt_task *task, void *arg) {
+  (void)task;
+  struct sbr *s = arg;
+  s->i = 0;
+  s->h = NULL;
+  CHECK(schedrt_spawn(s->rt, sbr_task, s));
+  chan_recv(&s->done);
+  return SCHEDRT_READY;
+}
+
+static void sbr_body(void *arg) {
+  struct sbr *s = arg;
+  CHECK(schedrt_block_on(s->rt, sbr_main, s, NULL));
+}
+
+static void spawn_blocking_roundtrip(void) {
+  struct sbr s = {.rt = rt_new()};
+  chan_init(&s.done, 1000);
+  measure("spawn_blocking_roundtrip", SBR_ITER, NULL, sbr_body, &s);
+  schedrt_runtime_destroy(s.rt);
+  chan_destroy(&s.done);
+}
+
 /* ------------------------------------------------------------------ main */
 
 struct workload {
@@ -881,6 +943,8 @@ static const struct workload workloads[] = {
     {"spawn_local_empty", spawn_local_empty,
      "schedrt-only: a worker task spawns 10,000 empty tasks locally (batches of 128)"},
     {"wake_remote", wake_remote, "schedrt-only: main thread wakes a parked task 1,000 times (round trips)"},
+    {"spawn_blocking_roundtrip", spawn_blocking_roundtrip,
+     "a task awaits 1,000 spawn_blocking jobs one after another (peer: bench/peers/tokio-blocking)"},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

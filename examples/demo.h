@@ -29,6 +29,7 @@ typedef struct demo_stats {
   _Atomic uint64_t flushes;        /* stats flushes done */
   _Atomic uint64_t spawn_errors;   /* failed spawns (or allocations), not counting -ESHUTDOWN */
   _Atomic uint64_t dropped;        /* drop callbacks run (tasks cut at shutdown) */
+  _Atomic uint64_t exports;        /* report files written on the blocking pool */
 } demo_stats;
 
 /* What every task of the demo shares. Outlives the runtime. */
@@ -63,6 +64,13 @@ int demo_spawn_conn(demo_server *srv);
 int demo_spawn_ticker(demo_server *srv);
 /* "stats-flush-a" and "stats-flush-b": the ticker asks for a flush every second. */
 int demo_spawn_flushers(demo_server *srv);
+/*
+ * "report-exporter": every 2 s it writes a stats report to
+ * /tmp/schedrt-demo-report.<pid>.txt on the blocking pool
+ * (schedrt_spawn_blocking, job "report-export", 100-600 ms of slow disk) and
+ * awaits the job: the live view's blocking row and dumps show it.
+ */
+int demo_spawn_exporter(demo_server *srv);
 /* "cache-warmup": main() awaits it through a join handle (schedrt_join). */
 int demo_spawn_warmup(demo_server *srv, schedrt_handle **handle);
 

@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "demo.h"
 
@@ -657,6 +659,107 @@ int demo_spawn_flushers(demo_server *srv) {
     }
   }
   return 0;
+}
+
+/* ------------------------------------------------------ report exporter */
+
+#define EXPORT_PERIOD_NS MS(2000)
+
+/* One export: the job's own, freed by the job or by its drop if it never ran. */
+typedef struct export_job {
+  demo_server *srv;
+  uint64_t slow_ns; /* a slow disk */
+} export_job;
+
+/* Runs on a pool thread: plain blocking calls are fine here, and only here. */
+static void *export_run(void *arg) {
+  export_job *j = arg;
+  demo_stats *st = &j->srv->stats;
+  char path[64];
+  snprintf(path, sizeof(path), "/tmp/schedrt-demo-report.%ld.txt", (long)getpid());
+  struct timespec ts = {0, (long)j->slow_ns};
+  nanosleep(&ts, NULL);
+  intptr_t written = -1;
+  FILE *f = fopen(path, "w");
+  if (f) {
+    written = fprintf(
+        f, "requests %" PRIu64 "\nconnections %" PRIu64 "\ndb_queries %" PRIu64 "\nexports %" PRIu64 "\n",
+        atomic_load_explicit(&st->requests, memory_order_relaxed),
+        atomic_load_explicit(&st->conns_accepted, memory_order_relaxed),
+        atomic_load_explicit(&st->db_queries, memory_order_relaxed),
+        atomic_load_explicit(&st->exports, memory_order_relaxed));
+    if (fclose(f) != 0)
+      written = -1;
+  }
+  demo_free(j);
+  return (void *)written;
+}
+
+static void export_drop(void *arg) {
+  export_job *j = arg;
+  BUMP(j->srv, dropped);
+  demo_free(j);
+}
+
+typedef struct exporter {
+  demo_server *srv;
+  uint64_t rng;
+  uint64_t deadline; /* schedrt_sleep's state */
+  schedrt_handle *job;
+} exporter;
+
+static schedrt_poll exporter_poll(schedrt_task *task, void *arg) {
+  exporter *e = arg;
+  for (;;) {
+    if (e->job) {
+      void *written;
+      if (schedrt_handle_poll(e->job, task, &written) == SCHEDRT_PENDING)
+        DEMO_PENDING(task, "export: wait for the report file");
+      schedrt_handle_release(e->job);
+      e->job = NULL;
+      if ((intptr_t)written >= 0)
+        BUMP(e->srv, exports);
+    }
+    if (schedrt_sleep(task, &e->deadline, EXPORT_PERIOD_NS) == SCHEDRT_PENDING)
+      DEMO_PENDING(task, "export: wait for the next report");
+    export_job *j = demo_alloc(sizeof *j);
+    if (!j) {
+      BUMP(e->srv, spawn_errors);
+      continue;
+    }
+    j->srv = e->srv;
+    j->slow_ns = rng_range(&e->rng, MS(100), MS(600));
+    static const schedrt_spawn_opts opts = {.name = "report-export", .drop = export_drop};
+    int err = schedrt_spawn_blocking_ex(schedrt_task_runtime(task), export_run, j, &opts, &e->job);
+    if (err) {
+      demo_free(j);
+      count_spawn_error(e->srv, err);
+      if (err == -ESHUTDOWN)
+        DEMO_PENDING(task, "export: shutting down");
+    }
+  }
+}
+
+static void exporter_drop(void *arg) {
+  exporter *e = arg;
+  BUMP(e->srv, dropped);
+  /* A job still running finishes on its own (destroy waits for it) and frees its state. */
+  schedrt_handle_release(e->job);
+  demo_free(e);
+}
+
+int demo_spawn_exporter(demo_server *srv) {
+  exporter *e = demo_alloc(sizeof *e);
+  if (!e)
+    return -ENOMEM;
+  memset(e, 0, sizeof *e);
+  e->srv = srv;
+  e->rng = rng_seed(0xe7);
+  schedrt_spawn_opts opts = {.name = "report-exporter", .drop = exporter_drop};
+  int err = schedrt_spawn_ex(srv->rt, exporter_poll, e, &opts, NULL);
+  if (err)
+    demo_free(e);
+  return err;
 }
 
 /* -------------------------------------------------------- cache warmup */

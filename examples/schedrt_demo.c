@@ -259,9 +259,9 @@ static void print_summary(demo_server *srv, double elapsed_s) {
          ld(&st->conns_closed));
   printf(PROG ": %" PRIu64 " db queries, %" PRIu64 " fan-outs (%" PRIu64 " parts), %" PRIu64
               " streams, %" PRIu64 " keepalive waits, %" PRIu64 " slow queries, %" PRIu64 " ticks; %" PRIu64
-              " tasks dropped at shutdown\n",
+              " tasks dropped at shutdown; %" PRIu64 " reports exported on the blocking pool\n",
          ld(&st->db_queries), ld(&st->fanouts), ld(&st->parts), ld(&st->streams), ld(&st->keepalives),
-         ld(&st->slow_queries), ld(&st->ticks), ld(&st->dropped));
+         ld(&st->slow_queries), ld(&st->ticks), ld(&st->dropped), ld(&st->exports));
   if (ld(&st->spawn_errors))
     printf(PROG ": %" PRIu64 " spawns failed\n", ld(&st->spawn_errors));
 }
@@ -382,8 +382,11 @@ int main(int argc, char **argv) {
   err = demo_spawn_ticker(&srv);
   if (!err)
     err = demo_spawn_flushers(&srv);
+  if (!err)
+    err = demo_spawn_exporter(&srv);
   if (err) {
-    fprintf(stderr, PROG ": cannot spawn the ticker or the flushers: %s\n", schedrt_strerror(err));
+    fprintf(stderr, PROG ": cannot spawn the ticker, the flushers or the exporter: %s\n",
+            schedrt_strerror(err));
     status = 1;
   }
 

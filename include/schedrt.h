@@ -120,8 +120,26 @@ typedef struct schedrt_config {
   const char *watchdog_dir;
   /* 0: $SCHEDRT_WATCHDOG_MAX, else 10; at most 1000. */
   uint32_t watchdog_max_dumps;
-  uint32_t resv1;
-  uint64_t resv[4]; /* room to grow; must be zero */
+  /*
+   * The blocking pool (schedrt_spawn_blocking). Most threads it runs at once;
+   * 0: 512, as Tokio. SCHEDRT_MAX_BLOCKING_THREADS in the environment
+   * overrides it (1 to 65536; empty: unset; anything else fails
+   * schedrt_runtime_create with -EINVAL and a message on stderr). At most
+   * 65536 (else -EINVAL).
+   */
+  uint32_t max_blocking_threads;
+  /* Milliseconds an idle pool thread waits for a job before it exits;
+   * 0: 10000, as Tokio. At most 3600000. */
+  uint32_t blocking_keepalive_ms;
+  /*
+   * How long schedrt_runtime_destroy waits for running blocking jobs before
+   * it abandons them; 0: 10000. SCHEDRT_BLOCKING_SHUTDOWN_MS in the
+   * environment overrides it (0 to 3600000, 0: do not wait; empty: unset;
+   * anything else fails schedrt_runtime_create with -EINVAL). At most
+   * 3600000.
+   */
+  uint32_t blocking_shutdown_timeout_ms;
+  uint64_t resv[3]; /* room to grow; must be zero */
 } schedrt_config;
 
 /* Fills cfg with defaults (and cfg->size). */
@@ -148,8 +166,11 @@ typedef void (*schedrt_drop_fn)(void *arg);
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtime **out);
 /*
  * Stops the workers, drops every unfinished task (its drop callback runs
- * exactly once), removes the metrics segment and waits for nothing else.
- * NULL is fine. Must not be called from a worker.
+ * exactly once), shuts the blocking pool down (queued jobs dropped, running
+ * ones waited for up to blocking_shutdown_timeout_ms, then abandoned: see
+ * schedrt_spawn_blocking_at), removes the metrics segment and waits for
+ * nothing else. NULL is fine. Must not be called from a worker or a
+ * blocking job of rt.
  *
  * Drop callbacks run one after another on the calling thread, after the
  * workers stopped: they may release handles, oneshots, notifies and wakers,
@@ -198,6 +219,57 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_at(schedrt_runtime *rt, schedrt_
   schedrt_spawn_at((rt), (fn), (arg), NULL, NULL, __FILE__, __LINE__, __func__)
 #define schedrt_spawn_ex(rt, fn, arg, opts, handle)                                                          \
   schedrt_spawn_at((rt), (fn), (arg), (opts), (handle), __FILE__, __LINE__, __func__)
+
+/* ---------------------------------------------------------- blocking pool */
+
+/* A plain blocking function; what it returns is the job's result. */
+typedef void *(*schedrt_blocking_fn)(void *arg);
+
+/*
+ * Runs fn(arg) on the runtime's blocking pool, a set of threads apart from
+ * the workers, for calls that block (getaddrinfo, file I/O, compression): a
+ * worker stuck in one would stall every task queued behind it. Threads start
+ * on demand up to max_blocking_threads and exit after blocking_keepalive_ms
+ * idle; with all of them busy, jobs wait in a FIFO queue. Callable from any
+ * thread: workers, schedrt_block_on's thread, pool threads (a job may spawn
+ * jobs) and other threads, under the same rule as schedrt_spawn_at (threads
+ * that are not the runtime's must stop spawning before they call destroy).
+ *
+ * opts and handle are those of schedrt_spawn_at: the name is copied (23
+ * bytes), handle (if not NULL) receives a join handle that the caller must
+ * release; schedrt_join (from a thread) and schedrt_handle_poll (from a task)
+ * give fn's return value. arg stays the caller's; the runtime never frees it.
+ * opts->drop, if set, runs exactly once for a job whose result no joiner can
+ * receive: a job still queued at shutdown (it never starts; joiners get
+ * -ECANCELED) and a job abandoned at shutdown (below). Use the
+ * schedrt_spawn_blocking macros, which record the spawn site (dumps show it).
+ *
+ * -EINVAL (rt or fn NULL), -ENOMEM, -ESHUTDOWN once destroy has begun, or a
+ * thread creation error (-EAGAIN) when the pool has no thread at all and
+ * cannot start one; on error the runtime took nothing (drop is not called).
+ *
+ * Shutdown: schedrt_runtime_destroy, after stopping the workers, drops every
+ * queued job, then waits for running jobs up to
+ * blocking_shutdown_timeout_ms. A job still running then is abandoned: one
+ * line on stderr names it (name, spawn site, how long it ran), its joiners
+ * get -ECANCELED at once (before its drop callback ran, unlike a task's), and
+ * its thread is detached. When fn finally returns, that thread discards the
+ * result, runs the drop callback (so arg is released exactly once either
+ * way), frees the job's record and exits, touching nothing of the runtime;
+ * if the process exits first, none of that happens (its memory is reachable
+ * from that thread, not leaked). fn itself must not use the runtime once
+ * destroy may have returned: a function that may outlast the deadline must
+ * not spawn, wake or join through it.
+ */
+SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_blocking_at(schedrt_runtime *rt, schedrt_blocking_fn fn,
+                                                            void *arg, const schedrt_spawn_opts *opts,
+                                                            schedrt_handle **handle, const char *file,
+                                                            int line, const char *func);
+
+#define schedrt_spawn_blocking(rt, fn, arg)                                                                  \
+  schedrt_spawn_blocking_at((rt), (fn), (arg), NULL, NULL, __FILE__, __LINE__, __func__)
+#define schedrt_spawn_blocking_ex(rt, fn, arg, opts, handle)                                                 \
+  schedrt_spawn_blocking_at((rt), (fn), (arg), (opts), (handle), __FILE__, __LINE__, __func__)
 
 /* ------------------------------------------------------------------ tasks */
 
@@ -260,7 +332,9 @@ SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w);
  * Waits (from a thread that is not a worker) up to timeout_ns (UINT64_MAX:
  * forever) for the task to finish. 0 and *result on completion (the handle is
  * released); -ETIMEDOUT (the handle stays valid); -ECANCELED if the task was
- * dropped at shutdown (released; its drop callback has returned).
+ * dropped at shutdown (released; its drop callback has returned; for a
+ * blocking job abandoned at shutdown it runs later: schedrt_spawn_blocking_at).
+ * The handle of a task or of a blocking job alike.
  */
 SCHEDRT_API SCHEDRT_NODISCARD int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
 /*

@@ -19,6 +19,7 @@ else()
 endif()
 schedrt_unit_test(NAME test_shutdown SOURCES unit/test_shutdown.c)
 schedrt_unit_test(NAME test_park SOURCES unit/test_park.c)
+schedrt_unit_test(NAME test_blocking SOURCES unit/test_blocking.c)
 
 # Stress tests (plain executables; normal and TSan builds). Counts have separate TSan
 # defaults (stress_count() in support/stress.h) and scale with STRESS_SCALE; each has a
@@ -30,3 +31,4 @@ schedrt_stress_test(NAME stress_steal SOURCES stress/stress_steal.c)
 schedrt_stress_test(NAME stress_shutdown SOURCES stress/stress_shutdown.c)
 schedrt_stress_test(NAME stress_park SOURCES stress/stress_park.c)
 schedrt_stress_test(NAME stress_io SOURCES stress/stress_io.c)
+schedrt_stress_test(NAME stress_blocking SOURCES stress/stress_blocking.c)

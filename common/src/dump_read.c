@@ -665,6 +665,15 @@ static const struct field injection_fields[] = {
 };
 static const struct table injection_table = {injection_fields, 1, 0, NULL};
 
+static const struct field blocking_fields[] = {
+    {SCHEDRT_DK_BTHREADS, F_OPT, false, DOC(blocking_threads), 0, NULL, NULL},
+    {SCHEDRT_DK_BIDLE, F_OPT, false, DOC(blocking_idle), 0, NULL, NULL},
+    {SCHEDRT_DK_BMAX, F_OPT, false, DOC(blocking_max), 0, NULL, NULL},
+    {SCHEDRT_DK_DEPTH, F_OPT, false, DOC(blocking_queue), 0, NULL, NULL},
+};
+static const struct table blocking_table = {blocking_fields,
+                                            sizeof(blocking_fields) / sizeof(blocking_fields[0]), 0, NULL};
+
 #define W(m) OFF(schedrt_dump_worker, m)
 static const struct field worker_fields[] = {
     {SCHEDRT_DK_INDEX, F_UINT, true, W(index), 0, NULL, NULL},
@@ -796,6 +805,9 @@ static int top_meta(struct cur *c, void *base) {
 static int top_injection(struct cur *c, void *base) {
   return get_map_checked(c, &injection_table, ((struct top *)base)->d);
 }
+static int top_blocking(struct cur *c, void *base) {
+  return get_map_checked(c, &blocking_table, ((struct top *)base)->d);
+}
 static int top_workers(struct cur *c, void *base) {
   schedrt_dump_doc *d = ((struct top *)base)->d;
   return get_list(c, &worker_table, (void **)&d->workers, &d->nworkers_listed);
@@ -829,6 +841,7 @@ static const struct field top_fields[] = {
     {SCHEDRT_DK_SPAWN_SITES, F_CUSTOM, true, 0, 0, NULL, top_spawn_sites},
     {SCHEDRT_DK_AWAIT_SITES, F_CUSTOM, true, 0, 0, NULL, top_await_sites},
     {SCHEDRT_DK_HIST_BOUNDS, F_CUSTOM, false, 0, 0, NULL, top_hist_bounds},
+    {SCHEDRT_DK_BLOCKING, F_CUSTOM, false, 0, 0, NULL, top_blocking},
 };
 static const struct table top_table = {top_fields, sizeof(top_fields) / sizeof(top_fields[0]), 0, NULL};
 
@@ -902,6 +915,7 @@ static int decode(struct cur *c, schedrt_dump_doc *d) {
   struct top t = {.d = d};
   struct ev e;
   int rc;
+  d->blocking_threads = d->blocking_idle = d->blocking_max = d->blocking_queue = SCHEDRT_DUMP_NONE;
   if (c->p == c->end)
     return fail(c, SCHEDRT_ECORRUPT, NULL, "empty input");
   /* Not even a tag (major type 6): whatever it is, it is not a dump (its counts do not matter). */

@@ -35,9 +35,9 @@ static void install_stop_handlers(void) {
 
 /* With histograms (a TIMING segment) each line ends with their p50 and p99 per worker. */
 static void print_header(int timing) {
-  printf("%8s %-7s %3s %7s %6s %8s %9s %8s %8s %5s %5s %s %s %s", "time", "state", "wrk", "alive", "inject",
-         "spawn/s", "polls/s", "steals/s", "parks/s", "busy%", "stuck", "depths", "polls/s(w)",
-         "steals/s(w)");
+  printf("%8s %-7s %3s %7s %6s %8s %9s %8s %8s %5s %5s %7s %6s %7s %s %s %s", "time", "state", "wrk", "alive",
+         "inject", "spawn/s", "polls/s", "steals/s", "parks/s", "busy%", "stuck", "blk/max", "blkq", "blkj/s",
+         "depths", "polls/s(w)", "steals/s(w)");
 #define H_HEAD(id, kind, off, type, unit, help, pub)                                                         \
   if (timing)                                                                                                \
     printf(" %s.p50(w) %s.p99(w)", #id, #id);
@@ -97,11 +97,16 @@ static void print_histo_list(const inspect_model *m, uint32_t h, int p99) {
 static void print_line(const inspect_model *m, uint64_t now_real) {
   const global_view *g = &m->g;
   char clock[16];
-  printf("%8s %-7s %3u %7llu %6llu %8lld %9lld %8lld %8lld %5lld %5u ",
+  char blk[24];
+  /* The blocking pool: threads over its limit, queued jobs, jobs finished per second. */
+  snprintf(blk, sizeof(blk), "%llu/%llu", (unsigned long long)g->values[RATE_G(blocking_threads)],
+           (unsigned long long)g->values[RATE_G(blocking_max_threads)]);
+  printf("%8s %-7s %3u %7llu %6llu %8lld %9lld %8lld %8lld %5lld %5u %7s %6llu %7lld ",
          fmt_clock(clock, sizeof(clock), now_real), schedrt_liveness_name(g->liveness), g->nworkers,
          (unsigned long long)g->values[RATE_G(alive)], (unsigned long long)g->values[RATE_G(inject_depth)],
          r(g->grate[RATE_G(spawned)]), r(g->polls_per_s), r(g->steals_per_s), r(g->parks_per_s),
-         r(g->busy_pct), g->nstuck);
+         r(g->busy_pct), g->nstuck, blk, (unsigned long long)g->values[RATE_G(blocking_queue_depth)],
+         r(g->grate[RATE_G(blocking_jobs_finished)]));
   print_list(m, 0);
   putchar(' ');
   print_list(m, 1);

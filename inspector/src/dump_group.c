@@ -25,9 +25,10 @@ task_sort_key task_sort_next(task_sort_key k) { return (task_sort_key)(((unsigne
 
 /* States in the order a reader cares about: what runs, what waits to run, what sleeps. */
 static int state_rank(uint32_t s) {
-  static const uint32_t order[] = {SCHEDRT_DUMP_STATE_RUNNING,    SCHEDRT_DUMP_STATE_LIFO,
-                                   SCHEDRT_DUMP_STATE_LOCAL,      SCHEDRT_DUMP_STATE_DEFERRED,
-                                   SCHEDRT_DUMP_STATE_INJECTION,  SCHEDRT_DUMP_STATE_SCHEDULED,
+  static const uint32_t order[] = {SCHEDRT_DUMP_STATE_RUNNING,    SCHEDRT_DUMP_STATE_BLOCKING,
+                                   SCHEDRT_DUMP_STATE_LIFO,       SCHEDRT_DUMP_STATE_LOCAL,
+                                   SCHEDRT_DUMP_STATE_DEFERRED,   SCHEDRT_DUMP_STATE_INJECTION,
+                                   SCHEDRT_DUMP_STATE_SCHEDULED,  SCHEDRT_DUMP_STATE_BLOCKING_QUEUED,
                                    SCHEDRT_DUMP_STATE_COMPLETING, SCHEDRT_DUMP_STATE_IDLE};
   for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
     if (s == order[i])

@@ -251,18 +251,22 @@ static void print_worker_glance(const dump_analysis *a, FILE *f) {
 static void print_site_glance(const dump_analysis *a, FILE *f) {
   const schedrt_dump_doc *d = a->d;
   char polls[32], per[32], idle[32], young[32], site[600];
-  fprintf(f, "\nSPAWN SITES AT A GLANCE (tasks alive, most first; QUEUED: in a queue or woken)\n");
+  fprintf(f,
+          "\nSPAWN SITES AT A GLANCE (tasks alive, most first; QUEUED: in a queue or woken; blocking jobs: "
+          "RUN on a pool thread, QUEUED for one)\n");
   fprintf(f, "  %6s %4s %6s %6s %5s %5s %8s %7s %9s %9s  %s\n", "TASKS", "RUN", "QUEUED", "IDLE", "LOST",
           "DEADL", "POLLS", "/TASK", "MAX IDLE", "YOUNGEST", "SITE");
   for (size_t k = 0; k < a->nsites && k < MAX_SITES_LISTED; k++) {
     const site_summary *s = &a->sites[k];
     size_t queued = s->by_state[SCHEDRT_DUMP_STATE_LIFO] + s->by_state[SCHEDRT_DUMP_STATE_LOCAL] +
                     s->by_state[SCHEDRT_DUMP_STATE_DEFERRED] + s->by_state[SCHEDRT_DUMP_STATE_INJECTION] +
-                    s->by_state[SCHEDRT_DUMP_STATE_SCHEDULED];
+                    s->by_state[SCHEDRT_DUMP_STATE_SCHEDULED] +
+                    s->by_state[SCHEDRT_DUMP_STATE_BLOCKING_QUEUED];
     const schedrt_dump_site *sp = s->spawn >= 0 ? &d->spawn_sites[s->spawn] : NULL;
     fprintf(f, "  %6zu %4zu %6zu %6zu %5zu %5zu %8s %7s %9s %9s  %s\n", s->tasks,
-            s->by_state[SCHEDRT_DUMP_STATE_RUNNING], queued, s->by_state[SCHEDRT_DUMP_STATE_IDLE], s->lost,
-            s->deadlocked, fmt_si(polls, sizeof(polls), (double)s->polls),
+            s->by_state[SCHEDRT_DUMP_STATE_RUNNING] + s->by_state[SCHEDRT_DUMP_STATE_BLOCKING], queued,
+            s->by_state[SCHEDRT_DUMP_STATE_IDLE], s->lost, s->deadlocked,
+            fmt_si(polls, sizeof(polls), (double)s->polls),
             fmt_si(per, sizeof(per), (double)s->polls / (double)s->tasks),
             s->by_state[SCHEDRT_DUMP_STATE_IDLE] ? fmt_duration(idle, sizeof(idle), s->longest_idle_ns) : "-",
             fmt_duration(young, sizeof(young), s->youngest_ns),
@@ -284,6 +288,13 @@ static void print_details(const schedrt_dump_doc *d, FILE *f) {
           (unsigned long long)d->nworkers, d->ncovered, d->nmissing, d->ntasks,
           fmt_si(c, sizeof(c), (double)d->injection_depth), SCHEDRT_DUMP_FORMAT, (unsigned long long)d->major,
           (unsigned long long)d->minor);
+  if (d->blocking_threads >= 0)
+    fprintf(f, "  blocking pool: threads %lld (busy %lld, idle %lld) of at most %s, jobs waiting %lld\n",
+            (long long)d->blocking_threads,
+            (long long)(d->blocking_threads - (d->blocking_idle > 0 ? d->blocking_idle : 0)),
+            (long long)(d->blocking_idle > 0 ? d->blocking_idle : 0),
+            d->blocking_max >= 0 ? fmt_si(a, sizeof(a), (double)d->blocking_max) : "-",
+            (long long)(d->blocking_queue > 0 ? d->blocking_queue : 0));
 }
 
 static void print_workers(const dump_analysis *an, FILE *f) {

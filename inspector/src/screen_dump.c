@@ -296,10 +296,11 @@ static void draw_task_row(dump_view *v, int row, size_t ti, int sel) {
   const schedrt_dump_doc *m = v->m;
   const schedrt_dump_task *t = &m->tasks[ti];
   char a[32], b[32], worker[16] = "-", where[768];
-  crt_elem e = sel                                      ? CRT_SELECTED
-               : v->attn[ti]                            ? CRT_ATTENTION
-               : t->state == SCHEDRT_DUMP_STATE_RUNNING ? CRT_RUNNING
-                                                        : CRT_NORMAL;
+  crt_elem e = sel           ? CRT_SELECTED
+               : v->attn[ti] ? CRT_ATTENTION
+               : t->state == SCHEDRT_DUMP_STATE_RUNNING || t->state == SCHEDRT_DUMP_STATE_BLOCKING
+                   ? CRT_RUNNING
+                   : CRT_NORMAL;
   if (t->worker >= 0)
     xsnprintf(worker, sizeof(worker), "%lld", (long long)t->worker);
   int fixed = FIXED_COLS + (v->grouped ? 2 : 0) - (narrow() ? NARROW_DROP : 0);

@@ -14,7 +14,7 @@
 #include "util.h"
 #include "widgets.h"
 
-#define HEADER_ROWS 3
+#define HEADER_ROWS 4
 
 /* The rate columns, named after their metrics in the list: "polls/s", "steals/s", "parks/s". */
 static const int rate_cols[] = {SCHEDRT_M_polls, SCHEDRT_M_steals, SCHEDRT_M_parks};
@@ -121,6 +121,18 @@ static void draw_header(live_view *s) {
   }
   xsnprintf(b, sizeof(b), "%.1fs", s->delay_tenths / 10.0);
   header_item(2, x, "refresh", b);
+
+  /* The blocking pool (schedrt_spawn_blocking): its threads, its queue, its jobs per second. */
+  uint64_t bt = g->values[RATE_G(blocking_threads)], bi = g->values[RATE_G(blocking_idle_threads)];
+  w_clear_row(3, 0, CRT_NORMAL);
+  x = 1;
+  xsnprintf(b, sizeof(b), "%llu (busy %llu idle %llu max %llu)", (unsigned long long)bt,
+            (unsigned long long)(bt > bi ? bt - bi : 0), (unsigned long long)bi,
+            (unsigned long long)g->values[RATE_G(blocking_max_threads)]);
+  x = header_item(3, x, "blocking threads", b);
+  x = header_item(3, x, "queue", fmt_si(a, sizeof(a), (double)g->values[RATE_G(blocking_queue_depth)]));
+  x = header_item(3, x, "jobs/s", fmt_si(a, sizeof(a), g->grate[RATE_G(blocking_jobs_finished)]));
+  header_item(3, x, "started/s", fmt_si(a, sizeof(a), g->grate[RATE_G(blocking_jobs_started)]));
 }
 
 /* A banner row when something needs saying; returns the rows used (0 or 1). */

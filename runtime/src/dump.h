@@ -213,6 +213,8 @@ struct schedrt__dround {
   bool copy_failed; /* out of memory during the copy: the dump is FAILED */
   uint32_t covered, missing;
   uint64_t inject_depth;
+  /* The blocking pool's gauges, read during the copy. */
+  uint64_t blocking_threads, blocking_idle, blocking_max, blocking_queue;
   /* The coordinator's view of each worker's poll while it gathers (dump_judge.c). */
   struct schedrt__dprobe {
     const void *cur; /* the worker's current task (compared, never dereferenced) */

@@ -567,7 +567,7 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   if (!(w.buf = malloc(BUF_SIZE)))
     return -ENOMEM;
   put_tag(&w, SCHEDRT_DUMP_SELF_DESCRIBE_TAG);
-  put_map(&w, 8u + r->has_hist);
+  put_map(&w, 9u + r->has_hist);
   put_key(&w, SCHEDRT_DK_FORMAT);
   put_str(&w, SCHEDRT_DUMP_FORMAT);
   put_key(&w, SCHEDRT_DK_VERSION);
@@ -590,6 +590,16 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   put_map(&w, 1);
   put_key(&w, SCHEDRT_DK_DEPTH);
   put_uint(&w, r->inject_depth);
+  put_key(&w, SCHEDRT_DK_BLOCKING);
+  put_map(&w, 4);
+  put_key(&w, SCHEDRT_DK_BTHREADS);
+  put_uint(&w, r->blocking_threads);
+  put_key(&w, SCHEDRT_DK_BIDLE);
+  put_uint(&w, r->blocking_idle);
+  put_key(&w, SCHEDRT_DK_BMAX);
+  put_uint(&w, r->blocking_max);
+  put_key(&w, SCHEDRT_DK_DEPTH);
+  put_uint(&w, r->blocking_queue);
   put_key(&w, SCHEDRT_DK_TASKS);
   put_array(&w, r->nrecs);
   for (size_t i = 0; i < r->nrecs && !w.err; i++) {

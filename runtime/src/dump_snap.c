@@ -257,6 +257,10 @@ static void fill(struct schedrt__dround *r, struct schedrt__drec *x, schedrt_tas
   x->pos = 0;
   if (s & SCHEDRT_TS_COMPLETE) {
     x->state = SCHEDRT_DUMP_STATE_COMPLETING;
+  } else if (s & SCHEDRT_TS_BLOCKING) {
+    /* A pool thread's, never a worker's (blocking.c): since_ns is when it
+     * was queued, then when it started. */
+    x->state = (s & SCHEDRT_TS_RUNNING) ? SCHEDRT_DUMP_STATE_BLOCKING : SCHEDRT_DUMP_STATE_BLOCKING_QUEUED;
   } else if (s & SCHEDRT_TS_RUNNING) {
     x->state = SCHEDRT_DUMP_STATE_RUNNING;
     for (uint32_t i = 0; i < nworkers; i++) {
@@ -359,6 +363,11 @@ void schedrt__dsnap_take(void *arg) {
     ok &= map_put(r, t, SCHEDRT_DUMP_STATE_INJECTION, SCHEDRT__NO_WORKER, pos++);
   pthread_mutex_unlock(&rt->inject.lock);
   r->inject_depth = pos;
+  /* The pool runs on while the workers are held: gauges of the moment. */
+  r->blocking_threads = schedrt__blocking_metric(rt, SCHEDRT_M_blocking_threads);
+  r->blocking_idle = schedrt__blocking_metric(rt, SCHEDRT_M_blocking_idle_threads);
+  r->blocking_queue = schedrt__blocking_metric(rt, SCHEDRT_M_blocking_queue_depth);
+  r->blocking_max = rt->cfg.max_blocking_threads;
 
   ok &= walk_alive(r, rt);
 

@@ -37,6 +37,8 @@ static inline void schedrt__cpu_relax(void) {
 #define SCHEDRT_MAINTENANCE_INTERVAL 61u
 #define SCHEDRT_NAME_MAX 32
 #define SCHEDRT_TASK_NAME_MAX 24
+/* The most threads a blocking pool may have (config, environment). */
+#define SCHEDRT_BLOCKING_THREADS_MAX 65536u
 
 /* ------------------------------------------------------------------ os.c */
 uint64_t schedrt__now_ns(void);
@@ -61,6 +63,12 @@ enum {
   SCHEDRT_TS_JOIN_WAKER = 1u << 4,  /* join_waker holds a waker to fire on completion */
   SCHEDRT_TS_JOIN_THREAD = 1u << 5, /* a thread sleeps on the state word (futex) */
   SCHEDRT_TS_BLOCK_ON = 1u << 6,    /* polled by schedrt_block_on's thread, not a worker */
+  /*
+   * A job of the blocking pool (blocking.c): never polled nor woken. While
+   * queued it is NOTIFIED, while a pool thread runs it RUNNING; joiners and
+   * completion use the task machinery unchanged.
+   */
+  SCHEDRT_TS_BLOCKING = 1u << 7,
   /*
    * High 16 bits: how many threads that are not the runtime's workers woke
    * the task and are still pushing it into the injection queue (they use
@@ -99,7 +107,10 @@ struct schedrt_task {
   _Atomic uint64_t wait_arg;
   _Atomic uint64_t refs;
   schedrt_runtime *rt;
-  schedrt_task_fn fn;
+  union {
+    schedrt_task_fn fn;              /* a task's poll function */
+    schedrt_blocking_fn blocking_fn; /* SCHEDRT_TS_BLOCKING: the job's function */
+  };
   void *arg;
   schedrt_drop_fn drop;
   uint64_t id;
@@ -153,6 +164,21 @@ static inline void schedrt__task_waits_on(schedrt_task *t, uint32_t kind, uint64
 }
 /* Shutdown: mark cancelled, run drop once, wake joiners. */
 void schedrt__task_cancel(schedrt_task *t);
+
+/*
+ * Blocking jobs' records (task.c). _new: a record in the alive list, state
+ * BLOCKING|NOTIFIED, holding the alive list's reference, the pool's and, if
+ * with_handle, the handle's; not counted as a spawned task. _finish: stores
+ * result, completes it (CANCELLED if cancelled: joiners get -ECANCELED),
+ * wakes its joiners, takes it off the alive list and drops the alive list's
+ * reference; the pool's stays the caller's. _discard: a record the pool
+ * refused, before anyone else saw its references: removed and freed.
+ */
+schedrt_task *schedrt__task_blocking_new(schedrt_runtime *rt, schedrt_blocking_fn fn, void *arg,
+                                         const schedrt_spawn_opts *opts, bool with_handle, const char *file,
+                                         int line, const char *func);
+void schedrt__task_blocking_finish(schedrt_task *t, void *result, bool cancelled);
+void schedrt__task_blocking_discard(schedrt_task *t);
 
 /* ---------------------------------------------------------- local queue */
 
@@ -321,6 +347,21 @@ int schedrt__timers_add(schedrt_runtime *rt, schedrt_task *t, uint64_t deadline)
 /* Fires what is due; returns the next deadline or UINT64_MAX. Lock held by the caller. */
 uint64_t schedrt__timers_fire_locked(struct schedrt_timers *tm, uint64_t now);
 
+/* --------------------------------------------------------- blocking pool */
+
+struct schedrt__bpool; /* blocking.c */
+
+/* The pool's values behind the blocking_* metrics, by metric id. */
+uint64_t schedrt__blocking_metric(schedrt_runtime *rt, int metric_id);
+int schedrt__blocking_init(schedrt_runtime *rt);
+/* destroy, after the workers stopped: drops queued jobs, waits for running
+ * ones up to the configured deadline, abandons the rest (blocking.c). */
+void schedrt__blocking_shutdown(schedrt_runtime *rt);
+/* Is the calling thread one of rt's pool threads? */
+bool schedrt__blocking_on_pool_thread(schedrt_runtime *rt);
+/* Drops the runtime's reference to the pool (after the monitor stopped). */
+void schedrt__blocking_fini(schedrt_runtime *rt);
+
 /* --------------------------------------------------------------- dumps */
 
 struct schedrt__dump; /* dump.c's state; NULL when built out */
@@ -359,6 +400,7 @@ struct schedrt_runtime {
   struct schedrt_io_driver io; /* the monitor waits in it (io.c) */
   struct schedrt__metrics metrics;
   struct schedrt__dump *dump;
+  struct schedrt__bpool *bpool;
   /* Where watchdog dumps go (dump_watchdog.c), for the metrics segment; NULL: off. */
   const char *watchdog_dir;
   /* Set while a dump asks workers to meet at the barrier (dump.c). */

@@ -53,6 +53,16 @@ struct schedrt__wcounters {
 #define SCHEDRT__GSRC_io_registered(rt) atomic_load_explicit(&(rt)->io.registered, memory_order_relaxed)
 #define SCHEDRT__GSRC_io_events(rt) atomic_load_explicit(&(rt)->io.events, memory_order_relaxed)
 #define SCHEDRT__GSRC_nworkers(rt) ((uint64_t)(rt)->nworkers)
+/* The blocking pool keeps its own (blocking.c). */
+#define SCHEDRT__GSRC_blocking_threads(rt) schedrt__blocking_metric((rt), SCHEDRT_M_blocking_threads)
+#define SCHEDRT__GSRC_blocking_idle_threads(rt)                                                              \
+  schedrt__blocking_metric((rt), SCHEDRT_M_blocking_idle_threads)
+#define SCHEDRT__GSRC_blocking_queue_depth(rt) schedrt__blocking_metric((rt), SCHEDRT_M_blocking_queue_depth)
+#define SCHEDRT__GSRC_blocking_jobs_started(rt)                                                              \
+  schedrt__blocking_metric((rt), SCHEDRT_M_blocking_jobs_started)
+#define SCHEDRT__GSRC_blocking_jobs_finished(rt)                                                             \
+  schedrt__blocking_metric((rt), SCHEDRT_M_blocking_jobs_finished)
+#define SCHEDRT__GSRC_blocking_max_threads(rt) ((uint64_t)(rt)->cfg.max_blocking_threads)
 
 /*
  * Per worker, as Tokio's MetricsBatch: counters are private and reach the

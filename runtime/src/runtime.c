@@ -15,6 +15,46 @@ SCHEDRT_API void schedrt_config_init(schedrt_config *cfg) {
   cfg->size = sizeof(*cfg);
 }
 
+/*
+ * A number from the environment overriding a config field: 1 and *out set,
+ * 0 when unset or empty, -EINVAL (said on stderr) when it is not a decimal number in
+ * [lo, hi]. Unlike the watchdog's variables these fail the runtime: a pool
+ * sized or timed other than the operator asked is worse than no runtime.
+ */
+static int env_override(const char *name, uint32_t lo, uint32_t hi, uint32_t *out) {
+  const char *s = getenv(name);
+  if (!s || !*s)
+    return 0; /* unset, or set empty to unset it */
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*s == '-' || *s == '+' || errno || *end || v < lo || v > hi) {
+    fprintf(stderr, "schedrt: %s=\"%s\" is invalid: expected a decimal number from %u to %u\n", name, s, lo,
+            hi);
+    return -EINVAL;
+  }
+  *out = (uint32_t)v;
+  return 1;
+}
+
+/* The blocking pool's fields: defaults, limits, environment. */
+static int config_blocking(schedrt_config *c) {
+  if (c->max_blocking_threads > SCHEDRT_BLOCKING_THREADS_MAX || c->blocking_keepalive_ms > 3600000u ||
+      c->blocking_shutdown_timeout_ms > 3600000u)
+    return -EINVAL;
+  if (c->max_blocking_threads == 0)
+    c->max_blocking_threads = 512;
+  if (c->blocking_keepalive_ms == 0)
+    c->blocking_keepalive_ms = 10000;
+  if (c->blocking_shutdown_timeout_ms == 0)
+    c->blocking_shutdown_timeout_ms = 10000;
+  int rc =
+      env_override("SCHEDRT_MAX_BLOCKING_THREADS", 1, SCHEDRT_BLOCKING_THREADS_MAX, &c->max_blocking_threads);
+  if (rc >= 0)
+    rc = env_override("SCHEDRT_BLOCKING_SHUTDOWN_MS", 0, 3600000u, &c->blocking_shutdown_timeout_ms);
+  return rc < 0 ? rc : 0;
+}
+
 /* Validates the caller's config and fills the defaults. */
 static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
   schedrt_config c;
@@ -28,9 +68,10 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     for (size_t i = 0; i < sizeof(c.resv) / sizeof(c.resv[0]); i++)
       if (c.resv[i])
         return -EINVAL;
-    if (c.resv1)
-      return -EINVAL;
   }
+  int rc = config_blocking(&c);
+  if (rc)
+    return rc;
   if (c.nworkers == 0)
     c.nworkers = schedrt__online_cpus();
   /* The idle word packs counts in 16 bits; 1024 workers is plenty. */
@@ -210,8 +251,10 @@ SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtim
     goto err_idle;
   if ((rc = schedrt__io_init(rt)))
     goto err_timers;
-  if ((rc = schedrt__dump_init(rt)))
+  if ((rc = schedrt__blocking_init(rt)))
     goto err_io;
+  if ((rc = schedrt__dump_init(rt)))
+    goto err_blocking;
   /* Metrics are an observer: failing to publish them never fails the runtime. */
   int mrc = schedrt__metrics_start(rt);
   if (mrc && mrc != -ENOTSUP)
@@ -230,9 +273,12 @@ SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtim
 
 err_workers:
   stop_workers(rt, started);
+  schedrt__blocking_shutdown(rt);
   drop_all_tasks(rt);
   schedrt__metrics_stop(rt);
   schedrt__dump_fini(rt);
+err_blocking:
+  schedrt__blocking_fini(rt);
 err_io:
   schedrt__io_fini(rt);
 err_timers:
@@ -254,7 +300,17 @@ SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt) {
     fprintf(stderr, "schedrt: schedrt_runtime_destroy called from a worker; ignored\n");
     return;
   }
+  if (schedrt__blocking_on_pool_thread(rt)) {
+    /* It would wait for its own job until the deadline, then free the
+     * runtime under the job that called it. */
+    fprintf(stderr, "schedrt: schedrt_runtime_destroy called from a blocking job; ignored\n");
+    return;
+  }
   stop_workers(rt, rt->nworkers);
+  /* With the workers gone, only pool threads (and threads the caller still
+   * runs) spawn blocking jobs; the pool refuses them from here on. Before the
+   * monitor stops: it publishes the pool's gauges while destroy waits. */
+  schedrt__blocking_shutdown(rt);
   /* Timers first: their wakes would land in a closed queue anyway, but the
    * monitor must stop touching the runtime before it is freed. */
   stop_monitor(rt);
@@ -264,6 +320,7 @@ SCHEDRT_API void schedrt_runtime_destroy(schedrt_runtime *rt) {
   /* After the drop callbacks, which may close registrations. */
   schedrt__io_fini(rt);
   schedrt__metrics_stop(rt);
+  schedrt__blocking_fini(rt);
   schedrt__timers_destroy(&rt->timers);
   schedrt__idle_destroy(&rt->idle);
   schedrt__inject_destroy(&rt->inject);

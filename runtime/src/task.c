@@ -221,6 +221,21 @@ static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg
   return t;
 }
 
+/* Name, drop callback and spawn site from the spawn call. */
+static void task_describe(schedrt_task *t, const schedrt_spawn_opts *opts, const char *file, int line,
+                          const char *func) {
+  if (opts) {
+    t->drop = opts->drop;
+    if (opts->name) {
+      strncpy(t->name, opts->name, sizeof(t->name) - 1);
+      t->name[sizeof(t->name) - 1] = '\0';
+    }
+  }
+  t->file = file;
+  t->line = line;
+  t->func = func;
+}
+
 SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
                                  const schedrt_spawn_opts *opts, schedrt_handle **handle, const char *file,
                                  int line, const char *func) {
@@ -237,16 +252,7 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
   schedrt_task *t = task_new(rt, fn, arg, SCHEDRT_TS_NOTIFIED, handle ? 3u : 2u);
   if (!t)
     return -ENOMEM;
-  if (opts) {
-    t->drop = opts->drop;
-    if (opts->name) {
-      strncpy(t->name, opts->name, sizeof(t->name) - 1);
-      t->name[sizeof(t->name) - 1] = '\0';
-    }
-  }
-  t->file = file;
-  t->line = line;
-  t->func = func;
+  task_describe(t, opts, file, line, func);
   schedrt_worker *w = schedrt__tls_worker;
   if (w && w->rt == rt) {
     t->shard = w->index;
@@ -261,6 +267,43 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
   schedrt__m_task_woken(t);
   schedrt__schedule(t, false);
   return 0;
+}
+
+/* --------------------------------------------------------- blocking jobs */
+
+static void task_complete(schedrt_task *t, uint32_t extra_bits);
+
+schedrt_task *schedrt__task_blocking_new(schedrt_runtime *rt, schedrt_blocking_fn fn, void *arg,
+                                         const schedrt_spawn_opts *opts, bool with_handle, const char *file,
+                                         int line, const char *func) {
+  /* Alive list + the pool's (queue, then its thread) + the handle's. */
+  schedrt_task *t = task_new(rt, NULL, arg, SCHEDRT_TS_BLOCKING | SCHEDRT_TS_NOTIFIED, with_handle ? 3u : 2u);
+  if (!t)
+    return NULL;
+  t->blocking_fn = fn;
+  task_describe(t, opts, file, line, func);
+  /* Not counted as a spawned task (the pool counts its jobs): the shard only
+   * spreads the alive list's lock, a worker's own while it spawns. */
+  schedrt_worker *w = schedrt__tls_worker;
+  if (w && w->rt == rt)
+    t->shard = w->index;
+  else
+    t->shard = rt->nworkers + (uint32_t)(t->id % (rt->nshards - rt->nworkers));
+  schedrt__owned_insert(rt, t);
+  return t;
+}
+
+void schedrt__task_blocking_finish(schedrt_task *t, void *result, bool cancelled) {
+  schedrt_runtime *rt = t->rt;
+  t->result = result;
+  task_complete(t, cancelled ? SCHEDRT_TS_CANCELLED : 0);
+  schedrt__owned_remove(rt, t);
+  schedrt__task_unref(t);
+}
+
+void schedrt__task_blocking_discard(schedrt_task *t) {
+  schedrt__owned_remove(t->rt, t);
+  schedrt__task_free(t);
 }
 
 /* ------------------------------------------------------------ task info */

@@ -481,8 +481,9 @@ static unsigned char *with_extra_key(const unsigned char *dump, size_t len, cons
                                      size_t *out_len) {
   unsigned char *b = malloc(len + 2 + n);
   memcpy(b, dump, len);
-  cr_assert_eq(b[3], 0xa8, "the writer's top map has 8 keys");
-  b[3] = 0xa9; /* the top map is the last thing in the file: append an entry */
+  /* 8 keys in 1.1, 9 with 1.2's "blocking" (+1 with histogram bounds): a one-byte map head. */
+  cr_assert(b[3] >= 0xa8 && b[3] < 0xb7, "the writer's top map has 8 to 22 keys");
+  b[3]++; /* the top map is the last thing in the file: append an entry */
   memcpy(b + len, "\x61z", 2);
   memcpy(b + len + 2, extra, n);
   *out_len = len + 2 + n;

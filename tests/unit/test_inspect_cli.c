@@ -323,7 +323,7 @@ Test(cli_live, stat_prints_one_line_per_interval) {
   cr_expect(last != NULL);
   /* Without SCHEDRT_TIMING the lines are as they always were: no histogram columns. */
   cr_expect(strstr(r.out, "p50") == NULL, "percentile columns without timing:\n%s", r.out);
-  expect_fields(14);
+  expect_fields(17);
 }
 
 /* With SCHEDRT_TIMING each line ends with p50 and p99 of both histograms per worker, over the interval. */
@@ -335,10 +335,10 @@ Test(cli_live, stat_text_percentile_columns_with_timing) {
     run("stat", target_pid_s, "-i", "0.1", "-c", "3", NULL);
     EXPECT_STATUS(0);
     EXPECT_OUT("poll_time.p50(w) poll_time.p99(w) sched_latency.p50(w) sched_latency.p99(w)");
-    expect_fields(18);
+    expect_fields(21);
     char *save, *line = strtok_r(r.out, "\n", &save);
     for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-      char *f = field(line, 14); /* poll_time.p50(w): "12.3us,-,-" */
+      char *f = field(line, 17); /* poll_time.p50(w): "12.3us,-,-" */
       int commas = 0;
       for (const char *c = f; *c; c++)
         commas += *c == ',';

@@ -840,9 +840,9 @@ Test(config, invalid_configs_are_rejected, .timeout = 60) {
   cfg.watchdog_max_dumps = 1001;
   cr_assert_eq(create_with(&cfg), -EINVAL, "more than 1000 watchdog dumps");
   cfg.watchdog_max_dumps = 0;
-  cfg.resv1 = 1;
-  cr_assert_eq(create_with(&cfg), -EINVAL, "resv1 set");
-  cfg.resv1 = 0;
+  cfg.resv[2] = 1;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "resv set");
+  cfg.resv[2] = 0;
 
   cfg.flags = 1u << 20;
   cr_assert_eq(create_with(&cfg), -EINVAL, "unknown flag");

@@ -113,6 +113,8 @@ typedef struct schedrt_dump_doc {
   schedrt_dump_worker *workers;
   size_t nworkers_listed;
   uint64_t injection_depth;
+  /* 1.2: the blocking pool; all SCHEDRT_DUMP_NONE in an older dump. */
+  int64_t blocking_threads, blocking_idle, blocking_max, blocking_queue;
   schedrt_dump_task *tasks;
   size_t ntasks;
   schedrt_dump_site *spawn_sites, *await_sites;

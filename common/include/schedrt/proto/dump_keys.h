@@ -30,6 +30,8 @@
 #define SCHEDRT_DK_AWAIT_SITES "await_sites"
 /* 1.1: the histograms' upper bounds (ns), when the workers carry histograms. */
 #define SCHEDRT_DK_HIST_BOUNDS "histogram_bounds_ns"
+/* 1.2: the blocking pool (schedrt_spawn_blocking); its jobs are in tasks[]. */
+#define SCHEDRT_DK_BLOCKING "blocking"
 
 /* meta */
 #define SCHEDRT_DK_RUNTIME "runtime"
@@ -73,6 +75,11 @@
 /* injection */
 #define SCHEDRT_DK_DEPTH "depth"
 
+/* blocking (1.2); its queue's length is SCHEDRT_DK_DEPTH */
+#define SCHEDRT_DK_BTHREADS "threads" /* pool threads */
+#define SCHEDRT_DK_BIDLE "idle"       /* of which waiting for a job */
+#define SCHEDRT_DK_BMAX "max_threads" /* the pool's limit */
+
 /* tasks[] */
 #define SCHEDRT_DK_ID "id"
 #define SCHEDRT_DK_NAME "name"
@@ -115,7 +122,9 @@
   X(INJECTION, "injection", "in the injection queue (position 0 runs first)")                                \
   X(SCHEDULED, "scheduled", "woken, on its way to a queue or on a missing worker's")                         \
   X(IDLE, "idle", "waiting for a wake")                                                                      \
-  X(COMPLETING, "completing", "returned READY while the dump was taken")
+  X(COMPLETING, "completing", "returned READY while the dump was taken")                                     \
+  X(BLOCKING_QUEUED, "blk_queued", "1.2: a blocking job waiting for a pool thread")                          \
+  X(BLOCKING, "blocking", "1.2: a blocking job running on a pool thread (state_ns: for how long)")
 
 #define SCHEDRT_DUMP_ROLES(X)                                                                                \
   X(HELD, "held", "met the start barrier and waited while the leader copied")                                \

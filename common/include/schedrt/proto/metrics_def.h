@@ -119,8 +119,16 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
   X(spawned, COUNTER, 24, uint64_t, "tasks", "tasks spawned since start", MONITOR)                           \
   X(remote_schedules, COUNTER, 32, uint64_t, "tasks", "tasks scheduled from outside a worker", MONITOR)      \
   X(nworkers, GAUGE, 40, uint64_t, "workers", "number of workers", MONITOR)                                  \
-  X(io_registered, GAUGE, 48, uint64_t, "fds", "file descriptors registered with the I/O driver", MONITOR)   \
-  X(io_events, COUNTER, 56, uint64_t, "events", "readiness events dispatched by the I/O driver", MONITOR)
+  X(blocking_threads, GAUGE, 48, uint64_t, "threads", "threads of the blocking pool", MONITOR)               \
+  X(blocking_idle_threads, GAUGE, 56, uint64_t, "threads", "blocking-pool threads waiting for a job",        \
+    MONITOR)                                                                                                 \
+  X(blocking_queue_depth, GAUGE, 64, uint64_t, "jobs", "blocking jobs waiting for a thread", MONITOR)        \
+  X(blocking_jobs_started, COUNTER, 72, uint64_t, "jobs", "blocking jobs started since start", MONITOR)      \
+  X(blocking_jobs_finished, COUNTER, 80, uint64_t, "jobs", "blocking jobs whose function returned", MONITOR) \
+  X(blocking_max_threads, GAUGE, 88, uint64_t, "threads", "most threads the blocking pool may start",        \
+    MONITOR)                                                                                                 \
+  X(io_registered, GAUGE, 96, uint64_t, "fds", "file descriptors registered with the I/O driver", MONITOR)   \
+  X(io_events, COUNTER, 104, uint64_t, "events", "readiness events dispatched by the I/O driver", MONITOR)
 
 /* Per-worker histograms (log-scale buckets; bounds in the segment). */
 #define SCHEDRT_HIST_METRICS(X)                                                                              \
