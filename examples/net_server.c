@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -355,6 +356,9 @@ int net_server_main(net_server *srv, int argc, char **argv) {
          (unsigned)schedrt_runtime_nworkers(srv->rt), (unsigned)o.idle_timeout_ms);
   rc = schedrt_join(h, UINT64_MAX, NULL);
   fprintf(stderr, "%s: %s, shutting down\n", srv->prog, watch.signo == SIGINT ? "interrupted" : "terminated");
+  /* The signalfd consumed the first signal: a second one now kills the
+   * process, should the shutdown hang. */
+  pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
   schedrt_runtime_destroy(srv->rt); /* drops the connections still open */
   srv->rt = NULL;
   schedrt_io_release(watch.io);

@@ -10,6 +10,7 @@ no "still allocated" (every connection task completed or was dropped and freed).
 here sleeps to synchronise: clients block on the server's answers, and the few waits for a
 server-side effect poll that effect under a deadline. Prints "net_e2e: ok" on success.
 """
+import atexit
 import json
 import os
 import random
@@ -24,6 +25,15 @@ import threading
 import time
 
 DEADLINE_S = 20.0  # any single wait; generous, the machine may be loaded
+SERVERS = []  # started and not yet stopped: killed at exit, so a failed case leaves no server behind
+
+
+@atexit.register
+def kill_servers():
+    for p in SERVERS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def fail(msg):
@@ -46,6 +56,7 @@ class Server:
 
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   preexec_fn=limits, text=True)
+        SERVERS.append(self.p)
         self.err_lines = []
         self.err_cond = threading.Condition()
         self.err_thread = threading.Thread(target=self._read_err, daemon=True)
