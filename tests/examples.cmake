@@ -52,3 +52,11 @@ if(TARGET schedrt-echo AND TARGET schedrt-http AND SCHEDRT_SYSTEM_PYTHON3)
   # not next to the stress tests.
   set_tests_properties(example_http_idle example_http_emfile PROPERTIES RUN_SERIAL TRUE)
 endif()
+
+# The HTTP example's head parser on its own (no sockets).
+if(TARGET schedrt-http)
+  schedrt_unit_test(NAME test_http_parse SOURCES unit/test_http_parse.c ../examples/http_parse.c LABELS examples)
+  if(TARGET test_http_parse)
+    target_include_directories(test_http_parse PRIVATE ${PROJECT_SOURCE_DIR}/examples)
+  endif()
+endif()
