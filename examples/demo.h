@@ -9,6 +9,7 @@
 #define SCHEDRT_DEMO_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <schedrt.h>
@@ -105,5 +106,23 @@ void demo_free(void *p);
  * in its drop callback.
  */
 int64_t demo_objects_live(void);
+
+/*
+ * --real-sockets (demo_sockets.c): a loopback listener, a "sock-acceptor"
+ * task and a client thread keeping nconns TCP connections busy; the
+ * connection tasks read their requests from and answer on their socket.
+ */
+typedef struct demo_sockets demo_sockets;
+typedef struct demo_sock demo_sock; /* a connection task's socket */
+int demo_sockets_start(demo_server *srv, uint32_t nconns, demo_sockets **out);
+/* Before schedrt_runtime_destroy; returns the answers the clients got. */
+uint64_t demo_sockets_stop(demo_sockets *ds);
+/* A conn-<n> task on an accepted socket, which it takes over. */
+int demo_spawn_conn_socket(demo_server *srv, demo_sock *sock);
+/* READY with a request line read, or *eof (the client hung up). */
+schedrt_poll demo_sock_recv(schedrt_task *task, demo_sock *s, bool *eof);
+/* READY once the answer to request is written (or the client is gone). */
+schedrt_poll demo_sock_send(schedrt_task *task, demo_sock *s, uint64_t request);
+void demo_sock_free(demo_sock *s); /* NULL is fine */
 
 #endif /* SCHEDRT_DEMO_H */

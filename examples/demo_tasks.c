@@ -322,6 +322,7 @@ typedef struct conn {
   demo_log_pending log_send; /* CONN_LOG's record in flight */
   enum conn_state after_log;
   schedrt_handle *parts[CONN_MAX_PARTS]; /* unjoined children */
+  demo_sock *sock;                       /* --real-sockets: the client's connection */
 } conn;
 
 static void conn_start_db(schedrt_task *task, conn *c) {
@@ -394,6 +395,13 @@ static schedrt_poll conn_poll(schedrt_task *task, void *arg) {
     case CONN_READ:
       if (c->reqs_left == 0) {
         c->state = CONN_CLOSE;
+        break;
+      }
+      if (c->sock) {
+        bool eof;
+        if (demo_sock_recv(task, c->sock, &eof) == SCHEDRT_PENDING)
+          return SCHEDRT_PENDING; /* the I/O wait names itself in dumps */
+        c->state = eof ? CONN_CLOSE : CONN_PARSE;
         break;
       }
       if (c->think_ns == 0)
@@ -494,6 +502,8 @@ static schedrt_poll conn_poll(schedrt_task *task, void *arg) {
       break;
 
     case CONN_RESPOND:
+      if (c->sock && demo_sock_send(task, c->sock, c->id) == SCHEDRT_PENDING)
+        return SCHEDRT_PENDING;
       BUMP(srv, requests);
       if (c->reqs_left > 0 && rng_pct(&c->rng) < 20) {
         c->ticks_left = (uint32_t)rng_range(&c->rng, 1, 5);
@@ -515,6 +525,7 @@ static schedrt_poll conn_poll(schedrt_task *task, void *arg) {
       schedrt_sender_drop(c->log);
       atomic_fetch_sub_explicit(&srv->live_conns, 1, memory_order_relaxed);
       BUMP(srv, conns_closed);
+      demo_sock_free(c->sock);
       demo_free(c);
       return SCHEDRT_READY;
     }
@@ -534,18 +545,24 @@ static void conn_drop(void *arg) {
   }
   atomic_fetch_sub_explicit(&srv->live_conns, 1, memory_order_relaxed);
   BUMP(srv, dropped);
+  demo_sock_free(c->sock);
   demo_free(c);
 }
 
-int demo_spawn_conn(demo_server *srv) {
+/* sock: NULL for a simulated connection; else taken over, even on error. */
+static int spawn_conn(demo_server *srv, demo_sock *sock) {
   conn *c = demo_alloc(sizeof *c);
-  if (!c)
+  if (!c) {
+    demo_sock_free(sock);
     return -ENOMEM;
+  }
   c->srv = srv;
+  c->sock = sock;
   c->id = atomic_fetch_add_explicit(&srv->next_conn, 1, memory_order_relaxed) + 1;
   c->rng = rng_seed(c->id);
   c->state = CONN_READ;
-  c->reqs_left = (uint32_t)rng_range(&c->rng, 3, 40);
+  /* A real client decides itself when it hangs up. */
+  c->reqs_left = sock ? UINT32_MAX : (uint32_t)rng_range(&c->rng, 3, 40);
   c->think_ns = rng_range(&c->rng, US(100), MS(5)); /* the first request comes quickly */
   c->log = srv->log_tx ? schedrt_sender_clone(srv->log_tx) : NULL;
   char name[TASK_NAME_LEN];
@@ -558,12 +575,17 @@ int demo_spawn_conn(demo_server *srv) {
     atomic_fetch_sub_explicit(&srv->live_conns, 1, memory_order_relaxed);
     count_spawn_error(srv, err);
     schedrt_sender_drop(c->log);
+    demo_sock_free(sock);
     demo_free(c);
     return err;
   }
   BUMP(srv, conns_accepted);
   return 0;
 }
+
+int demo_spawn_conn(demo_server *srv) { return spawn_conn(srv, NULL); }
+
+int demo_spawn_conn_socket(demo_server *srv, demo_sock *sock) { return spawn_conn(srv, sock); }
 
 /* -------------------------------------------------------------- ticker */
 

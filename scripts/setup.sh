@@ -18,6 +18,8 @@ packages=(
   python3-cbor2       # decoding task dumps in tests
   tmux                # end-to-end TUI tests
   valgrind
+  curl                # a real HTTP client for the example server's tests (tests/examples/net_e2e.py)
+  wrk                 # bench/http_compare.sh
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
