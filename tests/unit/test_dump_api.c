@@ -189,7 +189,15 @@ static schedrt_poll blocker(schedrt_task *t, void *arg) {
   (void)t;
   uint64_t ns = *(uint64_t *)arg;
   atomic_store(&block_started, 1);
-  if (ns) {
+  if (ns == UINT64_MAX) {
+    /* Blocked in a call, off the CPU (the common stuck poll: a read, a lock),
+     * until block_go: on a loaded machine a spinning thread can look merely
+     * preempted and the dump then rightly waits for it. */
+    while (!atomic_load(&block_go)) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+  } else if (ns) {
     struct timespec ts = {(time_t)(ns / SEC), (long)(ns % SEC)};
     while (nanosleep(&ts, &ts) != 0)
       ;
@@ -359,9 +367,9 @@ Test(dump, a_blocked_worker_does_not_hold_the_others, .timeout = 60) {
   cfg.name = "dumptest";
   schedrt_runtime *rt;
   cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
-  static uint64_t zero = 0;
+  static uint64_t off_cpu = UINT64_MAX;
   schedrt_handle *hb, *ht;
-  cr_assert_eq(schedrt_spawn_ex(rt, blocker, &zero, &(schedrt_spawn_opts){.name = "blocker"}, &hb), 0);
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, &off_cpu, &(schedrt_spawn_opts){.name = "blocker"}, &hb), 0);
   cr_assert(eventually(started, NULL));
   cr_assert_eq(schedrt_spawn_ex(rt, ticker, NULL, &(schedrt_spawn_opts){.name = "ticker"}, &ht), 0);
   struct long_poll lp = {rt, 0};
