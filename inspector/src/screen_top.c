@@ -132,7 +132,14 @@ static void draw_header(live_view *s) {
   x = header_item(3, x, "blocking threads", b);
   x = header_item(3, x, "queue", fmt_si(a, sizeof(a), (double)g->values[RATE_G(blocking_queue_depth)]));
   x = header_item(3, x, "jobs/s", fmt_si(a, sizeof(a), g->grate[RATE_G(blocking_jobs_finished)]));
-  header_item(3, x, "started/s", fmt_si(a, sizeof(a), g->grate[RATE_G(blocking_jobs_started)]));
+  /* The I/O driver, for a program that registered file descriptors (else
+   * the pool's start rate, which then has the room). */
+  if (g->values[RATE_G(io_registered)] || g->values[RATE_G(io_events)]) {
+    x = header_item(3, x, "io fds", fmt_si(a, sizeof(a), (double)g->values[RATE_G(io_registered)]));
+    header_item(3, x, "io events/s", fmt_si(a, sizeof(a), g->grate[RATE_G(io_events)]));
+  } else {
+    header_item(3, x, "started/s", fmt_si(a, sizeof(a), g->grate[RATE_G(blocking_jobs_started)]));
+  }
 }
 
 /* A banner row when something needs saying; returns the rows used (0 or 1). */
