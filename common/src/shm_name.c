@@ -58,18 +58,28 @@ int schedrt__shm_name_parse(const char *name, struct schedrt__shm_name *out) {
   return 0;
 }
 
-int schedrt__proc_starttime(pid_t pid, uint64_t *out) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+/* One bounded read of /proc/PID/<file>, NUL-terminated: 0, -ESRCH (no such
+ * process), or another negative errno. */
+static int read_proc(pid_t pid, const char *file, char *buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? -ESRCH : -errno;
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  ssize_t n = read(fd, buf, size - 1);
   int saved = errno;
   close(fd);
   if (n <= 0)
     return n < 0 ? -saved : -EIO;
   buf[n] = '\0';
+  return 0;
+}
+
+int schedrt__proc_starttime(pid_t pid, uint64_t *out) {
+  char buf[1024];
+  int rc = read_proc(pid, "stat", buf, sizeof(buf));
+  if (rc)
+    return rc;
   /* comm (field 2) may contain spaces and ')': fields resume after the last ')'. */
   char *p = strrchr(buf, ')');
   if (!p)
@@ -95,18 +105,11 @@ int schedrt__proc_starttime(pid_t pid, uint64_t *out) {
 }
 
 int schedrt__proc_euid(pid_t pid, uint32_t *out) {
-  char path[64], buf[4096];
-  snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return errno == ENOENT ? -ESRCH : -errno;
+  char buf[4096];
   /* The Uid: line comes early (line 9 of ~55); one bounded read reaches it. */
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  int saved = errno;
-  close(fd);
-  if (n <= 0)
-    return n < 0 ? -saved : -EIO;
-  buf[n] = '\0';
+  int rc = read_proc(pid, "status", buf, sizeof(buf));
+  if (rc)
+    return rc;
   /* "Uid:\t<real>\t<effective>\t<saved>\t<fs>": the effective one names segments. */
   const char *p = strstr(buf, "\nUid:");
   if (!p)
