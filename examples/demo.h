@@ -77,6 +77,8 @@ int demo_spawn_flushers(demo_server *srv);
  * awaits the job: the live view's blocking row and dumps show it.
  */
 int demo_spawn_exporter(demo_server *srv);
+/* Removes the report file the exporter writes (at exit). */
+void demo_remove_report(void);
 /* "cache-warmup": main() awaits it through a join handle (schedrt_join). */
 int demo_spawn_warmup(demo_server *srv, schedrt_handle **handle);
 

@@ -691,12 +691,22 @@ typedef struct export_job {
   uint64_t slow_ns; /* a slow disk */
 } export_job;
 
+static void report_path(char *path, size_t size) {
+  snprintf(path, size, "/tmp/schedrt-demo-report.%ld.txt", (long)getpid());
+}
+
+void demo_remove_report(void) {
+  char path[64];
+  report_path(path, sizeof(path));
+  (void)unlink(path); /* ENOENT when no export ran: fine */
+}
+
 /* Runs on a pool thread: plain blocking calls are fine here, and only here. */
 static void *export_run(void *arg) {
   export_job *j = arg;
   demo_stats *st = &j->srv->stats;
   char path[64];
-  snprintf(path, sizeof(path), "/tmp/schedrt-demo-report.%ld.txt", (long)getpid());
+  report_path(path, sizeof(path));
   struct timespec ts = {0, (long)j->slow_ns};
   nanosleep(&ts, NULL);
   intptr_t written = -1;

@@ -429,6 +429,7 @@ int main(int argc, char **argv) {
     acceptor_stop(&acc);
   uint64_t answers = demo_sockets_stop(socks);
   schedrt_runtime_destroy(srv.rt); /* drops every task still alive */
+  demo_remove_report();            /* nothing left behind in /tmp */
   srv.rt = NULL;
   demo_server_fini(&srv);
 

@@ -14,7 +14,7 @@ started=()
 cleanup() {
   rm -f "$out"
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  for p in "${started[@]}"; do rm -f /dev/shm/schedrt."$(id -u)"."$p".*; done
+  for p in "${started[@]}"; do rm -f /dev/shm/schedrt."$(id -u)"."$p".* /tmp/schedrt-demo-report."$p".txt; done
 }
 trap cleanup EXIT
 
@@ -55,6 +55,9 @@ one() { # SIGNAL
   local left
   left=$(ls /dev/shm | grep "^schedrt\.$(id -u)\.$gone\." || true)
   [ -z "$left" ] || { echo "left behind in /dev/shm after SIG$sig: $left"; exit 1; }
+  # The blocking pool's report export writes a file while the demo runs: gone at exit too.
+  [ ! -e "/tmp/schedrt-demo-report.$gone.txt" ] || {
+    echo "left behind after SIG$sig: /tmp/schedrt-demo-report.$gone.txt"; exit 1; }
 }
 
 one INT
