@@ -23,36 +23,18 @@ static bool push_overflow(struct schedrt_local_queue *q, schedrt_task *t, uint32
                                                memory_order_release, memory_order_relaxed))
     return false;
   (void)tail;
-  /*
-   * Tasks pulled from the injection queue and not run yet go back to its
-   * front, in order: they were ahead of everything still in it, and at its
-   * tail they would wait for the whole backlog again (an injected task once
-   * waited 17 s against a mean of 6.7 s). The others are local work, newer
-   * than the backlog: they go to its tail, marked, as Tokio sends them, so
-   * a worker spawning without end cannot starve remote tasks.
-   */
-  schedrt_task *front = NULL, *front_last = NULL, *back = NULL, *back_last = NULL;
-  for (uint32_t i = 0; i <= n; i++) {
-    schedrt_task *x = i < n ? slot_get(q, head + i) : t;
-    /* Relaxed: the bit is ours to read while the task sits in our ring. */
-    uint32_t s = atomic_load_explicit(&x->state, memory_order_relaxed);
-    bool pulled = s & SCHEDRT_TS_INJECTED;
-    if (!pulled)
-      atomic_fetch_or_explicit(&x->state, SCHEDRT_TS_INJECTED, memory_order_relaxed);
-    schedrt_task **first = pulled ? &front : &back, **last = pulled ? &front_last : &back_last;
-    x->qnext = NULL;
-    if (*last)
-      (*last)->qnext = x;
-    else
-      *first = x;
-    *last = x;
+  schedrt_task *first = slot_get(q, head), *last = first;
+  for (uint32_t i = 1; i < n; i++) {
+    schedrt_task *x = slot_get(q, head + i);
+    last->qnext = x;
+    last = x;
   }
-  if (!schedrt__inject_push_split(inject, front, front_last, back, back_last, n + 1)) {
+  last->qnext = t;
+  t->qnext = NULL;
+  if (!schedrt__inject_push_batch(inject, first, t, n + 1)) {
     /* Closed: only at shutdown, after the workers stopped. Release the
      * scheduled references; the owned list cancels the tasks. */
-    if (front_last)
-      front_last->qnext = back;
-    for (schedrt_task *x = front ? front : back, *nx; x; x = nx) {
+    for (schedrt_task *x = first, *nx; x; x = nx) {
       nx = x->qnext;
       schedrt__task_unref(x);
     }
@@ -79,7 +61,6 @@ static __attribute__((noinline)) bool push_full(struct schedrt_local_queue *q, s
     if (steal != real) {
       /* A thief is mid-copy and will free room; Tokio sends just this task away. */
       t->qnext = NULL;
-      atomic_fetch_or_explicit(&t->state, SCHEDRT_TS_INJECTED, memory_order_relaxed);
       if (!schedrt__inject_push(inject, t))
         schedrt__task_unref(t);
       q->overflows++;

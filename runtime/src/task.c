@@ -260,9 +260,6 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
   } else {
     t->shard = rt->nworkers + (uint32_t)(t->id % (rt->nshards - rt->nworkers));
     atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
-    /* Bound for the injection queue (schedrt__schedule). Relaxed: nobody
-     * else sees the task yet. */
-    atomic_store_explicit(&t->state, SCHEDRT_TS_NOTIFIED | SCHEDRT_TS_INJECTED, memory_order_relaxed);
   }
   schedrt__owned_insert(rt, t);
   if (handle)
@@ -432,9 +429,9 @@ static void task_complete(schedrt_task *t, uint32_t extra_bits) {
 void schedrt__task_run(schedrt_task *t) {
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
   /* Acquire: see everything the waker published before notifying. */
-  while (!atomic_compare_exchange_weak_explicit(
-      &t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~(SCHEDRT_TS_NOTIFIED | SCHEDRT_TS_INJECTED),
-      memory_order_acquire, memory_order_relaxed))
+  while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
+                                                memory_order_acquire, memory_order_relaxed))
     ;
   /* What it waits on is what this poll registers: cleared before the poll is
    * counted, so a dump that sees the count unchanged around its reads never
