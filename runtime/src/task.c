@@ -221,6 +221,12 @@ static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg
   return t;
 }
 
+/* The alive list's shard of a new task: the spawning worker's own (no lock
+ * contention while it spawns), else spread by id over the foreign shards. */
+static uint32_t alive_shard(const schedrt_runtime *rt, const schedrt_worker *w, uint64_t id) {
+  return w ? w->index : rt->nworkers + (uint32_t)(id % (rt->nshards - rt->nworkers));
+}
+
 /* Name, drop callback and spawn site from the spawn call. */
 static void task_describe(schedrt_task *t, const schedrt_spawn_opts *opts, const char *file, int line,
                           const char *func) {
@@ -254,13 +260,13 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
     return -ENOMEM;
   task_describe(t, opts, file, line, func);
   schedrt_worker *w = schedrt__tls_worker;
-  if (w && w->rt == rt) {
-    t->shard = w->index;
+  if (w && w->rt != rt)
+    w = NULL;
+  t->shard = alive_shard(rt, w, t->id);
+  if (w)
     bump(&w->spawned);
-  } else {
-    t->shard = rt->nworkers + (uint32_t)(t->id % (rt->nshards - rt->nworkers));
+  else
     atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
-  }
   schedrt__owned_insert(rt, t);
   if (handle)
     *handle = (schedrt_handle *)t;
@@ -282,13 +288,9 @@ schedrt_task *schedrt__task_blocking_new(schedrt_runtime *rt, schedrt_blocking_f
     return NULL;
   t->blocking_fn = fn;
   task_describe(t, opts, file, line, func);
-  /* Not counted as a spawned task (the pool counts its jobs): the shard only
-   * spreads the alive list's lock, a worker's own while it spawns. */
+  /* Not counted as a spawned task: the pool counts its jobs. */
   schedrt_worker *w = schedrt__tls_worker;
-  if (w && w->rt == rt)
-    t->shard = w->index;
-  else
-    t->shard = rt->nworkers + (uint32_t)(t->id % (rt->nshards - rt->nworkers));
+  t->shard = alive_shard(rt, w && w->rt == rt ? w : NULL, t->id);
   schedrt__owned_insert(rt, t);
   return t;
 }

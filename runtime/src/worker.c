@@ -148,18 +148,15 @@ bool schedrt__coop_exhausted(schedrt_worker *w, schedrt_task *self) {
   return false;
 }
 
-/* Moves the yielded tasks to the ring (they run in yield order) and pops one. */
+/* Pops the oldest yielded task to run now and moves the others to the ring. */
 static schedrt_task *take_deferred(schedrt_worker *w) {
   schedrt_task *t = w->defer_head;
   if (!t)
     return NULL;
-  w->defer_head = w->defer_tail = NULL;
-  for (schedrt_task *x = t->qnext, *nx; x; x = nx) {
-    nx = x->qnext;
-    (void)schedrt__lq_push_back_or_overflow(&w->q, x, &w->rt->inject);
-  }
-  if (t->qnext)
-    schedrt__notify_parked(w->rt);
+  w->defer_head = t->qnext;
+  if (!w->defer_head)
+    w->defer_tail = NULL;
+  requeue_deferred(w);
   return t;
 }
 
