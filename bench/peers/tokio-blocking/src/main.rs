@@ -2,7 +2,7 @@
 //! a task on a 2-worker runtime awaits 1,000 `spawn_blocking` jobs one after
 //! another; main waits for it on a std channel inside `block_on`, as the
 //! chained_spawn port does. Same timing loop and output as
-//! /work/shared/bench/tokio-bench: `tokio <workload> <median_ns_per_iter> <ns_per_op>`.
+//! ../shared/bench/tokio-bench (beside the project): `tokio <workload> <median_ns_per_iter> <ns_per_op>`.
 //! Env: BENCH_WARMUP_ITERS (5), BENCH_WARMUP_MS (200), BENCH_MIN_ITERS (51),
 //!      BENCH_MIN_MS (500), BENCH_MAX_ITERS (100000), BENCH_WORKERS (2).
 
