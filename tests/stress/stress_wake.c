@@ -516,8 +516,15 @@ static schedrt_poll nt_fn(schedrt_task *t, void *arg) {
       schedrt_notify_cancel(nt_n, &w->ticket);
       atomic_fetch_add(&nt_cancels, 1);
     }
-    if (schedrt_notify_wait(nt_n, t, &w->ticket) == SCHEDRT_PENDING)
-      break;
+    if (schedrt_notify_wait(nt_n, t, &w->ticket) == SCHEDRT_PENDING) {
+      /* Registered: now look at the stop flag again. notify_all wakes only
+       * those registered before it, so a waiter that saw the flag clear
+       * before the final notify_all but registered after it would sleep for
+       * ever (a lost wake-up of the test's own making). */
+      if (!atomic_load(&nt_stop))
+        break;
+      continue;
+    }
     if (atomic_load(&nt_stop))
       continue; /* the final notify_all, not a notify_one */
     atomic_fetch_add(&nt_consumed, 1);
