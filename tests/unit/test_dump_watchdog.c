@@ -42,16 +42,38 @@ static void setup(void) {
 
 TestSuite(dump_watchdog, .init = setup, .fini = remove_dir);
 
+static int files_in_dir(void) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  if (!d)
+    return 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
 /* Blocks its worker 150 ms, sleeps 200 ms, six times: each block is a new stuck
- * poll, and the blocks are further apart than the watchdog's rate limit. */
+ * poll, and the blocks are further apart than the watchdog's rate limit. The
+ * first three blocks also last until their dump is saved (at most 10 s): on a
+ * loaded machine a dump can take longer than 150 ms, and one that ends after
+ * the poll rightly shows the task no longer running. */
 static schedrt_poll blocker(schedrt_task *t, void *arg) {
   static uint64_t deadline;
   (void)arg;
   /* Between blocks: the sleep's own state says whether it is over. */
   if (deadline != 0 && schedrt_sleep(t, &deadline, 200 * MS) == SCHEDRT_PENDING)
     return SCHEDRT_PENDING;
-  struct timespec ts = {0, 150 * (long)MS};
-  nanosleep(&ts, NULL);
+  const bool dumped = atomic_load(&blocks_done) < 3;
+  const int before = files_in_dir();
+  const uint64_t start = tdu_now();
+  for (;;) {
+    struct timespec ts = {0, (long)MS};
+    nanosleep(&ts, NULL);
+    uint64_t spent = tdu_now() - start;
+    if (spent >= 150 * MS && (!dumped || files_in_dir() > before || spent >= 10 * SEC))
+      break;
+  }
   if (atomic_fetch_add(&blocks_done, 1) + 1 >= BLOCKS)
     return SCHEDRT_READY;
   schedrt_await(t, "between blocks");
