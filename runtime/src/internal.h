@@ -397,7 +397,7 @@ struct schedrt_runtime {
   _Atomic bool monitor_stop;
   schedrt_parker monitor_park; /* where it sleeps between ticks and timers */
   struct schedrt_timers timers;
-  struct schedrt_io_driver io; /* the monitor waits in it (io.c) */
+  struct schedrt_io_driver io; /* a parked worker waits in it (io.c) */
   struct schedrt__metrics metrics;
   struct schedrt__dump *dump;
   struct schedrt__bpool *bpool;
@@ -406,6 +406,13 @@ struct schedrt_runtime {
   /* Set while a dump asks workers to meet at the barrier (dump.c). */
   _Atomic uint32_t dump_flag SCHEDRT_ALIGNED;
 };
+
+/* Has any fd been registered? Until then nobody waits in epoll. seq_cst: a
+ * parking worker's read and the first registration's store form a Dekker
+ * pair with the idle set (io.c, schedrt_io_register). */
+static inline bool schedrt__io_active(schedrt_runtime *rt) {
+  return atomic_load_explicit(&rt->io.active, memory_order_seq_cst);
+}
 
 /*
  * The calling thread's worker (NULL outside workers). Initial-exec: read on

@@ -56,6 +56,8 @@ static struct schedrt_io_driver *drv(schedrt_runtime *rt) { return &rt->io; }
 int schedrt__io_init(schedrt_runtime *rt) {
   struct schedrt_io_driver *d = drv(rt);
   d->live = d->closed = NULL;
+  atomic_init(&d->active, false);
+  atomic_init(&d->owner, 0);
   atomic_init(&d->events, 0);
   atomic_init(&d->registered, 0);
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -76,7 +78,8 @@ int schedrt__io_init(schedrt_runtime *rt) {
   rc = -pthread_mutex_init(&d->lock, NULL);
   if (rc)
     goto err_wake;
-  rt->monitor_park.wake_fd = d->wake_fd;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    rt->workers[i].park.wake_fd = d->wake_fd;
   return 0;
 err_wake:
   close(d->wake_fd);
@@ -172,6 +175,17 @@ SCHEDRT_API int schedrt_io_register(schedrt_runtime *rt, int fd, schedrt_io **ou
   push_locked(&d->live, io);
   pthread_mutex_unlock(&d->lock);
   atomic_fetch_add_explicit(&d->registered, 1, memory_order_relaxed);
+  schedrt_worker *w = schedrt__tls_worker;
+  if (w && w->rt == rt)
+    schedrt__m_io_registration(w);
+  bool was = false;
+  /* seq_cst, then the idle set's fence and load (notify_parked): a worker
+   * that parked on its futex before it could see this is found asleep and
+   * woken, and parks again in the driver; one that parks later sees it. */
+  if (!atomic_load_explicit(&d->active, memory_order_relaxed) &&
+      atomic_compare_exchange_strong_explicit(&d->active, &was, true, memory_order_seq_cst,
+                                              memory_order_relaxed))
+    schedrt__notify_parked(rt);
   *out = io;
   return 0;
 }
@@ -302,55 +316,124 @@ static void drop_closed(struct schedrt_io *list) {
   }
 }
 
-void schedrt__io_park(schedrt_runtime *rt, uint64_t timeout_ns) {
+/*
+ * The owner word. A parked holder may sleep in epoll for ever: a worker that
+ * finds the driver held sleeps on its futex and sets WANTED, knowing the
+ * holder will see the events. A brief holder (maintenance, the monitor)
+ * leaves at once, so when it lets go of a wanted driver it wakes a sleeper,
+ * which parks again and takes it: never are all workers asleep with nobody
+ * in epoll. One word, so the holder's exchange and the sleeper's CAS are
+ * ordered: one of them sees the other.
+ */
+enum { IO_HELD = 1u, IO_WANTED = 2u };
+
+bool schedrt__io_acquire_to_park(schedrt_runtime *rt) {
+  _Atomic uint32_t *owner = &drv(rt)->owner;
+  uint32_t s = atomic_load_explicit(owner, memory_order_relaxed);
+  for (;;) {
+    /* A parked holder serves every sleeper's want: clear it. */
+    uint32_t next = s & IO_HELD ? s | IO_WANTED : IO_HELD;
+    if (next == s)
+      return false;
+    /* Acquire: the previous holder's dispatch and closed list are seen. */
+    if (atomic_compare_exchange_weak_explicit(owner, &s, next, memory_order_acq_rel, memory_order_relaxed))
+      return !(s & IO_HELD);
+  }
+}
+
+void schedrt__io_release_parked(schedrt_runtime *rt) {
+  /* Release: the next holder sees this one's dispatch. A WANTED set while
+   * we slept stays: we leave with work, and our own next maintenance, a
+   * brief holder, hands the driver to that sleeper. */
+  atomic_fetch_and_explicit(&drv(rt)->owner, ~(uint32_t)IO_HELD, memory_order_release);
+}
+
+bool schedrt__io_acquire_brief(schedrt_runtime *rt) {
   struct schedrt_io_driver *d = drv(rt);
-  schedrt_parker *p = &rt->monitor_park;
-  enum { BATCH = 64 };
-  struct epoll_event evs[BATCH];
+  /* Relaxed pre-check: a held driver is the common case under load. */
+  if (atomic_load_explicit(&d->owner, memory_order_relaxed) & IO_HELD)
+    return false;
+  /* Acquire: pairs with the previous holder's release. */
+  return !(atomic_fetch_or_explicit(&d->owner, IO_HELD, memory_order_acquire) & IO_HELD);
+}
+
+void schedrt__io_release_brief(schedrt_runtime *rt) {
+  /* AcqRel: releases our dispatch; reads a WANTED set before it. */
+  if (atomic_exchange_explicit(&drv(rt)->owner, 0, memory_order_acq_rel) & IO_WANTED)
+    schedrt__notify_parked(rt);
+}
+
+int schedrt__io_wait(schedrt_runtime *rt, schedrt_parker *p, uint64_t timeout_ns,
+                     struct schedrt_io_batch *b) {
+  struct schedrt_io_driver *d = drv(rt);
   /* A pending unpark makes this a look without sleeping; else announce the
    * sleep (relaxed: the exchange below orders what matters). */
   uint32_t empty = SCHEDRT_PARK_EMPTY;
-  bool sleep = !schedrt__park_take(p) &&
+  bool sleep = p && !schedrt__park_take(p) &&
                atomic_compare_exchange_strong_explicit(&p->state, &empty, SCHEDRT_PARK_PARKED_DRIVER,
                                                        memory_order_relaxed, memory_order_relaxed);
   if (!sleep)
     timeout_ns = 0;
   struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
                         .tv_nsec = (long)(timeout_ns % 1000000000u)};
-  int n = epoll_pwait2(d->epfd, evs, BATCH, timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
+  int n = epoll_pwait2(d->epfd, b->evs, SCHEDRT__IO_BATCH, timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
   if (n < 0 && errno == ENOSYS) {
     /* Kernels before 5.11: millisecond resolution, rounded up (never early). */
     uint64_t ms = timeout_ns == UINT64_MAX ? UINT64_MAX : (timeout_ns + 999999u) / 1000000u;
-    n = epoll_wait(d->epfd, evs, BATCH, ms > INT_MAX ? -1 : (int)ms);
+    n = epoll_wait(d->epfd, b->evs, SCHEDRT__IO_BATCH, ms > INT_MAX ? -1 : (int)ms);
   }
   if (sleep)
     /* Acquire: an unparker's work is visible; NOTIFIED is consumed too. */
     (void)atomic_exchange_explicit(&p->state, SCHEDRT_PARK_EMPTY, memory_order_acquire);
+  b->n = n < 0 ? 0 : n;
   /*
    * Under the driver lock, which registration holds around EPOLL_CTL_ADD:
    * a registration whose event we hold is initialised before we touch it
    * (epoll orders it in the kernel, where TSan cannot see). The closed
    * ones taken now were deregistered before: an event for them can only
-   * be in this batch, so they are released after it.
+   * be in this batch (holders take turns), so they are released after it.
    */
-  struct schedrt_io *closed = take_closed(d);
-  uint64_t dispatched = 0;
-  for (int i = 0; i < n; i++) {
-    struct schedrt_io *io = evs[i].data.ptr;
-    if (!io) {
+  b->closed = take_closed(d);
+  int ready = 0;
+  for (int i = 0; i < b->n; i++) {
+    if (!b->evs[i].data.ptr) {
       uint64_t v;
       ssize_t rc = read(d->wake_fd, &v, sizeof(v)); /* drain; EAGAIN if already drained */
       (void)rc;
       continue;
     }
+    ready++;
+  }
+  return ready;
+}
+
+uint32_t schedrt__io_dispatch(schedrt_runtime *rt, struct schedrt_io_batch *b) {
+  uint32_t dispatched = 0;
+  for (int i = 0; i < b->n; i++) {
+    struct schedrt_io *io = b->evs[i].data.ptr;
+    if (!io)
+      continue;
     /* Still referenced by the driver, even if closed meanwhile. */
     if (!atomic_load_explicit(&io->closed, memory_order_relaxed))
-      io_ready(io, bits_of(evs[i].events));
+      io_ready(io, bits_of(b->evs[i].events));
     dispatched++;
   }
   if (dispatched)
-    atomic_fetch_add_explicit(&d->events, dispatched, memory_order_relaxed);
-  drop_closed(closed);
+    atomic_fetch_add_explicit(&drv(rt)->events, dispatched, memory_order_relaxed);
+  drop_closed(b->closed);
+  b->closed = NULL;
+  b->n = 0;
+  return dispatched;
+}
+
+uint32_t schedrt__io_poll_now(schedrt_runtime *rt) {
+  if (!schedrt__io_acquire_brief(rt))
+    return 0;
+  struct schedrt_io_batch b;
+  (void)schedrt__io_wait(rt, NULL, 0, &b);
+  uint32_t n = schedrt__io_dispatch(rt, &b);
+  schedrt__io_release_brief(rt);
+  return n;
 }
 
 void schedrt__io_fini(schedrt_runtime *rt) {
@@ -370,7 +453,8 @@ void schedrt__io_fini(schedrt_runtime *rt) {
     io_unref(io);
   }
   drop_closed(take_closed(d));
-  rt->monitor_park.wake_fd = -1;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    rt->workers[i].park.wake_fd = -1;
   close(d->wake_fd);
   close(d->epfd);
   pthread_mutex_destroy(&d->lock);

@@ -1,10 +1,11 @@
 /*
- * The readiness driver (io.c): epoll, driven by the monitor thread, which
- * already sleeps until the next timer. It waits in epoll_wait instead of on
- * its futex, so one wait covers timers, I/O and the monitor's own wake-ups
- * (the parker's PARKED_DRIVER state: an unpark writes the driver's eventfd).
- * docs/architecture.md, "I/O", says why a dedicated thread and not a parked
- * worker.
+ * The readiness driver (io.c): one epoll set, waited in by whichever runtime
+ * thread holds it, Tokio's way: a worker that finds nothing to run parks
+ * inside epoll_wait (the parker's PARKED_DRIVER state: an unpark writes the
+ * driver's eventfd), so the tasks its events wake run on it without a hop.
+ * Busy workers look into it without sleeping at maintenance, and the monitor
+ * at each of its wake-ups, for when every worker is busy.
+ * docs/architecture.md, "I/O", says why and what it measured.
  */
 #ifndef SCHEDRT_IO_H
 #define SCHEDRT_IO_H
@@ -14,15 +15,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 struct schedrt_runtime;
 struct schedrt_io;
+struct schedrt_parker;
 
 struct schedrt_io_driver {
   int epfd;    /* -1 until created */
-  int wake_fd; /* eventfd in the epoll set: unparks the monitor */
+  int wake_fd; /* eventfd in the epoll set: unparks the thread waiting in it */
+  /* Set once by the first registration: until then parked workers sleep on
+   * their futex (cheaper to wake) and nobody looks into epoll. */
+  _Atomic bool active;
+  /* SCHEDRT__IO_HELD while one thread waits in or reads the epoll set;
+   * SCHEDRT__IO_WANTED when a worker found it held and went to sleep on its
+   * futex, so a brief holder must hand the driver on (io.c). */
+  _Atomic uint32_t owner;
   /* Registrations not yet closed (for destroy), and closed ones the driver
-   * still references until its current batch of events is dispatched. */
+   * still references until the batch of events it took is dispatched. */
   pthread_mutex_t lock;
   struct schedrt_io *live;
   struct schedrt_io *closed;
@@ -31,12 +41,48 @@ struct schedrt_io_driver {
   _Atomic uint64_t registered;
 };
 
+/* One turn's events, and the registrations closed before it (io.c). */
+#define SCHEDRT__IO_BATCH 128
+struct schedrt_io_batch {
+  int n;
+  struct schedrt_io *closed;
+  struct epoll_event evs[SCHEDRT__IO_BATCH];
+};
+
 int schedrt__io_init(struct schedrt_runtime *rt);
-/* After the monitor stopped: shuts every registration, closes the driver. */
+/* After the workers and the monitor stopped: shuts every registration, closes the driver. */
 void schedrt__io_fini(struct schedrt_runtime *rt);
-/* Monitor thread only: sleeps in epoll for at most timeout_ns (UINT64_MAX:
- * no limit) or until its parker is unparked, then wakes the ready tasks. */
-void schedrt__io_park(struct schedrt_runtime *rt, uint64_t timeout_ns);
+
+/*
+ * A parking worker: takes the driver to sleep in it. On failure (another
+ * thread holds it) marks it wanted, so a brief holder hands it on when it
+ * lets go (with a wake-up of a sleeper). Then schedrt__io_wait with its
+ * parker, schedrt__io_dispatch, schedrt__io_release_parked.
+ */
+bool schedrt__io_acquire_to_park(struct schedrt_runtime *rt);
+/* A parked holder lets go; a wanted mark stays for the next brief holder. */
+void schedrt__io_release_parked(struct schedrt_runtime *rt);
+/*
+ * The holder only. Waits in epoll for at most timeout_ns (UINT64_MAX: no
+ * limit; p NULL: no wait at all) or until p is unparked. Returns the number
+ * of registrations with events in b (not counting the driver's eventfd).
+ */
+int schedrt__io_wait(struct schedrt_runtime *rt, struct schedrt_parker *p, uint64_t timeout_ns,
+                     struct schedrt_io_batch *b);
+/* The holder only, after schedrt__io_wait: wakes the ready tasks (on a
+ * worker, into its own queues); returns the events dispatched. */
+uint32_t schedrt__io_dispatch(struct schedrt_runtime *rt, struct schedrt_io_batch *b);
+/* A brief holder: takes the driver only if nobody holds it; lets go of it
+ * waking a sleeping worker if one wanted it meanwhile. */
+bool schedrt__io_acquire_brief(struct schedrt_runtime *rt);
+void schedrt__io_release_brief(struct schedrt_runtime *rt);
+/*
+ * A look without sleeping, by a busy worker at maintenance or by the
+ * monitor: does nothing if another thread holds the driver; else waits for
+ * nothing, dispatches, and hands the driver to a sleeping worker that wanted
+ * it. Returns the events dispatched.
+ */
+uint32_t schedrt__io_poll_now(struct schedrt_runtime *rt);
 
 /* A connected socket's peer as text ("127.0.0.1:80", "[::1]:80",
  * "unix:/path"); false for anything else. For dumps: best effort, the fd

@@ -179,6 +179,8 @@ static inline void schedrt__m_poll_done(schedrt_worker *w, bool timed) {
 
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { w->m.c.local_schedules++; }
 static inline void schedrt__m_budget_forced_yield(schedrt_worker *w) { w->m.c.budget_forced_yields++; }
+static inline void schedrt__m_io_dispatched(schedrt_worker *w, uint32_t n) { w->m.c.io_dispatched += n; }
+static inline void schedrt__m_io_registration(schedrt_worker *w) { w->m.c.io_registrations++; }
 /* n: tasks taken by one steal, including the one returned to run. */
 static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
   w->m.c.steals += n;
@@ -227,6 +229,11 @@ static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state
 }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_budget_forced_yield(schedrt_worker *w) { (void)w; }
+static inline void schedrt__m_io_dispatched(schedrt_worker *w, uint32_t n) {
+  (void)w;
+  (void)n;
+}
+static inline void schedrt__m_io_registration(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
   (void)w;
   (void)n;

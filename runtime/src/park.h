@@ -1,17 +1,17 @@
 /*
  * Parking: how a runtime thread with nothing to do sleeps until another
  * wakes it, or until a deadline (Tokio's park.rs, on the futex). Workers park
- * here when every queue is empty; the monitor thread sleeps here between its
- * ticks and timer deadlines.
+ * here when every queue is empty (or in the I/O driver, io.h); the monitor
+ * thread sleeps here between its ticks and timer deadlines.
  *
  * One word per parker:
  *   EMPTY          awake, no wake-up pending
  *   PARKED         asleep on the futex of this word
  *   NOTIFIED       a wake-up is pending: the next park consumes it and returns
- *   PARKED_DRIVER  asleep inside the I/O driver's wait (the monitor thread,
- *                  io.c): an unpark writes the parker's eventfd instead of
- *                  waking the futex. The driver is a second implementation
- *                  of park behind the same unpark.
+ *   PARKED_DRIVER  asleep inside the I/O driver's wait (a worker holding
+ *                  the driver, io.c): an unpark writes the parker's eventfd
+ *                  instead of waking the futex. The driver is a second
+ *                  implementation of park behind the same unpark.
  *
  * A wake-up is never lost: unpark stores NOTIFIED whatever the parker is
  * doing, and a parker sleeps only while the word still says PARKED. Several

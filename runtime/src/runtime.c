@@ -148,8 +148,11 @@ static void *monitor_main(void *arg) {
     pthread_mutex_unlock(&tm->lock);
     if (next > next_tick)
       next = next_tick;
-    /* Timers, I/O and the monitor's own wake-ups share this one wait. */
-    schedrt__io_park(rt, next > now ? next - now : 0);
+    /* The fallback for I/O when every worker is busy: they look into the
+     * driver only at maintenance, and none waits in it. */
+    if (schedrt__io_active(rt))
+      (void)schedrt__io_poll_now(rt);
+    (void)schedrt__park(&rt->monitor_park, next > now ? next - now : 0);
   }
   return NULL;
 }

@@ -331,6 +331,27 @@ static void run_task(schedrt_worker *w, schedrt_task *t) {
   atomic_store_explicit(&w->current, NULL, memory_order_relaxed);
 }
 
+/*
+ * The worker holds the driver: sleeps in epoll until an event or an unpark,
+ * then releases it. True when events woke tasks: it has then left the
+ * sleeper list first, so the tasks land in its queues as a running worker's
+ * and their pushes wake a thief as usual.
+ */
+static bool park_in_driver(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
+  struct schedrt_io_batch b;
+  bool woke = schedrt__io_wait(rt, &w->park, UINT64_MAX, &b) > 0;
+  if (woke) {
+    /* If a notifier took us off the list first, it counted us as searching. */
+    w->searching = !schedrt__idle_unpark_by_id(&rt->idle, w->index);
+    schedrt__m_io_dispatched(w, schedrt__io_dispatch(rt, &b));
+  } else {
+    (void)schedrt__io_dispatch(rt, &b);
+  }
+  schedrt__io_release_parked(rt);
+  return woke;
+}
+
 /* Returns when there may be work (or shutdown, or a dump request). */
 static void park(schedrt_worker *w) {
   schedrt_runtime *rt = w->rt;
@@ -352,8 +373,12 @@ static void park(schedrt_worker *w) {
   for (;;) {
     /* A pending wake-up first; with none, sleep unless there is a reason to
      * be up. Whoever raises shutdown or a dump unparks after raising it. */
-    if (!schedrt__park_take(&w->park) && !stopping(rt) && !schedrt__dump_requested(rt))
-      (void)schedrt__park(&w->park, UINT64_MAX);
+    if (!schedrt__park_take(&w->park) && !stopping(rt) && !schedrt__dump_requested(rt)) {
+      if (!schedrt__io_active(rt) || !schedrt__io_acquire_to_park(rt))
+        (void)schedrt__park(&w->park, UINT64_MAX);
+      else if (park_in_driver(w))
+        break;
+    }
     uint64_t now = schedrt__now_ns();
     atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
     /* Parked time is not polling time: restart the interval estimate. */
@@ -392,6 +417,10 @@ void *schedrt__worker_main(void *arg) {
     if (w->tick % SCHEDRT_MAINTENANCE_INTERVAL == 0) {
       clock_tick(w);
       requeue_deferred(w);
+      /* Tokio's event_interval: while every worker is busy, none waits in
+       * the driver, so each looks into it now and then. */
+      if (schedrt__io_active(rt))
+        schedrt__m_io_dispatched(w, schedrt__io_poll_now(rt));
       schedrt__m_maintenance(w);
     }
     if (SCHEDRT_UNLIKELY(schedrt__dump_requested(rt)))

@@ -145,7 +145,8 @@ demo_pid=$(start_bg "$demo" --workers 2 --duration 120 -q) || exit 1
 pids+=("$demo_pid")
 
 # ---------------------------------------------------------------- the main walk-through
-new_term 100 30
+# 34 rows: the worker panel lists every worker metric, then both histograms and the buckets.
+new_term 100 34
 type_line "$inspect $demo_pid -d 2"
 wait_for "sched-inspect  pid $demo_pid" 10 && pass "attached" || fail "no header"
 wait_for 'polls/s [0-9]' 5 && pass "rates shown" || fail "no polls/s figure"

@@ -11,9 +11,16 @@
  *   close     tasks wait to read while a foreign thread either writes to
  *             their socket or closes their registration, at random: each
  *             task ends, with the byte or with -ECANCELED
+ *   handover  echo tasks answer a foreign thread's rounds, so between rounds
+ *             every worker parks: one must wait in the driver each time,
+ *             also when it parked while a busy worker held the driver for
+ *             a look at maintenance (it is then handed over). The monitor's
+ *             fallback look is switched off (a 60 s period), so a round
+ *             with nobody in epoll is never answered: it fails at 10 s
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -155,6 +162,50 @@ static void phase_close(schedrt_runtime *rt) {
   STRESS_CHECK(cancelled > 0, "no wait was ended by a close: the phase proved nothing");
 }
 
+/* ------------------------------------------------------------ handover */
+
+static void phase_handover(void) {
+  enum { PAIRS = 16 };
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = 2;
+  cfg.name = "stress-handover";
+  cfg.monitor_period_ms = 60000;
+  schedrt_runtime *rt = NULL;
+  STRESS_OK(schedrt_runtime_create(&cfg, &rt));
+  unsigned long rounds = stress_count(20000, 2000);
+  static struct end ends[PAIRS];
+  schedrt_handle *h[PAIRS];
+  int client[PAIRS];
+  for (unsigned i = 0; i < PAIRS; i++) {
+    int sv[2];
+    socket_pair(sv);
+    client[i] = sv[1];
+    /* serve false: reads, then writes back, and ends after the last write. */
+    ends[i] = (struct end){.left = rounds, .phase = READ};
+    STRESS_OK(schedrt_io_register(rt, sv[0], &ends[i].io));
+    STRESS_OK(schedrt_spawn_ex(rt, end_fn, &ends[i], NULL, &h[i]));
+  }
+  for (unsigned long r = 0; r < rounds; r++) {
+    for (unsigned i = 0; i < PAIRS; i++)
+      STRESS_CHECK(write(client[i], "x", 1) == 1, "write: %s", strerror(errno));
+    for (unsigned i = 0; i < PAIRS; i++) {
+      struct pollfd pfd = {.fd = client[i], .events = POLLIN};
+      int n = poll(&pfd, 1, 10000);
+      STRESS_CHECK(n == 1, "round %lu pair %u: no echo within 10 s (nobody waited in the driver)", r, i);
+      char b;
+      STRESS_CHECK(read(client[i], &b, 1) == 1, "read: %s", strerror(errno));
+    }
+  }
+  for (unsigned i = 0; i < PAIRS; i++) {
+    STRESS_OK(schedrt_join(h[i], JOIN_NS, NULL));
+    schedrt_io_close(ends[i].io);
+    close(client[i]);
+  }
+  schedrt_runtime_destroy(rt);
+  printf("handover: %lu rounds of %u echoes, the workers idle between rounds\n", rounds, PAIRS);
+}
+
 int main(int argc, char **argv) {
   stress_watchdog(150);
   const char *only = argc > 1 ? argv[1] : NULL;
@@ -165,6 +216,8 @@ int main(int argc, char **argv) {
   if (!only || !strcmp(only, "close"))
     phase_close(rt);
   schedrt_runtime_destroy(rt);
+  if (!only || !strcmp(only, "handover"))
+    phase_handover();
   printf("stress_io: pass (%.1f s)\n", stress_now() - t0);
   return STRESS_PASS;
 }

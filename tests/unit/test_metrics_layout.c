@@ -200,14 +200,14 @@ Test(metrics_layout, sizes_quoted_in_the_protocol_document) {
   /* docs/shm-protocol.md, section 3 ("Example"): an independent reader
    * checks its arithmetic against these. */
   struct schedrt_shm_geometry g;
-  cr_assert_eq(SCHEDRT_M__COUNT, 30, "layout 2.3's descriptors: update the document's example");
+  cr_assert_eq(SCHEDRT_M__COUNT, 32, "layout 2.4's descriptors: update the document's example");
   cr_assert_eq(schedrt_shm_geometry(4, 4096, &g), 0);
-  cr_assert_eq(g.slot_off, 4992u);
-  cr_assert_eq(g.hist_off, 6528u);
+  cr_assert_eq(g.slot_off, 5248u);
+  cr_assert_eq(g.hist_off, 6784u);
   cr_assert_eq(g.ctl_off, 12288u);
   cr_assert_eq(g.total_size, 16384u);
   cr_assert_eq(schedrt_shm_geometry(64, 4096, &g), 0);
-  cr_assert_eq(g.hist_off, 29568u);
+  cr_assert_eq(g.hist_off, 29824u);
   cr_assert_eq(g.ctl_off, 98304u);
   cr_assert_eq(g.total_size, 102400u);
   cr_assert_eq(schedrt_shm_geometry(1, 4096, &g), 0);

@@ -107,7 +107,9 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
  */
 #define SCHEDRT_WSLOT_METRICS_MORE(X)                                                                        \
   X(budget_forced_yields, COUNTER, 256, uint64_t, "events", "polls made to yield: cooperative budget spent", \
-    TICK)
+    TICK)                                                                                                    \
+  X(io_dispatched, COUNTER, 264, uint64_t, "events", "I/O readiness events this worker dispatched", TICK)    \
+  X(io_registrations, COUNTER, 272, uint64_t, "fds", "fds registered by tasks on this worker", TICK)
 
 /* Every worker metric, in id order. */
 #define SCHEDRT_WSLOT_METRICS(X) SCHEDRT_WSLOT_METRICS_2_0(X) SCHEDRT_WSLOT_METRICS_MORE(X)

@@ -39,7 +39,7 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
  * watchdog's saved dumps in the header. 2.3: budget_forced_yields (worker)
  * and the blocking pool's global metrics. */
 #define SCHEDRT_SHM_MAJOR 2
-#define SCHEDRT_SHM_MINOR 3
+#define SCHEDRT_SHM_MINOR 4
 
 /* Header state: READY is stored last, with release (after everything else). */
 enum {
