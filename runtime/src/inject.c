@@ -30,6 +30,34 @@ bool schedrt__inject_push_batch(struct schedrt_inject *q, schedrt_task *first, s
   return true;
 }
 
+bool schedrt__inject_push_split(struct schedrt_inject *q, schedrt_task *front, schedrt_task *front_last,
+                                schedrt_task *back, schedrt_task *back_last, uint64_t n) {
+  pthread_mutex_lock(&q->lock);
+  if (q->closed) {
+    pthread_mutex_unlock(&q->lock);
+    return false;
+  }
+  if (front) {
+    front_last->qnext = q->head;
+    q->head = front;
+    if (!q->tail)
+      q->tail = front_last;
+  }
+  if (back) {
+    back_last->qnext = NULL;
+    if (q->tail)
+      q->tail->qnext = back;
+    else
+      q->head = back;
+    q->tail = back_last;
+  }
+  /* Relaxed: len is a hint outside the lock; the lock orders the list. */
+  atomic_store_explicit(&q->len, atomic_load_explicit(&q->len, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+  pthread_mutex_unlock(&q->lock);
+  return true;
+}
+
 bool schedrt__inject_push(struct schedrt_inject *q, schedrt_task *t) {
   return schedrt__inject_push_batch(q, t, t, 1);
 }

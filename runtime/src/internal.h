@@ -70,6 +70,12 @@ enum {
    */
   SCHEDRT_TS_BLOCKING = 1u << 7,
   /*
+   * Went through the injection queue and was not polled since (task_run
+   * clears it in the CAS that starts the poll). A full ring's overflow sends
+   * these back to the queue's front, the rest to its tail (local_queue.c).
+   */
+  SCHEDRT_TS_INJECTED = 1u << 8,
+  /*
    * High 16 bits: how many threads that are not the runtime's workers woke
    * the task and are still pushing it into the injection queue (they use
    * the runtime until they take their count back). Completion waits for
@@ -232,6 +238,13 @@ bool schedrt__inject_push(struct schedrt_inject *q, schedrt_task *t);
 /* Pushes a linked batch first..last (qnext links) of n tasks. */
 bool schedrt__inject_push_batch(struct schedrt_inject *q, schedrt_task *first, schedrt_task *last,
                                 uint64_t n);
+/*
+ * A full ring's overflow: front (a qnext-linked list, possibly NULL) goes
+ * before the queue's head in its order, back after its tail; n tasks in all.
+ * False if the queue is closed (nothing taken).
+ */
+bool schedrt__inject_push_split(struct schedrt_inject *q, schedrt_task *front, schedrt_task *front_last,
+                                schedrt_task *back, schedrt_task *back_last, uint64_t n);
 /* Pops up to max tasks, linked through qnext; returns the first or NULL. */
 schedrt_task *schedrt__inject_pop_n(struct schedrt_inject *q, uint64_t max, uint64_t *n);
 void schedrt__inject_close(struct schedrt_inject *q);

@@ -10,31 +10,70 @@ static inline schedrt_task *slot_get(struct schedrt_local_queue *q, uint32_t pos
   return atomic_load_explicit(&q->buf[pos & SCHEDRT_LOCAL_QUEUE_MASK], memory_order_relaxed);
 }
 
-/* Moves half the ring plus t to the injection queue. False if a thief got in first. */
+/* Appends x to the list first..last (qnext links). */
+static void list_add(schedrt_task **first, schedrt_task **last, schedrt_task *x) {
+  x->qnext = NULL;
+  if (*last)
+    (*last)->qnext = x;
+  else
+    *first = x;
+  *last = x;
+}
+
+/*
+ * The ring is full and t does not fit. Takes the whole ring, and:
+ * - tasks pulled from the injection queue and not polled since go back to
+ *   its front, in order: they were ahead of everything still in it, and at
+ *   its tail they would wait for the whole backlog again (an injected task
+ *   once waited 17 s against a mean of 6.7 s). All of them, not only those
+ *   of the ring's older half: those left in the ring would run before the
+ *   older ones sent back;
+ * - local work, newer than the backlog: its newest half-ring stays, the
+ *   older part goes to the queue's tail, marked, as Tokio sends it, so a
+ *   worker spawning without end cannot starve remote tasks.
+ * False if a thief got in first.
+ */
 static bool push_overflow(struct schedrt_local_queue *q, schedrt_task *t, uint32_t head, uint32_t tail,
                           struct schedrt_inject *inject) {
-  const uint32_t n = SCHEDRT_LOCAL_QUEUE_CAP / 2;
+  const uint32_t n = tail - head;
   uint64_t prev = schedrt__lq_pack(head, head);
-  /* Claim [head, head+n) by moving both halves of head past it. Release:
-   * the claim is ordered after our earlier slot writes. On failure (a thief
-   * got in) nothing is read here: the caller's next loop reloads head with
+  /* Claim [head, tail) by moving both halves of head to tail. Release: the
+   * claim is ordered after our earlier slot writes. On failure (a thief got
+   * in) nothing is read here: the caller's next loop reloads head with
    * acquire. */
-  if (!atomic_compare_exchange_strong_explicit(&q->head, &prev, schedrt__lq_pack(head + n, head + n),
+  if (!atomic_compare_exchange_strong_explicit(&q->head, &prev, schedrt__lq_pack(tail, tail),
                                                memory_order_release, memory_order_relaxed))
     return false;
-  (void)tail;
-  schedrt_task *first = slot_get(q, head), *last = first;
-  for (uint32_t i = 1; i < n; i++) {
-    schedrt_task *x = slot_get(q, head + i);
-    last->qnext = x;
-    last = x;
+  uint32_t locals = 0;
+  for (uint32_t i = 0; i <= n; i++) {
+    schedrt_task *x = i < n ? slot_get(q, head + i) : t;
+    /* Relaxed: the bit is ours to read while the task sits in our ring. */
+    locals += !(atomic_load_explicit(&x->state, memory_order_relaxed) & SCHEDRT_TS_INJECTED);
   }
-  last->qnext = t;
-  t->qnext = NULL;
-  if (!schedrt__inject_push_batch(inject, first, t, n + 1)) {
+  uint32_t keep = locals < SCHEDRT_LOCAL_QUEUE_CAP / 2 ? locals : SCHEDRT_LOCAL_QUEUE_CAP / 2;
+  uint32_t send_back = locals - keep, put = 0;
+  schedrt_task *front = NULL, *front_last = NULL, *back = NULL, *back_last = NULL;
+  for (uint32_t i = 0; i <= n; i++) {
+    schedrt_task *x = i < n ? slot_get(q, head + i) : t;
+    if (atomic_load_explicit(&x->state, memory_order_relaxed) & SCHEDRT_TS_INJECTED) {
+      list_add(&front, &front_last, x);
+    } else if (send_back) {
+      send_back--;
+      atomic_fetch_or_explicit(&x->state, SCHEDRT_TS_INJECTED, memory_order_relaxed);
+      list_add(&back, &back_last, x);
+    } else {
+      /* The ring is empty now (head == tail): the kept ones go back in order. */
+      slot_put(q, tail + put++, x);
+    }
+  }
+  /* Release: publishes the kept slots to thieves that acquire tail. */
+  atomic_store_explicit(&q->tail, tail + put, memory_order_release);
+  if (!schedrt__inject_push_split(inject, front, front_last, back, back_last, n + 1 - put)) {
     /* Closed: only at shutdown, after the workers stopped. Release the
      * scheduled references; the owned list cancels the tasks. */
-    for (schedrt_task *x = first, *nx; x; x = nx) {
+    if (front_last)
+      front_last->qnext = back;
+    for (schedrt_task *x = front ? front : back, *nx; x; x = nx) {
       nx = x->qnext;
       schedrt__task_unref(x);
     }
@@ -59,9 +98,12 @@ static __attribute__((noinline)) bool push_full(struct schedrt_local_queue *q, s
       return false;
     }
     if (steal != real) {
-      /* A thief is mid-copy and will free room; Tokio sends just this task away. */
+      /* A thief is mid-copy and will free room; Tokio sends just this task
+       * away (to the front if it came from there, as push_overflow does). */
       t->qnext = NULL;
-      if (!schedrt__inject_push(inject, t))
+      bool pulled = atomic_fetch_or_explicit(&t->state, SCHEDRT_TS_INJECTED, memory_order_relaxed) &
+                    SCHEDRT_TS_INJECTED;
+      if (!schedrt__inject_push_split(inject, pulled ? t : NULL, t, pulled ? NULL : t, t, 1))
         schedrt__task_unref(t);
       q->overflows++;
       return true;

@@ -254,14 +254,16 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
    * spawning before destroy is called (schedrt.h). */
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return -ESHUTDOWN;
-  /* Alive list + scheduled, + the handle's. */
-  schedrt_task *t = task_new(rt, fn, arg, SCHEDRT_TS_NOTIFIED, handle ? 3u : 2u);
-  if (!t)
-    return -ENOMEM;
-  task_describe(t, opts, file, line, func);
   schedrt_worker *w = schedrt__tls_worker;
   if (w && w->rt != rt)
     w = NULL;
+  /* Alive list + scheduled, + the handle's. A foreign spawn is bound for the
+   * injection queue (schedrt__schedule). */
+  uint32_t state = w ? SCHEDRT_TS_NOTIFIED : SCHEDRT_TS_NOTIFIED | SCHEDRT_TS_INJECTED;
+  schedrt_task *t = task_new(rt, fn, arg, state, handle ? 3u : 2u);
+  if (!t)
+    return -ENOMEM;
+  task_describe(t, opts, file, line, func);
   t->shard = alive_shard(rt, w, t->id);
   if (w)
     bump(&w->spawned);
@@ -431,9 +433,9 @@ static void task_complete(schedrt_task *t, uint32_t extra_bits) {
 void schedrt__task_run(schedrt_task *t) {
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
   /* Acquire: see everything the waker published before notifying. */
-  while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
-                                                (s | SCHEDRT_TS_RUNNING) & ~SCHEDRT_TS_NOTIFIED,
-                                                memory_order_acquire, memory_order_relaxed))
+  while (!atomic_compare_exchange_weak_explicit(
+      &t->state, &s, (s | SCHEDRT_TS_RUNNING) & ~(SCHEDRT_TS_NOTIFIED | SCHEDRT_TS_INJECTED),
+      memory_order_acquire, memory_order_relaxed))
     ;
   /* What it waits on is what this poll registers: cleared before the poll is
    * counted, so a dump that sees the count unchanged around its reads never

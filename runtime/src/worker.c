@@ -76,6 +76,10 @@ void schedrt__schedule(schedrt_task *t, bool is_yield) {
     return;
   }
   t->qnext = NULL;
+  /* Relaxed: read by the worker that pulls it, after the queue's lock. A
+   * spawn from this thread set it already. */
+  if (!(s & SCHEDRT_TS_INJECTED))
+    atomic_fetch_or_explicit(&t->state, SCHEDRT_TS_INJECTED, memory_order_relaxed);
   if (!schedrt__inject_push(&rt->inject, t)) {
     schedrt__task_unref(t); /* shutting down: the alive list cancels it */
     return;

@@ -65,7 +65,8 @@ Test(io_driver, a_parked_worker_waits_in_the_driver) {
   schedrt_handle *h = start_reader(rt, &r, sv);
   bool ok;
   STRESS_WAIT_UNTIL(ok, park_state(rt) == SCHEDRT_PARK_PARKED_DRIVER && (owner(rt) & 1u), WAIT_S);
-  cr_assert(ok, "the idle worker is not asleep in epoll (park state %u, owner %u)", park_state(rt), owner(rt));
+  cr_assert(ok, "the idle worker is not asleep in epoll (park state %u, owner %u)", park_state(rt),
+            owner(rt));
   cr_assert_eq(write(sv[1], "x", 1), 1);
   cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0, "the event woke nobody");
   cr_assert_eq(r.res, 1);

@@ -94,7 +94,9 @@ Test(local_queue, fits_256_without_overflow) {
   free(q);
 }
 
-/* Tokio: overflow. The 257th push moves the oldest half plus itself to the injection queue. */
+/* Tokio's overflow, nearly: the 257th push of local work sends the oldest
+ * 129 to the injection queue's tail and keeps the newest half (the pushed
+ * task with them; Tokio sends the pushed task away too). */
 Test(local_queue, overflow_257_moves_half_and_loses_nothing) {
   struct schedrt_local_queue *q = new_queue();
   schedrt_task *t = new_tasks(CAP + 1);
@@ -109,15 +111,54 @@ Test(local_queue, overflow_257_moves_half_and_loses_nothing) {
   uint64_t order[CAP + 1];
   uint64_t from_inject = drain_inject(seen, t, order, CAP + 1);
   cr_assert_eq(from_inject, CAP / 2 + 1);
-  /* The oldest half, in order, then the task that overflowed. */
-  for (unsigned i = 0; i < CAP / 2; i++)
+  for (unsigned i = 0; i < CAP / 2 + 1; i++)
     cr_assert_eq(order[i], i);
-  cr_assert_eq(order[CAP / 2], CAP);
   uint64_t from_local = drain_local(q, seen, t, order, CAP + 1);
   cr_assert_eq(from_local, CAP / 2);
   for (unsigned i = 0; i < CAP / 2; i++)
-    cr_assert_eq(order[i], CAP / 2 + i);
+    cr_assert_eq(order[i], CAP / 2 + 1 + i);
   for (unsigned i = 0; i < CAP + 1; i++)
+    cr_assert_eq(seen[i], 1, "task %u recovered %u times", i, seen[i]);
+  /* What went to the queue is marked as having been there. */
+  cr_assert(atomic_load(&t[0].state) & SCHEDRT_TS_INJECTED);
+  free(t);
+  free(q);
+}
+
+/*
+ * Tasks pulled from the injection queue and not polled yet (INJECTED) go
+ * back to its front, all of them and in order, ahead of what was still
+ * queued; local work keeps its newest half-ring. Every third task here was
+ * pulled.
+ */
+Test(local_queue, overflow_sends_pulled_tasks_to_the_front_in_order) {
+  struct schedrt_local_queue *q = new_queue();
+  schedrt_task *t = new_tasks(CAP + 2);
+  schedrt_task *queued = &t[CAP + 1]; /* already in the injection queue */
+  atomic_store(&queued->state, SCHEDRT_TS_INJECTED);
+  cr_assert(schedrt__inject_push(&inject, queued));
+  unsigned pulled = 0;
+  for (unsigned i = 0; i < CAP + 1; i++) {
+    if (i % 3 == 0) {
+      atomic_store(&t[i].state, SCHEDRT_TS_INJECTED);
+      pulled++;
+    }
+    (void)schedrt__lq_push_back_or_overflow(q, &t[i], &inject);
+  }
+  unsigned locals = CAP + 1 - pulled;
+  uint64_t order[CAP + 2];
+  unsigned seen[CAP + 2] = {0};
+  uint64_t n = drain_inject(seen, t, order, CAP + 2);
+  cr_assert_eq(n, pulled + 1 + (locals - CAP / 2));
+  /* First the pulled ones in ring order, then what was queued, then the
+   * oldest local work. */
+  for (unsigned k = 0; k < pulled; k++)
+    cr_assert_eq(order[k], 3 * k, "front %u is task %lu", k, (unsigned long)order[k]);
+  cr_assert_eq(order[pulled], CAP + 1);
+  for (unsigned k = pulled + 1; k < n; k++)
+    cr_assert_neq(order[k] % 3, 0, "local work at the tail, got pulled task %lu", (unsigned long)order[k]);
+  cr_assert_eq(drain_local(q, seen, t, order, CAP + 2), CAP / 2);
+  for (unsigned i = 0; i < CAP + 2; i++)
     cr_assert_eq(seen[i], 1, "task %u recovered %u times", i, seen[i]);
   free(t);
   free(q);
