@@ -38,13 +38,9 @@ static schedrt_poll await_fn(schedrt_task *t, void *arg) {
 }
 
 Test(dump_blocking, running_and_queued_jobs_are_in_the_dump, .timeout = 60) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = 1;
-  cfg.name = "test-dump-blocking";
+  schedrt_config cfg = fixture_config(1, "test-dump-blocking");
   cfg.max_blocking_threads = 1;
-  schedrt_runtime *rt = NULL;
-  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
+  schedrt_runtime *rt = fixture_rt_with(&cfg);
   struct gate g;
   sem_init(&g.started, 0, 0);
   sem_init(&g.release, 0, 0);

@@ -146,13 +146,9 @@ static schedrt_poll hold_fn(schedrt_task *t, void *arg) {
 
 /* The backlog with `phase` tasks run first; returns the most places late. */
 static unsigned backlog_run(unsigned phase, unsigned *worst_i) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = 1;
-  cfg.name = "test-fairness";
+  schedrt_config cfg = fixture_config(1, "test-fairness");
   cfg.global_queue_interval = GQI;
-  schedrt_runtime *rt = NULL;
-  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
+  schedrt_runtime *rt = fixture_rt_with(&cfg);
   memset(&bl, 0, sizeof(bl));
   bl.rt = rt;
   sem_init(&bl.held, 0, 0);

@@ -427,13 +427,7 @@ static bool worker_metric_is_at_least(schedrt_runtime *rt, size_t id, uint64_t w
  * driver dispatches (the monitor's look, the one other dispatcher, is
  * switched off by its 60 s period). */
 Test(io, registrations_and_dispatched_events_are_counted_per_worker, .timeout = 60) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = 1;
-  cfg.name = "test-io";
-  cfg.monitor_period_ms = 60000;
-  schedrt_runtime *rt = NULL;
-  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
+  schedrt_runtime *rt = fixture_rt_quiet_monitor(1, "test-io");
   uint64_t v;
   if (schedrt_metric_read(rt, SCHEDRT_M_io_dispatched, 0, &v) == -ENOTSUP) {
     schedrt_runtime_destroy(rt);

@@ -12,21 +12,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rt_fixture.h"
 #include "stress.h"
-
-#define WAIT_S 10.0
-#define JOIN_NS 10000000000ull
-
-static schedrt_runtime *quiet_monitor_rt(void) {
-  schedrt_config cfg;
-  schedrt_config_init(&cfg);
-  cfg.nworkers = 1;
-  cfg.name = "test-io-driver";
-  cfg.monitor_period_ms = 60000;
-  schedrt_runtime *rt = NULL;
-  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), 0);
-  return rt;
-}
 
 struct reader {
   schedrt_io *io;
@@ -59,7 +46,7 @@ static uint32_t owner(schedrt_runtime *rt) { return atomic_load(&rt->io.owner); 
 static uint32_t park_state(schedrt_runtime *rt) { return atomic_load(&rt->workers[0].park.state); }
 
 Test(io_driver, a_parked_worker_waits_in_the_driver) {
-  schedrt_runtime *rt = quiet_monitor_rt();
+  schedrt_runtime *rt = fixture_rt_quiet_monitor(1, "test-io-driver");
   struct reader r = {0};
   int sv[2];
   schedrt_handle *h = start_reader(rt, &r, sv);
@@ -82,7 +69,7 @@ static schedrt_poll hold_driver_fn(schedrt_task *t, void *arg) {
 }
 
 Test(io_driver, a_brief_holder_hands_the_driver_to_a_worker_that_wanted_it) {
-  schedrt_runtime *rt = quiet_monitor_rt();
+  schedrt_runtime *rt = fixture_rt_quiet_monitor(1, "test-io-driver");
   struct reader r = {0};
   int sv[2];
   schedrt_handle *h = start_reader(rt, &r, sv);
