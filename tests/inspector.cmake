@@ -42,7 +42,8 @@ set(INSPECT_CLI_ARGS)
 if(NOT SCHEDRT_ENABLE_METRICS)
   set(INSPECT_CLI_ARGS --filter "!(cli_live)/*")
 endif()
-schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/shm_fixture.c LIBS ${INSPECT_CORE}
+schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/inspect_cli.c support/shm_fixture.c
+                  LIBS ${INSPECT_CORE}
                   ARGS ${INSPECT_CLI_ARGS})
 if(TARGET test_inspect_cli)
   target_compile_definitions(test_inspect_cli PRIVATE
