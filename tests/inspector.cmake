@@ -55,6 +55,24 @@ if(TEST test_inspect_cli)
   # Starts runtimes of a few workers each: give it the machine, as the stress tests get it.
   set_tests_properties(test_inspect_cli PROPERTIES PROCESSORS 2 TIMEOUT 300)
 endif()
+# Unix habits and careless input (issue 16): --help widths, another user's process, dump's
+# destination, show on a FIFO / stdin / --all / --json sites, stat's unknown figures and -h N.
+# Its suite habits_live needs a runtime that publishes, as cli_live does.
+set(INSPECT_HABITS_ARGS)
+if(NOT SCHEDRT_ENABLE_METRICS)
+  set(INSPECT_HABITS_ARGS --filter "!(habits_live)/*")
+endif()
+schedrt_unit_test(NAME test_inspect_cli_habits
+                  SOURCES unit/test_inspect_cli_habits.c support/inspect_cli.c LIBS ${INSPECT_CORE}
+                  ARGS ${INSPECT_HABITS_ARGS})
+if(TARGET test_inspect_cli_habits)
+  target_compile_definitions(test_inspect_cli_habits PRIVATE
+    SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
+    INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
+endif()
+if(TEST test_inspect_cli_habits)
+  set_tests_properties(test_inspect_cli_habits PROPERTIES PROCESSORS 2 TIMEOUT 300)
+endif()
 
 # The watchdog's saved dumps in `list`: needs a target with metrics and dumps compiled in.
 if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)

@@ -174,8 +174,8 @@ static screen_result open_help(live_view *lv) {
   xsnprintf(stuck, sizeof(stuck), "A worker polling one task for more than %.0f ms is shown as STUCK.",
             (double)lv->model.stuck_ns / 1e6);
   const char *notes[] = {
-      "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the",
-      "ring's capacity; HISTORY: recent depths; rates per second over the refresh.",
+      "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the ring's capacity; "
+      "HISTORY: recent depths; rates per second over the refresh.",
       stuck,
   };
   return screen_open(screen_help_new(lv->base.cls, notes, (int)(sizeof(notes) / sizeof(notes[0]))));

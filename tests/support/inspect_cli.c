@@ -210,4 +210,3 @@ void tmp_path(char *buf, size_t size, const char *name) {
   if (ntmp_files < (int)(sizeof(tmp_files) / sizeof(tmp_files[0])))
     snprintf(tmp_files[ntmp_files++], sizeof(tmp_files[0]), "%s", buf);
 }
-
