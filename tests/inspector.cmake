@@ -94,6 +94,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # 80x24, 60x20 and 28 columns: nothing that matters is cut (issue 16).
+  add_test(NAME e2e_inspect_tui_narrow
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_narrow.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_narrow PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
 endif()
 

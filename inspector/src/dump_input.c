@@ -56,8 +56,8 @@ int dump_input_load(const char *arg, unsigned flags, schedrt_dump_doc **out, cha
     return schedrt_dump_load_ex(arg, flags, out, err, errsize);
   /* A terminal would wait for a dump typed by hand: say what to do instead. */
   if (isatty(STDIN_FILENO)) {
-    xsnprintf(err, errsize, "is a terminal: pipe a dump in (" INSPECT_PROG " dump PID -o - | " INSPECT_PROG
-                            " show -)");
+    xsnprintf(err, errsize,
+              "is a terminal: pipe a dump in (" INSPECT_PROG " dump PID -o - | " INSPECT_PROG " show -)");
     return -ENOTTY;
   }
   int rc = read_stdin(&buf, &len, err, errsize);

@@ -294,7 +294,8 @@ Test(habits_live, stat_repeats_its_header) {
   size_t headers = 0;
   for (const char *p = r.out; (p = strstr(p, "    time state")); p++)
     headers++;
-  cr_expect_eq(headers, 3u, "-h 2 over 5 lines: headers before lines 1, 3 and 5, got %zu:\n%s", headers, r.out);
+  cr_expect_eq(headers, 3u, "-h 2 over 5 lines: headers before lines 1, 3 and 5, got %zu:\n%s", headers,
+               r.out);
   cr_expect_eq(count_lines(r.out), 8u);
   run("stat", target_pid_s, "-i", "0.05", "-c", "3", "-h3", NULL);
   EXPECT_STATUS(0);
@@ -364,8 +365,8 @@ Test(habits_live, another_users_process_is_named_as_such) {
   if (geteuid() != 0 || !pw || access("/usr/sbin/runuser", X_OK) != 0)
     cr_skip_test("needs root, a user nobody and runuser to run as two users");
   start_target("--idle", "1", NULL, NULL);
-  const char *stat_argv[] = {"runuser", "-u", "nobody", "--", SCHED_INSPECT_BIN, "stat", target_pid_s, "-c", "1",
-                             NULL};
+  const char *stat_argv[] = {"runuser", "-u",         "nobody", "--", SCHED_INSPECT_BIN,
+                             "stat",    target_pid_s, "-c",     "1",  NULL};
   run_argv(NULL, stat_argv);
   if (r.status == 126 || r.status == 127 || strstr(r.err, "Permission denied")) {
     stop_target();
@@ -378,13 +379,14 @@ Test(habits_live, another_users_process_is_named_as_such) {
   EXPECT_ERR("belongs to uid 0 (root) and you are uid");
   EXPECT_ERR("run sched-inspect as root");
   cr_expect(strstr(r.err, "not a schedrt program") == NULL, "%s", r.err);
-  const char *dump_argv[] = {"runuser", "-u", "nobody", "--", SCHED_INSPECT_BIN, "dump", target_pid_s,
-                             "-o", "/dev/null/x", NULL};
+  const char *dump_argv[] = {"runuser", "-u",         "nobody", "--",          SCHED_INSPECT_BIN,
+                             "dump",    target_pid_s, "-o",     "/dev/null/x", NULL};
   run_argv(NULL, dump_argv);
   EXPECT_STATUS(1);
   EXPECT_ERR("belongs to uid 0 (root)");
   /* Root's process 1 has no segment: that is what to say, not "wrong owner or unsafe permissions". */
-  const char *init_argv[] = {"runuser", "-u", "nobody", "--", SCHED_INSPECT_BIN, "stat", "1", "-c", "1", NULL};
+  const char *init_argv[] = {"runuser", "-u", "nobody", "--", SCHED_INSPECT_BIN,
+                             "stat",    "1",  "-c",     "1",  NULL};
   run_argv(NULL, init_argv);
   EXPECT_STATUS(4);
   EXPECT_ERR("no schedrt metrics segment");
