@@ -309,8 +309,24 @@ Test(habits_live, stat_repeats_its_header) {
   EXPECT_STATUS(2);
 }
 
+/* Copies file from to the directory dir under its base name, mode 0600 as a segment must be. */
+static void copy_into(const char *from, const char *dir) {
+  char to[512], buf[1 << 14];
+  const char *base = strrchr(from, '/');
+  snprintf(to, sizeof(to), "%s/%s", dir, base ? base + 1 : from);
+  int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  cr_assert(in >= 0 && out >= 0, "copy %s to %s: %s", from, to, strerror(errno));
+  ssize_t n;
+  while ((n = read(in, buf, sizeof(buf))) > 0)
+    cr_assert_eq(write(out, buf, (size_t)n), n);
+  close(in);
+  close(out);
+}
+
 /* A process killed inside a long poll leaves a segment that says a worker is running: nothing is, and
- * no rate can be computed from one snapshot. `-`, not -1 and not `stuck 1`. */
+ * no rate can be computed from one snapshot. `-`, not -1 and not `stuck 1`. The segment is read from a
+ * copy in a directory of the test's own: any runtime that starts meanwhile (a parallel test) sweeps
+ * stale segments out of /dev/shm. */
 Test(habits_live, stat_of_a_dead_process_prints_dashes) {
   char seg[256] = "", pattern[96];
   glob_t g;
@@ -330,12 +346,15 @@ Test(habits_live, stat_of_a_dead_process_prints_dashes) {
     stuck = line && strcmp(field(line + 1, 10), "1") == 0;
   }
   cr_assert(stuck, "the spinner never showed as stuck:\n%s", r.out);
+  /* Stopped first, so that the copy is of a segment nobody is writing. */
+  kill(target_pid, SIGSTOP);
+  copy_into(seg, own_dir());
   kill(target_pid, SIGKILL);
   while (waitpid(target_pid, NULL, 0) < 0 && errno == EINTR) {
   }
   target_pid = 0;
 
-  run("stat", target_pid_s, "-i", "0.05", "-c", "1", NULL);
+  run("stat", target_pid_s, "-i", "0.05", "-c", "1", "--shm-dir", tmp_dir, NULL);
   EXPECT_STATUS(5);
   const char *line = strchr(r.out, '\n');
   cr_assert_not_null(line, "no data line:\n%s%s", r.out, r.err);
@@ -346,10 +365,10 @@ Test(habits_live, stat_of_a_dead_process_prints_dashes) {
     cr_expect_str_eq(field(line, i), "-", "field %d of %s", i, line);
   cr_expect(strstr(line, "-1") == NULL, "-1 in %s", line);
 
-  run("stat", target_pid_s, "-i", "0.05", "-c", "1", "--json", NULL);
+  run("stat", target_pid_s, "-i", "0.05", "-c", "1", "--json", "--shm-dir", tmp_dir, NULL);
   json_error_t e;
   json_t *j = json_loads(r.out, 0, &e);
-  cr_assert(json_is_object(j), "%s", e.text);
+  cr_assert(json_is_object(j), "stat --json: %s (exit %d)\n%s%s", e.text, r.status, r.out, r.err);
   json_t *glob_o = json_object_get(j, "global");
   cr_expect(json_is_null(json_object_get(glob_o, "stuck_workers")), "stuck_workers of a dead process");
   cr_expect(json_is_null(json_object_get(glob_o, "polls_per_s")));
