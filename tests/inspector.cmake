@@ -35,44 +35,31 @@ schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJ
 add_executable(inspect_target e2e/inspect_target.c)
 target_link_libraries(inspect_target PRIVATE schedrt::schedrt schedrt_options Threads::Threads)
 
-# The suite cli_live attaches to inspect_target: with metrics compiled out its runtime
-# publishes no segment, so there only the rest runs (usage, missing processes, bad files,
-# the cli_corrupt suite's crafted segments).
-set(INSPECT_CLI_ARGS)
-if(NOT SCHEDRT_ENABLE_METRICS)
-  set(INSPECT_CLI_ARGS --filter "!(cli_live)/*")
-endif()
-schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/inspect_cli.c support/shm_fixture.c
-                  LIBS ${INSPECT_CORE}
-                  ARGS ${INSPECT_CLI_ARGS})
-if(TARGET test_inspect_cli)
-  target_compile_definitions(test_inspect_cli PRIVATE
-    SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
-    INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
-endif()
+# A test that runs sched-inspect against inspect_target (tests/support/inspect_cli.c). Its suite
+# LIVE attaches to a runtime: with metrics compiled out that runtime publishes no segment, so
+# there only the rest runs (usage, missing processes, bad files, crafted segments). It starts
+# runtimes of a few workers each: it gets the machine, as the stress tests get it.
+function(inspect_cli_test name live)
+  set(args)
+  if(NOT SCHEDRT_ENABLE_METRICS)
+    set(args --filter "!(${live})/*")
+  endif()
+  schedrt_unit_test(NAME ${name} SOURCES unit/${name}.c support/inspect_cli.c ${ARGN}
+                    LIBS ${INSPECT_CORE} ARGS ${args})
+  if(TARGET ${name})
+    target_compile_definitions(${name} PRIVATE
+      SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
+      INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
+  endif()
+  if(TEST ${name})
+    set_tests_properties(${name} PROPERTIES PROCESSORS 2 TIMEOUT 300)
+  endif()
+endfunction()
 add_dependencies(schedrt_tests sched-inspect inspect_target)
-if(TEST test_inspect_cli)
-  # Starts runtimes of a few workers each: give it the machine, as the stress tests get it.
-  set_tests_properties(test_inspect_cli PROPERTIES PROCESSORS 2 TIMEOUT 300)
-endif()
+inspect_cli_test(test_inspect_cli cli_live support/shm_fixture.c)
 # Unix habits and careless input (issue 16): --help widths, another user's process, dump's
 # destination, show on a FIFO / stdin / --all / --json sites, stat's unknown figures and -h N.
-# Its suite habits_live needs a runtime that publishes, as cli_live does.
-set(INSPECT_HABITS_ARGS)
-if(NOT SCHEDRT_ENABLE_METRICS)
-  set(INSPECT_HABITS_ARGS --filter "!(habits_live)/*")
-endif()
-schedrt_unit_test(NAME test_inspect_cli_habits
-                  SOURCES unit/test_inspect_cli_habits.c support/inspect_cli.c LIBS ${INSPECT_CORE}
-                  ARGS ${INSPECT_HABITS_ARGS})
-if(TARGET test_inspect_cli_habits)
-  target_compile_definitions(test_inspect_cli_habits PRIVATE
-    SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
-    INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
-endif()
-if(TEST test_inspect_cli_habits)
-  set_tests_properties(test_inspect_cli_habits PROPERTIES PROCESSORS 2 TIMEOUT 300)
-endif()
+inspect_cli_test(test_inspect_cli_habits habits_live)
 
 # The watchdog's saved dumps in `list`: needs a target with metrics and dumps compiled in.
 if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)

@@ -35,7 +35,7 @@ wait_for 'polls/s [0-9]' 5 && pass "rates shown" || fail "no polls/s figure"
 for re in "workers 2 \(run" "alive [0-9]" "inject [0-9]" "heartbeat [0-9]" "steals/s" "spawn/s" "LIVE"; do
   screen | grep -Eq -- "$re" || fail "header lacks /$re/"
 done
-rows=$(screen | grep -Ec '^ +[01] (running|search|parked|start|stopped) ')
+rows=$(screen | grep -Ec '^ +[01] (running|search|parked|start|stopped|STUCK) ')
 [[ $rows == 2 ]] && pass "a row per worker" || fail "expected 2 worker rows, got $rows"
 screen | grep -q 'attached in' && pass "attach time: $(screen | grep -o 'attached in [0-9.]* ms')"
 
