@@ -35,25 +35,31 @@ schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJ
 add_executable(inspect_target e2e/inspect_target.c)
 target_link_libraries(inspect_target PRIVATE schedrt::schedrt schedrt_options Threads::Threads)
 
-# The suite cli_live attaches to inspect_target: with metrics compiled out its runtime
-# publishes no segment, so there only the rest runs (usage, missing processes, bad files,
-# the cli_corrupt suite's crafted segments).
-set(INSPECT_CLI_ARGS)
-if(NOT SCHEDRT_ENABLE_METRICS)
-  set(INSPECT_CLI_ARGS --filter "!(cli_live)/*")
-endif()
-schedrt_unit_test(NAME test_inspect_cli SOURCES unit/test_inspect_cli.c support/shm_fixture.c LIBS ${INSPECT_CORE}
-                  ARGS ${INSPECT_CLI_ARGS})
-if(TARGET test_inspect_cli)
-  target_compile_definitions(test_inspect_cli PRIVATE
-    SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
-    INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
-endif()
+# A test that runs sched-inspect against inspect_target (tests/support/inspect_cli.c). Its suite
+# LIVE attaches to a runtime: with metrics compiled out that runtime publishes no segment, so
+# there only the rest runs (usage, missing processes, bad files, crafted segments). It starts
+# runtimes of a few workers each: it gets the machine, as the stress tests get it.
+function(inspect_cli_test name live)
+  set(args)
+  if(NOT SCHEDRT_ENABLE_METRICS)
+    set(args --filter "!(${live})/*")
+  endif()
+  schedrt_unit_test(NAME ${name} SOURCES unit/${name}.c support/inspect_cli.c ${ARGN}
+                    LIBS ${INSPECT_CORE} ARGS ${args})
+  if(TARGET ${name})
+    target_compile_definitions(${name} PRIVATE
+      SCHED_INSPECT_BIN="$<TARGET_FILE:sched-inspect>"
+      INSPECT_TARGET_BIN="$<TARGET_FILE:inspect_target>")
+  endif()
+  if(TEST ${name})
+    set_tests_properties(${name} PROPERTIES PROCESSORS 2 TIMEOUT 300)
+  endif()
+endfunction()
 add_dependencies(schedrt_tests sched-inspect inspect_target)
-if(TEST test_inspect_cli)
-  # Starts runtimes of a few workers each: give it the machine, as the stress tests get it.
-  set_tests_properties(test_inspect_cli PROPERTIES PROCESSORS 2 TIMEOUT 300)
-endif()
+inspect_cli_test(test_inspect_cli cli_live support/shm_fixture.c)
+# Unix habits and careless input (issue 16): --help widths, another user's process, dump's
+# destination, show on a FIFO / stdin / --all / --json sites, stat's unknown figures and -h N.
+inspect_cli_test(test_inspect_cli_habits habits_live)
 
 # The watchdog's saved dumps in `list`: needs a target with metrics and dumps compiled in.
 if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)
@@ -74,6 +80,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_e2e.sh
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # 80x24, 60x20 and 28 columns: nothing that matters is cut (issue 16).
+  add_test(NAME e2e_inspect_tui_narrow
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_narrow.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_narrow PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
 endif()

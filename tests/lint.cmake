@@ -2,4 +2,8 @@
 if(NOT SCHEDRT_SANITIZE AND SCHEDRT_BUILD_INSPECTOR AND SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)
   add_test(NAME format_check COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-format.sh)
   set_tests_properties(format_check PROPERTIES LABELS "lint" TIMEOUT 120 SKIP_RETURN_CODE 77)
+  # Every sched-inspect command and repository file the documents name exists (tests/docs/check_names.sh).
+  add_test(NAME docs_check
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_names.sh ${PROJECT_SOURCE_DIR} $<TARGET_FILE:sched-inspect>)
+  set_tests_properties(docs_check PROPERTIES LABELS "lint" TIMEOUT 60 PASS_REGULAR_EXPRESSION "check_names: ok")
 endif()

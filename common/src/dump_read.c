@@ -1035,6 +1035,18 @@ int schedrt_dump_parse(const void *buf, size_t len, schedrt_dump_doc **out) {
   return schedrt_dump_parse_ex(buf, len, 0, out, NULL, 0);
 }
 
+static const char *not_regular_text(mode_t mode) {
+  if (S_ISFIFO(mode))
+    return "not a regular file but a FIFO";
+  if (S_ISDIR(mode))
+    return "not a regular file but a directory";
+  if (S_ISCHR(mode) || S_ISBLK(mode))
+    return "not a regular file but a device";
+  if (S_ISSOCK(mode))
+    return "not a regular file but a socket";
+  return "not a regular file";
+}
+
 static int load_fail(char *err, size_t errsize, int rc, const char *what) {
   if (err && errsize)
     snprintf(err, errsize, "%s", what);
@@ -1045,7 +1057,8 @@ int schedrt_dump_load_ex(const char *path, unsigned flags, schedrt_dump_doc **ou
                          size_t errsize) {
   struct stat st;
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | (flags & SCHEDRT_DUMP_FOLLOW ? 0 : O_NOFOLLOW));
+  /* O_NONBLOCK: a FIFO without a writer would block the open for ever; it is refused below. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (flags & SCHEDRT_DUMP_FOLLOW ? 0 : O_NOFOLLOW));
   if (fd < 0) {
     int e = errno;
     return load_fail(err, errsize, -e,
@@ -1060,7 +1073,7 @@ int schedrt_dump_load_ex(const char *path, unsigned flags, schedrt_dump_doc **ou
   if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SCHEDRT_DUMP_MAX_SIZE) {
     close(fd);
     return load_fail(err, errsize, SCHEDRT_ECORRUPT,
-                     S_ISREG(st.st_mode) ? "larger than 1 GiB: not a dump" : "not a regular file");
+                     S_ISREG(st.st_mode) ? "larger than 1 GiB: not a dump" : not_regular_text(st.st_mode));
   }
   size_t size = (size_t)st.st_size, got = 0;
   char *buf = malloc(size ? size : 1);

@@ -2,10 +2,15 @@
 #include "attach.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "schedrt/shm_util.h"
 #include "util.h"
 
 int target_parse_pid(const char *s, pid_t *out) {
@@ -31,6 +36,52 @@ static void fill_opts(const inspect_attach_opts *o, schedrt_reader_opts *ro) {
   }
 }
 
+/* The search for another user's segment of a process we could not open. */
+struct foreign_search {
+  uint32_t pid, me;
+  int proc_known;      /* the process is alive and its owner could be read */
+  uint32_t proc_owner; /* then: its effective uid */
+  struct schedrt__shm_name best;
+  char name[SCHEDRT_SHM_NAME_MAX];
+};
+
+static int consider_foreign(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
+  struct foreign_search *s = ctx;
+  struct stat st;
+  if (nm->is_dump || nm->pid != s->pid || nm->uid == s->me)
+    return 0;
+  /* Only a consistent one: owned by the uid its name carries and, when we can tell, the process's
+   * owner. A file someone planted under another's name must not send the user to run as them. */
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode) || st.st_uid != (uid_t)nm->uid)
+    return 0;
+  if (s->proc_known && s->proc_owner != nm->uid)
+    return 0;
+  if (!s->name[0] || nm->starttime > s->best.starttime ||
+      (nm->starttime == s->best.starttime && nm->index > s->best.index)) {
+    s->best = *nm;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+  }
+  return 0;
+}
+
+/* After a failed open: is pid's segment there, but another user's? Then that is what to say, whatever
+ * the reader found (no segment of ours, or a process it may not read). Root reads every user's. */
+static int find_foreign(pid_t pid, const char *shm_dir, inspect_target *t, int *others) {
+  struct foreign_search s = {.pid = (uint32_t)pid, .me = (uint32_t)geteuid()};
+  *others = 0;
+  if (s.me == 0)
+    return 0;
+  s.proc_known = schedrt__proc_euid(pid, &s.proc_owner) == 0;
+  *others = s.proc_known && s.proc_owner != s.me;
+  if (schedrt__shm_scan(shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR, consider_foreign, &s) || !s.name[0])
+    return 0;
+  t->foreign = 1;
+  t->foreign_uid = s.best.uid;
+  xsnprintf(t->foreign_path, sizeof(t->foreign_path), "%s/%s", shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR,
+            s.name);
+  return 1;
+}
+
 int target_attach(pid_t pid, const inspect_attach_opts *opts, inspect_target *t) {
   schedrt_reader_opts ro;
   uint64_t t0 = inspect_now_ns();
@@ -39,6 +90,14 @@ int target_attach(pid_t pid, const inspect_attach_opts *opts, inspect_target *t)
   int err = schedrt_reader_open_pid(pid, &ro, &t->reader);
   if (err) {
     t->reader = NULL;
+    t->pid = pid;
+    int others = 0;
+    if ((err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM || err == SCHEDRT_EOWNER) &&
+        find_foreign(pid, opts ? opts->shm_dir : NULL, t, &others))
+      return -EACCES;
+    /* The reader refuses another user's process before looking; we looked: it has no segment at all. */
+    if (err == SCHEDRT_EOWNER && others)
+      return -ENOENT;
     return err;
   }
   t->pid = pid;
@@ -128,6 +187,32 @@ char *target_error_message(char *buf, size_t size, pid_t pid, int err) {
   if (what)
     return xsnprintf(buf, size, "pid %ld: %s", (long)pid, what);
   return xsnprintf(buf, size, "pid %ld: %s (%s)", (long)pid, schedrt_strerror(err), schedrt_err_name(err));
+}
+
+/* "uid 1000 (alice)", or "uid 1000" when the name is not known. */
+static char *uid_text(char *buf, size_t size, uint32_t uid) {
+  const struct passwd *pw = getpwuid((uid_t)uid);
+  if (pw && pw->pw_name)
+    return xsnprintf(buf, size, "uid %u (%s)", uid, pw->pw_name);
+  return xsnprintf(buf, size, "uid %u", uid);
+}
+
+char *target_attach_message(char *buf, size_t size, const inspect_target *t, int err) {
+  char owner[96], me[96], user[80];
+  if (!t->foreign || err != -EACCES)
+    return target_error_message(buf, size, t->pid, err);
+  const struct passwd *pw = getpwuid((uid_t)t->foreign_uid);
+  if (t->foreign_uid == 0)
+    xsnprintf(user, sizeof(user), "root (sudo)");
+  else if (pw && pw->pw_name)
+    xsnprintf(user, sizeof(user), "%s (sudo -u %s) or as root", pw->pw_name, pw->pw_name);
+  else
+    xsnprintf(user, sizeof(user), "uid %u (sudo -u '#%u') or as root", t->foreign_uid, t->foreign_uid);
+  return xsnprintf(buf, size,
+                   "pid %ld: its schedrt segment %s belongs to %s and you are %s; only its owner and root "
+                   "may read it: run " INSPECT_PROG " as %s",
+                   (long)t->pid, t->foreign_path, uid_text(owner, sizeof(owner), t->foreign_uid),
+                   uid_text(me, sizeof(me), (uint32_t)geteuid()), user);
 }
 
 int target_exit_code(int err) {

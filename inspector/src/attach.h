@@ -7,6 +7,7 @@
 #ifndef INSPECT_ATTACH_H
 #define INSPECT_ATTACH_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,10 @@ typedef struct inspect_target {
   schedrt_reader *reader;
   const schedrt_segment_info *info; /* owned by reader */
   uint64_t attach_ns;               /* how long opening and validating took */
+  /* After a failed target_attach: the process's segment is there but another user's. */
+  int foreign;
+  uint32_t foreign_uid;
+  char foreign_path[PATH_MAX];
 } inspect_target;
 
 typedef struct inspect_attach_opts {
@@ -36,6 +41,9 @@ void target_detach(inspect_target *t);
 
 /* A full sentence for an attach or snapshot error of pid ("pid 42: ..."). */
 char *target_error_message(char *buf, size_t size, pid_t pid, int err);
+/* The same for target_attach's error: another user's segment is named with its owner's uid and what to
+ * do. */
+char *target_attach_message(char *buf, size_t size, const inspect_target *t, int err);
 /* The exit status for such an error (INSPECT_EXIT_NOTARGET, _GONE or _FAILURE). */
 int target_exit_code(int err);
 

@@ -16,21 +16,26 @@
 #include "util.h"
 
 #define DEFAULT_DELAY_TENTHS 10u
+#define HELP_WIDTH 80 /* every --help line fits a standard terminal */
 /* 0: the runtime's own default (250 ms unless it was configured otherwise). */
 #define DEFAULT_DUMP_TIMEOUT_MS 0u
 
+/* Every line at most 80 columns (test_inspect_cli checks each --help). */
 static const char usage_main[] =
     "Usage: " INSPECT_PROG " COMMAND [OPTIONS]\n"
     "\n"
     "Watch schedrt runtimes live and take task dumps.\n"
     "\n"
     "Commands:\n"
-    "  list [--json]                  schedrt processes of this user: LIVE, HUNG or STALE\n"
-    "  PID | top PID [OPTIONS]        the live view (an htop for the runtime's workers)\n"
-    "  stat PID [-i S] [-c N] [--json]  one line of figures per interval, for scripts and logs\n"
-    "  dump PID [-o FILE] [--timeout MS] [--label TEXT]  take a task dump and save it\n"
-    "  show FILE [--json] [-t]        open a saved dump: report, JSON, or the viewer\n"
-    "  diff A B [--json]              what changed between two dumps of one runtime\n"
+    "  list [--json]             schedrt processes of this user: LIVE, HUNG or STALE\n"
+    "  PID | top PID [OPTIONS]   the live view (an htop for the runtime's workers)\n"
+    "  stat PID [-i S] [-c N] [-h N] [--json]\n"
+    "                            one line of figures per interval, for scripts\n"
+    "  dump PID [-o FILE] [--force] [--timeout MS] [--label TEXT]\n"
+    "                            take a task dump and save it\n"
+    "  show FILE|- [--json | -t | --all]\n"
+    "                            open a saved dump: report, JSON, or the viewer\n"
+    "  diff A B [--json]         what changed between two dumps of one runtime\n"
     "\n"
     "Options:\n"
     "  -h, --help       help (also after a command: `" INSPECT_PROG " stat --help`)\n"
@@ -39,17 +44,18 @@ static const char usage_main[] =
     "Exit status: 0 ok, 1 failure, 2 bad usage, 3 partial dump, 4 no such target,\n"
     "5 the target exited, 6 the runtime did not answer in time. See sched-inspect(1).\n";
 
-static const char usage_list[] =
-    "Usage: " INSPECT_PROG " list [--json] [--shm-dir DIR]\n"
-    "\n"
-    "Lists the schedrt metrics segments this user may read, one per runtime:\n"
-    "PID, state, workers, uptime, runtime name, command and segment name.\n"
-    "States: LIVE; HUNG (alive, heartbeat stopped); STALE (process gone);\n"
-    "EXITING (shutting down); ERROR (the segment failed validation: the reason is shown).\n"
-    "\n"
-    "  --json          a JSON array instead of the table\n"
-    "  --shm-dir DIR   look in DIR instead of /dev/shm (e.g. /proc/PID/root/dev/shm for a container)\n"
-    "  -h, --help      this help\n";
+static const char usage_list[] = "Usage: " INSPECT_PROG " list [--json] [--shm-dir DIR]\n"
+                                 "\n"
+                                 "Lists the schedrt metrics segments this user may read, one per runtime:\n"
+                                 "PID, state, workers, uptime, runtime name, command and segment name.\n"
+                                 "States: LIVE; HUNG (alive, heartbeat stopped); STALE (process gone);\n"
+                                 "EXITING (shutting down); ERROR (the segment failed validation: the reason\n"
+                                 "is shown).\n"
+                                 "\n"
+                                 "  --json          a JSON array instead of the table\n"
+                                 "  --shm-dir DIR   look in DIR instead of /dev/shm\n"
+                                 "                  (/proc/PID/root/dev/shm for a runtime in a container)\n"
+                                 "  -h, --help      this help\n";
 
 static const char usage_top[] =
     "Usage: " INSPECT_PROG " PID [OPTIONS]\n"
@@ -60,9 +66,11 @@ static const char usage_top[] =
     "it is polling and for how long). Workers stuck on one task longer than\n"
     "--stuck-ms are highlighted.\n"
     "\n"
-    "  -d, --delay TENTHS      refresh period in tenths of a second (1-100, default 10)\n"
-    "      --stuck-ms MS       stuck threshold in milliseconds (default 10, as Go's sysmon)\n"
-    "      --timeout MS        deadline for dumps taken with `d` (default: the runtime's, 250 ms)\n"
+    "  -d, --delay TENTHS      refresh period in tenths of a second (1-100,\n"
+    "                          default 10)\n"
+    "      --stuck-ms MS       stuck threshold in ms (default 10, as Go's sysmon)\n"
+    "      --timeout MS        deadline for dumps taken with `d` (default: the\n"
+    "                          runtime's, 250 ms)\n"
     "  -o, --output-dir DIR    where `d` saves dumps (default: the current directory)\n"
     "      --no-color          no colours (also when NO_COLOR is set)\n"
     "  -n, --max-iterations N  quit after N refreshes (for tests)\n"
@@ -72,51 +80,66 @@ static const char usage_top[] =
     "Keys:\n";
 
 static const char usage_stat[] =
-    "Usage: " INSPECT_PROG " stat PID [-i SECONDS] [-c COUNT] [--json]\n"
+    "Usage: " INSPECT_PROG " stat PID [-i SECONDS] [-c COUNT] [-h LINES] [--json]\n"
     "\n"
     "Prints one line per interval, like vmstat or jstat: time, state, workers,\n"
     "alive tasks, injection depth, spawn/s, polls/s, steals/s, parks/s, busy %,\n"
-    "then per-worker depths, polls/s and steals/s (comma-separated, worker 0 first).\n"
-    "Rates are integers per second over the interval.\n"
+    "stuck workers, the blocking pool, then per-worker depths, polls/s and\n"
+    "steals/s (comma-separated, worker 0 first). Rates are integers per second\n"
+    "over the interval; a figure that is not known (a process already gone) is -.\n"
     "\n"
-    "  -i, --interval SECONDS  seconds between lines (default 1; fractions allowed, >= 0.01)\n"
+    "  -i, --interval SECONDS  seconds between lines (default 1; at least 0.01)\n"
     "  -c, --count N           stop after N lines (default: until interrupted)\n"
-    "      --json              one JSON object per line (every metric, raw and per second)\n"
+    "  -h, --header LINES      print the header again every LINES lines, as jstat\n"
+    "                          (-h alone is this help)\n"
+    "      --json              one JSON object per line (every metric, raw and\n"
+    "                          per second)\n"
     "      --stuck-ms MS       stuck threshold for the `stuck` figure (default 10)\n"
     "      --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
     "  -h, --help              this help\n"
     "\n"
-    "Ends with status 5 when the target exits, 0 after COUNT lines or on SIGINT/SIGTERM.\n";
+    "Ends with status 5 when the target exits, 0 after COUNT lines or on SIGINT\n"
+    "or SIGTERM.\n";
 
 static const char usage_dump[] =
-    "Usage: " INSPECT_PROG " dump PID [-o FILE] [--timeout MS] [--label TEXT]\n"
+    "Usage: " INSPECT_PROG " dump PID [-o FILE] [--force] [--timeout MS] [--label TEXT]\n"
     "\n"
     "Asks the runtime for a task dump through its segment's control area, waits\n"
     "for the answer, copies the dump the runtime wrote to FILE, removes the\n"
-    "runtime's copy, and prints the status and where the dump went.\n"
+    "runtime's copy, and prints the status and where the dump went. FILE is\n"
+    "created before the request: a destination that cannot be written is refused\n"
+    "before the runtime pauses anything.\n"
     "\n"
-    "  -o, --output FILE   where to save it (default: sched-dump-PID-YYYYmmdd-HHMMSS.cbor);\n"
-    "                      never overwrites an existing file; `-` writes to standard output\n"
-    "      --timeout MS    deadline for the workers to reach the barrier (default: the runtime's, 250 ms)\n"
+    "  -o, --output FILE   where to save it (default:\n"
+    "                      sched-dump-PID-YYYYmmdd-HHMMSS.cbor); `-` writes to\n"
+    "                      standard output\n"
+    "      --force         replace FILE if it exists (once the dump is saved);\n"
+    "                      without it an existing FILE is refused\n"
+    "      --timeout MS    deadline for the workers to reach the barrier (default:\n"
+    "                      the runtime's, 250 ms)\n"
     "      --label TEXT    recorded in the dump (printable ASCII, up to 63 bytes)\n"
     "      --shm-dir DIR   look for segments in DIR instead of /dev/shm\n"
     "  -h, --help          this help\n"
     "\n"
     "Exit status: 0 OK, 3 PARTIAL (saved; some workers missed the deadline),\n"
-    "1 refused or failed (BUSY, DISABLED, REJECTED, SHUTDOWN, FAILED), 4 no such target,\n"
-    "5 the target exited, 6 no answer in time.\n";
+    "1 refused or failed (BUSY, DISABLED, REJECTED, SHUTDOWN, FAILED, or FILE\n"
+    "cannot be created), 4 no such target, 5 the target exited, 6 no answer in\n"
+    "time.\n";
 
 static const char usage_show[] =
-    "Usage: " INSPECT_PROG " show FILE [--json | -t]\n"
+    "Usage: " INSPECT_PROG " show FILE [--json | -t | --all]\n"
     "\n"
-    "Opens a saved task dump. By default prints a report: what needs attention\n"
-    "first (stuck workers, lost wake-ups, deadlocks, wait chains, the longest-idle\n"
-    "await points), each worker and spawn site at a glance, then the details and\n"
-    "the tasks grouped by await point and state (running first, then longest idle).\n"
+    "Opens a saved task dump (FILE `-`: read it from standard input). By default\n"
+    "prints a report: what needs attention first (stuck workers, lost wake-ups,\n"
+    "deadlocks, wait chains, the longest-idle await points), each worker and\n"
+    "spawn site at a glance, then the details and the tasks grouped by await\n"
+    "point and state (running first, then longest idle; 10 per group).\n"
     "\n"
-    "      --json   a faithful JSON conversion of the whole dump, plus \"analysis\"\n"
-    "               (the same findings, for scripts)\n"
-    "  -t, --tui    the interactive dump viewer (needs a terminal)\n"
+    "      --all    every task of every group in the report\n"
+    "      --json   a faithful JSON conversion of the whole dump, each task's\n"
+    "               await point and spawn site resolved, plus \"analysis\" (the\n"
+    "               same findings, for scripts)\n"
+    "  -t, --tui    the interactive dump viewer (needs a terminal and a FILE)\n"
     "  -h, --help   this help\n"
     "\n"
     "Viewer keys:\n";
@@ -127,7 +150,8 @@ static const char usage_diff[] =
     "Compares two dumps of one runtime, A taken before B: the headlines first\n"
     "(tasks stalled, new lost wake-ups, deadlocks, tasks that appeared and\n"
     "finished, the busiest spawn sites), then the lists and the tables per spawn\n"
-    "site and per worker. Tasks are matched by id.\n"
+    "site and per worker. Tasks are matched by id. One of A and B may be `-`,\n"
+    "standard input.\n"
     "\n"
     "Stalled: idle in both dumps, not polled in between, and its idle time grew by\n"
     "the time between the dumps (within 5 % of it, or 5 ms).\n"
@@ -169,6 +193,9 @@ enum {
   OPT_NO_COLOR,
   OPT_TIMEOUT,
   OPT_LABEL,
+  OPT_FORCE,
+  OPT_ALL,
+  OPT_HEADER,
 };
 
 /* The options every subcommand accepts (each ignores what does not apply to it). */
@@ -187,8 +214,25 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"label", required_argument, NULL, OPT_LABEL},
     {"tui", no_argument, NULL, 't'},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"header", required_argument, NULL, OPT_HEADER},
     {NULL, 0, NULL, 0},
 };
+
+/* stat's `-h N` (jstat's header interval): -h followed by a number, attached or not. -h alone (or
+ * before anything else) stays the help, as for every command. */
+static int stat_header_arg(int argc, char **argv, const char **arg) {
+  if (optarg) {
+    *arg = optarg;
+    return 1;
+  }
+  if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') {
+    *arg = argv[optind++];
+    return 1;
+  }
+  return 0;
+}
 
 /* Which options make sense for which command: anything else is a usage error. */
 static int opt_allowed(inspect_cmd cmd, int c) {
@@ -214,9 +258,13 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case 'o':
     return cmd == CMD_DUMP || cmd == CMD_TOP; /* top: -o is --output-dir */
   case OPT_LABEL:
+  case OPT_FORCE:
     return cmd == CMD_DUMP;
   case 't':
+  case OPT_ALL:
     return cmd == CMD_SHOW;
+  case OPT_HEADER:
+    return cmd == CMD_STAT;
   default:
     return 0;
   }
@@ -234,7 +282,7 @@ static int print_help(inspect_cmd cmd) {
     break;
   case CMD_TOP:
     fputs(usage_top, stdout);
-    keys_print_help(keys_top, stdout);
+    keys_print_help(keys_top, stdout, HELP_WIDTH);
     break;
   case CMD_STAT:
     fputs(usage_stat, stdout);
@@ -244,7 +292,7 @@ static int print_help(inspect_cmd cmd) {
     break;
   case CMD_SHOW:
     fputs(usage_show, stdout);
-    keys_print_help(keys_dump, stdout);
+    keys_print_help(keys_dump, stdout, HELP_WIDTH);
     break;
   case CMD_DIFF:
     fputs(usage_diff, stdout);
@@ -264,7 +312,8 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
    * ("stat 42 -i 1"), so let getopt permute, and start afresh (optind 0). */
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":hd:n:O:i:c:o:t", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":h::d:n:O:i:c:o:t", long_opts, NULL)) != -1) {
+    const char *hv;
     if (c == '?')
       return bad_usage(name, "unknown option '%s'", argv[optind - 1]);
     if (c == ':')
@@ -273,7 +322,21 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       return bad_usage(name, "option '%s' does not apply to this command", argv[optind - 1]);
     switch (c) {
     case 'h':
-      return print_help(o->cmd);
+      if (o->cmd != CMD_STAT || !stat_header_arg(argc, argv, &hv))
+        return print_help(o->cmd);
+      optarg = (char *)hv;
+      /* fall through */
+    case OPT_HEADER:
+      if (parse_ulong(optarg, 1, 1000000000, &v))
+        return bad_usage(name, "-h/--header: expected a number of lines, got '%s'", optarg);
+      o->header_every = (long)v;
+      break;
+    case OPT_FORCE:
+      o->force = 1;
+      break;
+    case OPT_ALL:
+      o->all = 1;
+      break;
     case OPT_JSON:
       o->json = 1;
       break;
@@ -359,8 +422,8 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       return bad_usage(name, nops ? "expected one FILE, got '%s' and more" : "missing FILE%s",
                        nops ? op : "");
     o->file = op;
-    if (o->json && o->tui)
-      return bad_usage(name, "--json and -t exclude each other%s", "");
+    if (o->json + o->tui + o->all > 1)
+      return bad_usage(name, "--json, -t and --all exclude each other%s", "");
     break;
   case CMD_DIFF:
     if (nops != 2)
@@ -368,12 +431,16 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
                        nops > 2 ? argv[optind + 2] : "");
     o->file = argv[optind];
     o->file_b = argv[optind + 1];
+    if (strcmp(o->file, "-") == 0 && strcmp(o->file_b, "-") == 0)
+      return bad_usage(name, "only one of A and B can be standard input ('-')%s", "");
     break;
   default:
     if (nops != 1)
       return bad_usage(name, nops ? "expected one PID, got '%s' and more" : "missing PID%s", nops ? op : "");
     if (target_parse_pid(op, &o->pid))
       return bad_usage(name, "expected a process id, got '%s'", op);
+    if (o->force && (!o->output || strcmp(o->output, "-") == 0))
+      return bad_usage(name, "--force replaces the FILE of -o FILE: give one%s", "");
     break;
   }
   return -1;

@@ -34,13 +34,16 @@ typedef struct inspect_opts {
   /* stat */
   double interval_s; /* -i */
   long count;        /* -c; 0: until interrupted */
+  long header_every; /* -h N: the header again every N lines (jstat's -h); 0: once */
   /* dump */
   const char *output; /* -o */
   const char *label;  /* --label */
+  int force;          /* --force: an existing FILE is replaced (only once the dump is saved) */
   /* show, diff */
   const char *file;
   const char *file_b; /* diff: the second dump */
   int tui;            /* -t */
+  int all;            /* show --all: every task of every group */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */

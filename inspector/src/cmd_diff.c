@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "dump_diff.h"
 #include "dump_group.h"
+#include "dump_input.h"
 #include "json_export.h"
 #include "util.h"
 
@@ -12,8 +13,8 @@
 static schedrt_dump_doc *load(const char *path) {
   schedrt_dump_doc *d;
   char err[512];
-  if (schedrt_dump_load_ex(path, INSPECT_DUMP_FLAGS, &d, err, sizeof(err))) {
-    fprintf(stderr, INSPECT_PROG ": %s: %s\n", path, err);
+  if (dump_input_load(path, INSPECT_DUMP_FLAGS, &d, err, sizeof(err))) {
+    fprintf(stderr, INSPECT_PROG ": %s: %s\n", dump_input_name(path), err);
     return NULL;
   }
   return d;

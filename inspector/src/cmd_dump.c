@@ -24,11 +24,14 @@ int cmd_dump(const inspect_opts *o) {
   char msg[512];
   int err = target_attach(o->pid, &ao, &t);
   if (err) {
-    fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+    fprintf(stderr, INSPECT_PROG ": %s\n", target_attach_message(msg, sizeof(msg), &t, err));
     return target_exit_code(err);
   }
-  dump_request req = {
-      .timeout_ms = o->timeout_ms, .label = o->label, .output = o->output, .shm_dir = o->shm_dir};
+  dump_request req = {.timeout_ms = o->timeout_ms,
+                      .label = o->label,
+                      .output = o->output,
+                      .force = o->force,
+                      .shm_dir = o->shm_dir};
   /* With the dump on stdout, the status goes to stderr so the two never mix. */
   FILE *report = o->output && strcmp(o->output, "-") == 0 ? stderr : stdout;
   if (dump_client_start(&t, &req, &c, &out)) {

@@ -46,11 +46,18 @@ static void print_header(int timing) {
   putchar('\n');
 }
 
-static long long r(double v) { return isfinite(v) ? llround(v) : -1; }
+/* A rate as an integer, or "-" when it is not known (NAN: one snapshot, or a process already gone). */
+static const char *r(char *buf, size_t size, double v) {
+  if (!isfinite(v))
+    return "-";
+  snprintf(buf, size, "%lld", llround(v));
+  return buf;
+}
 
 /* A comma-separated per-worker list: "3,0,12". Torn workers print as "?". */
 static void print_list(const inspect_model *m, int which) {
   const schedrt_snapshot *s = model_current(m);
+  char buf[32];
   for (uint32_t i = 0; i < m->g.nworkers; i++) {
     const worker_view *v = &m->w[i];
     if (i)
@@ -64,10 +71,10 @@ static void print_list(const inspect_model *m, int which) {
       printf("%llu", (unsigned long long)v->depth);
       break;
     case 1:
-      printf("%lld", r(v->rate[RATE_W(polls)]));
+      fputs(r(buf, sizeof(buf), v->rate[RATE_W(polls)]), stdout);
       break;
     default:
-      printf("%lld", r(v->rate[RATE_W(steals)]));
+      fputs(r(buf, sizeof(buf), v->rate[RATE_W(steals)]), stdout);
       break;
     }
   }
@@ -96,17 +103,24 @@ static void print_histo_list(const inspect_model *m, uint32_t h, int p99) {
 
 static void print_line(const inspect_model *m, uint64_t now_real) {
   const global_view *g = &m->g;
-  char clock[16];
-  char blk[24];
+  char clock[16], blk[24], stuck[16];
+  char f[6][32];
   /* The blocking pool: threads over its limit, queued jobs, jobs finished per second. */
   snprintf(blk, sizeof(blk), "%llu/%llu", (unsigned long long)g->values[RATE_G(blocking_threads)],
            (unsigned long long)g->values[RATE_G(blocking_max_threads)]);
-  printf("%8s %-7s %3u %7llu %6llu %8lld %9lld %8lld %8lld %5lld %5u %7s %6llu %7lld ",
+  /* A process that was gone before any live snapshot: nothing is polling, nothing is stuck. */
+  if (g->stuck_known)
+    snprintf(stuck, sizeof(stuck), "%u", g->nstuck);
+  else
+    snprintf(stuck, sizeof(stuck), "-");
+  printf("%8s %-7s %3u %7llu %6llu %8s %9s %8s %8s %5s %5s %7s %6llu %7s ",
          fmt_clock(clock, sizeof(clock), now_real), schedrt_liveness_name(g->liveness), g->nworkers,
          (unsigned long long)g->values[RATE_G(alive)], (unsigned long long)g->values[RATE_G(inject_depth)],
-         r(g->grate[RATE_G(spawned)]), r(g->polls_per_s), r(g->steals_per_s), r(g->parks_per_s),
-         r(g->busy_pct), g->nstuck, blk, (unsigned long long)g->values[RATE_G(blocking_queue_depth)],
-         r(g->grate[RATE_G(blocking_jobs_finished)]));
+         r(f[0], sizeof(f[0]), g->grate[RATE_G(spawned)]), r(f[1], sizeof(f[1]), g->polls_per_s),
+         r(f[2], sizeof(f[2]), g->steals_per_s), r(f[3], sizeof(f[3]), g->parks_per_s),
+         r(f[4], sizeof(f[4]), g->busy_pct), stuck, blk,
+         (unsigned long long)g->values[RATE_G(blocking_queue_depth)],
+         r(f[5], sizeof(f[5]), g->grate[RATE_G(blocking_jobs_finished)]));
   print_list(m, 0);
   putchar(' ');
   print_list(m, 1);
@@ -128,7 +142,7 @@ int cmd_stat(const inspect_opts *o) {
   char msg[512];
   int err = target_attach(o->pid, &ao, &t);
   if (err) {
-    fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+    fprintf(stderr, INSPECT_PROG ": %s\n", target_attach_message(msg, sizeof(msg), &t, err));
     return target_exit_code(err);
   }
   if (model_init(&m, t.reader, o->stuck_ns)) {
@@ -174,6 +188,9 @@ int cmd_stat(const inspect_opts *o) {
         break;
       }
     } else {
+      /* jstat's -h N: the header again after every N lines, so a long log keeps its column names in view. */
+      if (o->header_every && printed > 0 && printed % o->header_every == 0)
+        print_header(m.timing);
       print_line(&m, now_real);
       if (fflush(stdout)) {
         rc = INSPECT_EXIT_FAILURE;

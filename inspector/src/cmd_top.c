@@ -4,6 +4,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "crt.h"
+#include "dump_client.h"
 #include "live_view.h"
 #include "screen.h"
 #include "util.h"
@@ -11,15 +12,22 @@
 int cmd_top(const inspect_opts *o) {
   inspect_target t;
   char msg[512];
+  /* Where `d` saves, checked now: a bad directory found only by a dump would have paused the workers
+   * for nothing. */
+  if (o->output_dir && dump_output_dir_check(o->output_dir, msg, sizeof(msg))) {
+    fprintf(stderr, INSPECT_PROG ": %s\n", msg);
+    return INSPECT_EXIT_FAILURE;
+  }
   /* Attach before entering curses, so an error reads like any other command's. */
   inspect_attach_opts ao = {.shm_dir = o->shm_dir};
   int err = target_attach(o->pid, &ao, &t);
   if (err) {
-    fprintf(stderr, INSPECT_PROG ": %s\n", target_error_message(msg, sizeof(msg), o->pid, err));
+    fprintf(stderr, INSPECT_PROG ": %s\n", target_attach_message(msg, sizeof(msg), &t, err));
     return target_exit_code(err);
   }
   live_view *lv = live_view_new(o, &t);
-  if (crt_init(o->no_color, o->delay_tenths)) {
+  if (crt_init(o->no_color, o->delay_tenths,
+               "the live view needs a terminal (use `" INSPECT_PROG " stat` in scripts)")) {
     live_view_free(lv);
     return INSPECT_EXIT_USAGE;
   }

@@ -119,10 +119,9 @@ static void install_handlers(void) {
   sigaction(SIGABRT, &sa, NULL);
 }
 
-int crt_init(int no_color, unsigned delay_tenths) {
+int crt_init(int no_color, unsigned delay_tenths, const char *no_terminal) {
   if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-    fprintf(stderr,
-            INSPECT_PROG ": the live view needs a terminal (use `" INSPECT_PROG " stat` in scripts)\n");
+    fprintf(stderr, INSPECT_PROG ": %s\n", no_terminal);
     return -1;
   }
   setlocale(LC_ALL, "");

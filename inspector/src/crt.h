@@ -39,8 +39,9 @@ extern int crt_attr[CRT__COUNT];
 /* 1 when the locale is UTF-8 (block characters for bars and sparklines). */
 extern int crt_utf8;
 
-/* Enters curses mode. -1 (and a message on stderr) when stdin/stdout is not a terminal. */
-int crt_init(int no_color, unsigned delay_tenths);
+/* Enters curses mode. -1, and no_terminal on stderr, when stdin/stdout is not a terminal: each screen
+ * says what it is and what to use instead. */
+int crt_init(int no_color, unsigned delay_tenths, const char *no_terminal);
 /* Leaves curses mode; idempotent and safe from atexit. */
 void crt_done(void);
 /* The getch() timeout in tenths of a second (halfdelay), only re-set when it changes. */

@@ -188,10 +188,38 @@ json_t *dump_analysis_json(const dump_analysis *a) {
   return o;
 }
 
+/* sites[index] of a task's index key, copied; null when the index is null or out of range. */
+static json_t *site_of(json_t *task, const char *key, json_t *sites) {
+  json_t *idx = json_object_get(task, key);
+  if (!json_is_integer(idx) || json_integer_value(idx) < 0 || !json_is_array(sites))
+    return json_null();
+  json_t *site = json_array_get(sites, (size_t)json_integer_value(idx));
+  return site ? json_deep_copy(site) : json_null();
+}
+
+/* Each task's await point and spawn site resolved next to their indices (which stay: the conversion is
+ * faithful, this only adds), so a jq query needs no join. A key the dump has itself is left alone. */
+static void resolve_sites(json_t *j) {
+  json_t *tasks = json_object_get(j, SCHEDRT_DK_TASKS);
+  json_t *await_sites = json_object_get(j, SCHEDRT_DK_AWAIT_SITES);
+  json_t *spawn_sites = json_object_get(j, SCHEDRT_DK_SPAWN_SITES);
+  size_t i;
+  json_t *t;
+  json_array_foreach(tasks, i, t) {
+    if (!json_is_object(t))
+      continue;
+    if (!json_object_get(t, "await_site"))
+      json_object_set_new(t, "await_site", site_of(t, SCHEDRT_DK_AWAIT, await_sites));
+    if (!json_object_get(t, "spawn_site"))
+      json_object_set_new(t, "spawn_site", site_of(t, SCHEDRT_DK_SPAWN, spawn_sites));
+  }
+}
+
 json_t *dump_json_with_analysis(const schedrt_dump_doc *d) {
   json_t *j = dump_json(d);
   if (!json_is_object(j))
     return j;
+  resolve_sites(j);
   dump_analysis a;
   dump_analyze(d, &a);
   /* The format has no "analysis" key; should a later minor add one, the dump's own stays and ours moves

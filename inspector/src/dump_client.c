@@ -47,7 +47,11 @@ struct dump_client {
   uint32_t timeout_ms;
   char output[PATH_MAX];
   int to_stdout;
-  int default_name; /* output is dump_default_name's: it may take a number to be new */
+  /* The destination, created before the request (so a bad one costs the runtime nothing): output
+   * itself, or with --force a new file beside it that replaces it once the dump is in. */
+  int out_fd;
+  char created[PATH_MAX]; /* the file we made ("" for stdout): removed unless the dump was saved in it */
+  int saved;
   char shm_dir[PATH_MAX];
 };
 
@@ -116,16 +120,104 @@ static int map_ctl(const inspect_target *t, struct schedrt_ctl **out, size_t *si
   return 0;
 }
 
+static int create_excl(const char *path) {
+  return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+/* Removes the file we created for a dump that did not come, and closes it. */
+static void drop_output(dump_client *c) {
+  if (c->out_fd >= 0 && !c->to_stdout)
+    close(c->out_fd);
+  c->out_fd = -1;
+  if (c->created[0] && !c->saved)
+    unlink(c->created);
+  c->created[0] = '\0';
+}
+
+/*
+ * Creates the destination before anything is asked of the runtime: O_EXCL, mode 0600, never
+ * following a link. The default name takes a number when taken ("...-2.cbor": `d` twice in one
+ * second); a name the user gave is refused when it exists, unless --force, which writes a new file
+ * beside it (mkstemp in the same directory) and renames it over the old one once the dump is in.
+ */
+static int open_output(dump_client *c, const dump_request *req, pid_t pid, dump_outcome *o) {
+  c->out_fd = -1;
+  if (req->output && strcmp(req->output, "-") == 0) {
+    c->to_stdout = 1;
+    c->out_fd = STDOUT_FILENO;
+    return 0;
+  }
+  if (req->output && req->force) {
+    xsnprintf(c->output, sizeof(c->output), "%s", req->output);
+    xsnprintf(c->created, sizeof(c->created), "%s.XXXXXX", req->output);
+    c->out_fd = mkstemp(c->created);
+    if (c->out_fd >= 0)
+      return 0;
+    c->created[0] = '\0';
+  } else if (req->output) {
+    xsnprintf(c->output, sizeof(c->output), "%s", req->output);
+    c->out_fd = create_excl(c->output);
+  } else {
+    dump_default_name(c->output, sizeof(c->output), req->output_dir, (long)pid, inspect_realtime_ns());
+    c->out_fd = create_excl(c->output);
+    if (c->out_fd < 0 && errno == EEXIST) {
+      char stem[PATH_MAX];
+      xsnprintf(stem, sizeof(stem), "%.*s", (int)(strlen(c->output) - strlen(".cbor")), c->output);
+      for (int n = 2; c->out_fd < 0 && errno == EEXIST && n < 100; n++) {
+        xsnprintf(c->output, sizeof(c->output), "%s-%d.cbor", stem, n);
+        c->out_fd = create_excl(c->output);
+      }
+    }
+  }
+  if (c->out_fd < 0) {
+    int e = errno;
+    return fail(o, -e, INSPECT_EXIT_FAILURE, "cannot create %s: %s%s; no dump was asked for", c->output,
+                strerror(e), e == EEXIST && req->output ? ", not overwriting (--force replaces it)" : "");
+  }
+  xsnprintf(c->created, sizeof(c->created), "%s", c->output);
+  return 0;
+}
+
+int dump_output_dir_check(const char *dir, char *msg, size_t size) {
+  struct stat st;
+  if (stat(dir, &st)) {
+    int e = errno;
+    xsnprintf(msg, size, "-o %s: %s", dir, strerror(e));
+    return -e;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    xsnprintf(msg, size, "-o %s: not a directory", dir);
+    return -ENOTDIR;
+  }
+  /* Trying is the only true test: access() says yes to root on a read-only mount or /proc. */
+  char probe[PATH_MAX];
+  xsnprintf(probe, sizeof(probe), "%s/.sched-inspect-probe-XXXXXX", dir);
+  int fd = mkstemp(probe);
+  if (fd < 0) {
+    int e = errno;
+    xsnprintf(msg, size, "-o %s: dumps cannot be saved there: %s", dir, strerror(e));
+    return -e;
+  }
+  close(fd);
+  unlink(probe);
+  return 0;
+}
+
 int dump_client_start(const inspect_target *t, const dump_request *req, dump_client **out, dump_outcome *o) {
   struct schedrt_ctl *ctl = NULL;
   size_t size = 0;
   memset(o, 0, sizeof(*o));
   o->status = -1;
   *out = NULL;
-  int err = map_ctl(t, &ctl, &size, o);
-  if (err)
-    return err;
   dump_client *c = xcalloc(1, sizeof(*c));
+  int err = open_output(c, req, t->pid, o);
+  if (!err)
+    err = map_ctl(t, &ctl, &size, o);
+  if (err) {
+    drop_output(c);
+    free(c);
+    return err;
+  }
   c->ctl = ctl;
   c->map_size = size;
   c->pid = t->pid;
@@ -197,19 +289,12 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
       c->started_ns +
       ((uint64_t)timeout + 2ull * (ctl->poll_period_ms ? ctl->poll_period_ms : 100u) + ANSWER_MARGIN_MS) *
           1000000ull;
-  if (req->output && strcmp(req->output, "-") == 0)
-    c->to_stdout = 1;
-  else if (req->output)
-    xsnprintf(c->output, sizeof(c->output), "%s", req->output);
-  else {
-    dump_default_name(c->output, sizeof(c->output), req->output_dir, (long)t->pid, inspect_realtime_ns());
-    c->default_name = 1;
-  }
   xsnprintf(c->shm_dir, sizeof(c->shm_dir), "%s", req->shm_dir ? req->shm_dir : SCHEDRT_READER_SHM_DIR);
   *out = c;
   return 0;
 out:
   munmap(ctl, size);
+  drop_output(c);
   free(c);
   return err;
 }
@@ -259,24 +344,6 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
     return fail(o, SCHEDRT_EREJECTED, INSPECT_EXIT_FAILURE,
                 "the runtime answered with an unexpected object name");
   xsnprintf(obj, sizeof(obj), "/%s", name);
-  /* The user's file first: if it exists we stop here, and the runtime removes its copy later. */
-  int out = c->to_stdout ? STDOUT_FILENO
-                         : open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  /* Two dumps in one second (d twice in the live view): the name we chose gets a number, "...-2.cbor",
-   * rather than the second dump failing. A name the user gave is never changed. */
-  if (out < 0 && errno == EEXIST && c->default_name) {
-    char stem[PATH_MAX];
-    xsnprintf(stem, sizeof(stem), "%.*s", (int)(strlen(c->output) - strlen(".cbor")), c->output);
-    for (int n = 2; out < 0 && errno == EEXIST && n < 100; n++) {
-      xsnprintf(c->output, sizeof(c->output), "%s-%d.cbor", stem, n);
-      out = open(c->output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    }
-  }
-  if (out < 0) {
-    int e = errno;
-    return fail(o, -e, INSPECT_EXIT_FAILURE, "cannot create %s: %s%s (the runtime removes its copy later)",
-                c->output, strerror(e), e == EEXIST ? ", not overwriting" : "");
-  }
   void *buf = NULL;
   size_t len = 0;
   /* Non-blocking and checked before any read (a FIFO or another user's file under the name fails
@@ -284,13 +351,16 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   int err = schedrt_ctl_collect(c->shm_dir, obj, c->uid, &buf, &len);
   if (!err && len < bytes)
     err = SCHEDRT_ECORRUPT;
-  int e = err ? 0 : write_all(out, buf, bytes ? (size_t)bytes : len);
+  int e = err ? 0 : write_all(c->out_fd, buf, bytes ? (size_t)bytes : len);
   free(buf);
-  if (!c->to_stdout && close(out) && !err && !e)
+  if (!c->to_stdout && close(c->out_fd) && !err && !e)
+    e = errno;
+  c->out_fd = -1;
+  /* --force: the old file is replaced only now, by the complete dump. */
+  if (!err && !e && !c->to_stdout && strcmp(c->created, c->output) != 0 && rename(c->created, c->output))
     e = errno;
   if (err || e) {
-    if (!c->to_stdout)
-      unlink(c->output);
+    drop_output(c);
     if (err == SCHEDRT_ENOTSEG)
       return fail(o, err, INSPECT_EXIT_FAILURE,
                   "refusing the dump object %s%s: not a regular file (planted by someone?)", c->shm_dir, obj);
@@ -306,6 +376,7 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
     return fail(o, -e, INSPECT_EXIT_FAILURE, "writing %s: %s", c->to_stdout ? "standard output" : c->output,
                 strerror(e));
   }
+  c->saved = 1;
   xsnprintf(o->path, sizeof(o->path), "%s", c->to_stdout ? "-" : c->output);
   return 0;
 }
@@ -377,6 +448,7 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
 void dump_client_free(dump_client *c) {
   if (!c)
     return;
+  drop_output(c);
   munmap(c->ctl, c->map_size);
   free(c);
 }

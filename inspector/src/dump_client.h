@@ -17,6 +17,7 @@ typedef struct dump_request {
   uint32_t timeout_ms;    /* the barrier deadline asked of the runtime; 0: the runtime's default */
   const char *label;      /* recorded in the dump; NULL: none */
   const char *output;     /* file to write; "-": stdout; NULL: default name in output_dir */
+  int force;              /* an existing output is replaced (once the dump is saved) rather than refused */
   const char *output_dir; /* for the default name; NULL: "." */
   const char *shm_dir;    /* where the runtime's dump object lives; NULL: /dev/shm */
 } dump_request;
@@ -34,8 +35,10 @@ typedef struct dump_outcome {
 
 typedef struct dump_client dump_client;
 
-/* Writes the request into the control area. 0, or an error with *out NULL and
- * outcome filled (e.g. -ENOTSUP when the runtime serves no dumps). */
+/* Creates the destination file, then writes the request into the control area.
+ * 0, or an error with *out NULL and outcome filled (e.g. -EEXIST: the file
+ * exists, nothing was asked of the runtime; -ENOTSUP: it serves no dumps).
+ * The file is removed again unless a dump is saved in it. */
 int dump_client_start(const inspect_target *t, const dump_request *req, dump_client **out,
                       dump_outcome *outcome);
 /* -EAGAIN while the runtime works; then 0 with outcome filled (success or not). */
@@ -46,6 +49,10 @@ uint64_t dump_client_elapsed_ns(const dump_client *c);
 void dump_client_wait(dump_client *c, uint64_t max_ns);
 /* Releases the client (abandoning a pending request: the runtime removes an uncollected dump). */
 void dump_client_free(dump_client *c);
+
+/* Whether dumps can be saved in dir (it exists, is a directory, and we may create files there):
+ * 0, or -errno with a one-line message. */
+int dump_output_dir_check(const char *dir, char *msg, size_t size);
 
 /* "sched-dump-<pid>-<YYYYmmdd-HHMMSS>.cbor" under dir (NULL: "."). */
 char *dump_default_name(char *buf, size_t size, const char *dir, long pid, uint64_t realtime_ns);

@@ -399,7 +399,7 @@ static void print_groups(const dump_analysis *an, FILE *f, size_t per_group) {
               dump_spawn_text(sp, sizeof(sp), schedrt_dump_spawn_site(d, t), SITE_WIDTH, 0));
     }
     if (shown < grp->count)
-      fprintf(f, "    ... %zu more (show --json or show -t lists all)\n", grp->count - shown);
+      fprintf(f, "    ... %zu more (show --all lists every task)\n", grp->count - shown);
   }
   dump_groups_free(g, ng);
 }

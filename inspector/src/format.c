@@ -103,6 +103,50 @@ size_t fmt_cols(const char *s) {
 
 static int text_cols(const char *s) { return (int)fmt_cols(s); }
 
+int fmt_wrap_next(const char **p, int width, char *line, size_t size) {
+  const char *s = *p;
+  if (!*s) {
+    *p = s;
+    if (size)
+      line[0] = '\0';
+    return 0;
+  }
+  /* end: where the line stops if cut at width; brk: after the last word that fits whole. */
+  const char *end = s, *brk = NULL;
+  int cols = 0;
+  while (*end && cols < width) {
+    end++;
+    while (((unsigned char)*end & 0xC0) == 0x80)
+      end++;
+    cols++;
+    if (*end == ' ' || !*end)
+      brk = end;
+  }
+  if (*end && *end != ' ' && brk)
+    end = brk; /* a word would be cut: break before it */
+  size_t n = (size_t)(end - s);
+  if (size) {
+    if (n >= size)
+      n = size - 1;
+    memcpy(line, s, n);
+    line[n] = '\0';
+    while (n > 0 && line[n - 1] == ' ')
+      line[--n] = '\0';
+  }
+  while (*end == ' ')
+    end++;
+  *p = end;
+  return 1;
+}
+
+int fmt_wrap_count(const char *text, int width) {
+  int n = 0;
+  const char *p = text;
+  while (fmt_wrap_next(&p, width, NULL, 0))
+    n++;
+  return n;
+}
+
 /* The end of s that is its last cols characters. */
 static const char *last_cols(const char *s, int cols) {
   for (int extra = text_cols(s) - cols; extra > 0 && *s; extra--) {

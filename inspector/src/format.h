@@ -41,6 +41,17 @@ char *fmt_site(char *buf, size_t size, const char *file, uint64_t line, int widt
 /* Columns of UTF-8 text: one per character, as the widgets count them. */
 size_t fmt_cols(const char *s);
 
+/*
+ * The next line of text wrapped at width columns (width >= 1): copied into
+ * line (NULL with size 0: only counted), *p moved past it and the spaces
+ * after it (spaces that start the text stay: an indent). Breaks at the last space
+ * that fits, so a word (a number, a path) is never split unless it is alone
+ * wider than width. Returns 0 when nothing is left.
+ */
+int fmt_wrap_next(const char **p, int width, char *line, size_t size);
+/* How many lines fmt_wrap_next makes of text at width. */
+int fmt_wrap_count(const char *text, int width);
+
 /* Filled cells of a bar of `width` cells for value out of cap: never 0 for a non-zero value. */
 unsigned bar_cells(uint64_t value, uint64_t cap, unsigned width);
 

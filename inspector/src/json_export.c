@@ -110,7 +110,7 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
   json_object_set_new(glob, "steals_per_s", json_rate(g->steals_per_s));
   json_object_set_new(glob, "parks_per_s", json_rate(g->parks_per_s));
   json_object_set_new(glob, "busy_pct", json_rate(g->busy_pct));
-  json_object_set_new(glob, "stuck_workers", json_integer(g->nstuck));
+  json_object_set_new(glob, "stuck_workers", g->stuck_known ? json_integer(g->nstuck) : json_null());
   json_object_set_new(o, "global", glob);
 
   json_t *ws = json_array();

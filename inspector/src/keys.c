@@ -4,6 +4,7 @@
 #include <curses.h>
 #include <string.h>
 
+#include "format.h"
 #include "util.h"
 
 /* Entries with help == NULL are aliases of the entry above: same action, listed together. */
@@ -136,9 +137,24 @@ const char *keys_help_line(const key_binding *table, size_t i, char *buf, size_t
   return xsnprintf(buf, size, "  %-14s %s", names, k->help);
 }
 
-void keys_print_help(const key_binding *table, FILE *f) {
-  char line[256];
+int keys_help_wrap(const char **p, int first, int width, char *line, size_t size) {
+  if (first)
+    return fmt_wrap_next(p, width, line, size);
+  /* Continuation lines under the help text, past the key names. */
+  int indent = width > KEYS_HELP_INDENT + 20 ? KEYS_HELP_INDENT : 2;
+  char rest[256];
+  if (!fmt_wrap_next(p, width - indent, rest, sizeof(rest)))
+    return 0;
+  xsnprintf(line, size, "%*s%s", indent, "", rest);
+  return 1;
+}
+
+void keys_print_help(const key_binding *table, FILE *f, int width) {
+  char text[256], line[256];
   size_t n = keys_help_count(table);
-  for (size_t i = 0; i < n; i++)
-    fprintf(f, "%s\n", keys_help_line(table, i, line, sizeof(line)));
+  for (size_t i = 0; i < n; i++) {
+    const char *p = keys_help_line(table, i, text, sizeof(text));
+    for (int first = 1; keys_help_wrap(&p, first, width, line, sizeof(line)); first = 0)
+      fprintf(f, "%s\n", line);
+  }
 }

@@ -60,7 +60,12 @@ inspect_action keys_lookup(const key_binding *table, int ch);
  */
 size_t keys_help_count(const key_binding *table);
 const char *keys_help_line(const key_binding *table, size_t i, char *buf, size_t size);
-/* Prints every help line of table to f (for `--help` of the TUI commands). */
-void keys_print_help(const key_binding *table, FILE *f);
+/* Where a help line's text starts: "  " and the key names in 14 columns, then a space. */
+#define KEYS_HELP_INDENT 17
+/* The next row of help line *p wrapped at width columns (first: its first row; the others are indented
+ * under its text). 0 when nothing is left. */
+int keys_help_wrap(const char **p, int first, int width, char *line, size_t size);
+/* Prints every help line of table to f, wrapped at width columns (for `--help` of the TUI commands). */
+void keys_print_help(const key_binding *table, FILE *f, int width);
 
 #endif

@@ -174,8 +174,8 @@ static screen_result open_help(live_view *lv) {
   xsnprintf(stuck, sizeof(stuck), "A worker polling one task for more than %.0f ms is shown as STUCK.",
             (double)lv->model.stuck_ns / 1e6);
   const char *notes[] = {
-      "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the",
-      "ring's capacity; HISTORY: recent depths; rates per second over the refresh.",
+      "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the ring's capacity; "
+      "HISTORY: recent depths; rates per second over the refresh.",
       stuck,
   };
   return screen_open(screen_help_new(lv->base.cls, notes, (int)(sizeof(notes) / sizeof(notes[0]))));
@@ -192,6 +192,10 @@ static void change_delay(live_view *lv, int faster) {
   if (i >= NSTEPS)
     i = NSTEPS - 1;
   lv->delay_tenths = delay_steps[i];
+  /* At once: a refresh due in 10 s under the old rate would leave the screen frozen that long. */
+  uint64_t due = inspect_now_ns() + lv->delay_tenths * NS_PER_TENTH;
+  if (due < lv->next_refresh_ns)
+    lv->next_refresh_ns = due;
   status(lv, CRT_STATUS_INFO, 2000000000ull, "refresh every %.1f s", lv->delay_tenths / 10.0);
 }
 
@@ -241,10 +245,13 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     break;
   case ACT_SORT:
     lv->sort = worker_sort_next(lv->sort);
-    status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s", worker_sort_name(lv->sort));
+    status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s%s", worker_sort_name(lv->sort),
+           lv->sort_reverse ? ", reversed" : "");
     break;
   case ACT_REVERSE:
     lv->sort_reverse = !lv->sort_reverse;
+    status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s, %s", worker_sort_name(lv->sort),
+           lv->sort_reverse ? "reversed" : "in order again");
     break;
   case ACT_UP:
     move_selection(lv, -1);

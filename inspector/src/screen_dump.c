@@ -244,22 +244,50 @@ static void draw_detail(dump_view *v, int y0) {
          dump_spawn_text(buf, sizeof(buf), schedrt_dump_spawn_site(m, t), width - 30, crt_utf8));
 }
 
-/* "label file:line" in at most width columns: the site first (its line number always kept), the label
- * cut to what is left; or the spawn site. */
+/* Fixed columns of a task row: mark, id, name, state, for, worker, polls, age (78), 2 more when grouped.
+ * Below NARROW_COLS the worker, polls and age go and the name narrows (29), so that the await point keeps
+ * room, and a footer names the selected row's whole await point. */
+#define FIXED_COLS 78
+#define NARROW_DROP 29
+#define NARROW_COLS 110
+
+static int narrow(void) { return COLS < NARROW_COLS; }
+
+/* A label cut to width columns, with an ellipsis when it was cut. */
+static char *cut_label(char *buf, size_t size, const char *label, int width) {
+  if ((int)fmt_cols(label) <= width)
+    return xsnprintf(buf, size, "%s", label);
+  return xsnprintf(buf, size, "%.*s%s", width > 1 ? width - 1 : 0, label, crt_utf8 ? "\u2026" : "~");
+}
+
+/* In at most width columns, the site first (its line number always kept), the label cut to what is
+ * left: `await "label" at file:line` (quoted, as the report says it) or `label file:line`. */
+static char *fit_await(char *buf, size_t size, int quoted, const char *label, const char *file, uint64_t line,
+                       int width) {
+  char site[512], cut[512];
+  label = label ? label : "";
+  width -= quoted ? 14 : 1; /* await "" at, and the spaces */
+  int room = width - (int)strlen(label);
+  fmt_site(site, sizeof(site), file, line, room < MIN_SITE_COLS ? MIN_SITE_COLS : room, crt_utf8);
+  int left = width - (int)fmt_cols(site);
+  if (left < 2)
+    return xsnprintf(buf, size, "%s%s", quoted ? "await at " : "", site);
+  cut_label(cut, sizeof(cut), label, left);
+  if (quoted)
+    return xsnprintf(buf, size, "await \"%s\" at %s", cut, site);
+  return xsnprintf(buf, size, "%s %s", cut, site);
+}
+
+/* A task's await point ("label file:line") or spawn site in at most width columns. Narrow: the label
+ * alone, as much as fits; the footer names the selected row's whole await point. */
 static char *where_text(char *buf, size_t size, const schedrt_dump_doc *m, const schedrt_dump_task *t,
                         int width) {
   const schedrt_dump_site *aw = schedrt_dump_await_site(m, t), *sp = schedrt_dump_spawn_site(m, t);
   char site[512];
   if (aw && (aw->label || aw->file)) {
-    const char *label = aw->label ? aw->label : "";
-    int room = width - (int)strlen(label) - 1;
-    fmt_site(site, sizeof(site), aw->file, aw->line, room < MIN_SITE_COLS ? MIN_SITE_COLS : room, crt_utf8);
-    int left = width - (int)fmt_cols(site) - 1;
-    if (left >= (int)strlen(label))
-      return xsnprintf(buf, size, "%s %s", label, site);
-    if (left < 2)
-      return xsnprintf(buf, size, "%s", site);
-    return xsnprintf(buf, size, "%.*s%s %s", left - 1, label, crt_utf8 ? "\u2026" : "~", site);
+    if (narrow() && aw->label)
+      return cut_label(buf, size, aw->label, width);
+    return fit_await(buf, size, 0, aw->label, aw->file, aw->line, width);
   }
   int room = width - 11;
   return xsnprintf(buf, size, "spawned at %s",
@@ -267,30 +295,27 @@ static char *where_text(char *buf, size_t size, const schedrt_dump_doc *m, const
                             room < MIN_SITE_COLS ? MIN_SITE_COLS : room, crt_utf8));
 }
 
-/* A group holding marked tasks gets '!' in the mark column (the status line counts them). */
+/* A group holding marked tasks gets '!' in the mark column (the status line counts them). Its await point
+ * gets what the rest of the row leaves: whole, or the site with its line number and the label cut, or,
+ * narrow and a long label, the label alone (the footer has the rest). */
 static void draw_group_row(dump_view *v, int row, size_t gi, int sel) {
   const task_group *g = &v->groups[gi];
-  char a[32], buf[768];
+  char a[32], head[64], tail[48], buf[768];
   crt_elem e = sel ? CRT_SELECTED : v->group_attn[gi] ? CRT_ATTENTION : CRT_LABEL;
-  /* Room for the site: what the rest of the row leaves ("! - state      count  await \"\" at ",
-   * "  longest 1.23s"). */
-  int room = COLS - 51 - (g->await_label ? (int)strlen(g->await_label) : 0);
+  xsnprintf(head, sizeof(head), "%c %s %-10s %5zu  ", v->group_attn[gi] ? '!' : ' ',
+            v->collapsed[gi] ? "+" : "-", schedrt_dump_state_text(g->state), g->count);
+  xsnprintf(tail, sizeof(tail), "  longest %s", fmt_duration(a, sizeof(a), g->max_idle_ns));
+  int room = COLS - (int)strlen(head) - (int)strlen(tail);
+  int whole = g->await_label && 14 + (int)fmt_cols(g->await_label) + MIN_SITE_COLS <= room;
+  if (narrow() && g->await_label && !whole)
+    cut_label(buf, sizeof(buf), g->await_label, room);
+  else if (g->await_label || g->await_file)
+    fit_await(buf, sizeof(buf), 1, g->await_label, g->await_file, (uint64_t)g->await_line, room);
+  else
+    dump_await_text(buf, sizeof(buf), NULL, NULL, 0, MIN_SITE_COLS, crt_utf8);
   w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
-  w_printf(row, 0, COLS, e, "%c %s %-10s %5zu  %s  longest %s", v->group_attn[gi] ? '!' : ' ',
-           v->collapsed[gi] ? "+" : "-", schedrt_dump_state_text(g->state), g->count,
-           dump_await_text(buf, sizeof(buf), g->await_label, g->await_file, (uint64_t)g->await_line,
-                           room < MIN_SITE_COLS ? MIN_SITE_COLS : room, crt_utf8),
-           fmt_duration(a, sizeof(a), g->max_idle_ns));
+  w_printf(row, 0, COLS, e, "%s%s%s", head, buf, room > 0 && (int)fmt_cols(buf) <= room ? tail : "");
 }
-
-/* Fixed columns of a task row: mark, id, name, state, for, worker, polls, age (78), 2 more when grouped.
- * Below NARROW_COLS the worker, polls and age go and the name narrows (29), so that the await point keeps
- * room. */
-#define FIXED_COLS 78
-#define NARROW_DROP 29
-#define NARROW_COLS 110
-
-static int narrow(void) { return COLS < NARROW_COLS; }
 
 static void draw_task_row(dump_view *v, int row, size_t ti, int sel) {
   const schedrt_dump_doc *m = v->m;
@@ -318,14 +343,46 @@ static void draw_task_row(dump_view *v, int row, size_t ti, int sel) {
              worker, (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns), where);
 }
 
+/* Narrow terminals: the selected row's whole await point (or spawn site) on a row of its own, the site's
+ * line number kept. */
+static void draw_footer(dump_view *v, int y) {
+  const view_row *r = &v->rows[v->selected];
+  const schedrt_dump_doc *m = v->m;
+  char buf[768];
+  int width = COLS - 2;
+  if (r->is_group) {
+    const task_group *g = &v->groups[r->index];
+    fit_await(buf, sizeof(buf), 1, g->await_label, g->await_file, (uint64_t)g->await_line, width);
+  } else {
+    const schedrt_dump_task *t = &m->tasks[r->index];
+    const schedrt_dump_site *aw = schedrt_dump_await_site(m, t);
+    if (aw && (aw->label || aw->file))
+      fit_await(buf, sizeof(buf), 1, aw->label, aw->file, aw->line, width);
+    else
+      dump_spawn_text(buf, sizeof(buf), schedrt_dump_spawn_site(m, t), width - 11, crt_utf8);
+  }
+  w_clear_row(y, 0, CRT_NORMAL);
+  w_text(y, 1, width, CRT_LABEL, buf);
+}
+
 static void draw(screen *self) {
   dump_view *v = (dump_view *)self;
   const schedrt_dump_doc *m = v->m;
   erase();
   w_clear_row(0, 0, CRT_TITLE);
-  w_printf(0, 0, COLS, CRT_TITLE, " dump of pid %llu \"%s\"  %s  %zu tasks  %zu/%llu workers  %s",
-           (unsigned long long)m->pid, m->runtime ? m->runtime : "?", m->status ? m->status : "?", m->ntasks,
-           m->ncovered, (unsigned long long)m->nworkers, v->path);
+  /* The figures whole, then the file's path if it fits, else its base name, else nothing: never a cut
+   * number (the path holds the pid and the time). */
+  char title[256], base[PATH_MAX];
+  xsnprintf(title, sizeof(title), " dump of pid %llu \"%s\"  %s  %zu tasks  %zu/%llu workers",
+            (unsigned long long)m->pid, m->runtime ? m->runtime : "?", m->status ? m->status : "?", m->ntasks,
+            m->ncovered, (unsigned long long)m->nworkers);
+  const char *slash = strrchr(v->path, '/');
+  xsnprintf(base, sizeof(base), "%s", slash ? slash + 1 : v->path);
+  int tx = w_text(0, 0, COLS, CRT_TITLE, title);
+  if (tx + 2 + (int)fmt_cols(v->path) <= COLS)
+    w_text(0, tx + 2, COLS - tx - 2, CRT_TITLE, v->path);
+  else if (tx + 2 + (int)fmt_cols(base) <= COLS)
+    w_text(0, tx + 2, COLS - tx - 2, CRT_TITLE, base);
   int y = 1;
   w_printf(y++, 1, COLS - 1, CRT_LABEL, "%s, sorted by %s%s%s",
            v->grouped ? "grouped by await point and state" : "all tasks", task_sort_name(v->sort),
@@ -338,7 +395,8 @@ static void draw(screen *self) {
     w_printf(y++, 0, COLS, CRT_COLHEAD, "! %-9s %-18s %-10s %9s %6s %7s %8s  %s", "ID", "NAME", "STATE",
              "FOR", "WORKER", "POLLS", "AGE", "AWAIT / SPAWN");
   int detail_rows = v->detail ? DETAIL_ROWS : 0;
-  int avail = LINES - y - 2 - detail_rows;
+  int footer = narrow() && !v->detail && v->nrows;
+  int avail = LINES - y - 2 - detail_rows - footer;
   if (avail < 1)
     avail = 1;
   v->page = (size_t)avail;
@@ -356,13 +414,23 @@ static void draw(screen *self) {
   }
   if (v->detail)
     draw_detail(v, LINES - 2 - detail_rows);
+  if (footer)
+    draw_footer(v, LINES - 3);
   w_clear_row(LINES - 2, 0, CRT_NORMAL);
   int x = 1 + w_printf(LINES - 2, 1, COLS - 1, CRT_DIM, "row %zu of %zu", v->nrows ? v->selected + 1 : 0,
                        v->nrows);
-  if (v->nattn)
-    w_printf(LINES - 2, x, COLS - x, CRT_ATTENTION,
-             "   %zu need attention: %zu lost wake-up%s, %zu deadlocked, %zu stuck (a: first/only)", v->nattn,
-             v->nlost, v->nlost == 1 ? "" : "s", v->ndeadlocked, v->nstuck);
+  if (v->nattn) {
+    char need[160];
+    xsnprintf(need, sizeof(need), "   %zu need attention: %zu lost wake-up%s, %zu deadlocked, %zu stuck",
+              v->nattn, v->nlost, v->nlost == 1 ? "" : "s", v->ndeadlocked, v->nstuck);
+    /* The key's hint only where it fits whole; narrower, the marks' letters. */
+    if (x + (int)strlen(need) + 17 <= COLS)
+      xsnprintf(need + strlen(need), sizeof(need) - strlen(need), " (a: first/only)");
+    else if (x + (int)strlen(need) > COLS)
+      xsnprintf(need, sizeof(need), "   %zu need attention: L %zu D %zu S %zu", v->nattn, v->nlost,
+                v->ndeadlocked, v->nstuck);
+    w_text(LINES - 2, x, COLS - x, CRT_ATTENTION, need);
+  }
   w_function_bar(LINES - 1, self->cls->keys);
 }
 
@@ -382,10 +450,10 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     return screen_react(SCREEN_CLOSE);
   case ACT_HELP: {
     const char *notes[] = {
-        "Marks in the first column: L a lost wake-up (idle, nothing can wake it),",
-        "D deadlocked (waits for a task that waits back), S polled by a stuck worker.",
+        "Marks in the first column: L a lost wake-up (idle, nothing can wake it), D deadlocked (waits for "
+        "a task that waits back), S polled by a stuck worker.",
     };
-    return screen_open(screen_help_new(self->cls, notes, 2));
+    return screen_open(screen_help_new(self->cls, notes, 1));
   }
   case ACT_SORT:
     v->sort = task_sort_next(v->sort);

@@ -4,6 +4,7 @@
 #include <curses.h>
 #include <stdlib.h>
 
+#include "format.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -11,32 +12,47 @@ typedef struct help_screen {
   screen base;
   const key_binding *table;
   char title[96];
-  char notes[SCREEN_HELP_NOTES][160];
+  char notes[SCREEN_HELP_NOTES][256];
   int nnotes;
   uint32_t scroll;
 } help_screen;
 
+/* Rows the notes take at this width, each wrapped. */
+static int notes_rows(const help_screen *h) {
+  int n = 0;
+  for (int i = 0; i < h->nnotes; i++)
+    n += fmt_wrap_count(h->notes[i], COLS - 2 > 1 ? COLS - 2 : 1);
+  return n;
+}
+
 static void draw(screen *self) {
   help_screen *h = (help_screen *)self;
   size_t n = keys_help_count(h->table);
-  char line[256];
+  char text[256], line[256];
   int y = 0;
 
   erase();
   w_clear_row(y, 0, CRT_TITLE);
   w_text(y++, 0, COLS, CRT_TITLE, h->title);
   y++;
-  /* The same rows whether there are notes or not: room for SCREEN_HELP_NOTES lines, a gap and the bar. */
-  int rows = LINES - y - 6;
-  if (rows < 1)
-    rows = 1;
-  if (h->scroll + (uint32_t)rows > n)
-    h->scroll = n > (size_t)rows ? (uint32_t)(n - (size_t)rows) : 0;
-  for (size_t i = h->scroll; i < n && y < LINES - 5; i++)
-    w_text(y++, 0, COLS, CRT_NORMAL, keys_help_line(h->table, i, line, sizeof(line)));
+  /* Lines wrap at the terminal's width: the keys take what the notes, a gap and the bar leave. */
+  int nrows = notes_rows(h);
+  int last = LINES - nrows - 2; /* first row not for keys */
+  if (last < y + 1)
+    last = y + 1;
+  if (h->scroll >= n)
+    h->scroll = n ? (uint32_t)(n - 1) : 0;
+  for (size_t i = h->scroll; i < n && y < last; i++) {
+    const char *p = keys_help_line(h->table, i, text, sizeof(text));
+    for (int first = 1; y < last && keys_help_wrap(&p, first, COLS, line, sizeof(line)); first = 0)
+      w_text(y++, 0, COLS, CRT_NORMAL, line);
+  }
   y++;
-  for (int i = 0; i < h->nnotes; i++)
-    w_text(y++, 2, COLS - 2, CRT_LABEL, h->notes[i]);
+  for (int i = 0; i < h->nnotes; i++) {
+    const char *p = h->notes[i];
+    while (y < LINES - 1 && fmt_wrap_next(&p, COLS - 2 > 1 ? COLS - 2 : 1, line, sizeof(line)))
+      w_text(y++, 2, COLS - 2, CRT_LABEL, line);
+  }
   w_clear_row(LINES - 1, 0, CRT_NORMAL);
   w_text(LINES - 1, 0, COLS, CRT_FLABEL, " Up/Down scroll, any other key closes the help ");
 }

@@ -21,10 +21,14 @@ static const int rate_cols[] = {SCHEDRT_M_polls, SCHEDRT_M_steals, SCHEDRT_M_par
 #define NRATE (int)(sizeof(rate_cols) / sizeof(rate_cols[0]))
 static const worker_sort_key rate_sort[NRATE] = {WSORT_POLLS, WSORT_STEALS, WSORT__COUNT};
 
-/* Column widths, separators included. Sized so that 80 columns show every column. */
+/* Column widths, separators included; 0: the column is left out. Sized so that 80 columns show every
+ * column; narrower, whole columns go (graphics first, then the rates from the right) rather than
+ * numbers being cut. */
 typedef struct layout {
   int w_idx, w_state, w_depth, w_bar, w_spark, w_rate[NRATE], w_busy, w_task;
 } layout;
+
+#define TASK_MIN 16 /* "#123456 108.8ms" */
 
 static layout compute_layout(int cols) {
   layout l = {.w_idx = 4, .w_state = 8, .w_depth = 6, .w_busy = 6};
@@ -35,12 +39,19 @@ static layout compute_layout(int cols) {
     l.w_rate[i] = w < 8 ? 8 : w;
     fixed += l.w_rate[i];
   }
+  for (int i = NRATE - 1; i >= 0 && cols - fixed < TASK_MIN; i--) {
+    fixed -= l.w_rate[i];
+    l.w_rate[i] = 0;
+  }
+  if (cols - fixed < TASK_MIN) {
+    fixed -= l.w_depth;
+    l.w_depth = 0;
+  }
   int rem = cols - fixed;
-  const int task_min = 14;
-  if (rem < task_min + 10) {
+  if (rem < TASK_MIN + 10) {
     l.w_bar = l.w_spark = 0; /* too narrow: drop the graphics, keep the numbers */
   } else {
-    int extra = rem - task_min;
+    int extra = rem - TASK_MIN;
     l.w_bar = extra * 2 / 5;
     l.w_bar = l.w_bar < 6 ? 6 : l.w_bar > 11 ? 11 : l.w_bar;
     l.w_spark = extra - l.w_bar;
@@ -90,13 +101,35 @@ static void draw_header(live_view *s) {
   int x;
 
   w_clear_row(0, 0, CRT_TITLE);
-  const char *live = g->target_gone ? "EXITED" : schedrt_liveness_name(g->liveness);
+  /* Paused, the figures are not live even when the target is. */
+  const char *live = g->target_gone                                      ? "EXITED"
+                     : s->paused && g->liveness == SCHEDRT_LIVENESS_LIVE ? "PAUSED"
+                                                                         : schedrt_liveness_name(g->liveness);
   int lw = (int)strlen(live) + 2;
-  w_printf(0, 0, COLS - lw, CRT_TITLE, " sched-inspect  pid %ld %s  runtime \"%s\"  up %s",
-           (long)s->target.pid, info->comm[0] ? info->comm : "?", info->runtime_name,
-           fmt_uptime(a, sizeof(a), g->uptime_ns));
+  /* Items that do not fit are left out whole, the least needed first: never a cut pid. */
+  char pid[32], comm[40], rt[80], up[48];
+  xsnprintf(pid, sizeof(pid), "pid %ld", (long)s->target.pid);
+  xsnprintf(comm, sizeof(comm), "%s", info->comm[0] ? info->comm : "?");
+  xsnprintf(rt, sizeof(rt), "runtime \"%s\"", info->runtime_name);
+  xsnprintf(up, sizeof(up), "up %s", fmt_uptime(a, sizeof(a), g->uptime_ns));
+  const char *items[] = {"sched-inspect", pid, comm, rt, up};
+  const int drop_order[] = {3, 2, 4, 0}; /* runtime, command, uptime, the program's name; pid stays */
+  int keep[5] = {1, 1, 1, 1, 1};
+  for (size_t d = 0;; d++) {
+    int need = 1;
+    for (int i = 0; i < 5; i++)
+      need += keep[i] ? (int)strlen(items[i]) + 2 : 0;
+    if (need <= COLS - lw || d == sizeof(drop_order) / sizeof(drop_order[0]))
+      break;
+    keep[drop_order[d]] = 0;
+  }
+  x = 1;
+  for (int i = 0; i < 5; i++)
+    if (keep[i] && x + (int)strlen(items[i]) <= COLS - lw)
+      x += w_text(0, x, COLS - lw - x, CRT_TITLE, items[i]) + 2;
   w_printf(0, COLS - lw, lw,
-           g->target_gone || g->liveness != SCHEDRT_LIVENESS_LIVE ? CRT_BANNER_BAD : CRT_TITLE, " %s ", live);
+           g->target_gone || g->liveness != SCHEDRT_LIVENESS_LIVE || s->paused ? CRT_BANNER_BAD : CRT_TITLE,
+           " %s ", live);
 
   w_clear_row(1, 0, CRT_NORMAL);
   x = 1;
@@ -113,7 +146,11 @@ static void draw_header(live_view *s) {
   x = header_item(2, x, "steals/s", fmt_si(a, sizeof(a), g->steals_per_s));
   x = header_item(2, x, "spawn/s", fmt_si(a, sizeof(a), g->grate[RATE_G(spawned)]));
   x = header_item(2, x, "parks/s", fmt_si(a, sizeof(a), g->parks_per_s));
-  xsnprintf(b, sizeof(b), "%s%%", isnan(g->busy_pct) ? "-" : fmt_si(a, sizeof(a), round(g->busy_pct)));
+  /* NAN: not known (one snapshot, a hung target whose busy time the reader would extrapolate). */
+  if (isnan(g->busy_pct))
+    xsnprintf(b, sizeof(b), "-");
+  else
+    xsnprintf(b, sizeof(b), "%s%%", fmt_si(a, sizeof(a), round(g->busy_pct)));
   x = header_item(2, x, "busy", b);
   if (g->nstuck) {
     xsnprintf(b, sizeof(b), "%u", g->nstuck);
@@ -152,9 +189,7 @@ static int draw_banner(live_view *s, int y) {
              schedrt_liveness_name(g->liveness));
   } else if (g->liveness == SCHEDRT_LIVENESS_HUNG) {
     w_clear_row(y, 0, CRT_BANNER_BAD);
-    w_printf(y, 0, COLS, CRT_BANNER_BAD,
-             " TARGET HUNG: heartbeat stopped %s ago (process stopped or its monitor is blocked); figures "
-             "are frozen",
+    w_printf(y, 0, COLS, CRT_BANNER_BAD, " TARGET HUNG: no heartbeat for %s (stopped? monitor blocked?)",
              fmt_duration(a, sizeof(a), g->hb_age_ns > g->hb_stalled_ns ? g->hb_age_ns : g->hb_stalled_ns));
   } else if (s->snap_err) {
     char msg[256];
@@ -196,7 +231,10 @@ static void draw_colhead(live_view *s, int y, const layout *l) {
     COL(l->w_rate[i], rate_sort[i], 1, name);
   }
   COL(l->w_busy, WSORT_BUSY, 1, "BUSY%");
-  COL(l->w_task, WSORT_RUNNING, 0, "TASK  RUNNING FOR");
+  COL(l->w_task, WSORT_RUNNING, 0,
+      l->w_task > 17   ? "TASK  RUNNING FOR"
+      : l->w_task > 13 ? "TASK  RUNNING"
+                       : "TASK");
 #undef COL
 }
 
@@ -213,12 +251,15 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
     w_text(y, x, COLS - x, CRT_DIM, "?  (no consistent read this time)");
     return;
   }
+  /* A stuck worker says so in words too, at any width (its colour may not show). */
   w_printf(y, x, l->w_state, row == CRT_NORMAL ? state_elem(v->state) : row, "%-*s ", l->w_state - 1,
-           state_short(v->state));
+           v->stuck ? "STUCK" : state_short(v->state));
   x += l->w_state;
-  xsnprintf(a, sizeof(a), "%llu%s", (unsigned long long)v->depth, v->lifo ? "+1" : "");
-  w_printf(y, x, l->w_depth, row, "%*s ", l->w_depth - 1, a);
-  x += l->w_depth;
+  if (l->w_depth) {
+    xsnprintf(a, sizeof(a), "%llu%s", (unsigned long long)v->depth, v->lifo ? "+1" : "");
+    w_printf(y, x, l->w_depth, row, "%*s ", l->w_depth - 1, a);
+    x += l->w_depth;
+  }
   if (l->w_bar) {
     w_bar(y, x, l->w_bar - 1, v->depth, s->target.info->local_queue_cap);
     x += l->w_bar;
@@ -230,6 +271,8 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
     x += l->w_spark;
   }
   for (int i = 0; i < NRATE; i++) {
+    if (!l->w_rate[i])
+      continue;
     w_printf(y, x, l->w_rate[i], row, "%*s ", l->w_rate[i] - 1, fmt_si(a, sizeof(a), v->rate[rate_cols[i]]));
     x += l->w_rate[i];
   }
@@ -239,11 +282,10 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
   if (v->current_task && v->state == SCHEDRT_WSTATE_RUNNING) {
     xsnprintf(b, sizeof(b), "#%llu", (unsigned long long)v->current_task);
     const char *dur = v->running_ns ? fmt_duration(a, sizeof(a), v->running_ns) : "";
-    /* "STUCK" only where it fits: the row's colour (or reverse video) already says it. */
-    if (v->stuck && (int)(strlen(b) + strlen(dur) + 8) <= l->w_task)
-      xsnprintf(task, sizeof(task), "STUCK %s %s", b, dur);
-    else
-      xsnprintf(task, sizeof(task), "%s %s", b, dur);
+    /* Whole figures only: the running time goes first, then the id, never half a number. */
+    xsnprintf(task, sizeof(task), "%s %s", b, dur);
+    if ((int)strlen(task) > l->w_task)
+      xsnprintf(task, sizeof(task), "%s", (int)strlen(b) <= l->w_task ? b : "");
     w_text(y, x, l->w_task, row, task);
   } else {
     w_text(y, x, l->w_task, row == CRT_NORMAL ? CRT_DIM : row, "-");
@@ -266,54 +308,128 @@ static char *task_site(char *buf, size_t size, const char *name, const char *fil
   return xsnprintf(buf, size, "%s%s%s", lead, fmt_site(site, sizeof(site), file, line, room, crt_utf8), tail);
 }
 
-/* One line per stuck worker (at most max): the task and, when known, its name and spawn site. */
-static int draw_stuck(live_view *s, int y, int max) {
-  int used = 0;
-  char a[32], head[96], who[384];
-  for (uint32_t i = 0; i < s->model.g.nworkers && used < max; i++) {
+#define STUCK_MAX 3        /* stuck workers named under the table; the table's rows say the rest */
+#define STUCK_DETAIL_MAX 2 /* rows of a stuck worker's task, site or why they are not known yet */
+#define STATUS_MAX_ROWS 4  /* the status line wraps into this many rows at most */
+#define FOUND_MAX_ROWS 2   /* the last dump's findings */
+#define DETAIL_INDENT 3
+
+/* What a stuck worker's second row says: its task's name and spawn site in width columns (the site
+ * shortened with its line number kept), or why they are not known yet. */
+static void stuck_detail(live_view *s, const worker_view *v, int width, char *who, size_t size) {
+  const char *name, *file, *func;
+  uint64_t line;
+  if (v->current_file[0]) {
+    /* The runtime named the long poll itself: no dump needed. */
+    task_site(who, size, v->current_name[0] ? v->current_name : NULL, v->current_file, v->current_line, NULL,
+              width);
+  } else if (live_view_dump_task(s, v->current_task, &name, &file, &line, &func) == 0) {
+    if (file)
+      task_site(who, size, name, file, line, func, width);
+    else
+      xsnprintf(who, size, "\"%s\" (spawn site unknown)", name ? name : "unnamed");
+  } else {
+    xsnprintf(who, size, "not named yet (the runtime names polls past one monitor period); d dumps now");
+  }
+}
+
+/* Rows the stuck workers take under the table (at most max of them): a head row each, then the detail
+ * wrapped in at most STUCK_DETAIL_MAX rows. */
+static int stuck_rows(live_view *s, int max) {
+  char who[384];
+  int rows = 0, shown = 0;
+  for (uint32_t i = 0; i < s->model.g.nworkers && shown < max; i++) {
     const worker_view *v = &s->model.w[i];
-    const char *name, *file, *func;
-    uint64_t line;
     if (!v->stuck)
       continue;
-    xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu ", i,
+    stuck_detail(s, v, COLS - DETAIL_INDENT, who, sizeof(who));
+    const char *p = who;
+    int r = 0;
+    while (r < STUCK_DETAIL_MAX && fmt_wrap_next(&p, COLS - DETAIL_INDENT, NULL, 0))
+      r++;
+    rows += 1 + r;
+    shown++;
+  }
+  return rows;
+}
+
+/* The stuck workers (at most max): the worker, for how long and which task; under it, indented, the
+ * task's name and spawn site or why they are not known. */
+static int draw_stuck(live_view *s, int y, int max) {
+  int used = 0, shown = 0;
+  char a[32], head[96], who[384], row[384];
+  int width = COLS - DETAIL_INDENT;
+  for (uint32_t i = 0; i < s->model.g.nworkers && shown < max; i++) {
+    const worker_view *v = &s->model.w[i];
+    if (!v->stuck)
+      continue;
+    shown++;
+    xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu", i,
               fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task);
-    int width = COLS - (int)strlen(head);
-    if (v->current_file[0]) {
-      /* The runtime named the long poll itself: no dump needed. */
-      task_site(who, sizeof(who), v->current_name[0] ? v->current_name : NULL, v->current_file,
-                v->current_line, NULL, width);
-    } else if (live_view_dump_task(s, v->current_task, &name, &file, &line, &func) == 0) {
-      if (file)
-        task_site(who, sizeof(who), name, file, line, func, width);
-      else
-        xsnprintf(who, sizeof(who), "\"%s\" (spawn site unknown)", name ? name : "unnamed");
-    } else {
-      xsnprintf(who, sizeof(who),
-                "(not named yet: the runtime names polls that outlast its monitor period; d dumps now)");
-    }
     w_clear_row(y + used, 0, CRT_NORMAL);
-    w_printf(y + used, 0, COLS, CRT_STATUS_ERR, "%s%s", head, who);
-    used++;
+    w_text(y + used++, 0, COLS, CRT_STATUS_ERR, head);
+    stuck_detail(s, v, width, who, sizeof(who));
+    const char *p = who;
+    for (int r = 0; r < STUCK_DETAIL_MAX && fmt_wrap_next(&p, width, row, sizeof(row)); r++) {
+      w_clear_row(y + used, 0, CRT_NORMAL);
+      w_text(y + used++, DETAIL_INDENT, width, CRT_STATUS_ERR, row);
+    }
   }
   return used;
+}
+
+/* Text wrapped into rows [y, y + rows) from column x (the rows after the first indented by indent),
+ * cut after the last row. */
+static void draw_wrapped(int y, int x, int indent, int rows, crt_elem e, const char *text) {
+  char line[512];
+  const char *p = text;
+  for (int r = 0; r < rows; r++) {
+    int cx = r ? x + indent : x;
+    if (!fmt_wrap_next(&p, COLS - cx, line, sizeof(line)))
+      break;
+    w_clear_row(y + r, 0, CRT_NORMAL);
+    w_text(y + r, cx, COLS - cx, e, line);
+  }
+}
+
+/* Rows draw_wrapped takes for text, at most max. */
+static int wrapped_rows(const char *text, int x, int indent, int max) {
+  const char *p = text;
+  int r = 0;
+  while (r < max && fmt_wrap_next(&p, COLS - (r ? x + indent : x), NULL, 0))
+    r++;
+  return r;
 }
 
 void screen_top_draw(live_view *s) {
   const global_view *g = &s->model.g;
   layout l = compute_layout(COLS);
   int y = HEADER_ROWS;
+  char found[640];
 
   erase();
   draw_header(s);
   y += draw_banner(s, y);
   draw_colhead(s, y++, &l);
 
-  /* Rows left for workers: leave the status line, the function bar, up to 3 stuck lines and the last
-   * dump's findings. */
-  int stuck_lines = g->nstuck > 3 ? 3 : (int)g->nstuck;
-  int found_lines = s->attention[0] != '\0';
-  int avail = LINES - y - 2 - stuck_lines - found_lines;
+  /* Under the table, each in as many rows as its text needs at this width: stuck workers, the last
+   * dump's findings, the status line; then the function bar. The table keeps at least two rows: the
+   * status gives up rows first, then the findings, then the stuck workers. */
+  int nstuck = g->nstuck > STUCK_MAX ? STUCK_MAX : (int)g->nstuck;
+  found[0] = '\0';
+  if (s->attention[0])
+    xsnprintf(found, sizeof(found), "! last dump: %s (t shows it)", s->attention);
+  int found_rows = found[0] ? wrapped_rows(found, 1, 2, FOUND_MAX_ROWS) : 0;
+  int status_rows = s->status[0] ? wrapped_rows(s->status, 1, 0, STATUS_MAX_ROWS) : 1;
+  int left = LINES - y - 1; /* rows between the column heads and the function bar */
+  int srows = stuck_rows(s, nstuck);
+  if (left - srows - found_rows - status_rows < 2 && status_rows > 1)
+    status_rows = left - srows - found_rows - 2 > 1 ? left - srows - found_rows - 2 : 1;
+  if (left - srows - found_rows - status_rows < 2 && found_rows > 1)
+    found_rows = 1;
+  while (nstuck > 1 && left - srows - found_rows - status_rows < 2)
+    srows = stuck_rows(s, --nstuck);
+  int avail = left - srows - found_rows - status_rows;
   if (avail < 1)
     avail = 1;
   s->table_rows = (uint32_t)avail;
@@ -338,14 +454,12 @@ void screen_top_draw(live_view *s) {
     w_printf(y + avail - 1, COLS - 12, 12, CRT_DIM, " %u-%u/%u ", s->scroll + 1, s->scroll + (uint32_t)avail,
              n);
   y += avail;
-  y += draw_stuck(s, y, stuck_lines);
-  if (found_lines) {
-    w_clear_row(y, 0, CRT_NORMAL);
-    w_printf(y, 0, COLS, CRT_STATUS_ERR, " ! last dump: %s (t shows it)", s->attention);
+  y += draw_stuck(s, y, nstuck);
+  if (found_rows) {
+    draw_wrapped(y, 1, 2, found_rows, CRT_STATUS_ERR, found);
+    y += found_rows;
   }
-
-  w_clear_row(LINES - 2, 0, CRT_NORMAL);
   if (s->status[0])
-    w_text(LINES - 2, 1, COLS - 1, s->status_elem, s->status);
+    draw_wrapped(LINES - 1 - status_rows, 1, 0, status_rows, s->status_elem, s->status);
   w_function_bar(LINES - 1, s->base.cls->keys);
 }

@@ -25,7 +25,18 @@ typedef struct worker_screen {
   uint32_t worker;
   long pid;
   char runtime_name[40];
+  /* The metrics table scrolls (PgUp/PgDn/Home/End): its first row shown, and the rows it fits. */
+  int scroll;
+  int page;
 } worker_screen;
+
+/* The table's fixed columns: name, value, rate, unit; the meaning follows, or goes under when narrow. */
+#define METRIC_COLS 56
+#define MEANING_MIN 30 /* narrower than this beside the figures: the meaning gets rows of its own */
+#define MAX_ROWS 256
+#define BUCKET_ROWS 8      /* a title and 7 bucket rows under the figures, when the terminal has them */
+#define METRICS_MIN_PAGE 8 /* the metrics table keeps this many rows before the bars get theirs */
+#define ROW_SIZE 320
 
 /* The histograms' section heads and bars need this many columns per pane, side by side. */
 #define PANE_MIN_COLS 38
@@ -156,6 +167,42 @@ static void draw_histograms(const inspect_model *m, uint32_t wi, int y, int end)
   }
 }
 
+/* Appends the rows of one metric: its figures and its meaning, wrapped beside them or under them. */
+static void metric_rows(char (*rows)[ROW_SIZE], int *n, const char *figures, const char *meaning) {
+  int wide = COLS - 1 - METRIC_COLS >= MEANING_MIN;
+  int width = wide ? COLS - 1 - METRIC_COLS : COLS - 1 - 4;
+  char part[ROW_SIZE];
+  const char *p = meaning;
+  if (*n >= MAX_ROWS)
+    return;
+  if (wide && fmt_wrap_next(&p, width, part, sizeof(part)))
+    xsnprintf(rows[(*n)++], ROW_SIZE, "%-*s%s", METRIC_COLS, figures, part);
+  else
+    xsnprintf(rows[(*n)++], ROW_SIZE, "%s", figures);
+  while (*n < MAX_ROWS && fmt_wrap_next(&p, width, part, sizeof(part)))
+    xsnprintf(rows[(*n)++], ROW_SIZE, "%*s%s", wide ? METRIC_COLS : 4, "", part);
+}
+
+/* Every metric of the worker with its value, rate, unit and meaning; the state by its name. */
+static int build_metric_rows(char (*rows)[ROW_SIZE], const schedrt_worker_snap *w, const worker_view *v) {
+  char a[32], fig[ROW_SIZE], value[32];
+  int n = 0;
+#define ROW(id, kind, off, type, unit, help, pub)                                                            \
+  {                                                                                                          \
+    double r_ = v->rate[RATE_W(id)];                                                                         \
+    if (SCHEDRT_M_##id == SCHEDRT_M_state)                                                                   \
+      xsnprintf(value, sizeof(value), "%s", schedrt_worker_state_name(w->state));                            \
+    else                                                                                                     \
+      xsnprintf(value, sizeof(value), "%llu", (unsigned long long)w->id);                                    \
+    xsnprintf(fig, sizeof(fig), "%-18s %14s %10s  %-8s ", #id, value,                                        \
+              isnan(r_) ? "" : fmt_si(a, sizeof(a), r_), unit);                                              \
+    metric_rows(rows, &n, fig, help);                                                                        \
+  }
+  SCHEDRT_WSLOT_METRICS(ROW)
+#undef ROW
+  return n;
+}
+
 static void draw(screen *self) {
   worker_screen *ws = (worker_screen *)self;
   const inspect_model *m = ws->model;
@@ -167,6 +214,8 @@ static void draw(screen *self) {
   erase();
   w_clear_row(y, 0, CRT_TITLE);
   w_printf(y++, 0, COLS, CRT_TITLE, " worker %u of pid %ld (\"%s\")", wi, ws->pid, ws->runtime_name);
+  w_clear_row(LINES - 1, 0, CRT_NORMAL);
+  w_text(LINES - 1, 0, COLS, CRT_FLABEL, " Esc back  Up/Down other worker  PgUp/PgDn scroll  q quit ");
   if (!snap || wi >= m->g.nworkers) {
     w_text(y + 1, 1, COLS - 1, CRT_DIM, "no data for this worker");
     return;
@@ -177,27 +226,41 @@ static void draw(screen *self) {
     w_text(y + 1, 1, COLS - 1, CRT_DIM, "no consistent read of this worker in the last snapshot");
     return;
   }
-  w_printf(y++, 1, COLS - 1, CRT_COLHEAD, "%-18s %14s %10s  %-8s %s", "metric", "value", "per s", "unit",
-           "meaning");
-#define ROW(id, kind, off, type, unit, help, pub)                                                            \
-  if (y < LINES - 4) {                                                                                       \
-    double r_ = v->rate[RATE_W(id)];                                                                         \
-    w_printf(y++, 1, COLS - 1, CRT_NORMAL, "%-18s %14llu %10s  %-8s %s", #id, (unsigned long long)w->id,     \
-             isnan(r_) ? "" : fmt_si(a, sizeof(a), r_), unit, help);                                         \
-  }
-  SCHEDRT_WSLOT_METRICS(ROW)
-#undef ROW
+  static char rows[MAX_ROWS][ROW_SIZE];
+  int nrows = build_metric_rows(rows, w, v);
+  /* Below the table: the busy line and the histogram figures (a gap, the table, the note), when the
+   * terminal has the rows; the table scrolls in what is left. */
+  int body = LINES - 1 - (y + 1);
+  int below = 2 + (m->timing ? 1 + SUMMARY_ROWS + 1 : 1);
+  /* A tall terminal keeps rows for the bucket bars too: the table scrolls, the bars could not. */
+  if (m->timing && body - below - BUCKET_ROWS >= METRICS_MIN_PAGE)
+    below += BUCKET_ROWS;
+  int page = body - below;
+  if (page < 3)
+    page = body - 2 > 1 ? body - 2 : 1;
+  if (page > nrows)
+    page = nrows;
+  ws->page = page;
+  if (ws->scroll > nrows - page)
+    ws->scroll = nrows - page > 0 ? nrows - page : 0;
+  if (nrows > page)
+    w_printf(y++, 1, COLS - 1, CRT_COLHEAD, "%-18s %14s %10s  %-8s %s %d-%d/%d", "metric", "value", "per s",
+             "unit", "meaning", ws->scroll + 1, ws->scroll + page, nrows);
+  else
+    w_printf(y++, 1, COLS - 1, CRT_COLHEAD, "%-18s %14s %10s  %-8s %s", "metric", "value", "per s", "unit",
+             "meaning");
+  for (int i = ws->scroll; i < nrows && i < ws->scroll + page; i++)
+    w_text(y++, 1, COLS - 1, CRT_NORMAL, rows[i]);
   y++;
-  if (y < LINES - 3)
+  if (y < LINES - 1)
     w_printf(y++, 1, COLS - 1, CRT_NORMAL, "busy %s%%   current poll running for %s   os tid %llu",
              isnan(v->busy_pct) ? "-" : fmt_si(b, sizeof(b), round(v->busy_pct)),
              v->running_ns ? fmt_duration(a, sizeof(a), v->running_ns) : "-", (unsigned long long)w->os_tid);
   draw_histograms(m, wi, y, LINES - 1);
-  w_clear_row(LINES - 1, 0, CRT_NORMAL);
-  w_text(LINES - 1, 0, COLS, CRT_FLABEL, " Esc/Enter back   Up/Down other worker   q quit ");
 }
 
-/* Up/Down step through the workers and Esc/Enter close the panel; any other key is the live view's. */
+/* Up/Down step through the workers, PgUp/PgDn/Home/End scroll the metrics and Esc/Enter close the panel;
+ * any other key is the live view's. */
 static screen_result key(screen *self, inspect_action a, int ch) {
   worker_screen *ws = (worker_screen *)self;
   uint32_t n = ws->model->g.nworkers;
@@ -210,6 +273,18 @@ static screen_result key(screen *self, inspect_action a, int ch) {
   case ACT_DOWN:
     if (n)
       ws->worker = (ws->worker + (a == ACT_UP ? n - 1 : 1)) % n;
+    return screen_react(SCREEN_HANDLED);
+  case ACT_PGUP:
+    ws->scroll = ws->scroll > ws->page ? ws->scroll - ws->page : 0;
+    return screen_react(SCREEN_HANDLED);
+  case ACT_PGDN:
+    ws->scroll += ws->page; /* clamped by the next draw, which knows how many rows there are */
+    return screen_react(SCREEN_HANDLED);
+  case ACT_HOME:
+    ws->scroll = 0;
+    return screen_react(SCREEN_HANDLED);
+  case ACT_END:
+    ws->scroll = MAX_ROWS;
     return screen_react(SCREEN_HANDLED);
   default:
     return screen_react(SCREEN_PASS);

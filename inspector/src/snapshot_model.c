@@ -175,6 +175,9 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
   uint32_t n = s->nworkers <= m->max_workers ? s->nworkers : m->max_workers;
   double polls = 0, steals = 0, parks = 0, busy = 0;
   uint32_t nbusy = 0;
+  /* A process already gone at its first snapshot polls nothing: its workers' last states are history.
+   * A hung one's busy time is extrapolated by the reader from a poll that is not running: not known. */
+  int gone = is_gone(s), hung = s->liveness == SCHEDRT_LIVENESS_HUNG;
 
   g->nworkers = n;
   g->dt_ns = dt;
@@ -183,6 +186,7 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
   g->total_depth = 0;
   g->nrunning = g->nsearching = g->nparked = g->nstuck = 0;
   g->ntorn = s->ntorn;
+  g->stuck_known = !gone;
 #define GVAL(id, kind, off, type, unit, help, pub) g->values[RATE_G(id)] = s->global.id;
   SCHEDRT_GLOBAL_METRICS(GVAL)
 #undef GVAL
@@ -214,8 +218,13 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
     v->current_line = ws->current_line;
     v->os_tid = ws->os_tid;
     rates_worker(pw, ws, dt, v->rate);
-    v->busy_pct = pw && !pw->torn && !ws->torn ? busy_percent(pw->busy_ns_live, ws->busy_ns_live, dt) : NAN;
+    v->busy_pct =
+        pw && !pw->torn && !ws->torn && !hung ? busy_percent(pw->busy_ns_live, ws->busy_ns_live, dt) : NAN;
     update_running(m, v, ws, s);
+    if (gone) {
+      v->running_ns = 0;
+      v->stuck = 0;
+    }
     uint32_t *slot = &m->hist[(size_t)i * MODEL_HISTORY + m->hist_head];
     uint32_t d = ws->torn ? 0 : (uint32_t)(v->depth > UINT32_MAX ? UINT32_MAX : v->depth);
     if (new_sample || d > *slot)

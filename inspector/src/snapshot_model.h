@@ -69,6 +69,7 @@ typedef struct global_view {
   double polls_per_s, steals_per_s, parks_per_s, busy_pct;
   uint64_t total_depth;
   uint32_t nrunning, nsearching, nparked, nstuck, ntorn;
+  int stuck_known;    /* 0: the process was gone at the first snapshot, nstuck means nothing */
   uint64_t snapshots; /* taken so far */
   uint64_t retries;   /* seqlock retries, cumulative */
 } global_view;

@@ -119,16 +119,39 @@ void w_spark(int y, int x, int width, const uint32_t *values, uint32_t n, uint32
   mvadd_wchnstr(y, x, cells, width);
 }
 
+/* "+-" reads better than "-" for the refresh-rate pair. */
+static const char *bar_key_name(const key_binding *k) { return k->action == ACT_SLOWER ? "+-" : k->name; }
+
+/* Columns of one function bar item: "d Dump   " (key, space, label in 6, space). */
+static int bar_item_cols(const key_binding *k) {
+  int label = (int)strlen(k->bar);
+  return (int)strlen(bar_key_name(k)) + 1 + (label > 6 ? label : 6) + 1;
+}
+
 void w_function_bar(int y, const key_binding *table) {
+  enum { MAX_ITEMS = 32 };
+  const key_binding *items[MAX_ITEMS];
+  int keep[MAX_ITEMS], n = 0, total = 0;
+  for (const key_binding *k = table; k->key && n < MAX_ITEMS; k++)
+    if (k->bar) {
+      items[n] = k;
+      keep[n] = 1;
+      total += bar_item_cols(k);
+      n++;
+    }
+  /* Too narrow: whole items go, from the right, but help and quit stay (a cut label helps nobody). */
+  for (int i = n - 1; i >= 0 && total > COLS; i--)
+    if (items[i]->action != ACT_HELP && items[i]->action != ACT_QUIT && items[i]->action != ACT_BACK) {
+      keep[i] = 0;
+      total -= bar_item_cols(items[i]);
+    }
   int x = 0;
   w_clear_row(y, 0, CRT_NORMAL);
-  for (const key_binding *k = table; k->key && x < COLS; k++) {
-    if (!k->bar)
+  for (int i = 0; i < n && x < COLS; i++) {
+    if (!keep[i])
       continue;
-    /* "+-" reads better than "-" for the refresh-rate pair. */
-    const char *name = k->action == ACT_SLOWER ? "+-" : k->name;
-    x += w_text(y, x, COLS - x, CRT_FKEY, name);
-    x += w_printf(y, x, COLS - x, CRT_FLABEL, " %-6s", k->bar);
+    x += w_text(y, x, COLS - x, CRT_FKEY, bar_key_name(items[i]));
+    x += w_printf(y, x, COLS - x, CRT_FLABEL, " %-6s", items[i]->bar);
     x += w_text(y, x, COLS - x, CRT_NORMAL, " ");
   }
 }

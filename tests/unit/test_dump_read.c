@@ -616,7 +616,14 @@ Test(dump_read, loading_files) {
   cr_assert_eq(schedrt_dump_load_ex(link, SCHEDRT_DUMP_FOLLOW, &d, err, sizeof(err)), 0, "%s", err);
   schedrt_dump_doc_free(d);
   cr_expect_eq(schedrt_dump_load_ex(dir, 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
-  cr_expect_str_eq(err, "not a regular file");
+  cr_expect_str_eq(err, "not a regular file but a directory");
+  /* A FIFO nobody writes to: refused at once, not waited on (the open used to block for ever). */
+  char fifo[300];
+  snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_expect_eq(schedrt_dump_load_ex(fifo, 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
+  cr_expect_str_eq(err, "not a regular file but a FIFO");
+  unlink(fifo);
   unlink(path);
   cr_expect_eq(schedrt_dump_load_ex(path, 0, &d, err, sizeof(err)), -ENOENT);
   cr_expect(strstr(err, "No such file") != NULL, "%s", err);

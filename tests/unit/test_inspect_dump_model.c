@@ -298,6 +298,28 @@ Test(dump_model, show_json_adds_the_analysis_after_the_dump) {
   cr_expect_eq(json_object_size(j), 9u, "the dump's 8 keys and analysis");
   json_t *a = json_incref(json_object_get(j, "analysis")); /* ours: it outlives the json_object_del below */
   cr_assert(json_is_object(a));
+  /* Each task's await point and spawn site, resolved beside their indices. */
+  json_t *tasks = json_object_get(j, SCHEDRT_DK_TASKS), *t;
+  size_t i, nresolved = 0;
+  json_array_foreach(tasks, i, t) {
+    json_t *aw = json_object_get(t, SCHEDRT_DK_AWAIT), *sp = json_object_get(t, SCHEDRT_DK_SPAWN);
+    json_t *want_aw = json_is_integer(aw) ? json_array_get(json_object_get(j, SCHEDRT_DK_AWAIT_SITES),
+                                                           (size_t)json_integer_value(aw))
+                                          : NULL;
+    json_t *want_sp = json_is_integer(sp) ? json_array_get(json_object_get(j, SCHEDRT_DK_SPAWN_SITES),
+                                                           (size_t)json_integer_value(sp))
+                                          : NULL;
+    cr_expect(want_aw ? json_equal(json_object_get(t, "await_site"), want_aw)
+                      : json_is_null(json_object_get(t, "await_site")),
+              "task %zu: await_site", i);
+    cr_expect(want_sp ? json_equal(json_object_get(t, "spawn_site"), want_sp)
+                      : json_is_null(json_object_get(t, "spawn_site")),
+              "task %zu: spawn_site", i);
+    nresolved += want_aw != NULL;
+    json_object_del(t, "await_site");
+    json_object_del(t, "spawn_site");
+  }
+  cr_expect(nresolved > 0, "no task has an await point to resolve");
   /* The rest is the faithful conversion, unchanged. */
   json_object_del(j, "analysis");
   cr_expect(json_equal(j, plain));
