@@ -47,7 +47,6 @@ struct schedrt_io {
    * the driver, which may still hold an event for io after it closed. */
   _Atomic uint32_t users;
   _Atomic uint32_t refs;
-  _Atomic bool closed;
   struct schedrt_io *prev, *next; /* the driver's live or closed list */
 };
 
@@ -121,12 +120,15 @@ static void push_locked(struct schedrt_io **head, struct schedrt_io *io) {
   *head = io;
 }
 
-/* Sets bits (and a new tick), then wakes the directions they make ready. */
-static void io_ready(struct schedrt_io *io, uint32_t bits) {
+/* Sets bits (and a new tick), then wakes the directions they make ready.
+ * Returns the word as it was. */
+static uint64_t io_ready(struct schedrt_io *io, uint32_t bits) {
   uint64_t r = atomic_load_explicit(&io->readiness, memory_order_relaxed);
-  /* Release: a poller that acquires the word sees the event's data. */
+  /* Release: a poller that acquires the word sees the event's data.
+   * Acquire: the closer that set SHUTDOWN first (io_shut) sees the others'
+   * use of io before it deregisters. */
   while (!atomic_compare_exchange_weak_explicit(&io->readiness, &r, (r + IO_TICK_ONE) | bits,
-                                                memory_order_release, memory_order_relaxed))
+                                                memory_order_acq_rel, memory_order_relaxed))
     ;
   schedrt_waker *rd = NULL, *wr = NULL;
   pthread_mutex_lock(&io->lock);
@@ -141,6 +143,7 @@ static void io_ready(struct schedrt_io *io, uint32_t bits) {
   pthread_mutex_unlock(&io->lock);
   schedrt_wake(rd);
   schedrt_wake(wr);
+  return r;
 }
 
 SCHEDRT_API int schedrt_io_register(schedrt_runtime *rt, int fd, schedrt_io **out) {
@@ -159,7 +162,6 @@ SCHEDRT_API int schedrt_io_register(schedrt_runtime *rt, int fd, schedrt_io **ou
   atomic_init(&io->readiness, 0);
   atomic_init(&io->users, 1);
   atomic_init(&io->refs, 2);
-  atomic_init(&io->closed, false);
   io->fd = fd;
   io->rt = rt;
   struct schedrt_io_driver *d = drv(rt);
@@ -194,13 +196,8 @@ SCHEDRT_API int schedrt_io_fd(const schedrt_io *io) { return io->fd; }
 
 /* Shuts io: no more events, both waiters woken (they see SHUTDOWN). */
 static bool io_shut(struct schedrt_io *io) {
-  bool was = false;
-  /* Only the first closer deregisters. */
-  if (!atomic_compare_exchange_strong_explicit(&io->closed, &was, true, memory_order_acq_rel,
-                                               memory_order_acquire))
-    return false;
-  io_ready(io, IO_SHUTDOWN);
-  return true;
+  /* Only the first closer (the one that set SHUTDOWN) deregisters. */
+  return !(io_ready(io, IO_SHUTDOWN) & IO_SHUTDOWN);
 }
 
 /* Shuts and deregisters, once; after destroy fini has shut it already. */
@@ -414,7 +411,7 @@ uint32_t schedrt__io_dispatch(schedrt_runtime *rt, struct schedrt_io_batch *b) {
     if (!io)
       continue;
     /* Still referenced by the driver, even if closed meanwhile. */
-    if (!atomic_load_explicit(&io->closed, memory_order_relaxed))
+    if (!(atomic_load_explicit(&io->readiness, memory_order_relaxed) & IO_SHUTDOWN))
       io_ready(io, bits_of(b->evs[i].events));
     dispatched++;
   }
