@@ -377,18 +377,19 @@ static void park(schedrt_worker *w) {
   for (;;) {
     /* A pending wake-up first; with none, sleep unless there is a reason to
      * be up. Whoever raises shutdown or a dump unparks after raising it. */
+    bool woke_tasks = false;
     if (!schedrt__park_take(&w->park) && !stopping(rt) && !schedrt__dump_requested(rt)) {
       if (!schedrt__io_active(rt) || !schedrt__io_acquire_to_park(rt))
         (void)schedrt__park(&w->park, UINT64_MAX);
-      else if (park_in_driver(w))
-        break;
+      else
+        woke_tasks = park_in_driver(w);
     }
     uint64_t now = schedrt__now_ns();
     atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
     /* Parked time is not polling time: restart the interval estimate. */
     w->gqi_tick = w->tick;
     w->gqi_ns = now;
-    if (stopping(rt))
+    if (woke_tasks || stopping(rt))
       break;
     if (schedrt__dump_requested(rt)) {
       /* Leave the sleeper list ourselves, as Tokio's transition_from_parked
