@@ -141,7 +141,19 @@ typedef struct schedrt_config {
    * 3600000.
    */
   uint32_t blocking_shutdown_timeout_ms;
-  uint64_t resv[3]; /* room to grow; must be zero */
+  /*
+   * Long polls: the monitor thread samples every worker's poll sequence
+   * every long_poll_ms / 5 (at least 0.2 ms) and counts a poll in the worker
+   * metric long_polls once it has seen it running for long_poll_ms (it then
+   * surely lasted that long; every poll of at least 1.4 x long_poll_ms is
+   * counted, when the monitor thread gets the CPU on time). 0: 10 ms, or
+   * SCHEDRT_LONG_POLL_MS from the environment (1 to 3600000; 0 turns the
+   * sampling off; anything else fails schedrt_runtime_create with -EINVAL).
+   * At most 3600000. Needs the metrics (not SCHEDRT_CFG_NO_METRICS).
+   */
+  uint32_t long_poll_ms;
+  uint32_t resv32;  /* must be zero */
+  uint64_t resv[2]; /* room to grow; must be zero */
 } schedrt_config;
 
 /* Fills cfg with defaults (and cfg->size). */

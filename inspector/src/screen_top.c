@@ -245,6 +245,10 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
     else
       xsnprintf(task, sizeof(task), "%s %s", b, dur);
     w_text(y, x, l->w_task, row, task);
+  } else if (v->long_poll) {
+    /* A long poll the runtime counted since the last refresh, its task not named. */
+    xsnprintf(task, sizeof(task), "long poll %s", fmt_duration(a, sizeof(a), v->long_poll_ns));
+    w_text(y, x, l->w_task, row, task);
   } else {
     w_text(y, x, l->w_task, row == CRT_NORMAL ? CRT_DIM : row, "-");
   }
@@ -276,6 +280,15 @@ static int draw_stuck(live_view *s, int y, int max) {
     uint64_t line;
     if (!v->stuck)
       continue;
+    if (!v->current_task) {
+      /* Flagged by the runtime's long-poll count alone: the poll was too short to be named. */
+      w_clear_row(y + used, 0, CRT_NORMAL);
+      w_printf(y + used, 0, COLS, CRT_STATUS_ERR,
+               " ! worker %u: a %s poll since the last refresh (named past %u ms)", i,
+               fmt_duration(a, sizeof(a), v->long_poll_ns), s->target.info->heartbeat_period_ms);
+      used++;
+      continue;
+    }
     xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu ", i,
               fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task);
     int width = COLS - (int)strlen(head);
