@@ -76,15 +76,23 @@ static void publish_poll(struct schedrt_shm_wslot *s, uint64_t polls, uint64_t s
  * first tick that saw the poll. The hot path pays nothing for this beyond
  * the poll count it publishes anyway.
  */
+/* The poll worker w is in, as the monitor sees it: its sequence and task pointer. False: not polling. */
+static bool sample_poll(schedrt_worker *w, uint64_t *polls, const void **cur) {
+  struct schedrt_shm_wslot *s = w->m.slot;
+  /* Relaxed: single values; the sequence and the pointer are only compared. */
+  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+  *polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
+  *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
+  return state == SCHEDRT_WSTATE_RUNNING && *cur != NULL;
+}
+
 static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   schedrt_worker *w = &rt->workers[i];
   struct schedrt_shm_wslot *s = w->m.slot;
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
-  /* Relaxed: single values; pointer and sequence are only compared. */
-  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
-  uint64_t polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
-  const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-  if (state != SCHEDRT_WSTATE_RUNNING || cur == NULL) {
+  uint64_t polls;
+  const void *cur;
+  if (!sample_poll(w, &polls, &cur)) {
     x->first_seen = 0;
     if (x->shown)
       publish_poll(s, 0, 0, NULL);
@@ -133,11 +141,9 @@ static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   schedrt_worker *w = &rt->workers[i];
   struct schedrt_shm_wslot *s = w->m.slot;
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
-  /* Relaxed: single values; the sequence and the pointer are only compared. */
-  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
-  uint64_t polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
-  const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-  if (state != SCHEDRT_WSTATE_RUNNING || cur == NULL) {
+  uint64_t polls;
+  const void *cur;
+  if (!sample_poll(w, &polls, &cur)) {
     x->lp_first = 0;
     return;
   }

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "metrics_util.h"
 #include "schedrt.h"
 #include "schedrt/proto/metrics_def.h"
 #include "schedrt/reader.h"
@@ -28,27 +29,11 @@ static schedrt_runtime *make_rt(uint32_t long_poll_ms) {
   return rt;
 }
 
-static uint64_t metric(schedrt_runtime *rt, int id, uint32_t w) {
-  uint64_t v = 0;
-  int rc = schedrt_metric_read(rt, (size_t)id, w, &v);
-  cr_assert_eq(rc, 0, "read %s: %s", schedrt_metric_info((size_t)id)->name, schedrt_strerror(rc));
-  return v;
-}
-
 static uint64_t long_polls(schedrt_runtime *rt) {
   uint64_t s = 0;
   for (uint32_t w = 0; w < schedrt_runtime_nworkers(rt); w++)
     s += metric(rt, SCHEDRT_M_long_polls, w);
   return s;
-}
-
-static schedrt_reader *open_own_segment(schedrt_runtime *rt) {
-  const char *name = schedrt_metrics_segment(rt);
-  cr_assert_not_null(name);
-  schedrt_reader *r = NULL;
-  int rc = schedrt_reader_open_name(name, NULL, &r);
-  cr_assert_eq(rc, 0, "open %s: %s", name, schedrt_strerror(rc));
-  return r;
 }
 
 /* A task that spins in one poll: until the runtime counted a long poll
