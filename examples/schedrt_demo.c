@@ -63,6 +63,7 @@ static void usage(FILE *f) {
              "      --real-sockets    connections are loopback TCP sockets driven by a client\n"
              "                        thread, so dumps show real I/O waits (fd, client address)\n"
              "  -h, --help            show this help and exit\n"
+             "  -V, --version         show the version (the demo's and the library's it runs on)\n"
              "\n"
              "On SIGINT, SIGTERM or SIGHUP the demo shuts down cleanly and prints a summary;\n"
              "a second SIGINT during the shutdown kills it.\n"
@@ -131,6 +132,10 @@ static void parse_args(int argc, char **argv, options *o) {
     const char *v;
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
+      exit(0);
+    } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+      /* The header it was built with, and the library it runs on (they differ with a newer .so). */
+      printf(PROG " %s (libschedrt %s)\n", SCHEDRT_VERSION_STRING, schedrt_version());
       exit(0);
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       o->quiet = true;

@@ -23,10 +23,29 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define SCHEDRT_API __attribute__((visibility("default")))
-#define SCHEDRT_NODISCARD __attribute__((warn_unused_result))
 #else
 #define SCHEDRT_API
+#endif
+
+/*
+ * Functions whose result says whether they did anything are marked
+ * SCHEDRT_NODISCARD: ignoring it is a warning. A cast to void says "on
+ * purpose" and silences it with C23's [[nodiscard]] (any compiler, -std=c2x
+ * or later; C++17) and with clang in any mode. GCC before C23 only has
+ * __attribute__((warn_unused_result)), which it keeps reporting through a
+ * (void) cast by design (GCC bug 66425): there write `(void)!f(...)` or
+ * `if (f(...)) {}`, or compile with -std=c2x. Defining SCHEDRT_NODISCARD
+ * before including this header replaces the marking (empty: none).
+ */
+#ifndef SCHEDRT_NODISCARD
+#if (defined(__cplusplus) && __cplusplus >= 201703L) ||                                                      \
+    (!defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L)
+#define SCHEDRT_NODISCARD [[nodiscard]]
+#elif defined(__GNUC__)
+#define SCHEDRT_NODISCARD __attribute__((warn_unused_result))
+#else
 #define SCHEDRT_NODISCARD
+#endif
 #endif
 
 #define SCHEDRT_VERSION_MAJOR 0
@@ -141,7 +160,19 @@ typedef struct schedrt_config {
    * 3600000.
    */
   uint32_t blocking_shutdown_timeout_ms;
-  uint64_t resv[3]; /* room to grow; must be zero */
+  /*
+   * Long polls: the monitor thread samples every worker's poll sequence
+   * every long_poll_ms / 5 (at least 0.2 ms) and counts a poll in the worker
+   * metric long_polls once it has seen it running for long_poll_ms (it then
+   * surely lasted that long; every poll of at least 1.4 x long_poll_ms is
+   * counted, when the monitor thread gets the CPU on time). 0: 10 ms, or
+   * SCHEDRT_LONG_POLL_MS from the environment (1 to 3600000; 0 turns the
+   * sampling off; anything else fails schedrt_runtime_create with -EINVAL).
+   * At most 3600000. Needs the metrics (not SCHEDRT_CFG_NO_METRICS).
+   */
+  uint32_t long_poll_ms;
+  uint32_t resv32;  /* must be zero */
+  uint64_t resv[2]; /* room to grow; must be zero */
 } schedrt_config;
 
 /* Fills cfg with defaults (and cfg->size). */
@@ -165,7 +196,7 @@ typedef schedrt_poll (*schedrt_task_fn)(schedrt_task *task, void *arg);
 typedef void (*schedrt_drop_fn)(void *arg);
 
 /* cfg may be NULL (defaults). Starts the workers. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtime **out);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtime **out);
 /*
  * Stops the workers, drops every unfinished task (its drop callback runs
  * exactly once), shuts the blocking pool down (queued jobs dropped, running
@@ -213,14 +244,19 @@ typedef struct schedrt_spawn_opts {
  * error the runtime took nothing: arg is still the caller's and drop is not
  * called.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
                                                    const schedrt_spawn_opts *opts, schedrt_handle **handle,
                                                    const char *file, int line, const char *func);
 
-#define schedrt_spawn(rt, fn, arg)                                                                           \
-  schedrt_spawn_at((rt), (fn), (arg), NULL, NULL, __FILE__, __LINE__, __func__)
-#define schedrt_spawn_ex(rt, fn, arg, opts, handle)                                                          \
-  schedrt_spawn_at((rt), (fn), (arg), (opts), (handle), __FILE__, __LINE__, __func__)
+/*
+ * schedrt_spawn(rt, fn, arg) and schedrt_spawn_ex(rt, fn, arg, opts, handle):
+ * schedrt_spawn_at with the caller's spawn site. Variadic, so that any
+ * argument may hold commas outside parentheses, as a compound literal with
+ * two options does: &(schedrt_spawn_opts){.name = "x", .drop = f}. The
+ * arguments are checked against schedrt_spawn_at's prototype.
+ */
+#define schedrt_spawn(...) schedrt_spawn_at(__VA_ARGS__, NULL, NULL, __FILE__, __LINE__, __func__)
+#define schedrt_spawn_ex(...) schedrt_spawn_at(__VA_ARGS__, __FILE__, __LINE__, __func__)
 
 /* ---------------------------------------------------------- blocking pool */
 
@@ -263,15 +299,15 @@ typedef void *(*schedrt_blocking_fn)(void *arg);
  * destroy may have returned: a function that may outlast the deadline must
  * not spawn, wake or join through it.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_spawn_blocking_at(schedrt_runtime *rt, schedrt_blocking_fn fn,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_spawn_blocking_at(schedrt_runtime *rt, schedrt_blocking_fn fn,
                                                             void *arg, const schedrt_spawn_opts *opts,
                                                             schedrt_handle **handle, const char *file,
                                                             int line, const char *func);
 
-#define schedrt_spawn_blocking(rt, fn, arg)                                                                  \
-  schedrt_spawn_blocking_at((rt), (fn), (arg), NULL, NULL, __FILE__, __LINE__, __func__)
-#define schedrt_spawn_blocking_ex(rt, fn, arg, opts, handle)                                                 \
-  schedrt_spawn_blocking_at((rt), (fn), (arg), (opts), (handle), __FILE__, __LINE__, __func__)
+/* (rt, fn, arg) and (rt, fn, arg, opts, handle), variadic as schedrt_spawn's. */
+#define schedrt_spawn_blocking(...)                                                                          \
+  schedrt_spawn_blocking_at(__VA_ARGS__, NULL, NULL, __FILE__, __LINE__, __func__)
+#define schedrt_spawn_blocking_ex(...) schedrt_spawn_blocking_at(__VA_ARGS__, __FILE__, __LINE__, __func__)
 
 /* ------------------------------------------------------------------ tasks */
 
@@ -338,7 +374,7 @@ SCHEDRT_API void schedrt_waker_drop(schedrt_waker *w);
  * blocking job abandoned at shutdown it runs later: schedrt_spawn_blocking_at).
  * The handle of a task or of a blocking job alike.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_join(schedrt_handle *h, uint64_t timeout_ns, void **result);
 /*
  * Awaits a handle from inside a task: READY with *result (the handle is NOT
  * released), or PENDING after registering self to be woken on completion
@@ -353,13 +389,13 @@ SCHEDRT_API void schedrt_handle_release(schedrt_handle *h);
  * while it is pending; spawns from it go to the injection queue, as Tokio's
  * block_on does. Not from a worker (-EDEADLK).
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_block_on(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_block_on(schedrt_runtime *rt, schedrt_task_fn fn, void *arg,
                                                    void **result);
 
 /* ----------------------------------------------------------------- timers */
 
 /* Wakes task at the absolute monotonic deadline (schedrt_now_ns()). */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_wake_at(schedrt_task *task, uint64_t deadline_ns);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_wake_at(schedrt_task *task, uint64_t deadline_ns);
 /*
  * Sleep helper for poll functions. *deadline is the caller's state (start at
  * 0): the first call arms a timer and returns PENDING; later calls return
@@ -415,7 +451,7 @@ SCHEDRT_API schedrt_poll schedrt_oneshot_closed(schedrt_oneshot *ch, schedrt_tas
  * stores a permit if none waits), notify_all wakes every current waiter.
  */
 typedef struct schedrt_notify schedrt_notify;
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_notify_create(schedrt_notify **out);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_notify_create(schedrt_notify **out);
 SCHEDRT_API void schedrt_notify_destroy(schedrt_notify *n);
 SCHEDRT_API void schedrt_notify_one(schedrt_notify *n);
 SCHEDRT_API void schedrt_notify_all(schedrt_notify *n);
@@ -459,7 +495,7 @@ enum {
 };
 /* fd must be non-blocking. Any thread. -EINVAL, -ESHUTDOWN, -ENOMEM, or
  * epoll's error (-EPERM for a regular file); on error fd stays the caller's. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_io_register(schedrt_runtime *rt, int fd, schedrt_io **out);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_io_register(schedrt_runtime *rt, int fd, schedrt_io **out);
 /* Another reference, for a second task that uses the same registration. */
 SCHEDRT_API schedrt_io *schedrt_io_clone(schedrt_io *io);
 /* Drops a reference; the last one deregisters (as close) and closes the fd.
@@ -502,7 +538,7 @@ SCHEDRT_API schedrt_poll schedrt_io_accept(schedrt_io *listener, schedrt_task *s
  * *res = 0 (connected), -errno (refused...) or -ETIMEDOUT after timeout_ns;
  * *deadline is the caller's state (start at 0) and arms one timer.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_io_connect_start(schedrt_runtime *rt, const struct sockaddr *addr,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_io_connect_start(schedrt_runtime *rt, const struct sockaddr *addr,
                                                            socklen_t len, schedrt_io **out);
 SCHEDRT_API schedrt_poll schedrt_io_connect_poll(schedrt_io *io, schedrt_task *self, uint64_t *deadline,
                                                  uint64_t timeout_ns, int *res);
@@ -536,7 +572,7 @@ SCHEDRT_API schedrt_poll schedrt_io_connect_poll(schedrt_io *io, schedrt_task *s
  * task id recorded for dumps.
  */
 typedef struct schedrt_mutex schedrt_mutex;
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_mutex_create(schedrt_mutex **out);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_mutex_create(schedrt_mutex **out);
 SCHEDRT_API void schedrt_mutex_destroy(schedrt_mutex *m);
 /* READY with the lock held by self; else queued, PENDING. A task only. */
 SCHEDRT_API schedrt_poll schedrt_mutex_lock(schedrt_mutex *m, schedrt_task *self, uint64_t *ticket);
@@ -544,7 +580,7 @@ SCHEDRT_API schedrt_poll schedrt_mutex_lock(schedrt_mutex *m, schedrt_task *self
  * 0 with the lock held (owner: self's id; NULL self: a thread that is not a
  * task), -EBUSY if it is held or others are queued (no barging). Any thread.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_mutex_try_lock(schedrt_mutex *m, schedrt_task *self);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_mutex_try_lock(schedrt_mutex *m, schedrt_task *self);
 /*
  * Releases the lock, handing it to the oldest waiter if any (woken). Any
  * thread, not only the owner's (a lock may be passed on); -EPERM if it is not
@@ -566,7 +602,7 @@ SCHEDRT_API int schedrt_mutex_owner(schedrt_mutex *m, uint64_t *owner_id);
  * how many more); the record never changes what a call does.
  */
 typedef struct schedrt_semaphore schedrt_semaphore;
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_semaphore_create(uint64_t permits, schedrt_semaphore **out);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_semaphore_create(uint64_t permits, schedrt_semaphore **out);
 SCHEDRT_API void schedrt_semaphore_destroy(schedrt_semaphore *s);
 /*
  * READY with n permits held by self (n 0: READY at once unless others are
@@ -578,7 +614,7 @@ SCHEDRT_API schedrt_poll schedrt_semaphore_acquire(schedrt_semaphore *s, schedrt
                                                    uint64_t *ticket);
 /* 0 with n permits held by self (NULL: a thread that is not a task); -EAGAIN if too few are free or
  * others are queued. Any thread. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_semaphore_try_acquire(schedrt_semaphore *s, schedrt_task *self,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_semaphore_try_acquire(schedrt_semaphore *s, schedrt_task *self,
                                                                 uint64_t n);
 /*
  * Gives n permits back, waking the queued requests they satisfy in order.
@@ -608,7 +644,7 @@ typedef struct schedrt_sender schedrt_sender;   /* a counted sender handle */
  * A channel of capacity slots (at least 1, else -EINVAL): *rx the receiver,
  * *tx the first sender handle. Both the caller's.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_create(size_t capacity, schedrt_channel **rx,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_channel_create(size_t capacity, schedrt_channel **rx,
                                                          schedrt_sender **tx);
 /* Another handle to the same channel (counted; never fails). Any thread. */
 SCHEDRT_API schedrt_sender *schedrt_sender_clone(schedrt_sender *tx);
@@ -628,7 +664,7 @@ SCHEDRT_API schedrt_poll schedrt_channel_send(schedrt_sender *tx, schedrt_task *
  */
 SCHEDRT_API int schedrt_channel_send_cancel(schedrt_sender *tx, uint64_t *ticket);
 /* 0 sent; -EAGAIN full (or senders are queued: no barging); -EPIPE receiver closed. Any thread. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_try_send(schedrt_sender *tx, void *value);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_channel_try_send(schedrt_sender *tx, void *value);
 /*
  * Receives in FIFO order: READY with *status 0 and *value, or *status
  * -EPIPE: end of stream (every sender dropped, or closed, and nothing is
@@ -638,7 +674,7 @@ SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_try_send(schedrt_sender *tx, v
 SCHEDRT_API schedrt_poll schedrt_channel_recv(schedrt_channel *rx, schedrt_task *self, void **value,
                                               int *status);
 /* 0 and *value; -EAGAIN empty; -EPIPE end of stream. Any thread (one consumer at a time). */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_channel_try_recv(schedrt_channel *rx, void **value);
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_channel_try_recv(schedrt_channel *rx, void **value);
 /* Refuses further sends and wakes queued senders (their sends fail); idempotent. Any thread. */
 SCHEDRT_API void schedrt_channel_close(schedrt_channel *rx);
 /* Messages buffered now, and the capacity. */
@@ -684,10 +720,10 @@ SCHEDRT_API const schedrt_metric_desc *schedrt_metric_info(size_t index);
  * metrics). For a histogram, the total count. -ENOTSUP when metrics are
  * compiled out, -EINVAL for a bad index or worker.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_metric_read(schedrt_runtime *rt, size_t index, uint32_t worker,
                                                       uint64_t *value);
 /* Histogram bucket counts (n at most the bucket count); -ENOTSUP/-EINVAL as above. */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_metric_histogram(schedrt_runtime *rt, size_t index, uint32_t worker,
                                                            uint64_t *buckets, size_t n);
 /* Bucket count and the upper bound (ns) of bucket i (UINT64_MAX for the last);
  * the same in every build, as schedrt_metric_info. */
@@ -739,10 +775,10 @@ typedef struct schedrt_dump_result {
  * PARTIAL; SCHEDRT_EPARTIAL is never returned here, read result->status.
  * -EBUSY, SCHEDRT_EDISABLED, -ESHUTDOWN, -ENOTSUP (compiled out), -EIO.
  */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_dump_fd(schedrt_runtime *rt, int fd, const schedrt_dump_opts *opts,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_dump_fd(schedrt_runtime *rt, int fd, const schedrt_dump_opts *opts,
                                                   schedrt_dump_result *result);
 /* As schedrt_dump_fd, to a new file at path (created 0600, exclusive). */
-SCHEDRT_API SCHEDRT_NODISCARD int schedrt_dump_path(schedrt_runtime *rt, const char *path,
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_dump_path(schedrt_runtime *rt, const char *path,
                                                     const schedrt_dump_opts *opts,
                                                     schedrt_dump_result *result);
 /* "OK", "PARTIAL", ... (the list's names), or "UNKNOWN". The same in every build. */

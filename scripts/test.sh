@@ -8,6 +8,10 @@
 # Environment:
 #   SCHEDRT_TEST_PRESETS="release asan"  run a subset (default: release asan tsan minimal)
 #   SCHEDRT_TEST_WERROR=1                build with warnings as errors (CMAKE_COMPILE_WARNING_AS_ERROR)
+#   SCHEDRT_TEST_WARNINGS=0              skip the fresh-compile warnings check (below)
+# Warnings: a preset's "warnings" figure counts what its build printed, i.e. only the files it
+# recompiled. After the release preset, every file of its compile_commands.json is compiled afresh
+# with -Werror by gcc and by clang (scripts/warnings.sh, ~1 min on 2 cores); any warning fails the run.
 #   SCHEDRT_TEST_FUZZ_SECONDS=20         then each libFuzzer target for this long (scripts/fuzz.sh); 0: none
 # Logs: build/logs/<preset>.{configure,build,test}.log; JUnit: build/<preset>/ctest-junit.xml
 set -uo pipefail
@@ -118,6 +122,22 @@ for preset in "${presets[@]}"; do
   ((f == 0)) || status=1
   report+=("$(printf '%-8s build %-6s warnings %-3s passed %-4s failed %-3s skipped %-3s (%ss)' \
     "$preset" "$build_state" "$warnings" "$p" "$f" "$s" $((SECONDS - t0)))")
+
+  # Zero warnings under gcc and clang at -Wall -Wextra -Werror, counted on a fresh compile of every
+  # file (the build above may have recompiled few of them).
+  if [[ $preset == release && "${SCHEDRT_TEST_WARNINGS:-1}" != 0 ]]; then
+    t0=$SECONDS
+    echo "==== [release] warnings (fresh compile, gcc and clang, -Werror)"
+    if scripts/warnings.sh "$bdir" --clang >"$logdir/warnings.log" 2>&1; then
+      wstate=ok
+    else
+      wstate=FAILED
+      status=1
+      ((total_fail += 1))
+      cat "$logdir/warnings.log"
+    fi
+    report+=("$(printf '%-8s %s: %s (%ss)' warnings "$wstate" "$(tail -1 "$logdir/warnings.log")" $((SECONDS - t0)))")
+  fi
 done
 
 # The libFuzzer targets, a bounded run each (docs/security.md). SCHEDRT_TEST_FUZZ_SECONDS=0 skips them.

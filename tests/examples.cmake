@@ -11,6 +11,9 @@ if(TARGET schedrt-demo AND TARGET schedrt-hello)
   endif()
   add_test(NAME example_demo_sigint
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/examples/demo_sigint.sh $<TARGET_FILE:schedrt-demo> ${demo_metrics})
+  add_test(NAME example_demo_version COMMAND schedrt-demo --version)
+  set_tests_properties(example_demo_version PROPERTIES LABELS "unit;examples" TIMEOUT 30
+    PASS_REGULAR_EXPRESSION "^schedrt-demo ${PROJECT_VERSION} \\(libschedrt ${PROJECT_VERSION}\\)\n$")
   set_tests_properties(example_hello PROPERTIES PASS_REGULAR_EXPRESSION "returned 42")
   set_tests_properties(example_demo_duration PROPERTIES PASS_REGULAR_EXPRESSION "served [1-9][0-9]* requests")
   set_tests_properties(example_demo_sigint PROPERTIES PASS_REGULAR_EXPRESSION "demo_sigint: ok")

@@ -7,3 +7,7 @@ if(NOT SCHEDRT_SANITIZE AND SCHEDRT_BUILD_INSPECTOR AND SCHEDRT_ENABLE_METRICS A
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_names.sh ${PROJECT_SOURCE_DIR} $<TARGET_FILE:sched-inspect>)
   set_tests_properties(docs_check PROPERTIES LABELS "lint" TIMEOUT 60 PASS_REGULAR_EXPRESSION "check_names: ok")
 endif()
+# docs/api.md names every schedrt_ function, type and macro of include/schedrt.h, and nothing else.
+add_test(NAME docs_api_reference COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/docs/api_doc_check.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(docs_api_reference PROPERTIES LABELS "lint" TIMEOUT 30
+  PASS_REGULAR_EXPRESSION "api_doc_check: ok")

@@ -9,6 +9,7 @@ schedrt_stress_test(NAME stress_metrics_torn SOURCES stress/stress_metrics_torn.
 if(SCHEDRT_ENABLE_METRICS)
   schedrt_unit_test(NAME test_metrics_api SOURCES unit/test_metrics_api.c)
   schedrt_unit_test(NAME test_metrics_lifecycle SOURCES unit/test_metrics_lifecycle.c)
+  schedrt_unit_test(NAME test_long_polls SOURCES unit/test_long_polls.c)
   schedrt_stress_test(NAME stress_metrics_live SOURCES stress/stress_metrics_live.c)
 else()
   schedrt_unit_test(NAME test_metrics_noop SOURCES unit/test_metrics_noop.c)

@@ -252,6 +252,10 @@ static int next(struct cur *c, struct ev *e) {
   const uint8_t *at = c->p;
   if (c->p >= c->end)
     return fail(c, SCHEDRT_ECORRUPT, at, "truncated: the input ends where an item should start");
+  /* The decoder fills *e through a callback, which the compiler cannot follow: every caller's
+   * `struct ev` looked maybe-uninitialized to GCC (issue 16). A decode that called none (it cannot
+   * finish without one) would read as the refused indefinite-length kind. */
+  *e = (struct ev){.kind = EV_INDEF};
   struct cbor_decoder_result r = cbor_stream_decode(c->p, left(c), &callbacks, e);
   if (r.status == CBOR_DECODER_NEDATA)
     return fail(c, SCHEDRT_ECORRUPT, at, "truncated: the input ends inside an item");

@@ -221,6 +221,13 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   in->saved_dumps = atomic_load_explicit((_Atomic uint32_t *)&h->saved_dumps, memory_order_acquire);
   in->local_queue_cap = h->local_queue_cap;
   in->maintenance_interval = h->maintenance_interval;
+  /* 2.4 fields, zero in older writers' headers (they were reserved); a
+   * watch period without a threshold, or the reverse, means nothing. */
+  bool lp = header_size >= offsetof(struct schedrt_shm_header, long_poll_watch_us) + 4u;
+  in->long_poll_ms = lp ? h->long_poll_ms : 0u;
+  in->long_poll_watch_us = lp ? h->long_poll_watch_us : 0u;
+  if (in->long_poll_ms == 0 || in->long_poll_watch_us == 0)
+    in->long_poll_ms = in->long_poll_watch_us = 0;
   in->ctl_off = ctl_off;
   in->ctl_size = ctl_size;
   return validate_descs(r, h, desc_off, desc_count, desc_size);

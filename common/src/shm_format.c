@@ -88,6 +88,8 @@ void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
   h->hist_spacing = SCHEDRT_SHM_HIST_SPACING;
   h->local_queue_cap = p->local_queue_cap;
   h->maintenance_interval = p->maintenance_interval;
+  h->long_poll_ms = p->long_poll_ms;
+  h->long_poll_watch_us = p->long_poll_watch_us;
 
   uint64_t *bounds = (uint64_t *)(void *)(b + g->bounds_off);
   for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)

@@ -69,8 +69,8 @@ static void json_histo(json_t *wo, const char *name, const inspect_model *m, con
 
 /* The task a stuck worker is polling, as the model judged it (--stuck-ms), or null. */
 static json_t *json_stuck_task(const worker_view *v) {
-  if (!v->stuck)
-    return json_null();
+  if (!v->stuck || !v->current_task)
+    return json_null(); /* not stuck, or only a long poll the runtime counted, its task not named */
   /* Name and site come with the runtime's own naming of the long poll: until then, null. */
   int named = v->current_file[0] != '\0';
   json_t *o = json_object();
@@ -131,6 +131,8 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
       json_object_set_new(wo, "busy_pct", json_rate(v->busy_pct));
       json_object_set_new(wo, "running_ns", json_integer((json_int_t)v->running_ns));
       json_object_set_new(wo, "stuck", json_boolean(v->stuck));
+      /* The runtime counted a long poll since the previous sample (long_polls, last_long_poll_ns). */
+      json_object_set_new(wo, "long_poll", json_boolean(v->long_poll));
       json_object_set_new(wo, "stuck_task", json_stuck_task(v));
       if (w->os_tid)
         json_object_set_new(wo, "tid", json_integer((json_int_t)w->os_tid));

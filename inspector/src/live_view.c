@@ -171,12 +171,13 @@ static screen_result open_viewer(live_view *lv) {
 /* The help of this view, with what its columns mean. */
 static screen_result open_help(live_view *lv) {
   char stuck[128];
-  xsnprintf(stuck, sizeof(stuck), "A worker polling one task for more than %.0f ms is shown as STUCK.",
+  xsnprintf(stuck, sizeof(stuck), "A worker polling one task for more than %.0f ms, or that had such a poll",
             (double)lv->model.stuck_ns / 1e6);
   const char *notes[] = {
       "DEPTH: local queue (+1: the LIFO slot is occupied); QUEUE: depth out of the ring's capacity; "
       "HISTORY: recent depths; rates per second over the refresh.",
       stuck,
+      "since the last refresh (a long poll the runtime counted), is shown as STUCK.",
   };
   return screen_open(screen_help_new(lv->base.cls, notes, (int)(sizeof(notes) / sizeof(notes[0]))));
 }

@@ -287,6 +287,10 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
     if ((int)strlen(task) > l->w_task)
       xsnprintf(task, sizeof(task), "%s", (int)strlen(b) <= l->w_task ? b : "");
     w_text(y, x, l->w_task, row, task);
+  } else if (v->long_poll) {
+    /* A long poll the runtime counted since the last refresh, its task not named. */
+    xsnprintf(task, sizeof(task), "long poll %s", fmt_duration(a, sizeof(a), v->long_poll_ns));
+    w_text(y, x, l->w_task, row, task);
   } else {
     w_text(y, x, l->w_task, row == CRT_NORMAL ? CRT_DIM : row, "-");
   }
@@ -310,7 +314,7 @@ static char *task_site(char *buf, size_t size, const char *name, const char *fil
 
 #define STUCK_MAX 3        /* stuck workers named under the table; the table's rows say the rest */
 #define STUCK_DETAIL_MAX 2 /* rows of a stuck worker's task, site or why they are not known yet */
-#define STATUS_MAX_ROWS 4  /* the status line wraps into this many rows at most */
+#define STATUS_MAX_ROWS 8  /* the status line wraps into this many rows at most (a PARTIAL dump says why) */
 #define FOUND_MAX_ROWS 2   /* the last dump's findings */
 #define DETAIL_INDENT 3
 
@@ -342,6 +346,12 @@ static int stuck_rows(live_view *s, int max) {
     const worker_view *v = &s->model.w[i];
     if (!v->stuck)
       continue;
+    if (!v->current_task) {
+      /* Flagged by the runtime's long-poll count alone: one row. */
+      rows++;
+      shown++;
+      continue;
+    }
     stuck_detail(s, v, COLS - DETAIL_INDENT, who, sizeof(who));
     const char *p = who;
     int r = 0;
@@ -364,6 +374,14 @@ static int draw_stuck(live_view *s, int y, int max) {
     if (!v->stuck)
       continue;
     shown++;
+    if (!v->current_task) {
+      /* Flagged by the runtime's long-poll count alone: the poll was too short to be named. */
+      xsnprintf(row, sizeof(row), " ! worker %u: a %s poll since the last refresh (named past %u ms)", i,
+                fmt_duration(a, sizeof(a), v->long_poll_ns), s->target.info->heartbeat_period_ms);
+      w_clear_row(y + used, 0, CRT_NORMAL);
+      w_text(y + used++, 0, COLS, CRT_STATUS_ERR, row);
+      continue;
+    }
     xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu", i,
               fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task);
     w_clear_row(y + used, 0, CRT_NORMAL);

@@ -42,6 +42,8 @@ typedef struct worker_screen {
 #define PANE_MIN_COLS 38
 /* Table rows: a header, then for each histogram its whole-run and last-interval rows. */
 #define SUMMARY_ROWS (1 + 2 * SCHEDRT_M__HIST_COUNT)
+/* What the histogram section wants: the summary, the note, a title and two rows of bucket bars. */
+#define HISTO_ROWS (SUMMARY_ROWS + 4)
 
 static const char *histo_name(uint32_t h) { return schedrt_metric_info(SCHEDRT_M__HIST_FIRST + h)->name; }
 
@@ -149,7 +151,7 @@ static void draw_histograms(const inspect_model *m, uint32_t wi, int y, int end)
     return;
   }
   /* A gap above when there is a row to spare. */
-  if (end - y > SUMMARY_ROWS)
+  if (end - y > HISTO_ROWS)
     y++;
   y += draw_summary(y, end, m, v);
   if (end - y < 3)

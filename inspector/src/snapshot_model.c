@@ -40,6 +40,7 @@ int model_init(inspect_model *m, const schedrt_reader *r, uint64_t stuck_ns) {
   memset(m, 0, sizeof(*m));
   m->stuck_ns = stuck_ns ? stuck_ns : MODEL_DEFAULT_STUCK_NS;
   m->create_mono_ns = info->create_mono_ns;
+  m->long_poll_ns = (uint64_t)info->long_poll_ms * 1000000u;
   m->hist_period_ns = MODEL_HIST_PERIOD_NS;
   int err = schedrt_snapshot_init(r, &m->snap[0]);
   if (!err)
@@ -142,6 +143,28 @@ static void update_running(inspect_model *m, worker_view *v, const schedrt_worke
   v->stuck = v->running_ns >= m->stuck_ns;
 }
 
+/*
+ * A long poll the runtime counted since the previous snapshot pw (the count
+ * or the latest length moved: a new long poll, or one still growing). Its
+ * length, as the monitor saw it, is the latest one's: with several in one
+ * interval the last decides. Every counted poll lasted at least the target's
+ * threshold, so with --stuck-ms at or below it any movement is stuck.
+ */
+static void update_long_poll(const inspect_model *m, worker_view *v, const schedrt_worker_snap *ws,
+                             const schedrt_worker_snap *pw) {
+  v->long_poll = 0;
+  v->long_poll_ns = 0;
+  if (!m->long_poll_ns || !pw || pw->torn || ws->torn)
+    return;
+  if (ws->long_polls == pw->long_polls && ws->last_long_poll_ns == pw->last_long_poll_ns)
+    return;
+  if (ws->last_long_poll_ns < m->stuck_ns)
+    return;
+  v->long_poll = 1;
+  v->long_poll_ns = ws->last_long_poll_ns;
+  v->stuck = 1;
+}
+
 /* Both histograms of the first n workers: the whole run from s, the last interval from s and prev. */
 static void compute_histos(inspect_model *m, const schedrt_snapshot *s, const schedrt_snapshot *prev,
                            uint32_t n) {
@@ -221,6 +244,7 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
     v->busy_pct =
         pw && !pw->torn && !ws->torn && !hung ? busy_percent(pw->busy_ns_live, ws->busy_ns_live, dt) : NAN;
     update_running(m, v, ws, s);
+    update_long_poll(m, v, ws, pw);
     if (gone) {
       v->running_ns = 0;
       v->stuck = 0;

@@ -42,7 +42,13 @@ typedef struct worker_view {
   char current_file[57];
   uint32_t current_line;
   uint64_t running_ns; /* how long the current poll has run, a lower bound; 0 when idle */
-  int stuck;           /* running_ns >= the model's threshold */
+  /* The runtime counted a long poll of this worker since the previous
+   * snapshot (its long_polls or last_long_poll_ns moved), at least the
+   * model's threshold long: long_poll_ns, as the runtime's monitor saw it.
+   * Polls a snapshot never lands in are caught this way. */
+  int long_poll;
+  uint64_t long_poll_ns;
+  int stuck; /* running_ns >= the model's threshold, or long_poll */
   uint64_t os_tid;
   /* Our own record of the poll in progress: the poll sequence (`polls`) and
    * the reader clock when we first saw it, so a poll is known to be long
@@ -82,6 +88,9 @@ typedef struct inspect_model {
   uint32_t max_workers;
   uint64_t create_mono_ns;
   uint64_t stuck_ns;
+  /* The target's long-poll threshold (segment info, layout 2.4): the
+   * runtime counts polls at least this long; 0: it counts none. */
+  uint64_t long_poll_ns;
   worker_view *w; /* [max_workers] */
   uint32_t *hist; /* [max_workers][MODEL_HISTORY] ring of depths */
   uint32_t hist_head, hist_len;

@@ -103,6 +103,13 @@ struct schedrt__mwatch {
   uint64_t first_seen; /* monitor clock of the first tick that saw this poll; 0: none */
   bool named;          /* identification done (or given up) for this poll */
   bool shown;          /* the slot's monitor half names a task now */
+  /* The long-poll watch's own record (sampled more often than the ticks
+   * above): the poll, the first and latest samples that saw it, and whether
+   * it was counted in long_polls yet. */
+  uint64_t lp_polls;
+  const void *lp_cur;
+  uint64_t lp_first; /* monitor clock; 0: no poll in sight */
+  bool lp_counted;
 };
 
 #define SCHEDRT__M_TIMED 0x100u
@@ -125,6 +132,8 @@ struct schedrt__metrics {
   struct schedrt__metrics *reg_next, *reg_prev; /* exit-time unlink list */
   bool registered;
   struct schedrt__mwatch *watch; /* [nworkers], the monitor's; NULL if no memory */
+  uint64_t long_poll_ns;         /* a poll seen running this long is counted; 0: no watch */
+  uint64_t long_poll_watch_ns;   /* how often the monitor samples for it */
 };
 
 /* metrics_registry.c: the segments unlinked at exit (published ones only). */
@@ -145,6 +154,14 @@ int schedrt__metrics_start(struct schedrt_runtime *rt);
 void schedrt__metrics_stop(struct schedrt_runtime *rt);
 /* Monitor thread, every period: heartbeat, global gauges, stuck-poll observation. */
 void schedrt__metrics_monitor_tick(struct schedrt_runtime *rt, uint64_t now);
+/*
+ * Monitor thread, every schedrt__metrics_watch_period ns (0: never): samples
+ * each worker's poll sequence and counts the polls it saw running for
+ * cfg.long_poll_ms in the worker metric long_polls. The workers pay nothing
+ * for it beyond the live poll count they store anyway.
+ */
+void schedrt__metrics_long_poll_watch(struct schedrt_runtime *rt, uint64_t now);
+uint64_t schedrt__metrics_watch_period(const struct schedrt_runtime *rt);
 
 /*
  * The published segment's control page (dump requests) and its size,

@@ -76,15 +76,23 @@ static void publish_poll(struct schedrt_shm_wslot *s, uint64_t polls, uint64_t s
  * first tick that saw the poll. The hot path pays nothing for this beyond
  * the poll count it publishes anyway.
  */
+/* The poll worker w is in, as the monitor sees it: its sequence and task pointer. False: not polling. */
+static bool sample_poll(schedrt_worker *w, uint64_t *polls, const void **cur) {
+  struct schedrt_shm_wslot *s = w->m.slot;
+  /* Relaxed: single values; the sequence and the pointer are only compared. */
+  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+  *polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
+  *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
+  return state == SCHEDRT_WSTATE_RUNNING && *cur != NULL;
+}
+
 static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   schedrt_worker *w = &rt->workers[i];
   struct schedrt_shm_wslot *s = w->m.slot;
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
-  /* Relaxed: single values; pointer and sequence are only compared. */
-  uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
-  uint64_t polls = atomic_load_explicit(&s->polls, memory_order_relaxed);
-  const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-  if (state != SCHEDRT_WSTATE_RUNNING || cur == NULL) {
+  uint64_t polls;
+  const void *cur;
+  if (!sample_poll(w, &polls, &cur)) {
     x->first_seen = 0;
     if (x->shown)
       publish_poll(s, 0, 0, NULL);
@@ -118,6 +126,62 @@ static void watch_worker(schedrt_runtime *rt, uint32_t i, uint64_t now) {
     return;
   publish_poll(s, polls, x->first_seen, &id);
   x->shown = true;
+}
+
+/*
+ * One sample of worker i for long polls (Go's sysmon retake check, which
+ * samples every 20 us to 10 ms for goroutines running past 10 ms): the same
+ * poll (sequence and task pointer unchanged, worker running) at two samples
+ * has run at least the time between them. Once that reaches the threshold
+ * the poll is counted in long_polls, once; last_long_poll_ns then follows
+ * it at every sample until it ends. Both are values of the monitor's own,
+ * in the slot but outside any seqlock section: the worker never writes them.
+ */
+static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
+  schedrt_worker *w = &rt->workers[i];
+  struct schedrt_shm_wslot *s = w->m.slot;
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  uint64_t polls;
+  const void *cur;
+  if (!sample_poll(w, &polls, &cur)) {
+    x->lp_first = 0;
+    return;
+  }
+  if (x->lp_first == 0 || polls != x->lp_polls || cur != x->lp_cur) {
+    /* A poll not seen before: it began after the previous sample. */
+    x->lp_polls = polls;
+    x->lp_cur = cur;
+    x->lp_first = now;
+    x->lp_counted = false;
+    return;
+  }
+  uint64_t seen = now - x->lp_first;
+  if (seen < rt->metrics.long_poll_ns)
+    return;
+  _Atomic uint64_t *count = SCHEDRT_SHM_WSLOT_AT(s, SCHEDRT_SHM_WOFF_long_polls, uint64_t);
+  _Atomic uint64_t *last = SCHEDRT_SHM_WSLOT_AT(s, SCHEDRT_SHM_WOFF_last_long_poll_ns, uint64_t);
+  /* Relaxed: a value of its own for readers; the length first, so that a
+   * reader rarely pairs a new count with the previous poll's length. */
+  atomic_store_explicit(last, seen, memory_order_relaxed);
+  if (!x->lp_counted) {
+    x->lp_counted = true;
+    /* Release: after the length above (single writer: a load and a store). */
+    atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1u,
+                          memory_order_release);
+  }
+}
+
+void schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
+  struct schedrt__metrics *m = &rt->metrics;
+  if (!m->base || !m->watch || !m->long_poll_ns)
+    return;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    if (rt->workers[i].m.slot != &rt->workers[i].m.fallback)
+      watch_long_poll(rt, i, now);
+}
+
+uint64_t schedrt__metrics_watch_period(const schedrt_runtime *rt) {
+  return rt->metrics.base && rt->metrics.watch ? rt->metrics.long_poll_watch_ns : 0u;
 }
 
 void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {

@@ -22,6 +22,16 @@ void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   (void)now;
 }
 
+void schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
+  (void)rt;
+  (void)now;
+}
+
+uint64_t schedrt__metrics_watch_period(const schedrt_runtime *rt) {
+  (void)rt;
+  return 0;
+}
+
 void *schedrt__metrics_control(schedrt_runtime *rt, size_t *size) {
   (void)rt;
   if (size)

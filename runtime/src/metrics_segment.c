@@ -177,10 +177,24 @@ private_image:
   }
   char comm[32];
   read_comm(comm, sizeof(comm));
+  /* The monitor's memory of each worker's poll (stuck-poll naming, long
+   * polls); without it the monitor names and counts nothing, and nothing
+   * else changes. */
+  m->watch = calloc(rt->nworkers, sizeof(*m->watch));
+  uint32_t period_ms = rt->cfg.monitor_period_ms ? rt->cfg.monitor_period_ms : 100u;
+  if (m->watch && rt->cfg.long_poll_ms) {
+    /* Sampling every fifth of the threshold: a poll is seen running for the
+     * threshold once it lasted at most 1.4 thresholds. At least 0.2 ms (5,000
+     * wake-ups a second), at most a heartbeat period. */
+    m->long_poll_ns = (uint64_t)rt->cfg.long_poll_ms * 1000000u;
+    uint64_t w = m->long_poll_ns / 5u;
+    w = w < 200000u ? 200000u : w;
+    m->long_poll_watch_ns = w < (uint64_t)period_ms * 1000000u ? w : (uint64_t)period_ms * 1000000u;
+  }
   struct schedrt__shm_params params = {
       .max_workers = rt->nworkers,
       .page_size = page > 0 ? (uint32_t)page : 4096u,
-      .heartbeat_period_ms = rt->cfg.monitor_period_ms ? rt->cfg.monitor_period_ms : 100u,
+      .heartbeat_period_ms = period_ms,
       .pid = pid,
       .uid = uid,
       .starttime = start,
@@ -189,6 +203,8 @@ private_image:
           (m->timing ? SCHEDRT_SHM_F_TIMING : 0) | (SCHEDRT_ENABLE_TASKDUMP ? SCHEDRT_SHM_F_TASKDUMP : 0),
       .local_queue_cap = SCHEDRT_LOCAL_QUEUE_CAP,
       .maintenance_interval = SCHEDRT_MAINTENANCE_INTERVAL,
+      .long_poll_ms = m->long_poll_watch_ns ? rt->cfg.long_poll_ms : 0u,
+      .long_poll_watch_us = (uint32_t)(m->long_poll_watch_ns / 1000u),
       .runtime_name = rt->name,
       .runtime_version = SCHEDRT_VERSION_STRING,
       .comm = comm,
@@ -201,9 +217,6 @@ private_image:
   h->create_realtime_ns = (uint64_t)rts.tv_sec * 1000000000u + (uint64_t)rts.tv_nsec;
   h->create_mono_ns = now;
   attach_workers(rt, now);
-  /* The monitor's memory of each worker's poll (stuck-poll naming); without
-   * it the monitor names no task, and nothing else changes. */
-  m->watch = calloc(rt->nworkers, sizeof(*m->watch));
   if (m->timing) {
     /* Relaxed: the runtime reaches other threads only after create returns,
      * which orders this before any wake of its tasks. */

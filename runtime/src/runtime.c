@@ -55,6 +55,9 @@ static int config_blocking(schedrt_config *c) {
   return rc < 0 ? rc : 0;
 }
 
+/* long_poll_ms and resv32 took one of resv's words: the size callers pass is unchanged. */
+_Static_assert(sizeof(schedrt_config) == 88, "schedrt_config's size is ABI");
+
 /* Validates the caller's config and fills the defaults. */
 static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
   schedrt_config c;
@@ -68,6 +71,8 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     for (size_t i = 0; i < sizeof(c.resv) / sizeof(c.resv[0]); i++)
       if (c.resv[i])
         return -EINVAL;
+    if (c.resv32)
+      return -EINVAL;
   }
   int rc = config_blocking(&c);
   if (rc)
@@ -90,6 +95,14 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
     return -EINVAL;
   if (c.dump_keep_s == 0)
     c.dump_keep_s = 60;
+  if (c.long_poll_ms > 3600000u)
+    return -EINVAL;
+  if (c.long_poll_ms == 0)
+    c.long_poll_ms = 10;
+  /* 0 from the environment turns the monitor's sampling off (the field cannot: 0 is its default). */
+  rc = env_override("SCHEDRT_LONG_POLL_MS", 0, 3600000u, &c.long_poll_ms);
+  if (rc < 0)
+    return rc;
   if (c.flags &
       ~(uint32_t)(SCHEDRT_CFG_NO_LIFO | SCHEDRT_CFG_NO_METRICS | SCHEDRT_CFG_NO_DUMP | SCHEDRT_CFG_TIMING))
     return -EINVAL;
@@ -132,6 +145,9 @@ static void *monitor_main(void *arg) {
   struct schedrt_timers *tm = &rt->timers;
   uint64_t period = (uint64_t)rt->cfg.monitor_period_ms * 1000000u;
   uint64_t next_tick = schedrt__now_ns();
+  /* The long-poll watch samples more often than the tick (0: not at all). */
+  uint64_t watch = schedrt__metrics_watch_period(rt);
+  uint64_t next_watch = watch ? next_tick : UINT64_MAX;
   schedrt__thread_name("schedrt-mon", 0);
   /* Acquire: pairs with stop_monitor's release store. */
   while (!atomic_load_explicit(&rt->monitor_stop, memory_order_acquire)) {
@@ -143,11 +159,17 @@ static void *monitor_main(void *arg) {
       next_tick = now + period;
       continue;
     }
+    if (now >= next_watch) {
+      schedrt__metrics_long_poll_watch(rt, now);
+      next_watch = now + watch;
+    }
     pthread_mutex_lock(&tm->lock);
     uint64_t next = schedrt__timers_fire_locked(tm, now);
     pthread_mutex_unlock(&tm->lock);
     if (next > next_tick)
       next = next_tick;
+    if (next > next_watch)
+      next = next_watch;
     /* The fallback for I/O when every worker is busy: they look into the
      * driver only at maintenance, and none waits in it. */
     if (schedrt__io_active(rt))

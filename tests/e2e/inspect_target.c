@@ -4,6 +4,7 @@
  *   --workers N       worker threads (default 3)
  *   --idle N          tasks "idle-<i>" waiting on a notify (default 20): await points for dumps
  *   --stuck-ms MS     a task "spinner" that keeps its worker busy MS ms per poll, then sleeps 200 ms
+ *   --rest-ms MS      the spinner sleeps MS ms between its spins instead
  *   --exit-after MS   shut down cleanly after MS ms (a target that exits mid-way)
  *   --name NAME       runtime name (default "target")
  *   --no-ticker       no "ticker" task (it sleeps 5 ms at a time: a dump may catch it woken)
@@ -35,6 +36,7 @@
 static schedrt_notify *idle_notify;
 static _Atomic int stopping;
 static uint64_t stuck_ns;
+static uint64_t rest_ns = 200ull * 1000 * 1000;
 /* Scenario tasks that reached the place they wait at: main waits for them before "ready". */
 static _Atomic unsigned settled;
 
@@ -170,7 +172,7 @@ static schedrt_poll spinner_task(schedrt_task *task, void *arg) {
       }
     }
     schedrt_await(task, "spinner-rest");
-    if (schedrt_sleep(task, deadline, 200ull * 1000 * 1000) == SCHEDRT_PENDING)
+    if (schedrt_sleep(task, deadline, rest_ns) == SCHEDRT_PENDING)
       return SCHEDRT_PENDING;
     /* Slept: spin again. */
   }
@@ -286,6 +288,8 @@ int main(int argc, char **argv) {
       nidle = (uint32_t)arg_num(argc, argv, &i);
     else if (strcmp(argv[i], "--stuck-ms") == 0)
       stuck_ns = (uint64_t)arg_num(argc, argv, &i) * 1000000ull;
+    else if (strcmp(argv[i], "--rest-ms") == 0)
+      rest_ns = (uint64_t)arg_num(argc, argv, &i) * 1000000ull;
     else if (strcmp(argv[i], "--exit-after") == 0)
       exit_after_ms = arg_num(argc, argv, &i);
     else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)

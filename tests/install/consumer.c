@@ -18,7 +18,8 @@ int main(void) {
     fprintf(stderr, "create: %s\n", schedrt_strerror(rc));
     return 1;
   }
-  if (schedrt_spawn_ex(rt, hello, NULL, &(schedrt_spawn_opts){.name = "hello"}, &h) != 0 ||
+  /* Two options in the compound literal: one argument of the variadic macro. */
+  if (schedrt_spawn_ex(rt, hello, NULL, &(schedrt_spawn_opts){.name = "hello", .drop = NULL}, &h) != 0 ||
       schedrt_join(h, UINT64_MAX, &res) != 0 || strcmp(res, "hello from a task") != 0)
     return 1;
   schedrt_runtime_destroy(rt);

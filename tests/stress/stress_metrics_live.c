@@ -9,7 +9,10 @@
  * reallocated records): the monitor names long polls by looking their
  * worker's `current` pointer up in the alive list under the shard locks,
  * and every task it names must be the one really in that poll (id, name and
- * spawn site agree). Plain executable: exit 0 pass, 1 fail.
+ * spawn site agree). With a 3 ms long-poll threshold, the monitor's sampling
+ * (every 0.6 ms) counts the longer of those polls in long_polls while the
+ * reader reads it: the count never goes back, and a counted poll was seen
+ * for at least the threshold. Plain executable: exit 0 pass, 1 fail.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -141,6 +144,8 @@ static _Atomic uint64_t long_ids[NLONG];
 static _Atomic int long_seen[NLONG];
 static _Atomic int long_done, churn_stop;
 static unsigned long named_checked, named_other, api2_reads;
+#define LONG_POLL_MS 3
+static uint64_t long_polls_seen[NWORKERS];
 
 static schedrt_poll long_fn(schedrt_task *t, void *arg) {
   uintptr_t i = (uintptr_t)arg;
@@ -198,7 +203,16 @@ static void *naming_reader(void *arg) {
     uint64_t end_ns = (uint64_t)te.tv_sec * 1000000000u + (uint64_t)te.tv_nsec;
     for (uint32_t w = 0; w < s.nworkers; w++) {
       const schedrt_worker_snap *x = &s.workers[w];
-      if (x->torn || x->current_task == 0)
+      if (x->torn)
+        continue;
+      STRESS_CHECK(x->long_polls >= long_polls_seen[w], "worker %u: long_polls went back", w);
+      long_polls_seen[w] = x->long_polls;
+      /* The length is stored before the count (release); loads in list order see it (acquire under
+       * TSan; x86 keeps loads in order). */
+      STRESS_CHECK(x->long_polls == 0 || x->last_long_poll_ns >= LONG_POLL_MS * 1000000ull,
+                   "worker %u: %llu long polls, the latest seen for %llu ns", w,
+                   (unsigned long long)x->long_polls, (unsigned long long)x->last_long_poll_ns);
+      if (x->current_task == 0)
         continue;
       STRESS_CHECK(x->state == SCHEDRT_WSTATE_RUNNING, "named while %llu", (unsigned long long)x->state);
       unsigned i;
@@ -242,6 +256,7 @@ static void naming_phase(void) {
   cfg.nworkers = NWORKERS;
   cfg.name = "stress-naming";
   cfg.monitor_period_ms = 1;
+  cfg.long_poll_ms = LONG_POLL_MS;
   STRESS_OK(schedrt_runtime_create(&cfg, &rt2));
   STRESS_CHECK(schedrt_metrics_segment(rt2) != NULL, "no segment");
   pthread_t a, b;
@@ -265,8 +280,10 @@ static void naming_phase(void) {
   pthread_join(a, NULL);
   pthread_join(b, NULL);
   schedrt_runtime_destroy(rt2);
-  printf("naming: %lu snapshot sightings of named long polls checked, %lu of other tasks, %lu API sweeps\n",
-         named_checked, named_other, api2_reads);
+  printf("naming: %lu snapshot sightings of named long polls checked, %lu of other tasks, %lu API sweeps, "
+         "%llu long polls counted\n",
+         named_checked, named_other, api2_reads,
+         (unsigned long long)(long_polls_seen[0] + long_polls_seen[1]));
   for (unsigned i = 0; i < NWAIT; i++)
     STRESS_CHECK(atomic_load(&long_seen[i]), "the monitor never named long-%u in 10 s", i);
 }

@@ -142,6 +142,58 @@ Test(model, threshold_is_configurable) {
   cr_expect_not(m.w[0].stuck, "50 ms < --stuck-ms 100");
 }
 
+/* Layout 2.4: a poll no snapshot landed in, counted by the runtime (long_polls, last_long_poll_ns),
+ * flags its worker stuck for the one refresh that sees the count or the length move, if it reached
+ * --stuck-ms; a target that counts none (threshold 0) never flags that way. */
+Test(model, long_poll_counted_between_snapshots_is_stuck) {
+  m.long_poll_ns = 10 * MS;
+  schedrt_snapshot *s = next_snap(10 * S, 2);
+  s->workers[1].long_polls = 4;
+  s->workers[1].last_long_poll_ns = 30 * MS;
+  model_advance(&m);
+  cr_expect_not(m.w[1].stuck, "an old count, no previous snapshot: nothing new");
+  s = next_snap(11 * S, 2);
+  s->workers[1].long_polls = 5;
+  s->workers[1].last_long_poll_ns = 52 * MS;
+  model_advance(&m);
+  cr_expect(m.w[1].stuck, "a poll of 52 ms ended between two snapshots");
+  cr_expect(m.w[1].long_poll);
+  cr_expect_eq(m.w[1].long_poll_ns, 52 * MS);
+  cr_expect_not(m.w[0].stuck);
+  cr_expect_eq(m.g.nstuck, 1u);
+  s = next_snap(12 * S, 2);
+  s->workers[1].long_polls = 5;
+  s->workers[1].last_long_poll_ns = 52 * MS;
+  model_advance(&m);
+  cr_expect_not(m.w[1].stuck, "nothing moved since");
+  cr_expect_eq(m.g.nstuck, 0u);
+  s = next_snap(13 * S, 2);
+  s->workers[1].long_polls = 5;
+  s->workers[1].last_long_poll_ns = 60 * MS;
+  model_advance(&m);
+  cr_expect(m.w[1].stuck, "the same long poll, still growing");
+
+  /* --stuck-ms above the runtime's threshold: the latest length decides. */
+  m.stuck_ns = 100 * MS;
+  s = next_snap(14 * S, 2);
+  s->workers[1].long_polls = 6;
+  s->workers[1].last_long_poll_ns = 40 * MS;
+  model_advance(&m);
+  cr_expect_not(m.w[1].stuck, "40 ms is long for the runtime, not for --stuck-ms 100");
+  s = next_snap(15 * S, 2);
+  s->workers[1].long_polls = 7;
+  s->workers[1].last_long_poll_ns = 120 * MS;
+  model_advance(&m);
+  cr_expect(m.w[1].stuck);
+
+  m.long_poll_ns = 0; /* an older writer, or counting off: its zeros say nothing */
+  s = next_snap(16 * S, 2);
+  s->workers[1].long_polls = 8;
+  s->workers[1].last_long_poll_ns = 500 * MS;
+  model_advance(&m);
+  cr_expect_not(m.w[1].stuck);
+}
+
 Test(model, exited_target_keeps_the_last_live_data) {
   schedrt_snapshot *s = next_snap(10 * S, 2);
   s->workers[0].local_queue_depth = 5;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics_util.h"
 #include "schedrt.h"
 #include "schedrt/proto/metrics_def.h"
 #include "schedrt/reader.h"
@@ -38,13 +39,6 @@ static schedrt_runtime *make_rt(uint32_t nworkers, uint32_t flags) {
   int rc = schedrt_runtime_create(&cfg, &rt);
   cr_assert_eq(rc, 0, "create: %s", schedrt_strerror(rc));
   return rt;
-}
-
-static uint64_t metric(schedrt_runtime *rt, int id, uint32_t w) {
-  uint64_t v = 0;
-  int rc = schedrt_metric_read(rt, (size_t)id, w, &v);
-  cr_assert_eq(rc, 0, "read %s: %s", schedrt_metric_info((size_t)id)->name, schedrt_strerror(rc));
-  return v;
 }
 
 static uint64_t metric_sum(schedrt_runtime *rt, int id) {
@@ -113,15 +107,6 @@ static void block_workers(schedrt_runtime *rt, struct blocker *b, int n) {
 static void release_workers(struct blocker *b, int n) {
   for (int i = 0; i < n; i++)
     sem_post(&b->release);
-}
-
-static schedrt_reader *open_own_segment(schedrt_runtime *rt) {
-  const char *name = schedrt_metrics_segment(rt);
-  cr_assert_not_null(name);
-  schedrt_reader *r = NULL;
-  int rc = schedrt_reader_open_name(name, NULL, &r);
-  cr_assert_eq(rc, 0, "open %s: %s", name, schedrt_strerror(rc));
-  return r;
 }
 
 /* -------------------------------------------------------------- the API */

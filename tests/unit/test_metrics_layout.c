@@ -91,6 +91,13 @@ Test(metrics_layout, metric_table_matches_the_list) {
   cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_polls].offset, offsetof(struct schedrt_shm_wslot, polls));
   cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_inject_depth].offset,
                offsetof(struct schedrt_shm_global, inject_depth));
+  /* 2.4: the monitor's long-poll metrics in the slot's third part (docs/shm-protocol.md 3.4). */
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_long_polls].offset, 264u);
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_long_polls].pub.kind, SCHEDRT_METRIC_COUNTER);
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_last_long_poll_ns].offset, 272u);
+  cr_assert_eq(schedrt__metric_defs[SCHEDRT_M_last_long_poll_ns].pub.kind, SCHEDRT_METRIC_GAUGE);
+  cr_assert_eq(offsetof(struct schedrt_shm_header, long_poll_ms), 292u);
+  cr_assert_eq(offsetof(struct schedrt_shm_header, long_poll_watch_us), 300u);
 }
 
 Test(metrics_layout, formatted_header_is_self_describing) {
@@ -102,6 +109,7 @@ Test(metrics_layout, formatted_header_is_self_describing) {
   cr_assert_eq(memcmp(h->magic, "SCHEDRT\0", 8), 0);
   cr_assert_eq(h->byte_order, 0x01020304u);
   cr_assert_eq(h->layout_major, SCHEDRT_SHM_MAJOR);
+  cr_assert_eq(h->layout_minor, 4);
   cr_assert_eq(h->desc_count, SCHEDRT_M__COUNT);
   cr_assert_eq(h->hist_buckets, SCHEDRT_HIST_BUCKETS);
   cr_assert_eq(atomic_load(&h->state), SCHEDRT_SHM_STATE_READY);
@@ -200,14 +208,14 @@ Test(metrics_layout, sizes_quoted_in_the_protocol_document) {
   /* docs/shm-protocol.md, section 3 ("Example"): an independent reader
    * checks its arithmetic against these. */
   struct schedrt_shm_geometry g;
-  cr_assert_eq(SCHEDRT_M__COUNT, 32, "layout 2.4's descriptors: update the document's example");
+  cr_assert_eq(SCHEDRT_M__COUNT, 34, "layout 2.4's descriptors: update the document's example");
   cr_assert_eq(schedrt_shm_geometry(4, 4096, &g), 0);
-  cr_assert_eq(g.slot_off, 5248u);
-  cr_assert_eq(g.hist_off, 6784u);
+  cr_assert_eq(g.slot_off, 5504u);
+  cr_assert_eq(g.hist_off, 7040u);
   cr_assert_eq(g.ctl_off, 12288u);
   cr_assert_eq(g.total_size, 16384u);
   cr_assert_eq(schedrt_shm_geometry(64, 4096, &g), 0);
-  cr_assert_eq(g.hist_off, 29824u);
+  cr_assert_eq(g.hist_off, 30080u);
   cr_assert_eq(g.ctl_off, 98304u);
   cr_assert_eq(g.total_size, 102400u);
   cr_assert_eq(schedrt_shm_geometry(1, 4096, &g), 0);

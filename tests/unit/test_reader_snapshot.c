@@ -495,3 +495,46 @@ Test(reader_snapshot, gc_never_touches_another_users_segment) {
   cr_assert_eq(access(to, F_OK), 0);
   fixture_segment_close(&other);
 }
+
+/* Layout 2.4's long-poll fields: the header's threshold and sampling period reach the reader's info
+ * (only together), and the slot's long_polls and last_long_poll_ns its snapshots; a 2.3 writer left
+ * those bytes zero: no threshold, counts of 0. */
+Test(reader_snapshot, long_poll_fields_of_2_4_and_older) {
+  struct schedrt_shm_header *h = fixture_header(&fx);
+  h->long_poll_ms = 10;
+  h->long_poll_watch_us = 2000;
+  struct schedrt_shm_wslot *sl = fixture_slot(&fx, 1);
+  write_worker(1, SCHEDRT_WSTATE_RUNNING, 7, 0);
+  atomic_store(SCHEDRT_SHM_WSLOT_AT(sl, SCHEDRT_SHM_WOFF_long_polls, uint64_t), 3);
+  atomic_store(SCHEDRT_SHM_WSLOT_AT(sl, SCHEDRT_SHM_WOFF_last_long_poll_ns, uint64_t), 52000000);
+  schedrt_reader *r = open_fx(0, 0);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_ms, 10);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_watch_us, 2000);
+  schedrt_snapshot s;
+  cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(s.workers[1].long_polls, 3);
+  cr_assert_eq(s.workers[1].last_long_poll_ns, 52000000);
+  cr_assert_eq(s.workers[0].long_polls, 0);
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+
+  h->long_poll_watch_us = 0; /* half a pair means nothing */
+  r = open_fx(0, 0);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_ms, 0);
+  schedrt_reader_close(r);
+
+  h->layout_minor = 3; /* what a 2.3 writer leaves: zeros */
+  h->long_poll_ms = 0;
+  atomic_store(SCHEDRT_SHM_WSLOT_AT(sl, SCHEDRT_SHM_WOFF_long_polls, uint64_t), 0);
+  atomic_store(SCHEDRT_SHM_WSLOT_AT(sl, SCHEDRT_SHM_WOFF_last_long_poll_ns, uint64_t), 0);
+  r = open_fx(0, 0);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_ms, 0);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_watch_us, 0);
+  cr_assert_eq(schedrt_snapshot_init(r, &s), 0);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &s), 0);
+  cr_assert_eq(s.workers[1].long_polls, 0);
+  cr_assert_eq(s.workers[1].polls, 7);
+  schedrt_snapshot_fini(&s);
+  schedrt_reader_close(r);
+}

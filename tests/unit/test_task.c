@@ -840,9 +840,15 @@ Test(config, invalid_configs_are_rejected, .timeout = 60) {
   cfg.watchdog_max_dumps = 1001;
   cr_assert_eq(create_with(&cfg), -EINVAL, "more than 1000 watchdog dumps");
   cfg.watchdog_max_dumps = 0;
-  cfg.resv[2] = 1;
+  cfg.resv[1] = 1;
   cr_assert_eq(create_with(&cfg), -EINVAL, "resv set");
-  cfg.resv[2] = 0;
+  cfg.resv[1] = 0;
+  cfg.resv32 = 1;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "resv32 set");
+  cfg.resv32 = 0;
+  cfg.long_poll_ms = 3600001;
+  cr_assert_eq(create_with(&cfg), -EINVAL, "a long-poll threshold over an hour");
+  cfg.long_poll_ms = 0;
 
   cfg.flags = 1u << 20;
   cr_assert_eq(create_with(&cfg), -EINVAL, "unknown flag");

@@ -192,6 +192,11 @@ typedef struct schedrt_segment_info {
    * when it opened; "" and 0 when off, or an older writer. */
   char saved_dir[193];
   uint32_t saved_dumps;
+  /* Layout 2.4: the runtime counts a poll in the worker metric long_polls
+   * once its monitor, sampling every long_poll_watch_us, saw it running for
+   * long_poll_ms. 0 and 0: not counted (an older writer, or counting off). */
+  uint32_t long_poll_ms;
+  uint32_t long_poll_watch_us;
 } schedrt_segment_info;
 
 #define SCHEDRT_READER_MAX_BUCKETS 64

@@ -82,6 +82,7 @@ struct schedrt__shm_params {
   uint64_t features;
   uint32_t local_queue_cap;
   uint32_t maintenance_interval;
+  uint32_t long_poll_ms, long_poll_watch_us; /* 0, 0: long polls not counted */
   const char *runtime_name;
   const char *runtime_version;
   const char *comm;

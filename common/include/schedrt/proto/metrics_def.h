@@ -103,13 +103,19 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
  * Worker metrics added after 2.0: append here, and nothing else needs
  * declaring. Each takes the next free offset in [256, 384), the slot's third
  * part, which the worker writes under its seqlock like the first; a reader
- * of an older segment (slot_stride 256) sees them as absent (0).
+ * of an older segment (slot_stride 256) sees them as absent (0). The
+ * exceptions are MONITOR metrics (2.4: long_polls, last_long_poll_ns): the
+ * monitor thread stores each as a single value outside any section, as the
+ * worker stores `polls`, so a reader loads each with one atomic load.
  */
 #define SCHEDRT_WSLOT_METRICS_MORE(X)                                                                        \
   X(budget_forced_yields, COUNTER, 256, uint64_t, "events", "polls made to yield: cooperative budget spent", \
     TICK)                                                                                                    \
-  X(io_dispatched, COUNTER, 264, uint64_t, "events", "I/O readiness events this worker dispatched", TICK)    \
-  X(io_registrations, COUNTER, 272, uint64_t, "fds", "fds registered by tasks on this worker", TICK)
+  X(long_polls, COUNTER, 264, uint64_t, "polls", "polls seen running >= long_poll_ms (header)", MONITOR)     \
+  X(last_long_poll_ns, GAUGE, 272, uint64_t, "ns", "length of the latest long poll as the monitor saw it",   \
+    MONITOR)                                                                                                 \
+  X(io_dispatched, COUNTER, 280, uint64_t, "events", "I/O readiness events this worker dispatched", TICK)    \
+  X(io_registrations, COUNTER, 288, uint64_t, "fds", "fds registered by tasks on this worker", TICK)
 
 /* Every worker metric, in id order. */
 #define SCHEDRT_WSLOT_METRICS(X) SCHEDRT_WSLOT_METRICS_2_0(X) SCHEDRT_WSLOT_METRICS_MORE(X)

@@ -37,7 +37,9 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
  * site); `polls` is a live value outside the worker's section. 2.1: the slot
  * grew to 384 bytes, room for worker metrics appended to the list. 2.2: the
  * watchdog's saved dumps in the header. 2.3: budget_forced_yields (worker)
- * and the blocking pool's global metrics. */
+ * and the blocking pool's global metrics. 2.4: long polls: the header's
+ * long_poll_ms and long_poll_watch_us, the worker metrics long_polls and
+ * last_long_poll_ns (written by the monitor). */
 #define SCHEDRT_SHM_MAJOR 2
 #define SCHEDRT_SHM_MINOR 4
 
@@ -117,13 +119,17 @@ struct schedrt_shm_header {
   uint32_t local_queue_cap;           /* 280 */
   uint32_t maintenance_interval;      /* 284 */
   uint32_t hist_spacing;              /* 288 bytes between one worker's histograms */
-  uint32_t resv0;                     /* 292 */
+  /* 2.4: the monitor counts a poll in long_polls once it saw it running this
+   * long (0: an older writer, or counting off). */
+  uint32_t long_poll_ms; /* 292 */
   /* 2.2: the watchdog's dumps (the runtime's watchdog_dir): how many were
    * written so far, and where. */
   _Atomic uint32_t saved_dumps; /* 296 */
-  uint32_t resv1;               /* 300 */
-  char saved_dir[192];          /* 304 absolute, NUL-terminated; "" when off or too long */
-  uint64_t resv[2];             /* 496 .. 512 zero */
+  /* 2.4: how often the monitor samples the workers' poll sequences for long
+   * polls, in microseconds (0 when long_poll_ms is 0). */
+  uint32_t long_poll_watch_us; /* 300 */
+  char saved_dir[192];         /* 304 absolute, NUL-terminated; "" when off or too long */
+  uint64_t resv[2];            /* 496 .. 512 zero */
 };
 
 _Static_assert(offsetof(struct schedrt_shm_header, magic) == 0, "layout");
@@ -169,9 +175,9 @@ _Static_assert(offsetof(struct schedrt_shm_header, hist_stride) == 276, "layout"
 _Static_assert(offsetof(struct schedrt_shm_header, local_queue_cap) == 280, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, maintenance_interval) == 284, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, hist_spacing) == 288, "layout");
-_Static_assert(offsetof(struct schedrt_shm_header, resv0) == 292, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, long_poll_ms) == 292, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, saved_dumps) == 296, "layout");
-_Static_assert(offsetof(struct schedrt_shm_header, resv1) == 300, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, long_poll_watch_us) == 300, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, saved_dir) == 304, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, resv) == 496, "layout");
 _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "layout");
@@ -191,8 +197,11 @@ _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "la
  *              `mseq`, except `os_tid` (written once by the worker)
  *   [256, 384) the worker's half, continued (2.1): the metrics of
  *              SCHEDRT_WSLOT_METRICS_MORE at their listed offsets, under
- *              `seq`; zero elsewhere. Code reaches every worker metric by
- *              its offset (SCHEDRT_SHM_WSLOT_AT), so these need no field.
+ *              `seq`, except the MONITOR ones (2.4: long_polls at 264,
+ *              last_long_poll_ns at 272), single values the monitor thread
+ *              stores outside any section; zero elsewhere. Code reaches every
+ *              worker metric by its offset (SCHEDRT_SHM_WSLOT_AT), so these
+ *              need no field.
  */
 #define SCHEDRT_SHM_TASK_NAME_LEN 24u /* bytes of current_name, NUL-padded */
 #define SCHEDRT_SHM_TASK_FILE_LEN 56u /* bytes of current_file: the path's tail, NUL-padded */
@@ -271,6 +280,17 @@ _Static_assert(offsetof(struct schedrt_shm_wslot, wmore) == 256, "layout");
 _Static_assert(SCHEDRT_SHM_TASK_NAME_LEN % 8u == 0 && SCHEDRT_SHM_TASK_FILE_LEN % 8u == 0, "string words");
 _Static_assert(sizeof(struct schedrt_shm_wslot) == SCHEDRT_SHM_SLOT_STRIDE, "layout");
 _Static_assert(SCHEDRT_SHM_SLOT_STRIDE % SCHEDRT_SHM_ALIGN == 0, "slot stride");
+/* Every worker metric's offset in the slot, by name (SCHEDRT_SHM_WOFF_polls):
+ * the list's offsets, so code that stores one metric by hand names it. */
+enum {
+#define SCHEDRT__WOFF(id, kind, off, type, unit, help, pub) SCHEDRT_SHM_WOFF_##id = (off),
+  SCHEDRT_WSLOT_METRICS(SCHEDRT__WOFF)
+#undef SCHEDRT__WOFF
+};
+/* The metrics appended after 2.0, byte for byte (docs/shm-protocol.md 3.4). */
+_Static_assert(SCHEDRT_SHM_WOFF_budget_forced_yields == 256, "layout 2.3");
+_Static_assert(SCHEDRT_SHM_WOFF_long_polls == 264, "layout 2.4");
+_Static_assert(SCHEDRT_SHM_WOFF_last_long_poll_ns == 272, "layout 2.4");
 /* The first byte of the monitor half: worker-half fields lie below it. */
 #define SCHEDRT_SHM_SLOT_MONITOR_OFF 128u
 /* The smallest slot_stride a 2.x reader accepts (the whole 2.0 slot). */

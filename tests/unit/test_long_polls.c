@@ -1,0 +1,163 @@
+/*
+ * Long polls without SCHEDRT_TIMING (issue 16 item 1): the monitor samples
+ * the workers' poll sequences every long_poll_ms / 5 and counts a poll in the
+ * worker metric long_polls once it saw it running for long_poll_ms; the
+ * threshold and the sampling period are in the segment's header (layout 2.4).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "metrics_util.h"
+#include "schedrt.h"
+#include "schedrt/proto/metrics_def.h"
+#include "schedrt/reader.h"
+#include "stress.h"
+
+#define MS 1000000ull
+
+static schedrt_runtime *make_rt(uint32_t long_poll_ms) {
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = 2;
+  cfg.name = "long-polls";
+  cfg.long_poll_ms = long_poll_ms;
+  schedrt_runtime *rt = NULL;
+  int rc = schedrt_runtime_create(&cfg, &rt);
+  cr_assert_eq(rc, 0, "create: %s", schedrt_strerror(rc));
+  return rt;
+}
+
+static uint64_t long_polls(schedrt_runtime *rt) {
+  uint64_t s = 0;
+  for (uint32_t w = 0; w < schedrt_runtime_nworkers(rt); w++)
+    s += metric(rt, SCHEDRT_M_long_polls, w);
+  return s;
+}
+
+/* A task that spins in one poll: until the runtime counted a long poll
+ * (until_counted), or for spin_ns; it says how long the poll ran. */
+struct spinner {
+  schedrt_runtime *rt;
+  uint64_t spin_ns;
+  int until_counted;
+  uint64_t ran_ns;
+  int counted; /* the count moved while the poll ran */
+};
+
+static schedrt_poll spin_fn(schedrt_task *task, void *arg) {
+  struct spinner *s = arg;
+  (void)task;
+  uint64_t start = schedrt_now_ns(), now = start;
+  if (s->until_counted) {
+    /* Bounded: 10 s without a count is a failure the test reports. */
+    while (!(s->counted = long_polls(s->rt) > 0) && now - start < 10000 * MS)
+      now = schedrt_now_ns();
+  } else {
+    while (now - start < s->spin_ns)
+      now = schedrt_now_ns();
+  }
+  s->ran_ns = schedrt_now_ns() - start;
+  return SCHEDRT_READY;
+}
+
+static void run(schedrt_runtime *rt, schedrt_task_fn fn, void *arg) {
+  schedrt_handle *h = NULL;
+  cr_assert_eq(schedrt_spawn_ex(rt, fn, arg, &(schedrt_spawn_opts){.name = "spinner"}, &h), 0);
+  cr_assert_eq(schedrt_join(h, 20000 * MS, NULL), 0);
+}
+
+/* A poll that outlasts the threshold is counted while it still runs, in its worker's slot and nowhere
+ * else, with the length the monitor saw; the header says the threshold and the sampling period. */
+Test(long_polls, a_long_poll_is_counted_while_it_runs) {
+  schedrt_runtime *rt = make_rt(0);
+  schedrt_reader *r = open_own_segment(rt);
+  const schedrt_segment_info *in = schedrt_reader_info(r);
+  cr_assert_eq(in->layout_minor, 4);
+  cr_assert_eq(in->long_poll_ms, 10, "the default threshold");
+  cr_assert_eq(in->long_poll_watch_us, 2000, "a fifth of it");
+  cr_assert_eq(long_polls(rt), 0);
+
+  struct spinner s = {.rt = rt, .until_counted = 1};
+  run(rt, spin_fn, &s);
+  cr_assert(s.counted, "no long poll counted in %llu ms of one poll", (unsigned long long)(s.ran_ns / MS));
+  cr_assert_geq(s.ran_ns, 10 * MS, "counted after %llu us, before the threshold",
+                (unsigned long long)(s.ran_ns / 1000));
+  cr_assert_eq(long_polls(rt), 1, "one poll, counted once");
+
+  uint32_t w = metric(rt, SCHEDRT_M_long_polls, 0) == 1 ? 0 : 1;
+  uint64_t last = metric(rt, SCHEDRT_M_last_long_poll_ns, w);
+  cr_assert_geq(last, 10 * MS);
+  /* Seen between two samples inside the poll: never longer than the poll (1 ms for the edges). */
+  cr_assert_leq(last, s.ran_ns + MS, "saw %llu us of a %llu us poll", (unsigned long long)(last / 1000),
+                (unsigned long long)(s.ran_ns / 1000));
+  cr_assert_eq(metric(rt, SCHEDRT_M_last_long_poll_ns, 1 - w), 0, "the other worker had none");
+
+  schedrt_snapshot snap;
+  cr_assert_eq(schedrt_snapshot_init(r, &snap), 0);
+  cr_assert_eq(schedrt_snapshot_take(r, 0, &snap), 0);
+  cr_assert_eq(snap.workers[w].long_polls, 1, "the segment shows it");
+  cr_assert_eq(snap.workers[w].last_long_poll_ns, last);
+  cr_assert_eq(snap.workers[1 - w].long_polls, 0);
+  schedrt_snapshot_fini(&snap);
+  schedrt_reader_close(r);
+  schedrt_runtime_destroy(rt);
+}
+
+/* Polls shorter than the threshold are never counted: a count is a lower bound seen by the monitor. */
+struct shorts {
+  int left;
+  int stretched; /* polls that ran >= 5 ms anyway (the thread was preempted) */
+};
+
+static schedrt_poll short_fn(schedrt_task *task, void *arg) {
+  struct shorts *s = arg;
+  uint64_t start = schedrt_now_ns();
+  while (schedrt_now_ns() - start < MS)
+    ;
+  s->stretched += schedrt_now_ns() - start >= 5 * MS;
+  return --s->left > 0 ? schedrt_yield(task) : SCHEDRT_READY;
+}
+
+Test(long_polls, short_polls_are_not_counted) {
+  schedrt_runtime *rt = make_rt(0);
+  struct shorts s = {.left = 40};
+  run(rt, short_fn, &s);
+  /* 40 polls of 1 ms: a poll of 1 ms cannot be seen running for 10 ms. A loaded machine may stretch
+   * one past the threshold: those the task measured are allowed. */
+  cr_assert_leq(long_polls(rt), (uint64_t)s.stretched, "%llu counted, %d stretched",
+                (unsigned long long)long_polls(rt), s.stretched);
+  schedrt_runtime_destroy(rt);
+}
+
+/* The threshold comes from the config, or from SCHEDRT_LONG_POLL_MS, where 0 turns the watch off. */
+Test(long_polls, threshold_from_config_and_environment) {
+  schedrt_runtime *rt = make_rt(25);
+  schedrt_reader *r = open_own_segment(rt);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_ms, 25);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_watch_us, 5000);
+  schedrt_reader_close(r);
+  schedrt_runtime_destroy(rt);
+
+  setenv("SCHEDRT_LONG_POLL_MS", "0", 1);
+  rt = make_rt(25);
+  r = open_own_segment(rt);
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_ms, 0, "off: the header says so");
+  cr_assert_eq(schedrt_reader_info(r)->long_poll_watch_us, 0);
+  struct spinner s = {.rt = rt, .spin_ns = 40 * MS};
+  run(rt, spin_fn, &s);
+  cr_assert_eq(long_polls(rt), 0, "nothing counts with the watch off");
+  schedrt_reader_close(r);
+  schedrt_runtime_destroy(rt);
+
+  setenv("SCHEDRT_LONG_POLL_MS", "ten", 1);
+  schedrt_config cfg;
+  schedrt_config_init(&cfg);
+  cfg.nworkers = 1;
+  rt = NULL;
+  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), -EINVAL, "a bad value fails the runtime");
+  setenv("SCHEDRT_LONG_POLL_MS", "3600001", 1);
+  cr_assert_eq(schedrt_runtime_create(&cfg, &rt), -EINVAL, "past an hour");
+  unsetenv("SCHEDRT_LONG_POLL_MS");
+}
