@@ -76,10 +76,10 @@ for pass in $(seq 1 "$passes"); do
       url="http://127.0.0.1:$port/"
       # A failed run is reported (with the server's last words) and left out of the medians.
       w=
-      if ! wrk -t"$wrk_threads" -c"$c" -d"$warmup" "$url" >/dev/null 2>&1 ||
+      if ! w=$(wrk -t"$wrk_threads" -c"$c" -d"$warmup" "$url" 2>&1) ||
         ! w=$(wrk -t"$wrk_threads" -c"$c" -d"$duration" --latency "$url" 2>&1); then
         printf '%-8s pass %d  %4d conns  FAILED: %s; server: %s\n' "$s" "$pass" "$c" \
-          "$(tail -1 <<<"${w:-warm-up failed}")" "$(kill -0 "$pid" 2>/dev/null && echo running || echo exited) $(tail -2 "$out" | tr '\n' ' ')"
+          "$(tail -1 <<<"${w:-no output from wrk}")" "$(kill -0 "$pid" 2>/dev/null && echo running || echo exited) $(tail -2 "$out" | tr '\n' ' ')"
         stop
         continue
       fi

@@ -30,6 +30,7 @@ enum {
   IO_SHUTDOWN = 1u << 5, /* closed by its owner or by runtime destroy */
 };
 #define IO_TICK_ONE (1ull << 8)
+#define CLOSED_WAKE 64u /* closes between two ends of a turn forced for their memory */
 #define IO_READ_SET (IO_READABLE | IO_READ_CLOSED | IO_ERROR | IO_SHUTDOWN)
 #define IO_WRITE_SET (IO_WRITABLE | IO_WRITE_CLOSED | IO_ERROR | IO_SHUTDOWN)
 
@@ -59,6 +60,9 @@ int schedrt__io_init(schedrt_runtime *rt) {
   atomic_init(&d->owner, 0);
   atomic_init(&d->events, 0);
   atomic_init(&d->registered, 0);
+  atomic_init(&d->turns, 0);
+  d->nclosed = 0;
+  d->monitor_turns = 0;
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (d->epfd < 0)
     return -errno;
@@ -209,11 +213,18 @@ static void io_deregister(struct schedrt_io *io) {
   (void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, io->fd, NULL);
   unlink_locked(&d->live, io);
   /* The driver may hold an event for io from its current epoll_wait: it
-   * drops its reference after dispatching that batch (no wake-up needed:
-   * only memory waits for it, and the driver comes by every period). */
+   * drops its reference after dispatching that batch. Only memory waits for
+   * it, so no wake-up, except every CLOSED_WAKE closes: a worker may sleep
+   * in epoll for hours while a thread registers and closes fds. */
   push_locked(&d->closed, io);
+  bool wake = ++d->nclosed % CLOSED_WAKE == 0;
   pthread_mutex_unlock(&d->lock);
   atomic_fetch_sub_explicit(&d->registered, 1, memory_order_relaxed);
+  if (wake) {
+    uint64_t one = 1;
+    ssize_t rc = write(d->wake_fd, &one, sizeof(one)); /* ends the current turn */
+    (void)rc;
+  }
 }
 
 SCHEDRT_API void schedrt_io_release(schedrt_io *io) {
@@ -302,6 +313,7 @@ static struct schedrt_io *take_closed(struct schedrt_io_driver *d) {
   pthread_mutex_lock(&d->lock);
   struct schedrt_io *list = d->closed;
   d->closed = NULL;
+  d->nclosed = 0;
   pthread_mutex_unlock(&d->lock);
   return list;
 }
@@ -316,7 +328,7 @@ static void drop_closed(struct schedrt_io *list) {
 /*
  * The owner word. A parked holder may sleep in epoll for ever: a worker that
  * finds the driver held sleeps on its futex and sets WANTED, knowing the
- * holder will see the events. A brief holder (maintenance, the monitor)
+ * holder will see the events. A brief holder (maintenance, the monitor's tick)
  * leaves at once, so when it lets go of a wanted driver it wakes a sleeper,
  * which parks again and takes it: never are all workers asleep with nobody
  * in epoll. One word, so the holder's exchange and the sleeper's CAS are
@@ -382,6 +394,9 @@ int schedrt__io_wait(schedrt_runtime *rt, schedrt_parker *p, uint64_t timeout_ns
   if (sleep)
     /* Acquire: an unparker's work is visible; NOTIFIED is consumed too. */
     (void)atomic_exchange_explicit(&p->state, SCHEDRT_PARK_EMPTY, memory_order_acquire);
+  /* Relaxed: only the holder writes it; the monitor only compares it. */
+  atomic_store_explicit(&d->turns, atomic_load_explicit(&d->turns, memory_order_relaxed) + 1u,
+                        memory_order_relaxed);
   b->n = n < 0 ? 0 : n;
   /*
    * Under the driver lock, which registration holds around EPOLL_CTL_ADD:
@@ -431,6 +446,16 @@ uint32_t schedrt__io_poll_now(schedrt_runtime *rt) {
   uint32_t n = schedrt__io_dispatch(rt, &b);
   schedrt__io_release_brief(rt);
   return n;
+}
+
+void schedrt__io_monitor_tick(schedrt_runtime *rt) {
+  struct schedrt_io_driver *d = drv(rt);
+  if (!schedrt__io_active(rt))
+    return;
+  uint64_t turns = atomic_load_explicit(&d->turns, memory_order_relaxed);
+  if (turns == d->monitor_turns)
+    (void)schedrt__io_poll_now(rt);
+  d->monitor_turns = atomic_load_explicit(&d->turns, memory_order_relaxed);
 }
 
 void schedrt__io_fini(schedrt_runtime *rt) {

@@ -4,7 +4,7 @@
  * inside epoll_wait (the parker's PARKED_DRIVER state: an unpark writes the
  * driver's eventfd), so the tasks its events wake run on it without a hop.
  * Busy workers look into it without sleeping at maintenance, and the monitor
- * at each of its wake-ups, for when every worker is busy.
+ * once a period if nobody did, for when every worker is stuck in a poll.
  * docs/architecture.md, "I/O", says why and what it measured.
  */
 #ifndef SCHEDRT_IO_H
@@ -36,9 +36,14 @@ struct schedrt_io_driver {
   pthread_mutex_t lock;
   struct schedrt_io *live;
   struct schedrt_io *closed;
+  uint32_t nclosed; /* on the closed list, under lock */
   /* Relaxed counters, published by the monitor as metrics. */
   _Atomic uint64_t events;
   _Atomic uint64_t registered;
+  /* Turns taken in epoll (holders take turns, so a plain increment); the
+   * monitor looks in only when no turn came for a whole period. */
+  _Atomic uint64_t turns;
+  uint64_t monitor_turns; /* the monitor's: turns at its last tick */
 };
 
 /* One turn's events, and the registrations closed before it (io.c). */
@@ -78,11 +83,17 @@ bool schedrt__io_acquire_brief(struct schedrt_runtime *rt);
 void schedrt__io_release_brief(struct schedrt_runtime *rt);
 /*
  * A look without sleeping, by a busy worker at maintenance or by the
- * monitor: does nothing if another thread holds the driver; else waits for
+ * monitor's tick: does nothing if another thread holds the driver; else waits for
  * nothing, dispatches, and hands the driver to a sleeping worker that wanted
  * it. Returns the events dispatched.
  */
 uint32_t schedrt__io_poll_now(struct schedrt_runtime *rt);
+
+/* The monitor, once a period: the fallback for when every worker is busy
+ * in long polls. Looks into the driver only if nobody did since its last
+ * tick: at every wake-up it would take the events of busy workers' next
+ * look and send their tasks the long way, through the injection queue. */
+void schedrt__io_monitor_tick(struct schedrt_runtime *rt);
 
 /* A connected socket's peer as text ("127.0.0.1:80", "[::1]:80",
  * "unix:/path"); false for anything else. For dumps: best effort, the fd

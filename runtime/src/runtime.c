@@ -156,6 +156,7 @@ static void *monitor_main(void *arg) {
       mark_stale_clocks(rt);
       schedrt__metrics_monitor_tick(rt, now);
       schedrt__dump_monitor_tick(rt, now);
+      schedrt__io_monitor_tick(rt);
       next_tick = now + period;
       continue;
     }
@@ -170,10 +171,6 @@ static void *monitor_main(void *arg) {
       next = next_tick;
     if (next > next_watch)
       next = next_watch;
-    /* The fallback for I/O when every worker is busy: they look into the
-     * driver only at maintenance, and none waits in it. */
-    if (schedrt__io_active(rt))
-      (void)schedrt__io_poll_now(rt);
     (void)schedrt__park(&rt->monitor_park, next > now ? next - now : 0);
   }
   return NULL;

@@ -93,3 +93,40 @@ Test(io_driver, a_brief_holder_hands_the_driver_to_a_worker_that_wanted_it) {
   close(sv[1]);
   schedrt_runtime_destroy(rt);
 }
+
+static bool closed_list_empty(schedrt_runtime *rt) {
+  pthread_mutex_lock(&rt->io.lock);
+  bool empty = rt->io.closed == NULL;
+  pthread_mutex_unlock(&rt->io.lock);
+  return empty;
+}
+
+/* Closed registrations wait for the end of the current turn in epoll (an
+ * event for them may be in its batch): while the worker sleeps there with
+ * nothing to wake it, every 64th close ends the turn, so their memory does
+ * not pile up. */
+Test(io_driver, closes_while_the_worker_sleeps_in_epoll_are_released) {
+  schedrt_runtime *rt = fixture_rt_quiet_monitor(1, "test-io-driver");
+  struct reader r = {0};
+  int sv[2];
+  schedrt_handle *h = start_reader(rt, &r, sv);
+  bool ok;
+  STRESS_WAIT_UNTIL(ok, park_state(rt) == SCHEDRT_PARK_PARKED_DRIVER, WAIT_S);
+  cr_assert(ok, "the idle worker is not asleep in epoll");
+  /* Empty pipes' read ends: no readiness event ends the turn for them. */
+  for (int i = 0; i < 64; i++) {
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    schedrt_io *io;
+    cr_assert_eq(schedrt_io_register(rt, p[0], &io), 0);
+    schedrt_io_close(io);
+    close(p[1]);
+  }
+  STRESS_WAIT_UNTIL(ok, closed_list_empty(rt), WAIT_S);
+  cr_assert(ok, "64 closed registrations still wait for the sleeping worker's turn to end");
+  cr_assert_eq(write(sv[1], "x", 1), 1);
+  cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0);
+  schedrt_io_close(r.io);
+  close(sv[1]);
+  schedrt_runtime_destroy(rt);
+}
