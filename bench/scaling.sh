@@ -111,14 +111,15 @@ raw=$out/raw.txt
 run() {
   local rt=$1 n=$2
   case $rt in
-    schedrt) BENCH_WORKERS=$n "$SCHEDRT_BENCH" $workloads ;;
-    tokio) "$work/bin/tokio-bench-w$n" $workloads ;;
-    go) GOMAXPROCS=$n "$work/bin/go-bench-w$n" $workloads ;;
+    schedrt) BENCH_WORKERS=$n "$SCHEDRT_BENCH" "${wls[@]}" ;;
+    tokio) "$work/bin/tokio-bench-w$n" "${wls[@]}" ;;
+    go) GOMAXPROCS=$n "$work/bin/go-bench-w$n" "${wls[@]}" ;;
   esac | awk -v n="$n" 'NF == 4 { $1 = $1 "/w" n; print; fflush() }' | tee -a "$raw" ||
     echo "scaling.sh: $rt at $n workers failed" >&2
 }
 
 read -r -a rts <<<"$runtimes"
+read -r -a wls <<<"$workloads"
 for p in $(seq 1 "$passes"); do
   echo "scaling.sh: pass $p/$passes" >&2
   for n in $counts; do
