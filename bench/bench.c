@@ -7,6 +7,11 @@
  * Output: one line per workload on stdout:
  *   schedrt <workload> <median_ns_per_iter> <ns_per_op>
  * ("DNF DNF" when a workload did not finish; the reason goes to stderr.)
+ * When the runtime times its polls (SCHEDRT_TIMING=1 in the environment, or
+ * BENCH_SCHEDRT_FLAGS with SCHEDRT_CFG_TIMING), a second line follows:
+ *   schedrt-lat <workload> <sched_latency_p50_ns> <sched_latency_p99_ns>
+ * the schedule latency (woken or spawned to polled on a worker) of the timed
+ * iterations, from the runtime's sched_latency histograms (all workers).
  * Usage: schedrt-bench [workload ...]   (no argument: all workloads)
  * Env: BENCH_WARMUP_ITERS (5), BENCH_WARMUP_MS (200), BENCH_MIN_ITERS (51),
  *      BENCH_MIN_MS (500), BENCH_MAX_ITERS (100000), BENCH_WORKERS (2),
@@ -131,6 +136,8 @@ struct cfg {
   uint32_t rt_flags;
 };
 static struct cfg g_cfg;
+/* The runtime of the workload being measured (one at a time), for its histograms. */
+static schedrt_runtime *g_rt;
 
 /* Like the peers: a missing or unparsable value means the default. */
 static uint64_t env_u64(const char *name, uint64_t def) {
@@ -164,6 +171,7 @@ static schedrt_runtime *rt_new(void) {
   c.flags = g_cfg.rt_flags;
   schedrt_runtime *rt = NULL;
   CHECK(schedrt_runtime_create(&c, &rt));
+  g_rt = rt;
   return rt;
 }
 
@@ -294,6 +302,70 @@ static void watchdog_stop(struct watchdog *wd) {
   pthread_join(wd->thread, NULL);
 }
 
+/* ------------------------------------------------- schedule latency */
+
+/*
+ * The sched_latency histograms count from the runtime's creation; the
+ * report covers the timed iterations only, so it is the difference of two
+ * snapshots (after the warm-up, after the last sample), summed over workers.
+ * Empty unless the runtime times its polls.
+ */
+#define LAT_MAX_BUCKETS 128
+struct lat_snap {
+  uint64_t b[LAT_MAX_BUCKETS];
+};
+
+static void lat_snapshot(struct lat_snap *s) {
+  memset(s, 0, sizeof *s);
+  static size_t idx = SIZE_MAX;
+  if (idx == SIZE_MAX) {
+    for (size_t i = 0; i < schedrt_metric_count(); i++)
+      if (strcmp(schedrt_metric_info(i)->name, "sched_latency") == 0)
+        idx = i;
+    if (idx == SIZE_MAX)
+      fatal("no sched_latency metric");
+  }
+  size_t nb = schedrt_histogram_buckets();
+  if (nb > LAT_MAX_BUCKETS)
+    nb = LAT_MAX_BUCKETS;
+  for (uint32_t w = 0; w < schedrt_runtime_nworkers(g_rt); w++) {
+    uint64_t b[LAT_MAX_BUCKETS];
+    /* -ENOTSUP: metrics compiled out; nothing to report then. */
+    if (schedrt_metric_histogram(g_rt, idx, w, b, nb) < 0)
+      return;
+    for (size_t i = 0; i < nb; i++)
+      s->b[i] += b[i];
+  }
+}
+
+/* Quantile q of after - before, interpolated linearly inside its bucket (as
+ * Prometheus' histogram_quantile): buckets are up to 50 % wide. */
+static double lat_quantile(const struct lat_snap *before, const struct lat_snap *after, double q) {
+  size_t nb = schedrt_histogram_buckets();
+  if (nb > LAT_MAX_BUCKETS)
+    nb = LAT_MAX_BUCKETS;
+  uint64_t total = 0;
+  for (size_t i = 0; i < nb; i++)
+    total += after->b[i] - before->b[i];
+  if (total == 0)
+    return -1;
+  double rank = q * (double)total, seen = 0;
+  for (size_t i = 0; i < nb; i++) {
+    double c = (double)(after->b[i] - before->b[i]);
+    double lo = i ? (double)schedrt_histogram_upper_ns(i - 1) : 0;
+    if (seen + c >= rank && c > 0) {
+      uint64_t up = schedrt_histogram_upper_ns(i);
+      if (up == UINT64_MAX)
+        return lo; /* the open last bucket: its lower bound */
+      return lo + ((double)up - lo) * (rank - seen) / c;
+    }
+    seen += c;
+  }
+  return -1;
+}
+
+static struct lat_snap g_lat_before, g_lat_after;
+
 /* -------------------------------------------------------- timing loop */
 
 typedef void (*body_fn)(void *ctx);
@@ -316,6 +388,7 @@ static double measure_quiet(struct watchdog *wd, body_fn body, void *ctx) {
   uint64_t t0 = now_ns();
   for (uint64_t n = 0; n < c->warmup_iters || now_ns() - t0 < c->warmup_ns; n++)
     run_body(wd, body, ctx);
+  lat_snapshot(&g_lat_before);
 
   size_t cap = c->min_iters > 0 ? (size_t)c->min_iters : 1, n = 0;
   uint64_t *s = malloc(cap * sizeof *s);
@@ -335,6 +408,7 @@ static double measure_quiet(struct watchdog *wd, body_fn body, void *ctx) {
     }
     s[n++] = dt;
   }
+  lat_snapshot(&g_lat_after);
   double median = 0;
   if (n > 0) {
     qsort(s, n, sizeof *s, cmp_u64);
@@ -346,6 +420,9 @@ static double measure_quiet(struct watchdog *wd, body_fn body, void *ctx) {
 
 static void report(const char *name, uint64_t ops, double median) {
   printf("schedrt %s %.0f %.1f\n", name, median, median / (double)ops);
+  double p50 = lat_quantile(&g_lat_before, &g_lat_after, 0.50);
+  if (p50 >= 0)
+    printf("schedrt-lat %s %.0f %.0f\n", name, p50, lat_quantile(&g_lat_before, &g_lat_after, 0.99));
   fflush(stdout);
 }
 
@@ -1040,7 +1117,9 @@ static void usage(FILE *f) {
           "  BENCH_WARMUP_ITERS (5)  BENCH_WARMUP_MS (200)  BENCH_MIN_ITERS (51)\n"
           "  BENCH_MIN_MS (500)  BENCH_MAX_ITERS (100000)\n"
           "  BENCH_WORKERS (%d)  BENCH_SCHEDRT_FLAGS (0: SCHEDRT_CFG_* mask; 1 no LIFO, 2 no metrics, 4 no "
-          "dump)\n",
+          "dump, 8 timing)\n"
+          "  SCHEDRT_TIMING=1: time polls; then `schedrt-lat <workload> <p50_ns> <p99_ns>` follows each\n"
+          "  result: the schedule latency (woken to polled) of the timed iterations\n",
           NUM_WORKERS);
 }
 
