@@ -52,8 +52,8 @@ static int split_listen(const char *s, char *host, size_t hsize, char *port, siz
   }
   const char *p = colon + 1;
   size_t plen = strlen(p);
-  if (hlen == 0 || hlen >= hsize || plen == 0 || plen > 5 || plen >= psize || strspn(p, "0123456789") != plen ||
-      atoi(p) > 65535)
+  if (hlen == 0 || hlen >= hsize || plen == 0 || plen > 5 || plen >= psize ||
+      strspn(p, "0123456789") != plen || atoi(p) > 65535)
     return -EINVAL;
   memcpy(host, s, hlen);
   host[hlen] = '\0';
@@ -64,8 +64,8 @@ static int split_listen(const char *s, char *host, size_t hsize, char *port, siz
 /* A listening socket on ADDR:PORT (ours, so that a failure names its cause, and port 0 says which it got). */
 static int listen_on(const char *spec, int *fd_out, char *where, size_t wsize, int *v6) {
   char host[256], port[8];
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
@@ -102,8 +102,8 @@ fail:
   return err;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len,
-                             const char *allow) {
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body,
+                             size_t len, const char *allow) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
   if (!resp) {
     free(body);
@@ -118,7 +118,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
   return rc;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text, const char *allow) {
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text,
+                                  const char *allow) {
   char *body = xstrdup(text);
   return reply(c, status, "text/plain; charset=utf-8", body, strlen(body), allow);
 }
@@ -201,10 +202,11 @@ int cmd_serve(const inspect_opts *o) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN);
-  d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0, NULL,
-                       NULL, on_request, &s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-                       (unsigned)INSPECT_SERVE_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)INSPECT_SERVE_IDLE_TIMEOUT_S, MHD_OPTION_END);
+  d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                           (v6 ? MHD_USE_IPv6 : 0),
+                       0, NULL, NULL, on_request, &s, MHD_OPTION_LISTEN_SOCKET, fd,
+                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)INSPECT_SERVE_MAX_CONNECTIONS,
+                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)INSPECT_SERVE_IDLE_TIMEOUT_S, MHD_OPTION_END);
   if (!d) {
     fprintf(stderr, INSPECT_PROG ": serve: libmicrohttpd could not start on %s\n", where);
     close(fd);

@@ -7,6 +7,6 @@
 int cmd_serve(const inspect_opts *o) {
   (void)o;
   fprintf(stderr, INSPECT_PROG ": serve: this sched-inspect was built without libmicrohttpd; install "
-                  "libmicrohttpd-dev (scripts/setup.sh) and configure and build again\n");
+                               "libmicrohttpd-dev (scripts/setup.sh) and configure and build again\n");
   return INSPECT_EXIT_FAILURE;
 }

@@ -98,9 +98,9 @@ static int target_open(om_targets *t, om_target *x, om_skip_reason *why) {
   int err = schedrt_reader_open_name(x->name, &o, &x->reader);
   if (err) {
     x->reader = NULL;
-    *why = err == SCHEDRT_ENOTREADY                       ? OM_SKIP_STARTING
+    *why = err == SCHEDRT_ENOTREADY                  ? OM_SKIP_STARTING
            : err == -ENOENT || err == SCHEDRT_ESTALE ? OM_SKIP_GONE
-                                                          : OM_SKIP_UNREADABLE;
+                                                     : OM_SKIP_UNREADABLE;
     if (*why != OM_SKIP_STARTING)
       x->state = TARGET_GONE;
     return err;

@@ -223,7 +223,8 @@ static int value_of(const om_source *s, size_t k, uint32_t worker, uint32_t buck
   if (d->known && d->known_id >= 0 && d->kind != SCHEDRT_METRIC_HISTOGRAM)
     return schedrt_snapshot_value(s->snap, d->known_id, worker, v);
   if (d->known && d->known_id >= SCHEDRT_M__HIST_FIRST) {
-    const uint64_t *h = schedrt_snapshot_hist(s->snap, worker, (uint32_t)(d->known_id - SCHEDRT_M__HIST_FIRST));
+    const uint64_t *h =
+        schedrt_snapshot_hist(s->snap, worker, (uint32_t)(d->known_id - SCHEDRT_M__HIST_FIRST));
     if (!h || bucket >= s->snap->hist_buckets)
       return -ENODATA;
     *v = h[bucket];
@@ -326,8 +327,10 @@ static void self_families(obuf *b, const om_scrape_stats *st) {
             "# HELP sched_inspect_targets runtimes in this exposition\n"
             "sched_inspect_targets ");
   ob_u64(b, st->exported);
-  ob_str(b, "\n# TYPE sched_inspect_targets_skipped gauge\n"
-            "# HELP sched_inspect_targets_skipped runtimes of the host left out of this exposition, by reason\n");
+  ob_str(
+      b,
+      "\n# TYPE sched_inspect_targets_skipped gauge\n"
+      "# HELP sched_inspect_targets_skipped runtimes of the host left out of this exposition, by reason\n");
   for (int i = 0; i < OM_SKIP__COUNT; i++) {
     ob_str(b, "sched_inspect_targets_skipped{reason=\""), ob_str(b, om_skip_reason_name((om_skip_reason)i));
     ob_str(b, "\"} "), ob_u64(b, st->skipped[i]), ob_put(b, "\n", 1);
