@@ -105,13 +105,14 @@ Test(openmetrics, names_units_values) {
   snprintf(line, sizeof(line), "schedrt_alive{%s} 7\n", lab);
   HAS(out, line);
   /* Histogram: cumulative, le the inclusive bound (integer ns below 64 are at most 63), +Inf last. */
-  snprintf(line, sizeof(line), "schedrt_worker_poll_time_seconds_bucket{%s,worker=\"0\",le=\"0.000000063\"} 4\n",
-           lab);
+  snprintf(line, sizeof(line),
+           "schedrt_worker_poll_time_seconds_bucket{%s,worker=\"0\",le=\"0.000000063\"} 4\n", lab);
   HAS(out, line);
-  snprintf(line, sizeof(line), "schedrt_worker_poll_time_seconds_bucket{%s,worker=\"0\",le=\"0.000000095\"} 6\n",
-           lab);
+  snprintf(line, sizeof(line),
+           "schedrt_worker_poll_time_seconds_bucket{%s,worker=\"0\",le=\"0.000000095\"} 6\n", lab);
   HAS(out, line);
-  snprintf(line, sizeof(line), "schedrt_worker_poll_time_seconds_bucket{%s,worker=\"0\",le=\"+Inf\"} 7\n", lab);
+  snprintf(line, sizeof(line), "schedrt_worker_poll_time_seconds_bucket{%s,worker=\"0\",le=\"+Inf\"} 7\n",
+           lab);
   HAS(out, line);
   /* No _sum (the segment keeps no sum), hence no _count either (OpenMetrics: only with _sum). */
   LACKS(out, "_sum");
