@@ -14,6 +14,10 @@ packages=(
   libncurses-dev      # sched-inspect (ncursesw)
   libcriterion-dev    # unit tests
   libjansson-dev      # sched-inspect JSON output
+  libmicrohttpd-dev   # sched-inspect serve (HTTP for Prometheus); without it serve is left out
+  prometheus          # promtool and a Prometheus for the OpenMetrics tests (they run their own
+                      # on a free loopback port; Debian also enables its service on :9090)
+  python3-prometheus-client  # its strict OpenMetrics parser checks the exposition in tests
   python3             # /usr/bin/python3 for test helpers (not a pyenv python: it lacks cbor2)
   python3-cbor2       # decoding task dumps in tests
   tmux                # end-to-end TUI tests

@@ -23,6 +23,7 @@ schedrt_unit_test(NAME test_inspect_dump_model SOURCES unit/test_inspect_dump_mo
 schedrt_unit_test(NAME test_inspect_waits SOURCES unit/test_inspect_waits.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_analysis SOURCES unit/test_inspect_analysis.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_diff SOURCES unit/test_inspect_diff.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_openmetrics SOURCES unit/test_inspect_openmetrics.c LIBS ${INSPECT_CORE})
 # A real runtime deadlocked on two mutexes, its dump read by the analysis (needs dumps built in).
 if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_sync_dump SOURCES unit/test_sync_dump.c LIBS ${INSPECT_CORE})
@@ -100,4 +101,34 @@ if(NOT SCHEDRT_SANITIZE)
     COMMAND_EXPAND_LISTS)
   set_tests_properties(inspector_no_runtime_code PROPERTIES LABELS link TIMEOUT 60
     PASS_REGULAR_EXPRESSION "no_runtime_code: ok")
+endif()
+
+# OpenMetrics and `serve` with the real tools (tests/inspector/openmetrics_e2e.py): the strict
+# OpenMetrics parser of prometheus_client, promtool, a real Prometheus on loopback. A case whose
+# tool is not installed skips (status 77) and says which package brings it. Needs targets that
+# publish metrics (not the minimal preset); `serve` needs libmicrohttpd (inspector/CMakeLists.txt).
+# The load and Prometheus cases time the server: not under sanitizers, and alone on the machine.
+find_program(SCHEDRT_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
+  set(om_cases format promtool)
+  if(SCHEDRT_INSPECT_SERVE)
+    list(APPEND om_cases serve_http serve_churn)
+    if(NOT SCHEDRT_SANITIZE)
+      list(APPEND om_cases serve_load prometheus)
+    endif()
+  else()
+    message(STATUS "sched-inspect has no serve (no libmicrohttpd): its tests are left out")
+  endif()
+  foreach(case IN LISTS om_cases)
+    add_test(NAME inspect_openmetrics_${case}
+      COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/openmetrics_e2e.py ${case}
+              $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>
+              ${PROJECT_SOURCE_DIR}/common/include/schedrt/proto/metrics_def.h)
+    set_tests_properties(inspect_openmetrics_${case} PROPERTIES LABELS e2e TIMEOUT 120 PROCESSORS 2
+      SKIP_RETURN_CODE 77
+      FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX};openmetrics_e2e: FAIL")
+  endforeach()
+  if(TEST inspect_openmetrics_serve_load)
+    set_tests_properties(inspect_openmetrics_serve_load inspect_openmetrics_prometheus PROPERTIES RUN_SERIAL TRUE)
+  endif()
 endif()

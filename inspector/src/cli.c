@@ -31,6 +31,11 @@ static const char usage_main[] =
     "  PID | top PID [OPTIONS]   the live view (an htop for the runtime's workers)\n"
     "  stat PID [-i S] [-c N] [-h N] [--json]\n"
     "                            one line of figures per interval, for scripts\n"
+    "  stat PID|--all --format openmetrics\n"
+    "                            the metrics for Prometheus, once (node_exporter's\n"
+    "                            textfile collector)\n"
+    "  serve [--listen ADDR:PORT]\n"
+    "                            every runtime's metrics on http://ADDR:PORT/metrics\n"
     "  dump PID [-o FILE] [--force] [--timeout MS] [--label TEXT]\n"
     "                            take a task dump and save it\n"
     "  show FILE|- [--json | -t | --all]\n"
@@ -87,6 +92,7 @@ static const char usage_top[] =
 
 static const char usage_stat[] =
     "Usage: " INSPECT_PROG " stat PID [-i SECONDS] [-c COUNT] [-h LINES] [--json]\n"
+    "       " INSPECT_PROG " stat PID|--all --format openmetrics|prometheus\n"
     "\n"
     "Prints one line per interval, like vmstat or jstat: time, state, workers,\n"
     "alive tasks, injection depth, spawn/s, polls/s, steals/s, parks/s, busy %,\n"
@@ -100,6 +106,12 @@ static const char usage_stat[] =
     "                          (-h alone is this help)\n"
     "      --json              one JSON object per line (every metric, raw and\n"
     "                          per second)\n"
+    "      --format FMT        text (default), json (as --json), openmetrics (one\n"
+    "                          OpenMetrics exposition of every metric, then exit;\n"
+    "                          no -i, -c or -h) or prometheus (the same in the\n"
+    "                          Prometheus text format 0.0.4)\n"
+    "      --all               with openmetrics or prometheus: every runtime this\n"
+    "                          user may read (root: every user's) instead of PID\n"
     "      --stuck-ms MS       stuck threshold for the `stuck` figure (default 10;\n"
     "                          what it catches: see " INSPECT_PROG " top --help)\n"
     "      --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
@@ -107,6 +119,30 @@ static const char usage_stat[] =
     "\n"
     "Ends with status 5 when the target exits, 0 after COUNT lines or on SIGINT\n"
     "or SIGTERM.\n";
+
+static const char usage_serve[] =
+    "Usage: " INSPECT_PROG " serve [--listen ADDR:PORT] [OPTIONS]\n"
+    "\n"
+    "Serves the metrics of every schedrt runtime this user may read (root: every\n"
+    "user's) on http://ADDR:PORT/metrics in the OpenMetrics text format, for\n"
+    "Prometheus. Each scrape looks again: runtimes that started since are in it,\n"
+    "those that exited are left out. Other paths answer 404.\n"
+    "\n"
+    "  --listen ADDR:PORT  where to listen (default " INSPECT_SERVE_DEFAULT_LISTEN ", loopback\n"
+    "                      only; [::1]:PORT for IPv6, 0.0.0.0:PORT for every\n"
+    "                      interface, port 0 for a free one); the address is\n"
+    "                      printed on standard output once it listens\n"
+    "  --max-targets N     at most N runtimes per scrape, the lowest pids first\n"
+    "                      (default 256)\n"
+    "  --max-bytes N       at most N bytes of samples per scrape (default 16 MiB);\n"
+    "                      a runtime that does not fit is left out whole\n"
+    "  --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Runtimes left out are counted in sched_inspect_targets_skipped{reason=...}.\n"
+    "Content type: application/openmetrics-text; version=1.0.0, or text/plain;\n"
+    "version=0.0.4 when the Accept header names text/plain and not OpenMetrics.\n"
+    "Runs until SIGINT or SIGTERM (status 0); 1 if it cannot listen.\n";
 
 static const char usage_dump[] =
     "Usage: " INSPECT_PROG " dump PID [-o FILE] [--force] [--timeout MS] [--label TEXT]\n"
@@ -203,6 +239,10 @@ enum {
   OPT_FORCE,
   OPT_ALL,
   OPT_HEADER,
+  OPT_FORMAT,
+  OPT_LISTEN,
+  OPT_MAX_TARGETS,
+  OPT_MAX_BYTES,
 };
 
 /* The options every subcommand accepts (each ignores what does not apply to it). */
@@ -224,6 +264,10 @@ static const struct option long_opts[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"all", no_argument, NULL, OPT_ALL},
     {"header", required_argument, NULL, OPT_HEADER},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
+    {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
     {NULL, 0, NULL, 0},
 };
 
@@ -268,17 +312,23 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case OPT_FORCE:
     return cmd == CMD_DUMP;
   case 't':
-  case OPT_ALL:
     return cmd == CMD_SHOW;
+  case OPT_ALL:
+    return cmd == CMD_SHOW || cmd == CMD_STAT;
   case OPT_HEADER:
+  case OPT_FORMAT:
     return cmd == CMD_STAT;
+  case OPT_LISTEN:
+  case OPT_MAX_TARGETS:
+  case OPT_MAX_BYTES:
+    return cmd == CMD_SERVE;
   default:
     return 0;
   }
 }
 
 static const char *cmd_name(inspect_cmd c) {
-  static const char *const names[] = {NULL, "list", "top", "stat", "dump", "show", "diff"};
+  static const char *const names[] = {NULL, "list", "top", "stat", "dump", "show", "diff", "serve"};
   return names[c];
 }
 
@@ -303,6 +353,9 @@ static int print_help(inspect_cmd cmd) {
     break;
   case CMD_DIFF:
     fputs(usage_diff, stdout);
+    break;
+  case CMD_SERVE:
+    fputs(usage_serve, stdout);
     break;
   default:
     fputs(usage_main, stdout);
@@ -337,6 +390,31 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       if (parse_ulong(optarg, 1, 1000000000, &v))
         return bad_usage(name, "-h/--header: expected a number of lines, got '%s'", optarg);
       o->header_every = (long)v;
+      o->repeat_given = 1;
+      break;
+    case OPT_FORMAT: {
+      static const char *const formats[] = {"text", "json", "openmetrics", "prometheus"};
+      size_t i = 0;
+      while (i < sizeof(formats) / sizeof(formats[0]) && strcmp(optarg, formats[i]) != 0)
+        i++;
+      if (i == sizeof(formats) / sizeof(formats[0]))
+        return bad_usage(name, "--format: expected text, json, openmetrics or prometheus, got '%s'", optarg);
+      o->format = (stat_format)i;
+      break;
+    }
+    case OPT_LISTEN:
+      o->listen = optarg;
+      break;
+    case OPT_MAX_TARGETS:
+      if (parse_ulong(optarg, 1, 65536, &v))
+        return bad_usage(name, "--max-targets: expected a number of runtimes from 1 to 65536, got '%s'",
+                         optarg);
+      o->max_targets = v;
+      break;
+    case OPT_MAX_BYTES:
+      if (parse_ulong(optarg, 4096, 1ul << 30, &v))
+        return bad_usage(name, "--max-bytes: expected bytes from 4096 to 1073741824, got '%s'", optarg);
+      o->max_bytes = v;
       break;
     case OPT_FORCE:
       o->force = 1;
@@ -386,12 +464,14 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       if (errno || *end || optarg[0] == '-' || !isfinite(d) || d < 0.01 || d > 86400)
         return bad_usage(name, "--interval: expected seconds from 0.01 to 86400, got '%s'", optarg);
       o->interval_s = d;
+      o->repeat_given = 1;
       break;
     }
     case 'c':
       if (parse_ulong(optarg, 1, 1000000000, &v))
         return bad_usage(name, "--count: expected a positive number, got '%s'", optarg);
       o->count = (long)v;
+      o->repeat_given = 1;
       break;
     case 'o':
       if (o->cmd == CMD_TOP)
@@ -432,6 +512,34 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
     if (o->json + o->tui + o->all > 1)
       return bad_usage(name, "--json, -t and --all exclude each other%s", "");
     break;
+  case CMD_SERVE:
+    if (nops > 0)
+      return bad_usage(name, "unexpected argument '%s' (serve takes every runtime; no PID)", op);
+    break;
+  case CMD_STAT:
+    if (o->json && o->format != STAT_FORMAT_TEXT && o->format != STAT_FORMAT_JSON)
+      return bad_usage(name, "--json and --format %s exclude each other",
+                       o->format == STAT_FORMAT_OPENMETRICS ? "openmetrics" : "prometheus");
+    if (o->format == STAT_FORMAT_JSON)
+      o->json = 1;
+    {
+      int expo = o->format == STAT_FORMAT_OPENMETRICS || o->format == STAT_FORMAT_PROMETHEUS;
+      if (o->all && !expo)
+        return bad_usage(name, "--all needs --format openmetrics or --format prometheus%s", "");
+      if (expo && o->repeat_given)
+        return bad_usage(name, "--format %s prints one exposition: -i, -c and -h do not apply",
+                         o->format == STAT_FORMAT_OPENMETRICS ? "openmetrics" : "prometheus");
+    }
+    if (o->all) {
+      if (nops > 0)
+        return bad_usage(name, "--all takes every runtime: no PID, got '%s'", op);
+      break;
+    }
+    if (nops != 1)
+      return bad_usage(name, nops ? "expected one PID, got '%s' and more" : "missing PID%s", nops ? op : "");
+    if (target_parse_pid(op, &o->pid))
+      return bad_usage(name, "expected a process id, got '%s'", op);
+    break;
   case CMD_DIFF:
     if (nops != 2)
       return bad_usage(name, nops > 2 ? "expected two FILEs, got '%s' and more" : "expected two FILEs%s",
@@ -458,6 +566,8 @@ int cli_parse(int argc, char **argv, inspect_opts *o) {
   o->delay_tenths = DEFAULT_DELAY_TENTHS;
   o->interval_s = 1.0;
   o->timeout_ms = DEFAULT_DUMP_TIMEOUT_MS;
+  o->max_targets = INSPECT_SERVE_DEFAULT_MAX_TARGETS;
+  o->max_bytes = INSPECT_SERVE_DEFAULT_MAX_BYTES;
   const char *nc = getenv("NO_COLOR");
   o->no_color = nc && *nc; /* no-color.org: set and not empty */
 
@@ -484,6 +594,8 @@ int cli_parse(int argc, char **argv, inspect_opts *o) {
     o->cmd = CMD_SHOW;
   else if (strcmp(first, "diff") == 0)
     o->cmd = CMD_DIFF;
+  else if (strcmp(first, "serve") == 0)
+    o->cmd = CMD_SERVE;
   else if (first[0] >= '0' && first[0] <= '9') {
     /* "sched-inspect PID [OPTIONS]": the PID is the operand of an implicit `top`. */
     o->cmd = CMD_TOP;
@@ -514,6 +626,8 @@ int inspect_run(int argc, char **argv) {
     return cmd_show(&o);
   case CMD_DIFF:
     return cmd_diff(&o);
+  case CMD_SERVE:
+    return cmd_serve(&o);
   default:
     return INSPECT_EXIT_USAGE;
   }

@@ -17,7 +17,23 @@ typedef enum inspect_cmd {
   CMD_DUMP,
   CMD_SHOW,
   CMD_DIFF,
+  CMD_SERVE,
 } inspect_cmd;
+
+/* stat --format */
+typedef enum stat_format {
+  STAT_FORMAT_TEXT = 0,
+  STAT_FORMAT_JSON,        /* --json */
+  STAT_FORMAT_OPENMETRICS, /* one OpenMetrics exposition, then exit */
+  STAT_FORMAT_PROMETHEUS,  /* the same in the Prometheus text format 0.0.4 */
+} stat_format;
+
+/* serve: loopback unless told otherwise; 9464 is the port OpenTelemetry's Prometheus exporters use. */
+#define INSPECT_SERVE_DEFAULT_LISTEN "127.0.0.1:9464"
+#define INSPECT_SERVE_DEFAULT_MAX_TARGETS 256u
+#define INSPECT_SERVE_DEFAULT_MAX_BYTES (16u << 20)
+#define INSPECT_SERVE_MAX_CONNECTIONS 64u /* beyond: libmicrohttpd refuses the connection */
+#define INSPECT_SERVE_IDLE_TIMEOUT_S 30u  /* an idle keep-alive connection is closed after this */
 
 typedef struct inspect_opts {
   inspect_cmd cmd;
@@ -32,9 +48,11 @@ typedef struct inspect_opts {
   const char *output_dir; /* where `d` saves dumps; NULL: the current directory */
   uint32_t timeout_ms;    /* dump: --timeout (also used by `d` in the TUI) */
   /* stat */
-  double interval_s; /* -i */
-  long count;        /* -c; 0: until interrupted */
-  long header_every; /* -h N: the header again every N lines (jstat's -h); 0: once */
+  double interval_s;  /* -i */
+  long count;         /* -c; 0: until interrupted */
+  long header_every;  /* -h N: the header again every N lines (jstat's -h); 0: once */
+  stat_format format; /* --format (--json is STAT_FORMAT_JSON) */
+  int repeat_given;   /* -i, -c or -h N given: not with an exposition, which is printed once */
   /* dump */
   const char *output; /* -o */
   const char *label;  /* --label */
@@ -43,7 +61,11 @@ typedef struct inspect_opts {
   const char *file;
   const char *file_b; /* diff: the second dump */
   int tui;            /* -t */
-  int all;            /* show --all: every task of every group */
+  int all;            /* show --all: every task of every group; stat --all: every runtime */
+  /* serve */
+  const char *listen; /* --listen ADDR:PORT; NULL: INSPECT_SERVE_DEFAULT_LISTEN */
+  size_t max_targets; /* --max-targets */
+  size_t max_bytes;   /* --max-bytes */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */
@@ -59,5 +81,7 @@ int cmd_dump(const inspect_opts *o);
 int cmd_show(const inspect_opts *o);
 int cmd_diff(const inspect_opts *o);
 int cmd_top(const inspect_opts *o);
+/* cmd_serve.c, or cmd_serve_off.c where libmicrohttpd was missing at configure time. */
+int cmd_serve(const inspect_opts *o);
 
 #endif

@@ -3,9 +3,11 @@
  * first line comes after the first interval, since every rate needs two
  * snapshots.
  */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attach.h"
@@ -13,6 +15,8 @@
 #include "format.h"
 #include "hist.h"
 #include "json_export.h"
+#include "om_targets.h"
+#include "openmetrics.h"
 #include "rates.h"
 #include "snapshot_model.h"
 #include "util.h"
@@ -135,7 +139,64 @@ static void print_line(const inspect_model *m, uint64_t now_real) {
   putchar('\n');
 }
 
+/*
+ * --format openmetrics|prometheus: one exposition of PID's runtimes (every
+ * runtime of the process: a program may create several) or, with --all, of
+ * every runtime this user may read, then exit. For node_exporter's textfile
+ * collector, run from cron: written to a temporary file, renamed into place.
+ */
+static int stat_exposition(const inspect_opts *o) {
+  om_dialect d = o->format == STAT_FORMAT_PROMETHEUS ? OM_PROMETHEUS : OM_OPENMETRICS;
+  om_scrape_stats st = {0};
+  om_targets ts;
+  char *text = NULL, msg[512];
+  size_t len = 0;
+  int rc = INSPECT_EXIT_FAILURE, err;
+  if (!o->all) {
+    /* The attach says what is wrong with PID in the words of every other command (status 4 ...). */
+    inspect_attach_opts ao = {.shm_dir = o->shm_dir};
+    inspect_target t;
+    err = target_attach(o->pid, &ao, &t);
+    if (err) {
+      fprintf(stderr, INSPECT_PROG ": %s\n", target_attach_message(msg, sizeof(msg), &t, err));
+      return target_exit_code(err);
+    }
+    target_detach(&t);
+  }
+  om_targets_init(&ts, o->shm_dir, o->all ? 0 : o->pid, 0);
+  err = om_targets_collect(&ts, &st);
+  if (err == -ENOMEM)
+    inspect_fatal("out of memory");
+  if (err) {
+    fprintf(stderr, INSPECT_PROG ": cannot read %s: %s\n", o->shm_dir ? o->shm_dir : SCHEDRT_READER_SHM_DIR,
+            strerror(-err));
+    goto out;
+  }
+  if (!o->all && ts.nsrcs == 0) {
+    fprintf(stderr, INSPECT_PROG ": pid %ld exited before its metrics could be read\n", (long)o->pid);
+    rc = INSPECT_EXIT_GONE;
+    goto out;
+  }
+  if (st.skipped[OM_SKIP_UNREADABLE])
+    fprintf(stderr,
+            INSPECT_PROG ": %u runtime(s) left out: their segment failed validation (`list` says why)\n",
+            st.skipped[OM_SKIP_UNREADABLE]);
+  if (om_render(ts.srcs, ts.nsrcs, d, 0, NULL, &text, &len))
+    inspect_fatal("out of memory");
+  if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
+    fprintf(stderr, INSPECT_PROG ": cannot write the exposition: %s\n", strerror(errno));
+    goto out;
+  }
+  rc = INSPECT_EXIT_OK;
+out:
+  free(text);
+  om_targets_fini(&ts);
+  return rc;
+}
+
 int cmd_stat(const inspect_opts *o) {
+  if (o->format == STAT_FORMAT_OPENMETRICS || o->format == STAT_FORMAT_PROMETHEUS)
+    return stat_exposition(o);
   inspect_attach_opts ao = {.shm_dir = o->shm_dir};
   inspect_target t;
   inspect_model m;

@@ -59,7 +59,7 @@ static void take_dump(const char *path) {
 /* ---------------------------------------------------------- 80 columns */
 
 Test(habits, every_help_fits_80_columns) {
-  static const char *const cmds[] = {NULL, "list", "top", "stat", "dump", "show", "diff"};
+  static const char *const cmds[] = {NULL, "list", "top", "stat", "dump", "show", "diff", "serve"};
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
     if (cmds[i])
       run(cmds[i], "--help", NULL);
