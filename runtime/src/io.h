@@ -47,7 +47,9 @@ struct schedrt_io_driver {
 };
 
 /* One turn's events, and the registrations closed before it (io.c). */
-#define SCHEDRT__IO_BATCH 128
+/* Tokio's event capacity: with a thousand connections ready, one turn takes
+ * them all (128 at a time, p99 under wrk -c1000 was about a third higher). */
+#define SCHEDRT__IO_BATCH 1024
 struct schedrt_io_batch {
   int n;
   struct schedrt_io *closed;
