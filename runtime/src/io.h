@@ -46,8 +46,8 @@ struct schedrt_io_driver {
   uint64_t monitor_turns; /* the monitor's: turns at its last tick */
 };
 
-/* One turn's events, and the registrations closed before it (io.c). */
-/* Tokio's event capacity: with a thousand connections ready, one turn takes
+/* One turn's events, and the registrations closed before it (io.c). Up to
+ * Tokio's event capacity: with a thousand connections ready, one turn takes
  * them all (128 at a time, p99 under wrk -c1000 was about a third higher). */
 #define SCHEDRT__IO_BATCH 1024
 struct schedrt_io_batch {
