@@ -6,6 +6,13 @@ if(NOT SCHEDRT_SANITIZE AND SCHEDRT_BUILD_INSPECTOR AND SCHEDRT_ENABLE_METRICS A
   add_test(NAME docs_check
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/check_names.sh ${PROJECT_SOURCE_DIR} $<TARGET_FILE:sched-inspect>)
   set_tests_properties(docs_check PROPERTIES LABELS "lint" TIMEOUT 60 PASS_REGULAR_EXPRESSION "check_names: ok")
+  # docs/offline-analysis.md's Python and jq programs agree on a dump of the demo.
+  if(TARGET schedrt-demo)
+    add_test(NAME docs_offline_analysis
+      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/docs/offline_analysis.sh ${PROJECT_SOURCE_DIR}
+              $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo>)
+    set_tests_properties(docs_offline_analysis PROPERTIES LABELS "lint" TIMEOUT 120 SKIP_RETURN_CODE 77)
+  endif()
 endif()
 # docs/api.md names every schedrt_ function, type and macro of include/schedrt.h, and nothing else.
 add_test(NAME docs_api_reference COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/docs/api_doc_check.sh ${PROJECT_SOURCE_DIR})
