@@ -106,6 +106,22 @@ int schedrt_reader_list(const char *shm_dir, schedrt_segment_entry **out, size_t
 
 void schedrt_segment_list_free(schedrt_segment_entry *list) { free(list); }
 
+/* Counts, without opening them, the segments schedrt_reader_list leaves out as another user's. */
+static int count_other(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
+  (void)dirfd;
+  (void)name;
+  if (!nm->is_dump && nm->uid != (uint32_t)geteuid())
+    ++*(size_t *)ctx;
+  return 0;
+}
+
+int schedrt_reader_count_others(const char *shm_dir, size_t *n) {
+  *n = 0;
+  if (geteuid() == 0)
+    return 0; /* root's listing leaves nothing out */
+  return schedrt__shm_scan(shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR, count_other, n);
+}
+
 int schedrt_reader_gc(const char *shm_dir, unsigned *removed) {
   return schedrt__shm_sweep(shm_dir, (uint32_t)geteuid(), removed);
 }

@@ -104,6 +104,13 @@ int cmd_list(const inspect_opts *o) {
     if (fflush(stdout))
       rc = INSPECT_EXIT_FAILURE;
   }
+  /* Said on stderr in both forms: what the listing left out, and why. */
+  size_t others = 0;
+  if (schedrt_reader_count_others(o->shm_dir, &others) == 0 && others)
+    fprintf(stderr,
+            INSPECT_PROG ": %zu segment%s of other users not listed: only their owner and root may read "
+                         "them (run as root to see all)\n",
+            others, others == 1 ? "" : "s");
   schedrt_segment_list_free(list);
   return rc;
 }

@@ -407,6 +407,12 @@ Test(habits_live, another_users_process_is_named_as_such) {
   run_argv(NULL, dump_argv);
   EXPECT_STATUS(1);
   EXPECT_ERR("belongs to uid 0 (root)");
+  /* list leaves root's segment out, and says so instead of only "no schedrt processes found". */
+  const char *list_argv[] = {"runuser", "-u", "nobody", "--", SCHED_INSPECT_BIN, "list", NULL};
+  run_argv(NULL, list_argv);
+  EXPECT_STATUS(0);
+  cr_expect(strstr(r.out, target_pid_s) == NULL, "nobody's list shows root's target: %s", r.out);
+  EXPECT_ERR("of other users not listed: only their owner and root may read them");
   /* Root's process 1 has no segment: that is what to say, not "wrong owner or unsafe permissions". */
   const char *init_argv[] = {"runuser", "-u", "nobody", "--", SCHED_INSPECT_BIN,
                              "stat",    "1",  "-c",     "1",  NULL};

@@ -422,6 +422,9 @@ typedef struct schedrt_segment_entry {
  */
 SCHEDRT_NODISCARD int schedrt_reader_list(const char *shm_dir, schedrt_segment_entry **out, size_t *n);
 void schedrt_segment_list_free(schedrt_segment_entry *list);
+/* How many segments (not dump objects) of other users schedrt_reader_list
+ * left out (always 0 for root, whose listing has them all). Names only. */
+SCHEDRT_NODISCARD int schedrt_reader_count_others(const char *shm_dir, size_t *n);
 
 /*
  * Removes STALE objects of our euid from shm_dir (NULL: /dev/shm), as the
