@@ -35,6 +35,16 @@ wait_for() {
   return 1
 }
 
+# As wait_for, on the screen's rows joined with single spaces: for text that wraps where the width says.
+wait_for_joined() {
+  local re=$1 t=${2:-10} i
+  for ((i = 0; i < t * 10; i++)); do
+    screen | tr -s ' \n' '  ' | grep -Eq -- "$re" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # Waits up to $2 seconds (default 10) until the screen no longer matches the extended regex $1.
 wait_gone() {
   local re=$1 t=${2:-10} i
