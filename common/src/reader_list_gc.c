@@ -64,9 +64,14 @@ struct listing {
   size_t len, cap;
 };
 
+/* Another user's object, which a listing by me leaves out (root's leaves out nothing). */
+static bool left_out(const struct schedrt__shm_name *nm, uid_t me) {
+  return me != 0 && nm->uid != (uint32_t)me;
+}
+
 static int list_one(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
   struct listing *l = ctx;
-  if (l->me != 0 && nm->uid != (uint32_t)l->me)
+  if (left_out(nm, l->me))
     return 0;
   if (l->len == l->cap) {
     size_t ncap = l->cap ? l->cap * 2 : 16;
@@ -107,19 +112,25 @@ int schedrt_reader_list(const char *shm_dir, schedrt_segment_entry **out, size_t
 void schedrt_segment_list_free(schedrt_segment_entry *list) { free(list); }
 
 /* Counts, without opening them, the segments schedrt_reader_list leaves out as another user's. */
+struct others {
+  uid_t me;
+  size_t n;
+};
+
 static int count_other(int dirfd, const char *name, const struct schedrt__shm_name *nm, void *ctx) {
   (void)dirfd;
   (void)name;
-  if (!nm->is_dump && nm->uid != (uint32_t)geteuid())
-    ++*(size_t *)ctx;
+  struct others *o = ctx;
+  if (!nm->is_dump && left_out(nm, o->me))
+    o->n++;
   return 0;
 }
 
 int schedrt_reader_count_others(const char *shm_dir, size_t *n) {
-  *n = 0;
-  if (geteuid() == 0)
-    return 0; /* root's listing leaves nothing out */
-  return schedrt__shm_scan(shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR, count_other, n);
+  struct others o = {.me = geteuid(), .n = 0};
+  int rc = schedrt__shm_scan(shm_dir ? shm_dir : SCHEDRT_READER_SHM_DIR, count_other, &o);
+  *n = rc ? 0 : o.n;
+  return rc;
 }
 
 int schedrt_reader_gc(const char *shm_dir, unsigned *removed) {
