@@ -334,19 +334,17 @@ static void drop_closed(struct schedrt_io *list) {
  * in epoll. One word, so the holder's exchange and the sleeper's CAS are
  * ordered: one of them sees the other.
  */
-enum { IO_HELD = 1u, IO_WANTED = 2u };
-
 bool schedrt__io_acquire_to_park(schedrt_runtime *rt) {
   _Atomic uint32_t *owner = &drv(rt)->owner;
   uint32_t s = atomic_load_explicit(owner, memory_order_relaxed);
   for (;;) {
     /* A parked holder serves every sleeper's want: clear it. */
-    uint32_t next = s & IO_HELD ? s | IO_WANTED : IO_HELD;
+    uint32_t next = s & SCHEDRT__IO_HELD ? s | SCHEDRT__IO_WANTED : SCHEDRT__IO_HELD;
     if (next == s)
       return false;
     /* Acquire: the previous holder's dispatch and closed list are seen. */
     if (atomic_compare_exchange_weak_explicit(owner, &s, next, memory_order_acq_rel, memory_order_relaxed))
-      return !(s & IO_HELD);
+      return !(s & SCHEDRT__IO_HELD);
   }
 }
 
@@ -354,21 +352,21 @@ void schedrt__io_release_parked(schedrt_runtime *rt) {
   /* Release: the next holder sees this one's dispatch. A WANTED set while
    * we slept stays: we leave with work, and our own next maintenance, a
    * brief holder, hands the driver to that sleeper. */
-  atomic_fetch_and_explicit(&drv(rt)->owner, ~(uint32_t)IO_HELD, memory_order_release);
+  atomic_fetch_and_explicit(&drv(rt)->owner, ~(uint32_t)SCHEDRT__IO_HELD, memory_order_release);
 }
 
 bool schedrt__io_acquire_brief(schedrt_runtime *rt) {
   struct schedrt_io_driver *d = drv(rt);
   /* Relaxed pre-check: a held driver is the common case under load. */
-  if (atomic_load_explicit(&d->owner, memory_order_relaxed) & IO_HELD)
+  if (atomic_load_explicit(&d->owner, memory_order_relaxed) & SCHEDRT__IO_HELD)
     return false;
   /* Acquire: pairs with the previous holder's release. */
-  return !(atomic_fetch_or_explicit(&d->owner, IO_HELD, memory_order_acquire) & IO_HELD);
+  return !(atomic_fetch_or_explicit(&d->owner, SCHEDRT__IO_HELD, memory_order_acquire) & SCHEDRT__IO_HELD);
 }
 
 void schedrt__io_release_brief(schedrt_runtime *rt) {
   /* AcqRel: releases our dispatch; reads a WANTED set before it. */
-  if (atomic_exchange_explicit(&drv(rt)->owner, 0, memory_order_acq_rel) & IO_WANTED)
+  if (atomic_exchange_explicit(&drv(rt)->owner, 0, memory_order_acq_rel) & SCHEDRT__IO_WANTED)
     schedrt__notify_parked(rt);
 }
 

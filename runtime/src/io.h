@@ -46,6 +46,9 @@ struct schedrt_io_driver {
   uint64_t monitor_turns; /* the monitor's: turns at its last tick */
 };
 
+/* The owner word's bits (io.c says how holders use them). */
+enum { SCHEDRT__IO_HELD = 1u, SCHEDRT__IO_WANTED = 2u };
+
 /* One turn's events, and the registrations closed before it (io.c). Up to
  * Tokio's event capacity: with a thousand connections ready, one turn takes
  * them all (128 at a time, p99 under wrk -c1000 was about a third higher). */

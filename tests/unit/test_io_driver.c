@@ -42,6 +42,17 @@ static schedrt_handle *start_reader(schedrt_runtime *rt, struct reader *r, int s
   return h;
 }
 
+/* Wakes the reader with a byte; it must read it (msg: what it means if not), then all goes. */
+static void finish_reader(schedrt_runtime *rt, struct reader *r, int sv[2], schedrt_handle *h,
+                          const char *msg) {
+  cr_assert_eq(write(sv[1], "x", 1), 1);
+  cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0, "%s", msg);
+  cr_assert_eq(r->res, 1);
+  schedrt_io_close(r->io);
+  close(sv[1]);
+  schedrt_runtime_destroy(rt);
+}
+
 static uint32_t owner(schedrt_runtime *rt) { return atomic_load(&rt->io.owner); }
 static uint32_t park_state(schedrt_runtime *rt) { return atomic_load(&rt->workers[0].park.state); }
 
@@ -51,15 +62,11 @@ Test(io_driver, a_parked_worker_waits_in_the_driver) {
   int sv[2];
   schedrt_handle *h = start_reader(rt, &r, sv);
   bool ok;
-  STRESS_WAIT_UNTIL(ok, park_state(rt) == SCHEDRT_PARK_PARKED_DRIVER && (owner(rt) & 1u), WAIT_S);
+  STRESS_WAIT_UNTIL(ok, park_state(rt) == SCHEDRT_PARK_PARKED_DRIVER && (owner(rt) & SCHEDRT__IO_HELD),
+                    WAIT_S);
   cr_assert(ok, "the idle worker is not asleep in epoll (park state %u, owner %u)", park_state(rt),
             owner(rt));
-  cr_assert_eq(write(sv[1], "x", 1), 1);
-  cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0, "the event woke nobody");
-  cr_assert_eq(r.res, 1);
-  schedrt_io_close(r.io);
-  close(sv[1]);
-  schedrt_runtime_destroy(rt);
+  finish_reader(rt, &r, sv, h, "the event woke nobody");
 }
 
 /* Runs on the worker: holds the driver as a busy worker's look would. */
@@ -81,17 +88,14 @@ Test(io_driver, a_brief_holder_hands_the_driver_to_a_worker_that_wanted_it) {
   cr_assert_eq(schedrt_join(hh, JOIN_NS, NULL), 0);
   cr_assert(held, "the task could not take the driver");
   bool ok;
-  STRESS_WAIT_UNTIL(ok, park_state(rt) == SCHEDRT_PARK_PARKED && owner(rt) == 3u, WAIT_S);
+  STRESS_WAIT_UNTIL(
+      ok, park_state(rt) == SCHEDRT_PARK_PARKED && owner(rt) == (SCHEDRT__IO_HELD | SCHEDRT__IO_WANTED),
+      WAIT_S);
   cr_assert(ok, "the worker did not sleep on its futex wanting the driver (park state %u, owner %u)",
             park_state(rt), owner(rt));
   /* Letting go must wake it, so it parks again in the driver. */
   schedrt__io_release_brief(rt);
-  cr_assert_eq(write(sv[1], "x", 1), 1);
-  cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0, "nobody waited in the driver after the hand-over");
-  cr_assert_eq(r.res, 1);
-  schedrt_io_close(r.io);
-  close(sv[1]);
-  schedrt_runtime_destroy(rt);
+  finish_reader(rt, &r, sv, h, "nobody waited in the driver after the hand-over");
 }
 
 static bool closed_list_empty(schedrt_runtime *rt) {
@@ -124,9 +128,5 @@ Test(io_driver, closes_while_the_worker_sleeps_in_epoll_are_released) {
   }
   STRESS_WAIT_UNTIL(ok, closed_list_empty(rt), WAIT_S);
   cr_assert(ok, "64 closed registrations still wait for the sleeping worker's turn to end");
-  cr_assert_eq(write(sv[1], "x", 1), 1);
-  cr_assert_eq(schedrt_join(h, JOIN_NS, NULL), 0);
-  schedrt_io_close(r.io);
-  close(sv[1]);
-  schedrt_runtime_destroy(rt);
+  finish_reader(rt, &r, sv, h, "the reader was not woken after the closes");
 }
