@@ -16,3 +16,7 @@ else()
 endif()
 schedrt_stress_test(NAME stress_metrics_snapshot_cost SOURCES stress/stress_metrics_snapshot_cost.c
   support/shm_fixture.c PROCESSORS 1)
+if(SCHEDRT_ENABLE_METRICS)
+  schedrt_unit_test(NAME test_metrics_sites SOURCES unit/test_metrics_sites.c support/shm_fixture.c)
+  schedrt_stress_test(NAME stress_sites SOURCES stress/stress_sites.c)
+endif()

@@ -40,13 +40,6 @@ static void copy_str(char *dst, const char *src, size_t size) {
       dst[i] = '?';
 }
 
-/* off + n * size <= limit without overflow. */
-static bool fits(uint64_t off, uint64_t n, uint64_t size, uint64_t limit) {
-  if (size != 0 && n > (UINT64_MAX - off) / size)
-    return false;
-  return off + n * size <= limit;
-}
-
 /* The magic bytes seen so far are a prefix-in-progress of ours (or zero). */
 static bool magic_pending(const unsigned char *m) {
   static const char want[8] = SCHEDRT_SHM_MAGIC;
@@ -105,7 +98,7 @@ static int validate_descs(struct schedrt_reader *r, const struct schedrt_shm_hea
       return SCHEDRT_ECORRUPT;
     if (d.kind > SCHEDRT_METRIC_HISTOGRAM || d.scope > SCHEDRT_SCOPE_WORKER ||
         (d.width != 4 && d.width != 8) || d.count == 0 || d.offset % d.width != 0 ||
-        !fits(d.offset, d.count, d.width, elem))
+        !schedrt__reader_fits(d.offset, d.count, d.width, elem))
       return SCHEDRT_ECORRUPT;
     if ((d.kind == SCHEDRT_METRIC_HISTOGRAM) != (d.region == SCHEDRT_REGION_HIST) ||
         (d.region == SCHEDRT_REGION_HIST && (d.count != r->hist_buckets || d.width != 8)) ||
@@ -155,12 +148,12 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   /* The fields this build reads must lie inside a slot (the whole 2.0 slot). */
   if (r->slot_stride < SCHEDRT_SHM_SLOT_MIN || r->slot_stride % SCHEDRT_SHM_ALIGN != 0 ||
       r->slot_off < header_size || r->slot_off % SCHEDRT_SHM_ALIGN != 0 ||
-      !fits(r->slot_off, r->max_workers, r->slot_stride, total))
+      !schedrt__reader_fits(r->slot_off, r->max_workers, r->slot_stride, total))
     return SCHEDRT_ECORRUPT;
   r->global_off = h->global_off;
   r->global_size = h->global_size;
   if (r->global_size < offsetof(struct schedrt_shm_global, resv) || r->global_off < header_size ||
-      r->global_off % 8 != 0 || !fits(r->global_off, 1, r->global_size, total))
+      r->global_off % 8 != 0 || !schedrt__reader_fits(r->global_off, 1, r->global_size, total))
     return SCHEDRT_ECORRUPT;
   r->hist_off = h->hist_off;
   r->hist_stride = h->hist_stride;
@@ -172,8 +165,8 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
       r->hist_spacing % 8 != 0 || r->hist_stride % 8 != 0 || r->hist_spacing < r->hist_buckets * 8u ||
       r->hist_off % 8 != 0 || r->hist_off < header_size ||
       (uint64_t)r->hist_per_worker * r->hist_spacing > r->hist_stride ||
-      !fits(r->hist_off, r->max_workers, r->hist_stride, total) || bounds_off % 8 != 0 ||
-      bounds_off < header_size || !fits(bounds_off, r->hist_buckets, 8, total))
+      !schedrt__reader_fits(r->hist_off, r->max_workers, r->hist_stride, total) || bounds_off % 8 != 0 ||
+      bounds_off < header_size || !schedrt__reader_fits(bounds_off, r->hist_buckets, 8, total))
     return SCHEDRT_ECORRUPT;
   const uint64_t *bounds = (const uint64_t *)(const void *)((const unsigned char *)h + bounds_off);
   for (uint32_t i = 0; i < r->hist_buckets; i++) {
@@ -183,11 +176,12 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   }
   r->info.hist_buckets = r->hist_buckets;
   uint32_t ctl_off = h->ctl_off, ctl_size = h->ctl_size;
-  if (ctl_off % page != 0 || ctl_off < header_size || !fits(ctl_off, 1, ctl_size, total))
+  if (ctl_off % page != 0 || ctl_off < header_size || !schedrt__reader_fits(ctl_off, 1, ctl_size, total))
     return SCHEDRT_ECORRUPT;
   uint32_t desc_off = h->desc_off, desc_count = h->desc_count, desc_size = h->desc_size;
   if (desc_size < SCHEDRT_SHM_DESC_SIZE || desc_size % 8 != 0 || desc_count > SCHEDRT_SHM_MAX_DESCS ||
-      desc_off % 8 != 0 || desc_off < header_size || !fits(desc_off, desc_count, desc_size, total))
+      desc_off % 8 != 0 || desc_off < header_size ||
+      !schedrt__reader_fits(desc_off, desc_count, desc_size, total))
     return SCHEDRT_ECORRUPT;
   uint32_t period = h->heartbeat_period_ms;
   if (period == 0 || period > 3600u * 1000u)
@@ -230,7 +224,8 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
     in->long_poll_ms = in->long_poll_watch_us = 0;
   in->ctl_off = ctl_off;
   in->ctl_size = ctl_size;
-  return validate_descs(r, h, desc_off, desc_count, desc_size);
+  int rc = schedrt__reader_sites_open(r, h, header_size);
+  return rc ? rc : validate_descs(r, h, desc_off, desc_count, desc_size);
 }
 
 /* Byte order and major version: the parts of the frozen preamble after the magic. */

@@ -30,6 +30,9 @@ struct schedrt_reader {
   uint32_t hist_off, hist_stride, hist_spacing, hist_per_worker, hist_buckets;
   schedrt_reader_desc *descs;
   size_t ndesc;
+  /* Layout 2.5's sites region, validated (absolute offsets); site_cap 0: none. */
+  uint32_t sites_off, site_cap, site_desc_off, site_desc_size, site_ctr_off, site_ctr_size;
+  uint32_t site_block_stride, site_nblocks, site_ctr_count;
   /* Heartbeat progress on our own clock. */
   bool hb_seen;
   uint64_t hb_last_seq;
@@ -44,6 +47,18 @@ int schedrt__reader_check_size(const struct schedrt_reader *r);
  * of SCHEDRT_ECHANGED (reader_guard.c). fn must not take locks or allocate:
  * it may be left at any instruction. */
 int schedrt__reader_guarded(int (*fn)(void *), void *arg);
+
+/* off + n * size <= limit without overflow. */
+static inline bool schedrt__reader_fits(uint64_t off, uint64_t n, uint64_t size, uint64_t limit) {
+  if (size != 0 && n > (UINT64_MAX - off) / size)
+    return false;
+  return off + n * size <= limit;
+}
+/* NUL-padded bytes (maybe without a NUL) to a printable C string of dst[n + 1]. */
+void schedrt__reader_words_str(char *dst, const void *words, size_t n);
+/* Validates the sites region of a header of header_size bytes into r. */
+int schedrt__reader_sites_open(struct schedrt_reader *r, const struct schedrt_shm_header *h,
+                               uint32_t header_size);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t schedrt__reader_now_ns(void);

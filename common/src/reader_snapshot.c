@@ -84,8 +84,7 @@ static bool read_monitor(const struct schedrt_shm_wslot *sl, uint32_t attempts, 
   return rd.ok;
 }
 
-/* NUL-padded bytes (maybe without a NUL) to a printable C string of dst[n + 1]. */
-static void words_to_str(char *dst, const uint64_t *words, size_t n) {
+void schedrt__reader_words_str(char *dst, const void *words, size_t n) {
   memcpy(dst, words, n);
   dst[n] = '\0';
   for (size_t i = 0; dst[i]; i++)
@@ -122,8 +121,8 @@ static void current_poll(const struct schedrt_shm_wslot *sl, uint32_t attempts, 
     w->current_since_ns = m.seen_since;
   }
   if (have_m) {
-    words_to_str(w->current_name, m.name, SCHEDRT_SHM_TASK_NAME_LEN);
-    words_to_str(w->current_file, m.file, SCHEDRT_SHM_TASK_FILE_LEN);
+    schedrt__reader_words_str(w->current_name, m.name, SCHEDRT_SHM_TASK_NAME_LEN);
+    schedrt__reader_words_str(w->current_file, m.file, SCHEDRT_SHM_TASK_FILE_LEN);
     w->current_line = m.line;
   }
 }

@@ -6,9 +6,10 @@
 
 #include "schedrt/shm_util.h"
 
-int schedrt_shm_geometry(uint32_t max_workers, uint32_t page_size, struct schedrt_shm_geometry *g) {
-  if (max_workers == 0 || max_workers > SCHEDRT_SHM_MAX_WORKERS || page_size < 4096u ||
-      (page_size & (page_size - 1u)) != 0)
+int schedrt_shm_geometry(uint32_t max_workers, uint32_t site_cap, uint32_t page_size,
+                         struct schedrt_shm_geometry *g) {
+  if (max_workers == 0 || max_workers > SCHEDRT_SHM_MAX_WORKERS || site_cap == 0 ||
+      site_cap > SCHEDRT_SHM_MAX_SITES || page_size < 4096u || (page_size & (page_size - 1u)) != 0)
     return -EINVAL;
   g->bounds_off = SCHEDRT_SHM_BOUNDS_OFF;
   g->desc_count = SCHEDRT_M__COUNT;
@@ -16,10 +17,26 @@ int schedrt_shm_geometry(uint32_t max_workers, uint32_t page_size, struct schedr
   g->slot_off = schedrt_shm_align_up(g->desc_off + g->desc_count * SCHEDRT_SHM_DESC_SIZE, SCHEDRT_SHM_ALIGN);
   g->hist_off = g->slot_off + max_workers * SCHEDRT_SHM_SLOT_STRIDE;
   g->hist_size = max_workers * SCHEDRT_SHM_HIST_STRIDE;
+  /* 64-bit sums: the limits above keep every value below 2^32, which the
+   * size check then confirms for the region. */
+  uint64_t desc_off = SCHEDRT_SHM_ALIGN;
+  uint64_t ctr_off = desc_off + (uint64_t)site_cap * SCHEDRT_SHM_SITE_DESC_SIZE;
+  uint64_t stride = schedrt_shm_align_up(site_cap * SCHEDRT_SHM_SITE_CTR_SIZE, SCHEDRT_SHM_ALIGN);
+  uint64_t sites_size = ctr_off + (max_workers + 1ull) * stride;
+  uint64_t sites_off = g->hist_off + (uint64_t)g->hist_size;
   /* The control page stands alone so an inspector can map just it writable. */
-  g->ctl_off = schedrt_shm_align_up(g->hist_off + g->hist_size, page_size);
+  uint64_t ctl_off = (sites_off + sites_size + page_size - 1u) / page_size * page_size;
+  if (ctl_off + page_size > SCHEDRT_SHM_MAX_SIZE)
+    return -E2BIG;
+  g->site_cap = site_cap;
+  g->site_desc_off = (uint32_t)desc_off;
+  g->site_ctr_off = (uint32_t)ctr_off;
+  g->site_block_stride = (uint32_t)stride;
+  g->sites_off = (uint32_t)sites_off;
+  g->sites_size = (uint32_t)sites_size;
+  g->ctl_off = (uint32_t)ctl_off;
   g->ctl_size = page_size;
-  g->total_size = (uint64_t)g->ctl_off + g->ctl_size;
+  g->total_size = ctl_off + page_size;
   return 0;
 }
 
@@ -90,6 +107,8 @@ void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
   h->maintenance_interval = p->maintenance_interval;
   h->long_poll_ms = p->long_poll_ms;
   h->long_poll_watch_us = p->long_poll_watch_us;
+  h->sites_off = g->sites_off;
+  h->sites_size = g->sites_size;
 
   uint64_t *bounds = (uint64_t *)(void *)(b + g->bounds_off);
   for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)
@@ -108,6 +127,21 @@ void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
     d[i].offset = m->offset;
     d[i].count = m->count;
   }
+
+  struct schedrt_shm_sites *sh = (struct schedrt_shm_sites *)(void *)(b + g->sites_off);
+  sh->site_cap = g->site_cap;
+  sh->desc_off = g->site_desc_off;
+  sh->desc_size = SCHEDRT_SHM_SITE_DESC_SIZE;
+  sh->ctr_off = g->site_ctr_off;
+  sh->ctr_size = SCHEDRT_SHM_SITE_CTR_SIZE;
+  sh->block_stride = g->site_block_stride;
+  sh->nblocks = p->max_workers + 1u;
+  sh->ctr_count = SCHEDRT_SITE__COUNTERS;
+  /* The overflow row is the last descriptor, there from the start. */
+  struct schedrt_shm_site_desc *over =
+      (struct schedrt_shm_site_desc *)(void *)(b + g->sites_off + g->site_desc_off +
+                                               (size_t)(g->site_cap - 1u) * SCHEDRT_SHM_SITE_DESC_SIZE);
+  atomic_store_explicit(&over->flags, SCHEDRT_SHM_SITE_F_OVERFLOW, memory_order_relaxed);
 }
 
 void schedrt__shm_publish_ready(void *base) {

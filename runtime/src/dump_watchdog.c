@@ -34,28 +34,14 @@
 #define MAX_BYTES (64ull << 20)
 #define BYTES_PER_TASK 220u
 
-/* A number from the environment, or 0 (with a warning when it is malformed). */
-static uint32_t env_u32(const char *name, uint32_t lo, uint32_t hi) {
-  const char *s = getenv(name);
-  if (!s || !*s)
-    return 0;
-  char *end;
-  errno = 0;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno || *end || v < lo || v > hi) {
-    fprintf(stderr, "schedrt: %s=\"%s\" ignored: expected a number from %u to %u\n", name, s, lo, hi);
-    return 0;
-  }
-  return (uint32_t)v;
-}
-
 int schedrt__dwatch_init(struct schedrt__dump *d) {
   struct schedrt__dwatch *x = &d->watch;
   const schedrt_config *cfg = &d->rt->cfg;
   memset(x, 0, sizeof(*x));
   x->dirfd = -1;
   atomic_init(&x->done, false);
-  x->threshold_ms = cfg->watchdog_ms ? cfg->watchdog_ms : env_u32("SCHEDRT_WATCHDOG_MS", MIN_MS, MAX_MS);
+  x->threshold_ms =
+      cfg->watchdog_ms ? cfg->watchdog_ms : schedrt__env_u32("SCHEDRT_WATCHDOG_MS", MIN_MS, MAX_MS);
   if (!x->threshold_ms)
     return 0;
   if (d->disabled) {
@@ -65,7 +51,8 @@ int schedrt__dwatch_init(struct schedrt__dump *d) {
     x->threshold_ms = 0;
     return 0;
   }
-  x->max_dumps = cfg->watchdog_max_dumps ? cfg->watchdog_max_dumps : env_u32("SCHEDRT_WATCHDOG_MAX", 1, 1000);
+  x->max_dumps =
+      cfg->watchdog_max_dumps ? cfg->watchdog_max_dumps : schedrt__env_u32("SCHEDRT_WATCHDOG_MAX", 1, 1000);
   if (!x->max_dumps)
     x->max_dumps = DEFAULT_MAX_DUMPS;
   const char *dir = cfg->watchdog_dir ? cfg->watchdog_dir : getenv("SCHEDRT_DUMP_DIR");

@@ -51,6 +51,9 @@ uint32_t schedrt__online_cpus(void);
 void schedrt__thread_name(const char *fmt, unsigned n);
 /* A process-wide random seed, different per call. */
 uint64_t schedrt__seed(void);
+/* A diagnostic's setting from the environment: the number in [lo, hi], or 0
+ * when unset, empty or malformed (said on stderr: the setting is ignored). */
+uint32_t schedrt__env_u32(const char *name, uint32_t lo, uint32_t hi);
 
 /* ---------------------------------------------------------------- tasks */
 
@@ -126,6 +129,9 @@ struct schedrt_task {
   /* Alive-task list (one shard per worker plus foreign shards). */
   struct schedrt_task *prev, *next;
   uint32_t shard;
+  /* Its spawn site's index in the metrics' site table (0 for blocking jobs
+   * and block_on, which are not counted there). */
+  uint32_t site;
   /* Set by the joiner only while JOIN_WAKER is clear. */
   schedrt_waker *join_waker;
   /* What dumps show. Immutable after spawn, except the atomics. */

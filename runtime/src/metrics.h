@@ -8,6 +8,7 @@
 #ifndef SCHEDRT_METRICS_H
 #define SCHEDRT_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -88,8 +89,19 @@ struct schedrt__wmetrics {
   uint64_t polls_at_park; /* Tokio's noop rule: park with no poll since the last park */
   uint64_t active_since;  /* clock at the last unpark (busy span start), 0 when parked */
   uint64_t poll_start;    /* timing only */
+  uint32_t poll_site;     /* timing only: the site of the poll in progress */
   /* Used when no image could be allocated at all: the hooks stay branch-free. */
   struct schedrt_shm_wslot fallback;
+  /* The spawn site of this worker's last spawn and its index: a spawn loop
+   * finds its site with two compares (metrics_sites.c). */
+  const char *site_file;
+  int site_line;
+  uint32_t site_idx;
+  /* This worker's block of site counters (the sites region), or site_scratch
+   * when there is no table (every site is then index 0). Never NULL once
+   * metrics_start returned. */
+  _Atomic uint64_t *site_ctr;
+  _Atomic uint64_t site_scratch[SCHEDRT_SHM_SITE_CTR_SIZE / 8u];
 };
 
 /*
@@ -119,6 +131,36 @@ static inline void schedrt__m_set_state(struct schedrt__wmetrics *m, uint32_t st
   m->run_key = st | (m->timing ? SCHEDRT__M_TIMED : 0u);
 }
 
+/*
+ * The spawn-site table (metrics_sites.c). Sites are found by the address of
+ * their file string and their line in `keys`, an open-addressing table that
+ * spawners probe without a lock (a key is published by a release store of
+ * its file pointer, written once); new sites are added under `lock`. `recs`
+ * keeps each site's strings, so the same site under another copy of its
+ * file string (a header spawning from several objects) is one site.
+ */
+struct schedrt__site_key {
+  _Atomic(const char *) file; /* NULL: empty */
+  int line;
+  uint32_t idx;
+};
+struct schedrt__site_rec {
+  const char *file, *func;
+  int line;
+};
+struct schedrt__sites {
+  struct schedrt_shm_sites *hdr; /* in the segment or image; NULL: no table */
+  unsigned char *region;
+  struct schedrt__site_key *keys; /* [nkeys], a power of two; NULL: every spawn is the overflow row */
+  struct schedrt__site_rec *recs; /* [cap - 1] */
+  uint32_t cap;                   /* descriptors, the overflow row (cap - 1) included; 1 without a table */
+  uint32_t nkeys, keys_used, count;
+  _Atomic uint32_t keys_full; /* no room for keys: unknown sites go to the overflow row unlocked */
+  _Atomic uint64_t *foreign;  /* the block of threads that are not workers; NULL without a table */
+  pthread_mutex_t lock;
+  bool lock_ready;
+};
+
 struct schedrt__metrics {
   unsigned char *base; /* the segment (shm) or a private image; NULL when none */
   size_t size;
@@ -134,7 +176,22 @@ struct schedrt__metrics {
   struct schedrt__mwatch *watch; /* [nworkers], the monitor's; NULL if no memory */
   uint64_t long_poll_ns;         /* a poll seen running this long is counted; 0: no watch */
   uint64_t long_poll_watch_ns;   /* how often the monitor samples for it */
+  struct schedrt__sites sites;
 };
+
+/* s into NUL-padded words of n bytes (n <= 64); a longer s keeps its last
+ * n - 1 bytes when tail is set (a path's file name is its end), else its
+ * first (metrics_monitor.c). */
+void schedrt__m_str_words(uint64_t *words, size_t n, const char *s, bool tail);
+
+struct schedrt_runtime;
+/* metrics_sites.c. _init: the table over the geometry's region of base (NULL:
+ * none), and each worker's counter block; _fini: frees the keys, points the
+ * workers at their scratch records. */
+void schedrt__sites_init(struct schedrt_runtime *rt, unsigned char *base);
+void schedrt__sites_fini(struct schedrt_runtime *rt);
+/* How many descriptors the runtime's table gets: SCHEDRT_SPAWN_SITES or the default. */
+uint32_t schedrt__sites_wanted(void);
 
 /* metrics_registry.c: the segments unlinked at exit (published ones only). */
 void schedrt__mreg_add(struct schedrt__metrics *m);

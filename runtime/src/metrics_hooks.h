@@ -4,8 +4,11 @@
  *
  * Cost budget (the bench target is <= 1 % on 30-100 ns tasks): per poll one
  * relaxed store of the live poll count into the worker's own slot (load,
- * add, store); per run_task a compare of the state; per local schedule one
- * increment; per wake or spawn one test of a process-wide flag. No seqlock
+ * add, store) and one of the task's spawn site's poll count in the worker's
+ * own block; per run_task a compare of the state; per local schedule one
+ * increment; per wake or spawn one test of a process-wide flag; per spawn
+ * and per task end one counter of its site (a spawn finds its site by two
+ * compares when it is the worker's previous one). No seqlock
  * section, no clock read per poll. A run loop compiled twice
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
  * untimed copies) tests the timing flag once per run, not per poll. The task
@@ -158,6 +161,56 @@ static inline bool schedrt__m_run_begin(schedrt_worker *w) {
 }
 
 /*
+ * Spawn sites (metrics_sites.c). A site's index, from the worker's one-entry
+ * cache (two compares: a spawn loop's site) or the table. Tasks spawned
+ * from a thread that is not a worker look it up each time (no lock when
+ * the site is known).
+ */
+uint32_t schedrt__m_site_slow(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
+                              const char *func, const char *name);
+static inline uint32_t schedrt__m_site(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
+                                       const char *func, const char *name) {
+  if (w && w->m.site_file == file && w->m.site_line == line)
+    return w->m.site_idx;
+  return schedrt__m_site_slow(rt, w, file, line, func, name);
+}
+
+/* Counter `word` (SCHEDRT__SITE_WORD) of site in a block of site records. */
+#define SCHEDRT__SITE_WORD(id) (offsetof(struct schedrt_shm_site_ctr, id) / 8u)
+static inline _Atomic uint64_t *schedrt__m_site_at(_Atomic uint64_t *block, uint32_t site, size_t word) {
+  return block + (size_t)site * (SCHEDRT_SHM_SITE_CTR_SIZE / 8u) + word;
+}
+/* A worker's own counter: single writer, so load, add, store (no RMW). */
+static inline void schedrt__m_site_add(_Atomic uint64_t *c, uint64_t n, memory_order mo) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, mo);
+}
+
+/* A task was spawned at site by w (NULL: a thread that is not one of rt's workers). */
+static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+  /* Relaxed: the task's queue push, which comes after, orders this count
+   * before the task's end (see `ended`). */
+  if (w)
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site, SCHEDRT__SITE_WORD(spawned)), 1,
+                        memory_order_relaxed);
+  else if (rt->metrics.sites.foreign)
+    atomic_fetch_add_explicit(
+        schedrt__m_site_at(rt->metrics.sites.foreign, site, SCHEDRT__SITE_WORD(spawned)), 1,
+        memory_order_relaxed);
+}
+
+/* A task of site completed or was cancelled, on w (NULL: not one of rt's workers). */
+static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+  /* Release: a reader that sees the end (acquire) sees the spawn's count,
+   * so a site's alive count never goes below zero (shm_layout.h). */
+  if (w)
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site, SCHEDRT__SITE_WORD(ended)), 1,
+                        memory_order_release);
+  else if (rt->metrics.sites.foreign)
+    atomic_fetch_add_explicit(schedrt__m_site_at(rt->metrics.sites.foreign, site, SCHEDRT__SITE_WORD(ended)),
+                              1, memory_order_release);
+}
+
+/*
  * A poll of t starts: bump the live poll count (also the poll sequence the
  * monitor watches for stuck polls). One relaxed load and store of the
  * worker's own slot field (single writer: no RMW, no seqlock: it is a value
@@ -168,6 +221,9 @@ static inline bool schedrt__m_run_begin(schedrt_worker *w) {
 static inline void schedrt__m_poll(schedrt_worker *w, const schedrt_task *t, bool timed) {
   _Atomic uint64_t *polls = &w->m.slot->polls;
   atomic_store_explicit(polls, atomic_load_explicit(polls, memory_order_relaxed) + 1u, memory_order_relaxed);
+  /* Relaxed: a value of its own, like `polls`. */
+  schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, t->site, SCHEDRT__SITE_WORD(polls)), 1,
+                      memory_order_relaxed);
   if (timed)
     schedrt__m_poll_begin_timed(w, t);
 }
@@ -226,6 +282,26 @@ static inline void schedrt__m_poll_done(schedrt_worker *w, bool timed) {
 static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state s) {
   (void)w;
   (void)s;
+}
+static inline uint32_t schedrt__m_site(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
+                                       const char *func, const char *name) {
+  (void)rt;
+  (void)w;
+  (void)file;
+  (void)line;
+  (void)func;
+  (void)name;
+  return 0;
+}
+static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+  (void)rt;
+  (void)w;
+  (void)site;
+}
+static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+  (void)rt;
+  (void)w;
+  (void)site;
 }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_budget_forced_yield(schedrt_worker *w) { (void)w; }

@@ -15,10 +15,8 @@ struct poll_ident {
   uint64_t file[SCHEDRT_SHM_TASK_FILE_LEN / 8u];
 };
 
-/* s into NUL-padded words of n bytes; a longer s keeps its last n - 1 bytes
- * when tail is set (a path's file name is its end), else its first. */
-static void str_to_words(uint64_t *words, size_t n, const char *s, bool tail) {
-  char buf[SCHEDRT_SHM_TASK_FILE_LEN];
+void schedrt__m_str_words(uint64_t *words, size_t n, const char *s, bool tail) {
+  char buf[64];
   size_t len = s ? strnlen(s, 4096) : 0;
   memset(buf, 0, sizeof(buf));
   if (len > n - 1) {
@@ -44,8 +42,8 @@ static int identify(schedrt_runtime *rt, uint32_t worker, const void *cur, struc
     return rc;
   out->id = t.id;
   out->line = t.line > 0 ? (uint32_t)t.line : 0u;
-  str_to_words(out->name, SCHEDRT_SHM_TASK_NAME_LEN, t.name, false);
-  str_to_words(out->file, SCHEDRT_SHM_TASK_FILE_LEN, t.file_tail, true);
+  schedrt__m_str_words(out->name, SCHEDRT_SHM_TASK_NAME_LEN, t.name, false);
+  schedrt__m_str_words(out->file, SCHEDRT_SHM_TASK_FILE_LEN, t.file_tail, true);
   return 1;
 }
 

@@ -154,7 +154,13 @@ int schedrt__metrics_start(schedrt_runtime *rt) {
   m->fd = -1;
   m->owner_pid = pid;
   m->timing = (rt->cfg.flags & SCHEDRT_CFG_TIMING) != 0;
-  if ((rc = schedrt_shm_geometry(rt->nworkers, page > 0 ? (uint32_t)page : 4096u, &m->geo)))
+  /* Fewer spawn sites rather than no segment when many workers make it too big. */
+  uint32_t sites = schedrt__sites_wanted();
+  while ((rc = schedrt_shm_geometry(rt->nworkers, sites, page > 0 ? (uint32_t)page : 4096u, &m->geo)) ==
+             -E2BIG &&
+         sites > 2u)
+    sites /= 2u;
+  if (rc)
     goto fallback;
   if (publication_wanted(rt)) {
     if ((rc = schedrt__proc_starttime((pid_t)pid, &start)))
@@ -217,6 +223,7 @@ private_image:
   h->create_realtime_ns = (uint64_t)rts.tv_sec * 1000000000u + (uint64_t)rts.tv_nsec;
   h->create_mono_ns = now;
   attach_workers(rt, now);
+  schedrt__sites_init(rt, m->base);
   if (m->timing) {
     /* Relaxed: the runtime reaches other threads only after create returns,
      * which orders this before any wake of its tasks. */
@@ -237,6 +244,7 @@ fallback:
   m->base = NULL;
   m->timing = false;
   attach_workers(rt, now);
+  schedrt__sites_init(rt, NULL);
   return rc ? rc : -ENOMEM;
 }
 
@@ -252,6 +260,7 @@ void schedrt__metrics_stop(schedrt_runtime *rt) {
   }
   free(m->watch);
   m->watch = NULL;
+  schedrt__sites_fini(rt);
   /* Release: readers that see EXITING see the workers' final publications. */
   atomic_store_explicit(&h->state, SCHEDRT_SHM_STATE_EXITING, memory_order_release);
   if (m->published) {

@@ -71,8 +71,12 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   uint64_t now = schedrt__now_ns();
   /* Relaxed: the waker's store of the wake time; any recent value is fine. */
   uint64_t woke = atomic_load_explicit(&((schedrt_task *)t)->since_ns, memory_order_relaxed);
-  if (m->hist && woke != 0 && woke <= now)
+  m->poll_site = t->site;
+  if (m->hist && woke != 0 && woke <= now) {
     hist_bump(&m->hist[SCHEDRT_SHM_HIST_SPACING / 8u + schedrt_hist_bucket(now - woke)]);
+    schedrt__m_site_add(schedrt__m_site_at(m->site_ctr, t->site, SCHEDRT__SITE_WORD(sched_latency_ns)),
+                        now - woke, memory_order_relaxed);
+  }
   m->poll_start = now;
   uint64_t odd = schedrt__m_begin(m, s);
   SCHEDRT__M_STORES(w, s, SCHEDRT_PUB_QUEUE);
@@ -83,6 +87,10 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
 
 void schedrt__m_timing_end(schedrt_worker *w) {
   uint64_t now = schedrt__now_ns();
-  if (w->m.hist && now >= w->m.poll_start)
+  if (w->m.hist && now >= w->m.poll_start) {
     hist_bump(&w->m.hist[schedrt_hist_bucket(now - w->m.poll_start)]);
+    /* Relaxed: the worker's own value (the task may be gone: its site was kept). */
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, w->m.poll_site, SCHEDRT__SITE_WORD(busy_ns)),
+                        now - w->m.poll_start, memory_order_relaxed);
+  }
 }

@@ -3,6 +3,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -67,4 +68,18 @@ uint64_t schedrt__seed(void) {
   /* Relaxed: only uniqueness matters, not ordering. */
   r ^= atomic_fetch_add_explicit(&counter, 0x9e3779b97f4a7c15ull, memory_order_relaxed);
   return r | 1u;
+}
+
+uint32_t schedrt__env_u32(const char *name, uint32_t lo, uint32_t hi) {
+  const char *s = getenv(name);
+  if (!s || !*s)
+    return 0;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*s == '-' || *s == '+' || errno || *end || v < lo || v > hi) {
+    fprintf(stderr, "schedrt: %s=\"%s\" ignored: expected a number from %u to %u\n", name, s, lo, hi);
+    return 0;
+  }
+  return (uint32_t)v;
 }

@@ -157,12 +157,15 @@ static inline void bump(_Atomic uint64_t *c) {
   atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_release);
 }
 
-static void count_completed(schedrt_runtime *rt) {
+static void count_completed(schedrt_runtime *rt, const schedrt_task *t) {
   schedrt_worker *w = schedrt__tls_worker;
-  if (w && w->rt == rt)
+  if (w && w->rt == rt) {
     bump(&w->completed);
-  else
+  } else {
+    w = NULL;
     atomic_fetch_add_explicit(&rt->foreign_completed, 1, memory_order_release);
+  }
+  schedrt__m_site_ended(rt, w, t->site);
 }
 
 /*
@@ -209,6 +212,7 @@ static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg
   t->name[0] = '\0';
   t->file = t->func = NULL;
   t->line = 0;
+  t->site = 0;
   atomic_init(&t->await_site, NULL);
   atomic_init(&t->polls, 0);
   /* wait_arg and timer_deadline are read only under wait_kind and a timer
@@ -265,10 +269,12 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
     return -ENOMEM;
   task_describe(t, opts, file, line, func);
   t->shard = alive_shard(rt, w, t->id);
+  t->site = schedrt__m_site(rt, w, file, line, func, t->name);
   if (w)
     bump(&w->spawned);
   else
     atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
+  schedrt__m_site_spawned(rt, w, t->site);
   schedrt__owned_insert(rt, t);
   if (handle)
     *handle = (schedrt_handle *)t;
@@ -448,8 +454,10 @@ void schedrt__task_run(schedrt_task *t) {
                         memory_order_release);
   if (t->fn(t, t->arg) == SCHEDRT_READY) {
     schedrt_runtime *rt = t->rt;
+    /* Counted before joiners can see it complete: one that joined all of a
+     * site's tasks finds none of them alive. */
+    count_completed(rt, t);
     task_complete(t, 0);
-    count_completed(rt);
     schedrt__owned_remove(rt, t);
     /* The alive list's and the scheduled one, in one operation (the first
      * alone never reached zero: the second still held it). */
@@ -481,8 +489,8 @@ void schedrt__task_cancel(schedrt_task *t) {
   /* Before COMPLETE is published: a joiner told -ECANCELED may free arg. */
   if (t->drop)
     t->drop(t->arg);
+  count_completed(t->rt, t);
   task_complete(t, SCHEDRT_TS_CANCELLED);
-  count_completed(t->rt);
 }
 
 /* ------------------------------------------------------------------ join */

@@ -86,7 +86,7 @@ int fixture_segment_create(const char *dir, uint32_t nworkers, pid_t pid, uint64
     if (schedrt__proc_starttime(pid, &starttime))
       return -EIO;
   }
-  int rc = schedrt_shm_geometry(nworkers, 4096, &fx->geo);
+  int rc = schedrt_shm_geometry(nworkers, SCHEDRT_SHM_SITES_DEFAULT, 4096, &fx->geo);
   if (rc)
     return rc;
   schedrt__shm_name_format(fx->name, sizeof(fx->name), (uint32_t)geteuid(), (uint32_t)pid, starttime, index);

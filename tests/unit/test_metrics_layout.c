@@ -27,20 +27,33 @@ Test(metrics_layout, geometry_regions_fit_and_align) {
   uint32_t counts[] = {1, 2, 3, 64, 1000, SCHEDRT_SHM_MAX_WORKERS};
   for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
     struct schedrt_shm_geometry g;
-    cr_assert_eq(schedrt_shm_geometry(counts[i], 4096, &g), 0);
+    cr_assert_eq(schedrt_shm_geometry(counts[i], SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);
     cr_assert_geq(g.desc_off, SCHEDRT_SHM_BOUNDS_OFF + SCHEDRT_HIST_BUCKETS * 8);
     cr_assert_eq(g.slot_off % 128, 0);
     cr_assert_geq(g.slot_off, g.desc_off + g.desc_count * SCHEDRT_SHM_DESC_SIZE);
     cr_assert_eq(g.hist_off, g.slot_off + counts[i] * SCHEDRT_SHM_SLOT_STRIDE);
+    cr_assert_eq(g.sites_off % 128, 0);
+    cr_assert_geq(g.sites_off, g.hist_off + g.hist_size);
+    cr_assert_eq(g.site_desc_off, SCHEDRT_SHM_ALIGN);
+    cr_assert_eq(g.site_ctr_off, g.site_desc_off + SCHEDRT_SHM_SITES_DEFAULT * SCHEDRT_SHM_SITE_DESC_SIZE);
+    cr_assert_eq(g.site_block_stride % 128, 0);
+    cr_assert_geq(g.site_block_stride, SCHEDRT_SHM_SITES_DEFAULT * SCHEDRT_SHM_SITE_CTR_SIZE);
+    cr_assert_eq(g.sites_size, g.site_ctr_off + (counts[i] + 1) * g.site_block_stride);
     cr_assert_eq(g.ctl_off % 4096, 0);
-    cr_assert_geq(g.ctl_off, g.hist_off + g.hist_size);
+    cr_assert_geq(g.ctl_off, g.sites_off + g.sites_size);
     cr_assert_eq(g.total_size, (uint64_t)g.ctl_off + 4096);
     cr_assert_leq(g.total_size, SCHEDRT_SHM_MAX_SIZE);
   }
   struct schedrt_shm_geometry g;
-  cr_assert_eq(schedrt_shm_geometry(0, 4096, &g), -EINVAL);
-  cr_assert_eq(schedrt_shm_geometry(SCHEDRT_SHM_MAX_WORKERS + 1, 4096, &g), -EINVAL);
-  cr_assert_eq(schedrt_shm_geometry(4, 3000, &g), -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(0, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(SCHEDRT_SHM_MAX_WORKERS + 1, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g),
+               -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(4, SCHEDRT_SHM_SITES_DEFAULT, 3000, &g), -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(4, 0, 4096, &g), -EINVAL);
+  cr_assert_eq(schedrt_shm_geometry(4, SCHEDRT_SHM_MAX_SITES + 1, 4096, &g), -EINVAL);
+  /* The most sites for the most workers would pass the size limit: the
+   * runtime then halves the table (metrics_segment.c). */
+  cr_assert_eq(schedrt_shm_geometry(SCHEDRT_SHM_MAX_WORKERS, SCHEDRT_SHM_MAX_SITES, 4096, &g), -E2BIG);
 }
 
 Test(metrics_layout, names_round_trip_and_reject_garbage) {
@@ -109,7 +122,7 @@ Test(metrics_layout, formatted_header_is_self_describing) {
   cr_assert_eq(memcmp(h->magic, "SCHEDRT\0", 8), 0);
   cr_assert_eq(h->byte_order, 0x01020304u);
   cr_assert_eq(h->layout_major, SCHEDRT_SHM_MAJOR);
-  cr_assert_eq(h->layout_minor, 4);
+  cr_assert_eq(h->layout_minor, 5);
   cr_assert_eq(h->desc_count, SCHEDRT_M__COUNT);
   cr_assert_eq(h->hist_buckets, SCHEDRT_HIST_BUCKETS);
   cr_assert_eq(atomic_load(&h->state), SCHEDRT_SHM_STATE_READY);
@@ -209,15 +222,20 @@ Test(metrics_layout, sizes_quoted_in_the_protocol_document) {
    * checks its arithmetic against these. */
   struct schedrt_shm_geometry g;
   cr_assert_eq(SCHEDRT_M__COUNT, 34, "layout 2.4's descriptors: update the document's example");
-  cr_assert_eq(schedrt_shm_geometry(4, 4096, &g), 0);
+  cr_assert_eq(schedrt_shm_geometry(4, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);
   cr_assert_eq(g.slot_off, 5504u);
   cr_assert_eq(g.hist_off, 7040u);
-  cr_assert_eq(g.ctl_off, 12288u);
-  cr_assert_eq(g.total_size, 16384u);
-  cr_assert_eq(schedrt_shm_geometry(64, 4096, &g), 0);
+  cr_assert_eq(g.sites_off, 11136u);
+  cr_assert_eq(g.sites_size, 57472u);
+  cr_assert_eq(g.site_ctr_off, 16512u);
+  cr_assert_eq(g.site_block_stride, 8192u);
+  cr_assert_eq(g.ctl_off, 69632u);
+  cr_assert_eq(g.total_size, 73728u);
+  cr_assert_eq(schedrt_shm_geometry(64, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);
   cr_assert_eq(g.hist_off, 30080u);
-  cr_assert_eq(g.ctl_off, 98304u);
-  cr_assert_eq(g.total_size, 102400u);
-  cr_assert_eq(schedrt_shm_geometry(1, 4096, &g), 0);
-  cr_assert_eq(g.total_size, 12288u);
+  cr_assert_eq(g.sites_off, 95616u);
+  cr_assert_eq(g.ctl_off, 647168u);
+  cr_assert_eq(g.total_size, 651264u);
+  cr_assert_eq(schedrt_shm_geometry(1, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);
+  cr_assert_eq(g.total_size, 45056u);
 }

@@ -379,6 +379,43 @@ SCHEDRT_NODISCARD int schedrt_snapshot_value(const schedrt_snapshot *s, int metr
 SCHEDRT_NODISCARD int schedrt_snapshot_raw(const schedrt_reader *r, size_t desc_index, uint32_t worker,
                                            uint32_t bucket, uint64_t *value);
 
+/* ----------------------------------------------------------- spawn sites */
+
+/*
+ * One spawn site of a layout 2.5 segment: where tasks were spawned (the
+ * runtime interns each file, line and function on its first spawn) and its
+ * counters (SCHEDRT_SITE_COUNTERS in metrics_def.h: spawned, ended, polls,
+ * busy_ns and sched_latency_ns, the last two only with per-poll timing),
+ * summed over the workers and the threads that are not workers. alive is
+ * spawned - ended; the ends are read before the spawns, so it never counts
+ * a task that ended as alive, nor goes below zero. The counters are live:
+ * each one exact, two of them not taken at one instant.
+ */
+typedef struct schedrt_site_snap {
+  uint32_t index;    /* in the segment's table */
+  uint32_t overflow; /* 1: the row of the sites that found the table full (file, func empty) */
+  uint32_t line;
+  char file[57]; /* the tail of the path, printable */
+  char func[41];
+  char name[25]; /* the name of the first task spawned there, if it had one */
+#define SCHEDRT__RSITE_FIELD(id, kind, off, unit, help, timing) uint64_t id;
+  SCHEDRT_SITE_COUNTERS(SCHEDRT__RSITE_FIELD)
+#undef SCHEDRT__RSITE_FIELD
+  uint64_t alive;
+} schedrt_site_snap;
+
+/* The sites the segment has room for, its overflow row included: the most
+ * schedrt_reader_sites can return. 0 for a writer older than layout 2.5. */
+uint32_t schedrt_reader_site_cap(const schedrt_reader *r);
+/*
+ * The sites published so far into out[0 .. cap), in the order the runtime
+ * met them, then the overflow row if it counted a task; *n receives how
+ * many. -ENOENT: the writer publishes no sites (layout < 2.5);
+ * SCHEDRT_ECHANGED: the object was truncated.
+ */
+SCHEDRT_NODISCARD int schedrt_reader_sites(schedrt_reader *r, schedrt_site_snap *out, uint32_t cap,
+                                           uint32_t *n);
+
 /* -------------------------------------------------------------- liveness */
 
 /*

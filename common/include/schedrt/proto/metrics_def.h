@@ -143,6 +143,21 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
   X(poll_time, HISTOGRAM, 0, uint64_t, "ns", "poll duration (needs SCHEDRT_TIMING)", LIVE)                   \
   X(sched_latency, HISTOGRAM, 512, uint64_t, "ns", "woken to polled latency (needs TIMING)", LIVE)
 
+/*
+ * Per spawn site (layout 2.5, the sites region of shm_layout.h): the
+ * counters each writer keeps for every site, X(id, kind, offset, unit, help,
+ * timing). offset is inside one site's counter record; timing 1: counted only
+ * with per-poll timing (SCHEDRT_TIMING=1), else 0. `ended` counts tasks that
+ * completed or were cancelled: a site's alive tasks are spawned - ended.
+ * Append only, at the next free offset below the record size.
+ */
+#define SCHEDRT_SITE_COUNTERS(X)                                                                             \
+  X(spawned, COUNTER, 0, "tasks", "tasks spawned at this site", 0)                                           \
+  X(ended, COUNTER, 8, "tasks", "tasks of this site that completed or were cancelled", 0)                    \
+  X(polls, COUNTER, 16, "polls", "polls of this site's tasks", 0)                                            \
+  X(busy_ns, COUNTER, 24, "ns", "time spent in polls of this site's tasks", 1)                               \
+  X(sched_latency_ns, COUNTER, 32, "ns", "sum of this site's woken-to-polled latencies", 1)
+
 /* Region codes stored in descriptors. */
 enum schedrt_shm_region {
   SCHEDRT_REGION_WSLOT = 0,

@@ -16,6 +16,8 @@
  *   descriptors  after the bounds, 128-aligned: desc_count x 128 bytes
  *   worker slots 128-aligned: max_workers x slot_stride (384)
  *   histograms   128-aligned: max_workers x hist_stride (1024)
+ *   spawn sites  128-aligned (2.5): a region header, site_cap descriptors
+ *                and max_workers + 1 counter blocks (struct schedrt_shm_sites)
  *   control page page-aligned, one page: dump requests (proto/control.h)
  */
 #ifndef SCHEDRT_PROTO_SHM_LAYOUT_H
@@ -39,9 +41,10 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
  * watchdog's saved dumps in the header. 2.3: budget_forced_yields (worker)
  * and the blocking pool's global metrics. 2.4: long polls: the header's
  * long_poll_ms and long_poll_watch_us, the worker metrics long_polls and
- * last_long_poll_ns (written by the monitor). */
+ * last_long_poll_ns (written by the monitor). 2.5: the spawn-site region
+ * (header sites_off and sites_size). */
 #define SCHEDRT_SHM_MAJOR 2
-#define SCHEDRT_SHM_MINOR 4
+#define SCHEDRT_SHM_MINOR 5
 
 /* Header state: READY is stored last, with release (after everything else). */
 enum {
@@ -129,7 +132,10 @@ struct schedrt_shm_header {
    * polls, in microseconds (0 when long_poll_ms is 0). */
   uint32_t long_poll_watch_us; /* 300 */
   char saved_dir[192];         /* 304 absolute, NUL-terminated; "" when off or too long */
-  uint64_t resv[2];            /* 496 .. 512 zero */
+  /* 2.5: the spawn-site region (0 and 0: an older writer). */
+  uint32_t sites_off;  /* 496 128-aligned */
+  uint32_t sites_size; /* 500 */
+  uint64_t resv;       /* 504 .. 512 zero */
 };
 
 _Static_assert(offsetof(struct schedrt_shm_header, magic) == 0, "layout");
@@ -179,7 +185,9 @@ _Static_assert(offsetof(struct schedrt_shm_header, long_poll_ms) == 292, "layout
 _Static_assert(offsetof(struct schedrt_shm_header, saved_dumps) == 296, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, long_poll_watch_us) == 300, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, saved_dir) == 304, "layout");
-_Static_assert(offsetof(struct schedrt_shm_header, resv) == 496, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, sites_off) == 496, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_header, sites_size) == 500, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_header, resv) == 504, "layout");
 _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "layout");
 
 /* The minimum header a reader of this major needs (up to hist_spacing). */
@@ -381,17 +389,112 @@ _Static_assert(offsetof(struct schedrt_shm_desc, offset) == 120, "layout");
 _Static_assert(offsetof(struct schedrt_shm_desc, count) == 124, "layout");
 _Static_assert(sizeof(struct schedrt_shm_desc) == SCHEDRT_SHM_DESC_SIZE, "layout");
 
+/* ----------------------------------------------------------- spawn sites */
+
+/*
+ * Layout 2.5. The runtime interns each spawn site (file, line, function) the
+ * first time a task is spawned there and counts, per site, what
+ * SCHEDRT_SITE_COUNTERS lists. The region:
+ *   [0, 64)            struct schedrt_shm_sites
+ *   desc_off           site_cap x desc_size (128): struct schedrt_shm_site_desc;
+ *                      the last one (site_cap - 1) is the overflow row, which
+ *                      counts the sites that found the table full
+ *   ctr_off            nblocks x block_stride: one block per worker (index
+ *                      = worker), then one for threads that are not workers;
+ *                      a block is site_cap x ctr_size (64) bytes, the
+ *                      record of site i at i x ctr_size
+ * A worker's block is written by that worker alone (load, add, store; no
+ * read-modify-write, no section); the last block by any thread with atomic
+ * adds. A site's value is the sum over the blocks. `ended` is stored with
+ * release after the task's end, and a task ends after its spawn was counted:
+ * a reader that loads every block's `ended` (acquire) before any `spawned`
+ * never sees more ended than spawned tasks.
+ * A descriptor is written once, before `count` covers it (release): a
+ * reader reads descriptors [0, count) after an acquire load of count, and
+ * the overflow row's (written before READY) always.
+ */
+#define SCHEDRT_SHM_SITES_HDR_SIZE 64u
+#define SCHEDRT_SHM_SITE_DESC_SIZE 128u
+#define SCHEDRT_SHM_SITE_CTR_SIZE 64u
+#define SCHEDRT_SHM_SITE_FILE_LEN 56u /* the path's tail, NUL-padded */
+#define SCHEDRT_SHM_SITE_FUNC_LEN 40u
+#define SCHEDRT_SHM_SITE_NAME_LEN 24u  /* the first task's name, NUL-padded */
+#define SCHEDRT_SHM_SITES_DEFAULT 128u /* descriptors, the overflow row included */
+#define SCHEDRT_SHM_MAX_SITES 4096u    /* what a reader accepts */
+#define SCHEDRT_SHM_SITE_F_OVERFLOW 1u /* descriptor flags: the overflow row */
+
+struct schedrt_shm_sites {
+  _Atomic uint32_t count; /*  0 sites published, overflow row excluded (< site_cap) */
+  uint32_t site_cap;      /*  4 descriptors, overflow row included (>= 1) */
+  uint32_t desc_off;      /*  8 from the region's start, 128-aligned */
+  uint32_t desc_size;     /* 12 128 */
+  uint32_t ctr_off;       /* 16 from the region's start, 128-aligned */
+  uint32_t ctr_size;      /* 20 bytes per site record (64) */
+  uint32_t block_stride;  /* 24 bytes per block: site_cap x ctr_size, rounded up to 128 */
+  uint32_t nblocks;       /* 28 max_workers + 1 */
+  uint32_t ctr_count;     /* 32 counters in a record (SCHEDRT_SITE_COUNTERS) */
+  uint32_t resv[7];       /* 36 .. 64 zero */
+};
+_Static_assert(offsetof(struct schedrt_shm_sites, count) == 0, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, site_cap) == 4, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, desc_off) == 8, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, desc_size) == 12, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, ctr_off) == 16, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, ctr_size) == 20, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, block_stride) == 24, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, nblocks) == 28, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_sites, ctr_count) == 32, "layout 2.5");
+_Static_assert(sizeof(struct schedrt_shm_sites) == SCHEDRT_SHM_SITES_HDR_SIZE, "layout 2.5");
+
+/* Strings as NUL-padded bytes in 64-bit words: written after READY, so atomics too. */
+struct schedrt_shm_site_desc {
+  _Atomic uint32_t line;                                 /*   0 */
+  _Atomic uint32_t flags;                                /*   4 SCHEDRT_SHM_SITE_F_* */
+  _Atomic uint64_t func[SCHEDRT_SHM_SITE_FUNC_LEN / 8u]; /*   8 */
+  _Atomic uint64_t file[SCHEDRT_SHM_SITE_FILE_LEN / 8u]; /*  48 */
+  _Atomic uint64_t name[SCHEDRT_SHM_SITE_NAME_LEN / 8u]; /* 104 .. 128 */
+};
+_Static_assert(offsetof(struct schedrt_shm_site_desc, line) == 0, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_site_desc, flags) == 4, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_site_desc, func) == 8, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_site_desc, file) == 48, "layout 2.5");
+_Static_assert(offsetof(struct schedrt_shm_site_desc, name) == 104, "layout 2.5");
+_Static_assert(sizeof(struct schedrt_shm_site_desc) == SCHEDRT_SHM_SITE_DESC_SIZE, "layout 2.5");
+
+/* One site's counters in one block, from the list (offsets asserted). */
+struct schedrt_shm_site_ctr {
+#define SCHEDRT__SITE_FIELD(id, kind, off, unit, help, timing) _Atomic uint64_t id;
+  SCHEDRT_SITE_COUNTERS(SCHEDRT__SITE_FIELD)
+#undef SCHEDRT__SITE_FIELD
+};
+#define SCHEDRT__SITE_ASSERT(id, kind, off, unit, help, timing)                                              \
+  _Static_assert(offsetof(struct schedrt_shm_site_ctr, id) == (off), "site counter: " #id);
+SCHEDRT_SITE_COUNTERS(SCHEDRT__SITE_ASSERT)
+#undef SCHEDRT__SITE_ASSERT
+_Static_assert(sizeof(struct schedrt_shm_site_ctr) <= SCHEDRT_SHM_SITE_CTR_SIZE,
+               "the site record is full: grow SCHEDRT_SHM_SITE_CTR_SIZE (a minor version)");
+enum {
+#define SCHEDRT__ONE_SITE(id, kind, off, unit, help, timing) +1
+  SCHEDRT_SITE__COUNTERS = 0 SCHEDRT_SITE_COUNTERS(SCHEDRT__ONE_SITE),
+#undef SCHEDRT__ONE_SITE
+};
+
 /* ---------------------------------------------------------- computed size */
 
 /* Region offsets for n workers with the default layout, as writers lay it out. */
 struct schedrt_shm_geometry {
   uint32_t bounds_off, desc_off, desc_count, slot_off, hist_off, hist_size, ctl_off, ctl_size;
+  /* The sites region and its parts (from the region's start). */
+  uint32_t sites_off, sites_size, site_cap, site_desc_off, site_ctr_off, site_block_stride;
   uint64_t total_size;
 };
 
 static inline uint32_t schedrt_shm_align_up(uint32_t v, uint32_t a) { return (v + a - 1u) / a * a; }
 
-/* 0, or -EINVAL when n is 0 or too large, or page_size is not a power of two >= 4096. */
-int schedrt_shm_geometry(uint32_t max_workers, uint32_t page_size, struct schedrt_shm_geometry *g);
+/* 0, or -EINVAL when n is 0 or too large, site_cap is 0 or above
+ * SCHEDRT_SHM_MAX_SITES, or page_size is not a power of two >= 4096; -E2BIG
+ * when the segment would exceed SCHEDRT_SHM_MAX_SIZE. */
+int schedrt_shm_geometry(uint32_t max_workers, uint32_t site_cap, uint32_t page_size,
+                         struct schedrt_shm_geometry *g);
 
 #endif /* SCHEDRT_PROTO_SHM_LAYOUT_H */
