@@ -17,6 +17,7 @@ schedrt_unit_test(NAME test_inspect_format SOURCES unit/test_inspect_format.c LI
 schedrt_unit_test(NAME test_inspect_rates SOURCES unit/test_inspect_rates.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_hist SOURCES unit/test_inspect_hist.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_model SOURCES unit/test_inspect_model.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_sites SOURCES unit/test_inspect_sites.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_attach SOURCES unit/test_inspect_attach.c support/shm_fixture.c
                   LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_dump_model SOURCES unit/test_inspect_dump_model.c LIBS ${INSPECT_CORE})
@@ -87,6 +88,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_narrow.sh
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui_narrow PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # The SPAWN SITES table at 80x24 and its leak marks (issue 14).
+  add_test(NAME e2e_inspect_tui_sites
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_sites.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_sites PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
 endif()

@@ -19,11 +19,12 @@ int schedrt__reader_sites_open(struct schedrt_reader *r, const struct schedrt_sh
   uint32_t cap = sh->site_cap, desc_off = sh->desc_off, desc_size = sh->desc_size;
   uint32_t ctr_off = sh->ctr_off, ctr_size = sh->ctr_size, stride = sh->block_stride;
   uint32_t nblocks = sh->nblocks, nctr = sh->ctr_count;
-  if (cap == 0 || cap > SCHEDRT_SHM_MAX_SITES || desc_size < SCHEDRT_SHM_SITE_DESC_SIZE || desc_size % 8 != 0 ||
-      desc_off % 8 != 0 || desc_off < SCHEDRT_SHM_SITES_HDR_SIZE || !schedrt__reader_fits(desc_off, cap, desc_size, size) ||
-      ctr_size == 0 || ctr_size % 8 != 0 || nctr > ctr_size / 8u || ctr_off % 8 != 0 ||
-      ctr_off < SCHEDRT_SHM_SITES_HDR_SIZE || stride % 8 != 0 || (uint64_t)cap * ctr_size > stride ||
-      nblocks == 0 || nblocks > r->max_workers + 1u || !schedrt__reader_fits(ctr_off, nblocks, stride, size))
+  if (cap == 0 || cap > SCHEDRT_SHM_MAX_SITES || desc_size < SCHEDRT_SHM_SITE_DESC_SIZE ||
+      desc_size % 8 != 0 || desc_off % 8 != 0 || desc_off < SCHEDRT_SHM_SITES_HDR_SIZE ||
+      !schedrt__reader_fits(desc_off, cap, desc_size, size) || ctr_size == 0 || ctr_size % 8 != 0 ||
+      nctr > ctr_size / 8u || ctr_off % 8 != 0 || ctr_off < SCHEDRT_SHM_SITES_HDR_SIZE || stride % 8 != 0 ||
+      (uint64_t)cap * ctr_size > stride || nblocks == 0 || nblocks > r->max_workers + 1u ||
+      !schedrt__reader_fits(ctr_off, nblocks, stride, size))
     return SCHEDRT_ECORRUPT;
   r->sites_off = off;
   r->site_cap = cap;
@@ -48,7 +49,8 @@ struct sites_args {
 
 static void read_desc(const struct schedrt_reader *r, uint32_t i, schedrt_site_snap *o) {
   const struct schedrt_shm_site_desc *d =
-      (const struct schedrt_shm_site_desc *)(const void *)(r->base + r->site_desc_off + (size_t)i * r->site_desc_size);
+      (const struct schedrt_shm_site_desc *)(const void *)(r->base + r->site_desc_off +
+                                                           (size_t)i * r->site_desc_size);
   uint64_t w[SCHEDRT_SHM_SITE_FILE_LEN / 8u];
   /* Relaxed: the count's acquire load ordered these after their stores. */
   o->line = atomic_load_explicit((_Atomic uint32_t *)&d->line, memory_order_relaxed);
@@ -93,7 +95,8 @@ static void read_counters(const struct schedrt_reader *r, uint32_t i, schedrt_si
 static int copy_sites(void *arg) {
   struct sites_args *a = arg;
   const struct schedrt_reader *r = a->r;
-  const struct schedrt_shm_sites *sh = (const struct schedrt_shm_sites *)(const void *)(r->base + r->sites_off);
+  const struct schedrt_shm_sites *sh =
+      (const struct schedrt_shm_sites *)(const void *)(r->base + r->sites_off);
   /* Acquire: pairs with the runtime's release store after it wrote the
    * descriptors the count covers. The overflow row is never counted. */
   uint32_t count = atomic_load_explicit((_Atomic uint32_t *)&sh->count, memory_order_acquire);

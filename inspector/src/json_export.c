@@ -82,6 +82,53 @@ static json_t *json_stuck_task(const worker_view *v) {
   return o;
 }
 
+json_t *json_text(const char *s) {
+  json_t *j = json_string(s ? s : "");
+  if (j)
+    return j;
+  /* Not UTF-8 (bytes another process wrote): the ASCII part, the rest as '?'. */
+  char buf[512];
+  size_t i = 0;
+  for (; s[i] && i + 1 < sizeof(buf); i++)
+    buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+  buf[i] = '\0';
+  return json_string(buf);
+}
+
+/* The spawn sites in the table's order, every counter of the list, with their rates and the leak mark;
+ * null for a writer that publishes none (layout < 2.5). */
+static json_t *json_sites(const site_model *sm) {
+  if (!sm->cap)
+    return json_null();
+  json_t *a = json_array();
+  for (uint32_t i = 0; i < sm->cap; i++) {
+    const site_view *v = &sm->v[i];
+    if (!v->present)
+      continue;
+    json_t *so = json_object();
+    json_object_set_new(so, "index", json_integer(v->s.index));
+    json_object_set_new(so, "overflow", json_boolean(v->s.overflow));
+    if (!v->s.overflow) {
+      json_object_set_new(so, "file", json_text(v->s.file));
+      json_object_set_new(so, "line", json_integer(v->s.line));
+      json_object_set_new(so, "func", json_text(v->s.func));
+      json_object_set_new(so, "name", json_text(v->s.name));
+    }
+#define S_FIELD(id, kind, off, unit, help, timing)                                                           \
+  json_object_set_new(so, #id, json_integer((json_int_t)v->s.id));
+    SCHEDRT_SITE_COUNTERS(S_FIELD)
+#undef S_FIELD
+    json_object_set_new(so, "alive", json_integer((json_int_t)v->s.alive));
+    json_object_set_new(so, "spawned_per_s", json_rate(v->spawn_rate));
+    json_object_set_new(so, "polls_per_s", json_rate(v->poll_rate));
+    json_object_set_new(so, "busy_pct", json_rate(v->busy_pct));
+    json_object_set_new(so, "mean_sched_latency_ns", json_rate(v->latency_ns));
+    json_object_set_new(so, "leak_suspect", json_boolean(v->leak));
+    json_array_append_new(a, so);
+  }
+  return a;
+}
+
 json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64_t now_real) {
   const schedrt_snapshot *s = model_current(m);
   const global_view *g = &m->g;
@@ -143,6 +190,7 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
     json_array_append_new(ws, wo);
   }
   json_object_set_new(o, "workers", ws);
+  json_object_set_new(o, "sites", json_sites(&m->sites));
   return o;
 }
 

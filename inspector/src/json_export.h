@@ -30,6 +30,8 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
 
 /* Writes j to f (compact on one line, or indented) and a newline; steals j. 0 or -EIO. */
 int json_emit(json_t *j, FILE *f, int compact);
+/* A JSON string of s (NULL: ""), with bytes that are not UTF-8 as '?' (text from another process). */
+json_t *json_text(const char *s);
 
 /* A JSON number for a double, null for NAN/infinity (which JSON cannot hold). */
 json_t *json_rate(double v);

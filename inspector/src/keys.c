@@ -21,6 +21,8 @@ const key_binding keys_top[] = {
     {'s', "s", ACT_SORT, "sort workers by the next column (worker, depth, polls, steals, busy, running)",
      "Sort"},
     {'r', "r", ACT_REVERSE, "reverse the sort order", NULL},
+    {'S', "S", ACT_SITE_SORT,
+     "sort spawn sites by the next column (alive, spawn/s, polls/s, busy, latency, site)", "Sites"},
     {KEY_UP, "Up", ACT_UP, "select a worker", NULL},
     {'k', "k", ACT_UP, NULL, NULL},
     {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},

@@ -34,6 +34,7 @@ typedef enum inspect_action {
   ACT_REDRAW,
   ACT_COMPARE,   /* live view: compare the last two dumps */
   ACT_ATTENTION, /* dump viewer: tasks needing attention first / only / in place */
+  ACT_SITE_SORT, /* live view: sort the spawn sites by the next column */
 } inspect_action;
 
 typedef struct key_binding {

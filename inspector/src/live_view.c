@@ -249,6 +249,10 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s%s", worker_sort_name(lv->sort),
            lv->sort_reverse ? ", reversed" : "");
     break;
+  case ACT_SITE_SORT:
+    lv->site_sort = site_sort_next(lv->site_sort);
+    status(lv, CRT_STATUS_INFO, 2000000000ull, "spawn sites sorted by %s", site_sort_name(lv->site_sort));
+    break;
   case ACT_REVERSE:
     lv->sort_reverse = !lv->sort_reverse;
     status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s, %s", worker_sort_name(lv->sort),

@@ -39,6 +39,8 @@ typedef struct live_view {
   uint32_t scroll;     /* first worker row shown */
   uint32_t selected;   /* selected row (display position) */
   uint32_t table_rows; /* worker rows that fit: set by the last draw, for paging */
+  /* The spawn-site table (model.sites) under the workers. */
+  site_sort_key site_sort;
   /* Status line. */
   char status[512];
   crt_elem status_elem;

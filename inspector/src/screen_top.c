@@ -11,6 +11,7 @@
 #include "format.h"
 #include "live_view.h"
 #include "rates.h"
+#include "sites_table.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -450,8 +451,24 @@ void screen_top_draw(live_view *s) {
   int avail = left - srows - found_rows - status_rows;
   if (avail < 1)
     avail = 1;
-  s->table_rows = (uint32_t)avail;
   uint32_t n = g->nworkers;
+  /* The spawn sites go right under the workers' rows and take what those leave, at most half when
+   * both want more; the table needs a blank row, its title, its heads and a site row at least. */
+  int want_sites = sites_table_rows(&s->model.sites), site_rows = 0, total = avail;
+  if (want_sites) {
+    int wrows = total - want_sites - 1;
+    wrows = wrows > total / 2 ? wrows : total / 2;
+    if (wrows > (int)n)
+      wrows = (int)n;
+    site_rows = total - wrows;
+    if (site_rows > want_sites + 1)
+      site_rows = want_sites + 1;
+    if (site_rows < 4)
+      site_rows = 0;
+    else
+      avail = wrows;
+  }
+  s->table_rows = (uint32_t)avail;
   if (s->selected >= n && n)
     s->selected = n - 1;
   /* Keep the selection visible. */
@@ -472,6 +489,10 @@ void screen_top_draw(live_view *s) {
     w_printf(y + avail - 1, COLS - 12, 12, CRT_DIM, " %u-%u/%u ", s->scroll + 1, s->scroll + (uint32_t)avail,
              n);
   y += avail;
+  if (site_rows) {
+    sites_table_draw(&s->model.sites, s->site_sort, y + 1, site_rows - 1);
+    y += total - avail;
+  }
   y += draw_stuck(s, y, nstuck);
   if (found_rows) {
     draw_wrapped(y, 1, 2, found_rows, CRT_STATUS_ERR, found);

@@ -50,6 +50,9 @@ int model_init(inspect_model *m, const schedrt_reader *r, uint64_t stuck_ns) {
   if (!err)
     err = model_set_buckets(m, info->hist_upper_ns, info->hist_buckets,
                             (info->features & SCHEDRT_SHM_F_TIMING) != 0);
+  if (!err)
+    err =
+        site_model_init(&m->sites, schedrt_reader_site_cap(r), (info->features & SCHEDRT_SHM_F_TIMING) != 0);
   if (err)
     model_fini(m);
   return err;
@@ -109,6 +112,7 @@ void model_fini(inspect_model *m) {
   free(m->w);
   free(m->hist);
   free(m->bucket_last);
+  site_model_fini(&m->sites);
   memset(m, 0, sizeof(*m));
 }
 
@@ -326,6 +330,10 @@ int model_refresh(inspect_model *m, schedrt_reader *r, unsigned snap_flags) {
   if (err && err != SCHEDRT_ETORN)
     return err;
   model_advance(m);
+  /* Frozen with the rest once the target is gone. A failed read keeps the
+   * last sites: the snapshot's own result says what went wrong. */
+  if (!m->g.target_gone || m->sites.taken_ns == 0)
+    (void)site_model_refresh(&m->sites, r, m->g.taken_ns, m->g.uptime_ns);
   return err;
 }
 

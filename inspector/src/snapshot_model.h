@@ -16,6 +16,7 @@
 
 #include "hist.h"
 #include "schedrt/reader.h"
+#include "site_model.h"
 
 #define MODEL_HISTORY 128u /* depth samples kept per worker */
 #define MODEL_HIST_PERIOD_NS (500u * 1000u * 1000u)
@@ -107,6 +108,9 @@ typedef struct inspect_model {
   uint64_t bucket_upper[SCHEDRT_READER_MAX_BUCKETS];
   uint64_t *bucket_last; /* [max_workers][SCHEDRT_M__HIST_COUNT][nbuckets]: the last interval's counts */
   global_view g;
+  /* Spawn sites (layout 2.5), read with every model_refresh; empty (cap 0)
+   * for an older writer and in model_init_raw's models until set up. */
+  site_model sites;
 } inspect_model;
 
 /* For a reader's segment. 0 or -ENOMEM. stuck_ns 0: the default. */

@@ -47,12 +47,13 @@ void schedrt__sites_init(schedrt_runtime *rt, unsigned char *base) {
   st->cap = g->site_cap;
   for (uint32_t i = 0; i < rt->nworkers; i++) {
     struct schedrt__wmetrics *m = &rt->workers[i].m;
-    m->site_ctr = (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)i * g->site_block_stride);
+    m->site_ctr =
+        (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)i * g->site_block_stride);
     /* The empty cache entry (no file, line 0) is what the table answers for it. */
     m->site_idx = st->cap - 1u;
   }
-  st->foreign =
-      (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)rt->nworkers * g->site_block_stride);
+  st->foreign = (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off +
+                                             (size_t)rt->nworkers * g->site_block_stride);
   /* Four keys per site, at most three quarters used: short probes, and room
    * for a site's other copies of its file string. */
   uint32_t nkeys = 8;

@@ -12,6 +12,9 @@
  *                     (schedrt_handle_poll), the last the first's: a deadlock
  *   --lost-wake       "lost-waker": takes its only waker and drops it, then returns PENDING
  *   --lock-deadlock   "lock-a" holds mutex A and waits for B, "lock-b" holds B and waits for A
+ *   --leak            a scripted leak for the spawn-site table: "leak-spawner" spawns, every 100 ms,
+ *                     a "leaked" task (site leak_one) that waits on a notify nobody notifies, and a
+ *                     "churn" task (site churn_one) that ends at its first poll
  *   --phases          a script for `diff`: "stay-0".."stay-2" wait on a notify nobody notifies,
  *                     "short-0", "short-1" on another; SIGUSR1 notifies the shorts, joins them
  *                     (they finished), spawns "new-0", "new-1" (waiting like the stays) and
@@ -144,6 +147,49 @@ static schedrt_poll notify_task(schedrt_task *task, void *arg) {
     atomic_fetch_add(&settled, 1);
   }
   return SCHEDRT_PENDING;
+}
+
+/* A leaked task: waits for good (its record is freed when the runtime drops it). */
+static schedrt_poll leaked_task(schedrt_task *task, void *arg) {
+  uint64_t *ticket = arg;
+  if (atomic_load(&stopping) || schedrt_notify_wait(idle_notify, task, ticket) == SCHEDRT_READY)
+    return SCHEDRT_READY;
+  schedrt_await(task, "leaked-wait");
+  return SCHEDRT_PENDING;
+}
+
+static schedrt_poll churn_task(schedrt_task *task, void *arg) {
+  (void)task;
+  (void)arg;
+  return SCHEDRT_READY;
+}
+
+static void leak_one(schedrt_task *task) {
+  uint64_t *ticket = calloc(1, sizeof(*ticket));
+  if (ticket && schedrt_spawn_ex(schedrt_task_runtime(task), leaked_task, ticket,
+                                 &(schedrt_spawn_opts){.name = "leaked", .drop = free}, NULL) != 0)
+    free(ticket);
+}
+
+static void churn_one(schedrt_task *task) {
+  int err = schedrt_spawn_ex(schedrt_task_runtime(task), churn_task, NULL,
+                             &(schedrt_spawn_opts){.name = "churn"}, NULL);
+  if (err && err != -ESHUTDOWN)
+    fprintf(stderr, "inspect_target: churn: %s\n", schedrt_strerror(err));
+}
+
+/* Every 100 ms: one leaked task and one that ends at once. */
+static schedrt_poll leak_spawner_task(schedrt_task *task, void *arg) {
+  uint64_t *deadline = arg;
+  for (;;) {
+    if (atomic_load(&stopping))
+      return SCHEDRT_READY;
+    schedrt_await(task, "leak-tick");
+    if (schedrt_sleep(task, deadline, 100ull * 1000 * 1000) == SCHEDRT_PENDING)
+      return SCHEDRT_PENDING;
+    leak_one(task);
+    churn_one(task);
+  }
 }
 
 static schedrt_poll ticker_task(schedrt_task *task, void *arg) {
@@ -279,7 +325,7 @@ static int next_phase(scene *sc) {
 int main(int argc, char **argv) {
   uint32_t workers = 3, nidle = 20;
   long exit_after_ms = 0;
-  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0, lock_deadlock = 0;
+  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0, lock_deadlock = 0, leak = 0;
   const char *name = "target";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workers") == 0)
@@ -302,6 +348,8 @@ int main(int argc, char **argv) {
       lock_deadlock = 1;
     else if (strcmp(argv[i], "--lost-wake") == 0)
       lost_wake = 1;
+    else if (strcmp(argv[i], "--leak") == 0)
+      leak = 1;
     else if (strcmp(argv[i], "--phases") == 0)
       phases = 1;
     else {
@@ -332,7 +380,7 @@ int main(int argc, char **argv) {
   }
   int status = 0;
   notify_waiter *idle = calloc((size_t)nidle + 1, sizeof(*idle));
-  uint64_t *state = calloc(2, sizeof(uint64_t));
+  uint64_t *state = calloc(3, sizeof(uint64_t));
   char tname[24];
   for (uint32_t i = 0; i < nidle; i++) {
     snprintf(tname, sizeof(tname), "idle-%u", i);
@@ -348,6 +396,8 @@ int main(int argc, char **argv) {
   if (deadlock && start_deadlock(&sc))
     status = 1;
   if (lock_deadlock && start_lock_deadlock(&sc))
+    status = 1;
+  if (leak && spawn_named(&sc, leak_spawner_task, &state[2], "leak-spawner", NULL))
     status = 1;
   if (lost_wake) {
     sc.want++;

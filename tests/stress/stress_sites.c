@@ -88,8 +88,8 @@ static void check_read(const schedrt_site_snap *s, uint32_t n, struct seen *prev
     if (p->valid) {
       STRESS_CHECK(s[i].spawned >= p->spawned && s[i].ended >= p->ended && s[i].polls >= p->polls,
                    "site %u went back", k);
-      STRESS_CHECK(strcmp(p->file, s[i].file) == 0 && p->line == s[i].line, "site %u changed from %s:%u to %s:%u",
-                   k, p->file, p->line, s[i].file, s[i].line);
+      STRESS_CHECK(strcmp(p->file, s[i].file) == 0 && p->line == s[i].line,
+                   "site %u changed from %s:%u to %s:%u", k, p->file, p->line, s[i].file, s[i].line);
     }
     *p = (struct seen){1, s[i].spawned, s[i].ended, s[i].polls, "", s[i].line};
     memcpy(p->file, s[i].file, sizeof(p->file));
