@@ -25,6 +25,8 @@ struct om_target {
   schedrt_snapshot snap;
   schedrt_reader_desc *desc; /* a copy of the segment's descriptor table */
   size_t ndesc;
+  schedrt_site_snap *sites; /* [schedrt_reader_site_cap]: read with each snapshot */
+  uint32_t nsites;
 };
 
 void om_targets_init(om_targets *t, const char *shm_dir, pid_t pid, size_t max_targets) {
@@ -38,9 +40,12 @@ static void target_close(om_target *x) {
   schedrt_snapshot_fini(&x->snap);
   schedrt_reader_close(x->reader);
   free(x->desc);
+  free(x->sites);
   x->reader = NULL;
   x->desc = NULL;
   x->ndesc = 0;
+  x->sites = NULL;
+  x->nsites = 0;
 }
 
 void om_targets_fini(om_targets *t) {
@@ -107,7 +112,9 @@ static int target_open(om_targets *t, om_target *x, om_skip_reason *why) {
   }
   x->ndesc = schedrt_reader_desc_count(x->reader);
   x->desc = calloc(x->ndesc ? x->ndesc : 1, sizeof(*x->desc));
-  if (!x->desc || schedrt_snapshot_init(x->reader, &x->snap)) {
+  uint32_t cap = schedrt_reader_site_cap(x->reader);
+  x->sites = cap ? calloc(cap, sizeof(*x->sites)) : NULL;
+  if (!x->desc || (cap && !x->sites) || schedrt_snapshot_init(x->reader, &x->snap)) {
     target_close(x);
     return -ENOMEM;
   }
@@ -122,6 +129,9 @@ static int target_read(om_target *x, om_skip_reason *why) {
   const schedrt_segment_info *in = schedrt_reader_info(x->reader);
   unsigned flags = (in->features & SCHEDRT_SHM_F_TIMING) ? SCHEDRT_SNAP_HISTOGRAMS : 0;
   int err = schedrt_snapshot_take(x->reader, flags, &x->snap);
+  /* No sites (an older writer, or a failed read) is no reason to leave the runtime out. */
+  if (!x->sites || schedrt_reader_sites(x->reader, x->sites, schedrt_reader_site_cap(x->reader), &x->nsites))
+    x->nsites = 0;
   /* A torn worker is left out by the renderer; the rest of the runtime is good. */
   if (err && err != SCHEDRT_ETORN) {
     *why = OM_SKIP_UNREADABLE;
@@ -187,7 +197,9 @@ int om_targets_collect(om_targets *t, om_scrape_stats *st) {
                                       .desc = x->desc,
                                       .ndesc = x->ndesc,
                                       .snap = &x->snap,
-                                      .reader = x->reader};
+                                      .reader = x->reader,
+                                      .sites = x->sites,
+                                      .nsites = x->nsites};
   }
   return 0;
 }

@@ -280,6 +280,101 @@ static void family_samples(obuf *b, const om_family *f, const om_source *s, size
   }
 }
 
+/* ---------------------------------------------------------- spawn sites */
+
+/* The site families: every counter of the list, then the alive gauge. */
+enum {
+#define SF_ENUM(id, kind, off, unit, help, timing) SF_##id,
+  SCHEDRT_SITE_COUNTERS(SF_ENUM)
+#undef SF_ENUM
+      SF_alive,
+  SF__COUNT
+};
+
+typedef struct site_family {
+  om_family f;
+  int timing; /* only from segments that record it */
+} site_family;
+
+/* Family i, named by the rule of the descriptors' (as if each were a global metric "site_<id>"). */
+static void site_family_of(size_t i, site_family *out) {
+  static const struct {
+    const char *id, *unit, *help;
+    schedrt_metric_kind kind;
+    int timing;
+  } defs[SF__COUNT] = {
+#define SF_DEF(id, kind, off, unit, help, timing) {#id, unit, help, SCHEDRT_METRIC_##kind, timing},
+      SCHEDRT_SITE_COUNTERS(SF_DEF)
+#undef SF_DEF
+          {"alive", "tasks", "tasks of this spawn site spawned and not ended", SCHEDRT_METRIC_GAUGE, 0},
+  };
+  schedrt_reader_desc d;
+  memset(&d, 0, sizeof(d));
+  snprintf(d.name, sizeof(d.name), "site_%s", defs[i].id);
+  snprintf(d.unit, sizeof(d.unit), "%s", defs[i].unit);
+  snprintf(d.help, sizeof(d.help), "%s", defs[i].help);
+  d.kind = defs[i].kind;
+  d.scope = SCHEDRT_SCOPE_GLOBAL;
+  (void)family_of(&d, &out->f); /* the list's names are identifiers: it cannot fail */
+  out->timing = defs[i].timing;
+}
+
+static uint64_t site_value(const schedrt_site_snap *s, size_t i) {
+  switch (i) {
+#define SF_VAL(id, kind, off, unit, help, timing)                                                            \
+  case SF_##id:                                                                                              \
+    return s->id;
+    SCHEDRT_SITE_COUNTERS(SF_VAL)
+#undef SF_VAL
+  default:
+    return s->alive;
+  }
+}
+
+/* Site k of s gets a label set of its own: among the first OM_MAX_SITES, and not the same file:line and
+ * function as one before it (two files with the same tail). */
+static int site_own_row(const om_source *s, uint32_t k) {
+  const schedrt_site_snap *x = &s->sites[k];
+  if (x->overflow || x->index >= OM_MAX_SITES)
+    return 0;
+  for (uint32_t j = 0; j < k; j++)
+    if (s->sites[j].line == x->line && strcmp(s->sites[j].file, x->file) == 0 &&
+        strcmp(s->sites[j].func, x->func) == 0)
+      return 0;
+  return 1;
+}
+
+static void site_sample(obuf *b, const om_family *f, const om_chunks *c, const char *file, uint32_t line,
+                        const char *func, uint64_t v) {
+  sample_start(b, f, f->kind == SCHEDRT_METRIC_COUNTER ? "_total" : "", c, -1);
+  ob_str(b, ",site=\"");
+  if (file) {
+    ob_escaped(b, file, 1), ob_put(b, ":", 1), ob_u64(b, line);
+  } else {
+    ob_str(b, "other");
+  }
+  ob_str(b, "\",func=\""), ob_escaped(b, func, 1), ob_str(b, "\"}");
+  sample_value(b, f, v);
+}
+
+static void site_samples(obuf *b, const site_family *sf, size_t i, const om_source *s, const om_chunks *c) {
+  if (sf->timing && !(s->info->features & SCHEDRT_SHM_F_TIMING))
+    return; /* zero without per-poll timing: no series rather than one saying "never busy" */
+  uint64_t other = 0;
+  int any_other = 0;
+  for (uint32_t k = 0; k < s->nsites; k++) {
+    if (site_own_row(s, k)) {
+      site_sample(b, &sf->f, c, s->sites[k].file, s->sites[k].line, s->sites[k].func,
+                  site_value(&s->sites[k], i));
+    } else {
+      other += site_value(&s->sites[k], i);
+      any_other = 1;
+    }
+  }
+  if (any_other)
+    site_sample(b, &sf->f, c, NULL, 0, "", other);
+}
+
 /* ------------------------------------------------------------- the whole */
 
 typedef struct om_registry {
@@ -355,27 +450,34 @@ int om_render(const om_source *srcs, size_t n, om_dialect d, size_t max_bytes, o
   om_chunks *ch = calloc(n ? n : 1, sizeof(*ch));
   unsigned char *admitted = calloc(n ? n : 1, 1);
   obuf b = {0};
-  size_t max_fam = 0, used = 0;
+  size_t max_fam = 0, used = 0, nfam = 0;
+  site_family sites[SF__COUNT];
   int err = -ENOMEM;
+  for (size_t i = 0; i < SF__COUNT; i++)
+    site_family_of(i, &sites[i]);
   *out = NULL;
   *len = 0;
   for (size_t s = 0; s < n; s++)
     max_fam += srcs[s].ndesc;
   if (!ch || !admitted || registry_build(&reg, srcs, n, max_fam))
     goto out;
+  /* The descriptors' families, then the spawn sites'. */
+  nfam = reg.n + SF__COUNT;
   for (size_t s = 0; s < n; s++) {
     om_chunks *c = &ch[s];
-    c->off = malloc((reg.n + 1) * sizeof(size_t));
+    c->off = malloc((nfam + 1) * sizeof(size_t));
     if (!c->off)
       goto out;
     source_labels(c, srcs[s].info);
-    for (size_t f = 0; f < reg.n; f++) {
+    for (size_t f = 0; f < nfam; f++) {
       c->off[f] = c->buf.len;
-      int k = reg.desc_of[s * max_fam + f];
+      int k = f < reg.n ? reg.desc_of[s * max_fam + f] : -1;
       if (k >= 0)
         family_samples(&c->buf, &reg.v[f], &srcs[s], (size_t)k, c);
+      else if (f >= reg.n)
+        site_samples(&c->buf, &sites[f - reg.n], f - reg.n, &srcs[s], c);
     }
-    c->off[reg.n] = c->buf.len;
+    c->off[nfam] = c->buf.len;
     if (c->buf.oom)
       goto out;
     /* Whole runtimes or nothing: half of one would mislead more than its absence. */
@@ -389,13 +491,13 @@ int om_render(const om_source *srcs, size_t n, om_dialect d, size_t max_bytes, o
     if (stats)
       stats->exported++;
   }
-  for (size_t f = 0; f < reg.n; f++) {
+  for (size_t f = 0; f < nfam; f++) {
     int any = 0;
     for (size_t s = 0; s < n && !any; s++)
       any = admitted[s] && ch[s].off[f + 1] > ch[s].off[f];
     if (!any)
       continue; /* no family without samples: metadata alone says nothing */
-    family_header(&b, &reg.v[f], d);
+    family_header(&b, f < reg.n ? &reg.v[f] : &sites[f - reg.n].f, d);
     for (size_t s = 0; s < n; s++)
       if (admitted[s])
         ob_put(&b, ch[s].buf.p + ch[s].off[f], ch[s].off[f + 1] - ch[s].off[f]);

@@ -13,7 +13,14 @@
  *   things (tasks, events, ...) are no OpenMetrics unit: the help names
  *   them in brackets.
  * Labels: pid, comm, runtime, runtime_index on every sample, worker on the
- * per-worker ones. No curses, no I/O: the caller writes the text.
+ * per-worker ones.
+ * Spawn sites (layout 2.5) are the families schedrt_site_<counter> of the
+ * site counter list (SCHEDRT_SITE_COUNTERS, the same rule for names and
+ * units) and the gauge schedrt_site_alive, labelled site="file:line" and
+ * func. The label sets are bounded: the first OM_MAX_SITES sites of a
+ * runtime's table (its order never changes, so a series never moves) get
+ * their own, the rest and the overflow row are summed under site="other".
+ * No curses, no I/O: the caller writes the text.
  */
 #ifndef INSPECT_OPENMETRICS_H
 #define INSPECT_OPENMETRICS_H
@@ -39,6 +46,8 @@ typedef enum om_dialect {
 om_dialect om_negotiate(const char *accept);
 
 /* One runtime to expose: its segment's facts and descriptors, and a snapshot. */
+#define OM_MAX_SITES 32u
+
 typedef struct om_source {
   const schedrt_segment_info *info;
   const schedrt_reader_desc *desc; /* the segment's descriptor table, ndesc entries */
@@ -47,6 +56,8 @@ typedef struct om_source {
   /* For the values of descriptors this build does not know (schedrt_snapshot_raw); NULL: they are
    * left out. */
   const schedrt_reader *reader;
+  const schedrt_site_snap *sites; /* schedrt_reader_sites of the same moment; NULL, 0: none */
+  uint32_t nsites;
 } om_source;
 
 /* Why a runtime found on the host is not in an exposition (serve's own metric says how many). */

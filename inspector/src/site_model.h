@@ -42,13 +42,13 @@ typedef enum site_sort_key {
 } site_sort_key;
 
 typedef struct site_model {
-  uint32_t cap;       /* the segment's table (0: it has none) */
-  site_view *v;       /* [cap], by site index */
+  uint32_t cap; /* the segment's table (0: it has none) */
+  site_view *v; /* [cap], by site index */
   schedrt_site_snap *buf;
-  uint32_t npresent;  /* sites in the latest reading */
-  uint32_t nleaks;    /* leak suspects among them */
-  int timing;         /* the segment records busy time and latency */
-  int have_prev;      /* a reading before the latest: rates are known */
+  uint32_t npresent; /* sites in the latest reading */
+  uint32_t nleaks;   /* leak suspects among them */
+  int timing;        /* the segment records busy time and latency */
+  int have_prev;     /* a reading before the latest: rates are known */
   uint64_t taken_ns, prev_ns, period_ns;
 } site_model;
 

@@ -19,11 +19,11 @@ static const struct {
   site_sort_key key;
   int timing; /* shown only when the segment records busy time and latency */
 } cols[NCOLS] = {
-    {"ALIVE", 8, SSORT_ALIVE, 0}, {"SPAWN/s", 9, SSORT_SPAWNS, 0}, {"POLLS/s", 9, SSORT_POLLS, 0},
+    {"ALIVE", 8, SSORT_ALIVE, 0}, {"SPAWN/s", 9, SSORT_SPAWNS, 0},  {"POLLS/s", 9, SSORT_POLLS, 0},
     {"BUSY%", 7, SSORT_BUSY, 1},  {"LATENCY", 9, SSORT_LATENCY, 1},
 };
-#define MARK_W 7     /* " LEAK? " */
-#define SITE_MIN 22  /* "demo_tasks.c:573 conn" */
+#define MARK_W 7    /* " LEAK? " */
+#define SITE_MIN 22 /* "demo_tasks.c:573 conn" */
 
 /* Which columns fit in `width` beside a site column of at least SITE_MIN. */
 static void choose(int width, int timing, int *on, int *site_w) {
@@ -77,7 +77,8 @@ void sites_table_draw(const site_model *m, site_sort_key key, int y, int rows) {
   w_text(y, x, COLS, CRT_LABEL, "SPAWN SITES");
   x += 11;
   if (m->nleaks) {
-    xsnprintf(text, sizeof(text), "  %u leak suspect%s (alive kept growing)", m->nleaks, m->nleaks > 1 ? "s" : "");
+    xsnprintf(text, sizeof(text), "  %u leak suspect%s (alive kept growing)", m->nleaks,
+              m->nleaks > 1 ? "s" : "");
     w_text(y, x, COLS - x, CRT_STATUS_ERR, text);
     x += (int)strlen(text);
   }

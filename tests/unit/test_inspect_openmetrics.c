@@ -201,3 +201,69 @@ Test(openmetrics, accept_negotiation) {
   cr_expect_eq(om_negotiate("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
                OM_OPENMETRICS);
 }
+
+/* Sites i = 0 .. n-1 of a fake runtime: "src/s<i>.c":(10 + i) in f<i>, i + 1 tasks spawned, i ended;
+ * site 36 is the overflow row. */
+static void fake_sites(fake *f, schedrt_site_snap *s, uint32_t n) {
+  memset(s, 0, n * sizeof(*s));
+  for (uint32_t i = 0; i < n; i++) {
+    s[i].index = i;
+    s[i].line = 10 + i;
+    snprintf(s[i].file, sizeof(s[i].file), "src/s%u.c", i);
+    snprintf(s[i].func, sizeof(s[i].func), "f%u", i);
+    s[i].spawned = i + 1;
+    s[i].ended = i;
+    s[i].alive = 1;
+    s[i].busy_ns = 2000000000ull;
+  }
+  s[n - 1].overflow = 1;
+  s[n - 1].file[0] = s[n - 1].func[0] = '\0';
+  f->src.sites = s;
+  f->src.nsites = n;
+}
+
+Test(openmetrics, spawn_sites_with_bounded_labels) {
+  fake f;
+  fake_init(&f, 42, "app", "rt", 0);
+  schedrt_site_snap s[37];
+  fake_sites(&f, s, 37);
+  char *t = render(&f.src, 1, OM_OPENMETRICS, 0, NULL);
+  cr_assert(strstr(t, "# TYPE schedrt_site_spawned counter\n"), "%s", t);
+  cr_assert(strstr(t, "schedrt_site_spawned_total{pid=\"42\",comm=\"app\",runtime=\"rt\",runtime_index=\"0\","
+                      "site=\"src/s3.c:13\",func=\"f3\"} 4\n"));
+  cr_assert(strstr(t, "# TYPE schedrt_site_alive gauge\n"));
+  /* OM_MAX_SITES (32) of their own, the other four (32..35 and the overflow row) summed: 33+34+35+36+37. */
+  cr_assert_eq(count(t, "schedrt_site_spawned_total{"), OM_MAX_SITES + 1);
+  cr_assert(strstr(t, "site=\"other\",func=\"\"} 175\n"), "%s", t);
+  cr_assert(!strstr(t, "src/s32.c"));
+  /* Without timing, no busy series (they would all read 0). */
+  cr_assert(!strstr(t, "schedrt_site_busy"));
+  free(t);
+  fake_init(&f, 42, "app", "rt", 1);
+  fake_sites(&f, s, 37);
+  t = render(&f.src, 1, OM_OPENMETRICS, 0, NULL);
+  cr_assert(strstr(t, "# UNIT schedrt_site_busy_seconds seconds\n"));
+  cr_assert(
+      strstr(t, "schedrt_site_busy_seconds_total{pid=\"42\",comm=\"app\",runtime=\"rt\",runtime_index=\"0\","
+                "site=\"src/s0.c:10\",func=\"f0\"} 2.0\n"),
+      "%s", t);
+  free(t);
+}
+
+Test(openmetrics, a_repeated_site_label_is_folded_into_other) {
+  fake f;
+  fake_init(&f, 42, "app", "rt", 0);
+  schedrt_site_snap s[3];
+  fake_sites(&f, s, 3);
+  s[2].overflow = 0;
+  snprintf(s[1].file, sizeof(s[1].file), "src/s0.c"); /* two files with the same tail, same line, func */
+  s[1].line = 10;
+  snprintf(s[1].func, sizeof(s[1].func), "f0");
+  char *t = render(&f.src, 1, OM_PROMETHEUS, 0, NULL);
+  cr_assert_eq(count(t, "site=\"src/s0.c:10\",func=\"f0\"}"), 4, "one series per site family (no timing)\n%s",
+               t);
+  cr_assert(strstr(t, "schedrt_site_spawned_total{pid=\"42\",comm=\"app\",runtime=\"rt\",runtime_index=\"0\","
+                      "site=\"other\",func=\"\"} 2\n"),
+            "%s", t);
+  free(t);
+}

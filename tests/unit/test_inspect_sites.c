@@ -99,7 +99,7 @@ Test(inspect_sites, rates_busy_and_latency_between_two_readings) {
   site_model_update(&m, &a, 1, 10 * SEC, 10 * SEC);
   cr_assert(isnan(m.v[2].spawn_rate), "one reading: no rate");
   schedrt_site_snap b = site(2, 300, 280, 3000);
-  b.busy_ns = 1000000 + SEC / 4;    /* a quarter of a second busy in 2 s */
+  b.busy_ns = 1000000 + SEC / 4; /* a quarter of a second busy in 2 s */
   b.sched_latency_ns = 50000 + 2000 * 1500;
   site_model_update(&m, &b, 1, 12 * SEC, 12 * SEC);
   cr_assert_float_eq(m.v[2].spawn_rate, 100.0, 1e-9);
