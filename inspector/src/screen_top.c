@@ -289,8 +289,12 @@ static void draw_worker(live_view *s, int y, const layout *l, uint32_t wi, int s
       xsnprintf(task, sizeof(task), "%s", (int)strlen(b) <= l->w_task ? b : "");
     w_text(y, x, l->w_task, row, task);
   } else if (v->long_poll) {
-    /* A long poll the runtime counted since the last refresh, its task not named. */
-    xsnprintf(task, sizeof(task), "long poll %s", fmt_duration(a, sizeof(a), v->long_poll_ns));
+    /* A long poll the runtime counted since the last refresh, its task not named: the words give way
+     * before the figure is cut. */
+    fmt_duration(a, sizeof(a), v->long_poll_ns);
+    xsnprintf(task, sizeof(task), "long poll %s", a);
+    if ((int)strlen(task) > l->w_task)
+      xsnprintf(task, sizeof(task), "long %s", a);
     w_text(y, x, l->w_task, row, task);
   } else {
     w_text(y, x, l->w_task, row == CRT_NORMAL ? CRT_DIM : row, "-");

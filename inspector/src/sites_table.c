@@ -25,9 +25,9 @@ static const struct {
 #define MARK_W 7    /* " LEAK? " */
 #define SITE_MIN 22 /* "demo_tasks.c:573 conn" */
 
-/* Which columns fit in `width` beside a site column of at least SITE_MIN. */
-static void choose(int width, int timing, int *on, int *site_w) {
-  int used = MARK_W;
+/* Which columns fit in `width` beside a site column of at least SITE_MIN and a mark column of mark_w. */
+static void choose(int width, int timing, int mark_w, int *on, int *site_w) {
+  int used = mark_w;
   for (int c = 0; c < NCOLS; c++) {
     on[c] = !cols[c].timing || timing;
     used += on[c] ? cols[c].width : 0;
@@ -66,8 +66,8 @@ static void site_text(char *buf, size_t size, const site_view *v, int width) {
 static const char *num(char *buf, size_t size, double v) { return isfinite(v) ? fmt_si(buf, size, v) : "-"; }
 
 void sites_table_draw(const site_model *m, site_sort_key key, int y, int rows) {
-  int on[NCOLS], site_w;
-  choose(COLS, m->timing, on, &site_w);
+  int on[NCOLS], site_w, mark_w = m->nleaks ? MARK_W : 0;
+  choose(COLS, m->timing, mark_w, on, &site_w);
   uint32_t *order = xmalloc((m->cap ? m->cap : 1) * sizeof(*order));
   uint32_t n = site_model_sorted(m, key, order);
   char a[32], text[320];
@@ -87,7 +87,7 @@ void sites_table_draw(const site_model *m, site_sort_key key, int y, int rows) {
     w_text(y, x, COLS - x, CRT_LABEL, text);
   y++;
   w_clear_row(y, 0, CRT_COLHEAD);
-  x = 0;
+  x = mark_w;
   w_printf(y, x, site_w, key == SSORT_SITE ? CRT_SORTED : CRT_COLHEAD, "%-*s", site_w, "SITE");
   x += site_w;
   for (int c = 0; c < NCOLS; c++) {
@@ -96,8 +96,6 @@ void sites_table_draw(const site_model *m, site_sort_key key, int y, int rows) {
     w_printf(y, x, cols[c].width, key == cols[c].key ? CRT_SORTED : CRT_COLHEAD, "%*s ", cols[c].width - 1,
              cols[c].head);
     x += cols[c].width;
-    if (c == C_ALIVE)
-      x += MARK_W;
   }
   y++;
   /* Sites that do not fit are counted on a last row of their own, never drawn over a row's figures. */
@@ -105,7 +103,9 @@ void sites_table_draw(const site_model *m, site_sort_key key, int y, int rows) {
   for (int r = 0; (uint32_t)r < shown; r++) {
     const site_view *v = &m->v[order[r]];
     crt_elem row = v->s.overflow ? CRT_DIM : CRT_NORMAL;
-    x = 0;
+    if (v->leak)
+      w_text(y + r, 0, mark_w, CRT_STATUS_ERR, "LEAK?");
+    x = mark_w;
     site_text(text, sizeof(text), v, site_w - 1);
     w_text(y + r, x, site_w - 1, row, text);
     x += site_w;
@@ -132,11 +132,6 @@ void sites_table_draw(const site_model *m, site_sort_key key, int y, int rows) {
       }
       w_printf(y + r, x, cols[c].width, row, "%*s ", cols[c].width - 1, val);
       x += cols[c].width;
-      if (c == C_ALIVE) {
-        if (v->leak)
-          w_text(y + r, x, MARK_W, CRT_STATUS_ERR, "LEAK? ");
-        x += MARK_W;
-      }
     }
   }
   if (shown < n)

@@ -56,7 +56,7 @@ pids+=("$stat_pid")
 new_term 80 24
 type_line "$inspect $leak_pid"
 wait_for 'inspect_target\.c:[0-9]+ leak_one' 10 || fail "the leak's site is not listed"
-if wait_for 'inspect_target\.c:[0-9]+ leak_one.* LEAK\?' "$mark_within"; then
+if wait_for '^LEAK\? +inspect_target\.c:[0-9]+ leak_one' "$mark_within"; then
   pass "the leaking site is marked LEAK? in the live view"
   wait_for 'leak suspect' 2 && pass "the table's title counts the suspect" || fail "no 'leak suspect' in the title"
 else
