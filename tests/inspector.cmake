@@ -62,6 +62,8 @@ inspect_cli_test(test_inspect_cli cli_live support/shm_fixture.c)
 # Unix habits and careless input (issue 16): --help widths, another user's process, dump's
 # destination, show on a FIFO / stdin / --all / --json sites, stat's unknown figures and -h N.
 inspect_cli_test(test_inspect_cli_habits habits_live)
+# The live task list's periodic in-memory dumps (task_feed.c) against inspect_target.
+inspect_cli_test(test_inspect_task_feed task_feed_live)
 
 # The watchdog's saved dumps in `list`: needs a target with metrics and dumps compiled in.
 if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)
