@@ -21,8 +21,9 @@
 #define NAME_MAX 24 /* the runtime keeps 23 bytes of a name */
 #define AWAIT_MIN 14
 #define AWAIT_WIDE 26
-#define AWAIT_LONG 48 /* a label and a short site */
-#define AWAIT_MAX 100 /* a label and a whole path */
+#define AWAIT_LONG 48  /* a label and a short site */
+#define AWAIT_WIDER 72 /* a label and a path of a few directories */
+#define AWAIT_MAX 100  /* a label and a long path */
 #define SPAWN_MIN 24
 #define SPAWN_LONG 40 /* a site and its function */
 #define SPAWN_MAX 64
@@ -109,8 +110,9 @@ task_layout task_layout_for(int cols, uint64_t max_id, int name_cols) {
   used += grow(&l, TCOL_AWAIT, AWAIT_LONG, cols - used);
   used += grow(&l, TCOL_NAME, name_max, cols - used);
   used += grow(&l, TCOL_SPAWN, SPAWN_LONG, cols - used);
-  used += grow(&l, TCOL_AWAIT, AWAIT_MAX, cols - used);
+  used += grow(&l, TCOL_AWAIT, AWAIT_WIDER, cols - used);
   used += grow(&l, TCOL_SPAWN, SPAWN_MAX, cols - used);
+  used += grow(&l, TCOL_AWAIT, AWAIT_MAX, cols - used);
   /* The rest to the await point (the longer text), so that the row ends at the edge. */
   if (l.width[TCOL_AWAIT] && used < cols)
     l.width[TCOL_AWAIT] += cols - used;

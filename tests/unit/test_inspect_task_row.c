@@ -148,11 +148,11 @@ Test(task_row, the_await_point_keeps_its_line_number_or_shows_the_label) {
     }
   }
   cr_expect_gt(sites, 50);
-  l = task_layout_for(220, 1, 6);
+  l = task_layout_for(240, 1, 6);
   task_row_text(row, sizeof(row), &l, d, &d->tasks[0], ' ', 0);
-  cr_expect(strstr(row, long_label) != NULL, "the label is cut at 220: '%s'", row);
+  cr_expect(strstr(row, long_label) != NULL, "the label is cut at 240: '%s'", row);
   cr_expect(strstr(row, "examples/very/long/directory/demo_tasks.c:394") != NULL, "'%s'", row);
-  cr_expect(strstr(row, "spawn.c:10 (f0)") != NULL, "no spawn site at 220: '%s'", row);
+  cr_expect(strstr(row, "spawn.c:10 (f0)") != NULL, "no spawn site at 240: '%s'", row);
   tdb_free(d);
 }
 
