@@ -164,7 +164,8 @@ n2=$(next_refresh "${n1:-0}") && n3=$(next_refresh "$n2") && pass "every 0.5 s: 
   fail "--tasks-every 0.5: no refreshes after ${n1:-none}"
 # A stopped target cannot answer: the next refresh stays in flight (the list ages past a second).
 kill -STOP "$demo_pid"
-if wait_for '^ list [1-9][0-9]*\.[0-9]+s old .*refreshing$' 8; then
+# (Joined: after a slow refresh the head says so and wraps.)
+if wait_for_joined ' list [1-9][0-9]*\.[0-9]+s old \(refresh [0-9]+\)[^!]*; refreshing ! ID' 8; then
   ipid=$(tui_pid)
   kill -TERM "$ipid"
   # Off the screen, it is waiting for the answer to collect the object: the target has to run to give it.
