@@ -25,6 +25,7 @@ schedrt_unit_test(NAME test_inspect_waits SOURCES unit/test_inspect_waits.c LIBS
 schedrt_unit_test(NAME test_inspect_analysis SOURCES unit/test_inspect_analysis.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_diff SOURCES unit/test_inspect_diff.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_openmetrics SOURCES unit/test_inspect_openmetrics.c LIBS ${INSPECT_CORE})
+schedrt_unit_test(NAME test_inspect_task_row SOURCES unit/test_inspect_task_row.c LIBS ${INSPECT_CORE})
 # A real runtime deadlocked on two mutexes, its dump read by the analysis (needs dumps built in).
 if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_sync_dump SOURCES unit/test_sync_dump.c LIBS ${INSPECT_CORE})
@@ -62,6 +63,8 @@ inspect_cli_test(test_inspect_cli cli_live support/shm_fixture.c)
 # Unix habits and careless input (issue 16): --help widths, another user's process, dump's
 # destination, show on a FIFO / stdin / --all / --json sites, stat's unknown figures and -h N.
 inspect_cli_test(test_inspect_cli_habits habits_live)
+# The live task list's periodic in-memory dumps (task_feed.c) against inspect_target.
+inspect_cli_test(test_inspect_task_feed task_feed_live)
 
 # The watchdog's saved dumps in `list`: needs a target with metrics and dumps compiled in.
 if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_TASKDUMP)
@@ -94,6 +97,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_sites.sh
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui_sites PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # The live task list (T, --tasks-every) at 80x24: the demo's tasks, refreshes, nothing left behind.
+  add_test(NAME e2e_inspect_tui_tasks
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_tasks.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_tasks PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
 endif()

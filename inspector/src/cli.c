@@ -13,6 +13,7 @@
 #include "schedrt.h"
 #include "schedrt/proto/control.h"
 #include "schedrt/proto/shm_layout.h"
+#include "task_feed.h"
 #include "util.h"
 
 #define DEFAULT_DELAY_TENTHS 10u
@@ -83,6 +84,10 @@ static const char usage_top[] =
     "      --timeout MS        deadline for dumps taken with `d` (default: the\n"
     "                          runtime's, 250 ms)\n"
     "  -o, --output-dir DIR    where `d` saves dumps (default: the current directory)\n"
+    "      --tasks-every SECONDS\n"
+    "                          start with the live task list (T) open, refreshed\n"
+    "                          from a task dump every SECONDS (0.5 to 3600; T\n"
+    "                          alone: 2), kept in memory: no file is written\n"
     "      --no-color          no colours (also when NO_COLOR is set)\n"
     "  -n, --max-iterations N  quit after N refreshes (for tests)\n"
     "      --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
@@ -209,6 +214,8 @@ static const char usage_diff[] =
 
 _Static_assert(SCHEDRT_CTL_TIMEOUT_MIN_MS == 10 && SCHEDRT_CTL_TIMEOUT_MAX_MS == 10000,
                "the --timeout message states the runtime's limits");
+_Static_assert(TASK_FEED_MIN_PERIOD_MS == 500 && TASK_FEED_MAX_PERIOD_MS == 3600000,
+               "the --tasks-every message and usage state the limits");
 
 static int bad_usage(const char *cmd, const char *fmt, const char *arg) {
   fprintf(stderr, INSPECT_PROG ": ");
@@ -243,6 +250,7 @@ enum {
   OPT_LISTEN,
   OPT_MAX_TARGETS,
   OPT_MAX_BYTES,
+  OPT_TASKS_EVERY,
 };
 
 /* The options every subcommand accepts (each ignores what does not apply to it). */
@@ -268,6 +276,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+    {"tasks-every", required_argument, NULL, OPT_TASKS_EVERY},
     {NULL, 0, NULL, 0},
 };
 
@@ -298,6 +307,7 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case 'n':
   case OPT_NO_COLOR:
   case 'O':
+  case OPT_TASKS_EVERY:
     return cmd == CMD_TOP;
   case OPT_STUCK_MS:
     return cmd == CMD_TOP || cmd == CMD_STAT;
@@ -465,6 +475,17 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
         return bad_usage(name, "--interval: expected seconds from 0.01 to 86400, got '%s'", optarg);
       o->interval_s = d;
       o->repeat_given = 1;
+      break;
+    }
+    case OPT_TASKS_EVERY: {
+      char *end;
+      errno = 0;
+      double d = strtod(optarg, &end);
+      if (errno || *end || end == optarg || optarg[0] == '-' || !isfinite(d) ||
+          d * 1000 < TASK_FEED_MIN_PERIOD_MS || d * 1000 > TASK_FEED_MAX_PERIOD_MS)
+        return bad_usage(
+            name, "--tasks-every: expected seconds from 0.5 to 3600 (a task dump each), got '%s'", optarg);
+      o->tasks_ms = (uint32_t)(d * 1000 + 0.5);
       break;
     }
     case 'c':

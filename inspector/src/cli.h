@@ -47,6 +47,7 @@ typedef struct inspect_opts {
   int no_color;           /* --no-color or NO_COLOR */
   const char *output_dir; /* where `d` saves dumps; NULL: the current directory */
   uint32_t timeout_ms;    /* dump: --timeout (also used by `d` in the TUI) */
+  uint32_t tasks_ms;      /* --tasks-every: the live task list open at the start, this period; 0: closed */
   /* stat */
   double interval_s;  /* -i */
   long count;         /* -c; 0: until interrupted */

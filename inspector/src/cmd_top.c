@@ -31,7 +31,9 @@ int cmd_top(const inspect_opts *o) {
     live_view_free(lv);
     return INSPECT_EXIT_USAGE;
   }
-  screen_manager_run(&lv->base, o->max_iterations);
+  /* --tasks-every: the task list open from the start, over the live view it goes back to. */
+  screen *tasks = o->tasks_ms ? live_view_open_tasks(lv, (uint64_t)o->tasks_ms * 1000000u) : NULL;
+  screen_manager_run_open(&lv->base, tasks, o->max_iterations);
   crt_done();
 
   /* Out of curses: what is left to say goes to the terminal the user gets back. */

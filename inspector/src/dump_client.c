@@ -53,6 +53,11 @@ struct dump_client {
   char created[PATH_MAX]; /* the file we made ("" for stdout): removed unless the dump was saved in it */
   int saved;
   char shm_dir[PATH_MAX];
+  /* In memory: no file at all; the dump stays here until taken (or the client is freed). */
+  int in_memory;
+  void *mem;
+  size_t mem_len;
+  int collected; /* the answer's object was read (and removed), or that was tried */
 };
 
 char *dump_default_name(char *buf, size_t size, const char *dir, long pid, uint64_t realtime_ns) {
@@ -142,6 +147,10 @@ static void drop_output(dump_client *c) {
  */
 static int open_output(dump_client *c, const dump_request *req, pid_t pid, dump_outcome *o) {
   c->out_fd = -1;
+  if (req->in_memory) {
+    c->in_memory = 1;
+    return 0;
+  }
   if (req->output && strcmp(req->output, "-") == 0) {
     c->to_stdout = 1;
     c->out_fd = STDOUT_FILENO;
@@ -346,18 +355,27 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
   xsnprintf(obj, sizeof(obj), "/%s", name);
   void *buf = NULL;
   size_t len = 0;
+  c->collected = 1;
   /* Non-blocking and checked before any read (a FIFO or another user's file under the name fails
    * at once), so the file we just created is removed again on every failure below. */
   int err = schedrt_ctl_collect(c->shm_dir, obj, c->uid, &buf, &len);
   if (!err && len < bytes)
     err = SCHEDRT_ECORRUPT;
-  int e = err ? 0 : write_all(c->out_fd, buf, bytes ? (size_t)bytes : len);
+  int e = 0;
+  if (!err && c->in_memory) {
+    c->mem = buf;
+    c->mem_len = bytes ? (size_t)bytes : len;
+    buf = NULL;
+  } else if (!err) {
+    e = write_all(c->out_fd, buf, bytes ? (size_t)bytes : len);
+  }
   free(buf);
-  if (!c->to_stdout && close(c->out_fd) && !err && !e)
+  if (c->out_fd >= 0 && !c->to_stdout && close(c->out_fd) && !err && !e)
     e = errno;
   c->out_fd = -1;
   /* --force: the old file is replaced only now, by the complete dump. */
-  if (!err && !e && !c->to_stdout && strcmp(c->created, c->output) != 0 && rename(c->created, c->output))
+  if (!err && !e && !c->in_memory && !c->to_stdout && strcmp(c->created, c->output) != 0 &&
+      rename(c->created, c->output))
     e = errno;
   if (err || e) {
     drop_output(c);
@@ -377,7 +395,8 @@ static int collect(dump_client *c, const char *object, uint64_t bytes, dump_outc
                 strerror(e));
   }
   c->saved = 1;
-  xsnprintf(o->path, sizeof(o->path), "%s", c->to_stdout ? "-" : c->output);
+  if (!c->in_memory)
+    xsnprintf(o->path, sizeof(o->path), "%s", c->to_stdout ? "-" : c->output);
   return 0;
 }
 
@@ -414,6 +433,7 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
   o->workers_ok = a->workers_covered;
   o->workers_missing = a->workers_missing;
   o->bytes = a->bytes;
+  o->pause_ns = a->pause_ns;
   const char *sname = schedrt_dump_status_name((schedrt_dump_status)a->status);
   switch (a->status) {
   case SCHEDRT_DUMP_OK:
@@ -421,12 +441,13 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
     int err = collect(c, a->object, a->bytes, o);
     if (err)
       return 0; /* o says why */
-    char x[32], y[32];
+    char x[32], y[32], where[PATH_MAX + 16];
     o->exit_code = a->status == SCHEDRT_DUMP_OK ? INSPECT_EXIT_OK : INSPECT_EXIT_PARTIAL;
+    xsnprintf(where, sizeof(where), "%s%s", c->in_memory ? "in memory" : "saved to ",
+              c->in_memory ? "" : o->path);
     /* The file first: a narrow status line cuts the end, and the file is what the user needs. */
-    xsnprintf(o->message, sizeof(o->message),
-              "dump %s: saved to %s (%u tasks, %u/%u workers%s, %s bytes, pause %s)", sname, o->path,
-              a->tasks, a->workers_covered, a->workers_covered + a->workers_missing,
+    xsnprintf(o->message, sizeof(o->message), "dump %s: %s (%u tasks, %u/%u workers%s, %s bytes, pause %s)",
+              sname, where, a->tasks, a->workers_covered, a->workers_covered + a->workers_missing,
               a->workers_missing ? ": the others missed the deadline" : "",
               fmt_si(x, sizeof(x), (double)a->bytes), fmt_duration(y, sizeof(y), a->pause_ns));
     return 0;
@@ -445,9 +466,54 @@ int dump_client_poll(dump_client *c, dump_outcome *o) {
   }
 }
 
+int dump_client_take(dump_client *c, void **buf, size_t *len) {
+  if (!c->mem)
+    return -ENOENT;
+  *buf = c->mem;
+  *len = c->mem_len;
+  c->mem = NULL;
+  c->mem_len = 0;
+  return 0;
+}
+
+#define CANCEL_STEP_NS 20000000ull /* 20 ms: the target's exit is noticed between futex waits */
+
+int dump_client_cancel(dump_client *c, uint64_t max_ns) {
+  uint64_t now = inspect_now_ns();
+  /* Past its deadline a requester counts as gone: the runtime may reclaim the object then. */
+  uint64_t end =
+      c->deadline_ns > now ? now + (c->deadline_ns - now < max_ns ? c->deadline_ns - now : max_ns) : now;
+  while (!c->answered) {
+    now = inspect_now_ns();
+    if (now >= end)
+      return -ETIMEDOUT;
+    if (kill(c->pid, 0) && errno == ESRCH)
+      return -ESRCH; /* a runtime that shuts down removes what nobody collected */
+    uint64_t step = end - now < CANCEL_STEP_NS ? end - now : CANCEL_STEP_NS;
+    int rc = schedrt_ctl_wait(c->ctl, c->seq, c->nonce, step, &c->answer);
+    if (rc == -ESTALE)
+      return rc;
+    c->answered = rc == 0;
+  }
+  if (c->collected || (c->answer.status != SCHEDRT_DUMP_OK && c->answer.status != SCHEDRT_DUMP_PARTIAL))
+    return 0;
+  /* Read and dropped: removing it is what collecting does (with every check on the name and the file). */
+  dump_outcome o;
+  int in_memory = c->in_memory;
+  c->in_memory = 1;
+  int err = collect(c, c->answer.object, c->answer.bytes, &o);
+  c->in_memory = in_memory;
+  free(c->mem);
+  c->mem = NULL;
+  if (!in_memory)
+    c->saved = 0; /* the user's file got nothing: free removes it */
+  return err;
+}
+
 void dump_client_free(dump_client *c) {
   if (!c)
     return;
+  free(c->mem);
   drop_output(c);
   munmap(c->ctl, c->map_size);
   free(c);

@@ -20,6 +20,8 @@ typedef struct dump_request {
   int force;              /* an existing output is replaced (once the dump is saved) rather than refused */
   const char *output_dir; /* for the default name; NULL: "." */
   const char *shm_dir;    /* where the runtime's dump object lives; NULL: /dev/shm */
+  int in_memory;          /* keep the dump in memory (dump_client_take) and create no file: output,
+                           * force and output_dir are not used */
 } dump_request;
 
 typedef struct dump_outcome {
@@ -28,6 +30,7 @@ typedef struct dump_outcome {
   int exit_code; /* INSPECT_EXIT_* for `sched-inspect dump` */
   uint32_t tasks, workers_ok, workers_missing;
   uint64_t bytes;
+  uint64_t pause_ns; /* the workers held together for the copy (OK/PARTIAL) */
   uint64_t elapsed_ns;
   char path[PATH_MAX]; /* where it was saved ("" if not) */
   char message[512];   /* one line for the user */
@@ -47,6 +50,14 @@ int dump_client_poll(dump_client *c, dump_outcome *outcome);
 uint64_t dump_client_elapsed_ns(const dump_client *c);
 /* Sleeps until the answer may have come (futex on the answer word), at most max_ns. */
 void dump_client_wait(dump_client *c, uint64_t max_ns);
+/* An in-memory request's dump, once dump_client_poll said it succeeded: *buf (malloc'd, the caller's
+ * from now on) and *len. -ENOENT when there is none (not in memory, not answered, failed, taken). */
+int dump_client_take(dump_client *c, void **buf, size_t *len);
+/* Gives up a request without leaving its dump behind: waits at most max_ns (never past the request's own
+ * deadline) for the answer and removes the dump object it names unread. 0 when nothing is left behind
+ * (answered, or nothing pending), -ETIMEDOUT when no answer came: the runtime then removes the object
+ * itself (after its keep time, sooner when uncollected ones pile up, and at shutdown). */
+int dump_client_cancel(dump_client *c, uint64_t max_ns);
 /* Releases the client (abandoning a pending request: the runtime removes an uncollected dump). */
 void dump_client_free(dump_client *c);
 

@@ -18,7 +18,7 @@ int64_t dump_task_for_ns_opt(const schedrt_dump_doc *d, const schedrt_dump_task 
   return SCHEDRT_DUMP_NONE;
 }
 
-static const char *const sort_names[TSORT__COUNT] = {"state", "idle time", "name", "worker", "id"};
+static const char *const sort_names[TSORT__COUNT] = {"state", "idle time", "name", "worker", "id", "polls"};
 
 const char *task_sort_name(task_sort_key k) { return (unsigned)k < TSORT__COUNT ? sort_names[k] : "?"; }
 task_sort_key task_sort_next(task_sort_key k) { return (task_sort_key)(((unsigned)k + 1) % TSORT__COUNT); }
@@ -59,6 +59,9 @@ static int cmp_tasks(const schedrt_dump_task *a, const schedrt_dump_task *b, tas
       c = a->worker < b->worker ? -1 : a->worker > b->worker;
     if (!c)
       c = a->position < b->position ? -1 : a->position > b->position;
+    break;
+  case TSORT_POLLS:
+    c = cmp_u64_desc(a->polls, b->polls);
     break;
   default:
     break;

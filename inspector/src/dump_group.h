@@ -37,6 +37,7 @@ typedef enum task_sort_key {
   TSORT_NAME,
   TSORT_WORKER,
   TSORT_ID,
+  TSORT_POLLS, /* polls, most first: the busiest tasks */
   TSORT__COUNT
 } task_sort_key;
 

@@ -32,9 +32,10 @@ typedef enum inspect_action {
   ACT_ENTER, /* details */
   ACT_BACK,  /* leave a sub-screen */
   ACT_REDRAW,
-  ACT_COMPARE,   /* live view: compare the last two dumps */
-  ACT_ATTENTION, /* dump viewer: tasks needing attention first / only / in place */
-  ACT_SITE_SORT, /* live view: sort the spawn sites by the next column */
+  ACT_COMPARE,    /* live view: compare the last two dumps */
+  ACT_ATTENTION,  /* dump viewer: tasks needing attention first / only / in place */
+  ACT_SITE_SORT,  /* live view: sort the spawn sites by the next column */
+  ACT_LIVE_TASKS, /* live view: the live task list (screen_tasks.c) */
 } inspect_action;
 
 typedef struct key_binding {
@@ -50,6 +51,7 @@ extern const key_binding keys_top[];
 extern const key_binding keys_dump[];
 extern const key_binding keys_help[];
 extern const key_binding keys_diff[];
+extern const key_binding keys_tasks[];
 
 /* The action bound to ch in table, or ACT_NONE. */
 inspect_action keys_lookup(const key_binding *table, int ch);

@@ -21,11 +21,14 @@
 #include "screen_diff.h"
 #include "screen_dump.h"
 #include "screen_help.h"
+#include "screen_tasks.h"
 #include "screen_worker.h"
+#include "task_feed.h"
 #include "util.h"
 
 #define NS_PER_TENTH 100000000ull
-#define LIVENESS_PERIOD_NS 500000000ull /* full process checks at most twice a second */
+#define LIVENESS_PERIOD_NS 500000000ull  /* full process checks at most twice a second */
+#define TASKS_QUIT_WAIT_NS 3000000000ull /* quitting mid-refresh: how long its answer is waited for */
 
 static const unsigned delay_steps[] = {1, 2, 5, 10, 20, 50, 100};
 #define NSTEPS (sizeof(delay_steps) / sizeof(delay_steps[0]))
@@ -74,8 +77,9 @@ static void start_dump(live_view *lv) {
                       .output_dir = lv->opts->output_dir,
                       .shm_dir = lv->opts->shm_dir};
   dump_outcome out;
-  if (lv->dump) {
-    status(lv, CRT_STATUS_INFO, 2000000000ull, "a dump is already in progress");
+  if (lv->dump || (lv->tasks && lv->tasks->client)) {
+    status(lv, CRT_STATUS_INFO, 2000000000ull, "a dump is already in progress%s",
+           lv->dump ? "" : " (the task list's): d again in a moment");
     return;
   }
   if (lv->model.g.target_gone) {
@@ -168,6 +172,15 @@ static screen_result open_viewer(live_view *lv) {
   return screen_open(v);
 }
 
+screen *live_view_open_tasks(live_view *lv, uint64_t period_ns) {
+  if (!lv->tasks)
+    lv->tasks = task_feed_new(&lv->target, lv->opts->timeout_ms, lv->opts->shm_dir,
+                              (uint64_t)TASK_FEED_DEFAULT_PERIOD_MS * 1000000u);
+  if (period_ns)
+    task_feed_set_period(lv->tasks, period_ns, inspect_now_ns());
+  return screen_tasks_new(lv->tasks, (long)lv->target.pid, lv->target.info->runtime_name);
+}
+
 /* The help of this view, with what its columns mean. */
 static screen_result open_help(live_view *lv) {
   char stuck[128];
@@ -236,6 +249,8 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     return open_viewer(lv);
   case ACT_COMPARE:
     return open_diff(lv);
+  case ACT_LIVE_TASKS:
+    return screen_open(live_view_open_tasks(lv, 0));
   case ACT_PAUSE:
     lv->paused = !lv->paused;
     status(lv, CRT_STATUS_INFO, 2000000000ull, lv->paused ? "paused" : "resumed");
@@ -303,6 +318,11 @@ static screen_tick tick(screen *self, uint64_t now) {
     t.round = 1;
   }
   poll_dump(lv);
+  /* The task list's refreshes, also the one in flight when the list closed. */
+  uint64_t tasks_due = UINT64_MAX;
+  int tasks_busy = 0;
+  if (lv->tasks)
+    tasks_due = task_feed_tick(lv->tasks, now, lv->dump != NULL, &tasks_busy);
   if (lv->status_until_ns && inspect_now_ns() > lv->status_until_ns) {
     lv->status[0] = '\0';
     lv->status_until_ns = 0;
@@ -315,6 +335,9 @@ static screen_tick tick(screen *self, uint64_t now) {
     if (now + NS_PER_TENTH < t.due_ns)
       t.due_ns = now + NS_PER_TENTH;
   }
+  t.busy |= tasks_busy;
+  if (tasks_due < t.due_ns)
+    t.due_ns = tasks_due;
   return t;
 }
 
@@ -349,6 +372,7 @@ void live_view_free(live_view *lv) {
   if (!lv)
     return;
   dump_client_free(lv->dump);
+  task_feed_free(lv->tasks, TASKS_QUIT_WAIT_NS);
   schedrt_dump_doc_free(lv->last_doc);
   schedrt_dump_doc_free(lv->prev_doc);
   model_fini(&lv->model);

@@ -20,6 +20,7 @@
 #include "worker_sort.h"
 
 struct dump_client;
+struct task_feed;
 
 typedef struct live_view {
   screen base;
@@ -53,11 +54,17 @@ typedef struct live_view {
   char last_doc_path[PATH_MAX], prev_doc_path[PATH_MAX];
   /* The last dump's lost wake-ups and deadlocks, one line (dump_attention_line), or "". */
   char attention[512];
+  /* The live task list's dumps (T, --tasks-every): NULL until it was first opened. */
+  struct task_feed *tasks;
 } live_view;
 
 /* Takes over an attached target (detached by live_view_free). Fails hard on ENOMEM. */
 live_view *live_view_new(const inspect_opts *o, const inspect_target *t);
 void live_view_free(live_view *lv);
+
+/* The live task list over this view, its feed made on first use; period_ns 0 keeps the feed's period
+ * (2 s at first). */
+screen *live_view_open_tasks(live_view *lv, uint64_t period_ns);
 
 /* The live view's whole terminal from its state (screen_top.c); sets table_rows and keeps the
  * selection in sight. */

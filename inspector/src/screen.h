@@ -73,5 +73,8 @@ static inline void screen_free(screen *s) {
  * handed through SCREEN_OPEN; first stays the caller's.
  */
 void screen_manager_run(screen *first, long max_rounds);
+/* The same with open (when not NULL) pushed over first from the start, as if first had opened it: the
+ * loop owns it. */
+void screen_manager_run_open(screen *first, screen *open, long max_rounds);
 
 #endif

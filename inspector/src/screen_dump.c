@@ -22,6 +22,7 @@
 #include "dump_text.h"
 #include "format.h"
 #include "screen_help.h"
+#include "task_row.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -137,10 +138,8 @@ static void rebuild(dump_view *v) {
 
 static const screen_class dump_class;
 
-screen *screen_dump_new(const char *path, char *err, size_t errsize) {
-  schedrt_dump_doc *m;
-  if (schedrt_dump_load_ex(path, INSPECT_DUMP_FLAGS, &m, err, errsize))
-    return NULL;
+/* A viewer of m (which it owns from now on); path is what the title names. */
+static dump_view *view_new(schedrt_dump_doc *m, const char *path) {
   dump_view *v = xcalloc(1, sizeof(*v));
   v->base.cls = &dump_class;
   v->m = m;
@@ -164,6 +163,29 @@ screen *screen_dump_new(const char *path, char *err, size_t errsize) {
   v->order = xcalloc(m->ntasks ? m->ntasks : 1, sizeof(*v->order));
   v->rows = xcalloc(m->ntasks + v->ngroups + 1, sizeof(*v->rows));
   rebuild(v);
+  return v;
+}
+
+screen *screen_dump_new(const char *path, char *err, size_t errsize) {
+  schedrt_dump_doc *m;
+  if (schedrt_dump_load_ex(path, INSPECT_DUMP_FLAGS, &m, err, errsize))
+    return NULL;
+  return &view_new(m, path)->base;
+}
+
+screen *screen_dump_new_mem(const void *buf, size_t len, const char *title, uint64_t task_id, char *err,
+                            size_t errsize) {
+  schedrt_dump_doc *m;
+  if (schedrt_dump_parse_ex(buf, len, INSPECT_DUMP_FLAGS & ~(unsigned)SCHEDRT_DUMP_FOLLOW, &m, err, errsize))
+    return NULL;
+  dump_view *v = view_new(m, title);
+  /* The task's row, its details open: what Enter on it in a list asked for. */
+  for (size_t r = 0; r < v->nrows; r++)
+    if (!v->rows[r].is_group && m->tasks[v->rows[r].index].id == task_id) {
+      v->selected = r;
+      v->detail = 1;
+      break;
+    }
   return &v->base;
 }
 
@@ -253,31 +275,6 @@ static void draw_detail(dump_view *v, int y0) {
 
 static int narrow(void) { return COLS < NARROW_COLS; }
 
-/* A label cut to width columns, with an ellipsis when it was cut. */
-static char *cut_label(char *buf, size_t size, const char *label, int width) {
-  if ((int)fmt_cols(label) <= width)
-    return xsnprintf(buf, size, "%s", label);
-  return xsnprintf(buf, size, "%.*s%s", width > 1 ? width - 1 : 0, label, crt_utf8 ? "\u2026" : "~");
-}
-
-/* In at most width columns, the site first (its line number always kept), the label cut to what is
- * left: `await "label" at file:line` (quoted, as the report says it) or `label file:line`. */
-static char *fit_await(char *buf, size_t size, int quoted, const char *label, const char *file, uint64_t line,
-                       int width) {
-  char site[512], cut[512];
-  label = label ? label : "";
-  width -= quoted ? 14 : 1; /* await "" at, and the spaces */
-  int room = width - (int)strlen(label);
-  fmt_site(site, sizeof(site), file, line, room < MIN_SITE_COLS ? MIN_SITE_COLS : room, crt_utf8);
-  int left = width - (int)fmt_cols(site);
-  if (left < 2)
-    return xsnprintf(buf, size, "%s%s", quoted ? "await at " : "", site);
-  cut_label(cut, sizeof(cut), label, left);
-  if (quoted)
-    return xsnprintf(buf, size, "await \"%s\" at %s", cut, site);
-  return xsnprintf(buf, size, "%s %s", cut, site);
-}
-
 /* A task's await point ("label file:line") or spawn site in at most width columns. Narrow: the label
  * alone, as much as fits; the footer names the selected row's whole await point. */
 static char *where_text(char *buf, size_t size, const schedrt_dump_doc *m, const schedrt_dump_task *t,
@@ -286,8 +283,8 @@ static char *where_text(char *buf, size_t size, const schedrt_dump_doc *m, const
   char site[512];
   if (aw && (aw->label || aw->file)) {
     if (narrow() && aw->label)
-      return cut_label(buf, size, aw->label, width);
-    return fit_await(buf, size, 0, aw->label, aw->file, aw->line, width);
+      return task_cut_label(buf, size, aw->label, width, crt_utf8);
+    return task_fit_await(buf, size, 0, aw->label, aw->file, aw->line, width, crt_utf8);
   }
   int room = width - 11;
   return xsnprintf(buf, size, "spawned at %s",
@@ -308,9 +305,10 @@ static void draw_group_row(dump_view *v, int row, size_t gi, int sel) {
   int room = COLS - (int)strlen(head) - (int)strlen(tail);
   int whole = g->await_label && 14 + (int)fmt_cols(g->await_label) + MIN_SITE_COLS <= room;
   if (narrow() && g->await_label && !whole)
-    cut_label(buf, sizeof(buf), g->await_label, room);
+    task_cut_label(buf, sizeof(buf), g->await_label, room, crt_utf8);
   else if (g->await_label || g->await_file)
-    fit_await(buf, sizeof(buf), 1, g->await_label, g->await_file, (uint64_t)g->await_line, room);
+    task_fit_await(buf, sizeof(buf), 1, g->await_label, g->await_file, (uint64_t)g->await_line, room,
+                   crt_utf8);
   else
     dump_await_text(buf, sizeof(buf), NULL, NULL, 0, MIN_SITE_COLS, crt_utf8);
   w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
@@ -352,12 +350,13 @@ static void draw_footer(dump_view *v, int y) {
   int width = COLS - 2;
   if (r->is_group) {
     const task_group *g = &v->groups[r->index];
-    fit_await(buf, sizeof(buf), 1, g->await_label, g->await_file, (uint64_t)g->await_line, width);
+    task_fit_await(buf, sizeof(buf), 1, g->await_label, g->await_file, (uint64_t)g->await_line, width,
+                   crt_utf8);
   } else {
     const schedrt_dump_task *t = &m->tasks[r->index];
     const schedrt_dump_site *aw = schedrt_dump_await_site(m, t);
     if (aw && (aw->label || aw->file))
-      fit_await(buf, sizeof(buf), 1, aw->label, aw->file, aw->line, width);
+      task_fit_await(buf, sizeof(buf), 1, aw->label, aw->file, aw->line, width, crt_utf8);
     else
       dump_spawn_text(buf, sizeof(buf), schedrt_dump_spawn_site(m, t), width - 11, crt_utf8);
   }

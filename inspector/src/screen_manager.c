@@ -90,10 +90,14 @@ static int dispatch(screen_stack *st, int ch) {
   return 0;
 }
 
-void screen_manager_run(screen *first, long max_rounds) {
+void screen_manager_run(screen *first, long max_rounds) { screen_manager_run_open(first, NULL, max_rounds); }
+
+void screen_manager_run_open(screen *first, screen *open, long max_rounds) {
   screen_stack st = {0};
   long rounds = 0;
   push(&st, first);
+  if (open)
+    push(&st, open);
   while (st.n && !crt_stop_signal()) {
     int round, busy;
     uint64_t due = tick_all(&st, &round, &busy);

@@ -122,28 +122,35 @@ void w_spark(int y, int x, int width, const uint32_t *values, uint32_t n, uint32
 /* "+-" reads better than "-" for the refresh-rate pair. */
 static const char *bar_key_name(const key_binding *k) { return k->action == ACT_SLOWER ? "+-" : k->name; }
 
-/* Columns of one function bar item: "d Dump   " (key, space, label in 6, space). */
-static int bar_item_cols(const key_binding *k) {
+/* Columns of one function bar item: "d Dump   " (key, space, label in pad, space). */
+static int bar_item_cols(const key_binding *k, int pad) {
   int label = (int)strlen(k->bar);
-  return (int)strlen(bar_key_name(k)) + 1 + (label > 6 ? label : 6) + 1;
+  return (int)strlen(bar_key_name(k)) + 1 + (label > pad ? label : pad) + 1;
 }
 
 void w_function_bar(int y, const key_binding *table) {
   enum { MAX_ITEMS = 32 };
   const key_binding *items[MAX_ITEMS];
-  int keep[MAX_ITEMS], n = 0, total = 0;
+  int keep[MAX_ITEMS], n = 0, total = 0, wide = 0, pad = 6;
   for (const key_binding *k = table; k->key && n < MAX_ITEMS; k++)
     if (k->bar) {
       items[n] = k;
       keep[n] = 1;
-      total += bar_item_cols(k);
+      wide += bar_item_cols(k, 6);
+      total += bar_item_cols(k, 0) + 1;
       n++;
     }
+  /* Labels in columns of 6 where they fit; else each item's own width and two spaces between. */
+  if (wide <= COLS) {
+    total = wide;
+  } else {
+    pad = 0;
+  }
   /* Too narrow: whole items go, from the right, but help and quit stay (a cut label helps nobody). */
   for (int i = n - 1; i >= 0 && total > COLS; i--)
     if (items[i]->action != ACT_HELP && items[i]->action != ACT_QUIT && items[i]->action != ACT_BACK) {
       keep[i] = 0;
-      total -= bar_item_cols(items[i]);
+      total -= bar_item_cols(items[i], pad) + (pad ? 0 : 1);
     }
   int x = 0;
   w_clear_row(y, 0, CRT_NORMAL);
@@ -151,7 +158,7 @@ void w_function_bar(int y, const key_binding *table) {
     if (!keep[i])
       continue;
     x += w_text(y, x, COLS - x, CRT_FKEY, bar_key_name(items[i]));
-    x += w_printf(y, x, COLS - x, CRT_FLABEL, " %-6s", items[i]->bar);
-    x += w_text(y, x, COLS - x, CRT_NORMAL, " ");
+    x += w_printf(y, x, COLS - x, CRT_FLABEL, " %-*s", pad, items[i]->bar);
+    x += w_text(y, x, COLS - x, CRT_NORMAL, pad ? " " : "  ");
   }
 }

@@ -24,6 +24,14 @@ Test(keys, lookup) {
   cr_expect_eq(keys_lookup(keys_diff, 27), ACT_BACK);
   cr_expect_eq(keys_lookup(keys_diff, 'q'), ACT_BACK);
   cr_expect_eq(keys_lookup(keys_diff, KEY_NPAGE), ACT_PGDN);
+  /* The live task list: T opens it from the live view, and closes it again. */
+  cr_expect_eq(keys_lookup(keys_top, 'T'), ACT_LIVE_TASKS);
+  cr_expect_eq(keys_lookup(keys_tasks, 'T'), ACT_BACK);
+  cr_expect_eq(keys_lookup(keys_tasks, 27), ACT_BACK);
+  cr_expect_eq(keys_lookup(keys_tasks, 'p'), ACT_PAUSE);
+  cr_expect_eq(keys_lookup(keys_tasks, '-'), ACT_SLOWER);
+  cr_expect_eq(keys_lookup(keys_tasks, '\n'), ACT_ENTER);
+  cr_expect_eq(keys_lookup(keys_tasks, 'd'), ACT_NONE);
 }
 
 /* Every action reachable by a key is described in the help (its own line or as an alias). */
@@ -49,17 +57,21 @@ Test(keys, help_lists_every_key) {
   every_key_in_help(keys_top);
   every_key_in_help(keys_dump);
   every_key_in_help(keys_diff);
+  every_key_in_help(keys_tasks);
 }
 
-/* The compare and attention keys are on their screens' function bars. */
+/* The compare, attention and live task list keys are on their screens' function bars. */
 Test(keys, new_keys_on_the_function_bar) {
-  int compare = 0, attention = 0;
-  for (const key_binding *k = keys_top; k->key; k++)
+  int compare = 0, attention = 0, live = 0;
+  for (const key_binding *k = keys_top; k->key; k++) {
     compare |= k->action == ACT_COMPARE && k->bar != NULL;
+    live |= k->action == ACT_LIVE_TASKS && k->bar != NULL;
+  }
   for (const key_binding *k = keys_dump; k->key; k++)
     attention |= k->action == ACT_ATTENTION && k->bar != NULL;
   cr_expect(compare);
   cr_expect(attention);
+  cr_expect(live);
 }
 
 Test(keys, help_lines_join_aliases) {

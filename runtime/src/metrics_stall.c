@@ -1,0 +1,212 @@
+/*
+ * The stall detector: what held a worker through a long poll (one the
+ * long-poll watch saw run for long_poll_ms), and reports of it on stderr.
+ *
+ * Seastar's detector counts CPU time only, so a poll blocked in a syscall is
+ * invisible to it, and a host that stops the process raises false alarms.
+ * Here each long poll gets a kind (SCHEDRT_STALL_KINDS): PROCESS when the
+ * monitor itself was held up for at least half of the poll's length (the
+ * whole process was stopped or starved: the poll did not hold anything);
+ * else ON_CPU when the worker thread's CPU clock advanced for at least 60 %
+ * of the wall clock since the first long sample, SYSCALL (off CPU) once it
+ * advanced for at most 40 %, the syscall read from
+ * /proc/self/task/TID/syscall. Between the on and off thresholds the kind
+ * stays as it was, so a poll that sits near one line does not flap.
+ *
+ * Reports (SCHEDRT_STALL_MS=T): at T, then at every doubling (2T, 4T ...)
+ * while the same poll goes on, at most 10 a minute per runtime; the rest are
+ * counted (the global metric stall_reports_suppressed) and the next report
+ * after a minute says how many the last one left out.
+ *
+ * All on the monitor thread, which owns the watch records; the slot's stall
+ * metrics are single values it stores outside any section, as long_polls.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define ON_CPU_PCT 60u  /* a poll becomes ON_CPU at this CPU share or more */
+#define OFF_CPU_PCT 40u /* and SYSCALL at this or less */
+#define PROCESS_ON 50u  /* % of its length the monitor was held up: PROCESS */
+#define PROCESS_OFF 30u /* and no longer PROCESS below this */
+#define REPORTS_PER_MINUTE 10u
+#define MINUTE_NS 60000000000ull
+#define SYSCALL_EVERY_NS 20000000ull /* /proc is read at most this often per stall */
+
+uint64_t schedrt__stall_report_ns(void) {
+  return (uint64_t)schedrt__env_u32("SCHEDRT_STALL_MS", 1, 3600000u) * 1000000u;
+}
+
+static void store(schedrt_runtime *rt, uint32_t i, uint32_t off, uint64_t v) {
+  /* Relaxed: a value of its own for readers, the monitor its only writer. */
+  atomic_store_explicit(SCHEDRT_SHM_WSLOT_AT(rt->workers[i].m.slot, off, uint64_t), v, memory_order_relaxed);
+}
+
+void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
+  struct schedrt__metrics *m = &rt->metrics;
+  uint64_t planned = m->long_poll_watch_ns, gap = m->watch_last ? now - m->watch_last : 0;
+  m->watch_last = now;
+  /* Late: the sample came more than twice its period after the one before
+   * (the monitor's own tick work fits in that). */
+  if (gap <= 2 * planned)
+    return;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    if (m->watch[i].lp_first)
+      m->watch[i].lp_late += gap - planned;
+}
+
+void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  x->lp_late = x->lp_t0 = x->lp_cpu0 = x->lp_next_report = x->lp_syscall_at = 0;
+  x->lp_kind = SCHEDRT_STALL_NONE;
+  x->lp_reports = 0;
+  if (!x->cpu_clock_ok)
+    /* The worker's pthread_t was stored before the monitor was created. */
+    x->cpu_clock_ok = pthread_getcpuclockid(rt->workers[i].thread, &x->cpu_clock) == 0;
+}
+
+static uint64_t cpu_ns(const struct schedrt__mwatch *x) {
+  struct timespec ts;
+  if (!x->cpu_clock_ok || clock_gettime(x->cpu_clock, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The syscall worker i's thread is in, + 1; 0 when not in one or not readable. */
+static uint64_t syscall_of(schedrt_runtime *rt, uint32_t i) {
+  uint64_t tid = schedrt__metrics_tid(rt, i);
+  char path[64], buf[64];
+  if (!tid)
+    return 0;
+  snprintf(path, sizeof(path), "/proc/self/task/%llu/syscall", (unsigned long long)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* "running", or the number and the arguments; -1 is no syscall (a fault). */
+  char *end;
+  long nr = strtol(buf, &end, 10);
+  return end != buf && nr >= 0 ? (uint64_t)nr + 1u : 0;
+}
+
+/* The kind from the evidence so far, with the hysteresis of the file comment. */
+static uint32_t classify(const struct schedrt__mwatch *x, uint64_t seen, uint64_t cpu_pct) {
+  uint64_t late_pct = seen ? x->lp_late * 100u / seen : 0;
+  if (late_pct >= PROCESS_ON || (x->lp_kind == SCHEDRT_STALL_PROCESS && late_pct >= PROCESS_OFF))
+    return SCHEDRT_STALL_PROCESS;
+  if (cpu_pct >= ON_CPU_PCT)
+    return SCHEDRT_STALL_ON_CPU;
+  if (cpu_pct <= OFF_CPU_PCT)
+    return SCHEDRT_STALL_SYSCALL;
+  return x->lp_kind == SCHEDRT_STALL_NONE || x->lp_kind == SCHEDRT_STALL_PROCESS ? SCHEDRT_STALL_ON_CPU
+                                                                                 : x->lp_kind;
+}
+
+/* Whether a report may be printed now; counts the ones the cap leaves out. */
+static bool report_allowed(struct schedrt__metrics *m, uint64_t now, uint32_t *left_out) {
+  *left_out = 0;
+  if (!m->report_window || now - m->report_window >= MINUTE_NS) {
+    *left_out = m->suppressed_in_window;
+    m->report_window = now;
+    m->reports_in_window = m->suppressed_in_window = 0;
+  }
+  if (m->reports_in_window >= REPORTS_PER_MINUTE) {
+    m->suppressed_in_window++;
+    m->reports_suppressed++;
+    return false;
+  }
+  m->reports_in_window++;
+  return true;
+}
+
+static void report(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now, uint64_t seen,
+                   uint64_t cpu_pct, uint64_t syscall) {
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  uint32_t left_out;
+  bool again = x->lp_reports++ > 0;
+  _Atomic uint64_t *due = SCHEDRT_SHM_WSLOT_AT(rt->workers[i].m.slot, SCHEDRT_SHM_WOFF_stall_reports, uint64_t);
+  /* Relaxed, single writer: a count of its own (compared with the suppressed count once all is quiet). */
+  atomic_store_explicit(due, atomic_load_explicit(due, memory_order_relaxed) + 1u, memory_order_relaxed);
+  if (!report_allowed(&rt->metrics, now, &left_out))
+    return;
+  char task[160] = "", why[96], tail[80] = "";
+  struct schedrt__task_ident t;
+  if (schedrt__task_find(rt, i, cur, &t) == 1)
+    snprintf(task, sizeof(task), " of task #%llu \"%s\" (%s:%d)", (unsigned long long)t.id,
+             t.name[0] ? t.name : "unnamed", t.file_tail, t.line);
+  if (x->lp_kind == SCHEDRT_STALL_SYSCALL && syscall)
+    snprintf(why, sizeof(why), "off CPU in syscall %llu (%llu%% CPU)", (unsigned long long)(syscall - 1u),
+             (unsigned long long)cpu_pct);
+  else if (x->lp_kind == SCHEDRT_STALL_PROCESS)
+    snprintf(why, sizeof(why), "the whole process stalled (the monitor was held up %llu ms of it)",
+             (unsigned long long)(x->lp_late / 1000000u));
+  else
+    snprintf(why, sizeof(why), "%s (%llu%% CPU)", schedrt_stall_kind_names[x->lp_kind],
+             (unsigned long long)cpu_pct);
+  if (left_out)
+    snprintf(tail, sizeof(tail), "; %u report%s left out in the minute before", left_out, left_out > 1 ? "s" : "");
+  fprintf(stderr, "schedrt: %s: worker %u %s %llu ms in one poll%s: %s%s\n", rt->name, i,
+          again ? "still stalled," : "stalled", (unsigned long long)(seen / 1000000u), task, why, tail);
+}
+
+void schedrt__stall_long(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now, uint64_t seen) {
+  struct schedrt__metrics *m = &rt->metrics;
+  struct schedrt__mwatch *x = &m->watch[i];
+  if (!x->lp_t0) {
+    /* The CPU clock from here on: the first long sample is the baseline. */
+    x->lp_t0 = now;
+    x->lp_cpu0 = cpu_ns(x);
+    return;
+  }
+  uint64_t wall = now - x->lp_t0, cpu = cpu_ns(x);
+  uint64_t cpu_pct = wall && cpu >= x->lp_cpu0 ? (cpu - x->lp_cpu0) * 100u / wall : 0;
+  if (cpu_pct > 100u)
+    cpu_pct = 100u;
+  if (!x->cpu_clock_ok)
+    cpu_pct = 100u; /* no clock: said to be on CPU, the one kind that needs no evidence */
+  x->lp_kind = classify(x, seen, cpu_pct);
+  uint64_t syscall = 0;
+  if (x->lp_kind == SCHEDRT_STALL_SYSCALL && now - x->lp_syscall_at >= SYSCALL_EVERY_NS) {
+    x->lp_syscall_at = now;
+    syscall = syscall_of(rt, i);
+    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, syscall);
+  } else if (x->lp_kind != SCHEDRT_STALL_SYSCALL) {
+    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, 0);
+  }
+  store(rt, i, SCHEDRT_SHM_WOFF_stall_cpu_pct, cpu_pct);
+  store(rt, i, SCHEDRT_SHM_WOFF_stall_kind, x->lp_kind);
+  if (m->stall_report_ns && seen >= m->stall_report_ns && seen >= x->lp_next_report) {
+    if (x->lp_kind == SCHEDRT_STALL_SYSCALL && !syscall)
+      syscall = syscall_of(rt, i);
+    report(rt, i, cur, now, seen, cpu_pct, syscall);
+    /* The next at the next doubling of the threshold past this length. */
+    uint64_t next = m->stall_report_ns;
+    while (next <= seen)
+      next *= 2u;
+    x->lp_next_report = next;
+  }
+}
+
+void schedrt__stall_end(schedrt_runtime *rt, uint32_t i) {
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  uint32_t off = x->lp_kind == SCHEDRT_STALL_SYSCALL   ? SCHEDRT_SHM_WOFF_stalls_syscall
+                 : x->lp_kind == SCHEDRT_STALL_PROCESS ? SCHEDRT_SHM_WOFF_stalls_process
+                                                       : SCHEDRT_SHM_WOFF_stalls_on_cpu;
+  if (x->lp_kind == SCHEDRT_STALL_NONE) {
+    /* Counted long at its last sample: no second look, so no evidence of a kind. */
+    x->lp_kind = SCHEDRT_STALL_ON_CPU;
+    store(rt, i, SCHEDRT_SHM_WOFF_stall_kind, x->lp_kind);
+  }
+  _Atomic uint64_t *c = SCHEDRT_SHM_WSLOT_AT(rt->workers[i].m.slot, off, uint64_t);
+  /* Release, single writer: a reader that sees the count sees the kind above. */
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1u, memory_order_release);
+}
