@@ -15,6 +15,7 @@ packages=(
   libcriterion-dev    # unit tests
   libjansson-dev      # sched-inspect JSON output
   libmicrohttpd-dev   # sched-inspect serve (HTTP for Prometheus); without it serve is left out
+  libseccomp-dev      # sched-inspect: syscall names of workers stalled off CPU
   prometheus          # promtool and a Prometheus for the OpenMetrics tests (they run their own
                       # on a free loopback port; Debian also enables its service on :9090)
   python3-prometheus-client  # its strict OpenMetrics parser checks the exposition in tests

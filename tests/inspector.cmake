@@ -148,3 +148,15 @@ if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
     set_tests_properties(inspect_openmetrics_serve_load inspect_openmetrics_prometheus PROPERTIES RUN_SERIAL TRUE)
   endif()
 endif()
+
+# Stalls classified (issue 19): on CPU, off CPU in a syscall, the whole process stopped, and the
+# stall reports' per-minute cap (tests/inspector/stalls_e2e.py, through `stat --json`).
+if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
+  foreach(case IN ITEMS on_cpu syscall process reports)
+    add_test(NAME inspect_stalls_${case}
+      COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/stalls_e2e.py ${case}
+              $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)
+    set_tests_properties(inspect_stalls_${case} PROPERTIES LABELS e2e TIMEOUT 120 PROCESSORS 2
+      FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX};stalls_e2e: FAIL")
+  endforeach()
+endif()

@@ -6,6 +6,7 @@
 
 #include "hist.h"
 #include "rates.h"
+#include "stall_text.h"
 #include "util.h"
 
 json_t *json_rate(double v) {
@@ -181,6 +182,13 @@ json_t *json_stat_sample(const inspect_target *t, const inspect_model *m, uint64
       /* The runtime counted a long poll since the previous sample (long_polls, last_long_poll_ns). */
       json_object_set_new(wo, "long_poll", json_boolean(v->long_poll));
       json_object_set_new(wo, "stuck_task", json_stuck_task(v));
+      /* The runtime's stall metrics in words (the numbers are above, with the list's). */
+      char sc[64];
+      json_object_set_new(
+          wo, "stall_kind_name",
+          json_string(w->stall_kind < SCHEDRT_STALL__COUNT ? schedrt_stall_kind_names[w->stall_kind] : "?"));
+      const char *scn = stall_syscall_name(sc, sizeof(sc), w->stall_syscall);
+      json_object_set_new(wo, "stall_syscall_name", scn ? json_string(scn) : json_null());
       if (w->os_tid)
         json_object_set_new(wo, "tid", json_integer((json_int_t)w->os_tid));
 #define H_FIELD(id, kind, off, type, unit, help, pub) json_histo(wo, #id, m, v, HIST_ID(id));

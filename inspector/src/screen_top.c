@@ -12,6 +12,7 @@
 #include "live_view.h"
 #include "rates.h"
 #include "sites_table.h"
+#include "stall_text.h"
 #include "util.h"
 #include "widgets.h"
 
@@ -372,23 +373,30 @@ static int stuck_rows(live_view *s, int max) {
  * task's name and spawn site or why they are not known. */
 static int draw_stuck(live_view *s, int y, int max) {
   int used = 0, shown = 0;
-  char a[32], head[96], who[384], row[384];
+  char a[32], head[192], who[384], row[384];
   int width = COLS - DETAIL_INDENT;
   for (uint32_t i = 0; i < s->model.g.nworkers && shown < max; i++) {
     const worker_view *v = &s->model.w[i];
     if (!v->stuck)
       continue;
     shown++;
+    char kind[96] = "";
+    if (v->stall_kind) {
+      /* What held it, as the runtime classified it: ", on CPU (98%)", ", off CPU in nanosleep". */
+      kind[0] = ',';
+      kind[1] = ' ';
+      stall_text(kind + 2, sizeof(kind) - 2, v->stall_kind, v->stall_syscall, v->stall_cpu_pct);
+    }
     if (!v->current_task) {
       /* Flagged by the runtime's long-poll count alone: the poll was too short to be named. */
-      xsnprintf(row, sizeof(row), " ! worker %u: a %s poll since the last refresh (named past %u ms)", i,
-                fmt_duration(a, sizeof(a), v->long_poll_ns), s->target.info->heartbeat_period_ms);
+      xsnprintf(row, sizeof(row), " ! worker %u: a %s poll since the last refresh%s (named past %u ms)", i,
+                fmt_duration(a, sizeof(a), v->long_poll_ns), kind, s->target.info->heartbeat_period_ms);
       w_clear_row(y + used, 0, CRT_NORMAL);
       w_text(y + used++, 0, COLS, CRT_STATUS_ERR, row);
       continue;
     }
-    xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu", i,
-              fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task);
+    xsnprintf(head, sizeof(head), " ! worker %u stuck %s on task #%llu%s", i,
+              fmt_duration(a, sizeof(a), v->running_ns), (unsigned long long)v->current_task, kind);
     w_clear_row(y + used, 0, CRT_NORMAL);
     w_text(y + used++, 0, COLS, CRT_STATUS_ERR, head);
     stuck_detail(s, v, width, who, sizeof(who));

@@ -50,6 +50,10 @@ typedef struct worker_view {
   int long_poll;
   uint64_t long_poll_ns;
   int stuck; /* running_ns >= the model's threshold, or long_poll */
+  /* What held the worker (layout 2.5, enum schedrt_stall_kind) in this stall as the runtime classified
+   * it; 0 when not known for this stall. The syscall (+ 1) and CPU share go with it. */
+  uint32_t stall_kind;
+  uint64_t stall_syscall, stall_cpu_pct;
   uint64_t os_tid;
   /* Our own record of the poll in progress: the poll sequence (`polls`) and
    * the reader clock when we first saw it, so a poll is known to be long

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "schedrt/proto/metrics_def.h"
 #include "schedrt/proto/shm_layout.h"
@@ -64,6 +65,8 @@ struct schedrt__wcounters {
 #define SCHEDRT__GSRC_blocking_jobs_finished(rt)                                                             \
   schedrt__blocking_metric((rt), SCHEDRT_M_blocking_jobs_finished)
 #define SCHEDRT__GSRC_blocking_max_threads(rt) ((uint64_t)(rt)->cfg.max_blocking_threads)
+/* The monitor's own count, and the monitor publishes it: a plain read. */
+#define SCHEDRT__GSRC_stall_reports_suppressed(rt) ((rt)->metrics.reports_suppressed)
 
 /*
  * Per worker, as Tokio's MetricsBatch: counters are private and reach the
@@ -122,6 +125,14 @@ struct schedrt__mwatch {
   const void *lp_cur;
   uint64_t lp_first; /* monitor clock; 0: no poll in sight */
   bool lp_counted;
+  /* The stall detector's record of that poll (metrics_stall.c): the
+   * monitor's own lateness inside it, the thread's CPU and run-queue time
+   * at its first long sample (t0, cpu0, wait0), the kind so far, and its
+   * reports. */
+  uint64_t lp_late, lp_t0, lp_cpu0, lp_wait0, lp_next_report, lp_syscall_at;
+  uint32_t lp_kind, lp_reports;
+  clockid_t cpu_clock;
+  bool cpu_clock_ok; /* cpu_clock is the worker thread's */
 };
 
 #define SCHEDRT__M_TIMED 0x100u
@@ -177,6 +188,12 @@ struct schedrt__metrics {
   uint64_t long_poll_ns;         /* a poll seen running this long is counted; 0: no watch */
   uint64_t long_poll_watch_ns;   /* how often the monitor samples for it */
   struct schedrt__sites sites;
+  /* Stall reports on stderr (SCHEDRT_STALL_MS; 0: none) and their per-minute cap. */
+  uint64_t stall_report_ns;
+  uint64_t report_window; /* monitor clock when the current minute began */
+  uint32_t reports_in_window, suppressed_in_window;
+  uint64_t reports_suppressed; /* in all: the global metric */
+  uint64_t watch_last;         /* the previous long-poll sample (its lateness) */
 };
 
 /* s into NUL-padded words of n bytes (n <= 64); a longer s keeps its last
@@ -192,6 +209,22 @@ void schedrt__sites_init(struct schedrt_runtime *rt, unsigned char *base);
 void schedrt__sites_fini(struct schedrt_runtime *rt);
 /* How many descriptors the runtime's table gets: SCHEDRT_SPAWN_SITES or the default. */
 uint32_t schedrt__sites_wanted(void);
+
+/*
+ * metrics_stall.c, called by the long-poll watch (metrics_monitor.c) on the
+ * monitor thread. _gap: at each sample, before the workers: how late the
+ * monitor itself ran. _begin: worker i shows a poll not seen before;
+ * _sample: the same poll again, seen running `seen` ns (a long one once
+ * that reaches long_poll_ns); _end: a poll counted long ended (or the
+ * worker stopped polling).
+ */
+void schedrt__stall_gap(struct schedrt_runtime *rt, uint64_t now);
+void schedrt__stall_begin(struct schedrt_runtime *rt, uint32_t i);
+void schedrt__stall_sample(struct schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now,
+                           uint64_t seen);
+void schedrt__stall_end(struct schedrt_runtime *rt, uint32_t i);
+/* SCHEDRT_STALL_MS in ns, or 0. */
+uint64_t schedrt__stall_report_ns(void);
 
 /* metrics_registry.c: the segments unlinked at exit (published ones only). */
 void schedrt__mreg_add(struct schedrt__metrics *m);

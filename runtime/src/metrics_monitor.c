@@ -142,18 +142,25 @@ static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   uint64_t polls;
   const void *cur;
   if (!sample_poll(w, &polls, &cur)) {
+    if (x->lp_counted)
+      schedrt__stall_end(rt, i);
     x->lp_first = 0;
+    x->lp_counted = false;
     return;
   }
   if (x->lp_first == 0 || polls != x->lp_polls || cur != x->lp_cur) {
     /* A poll not seen before: it began after the previous sample. */
+    if (x->lp_counted)
+      schedrt__stall_end(rt, i);
     x->lp_polls = polls;
     x->lp_cur = cur;
     x->lp_first = now;
     x->lp_counted = false;
+    schedrt__stall_begin(rt, i);
     return;
   }
   uint64_t seen = now - x->lp_first;
+  schedrt__stall_sample(rt, i, cur, now, seen);
   if (seen < rt->metrics.long_poll_ns)
     return;
   _Atomic uint64_t *count = SCHEDRT_SHM_WSLOT_AT(s, SCHEDRT_SHM_WOFF_long_polls, uint64_t);
@@ -173,6 +180,7 @@ void schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
   struct schedrt__metrics *m = &rt->metrics;
   if (!m->base || !m->watch || !m->long_poll_ns)
     return;
+  schedrt__stall_gap(rt, now);
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if (rt->workers[i].m.slot != &rt->workers[i].m.fallback)
       watch_long_poll(rt, i, now);

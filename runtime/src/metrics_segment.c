@@ -197,6 +197,7 @@ private_image:
     w = w < 200000u ? 200000u : w;
     m->long_poll_watch_ns = w < (uint64_t)period_ms * 1000000u ? w : (uint64_t)period_ms * 1000000u;
   }
+  m->stall_report_ns = m->long_poll_watch_ns ? schedrt__stall_report_ns() : 0;
   struct schedrt__shm_params params = {
       .max_workers = rt->nworkers,
       .page_size = page > 0 ? (uint32_t)page : 4096u,

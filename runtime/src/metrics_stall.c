@@ -5,11 +5,13 @@
  * Seastar's detector counts CPU time only, so a poll blocked in a syscall is
  * invisible to it, and a host that stops the process raises false alarms.
  * Here each long poll gets a kind (SCHEDRT_STALL_KINDS): PROCESS when the
- * monitor itself was held up for at least half of the poll's length (the
- * whole process was stopped or starved: the poll did not hold anything);
- * else ON_CPU when the worker thread's CPU clock advanced for at least 60 %
- * of the wall clock since the first long sample, SYSCALL (off CPU) once it
- * advanced for at most 40 %, the syscall read from
+ * monitor itself was held up for at least half of the poll's length and
+ * the worker did not run for most of it either (the whole process was
+ * stopped, or its host paused: the poll did not hold anything);
+ * else ON_CPU when the worker thread ran, or waited in the run queue for a
+ * core (it wanted to run: the host's doing, not the poll's), for at least
+ * 60 % of the wall clock since the first long sample (its schedstat), and
+ * SYSCALL (off CPU) once that share is at most 40 %, the syscall read from
  * /proc/self/task/TID/syscall. Between the on and off thresholds the kind
  * stays as it was, so a poll that sits near one line does not flap.
  *
@@ -30,13 +32,15 @@
 
 #include "internal.h"
 
-#define ON_CPU_PCT 60u  /* a poll becomes ON_CPU at this CPU share or more */
-#define OFF_CPU_PCT 40u /* and SYSCALL at this or less */
-#define PROCESS_ON 50u  /* % of its length the monitor was held up: PROCESS */
-#define PROCESS_OFF 30u /* and no longer PROCESS below this */
+#define ON_CPU_PCT 60u      /* a poll becomes ON_CPU at this CPU share or more */
+#define OFF_CPU_PCT 40u     /* and SYSCALL at this or less */
+#define PROCESS_ON 50u      /* % of its length the monitor was held up: PROCESS */
+#define PROCESS_OFF 30u     /* and no longer PROCESS below this */
+#define PROCESS_RUN_MAX 50u /* nor once the worker ran or waited for a core this much of it */
 #define REPORTS_PER_MINUTE 10u
 #define MINUTE_NS 60000000000ull
 #define SYSCALL_EVERY_NS 20000000ull /* /proc is read at most this often per stall */
+#define LATE_MIN_NS 50000000ull      /* a monitor sample this late or more counts as held up */
 
 uint64_t schedrt__stall_report_ns(void) {
   return (uint64_t)schedrt__env_u32("SCHEDRT_STALL_MS", 1, 3600000u) * 1000000u;
@@ -51,9 +55,10 @@ void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
   struct schedrt__metrics *m = &rt->metrics;
   uint64_t planned = m->long_poll_watch_ns, gap = m->watch_last ? now - m->watch_last : 0;
   m->watch_last = now;
-  /* Late: the sample came more than twice its period after the one before
-   * (the monitor's own tick work fits in that). */
-  if (gap <= 2 * planned)
+  /* Late: the sample came 50 ms after the one before, or later (a busy
+   * host delays a thread by a few ms often, by tens now and then; a stopped
+   * process, or a paused host, by far more). */
+  if (gap <= 4 * planned || gap <= LATE_MIN_NS)
     return;
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if (m->watch[i].lp_first)
@@ -62,7 +67,7 @@ void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
 
 void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
-  x->lp_late = x->lp_t0 = x->lp_cpu0 = x->lp_next_report = x->lp_syscall_at = 0;
+  x->lp_late = x->lp_t0 = x->lp_cpu0 = x->lp_wait0 = x->lp_next_report = x->lp_syscall_at = 0;
   x->lp_kind = SCHEDRT_STALL_NONE;
   x->lp_reports = 0;
   if (!x->cpu_clock_ok)
@@ -70,11 +75,33 @@ void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
     x->cpu_clock_ok = pthread_getcpuclockid(rt->workers[i].thread, &x->cpu_clock) == 0;
 }
 
-static uint64_t cpu_ns(const struct schedrt__mwatch *x) {
+/*
+ * The worker thread's time on a CPU and waiting for one (run queue), from
+ * /proc/self/task/TID/schedstat; without it, its CPU clock and no wait.
+ * A thread that waited for a core wanted to run: that is not a syscall.
+ */
+static void cpu_and_wait(schedrt_runtime *rt, uint32_t i, uint64_t *cpu, uint64_t *wait) {
+  const struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  uint64_t tid = schedrt__metrics_tid(rt, i);
+  char path[64], buf[96];
+  *cpu = *wait = 0;
+  if (tid) {
+    snprintf(path, sizeof(path), "/proc/self/task/%llu/schedstat", (unsigned long long)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t n = read(fd, buf, sizeof(buf) - 1);
+      close(fd);
+      unsigned long long c, w;
+      if (n > 0 && (buf[n] = '\0', sscanf(buf, "%llu %llu", &c, &w) == 2)) {
+        *cpu = c;
+        *wait = w;
+        return;
+      }
+    }
+  }
   struct timespec ts;
-  if (!x->cpu_clock_ok || clock_gettime(x->cpu_clock, &ts) != 0)
-    return 0;
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  if (x->cpu_clock_ok && clock_gettime(x->cpu_clock, &ts) == 0)
+    *cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The syscall worker i's thread is in, + 1; 0 when not in one or not readable. */
@@ -98,14 +125,19 @@ static uint64_t syscall_of(schedrt_runtime *rt, uint32_t i) {
   return end != buf && nr >= 0 ? (uint64_t)nr + 1u : 0;
 }
 
-/* The kind from the evidence so far, with the hysteresis of the file comment. */
-static uint32_t classify(const struct schedrt__mwatch *x, uint64_t seen, uint64_t cpu_pct) {
+/* The kind from the evidence so far, with the hysteresis of the file comment; run_pct is the share of
+ * the time the thread ran or waited for a core. */
+static uint32_t classify(const struct schedrt__mwatch *x, uint64_t seen, uint64_t run_pct) {
   uint64_t late_pct = seen ? x->lp_late * 100u / seen : 0;
-  if (late_pct >= PROCESS_ON || (x->lp_kind == SCHEDRT_STALL_PROCESS && late_pct >= PROCESS_OFF))
+  /* A monitor held up while the worker ran is a busy host, not a stopped
+   * process: the poll held its worker. Stopped threads neither run nor
+   * wait in a run queue. */
+  if (x->lp_late >= LATE_MIN_NS && run_pct < PROCESS_RUN_MAX &&
+      (late_pct >= PROCESS_ON || (x->lp_kind == SCHEDRT_STALL_PROCESS && late_pct >= PROCESS_OFF)))
     return SCHEDRT_STALL_PROCESS;
-  if (cpu_pct >= ON_CPU_PCT)
+  if (run_pct >= ON_CPU_PCT)
     return SCHEDRT_STALL_ON_CPU;
-  if (cpu_pct <= OFF_CPU_PCT)
+  if (run_pct <= OFF_CPU_PCT)
     return SCHEDRT_STALL_SYSCALL;
   return x->lp_kind == SCHEDRT_STALL_NONE || x->lp_kind == SCHEDRT_STALL_PROCESS ? SCHEDRT_STALL_ON_CPU
                                                                                  : x->lp_kind;
@@ -129,11 +161,12 @@ static bool report_allowed(struct schedrt__metrics *m, uint64_t now, uint32_t *l
 }
 
 static void report(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now, uint64_t seen,
-                   uint64_t cpu_pct, uint64_t syscall) {
+                   uint64_t cpu_pct, uint64_t wait_pct, uint64_t syscall) {
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
   uint32_t left_out;
   bool again = x->lp_reports++ > 0;
-  _Atomic uint64_t *due = SCHEDRT_SHM_WSLOT_AT(rt->workers[i].m.slot, SCHEDRT_SHM_WOFF_stall_reports, uint64_t);
+  _Atomic uint64_t *due =
+      SCHEDRT_SHM_WSLOT_AT(rt->workers[i].m.slot, SCHEDRT_SHM_WOFF_stall_reports, uint64_t);
   /* Relaxed, single writer: a count of its own (compared with the suppressed count once all is quiet). */
   atomic_store_explicit(due, atomic_load_explicit(due, memory_order_relaxed) + 1u, memory_order_relaxed);
   if (!report_allowed(&rt->metrics, now, &left_out))
@@ -149,31 +182,46 @@ static void report(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t no
   else if (x->lp_kind == SCHEDRT_STALL_PROCESS)
     snprintf(why, sizeof(why), "the whole process stalled (the monitor was held up %llu ms of it)",
              (unsigned long long)(x->lp_late / 1000000u));
+  else if (wait_pct)
+    snprintf(why, sizeof(why), "%s (%llu%% CPU, %llu%% waiting for a core)",
+             schedrt_stall_kind_names[x->lp_kind], (unsigned long long)cpu_pct, (unsigned long long)wait_pct);
   else
     snprintf(why, sizeof(why), "%s (%llu%% CPU)", schedrt_stall_kind_names[x->lp_kind],
              (unsigned long long)cpu_pct);
   if (left_out)
-    snprintf(tail, sizeof(tail), "; %u report%s left out in the minute before", left_out, left_out > 1 ? "s" : "");
+    snprintf(tail, sizeof(tail), "; %u report%s left out in the minute before", left_out,
+             left_out > 1 ? "s" : "");
   fprintf(stderr, "schedrt: %s: worker %u %s %llu ms in one poll%s: %s%s\n", rt->name, i,
           again ? "still stalled," : "stalled", (unsigned long long)(seen / 1000000u), task, why, tail);
 }
 
-void schedrt__stall_long(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now, uint64_t seen) {
+void schedrt__stall_sample(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now, uint64_t seen) {
   struct schedrt__metrics *m = &rt->metrics;
   struct schedrt__mwatch *x = &m->watch[i];
+  if (x->lp_t0 && seen < m->long_poll_ns)
+    return;
+  uint64_t cpu, wait;
+  cpu_and_wait(rt, i, &cpu, &wait);
   if (!x->lp_t0) {
-    /* The CPU clock from here on: the first long sample is the baseline. */
-    x->lp_t0 = now;
-    x->lp_cpu0 = cpu_ns(x);
+    /* The second sample of a poll is the baseline: polls that outlast a
+     * sample period (0.2 to 2 ms) are few, so /proc is read rarely. The
+     * span since the first sighting counts from the first sighting: the
+     * time the monitor was held up in it as not run (a stop before the
+     * baseline still counts), the rest as run (the worst case for PROCESS). */
+    uint64_t before = now - x->lp_first, unknown = before > x->lp_late ? before - x->lp_late : 0;
+    x->lp_t0 = x->lp_first;
+    x->lp_cpu0 = cpu > unknown ? cpu - unknown : 0;
+    x->lp_wait0 = wait;
     return;
   }
-  uint64_t wall = now - x->lp_t0, cpu = cpu_ns(x);
+  uint64_t wall = now - x->lp_t0;
   uint64_t cpu_pct = wall && cpu >= x->lp_cpu0 ? (cpu - x->lp_cpu0) * 100u / wall : 0;
-  if (cpu_pct > 100u)
-    cpu_pct = 100u;
-  if (!x->cpu_clock_ok)
-    cpu_pct = 100u; /* no clock: said to be on CPU, the one kind that needs no evidence */
-  x->lp_kind = classify(x, seen, cpu_pct);
+  uint64_t wait_pct = wall && wait >= x->lp_wait0 ? (wait - x->lp_wait0) * 100u / wall : 0;
+  cpu_pct = cpu_pct > 100u ? 100u : cpu_pct;
+  uint64_t run_pct = cpu_pct + wait_pct > 100u ? 100u : cpu_pct + wait_pct;
+  if (!cpu && !wait)
+    run_pct = 100u; /* no evidence at all: said to be on CPU, the kind that needs none */
+  x->lp_kind = classify(x, seen, run_pct);
   uint64_t syscall = 0;
   if (x->lp_kind == SCHEDRT_STALL_SYSCALL && now - x->lp_syscall_at >= SYSCALL_EVERY_NS) {
     x->lp_syscall_at = now;
@@ -187,7 +235,7 @@ void schedrt__stall_long(schedrt_runtime *rt, uint32_t i, const void *cur, uint6
   if (m->stall_report_ns && seen >= m->stall_report_ns && seen >= x->lp_next_report) {
     if (x->lp_kind == SCHEDRT_STALL_SYSCALL && !syscall)
       syscall = syscall_of(rt, i);
-    report(rt, i, cur, now, seen, cpu_pct, syscall);
+    report(rt, i, cur, now, seen, cpu_pct, run_pct - cpu_pct, syscall);
     /* The next at the next doubling of the threshold past this length. */
     uint64_t next = m->stall_report_ns;
     while (next <= seen)

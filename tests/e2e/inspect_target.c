@@ -5,6 +5,10 @@
  *   --idle N          tasks "idle-<i>" waiting on a notify (default 20): await points for dumps
  *   --stuck-ms MS     a task "spinner" that keeps its worker busy MS ms per poll, then sleeps 200 ms
  *   --rest-ms MS      the spinner sleeps MS ms between its spins instead
+ *   --block-ms MS     a task "blocker" whose poll blocks in nanosleep MS ms (off CPU), then sleeps as the
+ *                     spinner does
+ *   --stalls N        the spinner and the blocker hold their worker N times in all, from "ready" on,
+ *                     then only sleep
  *   --exit-after MS   shut down cleanly after MS ms (a target that exits mid-way)
  *   --name NAME       runtime name (default "target")
  *   --no-ticker       no "ticker" task (it sleeps 5 ms at a time: a dump may catch it woken)
@@ -40,6 +44,19 @@ static schedrt_notify *idle_notify;
 static _Atomic int stopping;
 static uint64_t stuck_ns;
 static uint64_t rest_ns = 200ull * 1000 * 1000;
+static uint64_t block_ns;
+static long stalls_left = -1; /* -1: no limit */
+
+static _Atomic int ready_said; /* "ready" was printed */
+
+/* One more stall allowed (--stalls): main sets the limit before any task runs. Counted stalls begin
+ * once "ready" is out, so that a test sees each of them from its start. */
+static int take_stall(void) {
+  static _Atomic long taken;
+  if (stalls_left < 0)
+    return 1;
+  return atomic_load(&ready_said) && atomic_fetch_add(&taken, 1) < stalls_left;
+}
 /* Scenario tasks that reached the place they wait at: main waits for them before "ready". */
 static _Atomic unsigned settled;
 
@@ -206,12 +223,29 @@ static schedrt_poll ticker_task(schedrt_task *task, void *arg) {
   return SCHEDRT_PENDING;
 }
 
+/* As the spinner, but its poll sleeps in the kernel: a stall off CPU. */
+static schedrt_poll blocker_task(schedrt_task *task, void *arg) {
+  uint64_t *deadline = arg;
+  for (;;) {
+    if (atomic_load(&stopping))
+      return SCHEDRT_READY;
+    if (*deadline == 0 && take_stall()) {
+      struct timespec ts = {(time_t)(block_ns / 1000000000ull), (long)(block_ns % 1000000000ull)};
+      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+    }
+    schedrt_await(task, "blocker-rest");
+    if (schedrt_sleep(task, deadline, rest_ns) == SCHEDRT_PENDING)
+      return SCHEDRT_PENDING;
+  }
+}
+
 static schedrt_poll spinner_task(schedrt_task *task, void *arg) {
   uint64_t *deadline = arg;
   for (;;) {
     if (atomic_load(&stopping))
       return SCHEDRT_READY;
-    if (*deadline == 0) {
+    if (*deadline == 0 && take_stall()) {
       /* Hold the worker: what a blocking call inside a task looks like. */
       uint64_t end = schedrt_now_ns() + stuck_ns;
       while (schedrt_now_ns() < end && !atomic_load(&stopping)) {
@@ -336,6 +370,10 @@ int main(int argc, char **argv) {
       stuck_ns = (uint64_t)arg_num(argc, argv, &i) * 1000000ull;
     else if (strcmp(argv[i], "--rest-ms") == 0)
       rest_ns = (uint64_t)arg_num(argc, argv, &i) * 1000000ull;
+    else if (strcmp(argv[i], "--block-ms") == 0)
+      block_ns = (uint64_t)arg_num(argc, argv, &i) * 1000000ull;
+    else if (strcmp(argv[i], "--stalls") == 0)
+      stalls_left = arg_num(argc, argv, &i);
     else if (strcmp(argv[i], "--exit-after") == 0)
       exit_after_ms = arg_num(argc, argv, &i);
     else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
@@ -380,7 +418,7 @@ int main(int argc, char **argv) {
   }
   int status = 0;
   notify_waiter *idle = calloc((size_t)nidle + 1, sizeof(*idle));
-  uint64_t *state = calloc(3, sizeof(uint64_t));
+  uint64_t *state = calloc(4, sizeof(uint64_t));
   char tname[24];
   for (uint32_t i = 0; i < nidle; i++) {
     snprintf(tname, sizeof(tname), "idle-%u", i);
@@ -392,6 +430,8 @@ int main(int argc, char **argv) {
   if (ticker && spawn_named(&sc, ticker_task, &state[0], "ticker", NULL))
     status = 1;
   if (stuck_ns && spawn_named(&sc, spinner_task, &state[1], "spinner", NULL))
+    status = 1;
+  if (block_ns && spawn_named(&sc, blocker_task, &state[3], "blocker", NULL))
     status = 1;
   if (deadlock && start_deadlock(&sc))
     status = 1;
@@ -412,6 +452,7 @@ int main(int argc, char **argv) {
     printf("ready %ld %s\n", (long)getpid(),
            schedrt_metrics_segment(sc.rt) ? schedrt_metrics_segment(sc.rt) : "-");
     fflush(stdout);
+    atomic_store(&ready_said, 1);
   }
 
   /* Until SIGINT/SIGTERM or --exit-after; SIGUSR1 moves --phases on. */

@@ -221,19 +221,19 @@ Test(metrics_layout, sizes_quoted_in_the_protocol_document) {
   /* docs/shm-protocol.md, section 3 ("Example"): an independent reader
    * checks its arithmetic against these. */
   struct schedrt_shm_geometry g;
-  cr_assert_eq(SCHEDRT_M__COUNT, 34, "layout 2.4's descriptors: update the document's example");
+  cr_assert_eq(SCHEDRT_M__COUNT, 42, "layout 2.5's descriptors: update the document's example");
   cr_assert_eq(schedrt_shm_geometry(4, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);
-  cr_assert_eq(g.slot_off, 5504u);
-  cr_assert_eq(g.hist_off, 7040u);
-  cr_assert_eq(g.sites_off, 11136u);
+  cr_assert_eq(g.slot_off, 6528u);
+  cr_assert_eq(g.hist_off, 8064u);
+  cr_assert_eq(g.sites_off, 12160u);
   cr_assert_eq(g.sites_size, 57472u);
   cr_assert_eq(g.site_ctr_off, 16512u);
   cr_assert_eq(g.site_block_stride, 8192u);
   cr_assert_eq(g.ctl_off, 69632u);
   cr_assert_eq(g.total_size, 73728u);
   cr_assert_eq(schedrt_shm_geometry(64, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);
-  cr_assert_eq(g.hist_off, 30080u);
-  cr_assert_eq(g.sites_off, 95616u);
+  cr_assert_eq(g.hist_off, 31104u);
+  cr_assert_eq(g.sites_off, 96640u);
   cr_assert_eq(g.ctl_off, 647168u);
   cr_assert_eq(g.total_size, 651264u);
   cr_assert_eq(schedrt_shm_geometry(1, SCHEDRT_SHM_SITES_DEFAULT, 4096, &g), 0);

@@ -59,6 +59,29 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
     SCHEDRT_WORKER_STATES(SCHEDRT__WSTATE_SHORT)};
 #undef SCHEDRT__WSTATE_TEXT
 #undef SCHEDRT__WSTATE_SHORT
+/*
+ * Kinds of stall, the value of the worker metric stall_kind, in value order
+ * (append only): X(NAME, text, help). A stall is a long poll (one the
+ * monitor saw run for long_poll_ms); its kind says what held the worker.
+ */
+#define SCHEDRT_STALL_KINDS(X)                                                                               \
+  X(NONE, "none", "no long poll seen yet")                                                                   \
+  X(ON_CPU, "on CPU", "the thread kept running: its CPU time grew with the clock")                           \
+  X(SYSCALL, "off CPU", "the thread waited in the kernel: a blocking syscall, a page fault")                 \
+  X(PROCESS, "process stalled", "the whole process did not run: its monitor was held up as long")
+
+enum schedrt_stall_kind {
+#define SCHEDRT__STALL_ENUM(n, text, help) SCHEDRT_STALL_##n,
+  SCHEDRT_STALL_KINDS(SCHEDRT__STALL_ENUM)
+#undef SCHEDRT__STALL_ENUM
+      SCHEDRT_STALL__COUNT
+};
+
+#define SCHEDRT__STALL_TEXT(n, text, help) text,
+static const char *const schedrt_stall_kind_names[SCHEDRT_STALL__COUNT] = {
+    SCHEDRT_STALL_KINDS(SCHEDRT__STALL_TEXT)};
+#undef SCHEDRT__STALL_TEXT
+
 /* " starting running ...": the state metric's help text. */
 #define SCHEDRT__WSTATE_WORD(n, text, short_text, help) " " text
 
@@ -115,7 +138,17 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
   X(last_long_poll_ns, GAUGE, 272, uint64_t, "ns", "length of the latest long poll as the monitor saw it",   \
     MONITOR)                                                                                                 \
   X(io_dispatched, COUNTER, 280, uint64_t, "events", "I/O readiness events this worker dispatched", TICK)    \
-  X(io_registrations, COUNTER, 288, uint64_t, "fds", "fds registered by tasks on this worker", TICK)
+  X(io_registrations, COUNTER, 288, uint64_t, "fds", "fds registered by tasks on this worker", TICK)         \
+  X(stall_kind, GAUGE, 296, uint64_t, "enum", "kind of the current or last long poll (stall kinds)",         \
+    MONITOR)                                                                                                 \
+  X(stall_syscall, GAUGE, 304, uint64_t, "nr", "its syscall number + 1, off CPU (0: not known)", MONITOR)    \
+  X(stall_cpu_pct, GAUGE, 312, uint64_t, "percent", "its thread's CPU time over its length", MONITOR)        \
+  X(stalls_on_cpu, COUNTER, 320, uint64_t, "polls", "long polls that ended on CPU", MONITOR)                 \
+  X(stalls_syscall, COUNTER, 328, uint64_t, "polls", "long polls that ended off CPU, in the kernel",         \
+    MONITOR)                                                                                                 \
+  X(stalls_process, COUNTER, 336, uint64_t, "polls", "long polls the whole process stalled in", MONITOR)     \
+  X(stall_reports, COUNTER, 344, uint64_t, "reports",                                                        \
+    "stall reports due (SCHEDRT_STALL_MS), printed or not", MONITOR)
 
 /* Every worker metric, in id order. */
 #define SCHEDRT_WSLOT_METRICS(X) SCHEDRT_WSLOT_METRICS_2_0(X) SCHEDRT_WSLOT_METRICS_MORE(X)
@@ -136,7 +169,9 @@ static const char *const schedrt_worker_state_short[SCHEDRT_WSTATE__COUNT] = {
   X(blocking_max_threads, GAUGE, 88, uint64_t, "threads", "most threads the blocking pool may start",        \
     MONITOR)                                                                                                 \
   X(io_registered, GAUGE, 96, uint64_t, "fds", "file descriptors registered with the I/O driver", MONITOR)   \
-  X(io_events, COUNTER, 104, uint64_t, "events", "readiness events dispatched by the I/O driver", MONITOR)
+  X(io_events, COUNTER, 104, uint64_t, "events", "readiness events dispatched by the I/O driver", MONITOR)   \
+  X(stall_reports_suppressed, COUNTER, 112, uint64_t, "reports",                                             \
+    "stall reports left out: 10 a minute at most", MONITOR)
 
 /* Per-worker histograms (log-scale buckets; bounds in the segment). */
 #define SCHEDRT_HIST_METRICS(X)                                                                              \

@@ -42,7 +42,8 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
  * and the blocking pool's global metrics. 2.4: long polls: the header's
  * long_poll_ms and long_poll_watch_us, the worker metrics long_polls and
  * last_long_poll_ns (written by the monitor). 2.5: the spawn-site region
- * (header sites_off and sites_size). */
+ * (header sites_off and sites_size); the stall detector's worker metrics
+ * (296 .. 351, monitor-written) and stall_reports_suppressed (global). */
 #define SCHEDRT_SHM_MAJOR 2
 #define SCHEDRT_SHM_MINOR 5
 
@@ -299,6 +300,11 @@ enum {
 _Static_assert(SCHEDRT_SHM_WOFF_budget_forced_yields == 256, "layout 2.3");
 _Static_assert(SCHEDRT_SHM_WOFF_long_polls == 264, "layout 2.4");
 _Static_assert(SCHEDRT_SHM_WOFF_last_long_poll_ns == 272, "layout 2.4");
+_Static_assert(SCHEDRT_SHM_WOFF_stall_kind == 296 && SCHEDRT_SHM_WOFF_stall_syscall == 304 &&
+                   SCHEDRT_SHM_WOFF_stall_cpu_pct == 312 && SCHEDRT_SHM_WOFF_stalls_on_cpu == 320 &&
+                   SCHEDRT_SHM_WOFF_stalls_syscall == 328 && SCHEDRT_SHM_WOFF_stalls_process == 336 &&
+                   SCHEDRT_SHM_WOFF_stall_reports == 344,
+               "layout 2.5");
 /* The first byte of the monitor half: worker-half fields lie below it. */
 #define SCHEDRT_SHM_SLOT_MONITOR_OFF 128u
 /* The smallest slot_stride a 2.x reader accepts (the whole 2.0 slot). */

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Stalls classified (issue 19 item 2), read as a user reads them: `sched-inspect stat --json`.
+
+Usage: stalls_e2e.py CASE SCHED_INSPECT INSPECT_TARGET
+CASE:
+  on_cpu   a poll that spins (inspect_target --stuck-ms): every long poll ends ON_CPU
+  syscall  a poll blocked in nanosleep (--block-ms): every one ends off CPU, in clock_nanosleep
+  process  a poll in progress while the whole process is stopped (SIGSTOP, then SIGCONT): PROCESS
+  reports SCHEDRT_STALL_MS=40 and 20 stalls of 150 ms: 10 reports printed on stderr, the rest counted
+           in stall_reports_suppressed, exactly (printed + suppressed = the reports due)
+
+Exit 0 and "stalls_e2e: ok", 1 on failure. Targets are stopped at exit (SIGCONT, then SIGTERM), and
+die with this process (PR_SET_PDEATHSIG). Waits poll the effect under a deadline.
+"""
+import atexit
+import ctypes
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+DEADLINE_S = 60.0
+CHILDREN = []
+
+
+def fail(msg):
+    print("stalls_e2e: FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+@atexit.register
+def cleanup():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.send_signal(signal.SIGCONT)
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def die_with_parent():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def target(exe, *args, env=None):
+    log = tempfile.NamedTemporaryFile(prefix="stalls_e2e.", suffix=".log", delete=False)
+    p = subprocess.Popen([exe, "--no-ticker", "--idle", "1", *args], stdout=subprocess.PIPE, stderr=log,
+                         env={**os.environ, **(env or {})}, preexec_fn=die_with_parent, text=True)
+    CHILDREN.append(p)
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        fail(f"target {args} did not get ready: {line!r}")
+    return p, log.name
+
+
+def sample(inspect, pid):
+    out = subprocess.run([inspect, "stat", str(pid), "--json", "-i", "0.2", "-c", "1"], capture_output=True,
+                         text=True, timeout=30)
+    if out.returncode != 0:
+        fail(f"stat: {out.returncode}: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def total(s, field):
+    return sum(w.get(field) or 0 for w in s["workers"])
+
+
+def wait_for(what, fn, deadline=DEADLINE_S):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+    fail(f"timed out waiting for {what}")
+
+
+def kinds(s):
+    return {k: total(s, k) for k in ("stalls_on_cpu", "stalls_syscall", "stalls_process", "long_polls")}
+
+
+def case_on_cpu(inspect, exe):
+    p, _ = target(exe, "--stuck-ms", "100", "--rest-ms", "20", "--stalls", "5")
+    s = wait_for("five long polls classified", lambda: (lambda s: s if sum(list(kinds(s).values())[:3]) >= 5
+                                                         else None)(sample(inspect, p.pid)))
+    k = kinds(s)
+    if k["stalls_on_cpu"] != 5 or k["stalls_syscall"] or k["stalls_process"]:
+        fail(f"a spinning poll: {k}")
+    last = [w for w in s["workers"] if w["stalls_on_cpu"]][0]
+    if last["stall_kind_name"] != "on CPU" or last["stall_syscall_name"] is not None:
+        fail(f"the last stall of the spinner's worker: {last['stall_kind_name']} {last['stall_syscall_name']}")
+
+
+def case_syscall(inspect, exe):
+    p, _ = target(exe, "--block-ms", "100", "--rest-ms", "20", "--stalls", "5")
+    s = wait_for("five long polls classified", lambda: (lambda s: s if sum(list(kinds(s).values())[:3]) >= 5
+                                                         else None)(sample(inspect, p.pid)))
+    k = kinds(s)
+    if k["stalls_syscall"] != 5 or k["stalls_on_cpu"] or k["stalls_process"]:
+        fail(f"a poll blocked in nanosleep: {k}")
+    last = [w for w in s["workers"] if w["stalls_syscall"]][0]
+    if last["stall_kind_name"] != "off CPU" or last["stall_syscall_name"] not in ("clock_nanosleep", "nanosleep"):
+        fail(f"the blocker's worker: {last['stall_kind_name']} in {last['stall_syscall_name']}")
+
+
+def case_process(inspect, exe):
+    # A spinner that spins 1 s at a time with 1 ms between: a stop lands inside a poll but for one
+    # chance in a thousand; then another try.
+    p, _ = target(exe, "--stuck-ms", "1000", "--rest-ms", "1")
+    for attempt in range(3):
+        before = kinds(sample(inspect, p.pid))
+        os.kill(p.pid, signal.SIGSTOP)
+        time.sleep(2.5)  # the stall itself: the process stays stopped this long (not a synchronisation)
+        os.kill(p.pid, signal.SIGCONT)
+        s = wait_for("the stopped poll's end", lambda: (lambda s: s if kinds(s)["long_polls"] >= before["long_polls"] + 1
+                                                        and sum(list(kinds(s).values())[:3]) >= before["long_polls"] + 1
+                                                        else None)(sample(inspect, p.pid)), 15)
+        k = kinds(s)
+        if k["stalls_process"] > before["stalls_process"]:
+            if k["stalls_syscall"] != before["stalls_syscall"]:
+                fail(f"a stopped process: also an off-CPU stall: {before} -> {k}")
+            return
+    fail(f"three stops of the whole process, no PROCESS stall: {k}")
+
+
+def case_reports(inspect, exe):
+    # 150 ms: a report at 40 and one at 80 are due for each (a busy host may delay the monitor's
+    # samples by tens of ms; the count of reports due says how many there were).
+    p, log = target(exe, "--stuck-ms", "150", "--rest-ms", "10", "--stalls", "20", env={"SCHEDRT_STALL_MS": "40"})
+    s = wait_for("twenty stalls ended", lambda: (lambda s: s if sum(list(kinds(s).values())[:3]) >= 20
+                                                 else None)(sample(inspect, p.pid)))
+    due = total(s, "stall_reports")
+    suppressed = s["global"]["stall_reports_suppressed"]
+    with open(log) as f:
+        printed = [l for l in f if re.search(r"^schedrt: target: worker \d+ (still )?stalled", l)]
+    os.unlink(log)
+    if due < 20:
+        fail(f"20 stalls of 150 ms past a 40 ms threshold made only {due} reports due")
+    if len(printed) != 10:
+        fail(f"{len(printed)} reports printed in the first minute, want 10:\n" + "".join(printed))
+    if suppressed != due - 10:
+        fail(f"suppressed {suppressed}, want {due} due - 10 printed")
+    if "spinner" not in printed[0] or "on CPU" not in printed[0]:
+        fail(f"a report names the task and the kind: {printed[0]!r}")
+
+
+CASES = {"on_cpu": case_on_cpu, "syscall": case_syscall, "process": case_process, "reports": case_reports}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in CASES:
+        print(__doc__)
+        sys.exit(2)
+    CASES[sys.argv[1]](sys.argv[2], sys.argv[3])
+    print("stalls_e2e: ok", flush=True)
