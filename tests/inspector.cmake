@@ -24,6 +24,9 @@ schedrt_unit_test(NAME test_inspect_waits SOURCES unit/test_inspect_waits.c LIBS
 schedrt_unit_test(NAME test_inspect_analysis SOURCES unit/test_inspect_analysis.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_diff SOURCES unit/test_inspect_diff.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_openmetrics SOURCES unit/test_inspect_openmetrics.c LIBS ${INSPECT_CORE})
+# Recordings: writer and reader on crafted segments, cut and damaged files, the summary and the plot.
+schedrt_unit_test(NAME test_inspect_recording SOURCES unit/test_inspect_recording.c support/shm_fixture.c
+                  LIBS ${INSPECT_CORE})
 # A real runtime deadlocked on two mutexes, its dump read by the analysis (needs dumps built in).
 if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_sync_dump SOURCES unit/test_sync_dump.c LIBS ${INSPECT_CORE})
