@@ -34,6 +34,8 @@ typedef enum inspect_action {
   ACT_REDRAW,
   ACT_COMPARE,   /* live view: compare the last two dumps */
   ACT_ATTENTION, /* dump viewer: tasks needing attention first / only / in place */
+  ACT_SEEK_BACK, /* replay: back in the recording */
+  ACT_SEEK_FWD,  /* replay: forward */
 } inspect_action;
 
 typedef struct key_binding {

@@ -105,6 +105,9 @@ static void draw_header(live_view *s) {
   const char *live = g->target_gone                                      ? "EXITED"
                      : s->paused && g->liveness == SCHEDRT_LIVENESS_LIVE ? "PAUSED"
                                                                          : schedrt_liveness_name(g->liveness);
+  char badge[64];
+  if (s->source && s->source->badge)
+    live = s->source->badge(s, badge, sizeof(badge)); /* a replay says so, and where it is */
   int lw = (int)strlen(live) + 2;
   /* Items that do not fit are left out whole, the least needed first: never a cut pid. */
   char pid[32], comm[40], rt[80], up[48];
