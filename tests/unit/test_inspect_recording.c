@@ -144,7 +144,8 @@ Test(recording, cut_at_every_byte) {
   free(buf);
 }
 
-/* Every byte damaged in turn (three ways): refused with a message or read; never a crash, a hang or a leak. */
+/* Every byte damaged in turn (three ways): refused with a message or read; never a crash, a hang or a leak.
+ */
 Test(recording, every_byte_damaged) {
   size_t len;
   uint8_t *buf = record(2, "signal", &len);
@@ -164,7 +165,8 @@ Test(recording, every_byte_damaged) {
       }
       cr_assert_eq(rec_snapshot_init(r, &s), 0);
       for (size_t j = 0; j < r->nsamples; j++)
-        cr_assert_eq(rec_sample_read(r, j, &s, NULL), 0, "byte %zu: sample %zu accepted then unreadable", i, j);
+        cr_assert_eq(rec_sample_read(r, j, &s, NULL), 0, "byte %zu: sample %zu accepted then unreadable", i,
+                     j);
       rec_snapshot_fini(&s);
       rec_free(r);
     }
@@ -253,10 +255,10 @@ Test(recording, hostile_input) {
 
 /* A header whose metrics array claims 2^32 entries in a few bytes: refused before anything is allocated. */
 Test(recording, absurd_counts) {
-  static const uint8_t hdr[] = {0xd9, 0xd9, 0xf7, 0xa2, 0x66, 'f',  'o',  'r',  'm',  'a',  't',  0x71, 's',
-                                'c',  'h',  'e',  'd',  'r',  't',  '-',  'r',  'e',  'c',  'o',  'r',  'd',
-                                'i',  'n',  'g',  0x67, 'm',  'e',  't',  'r',  'i',  'c',  's',  0x9b, 0x00,
-                                0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
+  static const uint8_t hdr[] = {0xd9, 0xd9, 0xf7, 0xa2, 0x66, 'f',  'o',  'r',  'm',  'a', 't', 0x71,
+                                's',  'c',  'h',  'e',  'd',  'r',  't',  '-',  'r',  'e', 'c', 'o',
+                                'r',  'd',  'i',  'n',  'g',  0x67, 'm',  'e',  't',  'r', 'i', 'c',
+                                's',  0x9b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
   char err[256];
   cr_assert_eq(parse_rc(hdr, sizeof(hdr), err, sizeof(err)), SCHEDRT_ECORRUPT);
   cr_assert(strstr(err, "truncated") || strstr(err, "at most"), "%s", err);
