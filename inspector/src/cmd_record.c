@@ -118,8 +118,10 @@ int cmd_record(const inspect_opts *o) {
                         .nworkers = s.nworkers};
   err = rec_writer_open(&w, fd, t.reader, &wo);
   if (!err)
-    fprintf(stderr, INSPECT_PROG ": recording pid %ld (runtime \"%s\", %u workers) every %s to %s; Ctrl-C stops\n",
-            (long)o->pid, t.info->runtime_name, s.nworkers, fmt_duration(stamp, sizeof(stamp), o->interval_ns),
+    fprintf(stderr,
+            INSPECT_PROG ": recording pid %ld (runtime \"%s\", %u workers) every %s to %s; Ctrl-C stops\n",
+            (long)o->pid, t.info->runtime_name, s.nworkers,
+            fmt_duration(stamp, sizeof(stamp), o->interval_ns),
             strcmp(path, "-") == 0 ? "standard output" : path);
   while (!err) {
     err = rec_writer_sample(&w, t.reader, &s, inspect_realtime_ns());
@@ -173,12 +175,16 @@ int cmd_record(const inspect_opts *o) {
   else
     size[0] = '\0';
   if (strcmp(why, "exited") == 0)
-    fprintf(stderr, INSPECT_PROG ": pid %ld exited (%s): the recording ends with its last figures, %llu samples%s "
-                                 "in %s\n",
+    fprintf(stderr,
+            INSPECT_PROG ": pid %ld exited (%s): the recording ends with its last figures, %llu samples%s "
+                         "in %s\n",
             (long)o->pid, schedrt_liveness_name(s.liveness), (unsigned long long)w.samples, size, path);
   else
-    fprintf(stderr, INSPECT_PROG ": %llu samples%s in %s (ended: %s)\n", (unsigned long long)w.samples, size, path,
-            strcmp(why, "signal") == 0 ? "signal" : strcmp(why, "count") == 0 ? "-n reached" : why);
+    fprintf(stderr, INSPECT_PROG ": %llu samples%s in %s (ended: %s)\n", (unsigned long long)w.samples, size,
+            path,
+            strcmp(why, "signal") == 0  ? "signal"
+            : strcmp(why, "count") == 0 ? "-n reached"
+                                        : why);
 out:
   rec_writer_fini(&w);
   schedrt_snapshot_fini(&s);

@@ -25,9 +25,9 @@
 #define REC_FORMAT "schedrt-recording"
 #define REC_VERSION_MAJOR 1u
 #define REC_VERSION_MINOR 0u
-#define REC_MAX_SIZE (1ull << 30)   /* a larger file is refused (at 100 ms, 2 workers: weeks) */
-#define REC_MAX_METRICS 1024u       /* as the segment's descriptor table */
-#define REC_MAX_WORKERS 4096u       /* as the segment's max_workers */
+#define REC_MAX_SIZE (1ull << 30) /* a larger file is refused (at 100 ms, 2 workers: weeks) */
+#define REC_MAX_METRICS 1024u     /* as the segment's descriptor table */
+#define REC_MAX_WORKERS 4096u     /* as the segment's max_workers */
 #define REC_MAX_BUCKETS SCHEDRT_READER_MAX_BUCKETS
 #define REC_END_MAX 16u
 

@@ -82,10 +82,12 @@ static double px_x(size_t col, size_t ncols) {
 
 static void axes(FILE *f, int y0, uint64_t dmax, double span_s) {
   char a[32];
-  fprintf(f, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", LEFT, y0, PLOT_W, PANEL_H);
+  fprintf(f, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", LEFT, y0, PLOT_W,
+          PANEL_H);
   for (int k = 0; k <= 4; k++) {
     double y = y0 + PANEL_H - (double)k * PANEL_H / 4;
-    fprintf(f, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, y, LEFT + PLOT_W, y);
+    fprintf(f, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, y, LEFT + PLOT_W,
+            y);
     fprintf(f, "<text class=\"left\" x=\"%d\" y=\"%.1f\">%s</text>\n", LEFT - 4, y + 4,
             fmt_si(a, sizeof(a), (double)dmax * k / 4));
     fprintf(f, "<text class=\"right\" x=\"%d\" y=\"%.1f\">%d%%</text>\n", LEFT + PLOT_W + 4, y + 4, k * 25);
@@ -210,7 +212,8 @@ int rec_plot_svg(const recording *r, FILE *f) {
         f);
   for (uint32_t w = 0; w < nworkers; w++) {
     int y0 = TOP + (int)w * (PANEL_H + PANEL_GAP);
-    fprintf(f, "<g class=\"panel\" id=\"worker-%u\" data-worker=\"%u\">\n<title>worker %u</title>\n", w, w, w);
+    fprintf(f, "<g class=\"panel\" id=\"worker-%u\" data-worker=\"%u\">\n<title>worker %u</title>\n", w, w,
+            w);
     fprintf(f, "<text class=\"heading\" x=\"%d\" y=\"%d\">worker %u</text>\n", LEFT, y0 - 5, w);
     axes(f, y0, dmax, (double)span / 1e9);
     series_begin(f, "depth", "local_queue_depth", w);
@@ -231,7 +234,8 @@ int rec_plot_svg(const recording *r, FILE *f) {
     series_begin(f, "inject", "inject_depth", w);
     for (size_t c = 0; c < ncols; c++)
       if (cols[c].seen)
-        fprintf(f, "%.1f,%.1f ", px_x(c, ncols), y0 + PANEL_H - (double)cols[c].inject * PANEL_H / (double)dmax);
+        fprintf(f, "%.1f,%.1f ", px_x(c, ncols),
+                y0 + PANEL_H - (double)cols[c].inject * PANEL_H / (double)dmax);
     series_end(f, "injection queue depth (the runtime's, in every panel)", w, 0);
     fputs("</g>\n", f);
   }

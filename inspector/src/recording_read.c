@@ -27,7 +27,19 @@
 
 /* ------------------------------------------------------ one item head */
 
-enum ev_kind { EV_UINT, EV_NEG, EV_BYTES, EV_TEXT, EV_ARRAY, EV_MAP, EV_TAG, EV_FLOAT, EV_BOOL, EV_NULL, EV_INDEF };
+enum ev_kind {
+  EV_UINT,
+  EV_NEG,
+  EV_BYTES,
+  EV_TEXT,
+  EV_ARRAY,
+  EV_MAP,
+  EV_TAG,
+  EV_FLOAT,
+  EV_BOOL,
+  EV_NULL,
+  EV_INDEF
+};
 
 static const char *const kind_names[] = {
     [EV_UINT] = "an unsigned integer",
@@ -346,16 +358,31 @@ enum {
   H__COUNT
 };
 static const char *const header_keys[H__COUNT] = {
-    "format",        "version",     "recorder",        "pid",
-    "runtime",       "runtime_version", "runtime_index", "comm",
-    "layout",        "timing",      "max_workers",     "nworkers",
-    "local_queue_cap", "heartbeat_period_ms", "long_poll_ms", "interval_ns",
-    "created_mono_ns", "started_mono_ns", "started_realtime_ns", "metrics",
+    "format",
+    "version",
+    "recorder",
+    "pid",
+    "runtime",
+    "runtime_version",
+    "runtime_index",
+    "comm",
+    "layout",
+    "timing",
+    "max_workers",
+    "nworkers",
+    "local_queue_cap",
+    "heartbeat_period_ms",
+    "long_poll_ms",
+    "interval_ns",
+    "created_mono_ns",
+    "started_mono_ns",
+    "started_realtime_ns",
+    "metrics",
     "histogram_bounds_ns",
 };
 /* Without these a recording cannot be read; the others default to 0 or "". */
-static const unsigned header_required[] = {H_FORMAT, H_VERSION, H_PID, H_MAX_WORKERS, H_NWORKERS, H_METRICS,
-                                           H_BOUNDS, H_TIMING};
+static const unsigned header_required[] = {H_FORMAT,   H_VERSION, H_PID,    H_MAX_WORKERS,
+                                           H_NWORKERS, H_METRICS, H_BOUNDS, H_TIMING};
 
 /* The private part of a recording: where each sample's arrays go in a snapshot. */
 struct rec_maps {
@@ -575,8 +602,8 @@ static int check_header(struct cur *c, rec_header *h, struct rec_maps *mp) {
     else if (m->scope == REC_WORKER)
       mp->wmap[nw++] = id >= 0 && id < SCHEDRT_M__WSLOT_COUNT ? id : -1;
     else
-      mp->gmap[ng++] = id >= SCHEDRT_M__GLOBAL_FIRST && id < SCHEDRT_M__HIST_FIRST ? id - SCHEDRT_M__GLOBAL_FIRST
-                                                                                  : -1;
+      mp->gmap[ng++] =
+          id >= SCHEDRT_M__GLOBAL_FIRST && id < SCHEDRT_M__HIST_FIRST ? id - SCHEDRT_M__GLOBAL_FIRST : -1;
   }
   return 0;
 }
@@ -1036,9 +1063,10 @@ int rec_load(const char *path, recording **out, char *err, size_t errsize) {
   }
   if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > REC_MAX_SIZE) {
     close(fd);
-    snprintf(err, errsize, "%s", S_ISREG(st.st_mode) ? "larger than 1 GiB: not a recording"
-                                 : S_ISDIR(st.st_mode) ? "a directory, not a recording"
-                                                       : "not a regular file (a FIFO, socket or device)");
+    snprintf(err, errsize, "%s",
+             S_ISREG(st.st_mode)   ? "larger than 1 GiB: not a recording"
+             : S_ISDIR(st.st_mode) ? "a directory, not a recording"
+                                   : "not a regular file (a FIFO, socket or device)");
     return SCHEDRT_ECORRUPT;
   }
   size_t size = (size_t)st.st_size, got = 0;

@@ -48,8 +48,8 @@ static void close_episode(rec_worker_summary *ws, struct acc *a) {
 }
 
 /* A stuck episode begins with a poll of task; its start goes back by how long it has run. */
-static void open_episode(rec_worker_summary *ws, struct acc *a, uint64_t task, uint64_t ran_ns, uint64_t rel_ns,
-                         uint64_t realtime) {
+static void open_episode(rec_worker_summary *ws, struct acc *a, uint64_t task, uint64_t ran_ns,
+                         uint64_t rel_ns, uint64_t realtime) {
   close_episode(ws, a);
   a->open = 1;
   memset(&a->cur, 0, sizeof(a->cur));
@@ -151,7 +151,8 @@ int rec_summarize(const recording *r, uint64_t stuck_ns, rec_summary *out) {
         continue;
       sum->samples++;
       add_depth(&acc[w], ws->local_queue_depth);
-      const schedrt_worker_snap *pw = prev && w < prev->nworkers && !prev->workers[w].torn ? &prev->workers[w] : NULL;
+      const schedrt_worker_snap *pw =
+          prev && w < prev->nworkers && !prev->workers[w].torn ? &prev->workers[w] : NULL;
       if (pw && dt) {
         sum->polls += grew(pw->polls, ws->polls);
         sum->steals += grew(pw->steals, ws->steals);
@@ -212,19 +213,20 @@ void rec_summary_print(const recording *r, const rec_summary *s, FILE *f, size_t
   const rec_header *h = &r->h;
   char a[48], b[48], c[48], d[48], e[48], when[48];
   uint64_t span = s->last_mono_ns - s->first_mono_ns;
-  fprintf(f, "Recording of pid %u (runtime \"%s\", %s, schedrt %s), from %s for %s: %zu samples every %s, %u "
-             "workers",
+  fprintf(f,
+          "Recording of pid %u (runtime \"%s\", %s, schedrt %s), from %s for %s: %zu samples every %s, %u "
+          "workers",
           h->pid, h->runtime, h->comm[0] ? h->comm : "?", h->runtime_version[0] ? h->runtime_version : "?",
-          fmt_datetime(when, sizeof(when), s->first_realtime_ns), fmt_duration(a, sizeof(a), span), s->samples,
-          fmt_duration(b, sizeof(b), h->interval_ns), s->nworkers);
+          fmt_datetime(when, sizeof(when), s->first_realtime_ns), fmt_duration(a, sizeof(a), span),
+          s->samples, fmt_duration(b, sizeof(b), h->interval_ns), s->nworkers);
   if (r->end[0])
     fprintf(f, "; ended: %s\n", strcmp(r->end, "exited") == 0 ? "the target exited" : r->end);
   else
     fprintf(f, "; no trailer: the recorder was killed%s\n",
             r->tail_bytes ? " while writing (an incomplete last sample was left out)" : "");
   fprintf(f, "injection queue depth p50 %llu, max %llu; alive tasks at most %llu%s\n",
-          (unsigned long long)s->inject_p50, (unsigned long long)s->inject_max, (unsigned long long)s->alive_max,
-          h->timing ? "; with latency histograms" : "");
+          (unsigned long long)s->inject_p50, (unsigned long long)s->inject_max,
+          (unsigned long long)s->alive_max, h->timing ? "; with latency histograms" : "");
   fprintf(f, "\nWORKERS (depth: local queue, LIFO excluded; counts over the recording)\n");
   fprintf(f, "%5s %8s %9s %6s %6s %9s %9s %9s %6s\n", "W", "SAMPLES", "DEPTH p50", "max", "BUSY%", "POLLS",
           "STEALS", "PARKS", "STUCK");
@@ -239,8 +241,10 @@ void rec_summary_print(const recording *r, const rec_summary *s, FILE *f, size_t
             fmt_si(a, sizeof(a), (double)ws->polls), fmt_si(c, sizeof(c), (double)ws->steals),
             fmt_si(d, sizeof(d), (double)ws->parks), (unsigned long long)ws->episodes_all);
   }
-  fprintf(f, "\nSTUCK EPISODES (a poll seen running for %s or more; when it began, how long at least, the task)\n",
-          fmt_duration(a, sizeof(a), s->stuck_ns));
+  fprintf(
+      f,
+      "\nSTUCK EPISODES (a poll seen running for %s or more; when it began, how long at least, the task)\n",
+      fmt_duration(a, sizeof(a), s->stuck_ns));
   int any = 0;
   for (uint32_t w = 0; w < s->nworkers; w++) {
     const rec_worker_summary *ws = &s->w[w];

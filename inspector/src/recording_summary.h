@@ -20,11 +20,11 @@
 
 /* A worker stuck in one poll over consecutive samples (or a long poll the runtime counted between two). */
 typedef struct rec_episode {
-  uint64_t start_ns;      /* since the first sample: when the poll began, as far as known */
-  uint64_t realtime_ns;   /* the same on the wall clock */
-  uint64_t duration_ns;   /* the longest running time seen (a lower bound of the poll's length) */
-  uint64_t task;          /* 0: not named (a long poll that ended between two samples) */
-  char name[25];          /* as the segment named the task ("" when it did not) */
+  uint64_t start_ns;    /* since the first sample: when the poll began, as far as known */
+  uint64_t realtime_ns; /* the same on the wall clock */
+  uint64_t duration_ns; /* the longest running time seen (a lower bound of the poll's length) */
+  uint64_t task;        /* 0: not named (a long poll that ended between two samples) */
+  char name[25];        /* as the segment named the task ("" when it did not) */
   char file[57];
   uint32_t line;
   uint32_t samples; /* samples that saw it */

@@ -33,7 +33,7 @@ static int room(rec_writer *w, size_t n) {
 }
 
 /* Each encoder gets HEAD_MAX bytes, which every head fits: a 0 from libcbor cannot happen here. */
-#define PUT_HEAD(w, call)                                                                                   \
+#define PUT_HEAD(w, call)                                                                                    \
   do {                                                                                                       \
     if (room((w), HEAD_MAX))                                                                                 \
       return -ENOMEM;                                                                                        \
@@ -126,9 +126,9 @@ int rec_writer_open(rec_writer *w, int fd, const schedrt_reader *r, const rec_wr
       kv_uint(w, "local_queue_cap", info->local_queue_cap) ||
       kv_uint(w, "heartbeat_period_ms", info->heartbeat_period_ms) ||
       kv_uint(w, "long_poll_ms", info->long_poll_ms) || kv_uint(w, "interval_ns", o->interval_ns) ||
-      kv_uint(w, "created_mono_ns", info->create_mono_ns) || kv_uint(w, "started_mono_ns", o->started_mono_ns) ||
-      kv_uint(w, "started_realtime_ns", o->started_realtime_ns) || put_text(w, "metrics") ||
-      put_array(w, nd))
+      kv_uint(w, "created_mono_ns", info->create_mono_ns) ||
+      kv_uint(w, "started_mono_ns", o->started_mono_ns) ||
+      kv_uint(w, "started_realtime_ns", o->started_realtime_ns) || put_text(w, "metrics") || put_array(w, nd))
     return -ENOMEM;
   for (size_t i = 0; i < nd; i++)
     if (put_descriptor(w, schedrt_reader_desc_at(r, i)))

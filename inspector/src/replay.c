@@ -113,7 +113,8 @@ static void seek(live_view *lv, replay *rp, uint64_t pos) {
     inspect_fatal("out of memory");
   rp->pos_ns = pos > rp->span_ns ? rp->span_ns : pos;
   rp->at_end = 0;
-  size_t before = sample_at(rp, rp->pos_ns > period ? rp->pos_ns - period : 0), at = sample_at(rp, rp->pos_ns);
+  size_t before = sample_at(rp, rp->pos_ns > period ? rp->pos_ns - period : 0),
+         at = sample_at(rp, rp->pos_ns);
   if (before < at)
     feed(lv, rp, before);
   feed(lv, rp, at);
@@ -159,8 +160,8 @@ static screen_result play_key(live_view *lv, inspect_action a, int ch) {
     uint64_t pos = a == ACT_SEEK_FWD ? rp->pos_ns + SEEK_NS : rp->pos_ns > SEEK_NS ? rp->pos_ns - SEEK_NS : 0;
     seek(lv, rp, pos);
     rp->last_wall_ns = 0;
-    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "at %s of %s", fmt_duration(a1, sizeof(a1), rp->pos_ns),
-                     fmt_duration(a2, sizeof(a2), rp->span_ns));
+    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "at %s of %s",
+                     fmt_duration(a1, sizeof(a1), rp->pos_ns), fmt_duration(a2, sizeof(a2), rp->span_ns));
     return screen_react(SCREEN_HANDLED);
   }
   default:
@@ -245,8 +246,8 @@ int replay_run(const inspect_opts *o, const recording *rec) {
     live_view_free(lv);
     return INSPECT_EXIT_USAGE;
   }
-  live_view_status(lv, CRT_STATUS_INFO, 3000000000ull, "replaying %zu samples; p pauses, + - speed, Left Right seek",
-                   rec->nsamples);
+  live_view_status(lv, CRT_STATUS_INFO, 3000000000ull,
+                   "replaying %zu samples; p pauses, + - speed, Left Right seek", rec->nsamples);
   screen_manager_run(&lv->base, o->max_iterations);
   crt_done();
   int sig = crt_stop_signal();
