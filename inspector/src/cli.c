@@ -219,7 +219,8 @@ static const char usage_diff[] =
     "was taken before A, a warning says so and they are compared in time order.\n";
 
 static const char usage_record[] =
-    "Usage: " INSPECT_PROG " record PID [-i INTERVAL] [-o FILE] [--duration TIME | -n COUNT]\n"
+    "Usage: " INSPECT_PROG " record PID [-i INTERVAL] [-o FILE] [--force]\n"
+    "                            [--duration TIME | -n COUNT] [--no-histograms]\n"
     "\n"
     "Takes a snapshot of the runtime's metrics every INTERVAL and appends it to\n"
     "FILE, a CBOR sequence (docs/recording-format.md): every worker's metrics,\n"
@@ -237,6 +238,8 @@ static const char usage_record[] =
     "      --force          replace FILE if it exists (else it is refused)\n"
     "      --duration TIME  stop after TIME (10s, 5m, 2h)\n"
     "  -n, --count COUNT    stop after COUNT samples\n"
+    "      --no-histograms  leave the latency histograms out (they are more than\n"
+    "                       half of a sample's bytes)\n"
     "      --shm-dir DIR    look for segments in DIR instead of /dev/shm\n"
     "  -h, --help           this help\n"
     "\n"
@@ -292,6 +295,7 @@ enum {
   OPT_MAX_TARGETS,
   OPT_MAX_BYTES,
   OPT_DURATION,
+  OPT_NO_HISTOGRAMS,
 };
 
 /* The options every subcommand accepts (each ignores what does not apply to it). */
@@ -318,6 +322,7 @@ static const struct option long_opts[] = {
     {"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"no-histograms", no_argument, NULL, OPT_NO_HISTOGRAMS},
     {NULL, 0, NULL, 0},
 };
 
@@ -366,6 +371,7 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case OPT_FORCE:
     return cmd == CMD_DUMP || cmd == CMD_RECORD;
   case OPT_DURATION:
+  case OPT_NO_HISTOGRAMS:
     return cmd == CMD_RECORD;
   case 't':
     return cmd == CMD_SHOW;
@@ -508,6 +514,9 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
         o->count = (long)v;
       else
         o->max_iterations = (long)v;
+      break;
+    case OPT_NO_HISTOGRAMS:
+      o->no_histograms = 1;
       break;
     case OPT_DURATION:
       if (parse_duration_ns(optarg, 1000000ull, 366ull * 86400 * 1000000000ull, &o->duration_ns))

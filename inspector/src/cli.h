@@ -71,6 +71,7 @@ typedef struct inspect_opts {
   /* record (also -c/--count as -n COUNT, -o, --force) */
   uint64_t interval_ns; /* -i: between samples */
   uint64_t duration_ns; /* --duration; 0: until a signal, -n or the target's exit */
+  int no_histograms;    /* --no-histograms: samples without the latency histograms */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */

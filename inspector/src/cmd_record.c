@@ -101,7 +101,7 @@ int cmd_record(const inspect_opts *o) {
     inspect_fatal("out of memory");
   install_handlers();
 
-  int timing = (t.info->features & SCHEDRT_SHM_F_TIMING) != 0;
+  int timing = (t.info->features & SCHEDRT_SHM_F_TIMING) != 0 && !o->no_histograms;
   unsigned hist = timing ? SCHEDRT_SNAP_HISTOGRAMS : 0;
   uint64_t start = inspect_now_ns(), next = start, last_liveness = start;
   const char *why = NULL;
@@ -115,7 +115,8 @@ int cmd_record(const inspect_opts *o) {
   rec_writer_opts wo = {.interval_ns = o->interval_ns,
                         .started_mono_ns = s.taken_mono_ns,
                         .started_realtime_ns = inspect_realtime_ns(),
-                        .nworkers = s.nworkers};
+                        .nworkers = s.nworkers,
+                        .no_histograms = o->no_histograms};
   err = rec_writer_open(&w, fd, t.reader, &wo);
   if (!err)
     fprintf(stderr,

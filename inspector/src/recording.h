@@ -131,9 +131,12 @@ typedef struct rec_writer_opts {
   uint64_t interval_ns;
   uint64_t started_mono_ns, started_realtime_ns;
   uint32_t nworkers; /* at the start */
+  int no_histograms; /* leave them out even when the segment records them */
 } rec_writer_opts;
 
-/* Writes the header item for r's segment to fd. 0 or -errno (the write failed) / -ENOMEM. */
+/* Writes the header item for r's segment to fd. w->timing says whether samples carry histograms: the
+ * segment records them (SCHEDRT_TIMING) and o->no_histograms is not set. 0 or -errno (the write failed) /
+ * -ENOMEM. */
 int rec_writer_open(rec_writer *w, int fd, const schedrt_reader *r, const rec_writer_opts *o);
 /* One sample from a snapshot of r (taken with SCHEDRT_SNAP_HISTOGRAMS when w->timing), in one write.
  * Descriptors this build does not know are read with schedrt_snapshot_raw. 0 or -errno. */

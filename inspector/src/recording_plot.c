@@ -95,7 +95,7 @@ static void axes(FILE *f, int y0, uint64_t dmax, double span_s) {
   for (int k = 0; k <= 6; k++) {
     double x = LEFT + (double)k * PLOT_W / 6;
     fprintf(f, "<text class=\"time\" x=\"%.1f\" y=\"%d\">%s</text>\n", x, y0 + PANEL_H + 13,
-            fmt_duration(a, sizeof(a), (uint64_t)(span_s * 1e9 * k / 6)));
+            k ? fmt_duration(a, sizeof(a), (uint64_t)(span_s * 1e9 * k / 6)) : "0");
   }
 }
 

@@ -110,7 +110,7 @@ int rec_writer_open(rec_writer *w, int fd, const schedrt_reader *r, const rec_wr
   size_t nd = schedrt_reader_desc_count(r);
   memset(w, 0, sizeof(*w));
   w->fd = fd;
-  w->timing = (info->features & SCHEDRT_SHM_F_TIMING) != 0;
+  w->timing = (info->features & SCHEDRT_SHM_F_TIMING) != 0 && !o->no_histograms;
   /* 55799: self-described CBOR, as dumps start; the header is the sequence's first item. */
   if (room(w, HEAD_MAX))
     return -ENOMEM;

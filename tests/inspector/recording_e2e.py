@@ -8,7 +8,8 @@ CASE:
            cbor2 read the same samples (docs/recording-format.md)
   signals  SIGINT and SIGTERM end an unbounded recording with status 0 and a trailer "signal"
   killed   a SIGKILLed recorder leaves every whole sample readable, and a file cut inside its last
-           sample is read up to the one before (show says so); -n COUNT stops at COUNT
+           sample is read up to the one before (show says so); -n COUNT stops at COUNT;
+           --no-histograms leaves them out; --force
   exit     the target exiting ends the recording with a message, status 0, trailer "exited"
   replay   show -t in tmux: the live view fed from the file (REPLAY in the header, a row per
            worker), p pauses, + speeds up
@@ -217,11 +218,13 @@ def case_killed(inspect, demo, work):
     check(r.returncode == 1 and "truncated" in r.stderr, "show of a cut header: %d %r" % (r.returncode, r.stderr))
     # -n COUNT: exactly that many.
     rec = os.path.join(work, "n.cbor")
-    r = subprocess.run([inspect, "record", str(d.pid), "-i", "10ms", "-n", "7", "-o", rec],
+    r = subprocess.run([inspect, "record", str(d.pid), "-i", "10ms", "-n", "7", "--no-histograms", "-o", rec],
                        capture_output=True, text=True, timeout=DEADLINE_S)
     check(r.returncode == 0, "record -n 7: %s" % r.stderr)
-    _, samples, trailer = read_sequence(rec)
+    header, samples, trailer = read_sequence(rec)
     check(len(samples) == 7 and trailer["end"] == "count", "-n 7: %d samples, %r" % (len(samples), trailer))
+    check(header["timing"] is False and not any("histograms" in w for s in samples for w in s["workers"]),
+          "--no-histograms: histograms recorded")
     # An existing file is refused without --force, and replaced with it.
     r = subprocess.run([inspect, "record", str(d.pid), "-n", "1", "-o", rec], capture_output=True, text=True)
     check(r.returncode == 1 and "--force" in r.stderr, "an existing file: %d %r" % (r.returncode, r.stderr))
