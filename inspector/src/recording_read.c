@@ -982,21 +982,18 @@ int rec_sniff_file(const char *path) {
   return e ? e : rec_sniff(head, (size_t)n);
 }
 
-int rec_parse(const uint8_t *data, size_t len, recording **out, char *err, size_t errsize) {
+/* Parses data (len bytes, malloc'ed: the recording keeps it, or it is freed on failure). */
+static int parse_owned(uint8_t *data, size_t len, recording **out, char *err, size_t errsize) {
   *out = NULL;
   if (err && errsize)
     err[0] = '\0';
-  if (len > REC_MAX_SIZE) {
-    snprintf(err, errsize, "larger than 1 GiB: not a recording");
-    return SCHEDRT_ECORRUPT;
-  }
   recording *r = calloc(1, sizeof(*r) + sizeof(struct rec_maps));
-  if (!r || !(r->data = malloc(len ? len : 1))) {
-    free(r);
+  if (!r) {
+    free(data);
     snprintf(err, errsize, "out of memory");
     return -ENOMEM;
   }
-  memcpy(r->data, data, len);
+  r->data = data;
   r->len = len;
   struct cur c = {.start = r->data, .p = r->data, .end = r->data + len, .err = err, .errsize = errsize};
   struct rec_maps *mp = (struct rec_maps *)(r + 1);
@@ -1053,6 +1050,21 @@ int rec_parse(const uint8_t *data, size_t len, recording **out, char *err, size_
   return 0;
 }
 
+int rec_parse(const uint8_t *data, size_t len, recording **out, char *err, size_t errsize) {
+  *out = NULL;
+  if (len > REC_MAX_SIZE) {
+    snprintf(err, errsize, "larger than 1 GiB: not a recording");
+    return SCHEDRT_ECORRUPT;
+  }
+  uint8_t *copy = malloc(len ? len : 1);
+  if (!copy) {
+    snprintf(err, errsize, "out of memory");
+    return -ENOMEM;
+  }
+  memcpy(copy, data, len);
+  return parse_owned(copy, len, out, err, errsize);
+}
+
 int rec_load(const char *path, recording **out, char *err, size_t errsize) {
   struct stat st;
   *out = NULL;
@@ -1085,9 +1097,7 @@ int rec_load(const char *path, recording **out, char *err, size_t errsize) {
     got += (size_t)k;
   }
   close(fd);
-  int rc = rec_parse(buf, got, out, err, errsize);
-  free(buf);
-  return rc;
+  return parse_owned(buf, got, out, err, errsize); /* the file's bytes, not a copy of them */
 }
 
 int rec_snapshot_init(const recording *r, schedrt_snapshot *s) {
