@@ -336,7 +336,8 @@ static void stuck_detail(live_view *s, const worker_view *v, int width, char *wh
     else
       xsnprintf(who, size, "\"%s\" (spawn site unknown)", name ? name : "unnamed");
   } else {
-    xsnprintf(who, size, "not named yet (the runtime names polls past one monitor period); d dumps now");
+    xsnprintf(who, size, "not named yet (the runtime names polls past one monitor period)%s",
+              s->source ? "" : "; d dumps now"); /* a replay has no process to dump */
   }
 }
 
