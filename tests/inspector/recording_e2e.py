@@ -225,6 +225,13 @@ def case_killed(inspect, demo, work):
     check(len(samples) == 7 and trailer["end"] == "count", "-n 7: %d samples, %r" % (len(samples), trailer))
     check(header["timing"] is False and not any("histograms" in w for s in samples for w in s["workers"]),
           "--no-histograms: histograms recorded")
+    # The replay needs a terminal; an interval below 10 ms is a usage error.
+    r = subprocess.run([inspect, "show", rec, "-t"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    check(r.returncode == 2 and "needs a terminal" in r.stderr, "show -t without a terminal: %r" % r.stderr)
+    r = subprocess.run([inspect, "record", str(d.pid), "-i", "5ms", "-o", os.path.join(work, "x.cbor")],
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "10ms" in r.stderr and not os.path.exists(os.path.join(work, "x.cbor")),
+          "-i 5ms: %d %r" % (r.returncode, r.stderr))
     # An existing file is refused without --force, and replaced with it.
     r = subprocess.run([inspect, "record", str(d.pid), "-n", "1", "-o", rec], capture_output=True, text=True)
     check(r.returncode == 1 and "--force" in r.stderr, "an existing file: %d %r" % (r.returncode, r.stderr))
