@@ -30,7 +30,7 @@ while (($#)); do
     ;;
   esac
 done
-((${#targets[@]})) || targets=(dump_read segment control)
+((${#targets[@]})) || targets=(dump_read segment control recording)
 
 if ! command -v clang >/dev/null 2>&1; then
   echo "fuzz.sh: clang not found: skipped (scripts/setup.sh installs clang and libclang-rt-14-dev)"

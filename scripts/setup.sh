@@ -23,6 +23,7 @@ packages=(
   python3-cbor2       # decoding task dumps in tests
   tmux                # end-to-end TUI tests
   valgrind
+  time                # /usr/bin/time: CPU of a command in tests/e2e/perf_record.sh and perf_inspect.sh
   curl                # a real HTTP client for the example server's tests (tests/examples/net_e2e.py)
   wrk                 # bench/http_compare.sh
 )

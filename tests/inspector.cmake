@@ -26,6 +26,9 @@ schedrt_unit_test(NAME test_inspect_analysis SOURCES unit/test_inspect_analysis.
 schedrt_unit_test(NAME test_inspect_diff SOURCES unit/test_inspect_diff.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_openmetrics SOURCES unit/test_inspect_openmetrics.c LIBS ${INSPECT_CORE})
 schedrt_unit_test(NAME test_inspect_task_row SOURCES unit/test_inspect_task_row.c LIBS ${INSPECT_CORE})
+# Recordings: writer and reader on crafted segments, cut and damaged files, the summary and the plot.
+schedrt_unit_test(NAME test_inspect_recording SOURCES unit/test_inspect_recording.c support/shm_fixture.c
+                  LIBS ${INSPECT_CORE})
 # A real runtime deadlocked on two mutexes, its dump read by the analysis (needs dumps built in).
 if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_sync_dump SOURCES unit/test_sync_dump.c LIBS ${INSPECT_CORE})
@@ -159,4 +162,28 @@ if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
     set_tests_properties(inspect_stalls_${case} PROPERTIES LABELS e2e TIMEOUT 120 PROCESSORS 2
       FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX};stalls_e2e: FAIL")
   endforeach()
+endif()
+
+# Recordings end to end (tests/inspector/recording_e2e.py): record a real demo run, read it with
+# `show --json` and Python's cbor2, plot it and check the SVG's panels; signals, a killed recorder,
+# a cut file, the target's exit; the replay in tmux. Needs a demo that publishes metrics (not the
+# minimal preset). All but the replay are also `unit`, so the asan preset runs sched-inspect's
+# record, show and plot under ASan+UBSan on a live target.
+if(SCHEDRT_SYSTEM_PYTHON3 AND TARGET schedrt-demo AND SCHEDRT_ENABLE_METRICS)
+  set(rec_cases plot signals killed exit)
+  if(SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE)
+    list(APPEND rec_cases replay)
+  endif()
+  foreach(case IN LISTS rec_cases)
+    add_test(NAME inspect_recording_${case}
+      COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/recording_e2e.py ${case}
+              $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo>)
+    set(labels e2e unit)
+    if(case STREQUAL "replay")
+      set(labels e2e)
+    endif()
+    set_tests_properties(inspect_recording_${case} PROPERTIES LABELS "${labels}" TIMEOUT 120 PROCESSORS 2
+      SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX};recording_e2e: FAIL")
+  endforeach()
+  add_dependencies(schedrt_tests schedrt-demo)
 endif()

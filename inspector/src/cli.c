@@ -10,6 +10,7 @@
 
 #include "attach.h"
 #include "keys.h"
+#include "replay.h"
 #include "schedrt.h"
 #include "schedrt/proto/control.h"
 #include "schedrt/proto/shm_layout.h"
@@ -40,8 +41,12 @@ static const char usage_main[] =
     "  dump PID [-o FILE] [--force] [--timeout MS] [--label TEXT]\n"
     "                            take a task dump and save it\n"
     "  show FILE|- [--json | -t | --all]\n"
-    "                            open a saved dump: report, JSON, or the viewer\n"
+    "                            open a saved dump: report, JSON, or the viewer;\n"
+    "                            a recording: summary per worker, or its replay\n"
     "  diff A B [--json]         what changed between two dumps of one runtime\n"
+    "  record PID [-i 100ms] [-o FILE] [--duration 10m | -n COUNT]\n"
+    "                            record the metrics over time into one file\n"
+    "  plot FILE -o OUT.svg      a recording's queue depths and busy %, per worker\n"
     "\n"
     "Options:\n"
     "  -h, --help       help (also after a command: `" INSPECT_PROG " stat --help`)\n"
@@ -177,6 +182,12 @@ static const char usage_dump[] =
 static const char usage_show[] =
     "Usage: " INSPECT_PROG " show FILE [--json | -t | --all]\n"
     "\n"
+    "A recording (from `" INSPECT_PROG " record`): a summary per worker (local queue\n"
+    "depth p50/max, busy %, polls, steals, parks, stuck episodes with their\n"
+    "tasks), --json the same for scripts, -t replays it in the live view (p\n"
+    "pauses, + and - change the speed, Left and Right seek; -d, -n, --stuck-ms\n"
+    "and --no-color as for the live view).\n"
+    "\n"
     "Opens a saved task dump (FILE `-`: read it from standard input). By default\n"
     "prints a report: what needs attention first (stuck workers, lost wake-ups,\n"
     "deadlocks, wait chains, the longest-idle await points), each worker and\n"
@@ -211,6 +222,46 @@ static const char usage_diff[] =
     "\n"
     "Two dumps of different processes (or runtimes) are an error (status 1). If B\n"
     "was taken before A, a warning says so and they are compared in time order.\n";
+
+static const char usage_record[] =
+    "Usage: " INSPECT_PROG " record PID [-i INTERVAL] [-o FILE] [--force]\n"
+    "                            [--duration TIME | -n COUNT] [--no-histograms]\n"
+    "\n"
+    "Takes a snapshot of the runtime's metrics every INTERVAL and appends it to\n"
+    "FILE, a CBOR sequence (docs/recording-format.md): every worker's metrics,\n"
+    "the global ones, the task of a worker stuck in a poll, and the latency\n"
+    "histograms when the target runs with SCHEDRT_TIMING=1. Each sample is\n"
+    "written at once, so a recorder killed at any point leaves every whole\n"
+    "sample readable. `" INSPECT_PROG " show FILE` summarises it, `plot` draws it,\n"
+    "`show FILE -t` replays it.\n"
+    "\n"
+    "  -i, --interval TIME  between samples: 100ms (default), 1s, 0.5 (seconds);\n"
+    "                       from 10ms to 1h\n"
+    "  -o, --output FILE    where to write (default:\n"
+    "                       sched-rec-PID-YYYYmmdd-HHMMSS.cbor, mode 0600); `-`:\n"
+    "                       standard output (not a terminal)\n"
+    "      --force          replace FILE if it exists (else it is refused)\n"
+    "      --duration TIME  stop after TIME (10s, 5m, 2h)\n"
+    "  -n, --count COUNT    stop after COUNT samples\n"
+    "      --no-histograms  leave the latency histograms out (they are more than\n"
+    "                       half of a sample's bytes)\n"
+    "      --shm-dir DIR    look for segments in DIR instead of /dev/shm\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Ends cleanly (a trailer says why, status 0) after --duration or -n, on\n"
+    "SIGINT or SIGTERM, and when the target exits (its last figures are the\n"
+    "last sample). Status 1 when FILE cannot be written, 4 no such target.\n";
+
+static const char usage_plot[] =
+    "Usage: " INSPECT_PROG " plot FILE -o OUT.svg\n"
+    "\n"
+    "Draws a recording as an SVG image: one panel per worker with its local\n"
+    "queue depth, its busy % and the runtime's injection queue depth over time.\n"
+    "Written by sched-inspect itself (no plotting program needed); OUT is\n"
+    "replaced if it exists.\n"
+    "\n"
+    "  -o, --output OUT.svg  where to write the image (`-`: standard output)\n"
+    "  -h, --help            this help\n";
 
 _Static_assert(SCHEDRT_CTL_TIMEOUT_MIN_MS == 10 && SCHEDRT_CTL_TIMEOUT_MAX_MS == 10000,
                "the --timeout message states the runtime's limits");
@@ -251,6 +302,8 @@ enum {
   OPT_MAX_TARGETS,
   OPT_MAX_BYTES,
   OPT_TASKS_EVERY,
+  OPT_DURATION,
+  OPT_NO_HISTOGRAMS,
 };
 
 /* The options every subcommand accepts (each ignores what does not apply to it). */
@@ -277,6 +330,8 @@ static const struct option long_opts[] = {
     {"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
     {"tasks-every", required_argument, NULL, OPT_TASKS_EVERY},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"no-histograms", no_argument, NULL, OPT_NO_HISTOGRAMS},
     {NULL, 0, NULL, 0},
 };
 
@@ -300,27 +355,34 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case 'h':
     return 1;
   case OPT_SHM_DIR:
-    return cmd != CMD_SHOW && cmd != CMD_DIFF;
+    return cmd != CMD_SHOW && cmd != CMD_DIFF && cmd != CMD_PLOT;
   case OPT_JSON:
     return cmd == CMD_LIST || cmd == CMD_STAT || cmd == CMD_SHOW || cmd == CMD_DIFF;
   case 'd':
-  case 'n':
   case OPT_NO_COLOR:
+    return cmd == CMD_TOP || cmd == CMD_SHOW; /* show -t on a recording: the live view replays it */
+  case 'n':
+    return cmd == CMD_TOP || cmd == CMD_SHOW || cmd == CMD_RECORD;
   case 'O':
   case OPT_TASKS_EVERY:
     return cmd == CMD_TOP;
   case OPT_STUCK_MS:
-    return cmd == CMD_TOP || cmd == CMD_STAT;
+    return cmd == CMD_TOP || cmd == CMD_STAT || cmd == CMD_SHOW;
   case OPT_TIMEOUT:
     return cmd == CMD_TOP || cmd == CMD_DUMP;
   case 'i':
+    return cmd == CMD_STAT || cmd == CMD_RECORD;
   case 'c':
     return cmd == CMD_STAT;
   case 'o':
-    return cmd == CMD_DUMP || cmd == CMD_TOP; /* top: -o is --output-dir */
+    return cmd == CMD_DUMP || cmd == CMD_TOP || cmd == CMD_RECORD || cmd == CMD_PLOT; /* top: --output-dir */
   case OPT_LABEL:
-  case OPT_FORCE:
     return cmd == CMD_DUMP;
+  case OPT_FORCE:
+    return cmd == CMD_DUMP || cmd == CMD_RECORD;
+  case OPT_DURATION:
+  case OPT_NO_HISTOGRAMS:
+    return cmd == CMD_RECORD;
   case 't':
     return cmd == CMD_SHOW;
   case OPT_ALL:
@@ -338,7 +400,8 @@ static int opt_allowed(inspect_cmd cmd, int c) {
 }
 
 static const char *cmd_name(inspect_cmd c) {
-  static const char *const names[] = {NULL, "list", "top", "stat", "dump", "show", "diff", "serve"};
+  static const char *const names[] = {NULL,   "list", "top",   "stat",   "dump",
+                                      "show", "diff", "serve", "record", "plot"};
   return names[c];
 }
 
@@ -360,12 +423,20 @@ static int print_help(inspect_cmd cmd) {
   case CMD_SHOW:
     fputs(usage_show, stdout);
     keys_print_help(keys_dump, stdout, HELP_WIDTH);
+    fputs("\nReplay keys (show -t on a recording):\n", stdout);
+    keys_print_help(keys_replay, stdout, HELP_WIDTH);
     break;
   case CMD_DIFF:
     fputs(usage_diff, stdout);
     break;
   case CMD_SERVE:
     fputs(usage_serve, stdout);
+    break;
+  case CMD_RECORD:
+    fputs(usage_record, stdout);
+    break;
+  case CMD_PLOT:
+    fputs(usage_plot, stdout);
     break;
   default:
     fputs(usage_main, stdout);
@@ -445,8 +516,21 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       break;
     case 'n':
       if (parse_ulong(optarg, 1, 100000000, &v))
-        return bad_usage(name, "--max-iterations: expected a positive number, got '%s'", optarg);
-      o->max_iterations = (long)v;
+        return bad_usage(name,
+                         o->cmd == CMD_RECORD ? "-n/--count: expected a positive number, got '%s'"
+                                              : "--max-iterations: expected a positive number, got '%s'",
+                         optarg);
+      if (o->cmd == CMD_RECORD)
+        o->count = (long)v;
+      else
+        o->max_iterations = (long)v;
+      break;
+    case OPT_NO_HISTOGRAMS:
+      o->no_histograms = 1;
+      break;
+    case OPT_DURATION:
+      if (parse_duration_ns(optarg, 1000000ull, 366ull * 86400 * 1000000000ull, &o->duration_ns))
+        return bad_usage(name, "--duration: expected a time such as 30s, 10m or 2h, got '%s'", optarg);
       break;
     case OPT_STUCK_MS:
       if (parse_ulong(optarg, 1, 3600000, &v))
@@ -469,6 +553,13 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       break;
     case 'i': {
       char *end;
+      if (o->cmd == CMD_RECORD) {
+        /* At most 100 samples a second: each costs a snapshot and a write. */
+        if (parse_duration_ns(optarg, 10000000ull, 3600000000000ull, &o->interval_ns))
+          return bad_usage(name, "--interval: expected a time from 10ms to 1h (100ms, 1s, 0.5), got '%s'",
+                           optarg);
+        break;
+      }
       errno = 0;
       double d = strtod(optarg, &end);
       if (errno || *end || optarg[0] == '-' || !isfinite(d) || d < 0.01 || d > 86400)
@@ -533,6 +624,14 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
     if (o->json + o->tui + o->all > 1)
       return bad_usage(name, "--json, -t and --all exclude each other%s", "");
     break;
+  case CMD_PLOT:
+    if (nops != 1)
+      return bad_usage(name, nops ? "expected one FILE, got '%s' and more" : "missing FILE%s",
+                       nops ? op : "");
+    o->file = op;
+    if (!o->output)
+      return bad_usage(name, "missing -o OUT.svg%s", "");
+    break;
   case CMD_SERVE:
     if (nops > 0)
       return bad_usage(name, "unexpected argument '%s' (serve takes every runtime; no PID)", op);
@@ -589,6 +688,7 @@ int cli_parse(int argc, char **argv, inspect_opts *o) {
   o->timeout_ms = DEFAULT_DUMP_TIMEOUT_MS;
   o->max_targets = INSPECT_SERVE_DEFAULT_MAX_TARGETS;
   o->max_bytes = INSPECT_SERVE_DEFAULT_MAX_BYTES;
+  o->interval_ns = 100000000ull; /* record: 10 samples a second */
   const char *nc = getenv("NO_COLOR");
   o->no_color = nc && *nc; /* no-color.org: set and not empty */
 
@@ -617,6 +717,10 @@ int cli_parse(int argc, char **argv, inspect_opts *o) {
     o->cmd = CMD_DIFF;
   else if (strcmp(first, "serve") == 0)
     o->cmd = CMD_SERVE;
+  else if (strcmp(first, "record") == 0)
+    o->cmd = CMD_RECORD;
+  else if (strcmp(first, "plot") == 0)
+    o->cmd = CMD_PLOT;
   else if (first[0] >= '0' && first[0] <= '9') {
     /* "sched-inspect PID [OPTIONS]": the PID is the operand of an implicit `top`. */
     o->cmd = CMD_TOP;
@@ -649,6 +753,10 @@ int inspect_run(int argc, char **argv) {
     return cmd_diff(&o);
   case CMD_SERVE:
     return cmd_serve(&o);
+  case CMD_RECORD:
+    return cmd_record(&o);
+  case CMD_PLOT:
+    return cmd_plot(&o);
   default:
     return INSPECT_EXIT_USAGE;
   }

@@ -18,6 +18,8 @@ typedef enum inspect_cmd {
   CMD_SHOW,
   CMD_DIFF,
   CMD_SERVE,
+  CMD_RECORD,
+  CMD_PLOT,
 } inspect_cmd;
 
 /* stat --format */
@@ -67,6 +69,10 @@ typedef struct inspect_opts {
   const char *listen; /* --listen ADDR:PORT; NULL: INSPECT_SERVE_DEFAULT_LISTEN */
   size_t max_targets; /* --max-targets */
   size_t max_bytes;   /* --max-bytes */
+  /* record (also -c/--count as -n COUNT, -o, --force) */
+  uint64_t interval_ns; /* -i: between samples */
+  uint64_t duration_ns; /* --duration; 0: until a signal, -n or the target's exit */
+  int no_histograms;    /* --no-histograms: samples without the latency histograms */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */
@@ -80,8 +86,11 @@ int cmd_list(const inspect_opts *o);
 int cmd_stat(const inspect_opts *o);
 int cmd_dump(const inspect_opts *o);
 int cmd_show(const inspect_opts *o);
+int cmd_show_recording(const inspect_opts *o); /* show on a recording (cmd_show_rec.c) */
 int cmd_diff(const inspect_opts *o);
 int cmd_top(const inspect_opts *o);
+int cmd_record(const inspect_opts *o);
+int cmd_plot(const inspect_opts *o);
 /* cmd_serve.c, or cmd_serve_off.c where libmicrohttpd was missing at configure time. */
 int cmd_serve(const inspect_opts *o);
 

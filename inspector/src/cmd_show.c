@@ -10,6 +10,7 @@
 #include "dump_input.h"
 #include "dump_report.h"
 #include "json_export.h"
+#include "recording.h"
 #include "screen.h"
 #include "screen_dump.h"
 #include "util.h"
@@ -50,6 +51,9 @@ static int show_viewer(const inspect_opts *o) {
 int cmd_show(const inspect_opts *o) {
   schedrt_dump_doc *d;
   char err[512];
+  /* A recording opens like a dump: its summary, --json, or -t its replay (cmd_show_rec.c). */
+  if (!dump_input_is_stdin(o->file) && rec_sniff_file(o->file) == 1)
+    return cmd_show_recording(o);
   if (o->tui)
     return show_viewer(o);
   /* The JSON walks libcbor's item tree (faithful: every key, in file order), then adds "analysis". */

@@ -36,6 +36,8 @@ typedef enum inspect_action {
   ACT_ATTENTION,  /* dump viewer: tasks needing attention first / only / in place */
   ACT_SITE_SORT,  /* live view: sort the spawn sites by the next column */
   ACT_LIVE_TASKS, /* live view: the live task list (screen_tasks.c) */
+  ACT_SEEK_BACK,  /* replay: back in the recording */
+  ACT_SEEK_FWD,   /* replay: forward */
 } inspect_action;
 
 typedef struct key_binding {

@@ -45,6 +45,15 @@ static void status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, 
   lv->status_until_ns = for_ns ? inspect_now_ns() + for_ns : 0;
 }
 
+void live_view_status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(lv->status, sizeof(lv->status), fmt, ap);
+  va_end(ap);
+  lv->status_elem = e;
+  lv->status_until_ns = for_ns ? inspect_now_ns() + for_ns : 0;
+}
+
 int live_view_dump_task(const live_view *lv, uint64_t task_id, const char **name, const char **file,
                         uint64_t *line, const char **func) {
   const schedrt_dump_doc *d = lv->last_doc;
@@ -62,6 +71,10 @@ int live_view_dump_task(const live_view *lv, uint64_t task_id, const char **name
 static void refresh_model(live_view *lv) {
   uint64_t now = inspect_now_ns();
   unsigned flags = 0;
+  if (lv->source) {
+    lv->snap_err = lv->source->take(lv, now);
+    return;
+  }
   /* The process checks (kill, /proc, flock) cost system calls: not at every 10 Hz tick. */
   if (now - lv->last_liveness_ns < LIVENESS_PERIOD_NS)
     flags |= SCHEDRT_SNAP_NO_LIVENESS;
@@ -236,7 +249,11 @@ static uint32_t selected_worker(live_view *lv) {
 static screen_result key(screen *self, inspect_action a, int ch) {
   live_view *lv = (live_view *)self;
   long page = lv->table_rows ? (long)lv->table_rows : 10;
-  (void)ch;
+  if (lv->source && lv->source->key) {
+    screen_result r = lv->source->key(lv, a, ch);
+    if (r.reaction != SCREEN_PASS)
+      return r;
+  }
   switch (a) {
   case ACT_QUIT:
     return screen_react(SCREEN_QUIT);
@@ -368,9 +385,27 @@ live_view *live_view_new(const inspect_opts *o, const inspect_target *t) {
   return lv;
 }
 
+live_view *live_view_new_source(const inspect_opts *o, const inspect_target *t, const inspect_model *m,
+                                const live_source *src) {
+  live_view *lv = xcalloc(1, sizeof(*lv));
+  lv->source = src;
+  lv->source_cls = live_class;
+  lv->source_cls.name = src->name;
+  lv->source_cls.keys = src->keys;
+  lv->base.cls = &lv->source_cls;
+  lv->opts = o;
+  lv->target = *t;
+  lv->model = *m;
+  lv->delay_tenths = o->delay_tenths;
+  lv->order = xcalloc(lv->model.max_workers ? lv->model.max_workers : 1, sizeof(*lv->order));
+  return lv;
+}
+
 void live_view_free(live_view *lv) {
   if (!lv)
     return;
+  if (lv->source && lv->source->free)
+    lv->source->free(lv);
   dump_client_free(lv->dump);
   task_feed_free(lv->tasks, TASKS_QUIT_WAIT_NS);
   schedrt_dump_doc_free(lv->last_doc);

@@ -21,9 +21,32 @@
 
 struct dump_client;
 struct task_feed;
+struct live_view;
+
+/*
+ * Where the view's snapshots come from when it is not the attached target
+ * (the seam a recording's replay uses, replay.c): the refresh, keys looked at
+ * before the view's own, and the header's corner. The view draws and sorts
+ * as ever; it takes no dumps (the source's key table binds none).
+ */
+typedef struct live_source {
+  const char *name;        /* the screen's name in its help */
+  const key_binding *keys; /* its key table */
+  /* Puts the next snapshot into lv->model when a refresh is due (never while paused). 0, or an error
+   * for the banner. */
+  int (*take)(struct live_view *lv, uint64_t now_ns);
+  /* SCREEN_PASS: the view handles the key as always (after the source saw it). */
+  screen_result (*key)(struct live_view *lv, inspect_action a, int ch);
+  /* The header's corner instead of the liveness ("REPLAY 2x"). */
+  const char *(*badge)(const struct live_view *lv, char *buf, size_t size);
+  void (*free)(struct live_view *lv);
+  void *ctx;
+} live_source;
 
 typedef struct live_view {
   screen base;
+  const live_source *source; /* NULL: the attached target */
+  screen_class source_cls;   /* with a source: the live view's class with its name and keys */
   const inspect_opts *opts;
   inspect_target target;
   inspect_model model;
@@ -60,6 +83,13 @@ typedef struct live_view {
 
 /* Takes over an attached target (detached by live_view_free). Fails hard on ENOMEM. */
 live_view *live_view_new(const inspect_opts *o, const inspect_target *t);
+/* A view fed by src: takes over t (its reader may be NULL; info and pid are shown) and a model already
+ * initialised (model_init_raw); src->free runs in live_view_free. */
+live_view *live_view_new_source(const inspect_opts *o, const inspect_target *t, const inspect_model *m,
+                                const live_source *src);
+/* The status line, from a source: for for_ns (0: until replaced). */
+void live_view_status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void live_view_free(live_view *lv);
 
 /* The live task list over this view, its feed made on first use; period_ns 0 keeps the feed's period

@@ -107,6 +107,9 @@ static void draw_header(live_view *s) {
   const char *live = g->target_gone                                      ? "EXITED"
                      : s->paused && g->liveness == SCHEDRT_LIVENESS_LIVE ? "PAUSED"
                                                                          : schedrt_liveness_name(g->liveness);
+  char badge[64];
+  if (s->source && s->source->badge)
+    live = s->source->badge(s, badge, sizeof(badge)); /* a replay says so, and where it is */
   int lw = (int)strlen(live) + 2;
   /* Items that do not fit are left out whole, the least needed first: never a cut pid. */
   char pid[32], comm[40], rt[80], up[48];
@@ -339,7 +342,8 @@ static void stuck_detail(live_view *s, const worker_view *v, int width, char *wh
     else
       xsnprintf(who, size, "\"%s\" (spawn site unknown)", name ? name : "unnamed");
   } else {
-    xsnprintf(who, size, "not named yet (the runtime names polls past one monitor period); d dumps now");
+    xsnprintf(who, size, "not named yet (the runtime names polls past one monitor period)%s",
+              s->source ? "" : "; d dumps now"); /* a replay has no process to dump */
   }
 }
 

@@ -79,3 +79,27 @@ char *xsnprintf(char *dst, size_t size, const char *fmt, ...) {
     dst[0] = '\0';
   return dst;
 }
+
+int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out_ns) {
+  static const struct {
+    const char *suffix;
+    double ns;
+  } units[] = {{"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"h", 3600e9}};
+  char *end;
+  if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+    return -EINVAL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || !(v >= 0))
+    return -EINVAL;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+    if (strcmp(end, units[i].suffix) != 0)
+      continue;
+    double ns = v * units[i].ns;
+    if (!(ns >= (double)min_ns && ns <= (double)max_ns))
+      return -EINVAL;
+    *out_ns = (uint64_t)ns;
+    return 0;
+  }
+  return -EINVAL;
+}

@@ -37,6 +37,10 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* A duration as a user types it: "100ms", "2.5s", "1m", "250us", "1h", or plain seconds ("0.5").
+ * 0 with *out_ns in [min_ns, max_ns], or -EINVAL. */
+int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out_ns);
+
 /* snprintf that never overflows and always terminates; returns dst. */
 char *xsnprintf(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

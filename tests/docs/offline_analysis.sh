@@ -2,6 +2,8 @@
 # docs/offline-analysis.md's two programs, on a dump of schedrt-demo run with per-poll timing: the Python
 # one (cbor2 on the CBOR file) and the jq one (on `sched-inspect show --json`) must print the same two
 # lines, and those must name an await point of the dump and a busiest worker with some poll time.
+# Then the recording section's two programs on a 3 s recording of the same demo: the same busiest worker
+# with the same busy %.
 #   offline_analysis.sh SOURCE_DIR SCHED_INSPECT SCHEDRT_DEMO
 # Exit 0 when they agree, 1 otherwise, 77 (skipped) when python3-cbor2 or jq is missing.
 set -euo pipefail
@@ -26,6 +28,9 @@ block() { awk -v m="<!-- offline-analysis:$1 -->" '$0 == m {want = 1; next}
 block python >"$work/longest_wait.py"
 block jq >"$work/longest_wait.sh"
 [[ -s $work/longest_wait.py && -s $work/longest_wait.sh ]] || { echo "offline_analysis: the document's programs were not found"; exit 1; }
+block recording-python >"$work/busiest.py"
+block recording-jq >"$work/busiest.sh"
+[[ -s $work/busiest.py && -s $work/busiest.sh ]] || { echo "offline_analysis: the recording programs were not found"; exit 1; }
 
 SCHEDRT_TIMING=1 "$demo" --workers 2 --duration 60 -q >"$work/demo.log" 2>&1 &
 demo_pid=$!
@@ -54,4 +59,13 @@ grep -Eq '^longest wait: .+ \(.+:[0-9]+\) [0-9]+ ns, [1-9][0-9]* tasks waiting t
   { echo "offline_analysis: no longest wait line"; exit 1; }
 grep -Eq '^busiest worker: [01] \([1-9][0-9]* ns of polls at least\)$' <<<"$from_py" ||
   { echo "offline_analysis: no busiest worker with poll time"; exit 1; }
+"$inspect" record "$demo_pid" -i 50ms --duration 3s -o "$work/r.cbor" 2>"$work/record.log" ||
+  { cat "$work/record.log"; echo "offline_analysis: record failed"; exit 1; }
+rec_py=$("$py" "$work/busiest.py" "$work/r.cbor")
+rec_jq=$(PATH=$(dirname "$inspect"):$PATH REC=$work/r.cbor bash "$work/busiest.sh")
+echo "python: $rec_py"
+echo "jq:     $rec_jq"
+[[ $rec_py == "$rec_jq" ]] || { echo "offline_analysis: the recording programs disagree"; exit 1; }
+grep -Eq '^busiest worker over the recording: [01] \(([1-9][0-9]?|100)% busy\)$' <<<"$rec_py" ||
+  { echo "offline_analysis: no busiest worker with some busy time in the recording"; exit 1; }
 echo "offline_analysis: ok"

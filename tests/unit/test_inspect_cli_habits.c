@@ -59,7 +59,8 @@ static void take_dump(const char *path) {
 /* ---------------------------------------------------------- 80 columns */
 
 Test(habits, every_help_fits_80_columns) {
-  static const char *const cmds[] = {NULL, "list", "top", "stat", "dump", "show", "diff", "serve"};
+  static const char *const cmds[] = {NULL,   "list", "top",   "stat",   "dump",
+                                     "show", "diff", "serve", "record", "plot"};
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
     if (cmds[i])
       run(cmds[i], "--help", NULL);
