@@ -129,9 +129,10 @@ struct schedrt_task {
   /* Alive-task list (one shard per worker plus foreign shards). */
   struct schedrt_task *prev, *next;
   uint32_t shard;
-  /* Its spawn site's index in the metrics' site table (0 for blocking jobs
-   * and block_on, which are not counted there). */
-  uint32_t site;
+  /* Its spawn site in the metrics' site table, as the byte offset of the
+   * site's record in a block of counters (metrics_hooks.h; 0, the first
+   * site's, for blocking jobs and block_on, which are not counted there). */
+  uint32_t site_off;
   /* Set by the joiner only while JOIN_WAKER is clear. */
   schedrt_waker *join_waker;
   /* What dumps show. Immutable after spawn, except the atomics. */

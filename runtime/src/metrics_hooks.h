@@ -150,7 +150,7 @@ static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state
  * before a run of polls, sets the state RUNNING and says whether polls are
  * timed. One compare when the worker is running untimed (the usual case).
  * With a constant `timed`, the two hooks below cost no test of the timing
- * flag per poll: the untimed poll is the live poll count alone.
+ * flag per poll.
  */
 static inline bool schedrt__m_run_begin(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
@@ -161,53 +161,56 @@ static inline bool schedrt__m_run_begin(schedrt_worker *w) {
 }
 
 /*
- * Spawn sites (metrics_sites.c). A site's index, from the worker's one-entry
- * cache (two compares: a spawn loop's site) or the table. Tasks spawned
- * from a thread that is not a worker look it up each time (no lock when
- * the site is known).
+ * Spawn sites (metrics_sites.c). A site is known to the hot paths by the byte
+ * offset of its record in a block of site counters (its index times
+ * SCHEDRT_SHM_SITE_CTR_SIZE, kept in task->site_off): a counter is then one
+ * add to the block's base, no scaling. The worker's one-entry cache answers a
+ * spawn loop's site with two compares; tasks spawned from a thread that is
+ * not a worker look it up each time (no lock when the site is known).
  */
 uint32_t schedrt__m_site_slow(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
                               const char *func, const char *name);
 static inline uint32_t schedrt__m_site(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
                                        const char *func, const char *name) {
-  if (w && w->m.site_file == file && w->m.site_line == line)
-    return w->m.site_idx;
+  if (SCHEDRT_LIKELY(w && w->m.site_file == file && w->m.site_line == line))
+    return w->m.site_off;
   return schedrt__m_site_slow(rt, w, file, line, func, name);
 }
 
-/* Counter `word` (SCHEDRT__SITE_WORD) of site in a block of site records. */
+/* Counter `word` (SCHEDRT__SITE_WORD) of the site at byte offset site_off in a block of site records. */
 #define SCHEDRT__SITE_WORD(id) (offsetof(struct schedrt_shm_site_ctr, id) / 8u)
-static inline _Atomic uint64_t *schedrt__m_site_at(_Atomic uint64_t *block, uint32_t site, size_t word) {
-  return block + (size_t)site * (SCHEDRT_SHM_SITE_CTR_SIZE / 8u) + word;
+static inline _Atomic uint64_t *schedrt__m_site_at(_Atomic uint64_t *block, uint32_t site_off, size_t word) {
+  return (_Atomic uint64_t *)(void *)((unsigned char *)block + site_off) + word;
 }
 /* A worker's own counter: single writer, so load, add, store (no RMW). */
 static inline void schedrt__m_site_add(_Atomic uint64_t *c, uint64_t n, memory_order mo) {
   atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, mo);
 }
 
-/* A task was spawned at site by w (NULL: a thread that is not one of rt's workers). */
-static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+/* A task was spawned at the site by w (NULL: a thread that is not one of rt's workers). */
+static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   /* Relaxed: the task's queue push, which comes after, orders this count
    * before the task's end (see `ended`). */
   if (w)
-    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site, SCHEDRT__SITE_WORD(spawned)), 1,
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site_off, SCHEDRT__SITE_WORD(spawned)), 1,
                         memory_order_relaxed);
   else if (rt->metrics.sites.foreign)
     atomic_fetch_add_explicit(
-        schedrt__m_site_at(rt->metrics.sites.foreign, site, SCHEDRT__SITE_WORD(spawned)), 1,
+        schedrt__m_site_at(rt->metrics.sites.foreign, site_off, SCHEDRT__SITE_WORD(spawned)), 1,
         memory_order_relaxed);
 }
 
-/* A task of site completed or was cancelled, on w (NULL: not one of rt's workers). */
-static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+/* A task of the site completed or was cancelled, on w (NULL: not one of rt's workers). */
+static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   /* Release: a reader that sees the end (acquire) sees the spawn's count,
    * so a site's alive count never goes below zero (shm_layout.h). */
   if (w)
-    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site, SCHEDRT__SITE_WORD(ended)), 1,
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site_off, SCHEDRT__SITE_WORD(ended)), 1,
                         memory_order_release);
   else if (rt->metrics.sites.foreign)
-    atomic_fetch_add_explicit(schedrt__m_site_at(rt->metrics.sites.foreign, site, SCHEDRT__SITE_WORD(ended)),
-                              1, memory_order_release);
+    atomic_fetch_add_explicit(
+        schedrt__m_site_at(rt->metrics.sites.foreign, site_off, SCHEDRT__SITE_WORD(ended)), 1,
+        memory_order_release);
 }
 
 /*
@@ -222,8 +225,7 @@ static inline void schedrt__m_poll(schedrt_worker *w, const schedrt_task *t, boo
   _Atomic uint64_t *polls = &w->m.slot->polls;
   atomic_store_explicit(polls, atomic_load_explicit(polls, memory_order_relaxed) + 1u, memory_order_relaxed);
   /* Relaxed: a value of its own, like `polls`. */
-  schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, t->site, SCHEDRT__SITE_WORD(polls)), 1,
-                      memory_order_relaxed);
+  schedrt__m_site_add(schedrt__m_site_at(w->m.site_polls, t->site_off, 0), 1, memory_order_relaxed);
   if (timed)
     schedrt__m_poll_begin_timed(w, t);
 }
@@ -293,15 +295,15 @@ static inline uint32_t schedrt__m_site(schedrt_runtime *rt, schedrt_worker *w, c
   (void)name;
   return 0;
 }
-static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   (void)rt;
   (void)w;
-  (void)site;
+  (void)site_off;
 }
-static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   (void)rt;
   (void)w;
-  (void)site;
+  (void)site_off;
 }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_budget_forced_yield(schedrt_worker *w) { (void)w; }

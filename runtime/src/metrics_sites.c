@@ -9,8 +9,6 @@
 
 #include "internal.h"
 
-#define SITE_WORDS (SCHEDRT_SHM_SITE_CTR_SIZE / 8u)
-
 uint32_t schedrt__sites_wanted(void) {
   /* A table is a diagnostic, never a reason to fail: a bad value is ignored. */
   uint32_t v = schedrt__env_u32("SCHEDRT_SPAWN_SITES", 2, SCHEDRT_SHM_MAX_SITES);
@@ -29,9 +27,10 @@ static void no_table(schedrt_runtime *rt) {
     struct schedrt__wmetrics *m = &rt->workers[i].m;
     memset(m->site_scratch, 0, sizeof(m->site_scratch));
     m->site_ctr = m->site_scratch;
+    m->site_polls = m->site_ctr + SCHEDRT__SITE_WORD(polls);
     m->site_file = NULL;
     m->site_line = 0;
-    m->site_idx = 0;
+    m->site_off = 0;
   }
 }
 
@@ -47,12 +46,15 @@ void schedrt__sites_init(schedrt_runtime *rt, unsigned char *base) {
   st->cap = g->site_cap;
   for (uint32_t i = 0; i < rt->nworkers; i++) {
     struct schedrt__wmetrics *m = &rt->workers[i].m;
-    m->site_ctr = (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)i * g->site_block_stride);
-    /* The empty cache entry (no file, line 0) is what the table answers for it. */
-    m->site_idx = st->cap - 1u;
+    m->site_ctr =
+        (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)i * g->site_block_stride);
+    m->site_polls = m->site_ctr + SCHEDRT__SITE_WORD(polls);
+    /* The empty cache entry (no file, line 0) is what the table answers for
+     * it: the overflow row. */
+    m->site_off = (st->cap - 1u) * SCHEDRT_SHM_SITE_CTR_SIZE;
   }
-  st->foreign =
-      (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)rt->nworkers * g->site_block_stride);
+  st->foreign = (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off +
+                                             (size_t)rt->nworkers * g->site_block_stride);
   /* Four keys per site, at most three quarters used: short probes, and room
    * for a site's other copies of its file string. */
   uint32_t nkeys = 8;
@@ -162,11 +164,13 @@ uint32_t schedrt__m_site_slow(schedrt_runtime *rt, schedrt_worker *w, const char
     }
   }
   pthread_mutex_unlock(&st->lock);
-out:
+out:;
+  /* What the hot paths use: the offset of the site's record in a block. */
+  uint32_t off = idx * SCHEDRT_SHM_SITE_CTR_SIZE;
   if (w) {
     w->m.site_file = file;
     w->m.site_line = line;
-    w->m.site_idx = idx;
+    w->m.site_off = off;
   }
-  return idx;
+  return off;
 }
