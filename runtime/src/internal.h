@@ -325,7 +325,8 @@ struct schedrt_worker {
   _Atomic uint64_t completed;
   /* Clock read at maintenance and unpark: the cheap "now" for task times.
    * 0: stale, the monitor saw the worker in one poll since its previous
-   * tick; read the clock (task.c). Relaxed: written by the worker and by the
+   * tick; read the clock (task.c). Always 0 when the worker's polls are
+   * timed (schedrt__m_now_cache). Relaxed: written by the worker and by the
    * monitor (only 0), read by the worker. */
   _Atomic uint64_t now_cache;
   const void *clock_watch; /* monitor only: `current` at its previous tick */

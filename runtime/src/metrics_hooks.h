@@ -6,10 +6,11 @@
  * relaxed store of the live poll count into the worker's own slot (load,
  * add, store) and one of the task's spawn site's poll count in the worker's
  * own block; per run_task a compare of the state; per local schedule one
- * increment; per wake or spawn one test of a process-wide flag; per spawn
- * and per task end one counter of its site (a spawn finds its site by two
- * compares when it is the worker's previous one). No seqlock
- * section, no clock read per poll. A run loop compiled twice
+ * increment; per spawn and per task end one counter of its site (a spawn
+ * finds its site by two compares when it is the worker's previous one). The
+ * spawns and wakes of a runtime's own workers test no timing flag
+ * (schedrt__m_now_cache). No seqlock section, no clock read per poll. A run
+ * loop compiled twice
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
  * untimed copies) tests the timing flag once per run, not per poll. The task
  * in a long poll is found by the monitor thread instead (metrics_monitor.c).
@@ -23,7 +24,8 @@
  * reads the clock twice, publishes the task and its start and bumps two
  * histogram buckets.
  *
- * When metrics are compiled out every hook is empty.
+ * When metrics are compiled out every hook is empty, or gives the
+ * scheduler's own answer (schedrt__m_now_cache).
  */
 #ifndef SCHEDRT_METRICS_HOOKS_H
 #define SCHEDRT_METRICS_HOOKS_H
@@ -42,12 +44,13 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t);
 void schedrt__m_timing_end(schedrt_worker *w);
 
 /*
- * Runtimes of this process with per-poll timing on. The wake path tests this
- * process-wide, read-mostly word (one RIP-relative load: hidden, so no GOT
- * indirection even in the PIC objects) instead of loading
- * t->rt->metrics.timing through the task; only when it is non-zero does the
- * slow path look at the task's runtime. Incremented before a timing
- * runtime's workers start, decremented after they stopped.
+ * Runtimes of this process with per-poll timing on. The wakes and spawns of
+ * threads that are not the task's workers test this process-wide,
+ * read-mostly word (one RIP-relative load: hidden, so no GOT indirection
+ * even in the PIC objects) instead of loading t->rt->metrics.timing through
+ * the task; only when it is non-zero does the slow path look at the task's
+ * runtime. Incremented before a timing runtime's workers start, decremented
+ * after they stopped.
  */
 extern _Atomic uint32_t schedrt__m_timing_runtimes __attribute__((visibility("hidden")));
 
@@ -256,9 +259,22 @@ static inline void schedrt__m_noop_unpark(schedrt_worker *w) { schedrt__m_noop_u
 static inline void schedrt__m_maintenance(schedrt_worker *w) { schedrt__m_publish_tick(w); }
 /* First thing on the worker's own thread: publishes its tid, starts busy time. */
 static inline void schedrt__m_worker_start(schedrt_worker *w) { schedrt__m_worker_start_slow(w); }
-/* A task was woken or spawned (any thread). With timing on, the wake time
- * for the schedule-latency histogram (the core stores a coarse one). */
-static inline void schedrt__m_task_woken(schedrt_task *t) {
+/*
+ * What a worker keeps as its clock cache (w->now_cache, task.c's cheap_now)
+ * after reading the clock: nothing (0, "read the clock") when its polls are
+ * timed. Every task time a worker of a timing runtime stamps (spawn, wake,
+ * end of a poll) is then exact, which the schedule-latency histogram needs,
+ * and the spawns and wakes of the runtime's own workers test no timing flag.
+ */
+static inline uint64_t schedrt__m_now_cache(const schedrt_worker *w, uint64_t now) {
+  return w->m.timing ? 0u : now;
+}
+/*
+ * A task was woken or spawned by a thread that is not one of its runtime's
+ * workers, whose clock is the coarse one (or another runtime's cache). With
+ * timing on, the exact wake time for the schedule-latency histogram.
+ */
+static inline void schedrt__m_task_woken_foreign(schedrt_task *t) {
   /* Relaxed: set before any task of a timing runtime exists (see above).
    * Then: does this task's runtime time its polls? */
   if (SCHEDRT_UNLIKELY(atomic_load_explicit(&schedrt__m_timing_runtimes, memory_order_relaxed)) &&
@@ -321,7 +337,11 @@ static inline void schedrt__m_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_noop_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_maintenance(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_worker_start(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_task_woken(schedrt_task *t) { (void)t; }
+static inline uint64_t schedrt__m_now_cache(const schedrt_worker *w, uint64_t now) {
+  (void)w;
+  return now;
+}
+static inline void schedrt__m_task_woken_foreign(schedrt_task *t) { (void)t; }
 
 #endif
 #endif

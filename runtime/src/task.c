@@ -182,7 +182,8 @@ static inline __attribute__((always_inline)) void count_completed(schedrt_runtim
  */
 __attribute__((noinline, cold)) static uint64_t cheap_now_refresh(schedrt_worker *w) {
   uint64_t now = schedrt__now_ns();
-  atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+  /* Not kept when the worker's polls are timed: its task times are exact. */
+  atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
   return now;
 }
 static uint64_t cheap_now(void) {
@@ -280,12 +281,13 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
     bump(&w->spawned);
   } else {
     atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
+    /* A worker's cheap clock is exact when timing (schedrt__m_now_cache). */
+    schedrt__m_task_woken_foreign(t);
   }
   schedrt__m_site_spawned(rt, w, site_off);
   schedrt__owned_insert(rt, t);
   if (handle)
     *handle = (schedrt_handle *)t;
-  schedrt__m_task_woken(t);
   schedrt__schedule(t, false);
   return 0;
 }
@@ -368,7 +370,10 @@ void schedrt__task_wake(schedrt_task *t, uint64_t given) {
     if (count)
       schedrt__task_ref(t); /* ours: the scheduled one goes to the queue */
     atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
-    schedrt__m_task_woken(t);
+    /* count: the waker is not one of the task's workers, whose cheap clock
+     * would be exact when timing (schedrt__m_now_cache). */
+    if (count)
+      schedrt__m_task_woken_foreign(t);
     schedrt__schedule(t, false);
     if (count) {
       /* Release: done with the runtime; task_complete acquires this. */
@@ -473,7 +478,9 @@ void schedrt__task_run(schedrt_task *t) {
     return;
   }
   /* Idle or re-queued since now; stored before the task can be seen idle,
-   * so a waker's later stamp is the one that stays. */
+   * so a waker's later stamp is the one that stays. Exact when the polls are
+   * timed (a worker keeps no clock cache then), so a re-queued task's
+   * schedule latency starts here. */
   atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
   s = atomic_load_explicit(&t->state, memory_order_relaxed);
   /* AcqRel: release our poll's writes to the next waker; acquire theirs. */
@@ -482,7 +489,6 @@ void schedrt__task_run(schedrt_task *t) {
     ;
   if (s & SCHEDRT_TS_NOTIFIED) {
     /* Woken during the poll (or yielded): poll again, after others. */
-    schedrt__m_task_woken(t);
     schedrt__schedule(t, true);
   } else {
     schedrt__task_unref(t); /* idle: only wakers and the alive list keep it */

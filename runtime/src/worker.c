@@ -183,7 +183,7 @@ static void tune_gqi(schedrt_worker *w, uint64_t now) {
 
 static void clock_tick(schedrt_worker *w) {
   uint64_t now = schedrt__now_ns();
-  atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+  atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
   tune_gqi(w, now);
 }
 
@@ -385,7 +385,7 @@ static void park(schedrt_worker *w) {
         woke_tasks = park_in_driver(w);
     }
     uint64_t now = schedrt__now_ns();
-    atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+    atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
     /* Parked time is not polling time: restart the interval estimate. */
     w->gqi_tick = w->tick;
     w->gqi_ns = now;
@@ -415,7 +415,7 @@ void *schedrt__worker_main(void *arg) {
   schedrt__m_worker_start(w);
   schedrt__thread_name("schedrt-w%u", w->index);
   w->gqi_ns = schedrt__now_ns();
-  atomic_store_explicit(&w->now_cache, w->gqi_ns, memory_order_relaxed);
+  atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, w->gqi_ns), memory_order_relaxed);
   w->gqi = rt->global_queue_interval ? rt->global_queue_interval : 31;
   while (!stopping(rt)) {
     w->tick++;

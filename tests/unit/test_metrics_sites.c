@@ -262,6 +262,61 @@ Test(metrics_sites, with_timing_busy_time_and_latency_are_summed_per_site) {
   schedrt_runtime_destroy(rt);
 }
 
+static void spin_ms(long ms) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &t);
+  while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < ms * 1000000L);
+}
+
+struct stamp_run {
+  schedrt_handle *child;
+  int child_polls;
+};
+
+/* First poll: 60 ms, then a yield (its second poll follows at once). */
+static schedrt_poll stamp_child(schedrt_task *self, void *arg) {
+  struct stamp_run *r = arg;
+  if (r->child_polls++ == 0) {
+    spin_ms(60);
+    return schedrt_yield(self);
+  }
+  return SCHEDRT_READY;
+}
+
+/* 60 ms, then a spawn: the worker polls the child right after (LIFO slot). */
+static schedrt_poll stamp_driver(schedrt_task *self, void *arg) {
+  struct stamp_run *r = arg;
+  spin_ms(60);
+  cr_assert_eq(
+      schedrt_spawn_at(schedrt_task_runtime(self), stamp_child, r, NULL, &r->child, "stamp.c", 2, "stamped"),
+      0);
+  return SCHEDRT_READY;
+}
+
+/*
+ * A worker of a timing runtime keeps no clock cache: its spawns and requeues
+ * are stamped with the clock, so a task polled right after either waited
+ * microseconds. A stamp from a cache taken before the 60 ms polls would add
+ * at least 60 ms per poll (the monitor's stale mark needs a poll that spans
+ * two of its 100 ms ticks).
+ */
+Test(metrics_sites, with_timing_a_workers_spawns_and_requeues_are_stamped_exactly) {
+  schedrt_runtime *rt = make_rt(1, SCHEDRT_CFG_TIMING);
+  struct stamp_run r = {0};
+  schedrt_handle *h = NULL;
+  cr_assert_eq(schedrt_spawn_at(rt, stamp_driver, &r, NULL, &h, "stamp.c", 1, "driver"), 0);
+  cr_assert_eq(schedrt_join(h, UINT64_MAX, NULL), 0);
+  cr_assert_eq(schedrt_join(r.child, UINT64_MAX, NULL), 0);
+  schedrt_site_snap s[8];
+  const schedrt_site_snap *c = find_site(s, read_sites(s, 8), "stamped");
+  cr_assert_not_null(c);
+  cr_assert_eq(c->polls, 2);
+  cr_assert_lt(c->sched_latency_ns, 30000000u, "latency %llu", (unsigned long long)c->sched_latency_ns);
+  schedrt_runtime_destroy(rt);
+}
+
 /* ------------------------------------------------ the region, as a reader sees it */
 
 static char dir[128];
