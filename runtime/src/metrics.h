@@ -88,7 +88,7 @@ struct schedrt__wmetrics {
   _Atomic uint64_t *site_polls;
   bool timing;    /* this worker's copy of the runtime's flag: tested per poll */
   uint32_t state; /* as published (enum schedrt_worker_state) */
-  /* state, plus SCHEDRT__M_TIMED when timing is on: schedrt__m_run_begin's
+  /* state, plus SCHEDRT__M_TIMED when timing is on: schedrt__m_run_slow's
    * one compare answers "running and untimed". Set with schedrt__m_set_state. */
   uint32_t run_key;
   uint64_t seq; /* the slot's sequence as last written (even) */

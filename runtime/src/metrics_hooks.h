@@ -5,12 +5,12 @@
  * Cost budget (the bench target is <= 1 % on 30-100 ns tasks): per poll one
  * relaxed store of the live poll count into the worker's own slot (load,
  * add, store) and one of the task's spawn site's poll count in the worker's
- * own block; per run_task a compare of the state; per local schedule one
- * increment; per spawn and per task end one counter of its site (a spawn
- * finds its site by two compares when it is the worker's previous one). The
- * spawns and wakes of a runtime's own workers test no timing flag
- * (schedrt__m_now_cache). No seqlock section, no clock read per poll. A run
- * loop compiled twice
+ * own block; per run of polls one compare of the state, which also answers
+ * the scheduler's "still searching?"; per local schedule one increment; per
+ * spawn and per task end one counter of its site (a spawn finds its site by
+ * two compares when it is the worker's previous one). The spawns and wakes
+ * of a runtime's own workers test no timing flag (schedrt__m_now_cache). No
+ * seqlock section, no clock read per poll. A run loop compiled twice
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
  * untimed copies) tests the timing flag once per run, not per poll. The task
  * in a long poll is found by the monitor thread instead (metrics_monitor.c).
@@ -25,12 +25,14 @@
  * histogram buckets.
  *
  * When metrics are compiled out every hook is empty, or gives the
- * scheduler's own answer (schedrt__m_now_cache).
+ * scheduler's own answer (schedrt__m_run_slow, schedrt__m_now_cache).
  */
 #ifndef SCHEDRT_METRICS_HOOKS_H
 #define SCHEDRT_METRICS_HOOKS_H
 
 #if SCHEDRT_ENABLE_METRICS
+
+#include <assert.h>
 
 #include "schedrt/proto/seqlock.h"
 
@@ -149,11 +151,23 @@ static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state
 }
 
 /*
+ * Before a run of polls (worker.c's run_task): does the run need its slow
+ * start, leaving the search, setting the state RUNNING or timing its polls?
+ * One compare when the worker is running untimed (the usual case), and the
+ * scheduler's own test of w->searching is folded into it: a searching
+ * worker's state is never RUNNING (it is set SEARCHING together with
+ * w->searching, or at unpark, before the worker runs anything).
+ */
+static inline bool schedrt__m_run_slow(const schedrt_worker *w) {
+  assert(!w->searching || w->m.run_key != (uint32_t)SCHEDRT_WSTATE_RUNNING);
+  return w->m.run_key != (uint32_t)SCHEDRT_WSTATE_RUNNING;
+}
+
+/*
  * For a run loop compiled twice (timed and untimed, worker.c's run_polls):
- * before a run of polls, sets the state RUNNING and says whether polls are
- * timed. One compare when the worker is running untimed (the usual case).
- * With a constant `timed`, the two hooks below cost no test of the timing
- * flag per poll.
+ * in the slow start of a run, sets the state RUNNING and says whether polls
+ * are timed. With a constant `timed`, the two hooks below cost no test of
+ * the timing flag per poll.
  */
 static inline bool schedrt__m_run_begin(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
@@ -284,6 +298,7 @@ static inline void schedrt__m_task_woken_foreign(schedrt_task *t) {
 
 #else /* metrics compiled out */
 
+static inline bool schedrt__m_run_slow(const schedrt_worker *w) { return w->searching; }
 static inline bool schedrt__m_run_begin(schedrt_worker *w) {
   (void)w;
   return false;
