@@ -320,7 +320,9 @@ struct schedrt_worker {
    * compares it with the tasks it walks and never dereferences it.
    */
   _Atomic(schedrt_task *) current;
-  /* Tasks spawned and completed on this worker; owner-written, relaxed. */
+  /* Tasks spawned and completed on this worker; owner-written. Metrics
+   * compiled out only: compiled in, the worker's spawn-site counters count
+   * them (task.c: worker_tasks). */
   _Atomic uint64_t spawned;
   _Atomic uint64_t completed;
   /* Clock read at maintenance and unpark: the cheap "now" for task times.

@@ -2,14 +2,16 @@
  * Hooks the scheduler calls at its transitions. Included at the end of
  * internal.h, where schedrt_worker is complete.
  *
- * Cost budget (the bench target is <= 1 % on 30-100 ns tasks): per poll one
- * relaxed store of the live poll count into the worker's own slot (load,
- * add, store) and one of the task's spawn site's poll count in the worker's
- * own block; per run of polls one compare of the state, which also answers
- * the scheduler's "still searching?"; per local schedule one increment; per
- * spawn and per task end one counter of its site (a spawn finds its site by
- * two compares when it is the worker's previous one). The spawns and wakes
- * of a runtime's own workers test no timing flag (schedrt__m_now_cache). No
+ * Cost budget (the bench target is <= 1 % on 30-100 ns tasks; the figures
+ * are in docs/performance.md): per poll one relaxed store of the live poll
+ * count into the worker's own slot (load, add, store) and one of the task's
+ * spawn site's poll count in the worker's own block; per run of polls one
+ * compare of the state, which also answers the scheduler's "still
+ * searching?"; per local schedule one increment; per spawn and per task end
+ * one counter of its site (a spawn finds its site by two compares when it is
+ * the worker's previous one), which are also the scheduler's own counts of
+ * the worker's tasks (SCHEDRT__M_COUNTS_TASKS). The spawns and wakes of a
+ * runtime's own workers test no timing flag (schedrt__m_now_cache). No
  * seqlock section, no clock read per poll. A run loop compiled twice
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
  * untimed copies) tests the timing flag once per run, not per poll. The task
@@ -231,6 +233,20 @@ static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w,
 }
 
 /*
+ * The site counters count every task a worker spawns and ends: a spawn and
+ * an end are one counter of the task's site each (the overflow row's when
+ * the table is full, the one record of the worker's scratch block when there
+ * is no table). So with metrics compiled in the scheduler keeps no counts of
+ * its own (task.c): a worker's totals are sums over its block, taken by the
+ * monitor and by dumps, never on the hot path.
+ */
+#define SCHEDRT__M_COUNTS_TASKS 1
+/* Worker w's tasks spawned (ended false) or ended (true) so far
+ * (metrics_sites.c); ends are loaded with acquire, as schedrt__m_site_ended
+ * stores them with release. */
+uint64_t schedrt__m_worker_tasks(schedrt_runtime *rt, const schedrt_worker *w, bool ended);
+
+/*
  * A poll of t starts: bump the live poll count (also the poll sequence the
  * monitor watches for stuck polls). One relaxed load and store of the
  * worker's own slot field (single writer: no RMW, no seqlock: it is a value
@@ -297,6 +313,9 @@ static inline void schedrt__m_task_woken_foreign(schedrt_task *t) {
 }
 
 #else /* metrics compiled out */
+
+/* The scheduler counts each worker's spawned and completed tasks itself (task.c). */
+#define SCHEDRT__M_COUNTS_TASKS 0
 
 static inline bool schedrt__m_run_slow(const schedrt_worker *w) { return w->searching; }
 static inline bool schedrt__m_run_begin(schedrt_worker *w) {

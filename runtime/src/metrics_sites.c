@@ -174,3 +174,25 @@ out:;
   }
   return off;
 }
+
+uint64_t schedrt__m_worker_tasks(schedrt_runtime *rt, const schedrt_worker *w, bool ended) {
+  const struct schedrt__sites *st = &rt->metrics.sites;
+  if (!w->m.site_ctr || st->cap == 0)
+    return 0; /* before metrics_start: nothing spawned yet */
+  const size_t word = ended ? SCHEDRT__SITE_WORD(ended) : SCHEDRT__SITE_WORD(spawned);
+  /* Acquire for ends: pairs with the release store of `ended`, so that the
+   * spawns of the tasks counted here are seen by loads of `spawned` made
+   * after it (schedrt__alive_tasks: never more ended than spawned). */
+  const memory_order mo = ended ? memory_order_acquire : memory_order_relaxed;
+  /* The sites in use: a site's counters move only after `count` covered it
+   * (site_for publishes it before the site is returned to any spawner), so
+   * the rest of the table is zero. Acquire: pairs with that release store. */
+  uint32_t n = st->hdr ? atomic_load_explicit(&st->hdr->count, memory_order_acquire) : 0u;
+  if (n > st->cap - 1u)
+    n = st->cap - 1u;
+  uint64_t sum = atomic_load_explicit(
+      schedrt__m_site_at(w->m.site_ctr, (st->cap - 1u) * SCHEDRT_SHM_SITE_CTR_SIZE, word), mo);
+  for (uint32_t i = 0; i < n; i++)
+    sum += atomic_load_explicit(schedrt__m_site_at(w->m.site_ctr, i * SCHEDRT_SHM_SITE_CTR_SIZE, word), mo);
+  return sum;
+}

@@ -135,10 +135,40 @@ int schedrt__task_find(schedrt_runtime *rt, uint32_t first_shard, const void *ad
   return rc;
 }
 
+/*
+ * A worker's spawned and completed tasks. With metrics compiled in, its
+ * spawn-site counters count each of them already (SCHEDRT__M_COUNTS_TASKS,
+ * metrics_hooks.h): the hot paths count once, and the totals are sums over
+ * those counters. Compiled out, the worker counts in w->spawned and
+ * w->completed.
+ */
+static uint64_t worker_tasks(schedrt_runtime *rt, schedrt_worker *w, bool completed) {
+#if SCHEDRT__M_COUNTS_TASKS
+  return schedrt__m_worker_tasks(rt, w, completed);
+#else
+  (void)rt;
+  /* Acquire for completions: pairs with count_own's release store (see
+   * schedrt__alive_tasks). */
+  return completed ? atomic_load_explicit(&w->completed, memory_order_acquire)
+                   : atomic_load_explicit(&w->spawned, memory_order_relaxed);
+#endif
+}
+
+/* The worker's own count of a task spawned or completed (see worker_tasks). */
+static inline void count_own(_Atomic uint64_t *c) {
+#if SCHEDRT__M_COUNTS_TASKS
+  (void)c;
+#else
+  /* Owner-only increment of a counter readers load concurrently: a load and
+   * a release store, no RMW. */
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_release);
+#endif
+}
+
 uint64_t schedrt__spawned_total(schedrt_runtime *rt) {
   uint64_t n = atomic_load_explicit(&rt->foreign_spawned, memory_order_relaxed);
   for (uint32_t i = 0; i < rt->nworkers; i++)
-    n += atomic_load_explicit(&rt->workers[i].spawned, memory_order_relaxed);
+    n += worker_tasks(rt, &rt->workers[i], false);
   return n;
 }
 
@@ -147,14 +177,9 @@ uint64_t schedrt__alive_tasks(schedrt_runtime *rt) {
    * spawned, so the difference cannot go below zero by reordering. */
   uint64_t done = atomic_load_explicit(&rt->foreign_completed, memory_order_acquire);
   for (uint32_t i = 0; i < rt->nworkers; i++)
-    done += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
+    done += worker_tasks(rt, &rt->workers[i], true);
   uint64_t spawned = schedrt__spawned_total(rt);
   return spawned > done ? spawned - done : 0;
-}
-
-/* Owner-only increment of a counter readers load concurrently. */
-static inline void bump(_Atomic uint64_t *c) {
-  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_release);
 }
 
 /* Inlined: the completing poll's path (task_run) is hot; out of line it cost
@@ -163,7 +188,7 @@ static inline __attribute__((always_inline)) void count_completed(schedrt_runtim
                                                                   const schedrt_task *t) {
   schedrt_worker *w = schedrt__tls_worker;
   if (w && w->rt == rt) {
-    bump(&w->completed);
+    count_own(&w->completed);
   } else {
     w = NULL;
     atomic_fetch_add_explicit(&rt->foreign_completed, 1, memory_order_release);
@@ -278,7 +303,7 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
   uint32_t site_off = schedrt__m_site(rt, w, file, line, func, t->name);
   t->site_off = site_off;
   if (w) {
-    bump(&w->spawned);
+    count_own(&w->spawned);
   } else {
     atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
     /* A worker's cheap clock is exact when timing (schedrt__m_now_cache). */

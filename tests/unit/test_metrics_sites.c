@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "schedrt.h"
+#include "schedrt/proto/metrics_def.h"
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/reader.h"
 #include "shm_fixture.h"
@@ -132,6 +133,36 @@ Test(metrics_sites, known_spawns_per_site_are_counted_exactly) {
   cr_assert_eq(f->busy_ns, 0, "no timing, no busy time");
   for (uint32_t i = 0; i < n; i++)
     cr_assert(!s[i].overflow, "no overflow row with three sites");
+  schedrt_runtime_destroy(rt);
+}
+
+/*
+ * With metrics compiled in, a worker's spawns and ends are counted by its
+ * site counters only: the runtime's spawned and alive totals are their sums,
+ * the overflow row's included (a table of one site: the parent's, spawned
+ * from this thread, takes it and the children go to the overflow row).
+ */
+Test(metrics_sites, the_runtime_totals_are_sums_of_the_site_counters) {
+  setenv("SCHEDRT_SPAWN_SITES", "2", 1);
+  schedrt_runtime *rt = make_rt(2, 0);
+  unsetenv("SCHEDRT_SPAWN_SITES");
+  struct parent p = {0};
+  schedrt_handle *ph = NULL;
+  uint64_t v;
+  cr_assert_eq(schedrt_spawn_ex(rt, parent_task, &p, &(schedrt_spawn_opts){.name = "parent"}, &ph), 0);
+  cr_assert_eq(schedrt_join(ph, UINT64_MAX, NULL), 0);
+  for (int i = 0; i < CHILD_TASKS; i++)
+    cr_assert_eq(schedrt_join(p.children[i], UINT64_MAX, NULL), 0);
+  cr_assert_eq(schedrt_metric_read(rt, SCHEDRT_M_spawned, 0, &v), 0);
+  cr_assert_eq(v, 1 + CHILD_TASKS);
+  cr_assert_eq(schedrt_metric_read(rt, SCHEDRT_M_alive, 0, &v), 0);
+  cr_assert_eq(v, 0);
+  schedrt_site_snap s[4];
+  uint32_t n = read_sites(s, 4);
+  cr_assert_eq(n, 2, "the parent's site and the overflow row");
+  cr_assert(s[1].overflow);
+  cr_assert_eq(s[1].spawned, CHILD_TASKS);
+  cr_assert_eq(s[1].ended, CHILD_TASKS);
   schedrt_runtime_destroy(rt);
 }
 
