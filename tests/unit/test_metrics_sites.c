@@ -99,14 +99,11 @@ Test(metrics_sites, known_spawns_per_site_are_counted_exactly) {
   spawn_foreign(rt, states, h);
   cr_assert_eq(schedrt_spawn_ex(rt, parent_task, &p, &(schedrt_spawn_opts){.name = "parent"}, &ph), 0);
   cr_assert_eq(schedrt_join(ph, UINT64_MAX, NULL), 0);
-  schedrt_handle_release(ph);
   for (int i = 0; i < FOREIGN_TASKS; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   for (int i = 0; i < CHILD_TASKS; i++) {
     cr_assert_eq(schedrt_join(p.children[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(p.children[i]);
   }
   schedrt_site_snap s[16];
   uint32_t n = read_sites(s, 16);
@@ -209,7 +206,6 @@ Test(metrics_sites, a_full_table_counts_the_rest_in_its_overflow_row) {
                    0);
   for (int i = 0; i < 18; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   schedrt_site_snap s[8];
   uint32_t n = read_sites(s, 8);
@@ -241,7 +237,6 @@ Test(metrics_sites, one_site_under_two_copies_of_its_file_string_is_one_site) {
     cr_assert_eq(schedrt_spawn_at(rt, yield_once, &states[i], NULL, &h[i], i % 2 ? a : b, 9, "dup"), 0);
   for (int i = 0; i < 4; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   schedrt_site_snap s[8];
   uint32_t n = read_sites(s, 8), found = 0;
@@ -272,7 +267,6 @@ Test(metrics_sites, with_timing_busy_time_and_latency_are_summed_per_site) {
     cr_assert_eq(schedrt_spawn_at(rt, spin_a_while, NULL, NULL, &h[i], "busy.c", 1, "spinner"), 0);
   for (int i = 0; i < 3; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   schedrt_site_snap s[8];
   const schedrt_site_snap *b = NULL;
