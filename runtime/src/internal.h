@@ -129,9 +129,10 @@ struct schedrt_task {
   /* Alive-task list (one shard per worker plus foreign shards). */
   struct schedrt_task *prev, *next;
   uint32_t shard;
-  /* Its spawn site's index in the metrics' site table (0 for blocking jobs
-   * and block_on, which are not counted there). */
-  uint32_t site;
+  /* Its spawn site in the metrics' site table, as the byte offset of the
+   * site's record in a block of counters (metrics_hooks.h; 0, the first
+   * site's, for blocking jobs and block_on, which are not counted there). */
+  uint32_t site_off;
   /* Set by the joiner only while JOIN_WAKER is clear. */
   schedrt_waker *join_waker;
   /* What dumps show. Immutable after spawn, except the atomics. */
@@ -319,12 +320,15 @@ struct schedrt_worker {
    * compares it with the tasks it walks and never dereferences it.
    */
   _Atomic(schedrt_task *) current;
-  /* Tasks spawned and completed on this worker; owner-written, relaxed. */
+  /* Tasks spawned and completed on this worker; owner-written. Metrics
+   * compiled out only: compiled in, the worker's spawn-site counters count
+   * them (task.c: worker_tasks). */
   _Atomic uint64_t spawned;
   _Atomic uint64_t completed;
   /* Clock read at maintenance and unpark: the cheap "now" for task times.
    * 0: stale, the monitor saw the worker in one poll since its previous
-   * tick; read the clock (task.c). Relaxed: written by the worker and by the
+   * tick; read the clock (task.c). Always 0 when the worker's polls are
+   * timed (schedrt__m_now_cache). Relaxed: written by the worker and by the
    * monitor (only 0), read by the worker. */
   _Atomic uint64_t now_cache;
   const void *clock_watch; /* monitor only: `current` at its previous tick */

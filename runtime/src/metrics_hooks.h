@@ -2,14 +2,17 @@
  * Hooks the scheduler calls at its transitions. Included at the end of
  * internal.h, where schedrt_worker is complete.
  *
- * Cost budget (the bench target is <= 1 % on 30-100 ns tasks): per poll one
- * relaxed store of the live poll count into the worker's own slot (load,
- * add, store) and one of the task's spawn site's poll count in the worker's
- * own block; per run_task a compare of the state; per local schedule one
- * increment; per wake or spawn one test of a process-wide flag; per spawn
- * and per task end one counter of its site (a spawn finds its site by two
- * compares when it is the worker's previous one). No seqlock
- * section, no clock read per poll. A run loop compiled twice
+ * Cost budget (the bench target is <= 1 % on 30-100 ns tasks; the figures
+ * are in docs/performance.md): per poll one relaxed store of the live poll
+ * count into the worker's own slot (load, add, store) and one of the task's
+ * spawn site's poll count in the worker's own block; per run of polls one
+ * compare of the state, which also answers the scheduler's "still
+ * searching?"; per local schedule one increment; per spawn and per task end
+ * one counter of its site (a spawn finds its site by two compares when it is
+ * the worker's previous one), which are also the scheduler's own counts of
+ * the worker's tasks (SCHEDRT__M_COUNTS_TASKS). The spawns and wakes of a
+ * runtime's own workers test no timing flag (schedrt__m_now_cache). No
+ * seqlock section, no clock read per poll. A run loop compiled twice
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
  * untimed copies) tests the timing flag once per run, not per poll. The task
  * in a long poll is found by the monitor thread instead (metrics_monitor.c).
@@ -23,12 +26,15 @@
  * reads the clock twice, publishes the task and its start and bumps two
  * histogram buckets.
  *
- * When metrics are compiled out every hook is empty.
+ * When metrics are compiled out every hook is empty, or gives the
+ * scheduler's own answer (schedrt__m_run_slow, schedrt__m_now_cache).
  */
 #ifndef SCHEDRT_METRICS_HOOKS_H
 #define SCHEDRT_METRICS_HOOKS_H
 
 #if SCHEDRT_ENABLE_METRICS
+
+#include <assert.h>
 
 #include "schedrt/proto/seqlock.h"
 
@@ -42,12 +48,13 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t);
 void schedrt__m_timing_end(schedrt_worker *w);
 
 /*
- * Runtimes of this process with per-poll timing on. The wake path tests this
- * process-wide, read-mostly word (one RIP-relative load: hidden, so no GOT
- * indirection even in the PIC objects) instead of loading
- * t->rt->metrics.timing through the task; only when it is non-zero does the
- * slow path look at the task's runtime. Incremented before a timing
- * runtime's workers start, decremented after they stopped.
+ * Runtimes of this process with per-poll timing on. The wakes and spawns of
+ * threads that are not the task's workers test this process-wide,
+ * read-mostly word (one RIP-relative load: hidden, so no GOT indirection
+ * even in the PIC objects) instead of loading t->rt->metrics.timing through
+ * the task; only when it is non-zero does the slow path look at the task's
+ * runtime. Incremented before a timing runtime's workers start, decremented
+ * after they stopped.
  */
 extern _Atomic uint32_t schedrt__m_timing_runtimes __attribute__((visibility("hidden")));
 
@@ -146,11 +153,23 @@ static inline void schedrt__m_state(schedrt_worker *w, enum schedrt_worker_state
 }
 
 /*
+ * Before a run of polls (worker.c's run_task): does the run need its slow
+ * start, leaving the search, setting the state RUNNING or timing its polls?
+ * One compare when the worker is running untimed (the usual case), and the
+ * scheduler's own test of w->searching is folded into it: a searching
+ * worker's state is never RUNNING (it is set SEARCHING together with
+ * w->searching, or at unpark, before the worker runs anything).
+ */
+static inline bool schedrt__m_run_slow(const schedrt_worker *w) {
+  assert(!w->searching || w->m.run_key != (uint32_t)SCHEDRT_WSTATE_RUNNING);
+  return w->m.run_key != (uint32_t)SCHEDRT_WSTATE_RUNNING;
+}
+
+/*
  * For a run loop compiled twice (timed and untimed, worker.c's run_polls):
- * before a run of polls, sets the state RUNNING and says whether polls are
- * timed. One compare when the worker is running untimed (the usual case).
- * With a constant `timed`, the two hooks below cost no test of the timing
- * flag per poll: the untimed poll is the live poll count alone.
+ * in the slow start of a run, sets the state RUNNING and says whether polls
+ * are timed. With a constant `timed`, the two hooks below cost no test of
+ * the timing flag per poll.
  */
 static inline bool schedrt__m_run_begin(schedrt_worker *w) {
   struct schedrt__wmetrics *m = &w->m;
@@ -161,54 +180,71 @@ static inline bool schedrt__m_run_begin(schedrt_worker *w) {
 }
 
 /*
- * Spawn sites (metrics_sites.c). A site's index, from the worker's one-entry
- * cache (two compares: a spawn loop's site) or the table. Tasks spawned
- * from a thread that is not a worker look it up each time (no lock when
- * the site is known).
+ * Spawn sites (metrics_sites.c). A site is known to the hot paths by the byte
+ * offset of its record in a block of site counters (its index times
+ * SCHEDRT_SHM_SITE_CTR_SIZE, kept in task->site_off): a counter is then one
+ * add to the block's base, no scaling. The worker's one-entry cache answers a
+ * spawn loop's site with two compares; tasks spawned from a thread that is
+ * not a worker look it up each time (no lock when the site is known).
  */
 uint32_t schedrt__m_site_slow(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
                               const char *func, const char *name);
 static inline uint32_t schedrt__m_site(schedrt_runtime *rt, schedrt_worker *w, const char *file, int line,
                                        const char *func, const char *name) {
-  if (w && w->m.site_file == file && w->m.site_line == line)
-    return w->m.site_idx;
+  if (SCHEDRT_LIKELY(w && w->m.site_file == file && w->m.site_line == line))
+    return w->m.site_off;
   return schedrt__m_site_slow(rt, w, file, line, func, name);
 }
 
-/* Counter `word` (SCHEDRT__SITE_WORD) of site in a block of site records. */
+/* Counter `word` (SCHEDRT__SITE_WORD) of the site at byte offset site_off in a block of site records. */
 #define SCHEDRT__SITE_WORD(id) (offsetof(struct schedrt_shm_site_ctr, id) / 8u)
-static inline _Atomic uint64_t *schedrt__m_site_at(_Atomic uint64_t *block, uint32_t site, size_t word) {
-  return block + (size_t)site * (SCHEDRT_SHM_SITE_CTR_SIZE / 8u) + word;
+static inline _Atomic uint64_t *schedrt__m_site_at(_Atomic uint64_t *block, uint32_t site_off, size_t word) {
+  return (_Atomic uint64_t *)(void *)((unsigned char *)block + site_off) + word;
 }
 /* A worker's own counter: single writer, so load, add, store (no RMW). */
 static inline void schedrt__m_site_add(_Atomic uint64_t *c, uint64_t n, memory_order mo) {
   atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, mo);
 }
 
-/* A task was spawned at site by w (NULL: a thread that is not one of rt's workers). */
-static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+/* A task was spawned at the site by w (NULL: a thread that is not one of rt's workers). */
+static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   /* Relaxed: the task's queue push, which comes after, orders this count
    * before the task's end (see `ended`). */
   if (w)
-    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site, SCHEDRT__SITE_WORD(spawned)), 1,
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site_off, SCHEDRT__SITE_WORD(spawned)), 1,
                         memory_order_relaxed);
   else if (rt->metrics.sites.foreign)
     atomic_fetch_add_explicit(
-        schedrt__m_site_at(rt->metrics.sites.foreign, site, SCHEDRT__SITE_WORD(spawned)), 1,
+        schedrt__m_site_at(rt->metrics.sites.foreign, site_off, SCHEDRT__SITE_WORD(spawned)), 1,
         memory_order_relaxed);
 }
 
-/* A task of site completed or was cancelled, on w (NULL: not one of rt's workers). */
-static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+/* A task of the site completed or was cancelled, on w (NULL: not one of rt's workers). */
+static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   /* Release: a reader that sees the end (acquire) sees the spawn's count,
    * so a site's alive count never goes below zero (shm_layout.h). */
   if (w)
-    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site, SCHEDRT__SITE_WORD(ended)), 1,
+    schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, site_off, SCHEDRT__SITE_WORD(ended)), 1,
                         memory_order_release);
   else if (rt->metrics.sites.foreign)
-    atomic_fetch_add_explicit(schedrt__m_site_at(rt->metrics.sites.foreign, site, SCHEDRT__SITE_WORD(ended)),
-                              1, memory_order_release);
+    atomic_fetch_add_explicit(
+        schedrt__m_site_at(rt->metrics.sites.foreign, site_off, SCHEDRT__SITE_WORD(ended)), 1,
+        memory_order_release);
 }
+
+/*
+ * The site counters count every task a worker spawns and ends: a spawn and
+ * an end are one counter of the task's site each (the overflow row's when
+ * the table is full, the one record of the worker's scratch block when there
+ * is no table). So with metrics compiled in the scheduler keeps no counts of
+ * its own (task.c): a worker's totals are sums over its block, taken by the
+ * monitor and by dumps, never on the hot path.
+ */
+#define SCHEDRT__M_COUNTS_TASKS 1
+/* Worker w's tasks spawned (ended false) or ended (true) so far
+ * (metrics_sites.c); ends are loaded with acquire, as schedrt__m_site_ended
+ * stores them with release. */
+uint64_t schedrt__m_worker_tasks(schedrt_runtime *rt, const schedrt_worker *w, bool ended);
 
 /*
  * A poll of t starts: bump the live poll count (also the poll sequence the
@@ -222,8 +258,7 @@ static inline void schedrt__m_poll(schedrt_worker *w, const schedrt_task *t, boo
   _Atomic uint64_t *polls = &w->m.slot->polls;
   atomic_store_explicit(polls, atomic_load_explicit(polls, memory_order_relaxed) + 1u, memory_order_relaxed);
   /* Relaxed: a value of its own, like `polls`. */
-  schedrt__m_site_add(schedrt__m_site_at(w->m.site_ctr, t->site, SCHEDRT__SITE_WORD(polls)), 1,
-                      memory_order_relaxed);
+  schedrt__m_site_add(schedrt__m_site_at(w->m.site_polls, t->site_off, 0), 1, memory_order_relaxed);
   if (timed)
     schedrt__m_poll_begin_timed(w, t);
 }
@@ -254,9 +289,22 @@ static inline void schedrt__m_noop_unpark(schedrt_worker *w) { schedrt__m_noop_u
 static inline void schedrt__m_maintenance(schedrt_worker *w) { schedrt__m_publish_tick(w); }
 /* First thing on the worker's own thread: publishes its tid, starts busy time. */
 static inline void schedrt__m_worker_start(schedrt_worker *w) { schedrt__m_worker_start_slow(w); }
-/* A task was woken or spawned (any thread). With timing on, the wake time
- * for the schedule-latency histogram (the core stores a coarse one). */
-static inline void schedrt__m_task_woken(schedrt_task *t) {
+/*
+ * What a worker keeps as its clock cache (w->now_cache, task.c's cheap_now)
+ * after reading the clock: nothing (0, "read the clock") when its polls are
+ * timed. Every task time a worker of a timing runtime stamps (spawn, wake,
+ * end of a poll) is then exact, which the schedule-latency histogram needs,
+ * and the spawns and wakes of the runtime's own workers test no timing flag.
+ */
+static inline uint64_t schedrt__m_now_cache(const schedrt_worker *w, uint64_t now) {
+  return w->m.timing ? 0u : now;
+}
+/*
+ * A task was woken or spawned by a thread that is not one of its runtime's
+ * workers, whose clock is the coarse one (or another runtime's cache). With
+ * timing on, the exact wake time for the schedule-latency histogram.
+ */
+static inline void schedrt__m_task_woken_foreign(schedrt_task *t) {
   /* Relaxed: set before any task of a timing runtime exists (see above).
    * Then: does this task's runtime time its polls? */
   if (SCHEDRT_UNLIKELY(atomic_load_explicit(&schedrt__m_timing_runtimes, memory_order_relaxed)) &&
@@ -266,6 +314,10 @@ static inline void schedrt__m_task_woken(schedrt_task *t) {
 
 #else /* metrics compiled out */
 
+/* The scheduler counts each worker's spawned and completed tasks itself (task.c). */
+#define SCHEDRT__M_COUNTS_TASKS 0
+
+static inline bool schedrt__m_run_slow(const schedrt_worker *w) { return w->searching; }
 static inline bool schedrt__m_run_begin(schedrt_worker *w) {
   (void)w;
   return false;
@@ -293,15 +345,15 @@ static inline uint32_t schedrt__m_site(schedrt_runtime *rt, schedrt_worker *w, c
   (void)name;
   return 0;
 }
-static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+static inline void schedrt__m_site_spawned(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   (void)rt;
   (void)w;
-  (void)site;
+  (void)site_off;
 }
-static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site) {
+static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w, uint32_t site_off) {
   (void)rt;
   (void)w;
-  (void)site;
+  (void)site_off;
 }
 static inline void schedrt__m_local_schedule(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_budget_forced_yield(schedrt_worker *w) { (void)w; }
@@ -319,7 +371,11 @@ static inline void schedrt__m_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_noop_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_maintenance(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_worker_start(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_task_woken(schedrt_task *t) { (void)t; }
+static inline uint64_t schedrt__m_now_cache(const schedrt_worker *w, uint64_t now) {
+  (void)w;
+  return now;
+}
+static inline void schedrt__m_task_woken_foreign(schedrt_task *t) { (void)t; }
 
 #endif
 #endif

@@ -9,8 +9,6 @@
 
 #include "internal.h"
 
-#define SITE_WORDS (SCHEDRT_SHM_SITE_CTR_SIZE / 8u)
-
 uint32_t schedrt__sites_wanted(void) {
   /* A table is a diagnostic, never a reason to fail: a bad value is ignored. */
   uint32_t v = schedrt__env_u32("SCHEDRT_SPAWN_SITES", 2, SCHEDRT_SHM_MAX_SITES);
@@ -29,9 +27,10 @@ static void no_table(schedrt_runtime *rt) {
     struct schedrt__wmetrics *m = &rt->workers[i].m;
     memset(m->site_scratch, 0, sizeof(m->site_scratch));
     m->site_ctr = m->site_scratch;
+    m->site_polls = m->site_ctr + SCHEDRT__SITE_WORD(polls);
     m->site_file = NULL;
     m->site_line = 0;
-    m->site_idx = 0;
+    m->site_off = 0;
   }
 }
 
@@ -49,8 +48,10 @@ void schedrt__sites_init(schedrt_runtime *rt, unsigned char *base) {
     struct schedrt__wmetrics *m = &rt->workers[i].m;
     m->site_ctr =
         (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off + (size_t)i * g->site_block_stride);
-    /* The empty cache entry (no file, line 0) is what the table answers for it. */
-    m->site_idx = st->cap - 1u;
+    m->site_polls = m->site_ctr + SCHEDRT__SITE_WORD(polls);
+    /* The empty cache entry (no file, line 0) is what the table answers for
+     * it: the overflow row. */
+    m->site_off = (st->cap - 1u) * SCHEDRT_SHM_SITE_CTR_SIZE;
   }
   st->foreign = (_Atomic uint64_t *)(void *)(st->region + g->site_ctr_off +
                                              (size_t)rt->nworkers * g->site_block_stride);
@@ -163,11 +164,35 @@ uint32_t schedrt__m_site_slow(schedrt_runtime *rt, schedrt_worker *w, const char
     }
   }
   pthread_mutex_unlock(&st->lock);
-out:
+out:;
+  /* What the hot paths use: the offset of the site's record in a block. */
+  uint32_t off = idx * SCHEDRT_SHM_SITE_CTR_SIZE;
   if (w) {
     w->m.site_file = file;
     w->m.site_line = line;
-    w->m.site_idx = idx;
+    w->m.site_off = off;
   }
-  return idx;
+  return off;
+}
+
+uint64_t schedrt__m_worker_tasks(schedrt_runtime *rt, const schedrt_worker *w, bool ended) {
+  const struct schedrt__sites *st = &rt->metrics.sites;
+  if (!w->m.site_ctr || st->cap == 0)
+    return 0; /* before metrics_start: nothing spawned yet */
+  const size_t word = ended ? SCHEDRT__SITE_WORD(ended) : SCHEDRT__SITE_WORD(spawned);
+  /* Acquire for ends: pairs with the release store of `ended`, so that the
+   * spawns of the tasks counted here are seen by loads of `spawned` made
+   * after it (schedrt__alive_tasks: never more ended than spawned). */
+  const memory_order mo = ended ? memory_order_acquire : memory_order_relaxed;
+  /* The sites in use: a site's counters move only after `count` covered it
+   * (site_for publishes it before the site is returned to any spawner), so
+   * the rest of the table is zero. Acquire: pairs with that release store. */
+  uint32_t n = st->hdr ? atomic_load_explicit(&st->hdr->count, memory_order_acquire) : 0u;
+  if (n > st->cap - 1u)
+    n = st->cap - 1u;
+  uint64_t sum = atomic_load_explicit(
+      schedrt__m_site_at(w->m.site_ctr, (st->cap - 1u) * SCHEDRT_SHM_SITE_CTR_SIZE, word), mo);
+  for (uint32_t i = 0; i < n; i++)
+    sum += atomic_load_explicit(schedrt__m_site_at(w->m.site_ctr, i * SCHEDRT_SHM_SITE_CTR_SIZE, word), mo);
+  return sum;
 }

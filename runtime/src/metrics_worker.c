@@ -71,10 +71,10 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   uint64_t now = schedrt__now_ns();
   /* Relaxed: the waker's store of the wake time; any recent value is fine. */
   uint64_t woke = atomic_load_explicit(&((schedrt_task *)t)->since_ns, memory_order_relaxed);
-  m->poll_site = t->site;
+  m->poll_site = t->site_off;
   if (m->hist && woke != 0 && woke <= now) {
     hist_bump(&m->hist[SCHEDRT_SHM_HIST_SPACING / 8u + schedrt_hist_bucket(now - woke)]);
-    schedrt__m_site_add(schedrt__m_site_at(m->site_ctr, t->site, SCHEDRT__SITE_WORD(sched_latency_ns)),
+    schedrt__m_site_add(schedrt__m_site_at(m->site_ctr, t->site_off, SCHEDRT__SITE_WORD(sched_latency_ns)),
                         now - woke, memory_order_relaxed);
   }
   m->poll_start = now;

@@ -135,10 +135,40 @@ int schedrt__task_find(schedrt_runtime *rt, uint32_t first_shard, const void *ad
   return rc;
 }
 
+/*
+ * A worker's spawned and completed tasks. With metrics compiled in, its
+ * spawn-site counters count each of them already (SCHEDRT__M_COUNTS_TASKS,
+ * metrics_hooks.h): the hot paths count once, and the totals are sums over
+ * those counters. Compiled out, the worker counts in w->spawned and
+ * w->completed.
+ */
+static uint64_t worker_tasks(schedrt_runtime *rt, schedrt_worker *w, bool completed) {
+#if SCHEDRT__M_COUNTS_TASKS
+  return schedrt__m_worker_tasks(rt, w, completed);
+#else
+  (void)rt;
+  /* Acquire for completions: pairs with count_own's release store (see
+   * schedrt__alive_tasks). */
+  return completed ? atomic_load_explicit(&w->completed, memory_order_acquire)
+                   : atomic_load_explicit(&w->spawned, memory_order_relaxed);
+#endif
+}
+
+/* The worker's own count of a task spawned or completed (see worker_tasks). */
+static inline void count_own(_Atomic uint64_t *c) {
+#if SCHEDRT__M_COUNTS_TASKS
+  (void)c;
+#else
+  /* Owner-only increment of a counter readers load concurrently: a load and
+   * a release store, no RMW. */
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_release);
+#endif
+}
+
 uint64_t schedrt__spawned_total(schedrt_runtime *rt) {
   uint64_t n = atomic_load_explicit(&rt->foreign_spawned, memory_order_relaxed);
   for (uint32_t i = 0; i < rt->nworkers; i++)
-    n += atomic_load_explicit(&rt->workers[i].spawned, memory_order_relaxed);
+    n += worker_tasks(rt, &rt->workers[i], false);
   return n;
 }
 
@@ -147,25 +177,23 @@ uint64_t schedrt__alive_tasks(schedrt_runtime *rt) {
    * spawned, so the difference cannot go below zero by reordering. */
   uint64_t done = atomic_load_explicit(&rt->foreign_completed, memory_order_acquire);
   for (uint32_t i = 0; i < rt->nworkers; i++)
-    done += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
+    done += worker_tasks(rt, &rt->workers[i], true);
   uint64_t spawned = schedrt__spawned_total(rt);
   return spawned > done ? spawned - done : 0;
 }
 
-/* Owner-only increment of a counter readers load concurrently. */
-static inline void bump(_Atomic uint64_t *c) {
-  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_release);
-}
-
-static void count_completed(schedrt_runtime *rt, const schedrt_task *t) {
+/* Inlined: the completing poll's path (task_run) is hot; out of line it cost
+ * a call and the argument moves on every task end. */
+static inline __attribute__((always_inline)) void count_completed(schedrt_runtime *rt,
+                                                                  const schedrt_task *t) {
   schedrt_worker *w = schedrt__tls_worker;
   if (w && w->rt == rt) {
-    bump(&w->completed);
+    count_own(&w->completed);
   } else {
     w = NULL;
     atomic_fetch_add_explicit(&rt->foreign_completed, 1, memory_order_release);
   }
-  schedrt__m_site_ended(rt, w, t->site);
+  schedrt__m_site_ended(rt, w, t->site_off);
 }
 
 /*
@@ -179,7 +207,8 @@ static void count_completed(schedrt_runtime *rt, const schedrt_task *t) {
  */
 __attribute__((noinline, cold)) static uint64_t cheap_now_refresh(schedrt_worker *w) {
   uint64_t now = schedrt__now_ns();
-  atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+  /* Not kept when the worker's polls are timed: its task times are exact. */
+  atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
   return now;
 }
 static uint64_t cheap_now(void) {
@@ -212,7 +241,7 @@ static schedrt_task *task_new(schedrt_runtime *rt, schedrt_task_fn fn, void *arg
   t->name[0] = '\0';
   t->file = t->func = NULL;
   t->line = 0;
-  t->site = 0;
+  t->site_off = 0;
   atomic_init(&t->await_site, NULL);
   atomic_init(&t->polls, 0);
   /* wait_arg and timer_deadline are read only under wait_kind and a timer
@@ -269,16 +298,21 @@ SCHEDRT_API int schedrt_spawn_at(schedrt_runtime *rt, schedrt_task_fn fn, void *
     return -ENOMEM;
   task_describe(t, opts, file, line, func);
   t->shard = alive_shard(rt, w, t->id);
-  t->site = schedrt__m_site(rt, w, file, line, func, t->name);
-  if (w)
-    bump(&w->spawned);
-  else
+  /* Kept in a register for the site's counter below (the atomic stores in
+   * between would make the compiler load it back from the task). */
+  uint32_t site_off = schedrt__m_site(rt, w, file, line, func, t->name);
+  t->site_off = site_off;
+  if (w) {
+    count_own(&w->spawned);
+  } else {
     atomic_fetch_add_explicit(&rt->foreign_spawned, 1, memory_order_relaxed);
-  schedrt__m_site_spawned(rt, w, t->site);
+    /* A worker's cheap clock is exact when timing (schedrt__m_now_cache). */
+    schedrt__m_task_woken_foreign(t);
+  }
+  schedrt__m_site_spawned(rt, w, site_off);
   schedrt__owned_insert(rt, t);
   if (handle)
     *handle = (schedrt_handle *)t;
-  schedrt__m_task_woken(t);
   schedrt__schedule(t, false);
   return 0;
 }
@@ -361,7 +395,10 @@ void schedrt__task_wake(schedrt_task *t, uint64_t given) {
     if (count)
       schedrt__task_ref(t); /* ours: the scheduled one goes to the queue */
     atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
-    schedrt__m_task_woken(t);
+    /* count: the waker is not one of the task's workers, whose cheap clock
+     * would be exact when timing (schedrt__m_now_cache). */
+    if (count)
+      schedrt__m_task_woken_foreign(t);
     schedrt__schedule(t, false);
     if (count) {
       /* Release: done with the runtime; task_complete acquires this. */
@@ -466,7 +503,9 @@ void schedrt__task_run(schedrt_task *t) {
     return;
   }
   /* Idle or re-queued since now; stored before the task can be seen idle,
-   * so a waker's later stamp is the one that stays. */
+   * so a waker's later stamp is the one that stays. Exact when the polls are
+   * timed (a worker keeps no clock cache then), so a re-queued task's
+   * schedule latency starts here. */
   atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
   s = atomic_load_explicit(&t->state, memory_order_relaxed);
   /* AcqRel: release our poll's writes to the next waker; acquire theirs. */
@@ -475,7 +514,6 @@ void schedrt__task_run(schedrt_task *t) {
     ;
   if (s & SCHEDRT_TS_NOTIFIED) {
     /* Woken during the poll (or yielded): poll again, after others. */
-    schedrt__m_task_woken(t);
     schedrt__schedule(t, true);
   } else {
     schedrt__task_unref(t); /* idle: only wakers and the alive list keep it */

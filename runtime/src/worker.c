@@ -183,7 +183,7 @@ static void tune_gqi(schedrt_worker *w, uint64_t now) {
 
 static void clock_tick(schedrt_worker *w) {
   uint64_t now = schedrt__now_ns();
-  atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+  atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
   tune_gqi(w, now);
 }
 
@@ -309,26 +309,36 @@ static inline __attribute__((always_inline)) void run_polls(schedrt_worker *w, s
   }
 }
 
+/* A searcher found work. */
+static void end_search(schedrt_worker *w) {
+  w->searching = false;
+  /*
+   * The last searcher that found work wakes another to keep searching, as
+   * in Tokio and Go, but only if there is more work to find: waking a
+   * worker that searches an empty runtime and parks again costs two futex
+   * calls and its search spin. Work pushed after our check sees no
+   * searcher and wakes one itself (the fence makes this a Dekker pair with
+   * schedrt__idle_worker_to_notify's).
+   */
+  if (schedrt__idle_from_searching(&w->rt->idle)) {
+    atomic_thread_fence(memory_order_seq_cst);
+    if (work_pending(w->rt))
+      schedrt__notify_parked(w->rt);
+  }
+}
+
 /* Runs t and what it put in the LIFO slot. */
 static void run_task(schedrt_worker *w, schedrt_task *t) {
-  if (w->searching) {
-    w->searching = false;
-    /*
-     * The last searcher that found work wakes another to keep searching, as
-     * in Tokio and Go, but only if there is more work to find: waking a
-     * worker that searches an empty runtime and parks again costs two futex
-     * calls and its search spin. Work pushed after our check sees no
-     * searcher and wakes one itself (the fence makes this a Dekker pair with
-     * schedrt__idle_worker_to_notify's).
-     */
-    if (schedrt__idle_from_searching(&w->rt->idle)) {
-      atomic_thread_fence(memory_order_seq_cst);
-      if (work_pending(w->rt))
-        schedrt__notify_parked(w->rt);
-    }
+  bool timed = false;
+  /* One test for a worker that was running already: searching, or (with
+   * metrics) not yet published RUNNING, or timing its polls. */
+  if (SCHEDRT_UNLIKELY(schedrt__m_run_slow(w))) {
+    if (w->searching)
+      end_search(w);
+    /* State RUNNING; true when polls are timed (SCHEDRT_TIMING). */
+    timed = schedrt__m_run_begin(w);
   }
-  /* State RUNNING; true when polls are timed (SCHEDRT_TIMING). */
-  if (SCHEDRT_UNLIKELY(schedrt__m_run_begin(w)))
+  if (SCHEDRT_UNLIKELY(timed))
     run_polls(w, t, true);
   else
     run_polls(w, t, false);
@@ -385,7 +395,7 @@ static void park(schedrt_worker *w) {
         woke_tasks = park_in_driver(w);
     }
     uint64_t now = schedrt__now_ns();
-    atomic_store_explicit(&w->now_cache, now, memory_order_relaxed);
+    atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
     /* Parked time is not polling time: restart the interval estimate. */
     w->gqi_tick = w->tick;
     w->gqi_ns = now;
@@ -415,7 +425,7 @@ void *schedrt__worker_main(void *arg) {
   schedrt__m_worker_start(w);
   schedrt__thread_name("schedrt-w%u", w->index);
   w->gqi_ns = schedrt__now_ns();
-  atomic_store_explicit(&w->now_cache, w->gqi_ns, memory_order_relaxed);
+  atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, w->gqi_ns), memory_order_relaxed);
   w->gqi = rt->global_queue_interval ? rt->global_queue_interval : 31;
   while (!stopping(rt)) {
     w->tick++;

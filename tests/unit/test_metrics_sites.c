@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "schedrt.h"
+#include "schedrt/proto/metrics_def.h"
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/reader.h"
 #include "shm_fixture.h"
@@ -98,14 +99,11 @@ Test(metrics_sites, known_spawns_per_site_are_counted_exactly) {
   spawn_foreign(rt, states, h);
   cr_assert_eq(schedrt_spawn_ex(rt, parent_task, &p, &(schedrt_spawn_opts){.name = "parent"}, &ph), 0);
   cr_assert_eq(schedrt_join(ph, UINT64_MAX, NULL), 0);
-  schedrt_handle_release(ph);
   for (int i = 0; i < FOREIGN_TASKS; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   for (int i = 0; i < CHILD_TASKS; i++) {
     cr_assert_eq(schedrt_join(p.children[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(p.children[i]);
   }
   schedrt_site_snap s[16];
   uint32_t n = read_sites(s, 16);
@@ -132,6 +130,36 @@ Test(metrics_sites, known_spawns_per_site_are_counted_exactly) {
   cr_assert_eq(f->busy_ns, 0, "no timing, no busy time");
   for (uint32_t i = 0; i < n; i++)
     cr_assert(!s[i].overflow, "no overflow row with three sites");
+  schedrt_runtime_destroy(rt);
+}
+
+/*
+ * With metrics compiled in, a worker's spawns and ends are counted by its
+ * site counters only: the runtime's spawned and alive totals are their sums,
+ * the overflow row's included (a table of one site: the parent's, spawned
+ * from this thread, takes it and the children go to the overflow row).
+ */
+Test(metrics_sites, the_runtime_totals_are_sums_of_the_site_counters) {
+  setenv("SCHEDRT_SPAWN_SITES", "2", 1);
+  schedrt_runtime *rt = make_rt(2, 0);
+  unsetenv("SCHEDRT_SPAWN_SITES");
+  struct parent p = {0};
+  schedrt_handle *ph = NULL;
+  uint64_t v;
+  cr_assert_eq(schedrt_spawn_ex(rt, parent_task, &p, &(schedrt_spawn_opts){.name = "parent"}, &ph), 0);
+  cr_assert_eq(schedrt_join(ph, UINT64_MAX, NULL), 0);
+  for (int i = 0; i < CHILD_TASKS; i++)
+    cr_assert_eq(schedrt_join(p.children[i], UINT64_MAX, NULL), 0);
+  cr_assert_eq(schedrt_metric_read(rt, SCHEDRT_M_spawned, 0, &v), 0);
+  cr_assert_eq(v, 1 + CHILD_TASKS);
+  cr_assert_eq(schedrt_metric_read(rt, SCHEDRT_M_alive, 0, &v), 0);
+  cr_assert_eq(v, 0);
+  schedrt_site_snap s[4];
+  uint32_t n = read_sites(s, 4);
+  cr_assert_eq(n, 2, "the parent's site and the overflow row");
+  cr_assert(s[1].overflow);
+  cr_assert_eq(s[1].spawned, CHILD_TASKS);
+  cr_assert_eq(s[1].ended, CHILD_TASKS);
   schedrt_runtime_destroy(rt);
 }
 
@@ -178,7 +206,6 @@ Test(metrics_sites, a_full_table_counts_the_rest_in_its_overflow_row) {
                    0);
   for (int i = 0; i < 18; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   schedrt_site_snap s[8];
   uint32_t n = read_sites(s, 8);
@@ -210,7 +237,6 @@ Test(metrics_sites, one_site_under_two_copies_of_its_file_string_is_one_site) {
     cr_assert_eq(schedrt_spawn_at(rt, yield_once, &states[i], NULL, &h[i], i % 2 ? a : b, 9, "dup"), 0);
   for (int i = 0; i < 4; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   schedrt_site_snap s[8];
   uint32_t n = read_sites(s, 8), found = 0;
@@ -241,7 +267,6 @@ Test(metrics_sites, with_timing_busy_time_and_latency_are_summed_per_site) {
     cr_assert_eq(schedrt_spawn_at(rt, spin_a_while, NULL, NULL, &h[i], "busy.c", 1, "spinner"), 0);
   for (int i = 0; i < 3; i++) {
     cr_assert_eq(schedrt_join(h[i], UINT64_MAX, NULL), 0);
-    schedrt_handle_release(h[i]);
   }
   schedrt_site_snap s[8];
   const schedrt_site_snap *b = NULL;
@@ -259,6 +284,61 @@ Test(metrics_sites, with_timing_busy_time_and_latency_are_summed_per_site) {
   cr_assert_geq(b->busy_ns, 6000000u, "busy %llu", (unsigned long long)b->busy_ns);
   /* The second and third waited at least for the first's 2 ms. */
   cr_assert_geq(b->sched_latency_ns, 6000000u, "latency %llu", (unsigned long long)b->sched_latency_ns);
+  schedrt_runtime_destroy(rt);
+}
+
+static void spin_ms(long ms) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &t);
+  while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < ms * 1000000L);
+}
+
+struct stamp_run {
+  schedrt_handle *child;
+  int child_polls;
+};
+
+/* First poll: 60 ms, then a yield (its second poll follows at once). */
+static schedrt_poll stamp_child(schedrt_task *self, void *arg) {
+  struct stamp_run *r = arg;
+  if (r->child_polls++ == 0) {
+    spin_ms(60);
+    return schedrt_yield(self);
+  }
+  return SCHEDRT_READY;
+}
+
+/* 60 ms, then a spawn: the worker polls the child right after (LIFO slot). */
+static schedrt_poll stamp_driver(schedrt_task *self, void *arg) {
+  struct stamp_run *r = arg;
+  spin_ms(60);
+  cr_assert_eq(
+      schedrt_spawn_at(schedrt_task_runtime(self), stamp_child, r, NULL, &r->child, "stamp.c", 2, "stamped"),
+      0);
+  return SCHEDRT_READY;
+}
+
+/*
+ * A worker of a timing runtime keeps no clock cache: its spawns and requeues
+ * are stamped with the clock, so a task polled right after either waited
+ * microseconds. A stamp from a cache taken before the 60 ms polls would add
+ * at least 60 ms per poll (the monitor's stale mark needs a poll that spans
+ * two of its 100 ms ticks).
+ */
+Test(metrics_sites, with_timing_a_workers_spawns_and_requeues_are_stamped_exactly) {
+  schedrt_runtime *rt = make_rt(1, SCHEDRT_CFG_TIMING);
+  struct stamp_run r = {0};
+  schedrt_handle *h = NULL;
+  cr_assert_eq(schedrt_spawn_at(rt, stamp_driver, &r, NULL, &h, "stamp.c", 1, "driver"), 0);
+  cr_assert_eq(schedrt_join(h, UINT64_MAX, NULL), 0);
+  cr_assert_eq(schedrt_join(r.child, UINT64_MAX, NULL), 0);
+  schedrt_site_snap s[8];
+  const schedrt_site_snap *c = find_site(s, read_sites(s, 8), "stamped");
+  cr_assert_not_null(c);
+  cr_assert_eq(c->polls, 2);
+  cr_assert_lt(c->sched_latency_ns, 30000000u, "latency %llu", (unsigned long long)c->sched_latency_ns);
   schedrt_runtime_destroy(rt);
 }
 
