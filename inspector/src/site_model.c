@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 int site_model_init(site_model *m, uint32_t cap, int timing) {
   memset(m, 0, sizeof(*m));
   m->timing = timing;
@@ -124,18 +126,9 @@ struct sort_ctx {
   site_sort_key key;
 };
 
-/* Descending, NAN last, then by index (the table's order): a total order. */
-static int cmp_sites(const void *a, const void *b, void *arg) {
-  const struct sort_ctx *c = arg;
-  uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-  double va = sort_value(&c->v[ia], c->key), vb = sort_value(&c->v[ib], c->key);
-  if (isnan(va))
-    va = -INFINITY;
-  if (isnan(vb))
-    vb = -INFINITY;
-  if (va != vb)
-    return va > vb ? -1 : 1;
-  return ia < ib ? -1 : ia > ib;
+static double row_value(const void *ctx, uint32_t row) {
+  const struct sort_ctx *c = ctx;
+  return sort_value(&c->v[row], c->key);
 }
 
 uint32_t site_model_sorted(const site_model *m, site_sort_key key, uint32_t *order) {
@@ -144,7 +137,7 @@ uint32_t site_model_sorted(const site_model *m, site_sort_key key, uint32_t *ord
     if (m->v[i].present)
       order[n++] = i;
   struct sort_ctx c = {m->v, key};
-  if (key != SSORT_SITE && n > 1)
-    qsort_r(order, n, sizeof(*order), cmp_sites, &c);
+  if (key != SSORT_SITE)
+    sort_rows_desc(order, n, row_value, &c);
   return n;
 }

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,4 +103,29 @@ int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t 
     return 0;
   }
   return -EINVAL;
+}
+
+struct sort_rows_ctx {
+  double (*value)(const void *ctx, uint32_t row);
+  const void *ctx;
+};
+
+static int cmp_rows_desc(const void *a, const void *b, void *arg) {
+  const struct sort_rows_ctx *c = arg;
+  uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+  double va = c->value(c->ctx, ia), vb = c->value(c->ctx, ib);
+  if (isnan(va))
+    va = -INFINITY;
+  if (isnan(vb))
+    vb = -INFINITY;
+  if (va != vb)
+    return va > vb ? -1 : 1;
+  return ia < ib ? -1 : ia > ib;
+}
+
+void sort_rows_desc(uint32_t *order, uint32_t n, double (*value)(const void *ctx, uint32_t row),
+                    const void *ctx) {
+  struct sort_rows_ctx c = {value, ctx};
+  if (n > 1)
+    qsort_r(order, n, sizeof(*order), cmp_rows_desc, &c);
 }

@@ -44,4 +44,9 @@ int parse_duration_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t 
 /* snprintf that never overflows and always terminates; returns dst. */
 char *xsnprintf(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Sorts the row indexes order[0..n) by value(ctx, row), highest first, NAN (not known) last, ties by
+ * index: a total order, so the tables keep still between refreshes. */
+void sort_rows_desc(uint32_t *order, uint32_t n, double (*value)(const void *ctx, uint32_t row),
+                    const void *ctx);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "rates.h"
+#include "util.h"
 
 static const char *const names[WSORT__COUNT] = {"worker", "depth", "polls/s", "steals/s", "busy%", "running"};
 
@@ -37,24 +38,15 @@ struct sort_ctx {
   worker_sort_key key;
 };
 
-/* Descending by value, NAN last, then ascending by worker: a total order, so qsort is stable enough. */
-static int cmp_rows(const void *a, const void *b, void *arg) {
-  const struct sort_ctx *c = arg;
-  uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-  double va = sort_value(&c->views[ia], c->key), vb = sort_value(&c->views[ib], c->key);
-  if (isnan(va))
-    va = -INFINITY;
-  if (isnan(vb))
-    vb = -INFINITY;
-  if (va != vb)
-    return va > vb ? -1 : 1;
-  return ia < ib ? -1 : ia > ib;
+static double row_value(const void *ctx, uint32_t row) {
+  const struct sort_ctx *c = ctx;
+  return sort_value(&c->views[row], c->key);
 }
 
 void worker_sort(const worker_view *views, uint32_t n, worker_sort_key key, uint32_t *order) {
   struct sort_ctx c = {views, key};
   for (uint32_t i = 0; i < n; i++)
     order[i] = i;
-  if (key != WSORT_INDEX && n > 1)
-    qsort_r(order, n, sizeof(*order), cmp_rows, &c);
+  if (key != WSORT_INDEX)
+    sort_rows_desc(order, n, row_value, &c);
 }

@@ -85,28 +85,28 @@ def kinds(s):
     return {k: total(s, k) for k in ("stalls_on_cpu", "stalls_syscall", "stalls_process", "long_polls")}
 
 
-def case_on_cpu(inspect, exe):
-    p, _ = target(exe, "--stuck-ms", "100", "--rest-ms", "20", "--stalls", "5")
-    s = wait_for("five long polls classified", lambda: (lambda s: s if sum(list(kinds(s).values())[:3]) >= 5
-                                                         else None)(sample(inspect, p.pid)))
+def ended(s):
+    return sum(list(kinds(s).values())[:3])
+
+
+def five_of_a_kind(inspect, exe, args, counter, name, syscalls):
+    """Five stalls made by `args`: all five end counted in `counter`, the last one shown as `name`."""
+    p, _ = target(exe, *args, "--rest-ms", "20", "--stalls", "5")
+    s = wait_for("five long polls classified", lambda: (lambda s: s if ended(s) >= 5 else None)(sample(inspect, p.pid)))
     k = kinds(s)
-    if k["stalls_on_cpu"] != 5 or k["stalls_syscall"] or k["stalls_process"]:
-        fail(f"a spinning poll: {k}")
-    last = [w for w in s["workers"] if w["stalls_on_cpu"]][0]
-    if last["stall_kind_name"] != "on CPU" or last["stall_syscall_name"] is not None:
-        fail(f"the last stall of the spinner's worker: {last['stall_kind_name']} {last['stall_syscall_name']}")
+    if k[counter] != 5 or ended(s) != 5:
+        fail(f"{args}: {k}")
+    last = [w for w in s["workers"] if w[counter]][0]
+    if last["stall_kind_name"] != name or last["stall_syscall_name"] not in syscalls:
+        fail(f"{args}: the last stall {last['stall_kind_name']} in {last['stall_syscall_name']}")
+
+
+def case_on_cpu(inspect, exe):
+    five_of_a_kind(inspect, exe, ["--stuck-ms", "100"], "stalls_on_cpu", "on CPU", (None,))
 
 
 def case_syscall(inspect, exe):
-    p, _ = target(exe, "--block-ms", "100", "--rest-ms", "20", "--stalls", "5")
-    s = wait_for("five long polls classified", lambda: (lambda s: s if sum(list(kinds(s).values())[:3]) >= 5
-                                                         else None)(sample(inspect, p.pid)))
-    k = kinds(s)
-    if k["stalls_syscall"] != 5 or k["stalls_on_cpu"] or k["stalls_process"]:
-        fail(f"a poll blocked in nanosleep: {k}")
-    last = [w for w in s["workers"] if w["stalls_syscall"]][0]
-    if last["stall_kind_name"] != "off CPU" or last["stall_syscall_name"] not in ("clock_nanosleep", "nanosleep"):
-        fail(f"the blocker's worker: {last['stall_kind_name']} in {last['stall_syscall_name']}")
+    five_of_a_kind(inspect, exe, ["--block-ms", "100"], "stalls_syscall", "off CPU", ("clock_nanosleep", "nanosleep"))
 
 
 def case_process(inspect, exe):
@@ -118,8 +118,7 @@ def case_process(inspect, exe):
         os.kill(p.pid, signal.SIGSTOP)
         time.sleep(2.5)  # the stall itself: the process stays stopped this long (not a synchronisation)
         os.kill(p.pid, signal.SIGCONT)
-        s = wait_for("the stopped poll's end", lambda: (lambda s: s if kinds(s)["long_polls"] >= before["long_polls"] + 1
-                                                        and sum(list(kinds(s).values())[:3]) >= before["long_polls"] + 1
+        s = wait_for("the stopped poll's end", lambda: (lambda s: s if ended(s) >= before["long_polls"] + 1
                                                         else None)(sample(inspect, p.pid)), 15)
         k = kinds(s)
         if k["stalls_process"] > before["stalls_process"]:
@@ -133,8 +132,7 @@ def case_reports(inspect, exe):
     # 150 ms: a report at 40 and one at 80 are due for each (a busy host may delay the monitor's
     # samples by tens of ms; the count of reports due says how many there were).
     p, log = target(exe, "--stuck-ms", "150", "--rest-ms", "10", "--stalls", "20", env={"SCHEDRT_STALL_MS": "40"})
-    s = wait_for("twenty stalls ended", lambda: (lambda s: s if sum(list(kinds(s).values())[:3]) >= 20
-                                                 else None)(sample(inspect, p.pid)))
+    s = wait_for("twenty stalls ended", lambda: (lambda s: s if ended(s) >= 20 else None)(sample(inspect, p.pid)))
     due = total(s, "stall_reports")
     suppressed = s["global"]["stall_reports_suppressed"]
     with open(log) as f:
