@@ -384,17 +384,22 @@ static int draw_stuck(live_view *s, int y, int max) {
     if (!v->stuck)
       continue;
     shown++;
+    /* What held it, as the runtime classified it (", off CPU in clock_nanosleep"): the long poll of the
+     * row, or the poll in progress once the runtime can have classified it. */
     char kind[96] = "";
-    if (v->stall_kind) {
-      /* What held it, as the runtime classified it: ", on CPU (98%)", ", off CPU in nanosleep". */
+    int current = v->running_ns >= s->model.long_poll_ns + s->model.long_poll_ns / 2;
+    if (v->stall_kind && (!v->current_task || current)) {
       kind[0] = ',';
       kind[1] = ' ';
       stall_text(kind + 2, sizeof(kind) - 2, v->stall_kind, v->stall_syscall, v->stall_cpu_pct);
     }
     if (!v->current_task) {
-      /* Flagged by the runtime's long-poll count alone: the poll was too short to be named. */
+      /* Flagged by the runtime's long-poll count alone: the poll was too short to be named. The aside
+       * goes before anything is cut. */
       xsnprintf(row, sizeof(row), " ! worker %u: a %s poll since the last refresh%s (named past %u ms)", i,
                 fmt_duration(a, sizeof(a), v->long_poll_ns), kind, s->target.info->heartbeat_period_ms);
+      if ((int)fmt_cols(row) > COLS)
+        xsnprintf(row, sizeof(row), " ! worker %u: a %s poll since the last refresh%s", i, a, kind);
       w_clear_row(y + used, 0, CRT_NORMAL);
       w_text(y + used++, 0, COLS, CRT_STATUS_ERR, row);
       continue;

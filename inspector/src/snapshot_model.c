@@ -249,13 +249,8 @@ static void compute(inspect_model *m, const schedrt_snapshot *s, const schedrt_s
         pw && !pw->torn && !ws->torn && !hung ? busy_percent(pw->busy_ns_live, ws->busy_ns_live, dt) : NAN;
     update_running(m, v, ws, s);
     update_long_poll(m, v, ws, pw);
-    /* The runtime's kind is of its current or last long poll: this stall's when the poll in progress
-     * has run past the long-poll threshold (the watch classifies from its second long sample on), or
-     * when the flag comes from the long-poll count. */
-    v->stall_kind =
-        (v->long_poll || (m->long_poll_ns && v->running_ns >= m->long_poll_ns + m->long_poll_ns / 2))
-            ? (uint32_t)ws->stall_kind
-            : 0u;
+    /* The runtime's kind is of its current or last long poll (the screen says which it shows). */
+    v->stall_kind = (uint32_t)ws->stall_kind;
     v->stall_syscall = ws->stall_syscall;
     v->stall_cpu_pct = ws->stall_cpu_pct;
     if (gone) {

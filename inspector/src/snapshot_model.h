@@ -50,8 +50,8 @@ typedef struct worker_view {
   int long_poll;
   uint64_t long_poll_ns;
   int stuck; /* running_ns >= the model's threshold, or long_poll */
-  /* What held the worker (layout 2.5, enum schedrt_stall_kind) in this stall as the runtime classified
-   * it; 0 when not known for this stall. The syscall (+ 1) and CPU share go with it. */
+  /* What held the worker (layout 2.5, enum schedrt_stall_kind) in its current or last long poll, as the
+   * runtime classified it; 0 none yet. The syscall (+ 1) and CPU share go with it. */
   uint32_t stall_kind;
   uint64_t stall_syscall, stall_cpu_pct;
   uint64_t os_tid;

@@ -24,11 +24,13 @@ const char *stall_text(char *buf, size_t size, uint64_t kind, uint64_t stall_sys
   char sc[64];
   switch (kind) {
   case SCHEDRT_STALL_ON_CPU:
-    return xsnprintf(buf, size, "on CPU (%llu%%)", (unsigned long long)cpu_pct);
+    /* No share: the kind counts time spent waiting for a core as wanting to run, the share does not. */
+    (void)cpu_pct;
+    return xsnprintf(buf, size, "on CPU");
   case SCHEDRT_STALL_SYSCALL:
     if (stall_syscall_name(sc, sizeof(sc), stall_syscall))
       return xsnprintf(buf, size, "off CPU in %s", sc);
-    return xsnprintf(buf, size, "off CPU (%llu%%)", (unsigned long long)cpu_pct);
+    return xsnprintf(buf, size, "off CPU");
   case SCHEDRT_STALL_PROCESS:
     return xsnprintf(buf, size, "the whole process stalled");
   default:
