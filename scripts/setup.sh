@@ -21,6 +21,7 @@ packages=(
   python3-prometheus-client  # its strict OpenMetrics parser checks the exposition in tests
   python3             # /usr/bin/python3 for test helpers (not a pyenv python: it lacks cbor2)
   python3-cbor2       # decoding task dumps in tests
+  jq                  # docs/offline-analysis.md's jq programs (the docs_offline_analysis test)
   tmux                # end-to-end TUI tests
   valgrind
   time                # /usr/bin/time: CPU of a command in tests/e2e/perf_record.sh and perf_inspect.sh

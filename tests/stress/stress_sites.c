@@ -159,7 +159,7 @@ static void check_totals(schedrt_reader *r) {
 
 int main(void) {
   for (int i = 0; i < NSITES; i++)
-    snprintf(files[i], sizeof(files[i]), "site%02d.c", i);
+    snprintf(files[i], sizeof(files[i]), "site%02u.c", (unsigned)i % 100u);
   setenv("SCHEDRT_SPAWN_SITES", "16", 1);
   rt = stress_runtime(2);
   schedrt_reader *r = NULL;
