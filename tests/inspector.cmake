@@ -152,10 +152,10 @@ if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
   endif()
 endif()
 
-# Stalls classified (issue 19): on CPU, off CPU in a syscall, the whole process stopped, and the
-# stall reports' per-minute cap (tests/inspector/stalls_e2e.py, through `stat --json`).
+# Forensics (issue 19): stalls classified (on CPU, off CPU in a syscall, the whole process stopped), the
+# stall reports' per-minute cap, and proven leaks in a real dump (tests/inspector/stalls_e2e.py).
 if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
-  foreach(case IN ITEMS on_cpu syscall process reports)
+  foreach(case IN ITEMS on_cpu syscall process reports proven)
     add_test(NAME inspect_stalls_${case}
       COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/stalls_e2e.py ${case}
               $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)

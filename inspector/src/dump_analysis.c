@@ -90,6 +90,7 @@ static void summarize_sites(const schedrt_dump_doc *d, dump_analysis *a) {
     x->by_state[state_slot(t->state)]++;
     x->lost += t->lost_wake;
     x->deadlocked += dump_waits_in_cycle(&a->waits, i);
+    x->proven += a->proven[i];
     x->polls = sat_add(x->polls, t->polls);
     if (t->state == SCHEDRT_DUMP_STATE_IDLE && dump_task_for_ns(d, t) > x->longest_idle_ns)
       x->longest_idle_ns = dump_task_for_ns(d, t);
@@ -130,6 +131,55 @@ static void summarize_workers(const schedrt_dump_doc *d, dump_analysis *a) {
   }
 }
 
+/* Nearer the end of its chain first (cycle members and tasks that wait for none: depth 0). */
+static int cmp_depth(const void *x, const void *y, void *arg) {
+  const dump_waits *w = arg;
+  size_t i = *(const size_t *)x, j = *(const size_t *)y;
+  if (w->depth[i] != w->depth[j])
+    return w->depth[i] < w->depth[j] ? -1 : 1;
+  return i < j ? -1 : i > j;
+}
+
+/* Idle and wakeable only through its wait's own registration: one waker, no timer. */
+static bool only_through_edge(const schedrt_dump_task *t) {
+  return t->state == SCHEDRT_DUMP_STATE_IDLE && t->timers == 0 && t->wakers <= 1;
+}
+
+/* The proofs of dump_analysis.h, in order of chain depth: a task's proof needs the one of the task it
+ * waits for, which is one edge nearer the chain's end. O(n log n). */
+static void prove_leaks(const schedrt_dump_doc *d, dump_analysis *a) {
+  size_t n = d->ntasks;
+  const dump_waits *w = &a->waits;
+  a->proven = xcalloc(n ? n : 1, 1);
+  if (!a->wake_info)
+    return;
+  size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  if (n > 1)
+    qsort_r(order, n, sizeof(*order), cmp_depth, (void *)w);
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    const schedrt_dump_task *t = &d->tasks[i];
+    bool p = t->lost_wake;
+    uint64_t id;
+    if (!p && dump_waits_in_cycle(w, i)) {
+      const wait_cycle *c = &w->cycles[w->cycle_of[i] - 1];
+      p = true;
+      for (size_t m = 0; m < c->n; m++)
+        p = p && only_through_edge(&d->tasks[c->members[m]]);
+    } else if (!p && only_through_edge(t) && dump_waits_edge(d, i, &id)) {
+      if (w->next[i] != WAITS_NONE)
+        p = a->proven[w->next[i]];
+      else /* the holder is gone: it finished holding the mutex or the permits */
+        p = t->wait == SCHEDRT_DUMP_WAIT_MUTEX || t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE;
+    }
+    a->proven[i] = p;
+    a->nproven += p;
+  }
+  free(order);
+}
+
 void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a) {
   *a = (dump_analysis){.d = d, .wake_info = dump_has_wake_info(d)};
   dump_waits_build(d, &a->waits);
@@ -146,6 +196,7 @@ void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a) {
         dump_waits_chain_end(d, &a->waits, head, &last) == WAIT_END_CYCLE)
       a->chains[a->nchains++] = head;
   }
+  prove_leaks(d, a);
   summarize_awaits(d, a);
   summarize_sites(d, a);
   summarize_workers(d, a);
@@ -156,6 +207,7 @@ void dump_analysis_free(dump_analysis *a) {
   free(a->stuck);
   free(a->lost);
   free(a->chains);
+  free(a->proven);
   free(a->awaits);
   free(a->sites);
   free(a->workers);
@@ -171,10 +223,16 @@ unsigned dump_attention(const dump_analysis *a, size_t i) {
     m |= ATTN_LOST;
   if (dump_waits_in_cycle(&a->waits, i))
     m |= ATTN_DEADLOCK;
+  if (a->proven && a->proven[i])
+    m |= ATTN_PROVEN;
   for (size_t k = 0; k < a->nstuck; k++)
     if (a->workers[a->stuck[k]].current == i)
       m |= ATTN_STUCK;
   return m;
+}
+
+char dump_attention_mark(unsigned m) {
+  return m & ATTN_LOST ? 'L' : m & ATTN_DEADLOCK ? 'D' : m & ATTN_PROVEN ? 'P' : m & ATTN_STUCK ? 'S' : ' ';
 }
 
 char *dump_attention_line(char *buf, size_t size, const dump_analysis *a) {
@@ -189,6 +247,14 @@ char *dump_attention_line(char *buf, size_t size, const dump_analysis *a) {
       xsnprintf(more, sizeof(more), "and %zu more wait for each other", c->n - 1);
     xsnprintf(dl, sizeof(dl), "%zu deadlock%s: #%llu \"%s\" %s", a->waits.ncycles,
               a->waits.ncycles == 1 ? "" : "s", (unsigned long long)t->id, dump_task_name(t), more);
+  }
+  /* Proven leaks beyond the lost wake-ups and deadlocks: tasks waiting on them. */
+  size_t chained = 0;
+  for (size_t i = 0; a->nproven && i < d->ntasks; i++)
+    chained += a->proven[i] && !d->tasks[i].lost_wake && !dump_waits_in_cycle(&a->waits, i);
+  if (chained) {
+    size_t used = strlen(dl);
+    xsnprintf(dl + used, sizeof(dl) - used, "%s%zu more proven leaked", used ? "; " : "", chained);
   }
   if (!a->nlost)
     return xsnprintf(buf, size, "%s", dl);

@@ -35,7 +35,7 @@ typedef struct await_summary {
 /* The tasks alive from one spawn site. */
 typedef struct site_summary {
   int64_t spawn; /* index into spawn_sites, SCHEDRT_DUMP_NONE: unknown */
-  size_t tasks, lost, deadlocked;
+  size_t tasks, lost, deadlocked, proven;
   size_t by_state[ANALYSIS_NSTATES];
   uint64_t polls;           /* summed over its tasks, saturating */
   uint64_t longest_idle_ns; /* among its idle tasks */
@@ -61,11 +61,30 @@ typedef struct dump_analysis {
   size_t nawaits;
   size_t *chains; /* heads of the wait chains worth reporting (ANALYSIS_MIN_CHAIN), longest first */
   size_t nchains;
+  /* Proven leaked (dump_proven_leaked): 1 per task that nothing can ever wake; their count. */
+  unsigned char *proven;
+  size_t nproven;
   site_summary *sites; /* by spawn site, most tasks first */
   size_t nsites;
   worker_summary *workers; /* [d->nworkers_listed] */
 } dump_analysis;
 
+/*
+ * Proven leaks, never confused with suspects (Go's leak profile, from what a
+ * dump knows): an idle task is proven leaked when nothing can ever wake it:
+ *  - a lost wake-up (no waker, no timer);
+ *  - a member of a cycle of waits (joins, mutex owners, a semaphore's only
+ *    holder) in which every member can be woken only through its edge (one
+ *    waker, no timer);
+ *  - a task that can be woken only through its edge (one waker, no timer)
+ *    whose edge leads to a proven leaked task, or to a mutex or semaphore
+ *    whose holder finished while holding it.
+ * The scope, as Go writes its down: schedrt's own waits only (a waker kept
+ * by a foreign thread or a primitive built outside the runtime counts as a
+ * way to wake, so such a task is never proven); a mutex unlocked by a task
+ * that is not its owner (a misuse) would break a proof. Needs a dump that
+ * says who can wake each task (format 1.1); none is proven from an older one.
+ */
 /* Analyses d (which must outlive a). Fails hard on ENOMEM. */
 void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a);
 void dump_analysis_free(dump_analysis *a);
@@ -75,8 +94,12 @@ enum {
   ATTN_LOST = 1u << 0,     /* a lost wake-up */
   ATTN_DEADLOCK = 1u << 1, /* in a cycle of joins */
   ATTN_STUCK = 1u << 2,    /* polled by a worker the dump could not hold */
+  ATTN_PROVEN = 1u << 3,   /* proven leaked: nothing can ever wake it */
 };
 unsigned dump_attention(const dump_analysis *a, size_t i);
+/* The mark of a mask (one character): L lost wake-up, D deadlocked, P proven leaked through its wait,
+ * S polled by a stuck worker; ' ' for none. */
+char dump_attention_mark(unsigned m);
 
 /*
  * What can wake task i of d (w: d's graph), for a person: "LOST WAKE-UP", "wakers 1", "timer in

@@ -167,6 +167,27 @@ static json_t *awaits_json(const dump_analysis *a) {
   return arr;
 }
 
+/* Proven leaks: every such task's id, and the count per spawn site. */
+static json_t *proven_json(const dump_analysis *a) {
+  const schedrt_dump_doc *d = a->d;
+  json_t *o = json_object(), *ids = json_array(), *sites = json_array();
+  for (size_t i = 0; i < d->ntasks; i++)
+    if (a->proven[i])
+      json_array_append_new(ids, u64(d->tasks[i].id));
+  for (size_t k = 0; k < a->nsites; k++) {
+    const site_summary *s = &a->sites[k];
+    if (!s->proven)
+      continue;
+    json_t *so = json_object();
+    json_object_set_new(so, "spawn", site_json(s->spawn >= 0 ? &d->spawn_sites[s->spawn] : NULL, 0));
+    json_object_set_new(so, "tasks", u64(s->proven));
+    json_array_append_new(sites, so);
+  }
+  json_object_set_new(o, "tasks", ids);
+  json_object_set_new(o, "by_spawn_site", sites);
+  return o;
+}
+
 json_t *dump_analysis_json(const dump_analysis *a) {
   const schedrt_dump_doc *d = a->d;
   json_t *o = json_object(), *counts = json_object(), *lost = json_array();
@@ -176,6 +197,7 @@ json_t *dump_analysis_json(const dump_analysis *a) {
   json_object_set_new(counts, "lost_wakeups", u64(a->nlost));
   json_object_set_new(counts, "deadlocks", u64(a->waits.ncycles));
   json_object_set_new(counts, "wait_chains", u64(a->nchains));
+  json_object_set_new(counts, "proven_leaked", u64(a->nproven));
   json_object_set_new(o, "by", json_string("sched-inspect " SCHEDRT_VERSION_STRING));
   /* false for a 1.0 dump: the lists below are then empty for want of data, not because all is well. */
   json_object_set_new(o, "wake_info", json_boolean(a->wake_info));
@@ -185,6 +207,7 @@ json_t *dump_analysis_json(const dump_analysis *a) {
   json_object_set_new(o, "deadlocks", deadlocks_json(a));
   json_object_set_new(o, "wait_chains", chains_json(a));
   json_object_set_new(o, "idle_await_points", awaits_json(a));
+  json_object_set_new(o, "proven_leaked", proven_json(a));
   return o;
 }
 

@@ -206,6 +206,26 @@ static void print_idle_awaits(const dump_analysis *a, FILE *f) {
   }
 }
 
+/* Proven leaks by spawn site: the count, the site; the proof's rule in one line. */
+static void print_proven(const dump_analysis *a, FILE *f) {
+  const schedrt_dump_doc *d = a->d;
+  char site[256];
+  if (!a->nproven)
+    return;
+  fprintf(
+      f,
+      "  proven leaked: %zu (nothing can ever wake them: a lost wake-up, a deadlock, or a wait whose only\n"
+      "  way out is a task or a mutex holder that is itself leaked or finished; docs/forensics.md)\n",
+      a->nproven);
+  for (size_t k = 0; k < a->nsites; k++) {
+    const site_summary *s = &a->sites[k];
+    if (!s->proven)
+      continue;
+    const schedrt_dump_site *sp = s->spawn >= 0 ? &d->spawn_sites[s->spawn] : NULL;
+    fprintf(f, "    %zu spawned at %s\n", s->proven, dump_site_cell(site, sizeof(site), sp, SITE_WIDTH, 0));
+  }
+}
+
 static void print_attention(const dump_analysis *a, FILE *f) {
   fprintf(f, "\nNEEDS ATTENTION\n");
   if (!a->nstuck && !a->nlost && !a->waits.ncycles)
@@ -218,6 +238,7 @@ static void print_attention(const dump_analysis *a, FILE *f) {
   print_stuck(a, f);
   print_lost(a, f);
   print_deadlocks(a, f);
+  print_proven(a, f);
   print_chains(a, f);
   print_idle_awaits(a, f);
 }

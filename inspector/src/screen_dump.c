@@ -67,11 +67,6 @@ typedef struct dump_view {
   int detail;  /* the detail panel of the selected task is open */
 } dump_view;
 
-/* The mark of a task (one character), or ' '. */
-static char mark_of(unsigned m) {
-  return m & ATTN_LOST ? 'L' : m & ATTN_DEADLOCK ? 'D' : m & ATTN_STUCK ? 'S' : ' ';
-}
-
 /* Rows come in one pass, or two when marked ones go first: whether a row (marked or not) is in this one. */
 static int in_pass(const dump_view *v, int marked, int pass) {
   switch (v->attention) {
@@ -330,15 +325,16 @@ static void draw_task_row(dump_view *v, int row, size_t ti, int sel) {
   where_text(where, sizeof(where), m, t, COLS - fixed);
   w_clear_row(row, 0, sel ? CRT_SELECTED : CRT_NORMAL);
   if (narrow())
-    w_printf(row, 0, COLS, e, "%c %s#%-8llu %-14.14s %-10s %9s  %s", mark_of(v->attn[ti]),
+    w_printf(row, 0, COLS, e, "%c %s#%-8llu %-14.14s %-10s %9s  %s", dump_attention_mark(v->attn[ti]),
              v->grouped ? "  " : "", (unsigned long long)t->id, t->name && t->name[0] ? t->name : "-",
              schedrt_dump_state_text(t->state), dump_opt_duration(a, sizeof(a), dump_task_for_ns_opt(m, t)),
              where);
   else
-    w_printf(row, 0, COLS, e, "%c %s#%-8llu %-18.18s %-10s %9s %6s %7llu %8s  %s", mark_of(v->attn[ti]),
-             v->grouped ? "  " : "", (unsigned long long)t->id, t->name && t->name[0] ? t->name : "-",
-             schedrt_dump_state_text(t->state), dump_opt_duration(a, sizeof(a), dump_task_for_ns_opt(m, t)),
-             worker, (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns), where);
+    w_printf(row, 0, COLS, e, "%c %s#%-8llu %-18.18s %-10s %9s %6s %7llu %8s  %s",
+             dump_attention_mark(v->attn[ti]), v->grouped ? "  " : "", (unsigned long long)t->id,
+             t->name && t->name[0] ? t->name : "-", schedrt_dump_state_text(t->state),
+             dump_opt_duration(a, sizeof(a), dump_task_for_ns_opt(m, t)), worker,
+             (unsigned long long)t->polls, fmt_duration(b, sizeof(b), t->age_ns), where);
 }
 
 /* Narrow terminals: the selected row's whole await point (or spawn site) on a row of its own, the site's

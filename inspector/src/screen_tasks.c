@@ -90,10 +90,6 @@ static crt_elem row_elem(const tasks_view *v, size_t ti, int sel) {
                                                                                            : CRT_NORMAL;
 }
 
-static char mark_of(unsigned m) {
-  return m & ATTN_LOST ? 'L' : m & ATTN_DEADLOCK ? 'D' : m & ATTN_STUCK ? 'S' : ' ';
-}
-
 /* " tasks of pid 42 "demo"  OK  212 tasks  2/2 workers", and at the right "every 2.0s LIVE". A PARTIAL
  * dump's word is drawn as a banner: some workers were not held, their queues are not exact. */
 static void draw_title(tasks_view *v) {
@@ -231,7 +227,7 @@ static void draw(screen *self) {
     crt_elem e = row_elem(v, ti, r == v->selected);
     w_clear_row(y + i, 0, r == v->selected ? CRT_SELECTED : CRT_NORMAL);
     w_text(y + i, 0, COLS, e,
-           task_row_text(row, sizeof(row), &l, d, &d->tasks[ti], mark_of(f->attn[ti]), crt_utf8));
+           task_row_text(row, sizeof(row), &l, d, &d->tasks[ti], dump_attention_mark(f->attn[ti]), crt_utf8));
   }
   if (footer)
     draw_footer(v, LINES - 2 - footer);

@@ -15,6 +15,8 @@
  *   --deadlock        "cycle-a", "cycle-b", "cycle-c": each awaits the next one's join handle
  *                     (schedrt_handle_poll), the last the first's: a deadlock
  *   --lost-wake       "lost-waker": takes its only waker and drops it, then returns PENDING
+ *   --lost-joiner     with --lost-wake, "lost-joiner" awaits the lost waker's join handle: proven leaked
+ *                     too (it can be woken only by a task that never ends)
  *   --lock-deadlock   "lock-a" holds mutex A and waits for B, "lock-b" holds B and waits for A
  *   --leak            a scripted leak for the spawn-site table: "leak-spawner" spawns, every 100 ms,
  *                     a "leaked" task (site leak_one) that waits on a notify nobody notifies, and a
@@ -278,6 +280,8 @@ typedef struct scene {
   lock_member lockers[2];
   _Atomic int locks_held;
   int lost_polled;
+  schedrt_handle *lost_h;
+  cycle_member lost_joiner;
   unsigned want; /* scenario tasks that must settle before "ready" */
 } scene;
 
@@ -359,7 +363,7 @@ static int next_phase(scene *sc) {
 int main(int argc, char **argv) {
   uint32_t workers = 3, nidle = 20;
   long exit_after_ms = 0;
-  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0, lock_deadlock = 0, leak = 0;
+  int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0, lock_deadlock = 0, leak = 0, lost_joiner = 0;
   const char *name = "target";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workers") == 0)
@@ -388,6 +392,8 @@ int main(int argc, char **argv) {
       lost_wake = 1;
     else if (strcmp(argv[i], "--leak") == 0)
       leak = 1;
+    else if (strcmp(argv[i], "--lost-joiner") == 0)
+      lost_joiner = 1;
     else if (strcmp(argv[i], "--phases") == 0)
       phases = 1;
     else {
@@ -441,8 +447,14 @@ int main(int argc, char **argv) {
     status = 1;
   if (lost_wake) {
     sc.want++;
-    if (spawn_named(&sc, lost_waker_task, &sc.lost_polled, "lost-waker", NULL))
+    if (spawn_named(&sc, lost_waker_task, &sc.lost_polled, "lost-waker", lost_joiner ? &sc.lost_h : NULL))
       status = 1;
+    if (!status && lost_joiner) {
+      sc.want++;
+      atomic_store(&sc.lost_joiner.next, sc.lost_h);
+      if (spawn_named(&sc, cycle_task, &sc.lost_joiner, "lost-joiner", NULL))
+        status = 1;
+    }
   }
   if (phases && start_phases(&sc))
     status = 1;
@@ -482,6 +494,7 @@ int main(int argc, char **argv) {
   /* Handles and notifies outlive the runtime; the tasks that used them were dropped. */
   for (int i = 0; i < 3; i++)
     schedrt_handle_release(sc.cycle_h[i]);
+  schedrt_handle_release(sc.lost_h);
   for (int i = 0; i < 2; i++)
     schedrt_handle_release(sc.short_h[i]);
   schedrt_notify_destroy(idle_notify);

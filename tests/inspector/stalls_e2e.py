@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Stalls classified (issue 19 item 2), read as a user reads them: `sched-inspect stat --json`.
+"""Forensics (issue 19): stalls classified, read as a user reads them (`sched-inspect stat --json`), and
+proven leaks in a dump (`sched-inspect dump`, `show --json`).
 
 Usage: stalls_e2e.py CASE SCHED_INSPECT INSPECT_TARGET
 CASE:
@@ -8,6 +9,9 @@ CASE:
   process  a poll in progress while the whole process is stopped (SIGSTOP, then SIGCONT): PROCESS
   reports SCHEDRT_STALL_MS=40 and 20 stalls of 150 ms: 10 reports printed on stderr, the rest counted
            in stall_reports_suppressed, exactly (printed + suppressed = the reports due)
+  proven   a dump of inspect_target --deadlock --lock-deadlock --lost-wake --lost-joiner: exactly the
+           lost waker, its joiner, the three of the join cycle and the two of the lock cycle are proven
+           leaked, never the idle tasks waiting on a notify (its waker is there)
 
 Exit 0 and "stalls_e2e: ok", 1 on failure. Targets are stopped at exit (SIGCONT, then SIGTERM), and
 die with this process (PR_SET_PDEATHSIG). Waits poll the effect under a deadline.
@@ -148,7 +152,31 @@ def case_reports(inspect, exe):
         fail(f"a report names the task and the kind: {printed[0]!r}")
 
 
-CASES = {"on_cpu": case_on_cpu, "syscall": case_syscall, "process": case_process, "reports": case_reports}
+def case_proven(inspect, exe):
+    p, _ = target(exe, "--deadlock", "--lock-deadlock", "--lost-wake", "--lost-joiner")
+    with tempfile.TemporaryDirectory() as tmp:
+        f = os.path.join(tmp, "d.cbor")
+        out = subprocess.run([inspect, "dump", str(p.pid), "-o", f], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            fail(f"dump: {out.returncode}: {out.stderr}")
+        out = subprocess.run([inspect, "show", f, "--json"], capture_output=True, text=True, timeout=60)
+        doc = json.loads(out.stdout)
+        text = subprocess.run([inspect, "show", f], capture_output=True, text=True, timeout=60).stdout
+    names = {t["id"]: t.get("name") for t in doc["tasks"]}
+    proven = {names.get(i) for i in doc["analysis"]["proven_leaked"]["tasks"]}
+    want = {"lost-waker", "lost-joiner", "cycle-a", "cycle-b", "cycle-c", "lock-a", "lock-b"}
+    if proven != want:
+        fail(f"proven leaked {sorted(map(str, proven))}, want {sorted(want)}")
+    if doc["analysis"]["counts"]["proven_leaked"] != len(want):
+        fail(f"counts.proven_leaked {doc['analysis']['counts']['proven_leaked']}")
+    if sum(s["tasks"] for s in doc["analysis"]["proven_leaked"]["by_spawn_site"]) != len(want):
+        fail("the per-site counts do not add up")
+    if "proven leaked: 7" not in text:
+        fail("show's report does not say: proven leaked: 7\n" + text)
+
+
+CASES = {"on_cpu": case_on_cpu, "syscall": case_syscall, "process": case_process, "reports": case_reports,
+         "proven": case_proven}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in CASES:

@@ -400,7 +400,8 @@ Test(dump, a_blocked_worker_does_not_hold_the_others, .timeout = 60) {
    * running beside the suite) and still tells the two apart. */
   uint32_t free_w = 1 - lp.worker;
   cr_assert_eq(d->workers[free_w].role, SCHEDRT_DUMP_ROLE_HELD);
-  cr_assert_lt(d->workers[free_w].held_ns, 1000 * 1000000ll, "held %.3f ms", d->workers[free_w].held_ns / 1e6);
+  cr_assert_lt(d->workers[free_w].held_ns, 1000 * 1000000ll, "held %.3f ms",
+               d->workers[free_w].held_ns / 1e6);
   schedrt_dump_doc_free(d);
   atomic_store(&stop_ticking, 1);
   atomic_store(&block_go, 1);

@@ -115,8 +115,11 @@ Test(analysis, finds_every_kind_of_trouble) {
   cr_assert_eq(a.nchains, 1u, "#6 -> #7 -> #8; the cycle is not a chain");
   cr_expect_eq(a.chains[0], 5u);
   cr_expect_eq(dump_attention(&a, 0), (unsigned)ATTN_STUCK);
-  cr_expect_eq(dump_attention(&a, 1), (unsigned)ATTN_LOST);
-  cr_expect_eq(dump_attention(&a, 3), (unsigned)ATTN_DEADLOCK);
+  cr_expect_eq(dump_attention(&a, 1), (unsigned)(ATTN_LOST | ATTN_PROVEN));
+  cr_expect_eq(dump_attention(&a, 3), (unsigned)(ATTN_DEADLOCK | ATTN_PROVEN));
+  /* The lost one and the three of the cycle; the chain ends at a queued task, the sleeper has a timer. */
+  cr_expect_eq(a.nproven, 4u);
+  cr_expect(!a.proven[5] && !a.proven[6] && !a.proven[8] && !a.proven[9]);
   cr_expect_eq(dump_attention(&a, 9), 0u, "a notify waiter has a waker: not lost");
   cr_expect_eq(a.workers[1].by_state[SCHEDRT_DUMP_STATE_LOCAL], 1u);
   /* Longest idle first: the notify waiter (9 s), then the lost one (7 s). */
@@ -405,4 +408,54 @@ Test(analysis, grouping_as_many_await_points_as_tasks) {
   for (size_t i = 1; i < ng; i++)
     cr_assert_geq(g[i - 1].max_idle_ns, g[i].max_idle_ns, "longest idle first");
   dump_groups_free(g, ng);
+}
+
+/*
+ * Proven leaks, a table over the waits a dump can prove (docs/forensics.md): a join on a lost task, a
+ * join on that joiner, a mutex whose owner finished holding it and a semaphore whose only holder did
+ * are proven; a join with a timer beside it, a join on a running task, on a finished one (its joiner is
+ * about to be woken), a notify wait and a join with a second waker never are.
+ */
+Test(analysis, proven_leaks_and_legitimate_waits) {
+  d = tdb_new(11, 1);
+  d->minor = 2;      /* mutex and semaphore owners */
+  tdb_lost(d, 0);    /* #1 lost */
+  tdb_join(d, 1, 1); /* #2 joins #1: proven */
+  tdb_join(d, 2, 2); /* #3 joins #2: proven */
+  tdb_join(d, 3, 1); /* #4 joins #1 with a timer too: not */
+  d->tasks[3].timers = 1;
+  d->tasks[3].timer_in_ns = 1000000;
+  d->tasks[4].state = SCHEDRT_DUMP_STATE_RUNNING; /* #5 running */
+  d->tasks[4].state_ns = SCHEDRT_DUMP_NONE;
+  d->tasks[4].worker = 0;
+  tdb_join(d, 5, 5);  /* #6 joins the running #5: not */
+  tdb_join(d, 6, 99); /* #7 joins a finished task: not */
+  tdb_join(d, 7, 98); /* #8 waits on a mutex whose owner #98 finished: proven */
+  d->tasks[7].wait = SCHEDRT_DUMP_WAIT_MUTEX;
+  tdb_join(d, 8, 97); /* #9 on a semaphore whose only holder #97 finished: proven */
+  d->tasks[8].wait = SCHEDRT_DUMP_WAIT_SEMAPHORE;
+  d->tasks[9].state = SCHEDRT_DUMP_STATE_IDLE; /* #10 on a notify (its waker is there): not */
+  d->tasks[9].wait = SCHEDRT_DUMP_WAIT_NOTIFY;
+  d->tasks[9].wakers = 1;
+  tdb_join(d, 10, 1); /* #11 joins #1 and holds another waker: not */
+  d->tasks[10].wakers = 2;
+  dump_analysis a;
+  dump_analyze(d, &a);
+  static const unsigned char want[11] = {1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0};
+  for (size_t i = 0; i < 11; i++)
+    cr_expect_eq(a.proven[i], want[i], "#%zu: proven %d, want %d", i + 1, a.proven[i], want[i]);
+  cr_expect_eq(a.nproven, 5u);
+  cr_expect_eq(dump_attention_mark(dump_attention(&a, 2)), 'P');
+  cr_expect_eq(dump_attention_mark(dump_attention(&a, 0)), 'L');
+  char line[512];
+  dump_attention_line(line, sizeof(line), &a);
+  cr_expect(strstr(line, "4 more proven leaked") != NULL, "%s", line);
+  /* An older dump says nothing of wakers: nothing is proven from it. */
+  dump_analysis_free(&a);
+  d->minor = 0;
+  dump_analyze(d, &a);
+  cr_expect_eq(a.nproven, 0u);
+  dump_analysis_free(&a);
+  tdb_free(d);
+  d = NULL;
 }
