@@ -95,6 +95,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui_narrow PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # Quitting with a `d` pending: the dump is waited for and saved, nothing left in /dev/shm.
+  add_test(NAME e2e_inspect_tui_quit_dump
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_quit_dump.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_quit_dump PROPERTIES LABELS e2e TIMEOUT 120 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   # The SPAWN SITES table at 80x24 and its leak marks (issue 14).
   add_test(NAME e2e_inspect_tui_sites
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_sites.sh

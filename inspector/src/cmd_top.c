@@ -1,4 +1,5 @@
 /* `sched-inspect top PID` (and `sched-inspect PID`): the live view, run by the screen loop. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "attach.h"
@@ -8,6 +9,8 @@
 #include "live_view.h"
 #include "screen.h"
 #include "util.h"
+
+#define QUIT_DUMP_WAIT_NS 3000000000ull /* how long quitting waits for a `d` still pending */
 
 int cmd_top(const inspect_opts *o) {
   inspect_target t;
@@ -38,8 +41,21 @@ int cmd_top(const inspect_opts *o) {
 
   /* Out of curses: what is left to say goes to the terminal the user gets back. */
   int sig = crt_stop_signal();
-  if (lv->dump)
-    fprintf(stderr, INSPECT_PROG ": a dump was still pending; the runtime removes it after a while\n");
+  if (lv->dump) {
+    /* A `d` still pending: the user asked for it, so it is waited for (a few seconds at most) and
+     * saved as any other; else its object is left for the runtime, which removes uncollected ones. */
+    dump_outcome out;
+    uint64_t end = inspect_now_ns() + QUIT_DUMP_WAIT_NS;
+    int rc;
+    while ((rc = dump_client_poll(lv->dump, &out)) == -EAGAIN && inspect_now_ns() < end)
+      dump_client_wait(lv->dump, 50000000ull);
+    if (rc == 0 && out.path[0])
+      snprintf(lv->last_dump, sizeof(lv->last_dump), "%s", out.path);
+    else if (rc == 0)
+      fprintf(stderr, INSPECT_PROG ": the last dump: %s\n", out.message);
+    else
+      fprintf(stderr, INSPECT_PROG ": a dump was still pending; the runtime removes it after a while\n");
+  }
   if (lv->last_dump[0])
     fprintf(stderr, INSPECT_PROG ": last dump saved to %s\n", lv->last_dump);
   live_view_free(lv);
