@@ -26,115 +26,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "schedrt/cbor_head.h"
 #include "schedrt/dump_read.h"
 #include "schedrt/proto/shm_layout.h"
 
 #define MAX_DEPTH 16 /* the format nests 4 deep (tag, dump, tasks, task) */
 
 /* ------------------------------------------------------ one item head */
-
-enum ev_kind {
-  EV_UINT,
-  EV_NEG,
-  EV_BYTES,
-  EV_TEXT,
-  EV_ARRAY,
-  EV_MAP,
-  EV_TAG,
-  EV_FLOAT,
-  EV_BOOL,
-  EV_NULL,
-  EV_UNDEF,
-  EV_INDEF
-};
-
-static const char *const kind_names[] = {
-    [EV_UINT] = "an unsigned integer",
-    [EV_NEG] = "a negative integer",
-    [EV_BYTES] = "a byte string",
-    [EV_TEXT] = "a text string",
-    [EV_ARRAY] = "an array",
-    [EV_MAP] = "a map",
-    [EV_TAG] = "a tag",
-    [EV_FLOAT] = "a float",
-    [EV_BOOL] = "a boolean",
-    [EV_NULL] = "null",
-    [EV_UNDEF] = "undefined",
-    [EV_INDEF] = "an indefinite-length item",
-};
-
-/* What the callback saw. */
-struct ev {
-  enum ev_kind kind;
-  uint64_t v;       /* integer, element or pair count, tag number */
-  const uint8_t *s; /* string bytes, inside the input */
-  size_t n;         /* string length */
-};
-
-static void ev_set(void *ctx, enum ev_kind k, uint64_t v) {
-  struct ev *e = ctx;
-  e->kind = k;
-  e->v = v;
-}
-static void on_uint8(void *c, uint8_t v) { ev_set(c, EV_UINT, v); }
-static void on_uint16(void *c, uint16_t v) { ev_set(c, EV_UINT, v); }
-static void on_uint32(void *c, uint32_t v) { ev_set(c, EV_UINT, v); }
-static void on_uint64(void *c, uint64_t v) { ev_set(c, EV_UINT, v); }
-static void on_neg8(void *c, uint8_t v) { ev_set(c, EV_NEG, v); }
-static void on_neg16(void *c, uint16_t v) { ev_set(c, EV_NEG, v); }
-static void on_neg32(void *c, uint32_t v) { ev_set(c, EV_NEG, v); }
-static void on_neg64(void *c, uint64_t v) { ev_set(c, EV_NEG, v); }
-static void on_array(void *c, size_t n) { ev_set(c, EV_ARRAY, n); }
-static void on_map(void *c, size_t n) { ev_set(c, EV_MAP, n); }
-static void on_tag(void *c, uint64_t v) { ev_set(c, EV_TAG, v); }
-static void on_float(void *c, float f) {
-  (void)f;
-  ev_set(c, EV_FLOAT, 0);
-}
-static void on_double(void *c, double f) {
-  (void)f;
-  ev_set(c, EV_FLOAT, 0);
-}
-static void on_bool(void *c, bool b) { ev_set(c, EV_BOOL, b); }
-static void on_null(void *c) { ev_set(c, EV_NULL, 0); }
-static void on_undef(void *c) { ev_set(c, EV_UNDEF, 0); }
-/* Indefinite strings, arrays and maps, and "break": not in this format. */
-static void on_indef(void *c) { ev_set(c, EV_INDEF, 0); }
-static void on_string(struct ev *e, enum ev_kind k, cbor_data s, size_t n) {
-  e->kind = k;
-  e->s = s;
-  e->n = n;
-}
-static void on_bytes(void *c, cbor_data s, size_t n) { on_string(c, EV_BYTES, s, n); }
-static void on_text(void *c, cbor_data s, size_t n) { on_string(c, EV_TEXT, s, n); }
-
-/* Every member set: cbor_stream_decode calls them without a NULL check. */
-static const struct cbor_callbacks callbacks = {
-    .uint8 = on_uint8,
-    .uint16 = on_uint16,
-    .uint32 = on_uint32,
-    .uint64 = on_uint64,
-    .negint8 = on_neg8,
-    .negint16 = on_neg16,
-    .negint32 = on_neg32,
-    .negint64 = on_neg64,
-    .byte_string_start = on_indef,
-    .byte_string = on_bytes,
-    .string = on_text,
-    .string_start = on_indef,
-    .indef_array_start = on_indef,
-    .array_start = on_array,
-    .indef_map_start = on_indef,
-    .map_start = on_map,
-    .tag = on_tag,
-    .float2 = on_float,
-    .float4 = on_float,
-    .float8 = on_double,
-    .undefined = on_undef,
-    .null = on_null,
-    .boolean = on_bool,
-    .indef_break = on_indef,
-};
 
 /* -------------------------------------------------------------- cursor */
 
@@ -214,93 +112,55 @@ static int nomem(struct cur *c) { return fail(c, -ENOMEM, NULL, "out of memory")
 
 static size_t left(const struct cur *c) { return (size_t)(c->end - c->p); }
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF). */
-static bool utf8_ok(const uint8_t *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    uint8_t b = s[i];
-    size_t k;
-    uint8_t lo = 0x80, hi = 0xbf;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    if (b >= 0xc2 && b <= 0xdf)
-      k = 1;
-    else if (b >= 0xe0 && b <= 0xef) {
-      k = 2;
-      lo = b == 0xe0 ? 0xa0 : 0x80;
-      hi = b == 0xed ? 0x9f : 0xbf;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      k = 3;
-      lo = b == 0xf0 ? 0x90 : 0x80;
-      hi = b == 0xf4 ? 0x8f : 0xbf;
-    } else {
-      return false;
-    }
-    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
-      return false;
-    for (size_t j = 2; j <= k; j++)
-      if (s[i + j] < 0x80 || s[i + j] > 0xbf)
-        return false;
-    i += k + 1;
-  }
-  return true;
-}
-
-/* The next item head, through libcbor. Counts are checked against the bytes left. */
-static int next(struct cur *c, struct ev *e) {
+/* The next item head (schedrt/cbor_head.h), its refusals worded for a dump. */
+static int next(struct cur *c, struct schedrt__cbor_ev *e) {
   const uint8_t *at = c->p;
-  if (c->p >= c->end)
-    return fail(c, SCHEDRT_ECORRUPT, at, "truncated: the input ends where an item should start");
-  /* The decoder fills *e through a callback, which the compiler cannot follow: every caller's
-   * `struct ev` looked maybe-uninitialized to GCC (issue 16). A decode that called none (it cannot
-   * finish without one) would read as the refused indefinite-length kind. */
-  *e = (struct ev){.kind = EV_INDEF};
-  struct cbor_decoder_result r = cbor_stream_decode(c->p, left(c), &callbacks, e);
-  if (r.status == CBOR_DECODER_NEDATA)
-    return fail(c, SCHEDRT_ECORRUPT, at, "truncated: the input ends inside an item");
-  if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > left(c))
+  size_t read;
+  int why = schedrt__cbor_head(c->p, left(c), e, &read);
+  c->p += read;
+  switch (why) {
+  case 0:
+    return 0;
+  case SCHEDRT__CBOR_TRUNCATED:
+    return fail(c, SCHEDRT_ECORRUPT, at,
+                at >= c->end ? "truncated: the input ends where an item should start"
+                             : "truncated: the input ends inside an item");
+  case SCHEDRT__CBOR_MALFORMED:
     return fail(c, SCHEDRT_ECORRUPT, at, "malformed CBOR (initial byte 0x%02x)", *at);
-  c->p += r.read;
-  switch (e->kind) {
-  case EV_INDEF:
+  case SCHEDRT__CBOR_INDEFINITE:
     return fail(c, SCHEDRT_ECORRUPT, at,
                 "an indefinite-length item or a break (initial byte 0x%02x): dumps use definite lengths only",
                 *at);
-  case EV_ARRAY:
-    if (e->v > left(c))
-      return fail(c, SCHEDRT_ECORRUPT, at,
-                  "truncated or corrupt: an array of %llu elements cannot fit in the %zu bytes left",
-                  (unsigned long long)e->v, left(c));
-    return 0;
-  case EV_MAP:
-    if (e->v > left(c) / 2)
-      return fail(c, SCHEDRT_ECORRUPT, at,
-                  "truncated or corrupt: a map of %llu entries cannot fit in the %zu bytes left",
-                  (unsigned long long)e->v, left(c));
-    return 0;
-  case EV_TEXT:
-    return utf8_ok(e->s, e->n) ? 0 : fail(c, SCHEDRT_ECORRUPT, at, "a text string that is not valid UTF-8");
+  case SCHEDRT__CBOR_LONG_ARRAY:
+    return fail(c, SCHEDRT_ECORRUPT, at,
+                "truncated or corrupt: an array of %llu elements cannot fit in the %zu bytes left",
+                (unsigned long long)e->v, left(c));
+  case SCHEDRT__CBOR_LONG_MAP:
+    return fail(c, SCHEDRT_ECORRUPT, at,
+                "truncated or corrupt: a map of %llu entries cannot fit in the %zu bytes left",
+                (unsigned long long)e->v, left(c));
   default:
-    return 0;
+    return fail(c, SCHEDRT_ECORRUPT, at, "a text string that is not valid UTF-8");
   }
 }
 
-static int mismatch(struct cur *c, const uint8_t *at, const struct ev *e, const char *want) {
-  return fail(c, SCHEDRT_ECORRUPT, at, "expected %s, found %s", want, kind_names[e->kind]);
+static int mismatch(struct cur *c, const uint8_t *at, const struct schedrt__cbor_ev *e, const char *want) {
+  return fail(c, SCHEDRT_ECORRUPT, at, "expected %s, found %s", want, schedrt__cbor_kind_names[e->kind]);
 }
 
 /* Skips one item of any kind (a key a later minor version added). */
 static int skip(struct cur *c) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
-  if (rc || (e.kind != EV_ARRAY && e.kind != EV_MAP && e.kind != EV_TAG))
+  if (rc || (e.kind != SCHEDRT__CBOR_ARRAY && e.kind != SCHEDRT__CBOR_MAP && e.kind != SCHEDRT__CBOR_TAG))
     return rc;
   if (c->depth >= MAX_DEPTH)
     return fail(c, SCHEDRT_ECORRUPT, at, "nested deeper than %d levels", MAX_DEPTH);
   c->depth++;
-  uint64_t n = e.kind == EV_ARRAY ? e.v : e.kind == EV_MAP ? 2 * e.v : 1; /* 2 * v: checked by next() */
+  uint64_t n = e.kind == SCHEDRT__CBOR_ARRAY ? e.v
+               : e.kind == SCHEDRT__CBOR_MAP ? 2 * e.v
+                                             : 1; /* 2 * v: checked by next() */
   for (uint64_t i = 0; i < n && !rc; i++)
     rc = skip(c);
   c->depth--;
@@ -308,13 +168,13 @@ static int skip(struct cur *c) {
 }
 
 /* Opens an array or a map (one level deeper: the caller closes it with depth--). */
-static int open_container(struct cur *c, enum ev_kind want, struct ev *e) {
+static int open_container(struct cur *c, enum schedrt__cbor_kind want, struct schedrt__cbor_ev *e) {
   const uint8_t *at = c->p;
   int rc = next(c, e);
   if (rc)
     return rc;
   if (e->kind != want)
-    return mismatch(c, at, e, kind_names[want]);
+    return mismatch(c, at, e, schedrt__cbor_kind_names[want]);
   if (c->depth >= MAX_DEPTH)
     return fail(c, SCHEDRT_ECORRUPT, at, "nested deeper than %d levels", MAX_DEPTH);
   c->depth++;
@@ -324,12 +184,12 @@ static int open_container(struct cur *c, enum ev_kind want, struct ev *e) {
 /* --------------------------------------------------------------- values */
 
 static int get_uint(struct cur *c, uint64_t *out) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
   if (rc)
     return rc;
-  if (e.kind != EV_UINT)
+  if (e.kind != SCHEDRT__CBOR_UINT)
     return mismatch(c, at, &e, "an unsigned integer");
   *out = e.v;
   return 0;
@@ -337,16 +197,16 @@ static int get_uint(struct cur *c, uint64_t *out) {
 
 /* An unsigned number or null (SCHEDRT_DUMP_NONE). */
 static int get_opt(struct cur *c, int64_t *out) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
   if (rc)
     return rc;
-  if (e.kind == EV_NULL) {
+  if (e.kind == SCHEDRT__CBOR_NULL) {
     *out = SCHEDRT_DUMP_NONE;
     return 0;
   }
-  if (e.kind != EV_UINT)
+  if (e.kind != SCHEDRT__CBOR_UINT)
     return mismatch(c, at, &e, "an unsigned integer or null");
   if (e.v > (uint64_t)INT64_MAX)
     return fail(c, SCHEDRT_ECORRUPT, at, "%llu is out of range", (unsigned long long)e.v);
@@ -356,17 +216,17 @@ static int get_opt(struct cur *c, int64_t *out) {
 
 /* A text string (or null: *s NULL), pointing into the input. */
 static int get_text_ref(struct cur *c, const uint8_t **s, size_t *n) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
   if (rc)
     return rc;
-  if (e.kind == EV_NULL) {
+  if (e.kind == SCHEDRT__CBOR_NULL) {
     *s = NULL;
     *n = 0;
     return 0;
   }
-  if (e.kind != EV_TEXT)
+  if (e.kind != SCHEDRT__CBOR_TEXT)
     return mismatch(c, at, &e, "a text string or null");
   *s = e.s;
   *n = e.n;
@@ -418,12 +278,12 @@ static int get_enum(struct cur *c, const struct names *nm, uint32_t *out) {
 }
 
 static int get_bytes16(struct cur *c, uint8_t out[16]) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
   if (rc)
     return rc;
-  if (e.kind != EV_BYTES)
+  if (e.kind != SCHEDRT__CBOR_BYTES)
     return mismatch(c, at, &e, "a byte string");
   if (e.n != 16)
     return fail(c, SCHEDRT_ECORRUPT, at, "expected 16 bytes, found %zu", e.n);
@@ -432,12 +292,12 @@ static int get_bytes16(struct cur *c, uint8_t out[16]) {
 }
 
 static int get_bool(struct cur *c, bool *out) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
   if (rc)
     return rc;
-  if (e.kind != EV_BOOL)
+  if (e.kind != SCHEDRT__CBOR_BOOL)
     return mismatch(c, at, &e, "a boolean");
   *out = e.v != 0;
   return 0;
@@ -445,8 +305,8 @@ static int get_bool(struct cur *c, bool *out) {
 
 /* An array of unsigned numbers into a fresh array. */
 static int get_uints(struct cur *c, uint64_t **out, size_t *count) {
-  struct ev e;
-  int rc = open_container(c, EV_ARRAY, &e);
+  struct schedrt__cbor_ev e;
+  int rc = open_container(c, SCHEDRT__CBOR_ARRAY, &e);
   if (rc)
     return rc;
   /* e.v <= bytes left (next()): the allocation is bounded by the input. */
@@ -528,8 +388,8 @@ static int get_field(struct cur *c, const struct field *f, void *base) {
 
 /* A map: known keys into base, each at most once; unknown keys skipped. *seen: which keys came. */
 static int get_map(struct cur *c, const struct table *t, void *base, uint64_t *seen) {
-  struct ev e;
-  int rc = open_container(c, EV_MAP, &e);
+  struct schedrt__cbor_ev e;
+  int rc = open_container(c, SCHEDRT__CBOR_MAP, &e);
   if (rc)
     return rc;
   size_t hint = 0;
@@ -537,11 +397,12 @@ static int get_map(struct cur *c, const struct table *t, void *base, uint64_t *s
   for (uint64_t i = 0; i < e.v && !rc; i++) {
     const uint8_t *s = NULL, *at = c->p;
     size_t n = 0;
-    struct ev k;
+    struct schedrt__cbor_ev k;
     if ((rc = next(c, &k)))
       break;
-    if (k.kind != EV_TEXT) {
-      rc = fail(c, SCHEDRT_ECORRUPT, at, "a map key is %s, not a text string", kind_names[k.kind]);
+    if (k.kind != SCHEDRT__CBOR_TEXT) {
+      rc = fail(c, SCHEDRT_ECORRUPT, at, "a map key is %s, not a text string",
+                schedrt__cbor_kind_names[k.kind]);
       break;
     }
     s = k.s;
@@ -579,9 +440,9 @@ static int get_map_checked(struct cur *c, const struct table *t, void *base) {
 
 /* An array of maps of table t into a fresh array. */
 static int get_list(struct cur *c, const struct table *t, void **out, size_t *count) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = open_container(c, EV_ARRAY, &e);
+  int rc = open_container(c, SCHEDRT__CBOR_ARRAY, &e);
   if (rc)
     return rc;
   /* The least an element takes: its map head and its required keys with one-byte values. */
@@ -787,9 +648,9 @@ static int top_format(struct cur *c, void *base) {
  * its layout is misread. */
 static int top_version(struct cur *c, void *base) {
   schedrt_dump_doc *d = ((struct top *)base)->d;
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = open_container(c, EV_ARRAY, &e);
+  int rc = open_container(c, SCHEDRT__CBOR_ARRAY, &e);
   if (rc)
     return rc;
   if (e.v != 2)
@@ -962,7 +823,7 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
 
 static int decode(struct cur *c, schedrt_dump_doc *d) {
   struct top t = {.d = d};
-  struct ev e;
+  struct schedrt__cbor_ev e;
   int rc;
   d->blocking_threads = d->blocking_idle = d->blocking_max = d->blocking_queue = SCHEDRT_DUMP_NONE;
   if (c->p == c->end)
@@ -978,9 +839,9 @@ static int decode(struct cur *c, schedrt_dump_doc *d) {
   const uint8_t *at = c->p;
   if ((rc = next(c, &e)))
     return rc;
-  if (e.kind != EV_MAP)
+  if (e.kind != SCHEDRT__CBOR_MAP)
     return fail(c, SCHEDRT_EMAGIC, at, "not a schedrt dump: the tagged item is %s, not a map",
-                kind_names[e.kind]);
+                schedrt__cbor_kind_names[e.kind]);
   c->p = at; /* get_map reads the head again */
   uint64_t seen;
   if ((rc = get_map(c, &top_table, &t, &seen)))

@@ -10,7 +10,6 @@
  * allocated per sample: a sample is validated at load and decoded again,
  * into the caller's snapshot, when it is read.
  */
-#include <cbor.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,113 +21,11 @@
 #include <unistd.h>
 
 #include "recording.h"
+#include "schedrt/cbor_head.h"
 
 #define MAX_DEPTH 8 /* the format nests 5 deep (sample, workers, worker, histograms, buckets) */
 
 /* ------------------------------------------------------ one item head */
-
-enum ev_kind {
-  EV_UINT,
-  EV_NEG,
-  EV_BYTES,
-  EV_TEXT,
-  EV_ARRAY,
-  EV_MAP,
-  EV_TAG,
-  EV_FLOAT,
-  EV_BOOL,
-  EV_NULL,
-  EV_INDEF
-};
-
-static const char *const kind_names[] = {
-    [EV_UINT] = "an unsigned integer",
-    [EV_NEG] = "a negative integer",
-    [EV_BYTES] = "a byte string",
-    [EV_TEXT] = "a text string",
-    [EV_ARRAY] = "an array",
-    [EV_MAP] = "a map",
-    [EV_TAG] = "a tag",
-    [EV_FLOAT] = "a float",
-    [EV_BOOL] = "a boolean",
-    [EV_NULL] = "null or undefined",
-    [EV_INDEF] = "an indefinite-length item",
-};
-
-struct ev {
-  enum ev_kind kind;
-  uint64_t v;       /* integer, count, tag, boolean */
-  const uint8_t *s; /* string bytes, inside the input */
-  size_t n;
-};
-
-static void ev_set(void *ctx, enum ev_kind k, uint64_t v) {
-  struct ev *e = ctx;
-  e->kind = k;
-  e->v = v;
-}
-static void on_uint8(void *c, uint8_t v) { ev_set(c, EV_UINT, v); }
-static void on_uint16(void *c, uint16_t v) { ev_set(c, EV_UINT, v); }
-static void on_uint32(void *c, uint32_t v) { ev_set(c, EV_UINT, v); }
-static void on_uint64(void *c, uint64_t v) { ev_set(c, EV_UINT, v); }
-static void on_neg8(void *c, uint8_t v) { ev_set(c, EV_NEG, v); }
-static void on_neg16(void *c, uint16_t v) { ev_set(c, EV_NEG, v); }
-static void on_neg32(void *c, uint32_t v) { ev_set(c, EV_NEG, v); }
-static void on_neg64(void *c, uint64_t v) { ev_set(c, EV_NEG, v); }
-static void on_array(void *c, size_t n) { ev_set(c, EV_ARRAY, n); }
-static void on_map(void *c, size_t n) { ev_set(c, EV_MAP, n); }
-static void on_tag(void *c, uint64_t v) { ev_set(c, EV_TAG, v); }
-static void on_float(void *c, float f) {
-  (void)f;
-  ev_set(c, EV_FLOAT, 0);
-}
-static void on_double(void *c, double f) {
-  (void)f;
-  ev_set(c, EV_FLOAT, 0);
-}
-static void on_bool(void *c, bool b) { ev_set(c, EV_BOOL, b); }
-static void on_null(void *c) { ev_set(c, EV_NULL, 0); }
-static void on_indef(void *c) { ev_set(c, EV_INDEF, 0); }
-static void on_bytes(void *c, cbor_data s, size_t n) {
-  struct ev *e = c;
-  e->kind = EV_BYTES;
-  e->s = s;
-  e->n = n;
-}
-static void on_text(void *c, cbor_data s, size_t n) {
-  struct ev *e = c;
-  e->kind = EV_TEXT;
-  e->s = s;
-  e->n = n;
-}
-
-/* Every member set: cbor_stream_decode calls them without a NULL check. */
-static const struct cbor_callbacks callbacks = {
-    .uint8 = on_uint8,
-    .uint16 = on_uint16,
-    .uint32 = on_uint32,
-    .uint64 = on_uint64,
-    .negint8 = on_neg8,
-    .negint16 = on_neg16,
-    .negint32 = on_neg32,
-    .negint64 = on_neg64,
-    .byte_string_start = on_indef,
-    .byte_string = on_bytes,
-    .string = on_text,
-    .string_start = on_indef,
-    .indef_array_start = on_indef,
-    .array_start = on_array,
-    .indef_map_start = on_indef,
-    .map_start = on_map,
-    .tag = on_tag,
-    .float2 = on_float,
-    .float4 = on_float,
-    .float8 = on_double,
-    .undefined = on_null,
-    .null = on_null,
-    .boolean = on_bool,
-    .indef_break = on_indef,
-};
 
 /* -------------------------------------------------------------- cursor */
 
@@ -170,85 +67,55 @@ static int truncated(struct cur *c, const uint8_t *at, const char *what) {
 
 static size_t left(const struct cur *c) { return (size_t)(c->end - c->p); }
 
-/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF). */
-static int utf8_ok(const uint8_t *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    uint8_t b = s[i], lo = 0x80, hi = 0xbf;
-    size_t k;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    if (b >= 0xc2 && b <= 0xdf) {
-      k = 1;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      k = 2;
-      lo = b == 0xe0 ? 0xa0 : 0x80;
-      hi = b == 0xed ? 0x9f : 0xbf;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      k = 3;
-      lo = b == 0xf0 ? 0x90 : 0x80;
-      hi = b == 0xf4 ? 0x8f : 0xbf;
-    } else {
-      return 0;
-    }
-    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
-      return 0;
-    for (size_t j = 2; j <= k; j++)
-      if (s[i + j] < 0x80 || s[i + j] > 0xbf)
-        return 0;
-    i += k + 1;
-  }
-  return 1;
-}
-
-/* The next item head. A count that cannot fit in the bytes left means the file ends inside the item. */
-static int next(struct cur *c, struct ev *e) {
+/* The next item head (schedrt/cbor_head.h), its refusals worded for a recording. A count that cannot fit
+ * in the bytes left means the file ends inside the item; undefined reads as null. */
+static int next(struct cur *c, struct schedrt__cbor_ev *e) {
   const uint8_t *at = c->p;
-  if (c->p >= c->end)
-    return truncated(c, at, "an item");
-  *e = (struct ev){.kind = EV_INDEF};
-  struct cbor_decoder_result r = cbor_stream_decode(c->p, left(c), &callbacks, e);
-  if (r.status == CBOR_DECODER_NEDATA)
-    return truncated(c, at, "an item");
-  if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > left(c))
-    return fail(c, at, "malformed CBOR (initial byte 0x%02x)", *at);
-  c->p += r.read;
-  switch (e->kind) {
-  case EV_INDEF:
-    return fail(c, at, "an indefinite-length item or a break (0x%02x): recordings use definite lengths", *at);
-  case EV_ARRAY:
-    return e->v > left(c) ? truncated(c, at, "an array") : 0;
-  case EV_MAP:
-    return e->v > left(c) / 2 ? truncated(c, at, "a map") : 0;
-  case EV_TEXT:
-    return utf8_ok(e->s, e->n) ? 0 : fail(c, at, "a text string that is not valid UTF-8");
-  default:
+  size_t read;
+  int why = schedrt__cbor_head(c->p, left(c), e, &read);
+  c->p += read;
+  switch (why) {
+  case 0:
+    if (e->kind == SCHEDRT__CBOR_UNDEF)
+      e->kind = SCHEDRT__CBOR_NULL;
     return 0;
+  case SCHEDRT__CBOR_TRUNCATED:
+    return truncated(c, at, "an item");
+  case SCHEDRT__CBOR_MALFORMED:
+    return fail(c, at, "malformed CBOR (initial byte 0x%02x)", *at);
+  case SCHEDRT__CBOR_INDEFINITE:
+    return fail(c, at, "an indefinite-length item or a break (0x%02x): recordings use definite lengths", *at);
+  case SCHEDRT__CBOR_LONG_ARRAY:
+    return truncated(c, at, "an array");
+  case SCHEDRT__CBOR_LONG_MAP:
+    return truncated(c, at, "a map");
+  default:
+    return fail(c, at, "a text string that is not valid UTF-8");
   }
 }
 
-static int expect(struct cur *c, struct ev *e, enum ev_kind want) {
+static int expect(struct cur *c, struct schedrt__cbor_ev *e, enum schedrt__cbor_kind want) {
   const uint8_t *at = c->p;
   int rc = next(c, e);
   if (rc)
     return rc;
   if (e->kind != want)
-    return fail(c, at, "expected %s, found %s", kind_names[want], kind_names[e->kind]);
+    return fail(c, at, "expected %s, found %s", schedrt__cbor_kind_names[want],
+                schedrt__cbor_kind_names[e->kind]);
   return 0;
 }
 
 /* Skips one item of any kind: a key a later minor version added. */
 static int skip(struct cur *c) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
   int rc = next(c, &e);
-  if (rc || (e.kind != EV_ARRAY && e.kind != EV_MAP && e.kind != EV_TAG))
+  if (rc || (e.kind != SCHEDRT__CBOR_ARRAY && e.kind != SCHEDRT__CBOR_MAP && e.kind != SCHEDRT__CBOR_TAG))
     return rc;
   if (c->depth >= MAX_DEPTH)
     return fail(c, at, "nested deeper than %d levels", MAX_DEPTH);
   c->depth++;
-  uint64_t n = e.kind == EV_ARRAY ? e.v : e.kind == EV_MAP ? 2 * e.v : 1;
+  uint64_t n = e.kind == SCHEDRT__CBOR_ARRAY ? e.v : e.kind == SCHEDRT__CBOR_MAP ? 2 * e.v : 1;
   for (uint64_t i = 0; i < n && !rc; i++)
     rc = skip(c);
   c->depth--;
@@ -256,8 +123,8 @@ static int skip(struct cur *c) {
 }
 
 static int get_uint(struct cur *c, uint64_t *out) {
-  struct ev e;
-  int rc = expect(c, &e, EV_UINT);
+  struct schedrt__cbor_ev e;
+  int rc = expect(c, &e, SCHEDRT__CBOR_UINT);
   if (!rc)
     *out = e.v;
   return rc;
@@ -276,8 +143,8 @@ static int get_u32(struct cur *c, uint32_t *out) {
 }
 
 static int get_bool(struct cur *c, int *out) {
-  struct ev e;
-  int rc = expect(c, &e, EV_BOOL);
+  struct schedrt__cbor_ev e;
+  int rc = expect(c, &e, SCHEDRT__CBOR_BOOL);
   if (!rc)
     *out = (int)e.v;
   return rc;
@@ -286,9 +153,9 @@ static int get_bool(struct cur *c, int *out) {
 /* A text into buf (NUL-terminated), control characters as '?' (it may reach a terminal). Longer than the
  * field: corrupt, since the writer copies fields of these sizes. */
 static int get_text(struct cur *c, char *buf, size_t size) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = expect(c, &e, EV_TEXT);
+  int rc = expect(c, &e, SCHEDRT__CBOR_TEXT);
   if (rc)
     return rc;
   if (e.n >= size)
@@ -306,13 +173,13 @@ static int get_text(struct cur *c, char *buf, size_t size) {
 }
 
 /* A map key: a text, compared by the callers with key_is. */
-static int get_key(struct cur *c, struct ev *k) { return expect(c, k, EV_TEXT); }
-static int key_is(const struct ev *k, const char *name) {
+static int get_key(struct cur *c, struct schedrt__cbor_ev *k) { return expect(c, k, SCHEDRT__CBOR_TEXT); }
+static int key_is(const struct schedrt__cbor_ev *k, const char *name) {
   return strlen(name) == k->n && memcmp(k->s, name, k->n) == 0;
 }
 
 /* Opens a container (one level deeper; close with depth--). */
-static int open_container(struct cur *c, struct ev *e, enum ev_kind want) {
+static int open_container(struct cur *c, struct schedrt__cbor_ev *e, enum schedrt__cbor_kind want) {
   const uint8_t *at = c->p;
   int rc = expect(c, e, want);
   if (rc)
@@ -392,9 +259,9 @@ struct rec_maps {
 };
 
 static int get_pair(struct cur *c, uint32_t *a, uint32_t *b) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = open_container(c, &e, EV_ARRAY);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_ARRAY);
   if (rc)
     return rc;
   if (e.v != 2)
@@ -407,10 +274,10 @@ static int get_pair(struct cur *c, uint32_t *a, uint32_t *b) {
 }
 
 static int get_metric(struct cur *c, rec_metric *m) {
-  struct ev e, k;
+  struct schedrt__cbor_ev e, k;
   char kind[16] = "", scope[16] = "";
   uint64_t seen = 0;
-  int rc = open_container(c, &e, EV_MAP);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_MAP);
   for (uint64_t i = 0; !rc && i < e.v; i++) {
     const uint8_t *at = c->p;
     rc = get_key(c, &k);
@@ -454,9 +321,9 @@ static int get_metric(struct cur *c, rec_metric *m) {
 }
 
 static int get_metrics(struct cur *c, rec_header *h) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = open_container(c, &e, EV_ARRAY);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_ARRAY);
   if (rc)
     return rc;
   if (e.v > REC_MAX_METRICS)
@@ -475,9 +342,9 @@ static int get_metrics(struct cur *c, rec_header *h) {
 }
 
 static int get_bounds(struct cur *c, rec_header *h) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = open_container(c, &e, EV_ARRAY);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_ARRAY);
   if (rc)
     return rc;
   if (e.v > REC_MAX_BUCKETS)
@@ -609,18 +476,18 @@ static int check_header(struct cur *c, rec_header *h, struct rec_maps *mp) {
 }
 
 static int parse_header(struct cur *c, rec_header *h, struct rec_maps *mp) {
-  struct ev e, k;
+  struct schedrt__cbor_ev e, k;
   uint64_t seen = 0;
   snprintf(c->where, sizeof(c->where), "header");
   const uint8_t *at = c->p;
   int rc = next(c, &e);
-  if (rc || e.kind != EV_TAG || e.v != 55799) {
+  if (rc || e.kind != SCHEDRT__CBOR_TAG || e.v != 55799) {
     c->failed = 0;
     c->truncated = 0;
     fail(c, at, "not a recording: no self-described CBOR tag (55799) at the start");
     return SCHEDRT_EMAGIC;
   }
-  rc = open_container(c, &e, EV_MAP);
+  rc = open_container(c, &e, SCHEDRT__CBOR_MAP);
   if (rc)
     return rc;
   for (uint64_t i = 0; !rc && i < e.v; i++) {
@@ -664,9 +531,9 @@ static void set_field(void *base, size_t off, uint64_t v) { memcpy((char *)base 
 /* n unsigned values into fields through map (NULL out: only checked). */
 static int get_values(struct cur *c, uint32_t n, const int *map, const size_t *fields, void *out,
                       const char *what) {
-  struct ev e;
+  struct schedrt__cbor_ev e;
   const uint8_t *at = c->p;
-  int rc = open_container(c, &e, EV_ARRAY);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_ARRAY);
   if (rc)
     return rc;
   if (e.v != n)
@@ -682,11 +549,11 @@ static int get_values(struct cur *c, uint32_t n, const int *map, const size_t *f
 }
 
 static int get_task(struct cur *c, schedrt_worker_snap *ws) {
-  struct ev e, k;
+  struct schedrt__cbor_ev e, k;
   schedrt_worker_snap scratch;
   if (!ws)
     ws = &scratch;
-  int rc = open_container(c, &e, EV_MAP);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_MAP);
   for (uint64_t i = 0; !rc && i < e.v; i++) {
     rc = get_key(c, &k);
     if (rc)
@@ -714,16 +581,16 @@ static int get_task(struct cur *c, schedrt_worker_snap *ws) {
 /* The histograms of worker wi: nhist arrays of nbuckets counts, the known ones into s->hist. */
 static int get_histograms(struct cur *c, const rec_header *h, const struct rec_maps *mp, schedrt_snapshot *s,
                           uint32_t wi) {
-  struct ev e, b;
+  struct schedrt__cbor_ev e, b;
   const uint8_t *at = c->p;
-  int rc = open_container(c, &e, EV_ARRAY);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_ARRAY);
   if (rc)
     return rc;
   if (e.v != h->nhist)
     return fail(c, at, "histograms: expected %u, found %llu", h->nhist, (unsigned long long)e.v);
   for (uint32_t hi = 0; !rc && hi < h->nhist; hi++) {
     at = c->p;
-    rc = open_container(c, &b, EV_ARRAY);
+    rc = open_container(c, &b, SCHEDRT__CBOR_ARRAY);
     if (rc)
       break;
     if (b.v != h->nbuckets)
@@ -747,7 +614,7 @@ static int get_histograms(struct cur *c, const rec_header *h, const struct rec_m
 
 static int get_worker(struct cur *c, const rec_header *h, const struct rec_maps *mp, schedrt_snapshot *s,
                       uint32_t wi, int *has_hist) {
-  struct ev e, k;
+  struct schedrt__cbor_ev e, k;
   int torn = 0, have_values = 0;
   schedrt_worker_snap *ws = s ? &s->workers[wi] : NULL;
   if (ws) {
@@ -755,7 +622,7 @@ static int get_worker(struct cur *c, const rec_header *h, const struct rec_maps 
     ws->index = wi;
   }
   *has_hist = 0;
-  int rc = open_container(c, &e, EV_MAP);
+  int rc = open_container(c, &e, SCHEDRT__CBOR_MAP);
   for (uint64_t i = 0; !rc && i < e.v; i++) {
     rc = get_key(c, &k);
     if (rc)
@@ -805,7 +672,7 @@ static int liveness_of(const char *name) {
 /* One sample map (its head already read: n entries); into s when s is not NULL. */
 static int parse_sample(struct cur *c, uint64_t n, const rec_header *h, const struct rec_maps *mp,
                         schedrt_snapshot *s, uint64_t *realtime_ns) {
-  struct ev e, k;
+  struct schedrt__cbor_ev e, k;
   uint64_t seen = 0, v;
   char text[32];
   int rc = 0, all_hist = 1;
@@ -862,7 +729,7 @@ static int parse_sample(struct cur *c, uint64_t n, const rec_header *h, const st
     } else if (key_is(&k, "workers")) {
       rc = seen_once(c, at, &seen, 2, "workers");
       if (!rc)
-        rc = open_container(c, &e, EV_ARRAY);
+        rc = open_container(c, &e, SCHEDRT__CBOR_ARRAY);
       if (!rc && e.v > h->max_workers)
         rc = fail(c, at, "%llu workers, more than max_workers %u", (unsigned long long)e.v, h->max_workers);
       for (uint32_t wi = 0; !rc && wi < e.v; wi++) {
@@ -899,7 +766,7 @@ static int parse_sample(struct cur *c, uint64_t n, const rec_header *h, const st
 
 /* The trailer: {"end": reason, "samples": n}. */
 static int parse_trailer(struct cur *c, uint64_t n, recording *r) {
-  struct ev k;
+  struct schedrt__cbor_ev k;
   int rc = 0;
   for (uint64_t i = 0; !rc && i < n; i++) {
     rc = get_key(c, &k);
@@ -916,7 +783,7 @@ static int parse_trailer(struct cur *c, uint64_t n, recording *r) {
 /* Is the map whose head was just read a trailer? Its first key says (without consuming it). */
 static int first_key_is(const struct cur *c, const char *name) {
   struct cur peek = *c;
-  struct ev k;
+  struct schedrt__cbor_ev k;
   peek.err = NULL;
   return get_key(&peek, &k) == 0 && key_is(&k, name);
 }
@@ -946,11 +813,11 @@ static const struct rec_maps *maps_of(const recording *r) { return (const struct
 
 int rec_sniff(const uint8_t *data, size_t len) {
   struct cur c = {.start = data, .p = data, .end = data + len};
-  struct ev e, k;
+  struct schedrt__cbor_ev e, k;
   char text[32];
-  if (next(&c, &e) || e.kind != EV_TAG || e.v != 55799)
+  if (next(&c, &e) || e.kind != SCHEDRT__CBOR_TAG || e.v != 55799)
     return 0;
-  if (next(&c, &e) || e.kind != EV_MAP || e.v == 0)
+  if (next(&c, &e) || e.kind != SCHEDRT__CBOR_MAP || e.v == 0)
     return 0;
   if (get_key(&c, &k) || !key_is(&k, "format"))
     return 0;
@@ -1003,13 +870,13 @@ static int parse_owned(uint8_t *data, size_t len, recording **out, char *err, si
   size_t cap = 0, max_item = rc ? 0 : max_sample_bytes(&r->h);
   while (!rc && c.p < c.end) {
     const uint8_t *item = c.p;
-    struct ev e;
+    struct schedrt__cbor_ev e;
     snprintf(c.where, sizeof(c.where), "sample %zu", r->nsamples);
     if (r->end[0]) {
       rc = fail(&c, item, "%zu bytes after the trailer", (size_t)(c.end - c.p));
       break;
     }
-    rc = expect(&c, &e, EV_MAP);
+    rc = expect(&c, &e, SCHEDRT__CBOR_MAP);
     int trailer = !rc && first_key_is(&c, "end");
     if (trailer) {
       snprintf(c.where, sizeof(c.where), "trailer");
@@ -1125,10 +992,10 @@ int rec_sample_read(const recording *r, size_t i, schedrt_snapshot *s, uint64_t 
       (r->h.timing && r->h.nbuckets && (!s->hist || s->hist_buckets != r->h.nbuckets)))
     return -EINVAL;
   struct cur c = {.start = r->data, .p = r->data + r->sample_off[i], .end = r->data + r->len};
-  struct ev e;
+  struct schedrt__cbor_ev e;
   if (realtime_ns)
     *realtime_ns = 0;
-  int rc = expect(&c, &e, EV_MAP);
+  int rc = expect(&c, &e, SCHEDRT__CBOR_MAP);
   if (!rc)
     rc = parse_sample(&c, e.v, &r->h, maps_of(r), s, realtime_ns);
   return rc ? -EINVAL : 0; /* checked at load: cannot happen */
