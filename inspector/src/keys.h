@@ -48,6 +48,28 @@ typedef struct key_binding {
   const char *bar;  /* short label for the function bar, or NULL */
 } key_binding;
 
+/* The rows the live view and the replay share, in this order: sorting the workers, ... */
+#define KEYS_WORKER_SORT                                                                                     \
+  {'s', "s", ACT_SORT, "sort workers by the next column (worker, depth, polls, steals, busy, running)",      \
+   "Sort"},                                                                                                  \
+  {                                                                                                          \
+    'r', "r", ACT_REVERSE, "reverse the sort order", NULL                                                    \
+  }
+/* ... selecting one and its panel, then help, redraw and quit, and the end of the table. */
+#define KEYS_WORKER_NAV_HELP_QUIT                                                                            \
+  {KEY_UP, "Up", ACT_UP, "select a worker", NULL}, {'k', "k", ACT_UP, NULL, NULL},                           \
+      {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL}, {'j', "j", ACT_DOWN, NULL, NULL},                            \
+      {KEY_PPAGE, "PgUp", ACT_PGUP, "scroll a page", NULL}, {KEY_NPAGE, "PgDn", ACT_PGDN, NULL, NULL},       \
+      {KEY_HOME, "Home", ACT_HOME, "first / last worker", NULL}, {KEY_END, "End", ACT_END, NULL, NULL},      \
+      {'\n', "Enter", ACT_ENTER, "every metric and the latency histograms of the selected worker", NULL},    \
+      {'\r', "Enter", ACT_ENTER, NULL, NULL}, {KEY_ENTER, "Enter", ACT_ENTER, NULL, NULL},                   \
+      {27, "Esc", ACT_BACK, "close the worker details", NULL}, {'h', "h", ACT_HELP, "this help", "Help"},    \
+      {'?', "?", ACT_HELP, NULL, NULL}, {KEY_F(1), "F1", ACT_HELP, NULL, NULL},                              \
+      {'L' - '@', "^L", ACT_REDRAW, "redraw the screen", NULL}, {'q', "q", ACT_QUIT, "quit", "Quit"},        \
+      {KEY_F(10), "F10", ACT_QUIT, NULL, NULL}, {                                                            \
+    0, NULL, ACT_NONE, NULL, NULL                                                                            \
+  }
+
 /* Tables end with an entry whose key is 0. */
 extern const key_binding keys_top[];
 extern const key_binding keys_dump[];
