@@ -33,18 +33,6 @@
 static const unsigned delay_steps[] = {1, 2, 5, 10, 20, 50, 100};
 #define NSTEPS (sizeof(delay_steps) / sizeof(delay_steps[0]))
 
-static void status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(lv->status, sizeof(lv->status), fmt, ap);
-  va_end(ap);
-  lv->status_elem = e;
-  lv->status_until_ns = for_ns ? inspect_now_ns() + for_ns : 0;
-}
-
 void live_view_status(live_view *lv, crt_elem e, uint64_t for_ns, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -91,20 +79,20 @@ static void start_dump(live_view *lv) {
                       .shm_dir = lv->opts->shm_dir};
   dump_outcome out;
   if (lv->dump || (lv->tasks && lv->tasks->client)) {
-    status(lv, CRT_STATUS_INFO, 2000000000ull, "a dump is already in progress%s",
-           lv->dump ? "" : " (the task list's): d again in a moment");
+    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "a dump is already in progress%s",
+                     lv->dump ? "" : " (the task list's): d again in a moment");
     return;
   }
   if (lv->model.g.target_gone) {
-    status(lv, CRT_STATUS_ERR, 0, "dump: the target has exited");
+    live_view_status(lv, CRT_STATUS_ERR, 0, "dump: the target has exited");
     return;
   }
   if (dump_client_start(&lv->target, &req, &lv->dump, &out)) {
     lv->dump = NULL;
-    status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
+    live_view_status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
     return;
   }
-  status(lv, CRT_STATUS_INFO, 0, "dump: requested, waiting for the runtime...");
+  live_view_status(lv, CRT_STATUS_INFO, 0, "dump: requested, waiting for the runtime...");
 }
 
 static void poll_dump(live_view *lv) {
@@ -114,14 +102,14 @@ static void poll_dump(live_view *lv) {
     return;
   int rc = dump_client_poll(lv->dump, &out);
   if (rc == -EAGAIN) {
-    status(lv, CRT_STATUS_INFO, 0, "dump: waiting for the runtime... %s",
-           fmt_duration(a, sizeof(a), dump_client_elapsed_ns(lv->dump)));
+    live_view_status(lv, CRT_STATUS_INFO, 0, "dump: waiting for the runtime... %s",
+                     fmt_duration(a, sizeof(a), dump_client_elapsed_ns(lv->dump)));
     return;
   }
   dump_client_free(lv->dump);
   lv->dump = NULL;
   if (!out.path[0]) {
-    status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
+    live_view_status(lv, CRT_STATUS_ERR, 0, "dump failed: %s", out.message);
     return;
   }
   /* Load it now: stuck workers get their task's name and spawn site from it, and `c` compares it with the
@@ -129,7 +117,7 @@ static void poll_dump(live_view *lv) {
   schedrt_dump_doc *d;
   xsnprintf(lv->last_dump, sizeof(lv->last_dump), "%s", out.path);
   if (schedrt_dump_load_ex(out.path, INSPECT_DUMP_FLAGS, &d, err, sizeof(err))) {
-    status(lv, CRT_STATUS_ERR, 0, "%s; %s", out.message, err);
+    live_view_status(lv, CRT_STATUS_ERR, 0, "%s; %s", out.message, err);
     return;
   }
   schedrt_dump_doc_free(lv->prev_doc);
@@ -143,7 +131,7 @@ static void poll_dump(live_view *lv) {
   dump_analysis_free(&an);
   crt_elem e = out.status == 0 ? CRT_STATUS_OK : CRT_STATUS_ERR;
   if (!lv->prev_doc || dump_diff_same_runtime(lv->prev_doc, d, err, sizeof(err))) {
-    status(lv, e, 0, "%s", out.message);
+    live_view_status(lv, e, 0, "%s", out.message);
     return;
   }
   /* The second dump on: what changed comes first, it is the news; the file after it. */
@@ -152,8 +140,8 @@ static void poll_dump(live_view *lv) {
   dump_diff_build(lv->prev_doc, d, &df);
   if (df.nnew_lost || df.nnew_deadlocks)
     e = CRT_STATUS_ERR;
-  status(lv, e, 0, "vs the previous dump (c compares): %s; %s", dump_diff_summary(what, sizeof(what), &df),
-         out.message);
+  live_view_status(lv, e, 0, "vs the previous dump (c compares): %s; %s",
+                   dump_diff_summary(what, sizeof(what), &df), out.message);
   dump_diff_free(&df);
 }
 
@@ -161,12 +149,12 @@ static void poll_dump(live_view *lv) {
 static screen_result open_diff(live_view *lv) {
   char err[256];
   if (!lv->prev_doc || !lv->last_doc) {
-    status(lv, CRT_STATUS_INFO, 3000000000ull, "compare needs two dumps: press d %s",
-           lv->last_doc ? "once more" : "twice");
+    live_view_status(lv, CRT_STATUS_INFO, 3000000000ull, "compare needs two dumps: press d %s",
+                     lv->last_doc ? "once more" : "twice");
     return screen_react(SCREEN_HANDLED);
   }
   if (dump_diff_same_runtime(lv->prev_doc, lv->last_doc, err, sizeof(err))) {
-    status(lv, CRT_STATUS_ERR, 3000000000ull, "cannot compare: %s", err);
+    live_view_status(lv, CRT_STATUS_ERR, 3000000000ull, "cannot compare: %s", err);
     return screen_react(SCREEN_HANDLED);
   }
   return screen_open(screen_diff_new(lv->prev_doc, lv->last_doc, lv->prev_doc_path, lv->last_doc_path));
@@ -176,12 +164,12 @@ static screen_result open_diff(live_view *lv) {
 static screen_result open_viewer(live_view *lv) {
   char err[256];
   if (!lv->last_dump[0]) {
-    status(lv, CRT_STATUS_INFO, 3000000000ull, "no dump taken yet: press d first");
+    live_view_status(lv, CRT_STATUS_INFO, 3000000000ull, "no dump taken yet: press d first");
     return screen_react(SCREEN_HANDLED);
   }
   screen *v = screen_dump_new(lv->last_dump, err, sizeof(err));
   if (!v)
-    status(lv, CRT_STATUS_ERR, 0, "cannot open %s: %s", lv->last_dump, err);
+    live_view_status(lv, CRT_STATUS_ERR, 0, "cannot open %s: %s", lv->last_dump, err);
   return screen_open(v);
 }
 
@@ -223,7 +211,7 @@ static void change_delay(live_view *lv, int faster) {
   uint64_t due = inspect_now_ns() + lv->delay_tenths * NS_PER_TENTH;
   if (due < lv->next_refresh_ns)
     lv->next_refresh_ns = due;
-  status(lv, CRT_STATUS_INFO, 2000000000ull, "refresh every %.1f s", lv->delay_tenths / 10.0);
+  live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "refresh every %.1f s", lv->delay_tenths / 10.0);
 }
 
 static void move_selection(live_view *lv, long delta) {
@@ -270,7 +258,7 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     return screen_open(live_view_open_tasks(lv, 0));
   case ACT_PAUSE:
     lv->paused = !lv->paused;
-    status(lv, CRT_STATUS_INFO, 2000000000ull, lv->paused ? "paused" : "resumed");
+    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, lv->paused ? "paused" : "resumed");
     break;
   case ACT_FASTER:
   case ACT_SLOWER:
@@ -278,17 +266,18 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     break;
   case ACT_SORT:
     lv->sort = worker_sort_next(lv->sort);
-    status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s%s", worker_sort_name(lv->sort),
-           lv->sort_reverse ? ", reversed" : "");
+    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s%s", worker_sort_name(lv->sort),
+                     lv->sort_reverse ? ", reversed" : "");
     break;
   case ACT_SITE_SORT:
     lv->site_sort = site_sort_next(lv->site_sort);
-    status(lv, CRT_STATUS_INFO, 2000000000ull, "spawn sites sorted by %s", site_sort_name(lv->site_sort));
+    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "spawn sites sorted by %s",
+                     site_sort_name(lv->site_sort));
     break;
   case ACT_REVERSE:
     lv->sort_reverse = !lv->sort_reverse;
-    status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s, %s", worker_sort_name(lv->sort),
-           lv->sort_reverse ? "reversed" : "in order again");
+    live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s, %s", worker_sort_name(lv->sort),
+                     lv->sort_reverse ? "reversed" : "in order again");
     break;
   case ACT_UP:
     move_selection(lv, -1);
@@ -380,8 +369,8 @@ live_view *live_view_new(const inspect_opts *o, const inspect_target *t) {
   if (model_init(&lv->model, lv->target.reader, o->stuck_ns))
     inspect_fatal("out of memory");
   lv->order = xcalloc(lv->model.max_workers ? lv->model.max_workers : 1, sizeof(*lv->order));
-  status(lv, CRT_STATUS_INFO, 3000000000ull, "attached in %.2f ms; h for help",
-         (double)lv->target.attach_ns / 1e6);
+  live_view_status(lv, CRT_STATUS_INFO, 3000000000ull, "attached in %.2f ms; h for help",
+                   (double)lv->target.attach_ns / 1e6);
   return lv;
 }
 
