@@ -231,6 +231,20 @@ unsigned dump_attention(const dump_analysis *a, size_t i) {
   return m;
 }
 
+unsigned char *dump_attention_all(const dump_analysis *a, attention_counts *n) {
+  size_t nt = a->d->ntasks;
+  unsigned char *m = xcalloc(nt ? nt : 1, 1);
+  *n = (attention_counts){0};
+  for (size_t i = 0; i < nt; i++) {
+    m[i] = (unsigned char)dump_attention(a, i);
+    n->any += m[i] != 0;
+    n->lost += (m[i] & ATTN_LOST) != 0;
+    n->deadlocked += (m[i] & ATTN_DEADLOCK) != 0;
+    n->stuck += (m[i] & ATTN_STUCK) != 0;
+  }
+  return m;
+}
+
 char dump_attention_mark(unsigned m) {
   return m & ATTN_LOST ? 'L' : m & ATTN_DEADLOCK ? 'D' : m & ATTN_PROVEN ? 'P' : m & ATTN_STUCK ? 'S' : ' ';
 }

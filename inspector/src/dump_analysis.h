@@ -97,6 +97,13 @@ enum {
   ATTN_PROVEN = 1u << 3,   /* proven leaked: nothing can ever wake it */
 };
 unsigned dump_attention(const dump_analysis *a, size_t i);
+/* How many tasks need attention, and why (a task may count under several). */
+typedef struct attention_counts {
+  size_t any, lost, deadlocked, stuck;
+} attention_counts;
+/* Every task's dump_attention mask (an array of ntasks, the caller's to free; never NULL), counted into *n.
+ */
+unsigned char *dump_attention_all(const dump_analysis *a, attention_counts *n);
 /* The mark of a mask (one character): L lost wake-up, D deadlocked, P proven leaked through its wait,
  * S polled by a stuck worker; ' ' for none. */
 char dump_attention_mark(unsigned m);

@@ -141,14 +141,12 @@ static dump_view *view_new(schedrt_dump_doc *m, const char *path) {
   xsnprintf(v->path, sizeof(v->path), "%s", path);
   v->grouped = 1;
   dump_analyze(m, &v->an);
-  v->attn = xcalloc(m->ntasks ? m->ntasks : 1, 1);
-  for (size_t i = 0; i < m->ntasks; i++) {
-    v->attn[i] = (unsigned char)dump_attention(&v->an, i);
-    v->nattn += v->attn[i] != 0;
-    v->nlost += (v->attn[i] & ATTN_LOST) != 0;
-    v->ndeadlocked += (v->attn[i] & ATTN_DEADLOCK) != 0;
-    v->nstuck += (v->attn[i] & ATTN_STUCK) != 0;
-  }
+  attention_counts n;
+  v->attn = dump_attention_all(&v->an, &n);
+  v->nattn = n.any;
+  v->nlost = n.lost;
+  v->ndeadlocked = n.deadlocked;
+  v->nstuck = n.stuck;
   dump_group_tasks(m, &v->groups, &v->ngroups);
   v->group_attn = xcalloc(v->ngroups ? v->ngroups : 1, sizeof(*v->group_attn));
   for (size_t g = 0; g < v->ngroups; g++)

@@ -105,15 +105,12 @@ static void received(task_feed *f, uint64_t now, void *buf, size_t len, const du
   f->buf = buf;
   f->len = len;
   dump_analyze(d, &f->an);
-  f->attn = xcalloc(d->ntasks ? d->ntasks : 1, 1);
-  f->nlost = f->ndeadlocked = f->nstuck = f->nattn = 0;
-  for (size_t i = 0; i < d->ntasks; i++) {
-    f->attn[i] = (unsigned char)dump_attention(&f->an, i);
-    f->nattn += f->attn[i] != 0;
-    f->nlost += (f->attn[i] & ATTN_LOST) != 0;
-    f->ndeadlocked += (f->attn[i] & ATTN_DEADLOCK) != 0;
-    f->nstuck += (f->attn[i] & ATTN_STUCK) != 0;
-  }
+  attention_counts n;
+  f->attn = dump_attention_all(&f->an, &n);
+  f->nattn = n.any;
+  f->nlost = n.lost;
+  f->ndeadlocked = n.deadlocked;
+  f->nstuck = n.stuck;
   f->received_ns = now;
   f->took_ns = out->elapsed_ns;
   f->late = out->elapsed_ns > f->period_ns;
