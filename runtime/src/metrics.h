@@ -137,7 +137,7 @@ struct schedrt__mwatch {
    * monitor's own lateness inside it, the thread's CPU and run-queue time
    * at its first long sample (t0, cpu0, wait0), the kind so far, and its
    * reports. */
-  uint64_t lp_late, lp_t0, lp_cpu0, lp_wait0, lp_next_report, lp_syscall_at;
+  uint64_t lp_late, lp_late_judged, lp_t0, lp_cpu0, lp_wait0, lp_next_report, lp_syscall_at;
   uint32_t lp_kind, lp_reports;
   clockid_t cpu_clock;
   bool cpu_clock_ok; /* cpu_clock is the worker thread's */
@@ -230,7 +230,7 @@ void schedrt__stall_gap(struct schedrt_runtime *rt, uint64_t now);
 void schedrt__stall_begin(struct schedrt_runtime *rt, uint32_t i);
 void schedrt__stall_sample(struct schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now,
                            uint64_t seen);
-void schedrt__stall_end(struct schedrt_runtime *rt, uint32_t i);
+void schedrt__stall_end(struct schedrt_runtime *rt, uint32_t i, uint64_t now);
 /* SCHEDRT_STALL_MS in ns, or 0. */
 uint64_t schedrt__stall_report_ns(void);
 

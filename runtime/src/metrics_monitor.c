@@ -143,7 +143,7 @@ static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   const void *cur;
   if (!sample_poll(w, &polls, &cur)) {
     if (x->lp_counted)
-      schedrt__stall_end(rt, i);
+      schedrt__stall_end(rt, i, now);
     x->lp_first = 0;
     x->lp_counted = false;
     return;
@@ -151,7 +151,7 @@ static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   if (x->lp_first == 0 || polls != x->lp_polls || cur != x->lp_cur) {
     /* A poll not seen before: it began after the previous sample. */
     if (x->lp_counted)
-      schedrt__stall_end(rt, i);
+      schedrt__stall_end(rt, i, now);
     x->lp_polls = polls;
     x->lp_cur = cur;
     x->lp_first = now;

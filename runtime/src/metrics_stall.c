@@ -67,7 +67,8 @@ void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
 
 void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
-  x->lp_late = x->lp_t0 = x->lp_cpu0 = x->lp_wait0 = x->lp_next_report = x->lp_syscall_at = 0;
+  x->lp_late = x->lp_late_judged = x->lp_t0 = x->lp_cpu0 = x->lp_wait0 = x->lp_next_report =
+      x->lp_syscall_at = 0;
   x->lp_kind = SCHEDRT_STALL_NONE;
   x->lp_reports = 0;
   if (!x->cpu_clock_ok)
@@ -195,6 +196,37 @@ static void report(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t no
           again ? "still stalled," : "stalled", (unsigned long long)(seen / 1000000u), task, why, tail);
 }
 
+/*
+ * The poll's kind from its evidence up to now (cpu and wait just read), published with its CPU share
+ * and, off CPU, its syscall (read at most every SYSCALL_EVERY_NS: *syscall 0 when not read). Returns the
+ * share of the time the thread ran or waited for a core.
+ */
+static uint64_t judge(schedrt_runtime *rt, uint32_t i, uint64_t now, uint64_t seen, uint64_t cpu,
+                      uint64_t wait, uint64_t *cpu_pct_out, uint64_t *syscall) {
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  uint64_t wall = now - x->lp_t0;
+  uint64_t cpu_pct = wall && cpu >= x->lp_cpu0 ? (cpu - x->lp_cpu0) * 100u / wall : 0;
+  uint64_t wait_pct = wall && wait >= x->lp_wait0 ? (wait - x->lp_wait0) * 100u / wall : 0;
+  cpu_pct = cpu_pct > 100u ? 100u : cpu_pct;
+  uint64_t run_pct = cpu_pct + wait_pct > 100u ? 100u : cpu_pct + wait_pct;
+  if (!cpu && !wait)
+    run_pct = 100u; /* no evidence at all: said to be on CPU, the kind that needs none */
+  x->lp_kind = classify(x, seen, run_pct);
+  x->lp_late_judged = x->lp_late;
+  *syscall = 0;
+  if (x->lp_kind == SCHEDRT_STALL_SYSCALL && now - x->lp_syscall_at >= SYSCALL_EVERY_NS) {
+    x->lp_syscall_at = now;
+    *syscall = syscall_of(rt, i);
+    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, *syscall);
+  } else if (x->lp_kind != SCHEDRT_STALL_SYSCALL) {
+    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, 0);
+  }
+  store(rt, i, SCHEDRT_SHM_WOFF_stall_cpu_pct, cpu_pct);
+  store(rt, i, SCHEDRT_SHM_WOFF_stall_kind, x->lp_kind);
+  *cpu_pct_out = cpu_pct;
+  return run_pct;
+}
+
 void schedrt__stall_sample(schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now, uint64_t seen) {
   struct schedrt__metrics *m = &rt->metrics;
   struct schedrt__mwatch *x = &m->watch[i];
@@ -214,24 +246,7 @@ void schedrt__stall_sample(schedrt_runtime *rt, uint32_t i, const void *cur, uin
     x->lp_wait0 = wait;
     return;
   }
-  uint64_t wall = now - x->lp_t0;
-  uint64_t cpu_pct = wall && cpu >= x->lp_cpu0 ? (cpu - x->lp_cpu0) * 100u / wall : 0;
-  uint64_t wait_pct = wall && wait >= x->lp_wait0 ? (wait - x->lp_wait0) * 100u / wall : 0;
-  cpu_pct = cpu_pct > 100u ? 100u : cpu_pct;
-  uint64_t run_pct = cpu_pct + wait_pct > 100u ? 100u : cpu_pct + wait_pct;
-  if (!cpu && !wait)
-    run_pct = 100u; /* no evidence at all: said to be on CPU, the kind that needs none */
-  x->lp_kind = classify(x, seen, run_pct);
-  uint64_t syscall = 0;
-  if (x->lp_kind == SCHEDRT_STALL_SYSCALL && now - x->lp_syscall_at >= SYSCALL_EVERY_NS) {
-    x->lp_syscall_at = now;
-    syscall = syscall_of(rt, i);
-    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, syscall);
-  } else if (x->lp_kind != SCHEDRT_STALL_SYSCALL) {
-    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, 0);
-  }
-  store(rt, i, SCHEDRT_SHM_WOFF_stall_cpu_pct, cpu_pct);
-  store(rt, i, SCHEDRT_SHM_WOFF_stall_kind, x->lp_kind);
+  uint64_t cpu_pct, syscall, run_pct = judge(rt, i, now, seen, cpu, wait, &cpu_pct, &syscall);
   if (m->stall_report_ns && seen >= m->stall_report_ns && seen >= x->lp_next_report) {
     if (x->lp_kind == SCHEDRT_STALL_SYSCALL && !syscall)
       syscall = syscall_of(rt, i);
@@ -244,8 +259,15 @@ void schedrt__stall_sample(schedrt_runtime *rt, uint32_t i, const void *cur, uin
   }
 }
 
-void schedrt__stall_end(schedrt_runtime *rt, uint32_t i) {
+void schedrt__stall_end(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  if (x->lp_t0 && x->lp_late != x->lp_late_judged) {
+    /* The monitor was held up since the poll was last judged (a stop that ended the poll as the
+     * process resumed): judged again with that, to this sample. */
+    uint64_t cpu, wait, cpu_pct, syscall;
+    cpu_and_wait(rt, i, &cpu, &wait);
+    (void)judge(rt, i, now, now - x->lp_first, cpu, wait, &cpu_pct, &syscall);
+  }
   uint32_t off = x->lp_kind == SCHEDRT_STALL_SYSCALL   ? SCHEDRT_SHM_WOFF_stalls_syscall
                  : x->lp_kind == SCHEDRT_STALL_PROCESS ? SCHEDRT_SHM_WOFF_stalls_process
                                                        : SCHEDRT_SHM_WOFF_stalls_on_cpu;
