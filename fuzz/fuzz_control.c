@@ -54,7 +54,7 @@ static void check_request_works(struct rig *g, uint32_t kind) {
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
   g->now += 1000000;
   tick(g);
-  int rc = schedrt_ctl_submit(g->c, kind, 0, "fuzz", &seq, nonce);
+  int rc = schedrt_ctl_submit(g->c, kind, 0, "fuzz", 0, &seq, nonce);
   if (rc == -EBUSY && (atomic_load(&g->c->req_seq) & 1u))
     return; /* a claim the garbage left open: closed after its timeout, checked at the end */
   if (rc != 0)
@@ -129,7 +129,7 @@ done:
   check_served(&g);
   uint32_t seq;
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
-  if (schedrt_ctl_submit(g.c, SCHEDRT_CTL_KIND_PING, 0, NULL, &seq, nonce) != 0)
+  if (schedrt_ctl_submit(g.c, SCHEDRT_CTL_KIND_PING, 0, NULL, 0, &seq, nonce) != 0)
     __builtin_trap();
   g.now += 1000000;
   tick(&g);

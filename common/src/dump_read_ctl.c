@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static int fresh_nonce(uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE]) {
 }
 
 int schedrt_ctl_submit(struct schedrt_ctl *c, uint32_t kind, uint32_t timeout_ms, const char *label,
-                       uint32_t *seq, uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE]) {
+                       uint64_t deadline_ns, uint32_t *seq, uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE]) {
   uint8_t n[SCHEDRT_CTL_NONCE_SIZE];
   size_t len = label ? strlen(label) : 0;
   if (!c || !seq || len >= SCHEDRT_CTL_LABEL_SIZE)
@@ -61,11 +62,14 @@ int schedrt_ctl_submit(struct schedrt_ctl *c, uint32_t kind, uint32_t timeout_ms
   if (!atomic_compare_exchange_strong_explicit(&c->req_seq, &s, s + 1u, memory_order_acquire,
                                                memory_order_relaxed))
     return -EBUSY;
+  /* A 1.0 runtime rejects any flag: only one that says it knows the deadline gets it. */
+  bool with_deadline = deadline_ns && (c->flags_known & SCHEDRT_CTL_FLAG_DEADLINE);
   c->req_kind = kind;
-  c->req_flags = 0;
+  c->req_flags = with_deadline ? SCHEDRT_CTL_FLAG_DEADLINE : 0;
   c->req_timeout_ms = timeout_ms;
   c->req_pid = (uint32_t)getpid();
   c->req_resv = 0;
+  c->req_deadline_ns = with_deadline ? deadline_ns : 0;
   memset(c->req_resv2, 0, sizeof(c->req_resv2));
   memcpy(c->req_nonce, n, sizeof(n));
   memset(c->req_label, 0, sizeof(c->req_label));

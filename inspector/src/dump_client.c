@@ -271,8 +271,15 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     timeout = ctl->timeout_max_ms;
   c->timeout_ms = timeout ? timeout : ctl->timeout_default_ms;
 
+  /* Past this we stop waiting; the runtime is told, so that it does not dump for nobody. */
+  c->started_ns = inspect_now_ns();
+  c->deadline_ns =
+      c->started_ns +
+      ((uint64_t)timeout + 2ull * (ctl->poll_period_ms ? ctl->poll_period_ms : 100u) + ANSWER_MARGIN_MS) *
+          1000000ull;
   /* Claim, fill with a fresh nonce, ring: both steps compare-and-swaps (dump_read_ctl.c). */
-  err = schedrt_ctl_submit(ctl, SCHEDRT_CTL_KIND_DUMP, timeout, req->label, &c->seq, c->nonce);
+  err =
+      schedrt_ctl_submit(ctl, SCHEDRT_CTL_KIND_DUMP, timeout, req->label, c->deadline_ns, &c->seq, c->nonce);
   switch (err) {
   case 0:
     break;
@@ -293,11 +300,6 @@ int dump_client_start(const inspect_target *t, const dump_request *req, dump_cli
     goto out;
   }
 
-  c->started_ns = inspect_now_ns();
-  c->deadline_ns =
-      c->started_ns +
-      ((uint64_t)timeout + 2ull * (ctl->poll_period_ms ? ctl->poll_period_ms : 100u) + ANSWER_MARGIN_MS) *
-          1000000ull;
   xsnprintf(c->shm_dir, sizeof(c->shm_dir), "%s", req->shm_dir ? req->shm_dir : SCHEDRT_READER_SHM_DIR);
   *out = c;
   return 0;
@@ -325,6 +327,7 @@ static const char *reason_text(uint32_t r) {
       [SCHEDRT_CTL_R_INFLIGHT] = "another dump is being taken",
       [SCHEDRT_CTL_R_IO] = "the runtime could not write the dump",
       [SCHEDRT_CTL_R_NOMEM] = "the runtime ran out of memory",
+      [SCHEDRT_CTL_R_EXPIRED] = "answered after this request's deadline (the target was stopped or slow)",
   };
   return r < SCHEDRT_CTL_R__COUNT && texts[r] ? texts[r] : "unknown reason";
 }
@@ -480,20 +483,21 @@ int dump_client_take(dump_client *c, void **buf, size_t *len) {
 
 int dump_client_cancel(dump_client *c, uint64_t max_ns) {
   uint64_t now = inspect_now_ns();
-  /* Past its deadline a requester counts as gone: the runtime may reclaim the object then. */
+  /* The runtime links no object for us after our deadline (it was told): no need to wait past it. */
   uint64_t end =
       c->deadline_ns > now ? now + (c->deadline_ns - now < max_ns ? c->deadline_ns - now : max_ns) : now;
   while (!c->answered) {
     now = inspect_now_ns();
-    if (now >= end)
-      return -ETIMEDOUT;
     if (kill(c->pid, 0) && errno == ESRCH)
       return -ESRCH; /* a runtime that shuts down removes what nobody collected */
-    uint64_t step = end - now < CANCEL_STEP_NS ? end - now : CANCEL_STEP_NS;
+    /* One last look at the end: an answer that came just before it holds an object. */
+    uint64_t step = now >= end ? 0 : end - now < CANCEL_STEP_NS ? end - now : CANCEL_STEP_NS;
     int rc = schedrt_ctl_wait(c->ctl, c->seq, c->nonce, step, &c->answer);
     if (rc == -ESTALE)
       return rc;
     c->answered = rc == 0;
+    if (!c->answered && now >= end)
+      return -ETIMEDOUT;
   }
   if (c->collected || (c->answer.status != SCHEDRT_DUMP_OK && c->answer.status != SCHEDRT_DUMP_PARTIAL))
     return 0;

@@ -55,8 +55,10 @@ void dump_client_wait(dump_client *c, uint64_t max_ns);
 int dump_client_take(dump_client *c, void **buf, size_t *len);
 /* Gives up a request without leaving its dump behind: waits at most max_ns (never past the request's own
  * deadline) for the answer and removes the dump object it names unread. 0 when nothing is left behind
- * (answered, or nothing pending), -ETIMEDOUT when no answer came: the runtime then removes the object
- * itself (after its keep time, sooner when uncollected ones pile up, and at shutdown). */
+ * (answered, or nothing pending), -ETIMEDOUT when no answer came. Past the deadline a runtime of control
+ * protocol 1.1 links no object; an older one removes it itself (after its keep time, sooner when
+ * uncollected ones pile up, and at shutdown). Waiting at most max_ns short of the deadline leaves one
+ * the runtime may still write, as an older runtime would. */
 int dump_client_cancel(dump_client *c, uint64_t max_ns);
 /* Releases the client (abandoning a pending request: the runtime removes an uncollected dump). */
 void dump_client_free(dump_client *c);

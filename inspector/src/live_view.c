@@ -27,8 +27,11 @@
 #include "util.h"
 
 #define NS_PER_TENTH 100000000ull
-#define LIVENESS_PERIOD_NS 500000000ull  /* full process checks at most twice a second */
-#define TASKS_QUIT_WAIT_NS 3000000000ull /* quitting mid-refresh: how long its answer is waited for */
+#define LIVENESS_PERIOD_NS 500000000ull /* full process checks at most twice a second */
+/* Quitting with a dump or a refresh pending waits for its answer until the request's deadline (its timeout
+ * and about 3 s), past which the runtime makes no object: nothing is left behind, even by a target stopped
+ * meanwhile. */
+#define QUIT_WAIT_NS UINT64_MAX
 
 static const unsigned delay_steps[] = {1, 2, 5, 10, 20, 50, 100};
 #define NSTEPS (sizeof(delay_steps) / sizeof(delay_steps[0]))
@@ -395,8 +398,10 @@ void live_view_free(live_view *lv) {
     return;
   if (lv->source && lv->source->free)
     lv->source->free(lv);
+  if (lv->dump)
+    (void)dump_client_cancel(lv->dump, QUIT_WAIT_NS);
   dump_client_free(lv->dump);
-  task_feed_free(lv->tasks, TASKS_QUIT_WAIT_NS);
+  task_feed_free(lv->tasks, QUIT_WAIT_NS);
   schedrt_dump_doc_free(lv->last_doc);
   schedrt_dump_doc_free(lv->prev_doc);
   model_fini(&lv->model);

@@ -41,7 +41,7 @@ void task_feed_free(task_feed *f, uint64_t max_wait_ns) {
   if (!f)
     return;
   if (f->client)
-    (void)dump_client_cancel(f->client, max_wait_ns); /* the runtime removes what this leaves */
+    (void)dump_client_cancel(f->client, max_wait_ns); /* past its deadline the runtime makes no object */
   dump_client_free(f->client);
   drop_list(f);
   free(f);

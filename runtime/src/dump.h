@@ -339,6 +339,7 @@ struct schedrt__dreq {
   bool has_label;
   char label[SCHEDRT_CTL_LABEL_SIZE];
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
+  uint64_t requester_deadline_ns; /* control requests: not collected after this; 0: none */
 };
 
 struct schedrt__dctl {

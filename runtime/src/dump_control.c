@@ -180,7 +180,8 @@ static uint32_t validate(struct schedrt__dctl *x, const struct schedrt_ctl *q, s
     return SCHEDRT_CTL_R_KIND;
   if (q->req_flags & ~SCHEDRT_CTL_FLAGS_KNOWN)
     return SCHEDRT_CTL_R_FLAGS;
-  if (q->req_resv || !all_zero(q->req_resv2, sizeof(q->req_resv2)))
+  if (q->req_resv || !all_zero(q->req_resv2, sizeof(q->req_resv2)) ||
+      (!(q->req_flags & SCHEDRT_CTL_FLAG_DEADLINE) && q->req_deadline_ns))
     return SCHEDRT_CTL_R_RESERVED;
   if (q->req_timeout_ms &&
       (q->req_timeout_ms < SCHEDRT_CTL_TIMEOUT_MIN_MS || q->req_timeout_ms > SCHEDRT_CTL_TIMEOUT_MAX_MS))
@@ -206,6 +207,7 @@ static uint32_t validate(struct schedrt__dctl *x, const struct schedrt_ctl *q, s
   out->has_label = n > 0;
   memcpy(out->label, q->req_label, n);
   memcpy(out->nonce, q->req_nonce, SCHEDRT_CTL_NONCE_SIZE);
+  out->requester_deadline_ns = q->req_deadline_ns;
   return SCHEDRT_CTL_R_NONE;
 }
 
@@ -218,6 +220,10 @@ static uint32_t gate_status(struct schedrt__dump *d) {
   if (atomic_load_explicit(&d->rt->shutdown, memory_order_acquire))
     return SCHEDRT_DUMP_SHUTDOWN;
   return SCHEDRT_DUMP_OK;
+}
+
+static bool expired(const struct schedrt__dreq *req, uint64_t now) {
+  return req->requester_deadline_ns && now >= req->requester_deadline_ns;
 }
 
 static void serve_dump(struct schedrt__dump *d, struct schedrt_ctl *c, uint32_t seq,
@@ -247,6 +253,14 @@ static void serve_dump(struct schedrt__dump *d, struct schedrt_ctl *c, uint32_t 
   }
   rc = schedrt__dump_run(d, req, f.fd, &res);
   status = res.status;
+  /* Its requester gave up (we were stopped or slow): linking the object
+   * would leave it to the keep time; it is never linked instead. */
+  if (rc == 0 && expired(req, schedrt__now_ns())) {
+    schedrt__dfile_abort(&f);
+    status = SCHEDRT_DUMP_REJECTED;
+    reason = SCHEDRT_CTL_R_EXPIRED;
+    goto done;
+  }
   if (rc == 0)
     rc = schedrt__dobj_commit(d, &f, object);
   else
@@ -379,6 +393,12 @@ void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now) {
   uint32_t why = validate(x, &q, &req);
   if (why != SCHEDRT_CTL_R_NONE) {
     answer_d(d, c, s, SCHEDRT_DUMP_REJECTED, why, q.req_nonce, NULL, NULL);
+    return;
+  }
+  /* Seen too late (this process was stopped, or the monitor held up): the
+   * requester is gone, and a dump would only hold the workers for nobody. */
+  if (expired(&req, schedrt__now_ns())) {
+    answer_d(d, c, s, SCHEDRT_DUMP_REJECTED, SCHEDRT_CTL_R_EXPIRED, req.nonce, NULL, NULL);
     return;
   }
   if (q.req_kind == SCHEDRT_CTL_KIND_PING) {

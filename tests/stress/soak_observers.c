@@ -90,7 +90,7 @@ static void *dumper_main(void *arg) {
   while (!atomic_load(&stop_observing)) {
     uint32_t seq;
     uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
-    int rc = schedrt_ctl_submit(d->c, SCHEDRT_CTL_KIND_DUMP, 250, "soak", &seq, nonce);
+    int rc = schedrt_ctl_submit(d->c, SCHEDRT_CTL_KIND_DUMP, 250, "soak", 0, &seq, nonce);
     if (rc == -EBUSY) {
       d->submit_busy++;
       usleep(1000);

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ static schedrt_ctl_answer ask(struct schedrt_ctl *c, uint32_t kind, uint32_t tim
   schedrt_ctl_answer a;
   int rc;
   uint64_t until = tdu_now() + 10 * SEC;
-  while ((rc = schedrt_ctl_submit(c, kind, timeout_ms, label, &seq, nonce)) == -EBUSY)
+  while ((rc = schedrt_ctl_submit(c, kind, timeout_ms, label, 0, &seq, nonce)) == -EBUSY)
     cr_assert_lt(tdu_now(), until, "the page frees up");
   cr_assert_eq(rc, 0, "%s", schedrt_strerror(rc));
   int wrc_ = schedrt_ctl_wait(c, seq, nonce, 20 * SEC, &a);
@@ -194,7 +195,7 @@ Test(control, monitor_keeps_beating_while_a_dump_waits) {
   cr_assert_not_null(w);
   atomic_store(&w->current, NULL);
   uint32_t seq;
-  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 1500, "slow", &seq, NULL), 0);
+  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 1500, "slow", 0, &seq, NULL), 0);
   uint64_t until = tdu_now() + 10 * SEC;
   while (!atomic_load(&rt->dump->busy))
     cr_assert_lt(tdu_now(), until);
@@ -219,6 +220,60 @@ Test(control, monitor_keeps_beating_while_a_dump_waits) {
   free(c);
 }
 
+/* The dumps of this process left in /dev/shm. */
+static int own_objects(void) {
+  char pattern[96];
+  glob_t g;
+  snprintf(pattern, sizeof(pattern), "/dev/shm/schedrt.*.%ld.*.dump.*", (long)getpid());
+  int n = glob(pattern, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+  globfree(&g);
+  return n;
+}
+
+/* A dump that ends after its requester's deadline (this process was stopped meanwhile, or the dump was
+ * slow) is never linked: its requester no longer collects, and the object would lie in /dev/shm for the
+ * keep time. The blocked worker made to look between polls holds the dump past the deadline. */
+Test(control, a_dump_ended_past_the_requester_deadline_leaves_no_object) {
+  schedrt_runtime *rt = make_rt(2, 60);
+  struct schedrt_ctl *c = test_page(rt);
+  schedrt_handle *hb;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb), 0);
+  wait_flag(&started);
+  schedrt_worker *w = worker_polling(rt, hb);
+  cr_assert_not_null(w);
+  atomic_store(&w->current, NULL);
+  uint64_t deadline = tdu_now() + SEC;
+  uint32_t seq;
+  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 2000, "late", deadline, &seq, NULL), 0);
+  while (!atomic_load(&rt->dump->busy) && tdu_now() < deadline)
+    usleep(1000);
+  cr_assert(atomic_load(&rt->dump->busy), "the monitor (every 10 ms) took the request within 1 s");
+  schedrt_ctl_answer a;
+  cr_assert_eq(schedrt_ctl_wait(c, seq, NULL, 10 * SEC, &a), 0);
+  cr_assert_geq(a.done_ns, deadline, "answered after the deadline");
+  cr_assert_eq(a.status, SCHEDRT_DUMP_REJECTED, "status %u", a.status);
+  cr_assert_eq(a.reason, SCHEDRT_CTL_R_EXPIRED, "reason %u", a.reason);
+  cr_assert_eq(a.object[0], '\0');
+  cr_assert_eq(a.workers_missing, 1, "the dump was taken, its figures come back");
+  cr_assert_eq(rt->dump->nobjs, 0, "an object to remove later");
+  cr_assert_eq(own_objects(), 0, "a dump object in /dev/shm");
+  atomic_store(&go, 1);
+  cr_assert_eq(schedrt_join(hb, 10 * SEC, NULL), 0);
+  /* A request whose deadline passed before the monitor saw it is not served at all. */
+  schedrt_ctl_answer b;
+  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL, tdu_now(), &seq, NULL), 0);
+  cr_assert_eq(schedrt_ctl_wait(c, seq, NULL, 10 * SEC, &b), 0);
+  cr_assert_eq(b.reason, SCHEDRT_CTL_R_EXPIRED, "reason %u", b.reason);
+  cr_assert_eq(b.tasks + b.workers_covered, 0, "no dump was taken");
+  cr_assert_eq(own_objects(), 0, "a dump object in /dev/shm");
+  /* Without a deadline (a 1.0 requester), nothing changes. */
+  schedrt_ctl_answer ok = ask(c, SCHEDRT_CTL_KIND_DUMP, LOADED_MS, NULL);
+  cr_assert_eq(ok.status, SCHEDRT_DUMP_OK);
+  schedrt_dump_doc_free(collect(&ok));
+  schedrt_runtime_destroy(rt);
+  free(c);
+}
+
 /* ------------------------------------------------------ hostile fields */
 
 /* Writes a request by hand (valid unless `spoil` changes it) and rings. */
@@ -232,6 +287,7 @@ static uint32_t raw_request(struct schedrt_ctl *c, void (*spoil)(struct schedrt_
   c->req_timeout_ms = 0;
   c->req_pid = (uint32_t)getpid();
   c->req_resv = 0;
+  c->req_deadline_ns = 0;
   memset(c->req_resv2, 0, sizeof(c->req_resv2));
   cr_assert_eq(getrandom(c->req_nonce, 16, 0), 16);
   c->req_nonce[0] |= 1;
@@ -250,7 +306,7 @@ static schedrt_ctl_answer answer_of(struct schedrt_ctl *c, uint32_t seq) {
 
 static void kind_zero(struct schedrt_ctl *c) { c->req_kind = 0; }
 static void kind_big(struct schedrt_ctl *c) { c->req_kind = 0xdeadbeef; }
-static void flags_set(struct schedrt_ctl *c) { c->req_flags = 1; }
+static void flags_set(struct schedrt_ctl *c) { c->req_flags = SCHEDRT_CTL_FLAGS_KNOWN + 1u; }
 static void timeout_tiny(struct schedrt_ctl *c) { c->req_timeout_ms = SCHEDRT_CTL_TIMEOUT_MIN_MS - 1; }
 static void timeout_huge(struct schedrt_ctl *c) { c->req_timeout_ms = UINT32_MAX; }
 static void timeout_over(struct schedrt_ctl *c) { c->req_timeout_ms = SCHEDRT_CTL_TIMEOUT_MAX_MS + 1; }
@@ -259,7 +315,12 @@ static void label_control(struct schedrt_ctl *c) { snprintf(c->req_label, sizeof
 static void label_high(struct schedrt_ctl *c) { snprintf(c->req_label, sizeof(c->req_label), "caf\xc3\xa9"); }
 static void nonce_zero(struct schedrt_ctl *c) { memset(c->req_nonce, 0, sizeof(c->req_nonce)); }
 static void resv_set(struct schedrt_ctl *c) { c->req_resv = 1; }
-static void resv2_set(struct schedrt_ctl *c) { c->req_resv2[2] = 1ull << 63; }
+static void resv2_set(struct schedrt_ctl *c) { c->req_resv2[1] = 1ull << 63; }
+static void deadline_unflagged(struct schedrt_ctl *c) { c->req_deadline_ns = tdu_now() + 60 * SEC; }
+static void deadline_past(struct schedrt_ctl *c) {
+  c->req_flags = SCHEDRT_CTL_FLAG_DEADLINE;
+  c->req_deadline_ns = 1;
+}
 static void dump_kind(struct schedrt_ctl *c) { c->req_kind = SCHEDRT_CTL_KIND_DUMP; }
 
 Test(control, hostile_fields_are_rejected) {
@@ -269,12 +330,20 @@ Test(control, hostile_fields_are_rejected) {
     void (*spoil)(struct schedrt_ctl *);
     uint32_t reason;
   } cases[] = {
-      {kind_zero, SCHEDRT_CTL_R_KIND},           {kind_big, SCHEDRT_CTL_R_KIND},
-      {flags_set, SCHEDRT_CTL_R_FLAGS},          {timeout_tiny, SCHEDRT_CTL_R_TIMEOUT},
-      {timeout_huge, SCHEDRT_CTL_R_TIMEOUT},     {timeout_over, SCHEDRT_CTL_R_TIMEOUT},
-      {label_unterminated, SCHEDRT_CTL_R_LABEL}, {label_control, SCHEDRT_CTL_R_LABEL},
-      {label_high, SCHEDRT_CTL_R_LABEL},         {nonce_zero, SCHEDRT_CTL_R_NONCE},
-      {resv_set, SCHEDRT_CTL_R_RESERVED},        {resv2_set, SCHEDRT_CTL_R_RESERVED},
+      {kind_zero, SCHEDRT_CTL_R_KIND},
+      {kind_big, SCHEDRT_CTL_R_KIND},
+      {flags_set, SCHEDRT_CTL_R_FLAGS},
+      {timeout_tiny, SCHEDRT_CTL_R_TIMEOUT},
+      {timeout_huge, SCHEDRT_CTL_R_TIMEOUT},
+      {timeout_over, SCHEDRT_CTL_R_TIMEOUT},
+      {label_unterminated, SCHEDRT_CTL_R_LABEL},
+      {label_control, SCHEDRT_CTL_R_LABEL},
+      {label_high, SCHEDRT_CTL_R_LABEL},
+      {nonce_zero, SCHEDRT_CTL_R_NONCE},
+      {resv_set, SCHEDRT_CTL_R_RESERVED},
+      {resv2_set, SCHEDRT_CTL_R_RESERVED},
+      {deadline_unflagged, SCHEDRT_CTL_R_RESERVED},
+      {deadline_past, SCHEDRT_CTL_R_EXPIRED},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     schedrt_ctl_answer a = answer_of(c, raw_request(c, cases[i].spoil));
@@ -282,7 +351,7 @@ Test(control, hostile_fields_are_rejected) {
     cr_assert_eq(a.reason, cases[i].reason, "case %zu: reason %u", i, a.reason);
     cr_assert_eq(a.object[0], '\0');
   }
-  RELIABILITY("control page: hostile request fields (kind, flags, timeout, label, nonce, reserved)",
+  RELIABILITY("control page: hostile request fields (kind, flags, timeout, label, nonce, reserved, deadline)",
               sizeof(cases) / sizeof(cases[0]), "REJECTED with the matching reason, then a dump OK");
   /* The runtime is unharmed: a good request still gets a dump. */
   schedrt_ctl_answer a = answer_of(c, raw_request(c, dump_kind));
@@ -352,7 +421,7 @@ static void *requester_main(void *arg) {
     uint32_t seq;
     uint8_t nonce[16];
     uint32_t kind = r->answered % 3 == 0 ? SCHEDRT_CTL_KIND_DUMP : SCHEDRT_CTL_KIND_PING;
-    int rc = schedrt_ctl_submit(r->c, kind, 0, "many", &seq, nonce);
+    int rc = schedrt_ctl_submit(r->c, kind, 0, "many", 0, &seq, nonce);
     if (rc == -EBUSY) {
       r->busy++;
       sched_yield();
@@ -532,7 +601,8 @@ Test(control, shutdown_answers_a_gathering_request) {
   atomic_store(&w->current, NULL);
   schedrt_handle_release(h);
   uint32_t seq;
-  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, SCHEDRT_CTL_TIMEOUT_MAX_MS, NULL, &seq, NULL), 0);
+  cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, SCHEDRT_CTL_TIMEOUT_MAX_MS, NULL, 0, &seq, NULL),
+               0);
   /* The only worker does not come: the runtime waits at the barrier for it... */
   uint64_t until = tdu_now() + 10 * SEC;
   while (!atomic_load(&rt->dump->busy))

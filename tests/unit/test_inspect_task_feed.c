@@ -3,7 +3,8 @@
  * dumps come every period with their pause, stay in memory (no file in the
  * working directory, no object left in /dev/shm), a refresh still running
  * when the next is due is not doubled nor followed by one at once, quitting
- * mid-refresh still removes the runtime's object, and a target that exits
+ * mid-refresh still removes the runtime's object (and a request given up
+ * on past its deadline leaves none), and a target that exits
  * stops the refreshes. Every wait polls with a deadline.
  */
 #include <criterion/criterion.h>
@@ -150,6 +151,28 @@ Test(task_feed_live, a_late_refresh_is_not_doubled) {
   target_detach(&target);
 }
 
+/* Asks for a dump and waits for it: requests are answered one at a time, in order, so once this one is,
+ * every earlier request was answered (and its object, if one was made, exists). BUSY while an earlier
+ * one is still pending (the target just continued): asked again. */
+static void later_dump_answered(void) {
+  dump_request req = {.in_memory = 1};
+  dump_client *c;
+  dump_outcome out;
+  int err;
+  uint64_t end = inspect_now_ns() + 10000 * MS;
+  while ((err = dump_client_start(&target, &req, &c, &out)) == -EBUSY && inspect_now_ns() < end)
+    inspect_sleep_ns(20 * MS);
+  cr_assert_eq(err, 0, "%s", out.message);
+  int rc;
+  while ((rc = dump_client_poll(c, &out)) == -EAGAIN && inspect_now_ns() < end)
+    dump_client_wait(c, 20 * MS);
+  cr_expect_eq(rc, 0);
+  cr_expect_eq(out.err, 0, "%s", out.message);
+  cr_expect_str_eq(out.path, "");
+  cr_expect(strstr(out.message, "in memory") != NULL, "%s", out.message);
+  dump_client_free(c);
+}
+
 Test(task_feed_live, quitting_mid_refresh_leaves_no_dump_object) {
   start();
   task_feed *f = task_feed_new(&target, 0, NULL, PERIOD_NS);
@@ -161,22 +184,31 @@ Test(task_feed_live, quitting_mid_refresh_leaves_no_dump_object) {
   kill(target_pid, SIGCONT);
   /* Freed before the answer came: it waits for it and removes the object. */
   task_feed_free(f, 5000 * MS);
-  /* A later request is answered after ours (one at a time, in order): once it is, our object existed. */
+  later_dump_answered();
+  cr_expect_eq(dump_objects(), 0, "the abandoned refresh's dump object is still in /dev/shm");
+  cr_expect_eq(files_in_cwd(), 0);
+  target_detach(&target);
+}
+
+/* Given up on while the target is stopped, which runs again only after the request's deadline: the
+ * runtime was told the deadline and makes no object (an older one left it for its keep time). */
+Test(task_feed_live, a_request_given_up_past_its_deadline_leaves_no_object) {
+  start();
+  kill(target_pid, SIGSTOP);
   dump_request req = {.in_memory = 1};
   dump_client *c;
   dump_outcome out;
   cr_assert_eq(dump_client_start(&target, &req, &c, &out), 0, "%s", out.message);
-  int rc;
-  uint64_t end = inspect_now_ns() + 10000 * MS;
-  while ((rc = dump_client_poll(c, &out)) == -EAGAIN && inspect_now_ns() < end)
-    dump_client_wait(c, 20 * MS);
-  cr_expect_eq(rc, 0);
-  cr_expect_eq(out.err, 0, "%s", out.message);
-  cr_expect_str_eq(out.path, "");
-  cr_expect(strstr(out.message, "in memory") != NULL, "%s", out.message);
+  cr_expect_eq(dump_client_cancel(c, 0), -ETIMEDOUT);
+  /* The client says when its deadline has passed. */
+  uint64_t end = inspect_now_ns() + 30000 * MS;
+  while (dump_client_poll(c, &out) == -EAGAIN && inspect_now_ns() < end)
+    inspect_sleep_ns(50 * MS);
+  cr_assert_eq(out.err, -ETIMEDOUT, "%s", out.message);
   dump_client_free(c);
-  cr_expect_eq(dump_objects(), 0, "the abandoned refresh's dump object is still in /dev/shm");
-  cr_expect_eq(files_in_cwd(), 0);
+  kill(target_pid, SIGCONT);
+  later_dump_answered();
+  cr_expect_eq(dump_objects(), 0, "the given-up request's dump object is in /dev/shm");
   target_detach(&target);
 }
 

@@ -322,7 +322,7 @@ Test(attacks, squatted_dump_object_names_do_not_stop_dumps) {
     uint32_t seq;
     uint8_t nonce[16];
     schedrt_ctl_answer a;
-    cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL, &seq, nonce), 0);
+    cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 0, NULL, 0, &seq, nonce), 0);
     cr_assert_eq(schedrt_ctl_wait(c, seq, nonce, 20 * SEC, &a), 0);
     cr_assert_eq(a.status, SCHEDRT_DUMP_OK, "round %d: status %u reason %u", round, a.status, a.reason);
     void *buf;

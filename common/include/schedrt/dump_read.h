@@ -180,13 +180,16 @@ typedef struct schedrt_ctl_answer {
 /*
  * Rings the doorbell of a mapped control page: kind (SCHEDRT_CTL_KIND_*),
  * timeout_ms (0: the runtime's default), label (NULL or printable ASCII,
- * < 64 bytes) and a fresh random nonce (copied to *nonce if not NULL).
+ * < 64 bytes), deadline_ns (CLOCK_MONOTONIC after which the caller no
+ * longer collects the answer; 0: none; sent only to a runtime that knows
+ * SCHEDRT_CTL_FLAG_DEADLINE) and a fresh random nonce (copied to *nonce if
+ * not NULL).
  * *seq receives the sequence to wait for. -ENOTSUP (page not served),
  * SCHEDRT_EVERSION, -EBUSY (another request is pending or being written, or
  * ours took so long that the runtime closed it as torn), -EINVAL.
  */
 SCHEDRT_NODISCARD int schedrt_ctl_submit(struct schedrt_ctl *c, uint32_t kind, uint32_t timeout_ms,
-                                         const char *label, uint32_t *seq,
+                                         const char *label, uint64_t deadline_ns, uint32_t *seq,
                                          uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE]);
 /*
  * Waits up to timeout_ns for the answer to seq (its slot; futex, shared).

@@ -44,7 +44,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free (add
 
 #define SCHEDRT_CTL_MAGIC 0x4c544353u /* "SCTL" read as a little-endian u32 */
 #define SCHEDRT_CTL_MAJOR 1
-#define SCHEDRT_CTL_MINOR 0
+#define SCHEDRT_CTL_MINOR 1
 
 /* state: OFF until the runtime filled the identity fields; SERVED (stored
  * last, release); CLOSED once the runtime stops answering (shutdown). */
@@ -60,8 +60,16 @@ enum {
   SCHEDRT_CTL_KIND_DUMP = 2,
 };
 
-/* req_flags: none defined yet; any bit set is rejected. */
-#define SCHEDRT_CTL_FLAGS_KNOWN 0u
+/* req_flags; any other bit set is rejected. A requester sets a flag only
+ * when the page's flags_known has it (a 1.0 runtime knows none).
+ * DEADLINE (1.1): req_deadline_ns is the CLOCK_MONOTONIC time after which
+ * the requester no longer collects an answer. A dump that would be answered
+ * later is discarded instead of left as an object nobody reads: a request
+ * seen after it is not served, one finished after it is not linked (both
+ * answered REJECTED/EXPIRED). The clock is the requester's: both processes
+ * must share a time namespace. */
+#define SCHEDRT_CTL_FLAG_DEADLINE 1u
+#define SCHEDRT_CTL_FLAGS_KNOWN SCHEDRT_CTL_FLAG_DEADLINE
 
 #define SCHEDRT_CTL_NONCE_SIZE 16
 #define SCHEDRT_CTL_LABEL_SIZE 64  /* NUL-terminated, printable ASCII */
@@ -88,6 +96,7 @@ enum {
   SCHEDRT_CTL_R_INFLIGHT = 10, /* BUSY: another dump is being taken */
   SCHEDRT_CTL_R_IO = 11,       /* FAILED: creating or writing the object */
   SCHEDRT_CTL_R_NOMEM = 12,    /* FAILED: out of memory */
+  SCHEDRT_CTL_R_EXPIRED = 13,  /* the requester's deadline passed first (1.1) */
   SCHEDRT_CTL_R__COUNT
 };
 
@@ -153,7 +162,8 @@ struct schedrt_ctl {
   uint32_t req_resv;                         /*  84 must be 0 */
   uint8_t req_nonce[SCHEDRT_CTL_NONCE_SIZE]; /* 88 random, not all zero; echoed */
   char req_label[SCHEDRT_CTL_LABEL_SIZE];    /* 104 copied into the dump's meta */
-  uint64_t req_resv2[3];                     /* 168 must be 0 */
+  uint64_t req_deadline_ns;                  /* 168 with FLAG_DEADLINE; else 0 */
+  uint64_t req_resv2[2];                     /* 176 must be 0 */
   /* Response: written by the runtime only. */
   _Atomic uint32_t resp_seq;     /* 192 req_seq answered; +1 (odd) while being written (futex word) */
   uint32_t resp_status;          /* 196 schedrt_dump_status */
@@ -192,7 +202,8 @@ _Static_assert(offsetof(struct schedrt_ctl, req_pid) == 80, "ctl layout");
 _Static_assert(offsetof(struct schedrt_ctl, req_resv) == 84, "ctl layout");
 _Static_assert(offsetof(struct schedrt_ctl, req_nonce) == 88, "ctl layout");
 _Static_assert(offsetof(struct schedrt_ctl, req_label) == 104, "ctl layout");
-_Static_assert(offsetof(struct schedrt_ctl, req_resv2) == 168, "ctl layout");
+_Static_assert(offsetof(struct schedrt_ctl, req_deadline_ns) == 168, "ctl layout");
+_Static_assert(offsetof(struct schedrt_ctl, req_resv2) == 176, "ctl layout");
 _Static_assert(offsetof(struct schedrt_ctl, resp_seq) == 192, "ctl layout");
 _Static_assert(offsetof(struct schedrt_ctl, resp_status) == 196, "ctl layout");
 _Static_assert(offsetof(struct schedrt_ctl, resp_reason) == 200, "ctl layout");
