@@ -373,6 +373,8 @@ struct schedrt__dctl {
   } job;
 };
 
+/* Before the monitor runs: the segment's page gets its identity (SERVED). */
+void schedrt__dctl_start(struct schedrt__dump *d);
 /* Monitor tick: serves the doorbell. */
 void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now);
 /* Shutdown: answers a pending request SHUTDOWN and marks the page CLOSED. */

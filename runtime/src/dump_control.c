@@ -328,6 +328,14 @@ static struct schedrt_ctl *page_of(struct schedrt__dump *d) {
   return c;
 }
 
+void schedrt__dctl_start(struct schedrt__dump *d) {
+  struct schedrt_ctl *c = page_of(d);
+  if (!c)
+    return;
+  serve_identity(d, c);
+  d->ctl.served = c;
+}
+
 void schedrt__dctl_tick(struct schedrt__dump *d, uint64_t now) {
   struct schedrt__dctl *x = &d->ctl;
   if (helper_busy(x))

@@ -107,6 +107,11 @@ void schedrt__dump_safepoint(schedrt_worker *w) {
     (void)schedrt__dbar_arrive(&d->bar, w->index);
 }
 
+void schedrt__dump_start(schedrt_runtime *rt) {
+  if (rt->dump)
+    schedrt__dctl_start(rt->dump);
+}
+
 void schedrt__dump_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   struct schedrt__dump *d = rt->dump;
   if (!d)

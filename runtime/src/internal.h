@@ -485,6 +485,10 @@ void schedrt__dump_fini(schedrt_runtime *rt);
 void schedrt__dump_safepoint(schedrt_worker *w);
 /* Monitor tick: control-area requests, uncollected dump cleanup. */
 void schedrt__dump_monitor_tick(schedrt_runtime *rt, uint64_t now);
+/* Once the segment is published, before the monitor starts: the control page is served from then on
+ * (not from the monitor's first tick, which a loaded machine may hold back while an inspector that
+ * attached at once is told the runtime serves no requests). */
+void schedrt__dump_start(schedrt_runtime *rt);
 
 static inline bool schedrt__dump_requested(schedrt_runtime *rt) {
   /* Relaxed: a hint checked at safe points; the barrier itself synchronises. */

@@ -281,6 +281,8 @@ SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtim
   int mrc = schedrt__metrics_start(rt);
   if (mrc && mrc != -ENOTSUP)
     fprintf(stderr, "schedrt: %s: metrics segment disabled: %s\n", rt->name, schedrt_strerror(mrc));
+  /* The monitor, created below, takes the page over from here (thread creation orders it). */
+  schedrt__dump_start(rt);
   for (; started < rt->nworkers; started++) {
     rc = -pthread_create(&rt->workers[started].thread, NULL, schedrt__worker_main, &rt->workers[started]);
     if (rc)

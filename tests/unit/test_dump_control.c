@@ -121,11 +121,10 @@ Test(control, request_through_a_second_mapping_of_the_segment) {
   struct schedrt_ctl *c = mmap(NULL, h.ctl_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, h.ctl_off);
   cr_assert_neq(c, MAP_FAILED);
   close(fd);
-  uint64_t until = tdu_now() + 10 * SEC;
-  while (atomic_load(&c->state) != SCHEDRT_CTL_STATE_SERVED) {
-    cr_assert_lt(tdu_now(), until);
-    usleep(1000);
-  }
+  /* Served from the moment the runtime exists, not from its monitor's first tick: an inspector that
+   * attaches at once is not told that this runtime serves no requests. */
+  cr_assert_eq(atomic_load(&c->state), SCHEDRT_CTL_STATE_SERVED);
+  cr_assert_eq(c->magic, SCHEDRT_CTL_MAGIC);
   schedrt_ctl_answer a = ask(c, SCHEDRT_CTL_KIND_PING, 0, NULL);
   cr_assert_eq(a.status, SCHEDRT_DUMP_OK);
   cr_assert_eq(a.object[0], '\0');
@@ -170,11 +169,21 @@ static schedrt_worker *worker_polling(schedrt_runtime *rt, const schedrt_handle 
   return NULL;
 }
 
+/* A task blocked in its poll (until `go`) on a worker made to look between polls (white-box: its
+ * `current` cleared): a dump, which does not wait for a worker in a long poll, then waits for this one
+ * in rounds until its deadline. */
+static schedrt_handle *spawn_held_between_polls(schedrt_runtime *rt) {
+  schedrt_handle *h;
+  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &h), 0);
+  wait_flag(&started);
+  schedrt_worker *w = worker_polling(rt, h);
+  cr_assert_not_null(w);
+  atomic_store(&w->current, NULL);
+  return h;
+}
+
 /* A control dump that gathers for a long time runs beside the monitor, whose
- * heartbeat (and timers) go on. A worker in a long poll is no longer waited
- * for, so the blocked worker is made to look as if it were between polls
- * (white-box: its `current` cleared), which the dump waits for, in rounds,
- * until its deadline. */
+ * heartbeat (and timers) go on. */
 Test(control, monitor_keeps_beating_while_a_dump_waits) {
   schedrt_runtime *rt = make_rt(2, 60);
   const char *name = schedrt_metrics_segment(rt);
@@ -188,12 +197,7 @@ Test(control, monitor_keeps_beating_while_a_dump_waits) {
   cr_assert_neq(h, MAP_FAILED);
   close(fd);
   struct schedrt_ctl *c = test_page(rt);
-  schedrt_handle *hb;
-  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb), 0);
-  wait_flag(&started);
-  schedrt_worker *w = worker_polling(rt, hb);
-  cr_assert_not_null(w);
-  atomic_store(&w->current, NULL);
+  schedrt_handle *hb = spawn_held_between_polls(rt);
   uint32_t seq;
   cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 1500, "slow", 0, &seq, NULL), 0);
   uint64_t until = tdu_now() + 10 * SEC;
@@ -232,16 +236,11 @@ static int own_objects(void) {
 
 /* A dump that ends after its requester's deadline (this process was stopped meanwhile, or the dump was
  * slow) is never linked: its requester no longer collects, and the object would lie in /dev/shm for the
- * keep time. The blocked worker made to look between polls holds the dump past the deadline. */
+ * keep time. A worker held between polls holds the dump past the deadline. */
 Test(control, a_dump_ended_past_the_requester_deadline_leaves_no_object) {
   schedrt_runtime *rt = make_rt(2, 60);
   struct schedrt_ctl *c = test_page(rt);
-  schedrt_handle *hb;
-  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &hb), 0);
-  wait_flag(&started);
-  schedrt_worker *w = worker_polling(rt, hb);
-  cr_assert_not_null(w);
-  atomic_store(&w->current, NULL);
+  schedrt_handle *hb = spawn_held_between_polls(rt);
   uint64_t deadline = tdu_now() + SEC;
   uint32_t seq;
   cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, 2000, "late", deadline, &seq, NULL), 0);
@@ -591,15 +590,7 @@ static void *destroy_main(void *arg) {
 Test(control, shutdown_answers_a_gathering_request) {
   schedrt_runtime *rt = make_rt(1, 60);
   struct schedrt_ctl *c = test_page(rt);
-  schedrt_handle *h;
-  cr_assert_eq(schedrt_spawn_ex(rt, blocker, NULL, NULL, &h), 0);
-  wait_flag(&started);
-  /* A worker in a long poll is not waited for: make this one look between
-   * polls (white-box), which the dump waits for until its deadline. */
-  schedrt_worker *w = worker_polling(rt, h);
-  cr_assert_not_null(w);
-  atomic_store(&w->current, NULL);
-  schedrt_handle_release(h);
+  schedrt_handle_release(spawn_held_between_polls(rt));
   uint32_t seq;
   cr_assert_eq(schedrt_ctl_submit(c, SCHEDRT_CTL_KIND_DUMP, SCHEDRT_CTL_TIMEOUT_MAX_MS, NULL, 0, &seq, NULL),
                0);

@@ -128,7 +128,7 @@ Test(task_feed_live, a_late_refresh_is_not_doubled) {
   kill(target_pid, SIGSTOP);
   task_feed_set_active(f, 1, inspect_now_ns());
   task_feed_tick(f, inspect_now_ns(), 0, &busy);
-  cr_assert_not_null(f->client);
+  cr_assert_not_null(f->client, "no request made: %s", f->failure);
   cr_expect_eq(busy, 1);
   struct dump_client *c = f->client;
   uint64_t end = inspect_now_ns() + 3 * PERIOD_NS;
@@ -180,7 +180,7 @@ Test(task_feed_live, quitting_mid_refresh_leaves_no_dump_object) {
   kill(target_pid, SIGSTOP);
   task_feed_set_active(f, 1, inspect_now_ns());
   task_feed_tick(f, inspect_now_ns(), 0, &busy);
-  cr_assert_not_null(f->client);
+  cr_assert_not_null(f->client, "no request made: %s", f->failure);
   kill(target_pid, SIGCONT);
   /* Freed before the answer came: it waits for it and removes the object. */
   task_feed_free(f, 5000 * MS);
