@@ -1,6 +1,5 @@
 /* `sched-inspect dump PID`: request, wait, save, report. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,13 +7,6 @@
 #include "cli.h"
 #include "dump_client.h"
 #include "util.h"
-
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig) {
-  (void)sig;
-  interrupted = 1;
-}
 
 int cmd_dump(const inspect_opts *o) {
   inspect_attach_opts ao = {.shm_dir = o->shm_dir};
@@ -39,19 +31,15 @@ int cmd_dump(const inspect_opts *o) {
     target_detach(&t);
     return out.exit_code;
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_interrupt;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  inspect_catch_stop();
   int rc;
-  while ((rc = dump_client_poll(c, &out)) == -EAGAIN && !interrupted)
+  while ((rc = dump_client_poll(c, &out)) == -EAGAIN && !inspect_stop_signal())
     dump_client_wait(c, 20000000ull); /* 20 ms: also notices a target that exits */
   dump_client_free(c);
   target_detach(&t);
   if (rc == -EAGAIN) {
     fprintf(stderr, INSPECT_PROG ": interrupted; the runtime removes the uncollected dump by itself\n");
-    return 128 + SIGINT;
+    return 128 + inspect_stop_signal();
   }
   if (out.path[0]) {
     fprintf(report, "%s\n", out.message);

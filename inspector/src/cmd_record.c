@@ -24,18 +24,9 @@
 
 #define LIVENESS_PERIOD_NS 500000000ull /* process checks (kill, /proc, flock) at most twice a second */
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig) { stop_signal = sig; }
-
-/* No SA_RESTART: the sleep between samples ends at once, and so does the recording. */
+/* The sleep between samples ends at once on SIGINT/SIGTERM, and so does the recording. */
 static void install_handlers(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  inspect_catch_stop();
   /* A reader that went away (`-o - | head`) is a write error with a message, not a silent death. */
   signal(SIGPIPE, SIG_IGN);
 }
@@ -142,7 +133,7 @@ int cmd_record(const inspect_opts *o) {
       break;
     }
     sleep_until(next);
-    if (stop_signal) {
+    if (inspect_stop_signal()) {
       why = "signal";
       break;
     }

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +19,6 @@
 #include "rates.h"
 #include "snapshot_model.h"
 #include "util.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
-
-static void install_stop_handlers(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-}
 
 /* With histograms (a TIMING segment) each line ends with their p50 and p99 per worker. */
 static void print_header(int timing) {
@@ -212,7 +195,7 @@ int cmd_stat(const inspect_opts *o) {
   }
   /* p50 and p99 per interval: a TIMING segment's histograms are taken with every snapshot. */
   model_show_histograms(&m, 1);
-  install_stop_handlers();
+  inspect_catch_stop();
 
   int rc = INSPECT_EXIT_OK;
   uint64_t period = (uint64_t)(o->interval_s * 1e9);
@@ -226,13 +209,13 @@ int cmd_stat(const inspect_opts *o) {
   }
   if (!o->json)
     print_header(m.timing);
-  while (!stop_requested && (o->count == 0 || printed < o->count)) {
+  while (!inspect_stop_signal() && (o->count == 0 || printed < o->count)) {
     /* Absolute deadlines: the lines stay on the interval grid however long a snapshot takes. */
     next += period;
     uint64_t now = inspect_now_ns();
     if (!m.g.target_gone && next > now)
       inspect_sleep_ns(next - now);
-    if (stop_requested)
+    if (inspect_stop_signal())
       break;
     if (!m.g.target_gone) {
       err = model_refresh(&m, t.reader, 0);

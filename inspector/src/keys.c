@@ -173,3 +173,32 @@ void keys_print_help(const key_binding *table, FILE *f, int width) {
       fprintf(f, "%s\n", line);
   }
 }
+
+int keys_nav_move(inspect_action a, size_t pos, size_t n, size_t page, size_t *to) {
+  size_t last = n ? n - 1 : 0;
+  switch (a) {
+  case ACT_UP:
+    page = 1;
+    /* fall through */
+  case ACT_PGUP:
+    *to = pos > page ? pos - page : 0;
+    break;
+  case ACT_DOWN:
+    page = 1;
+    /* fall through */
+  case ACT_PGDN:
+    *to = pos < last && last - pos > page ? pos + page : last;
+    break;
+  case ACT_HOME:
+    *to = 0;
+    return 1;
+  case ACT_END:
+    *to = last;
+    return 1;
+  default:
+    return 0;
+  }
+  if (*to > last)
+    *to = last;
+  return 1;
+}

@@ -79,6 +79,9 @@ extern const key_binding keys_tasks[];
 
 /* The action bound to ch in table, or ACT_NONE. */
 inspect_action keys_lookup(const key_binding *table, int ch);
+/* Where a navigation action (Up, Down, PgUp, PgDn, Home, End) moves a position among n rows, page rows a
+ * page: 1 and *to, clamped to [0, n - 1] (0 when n is 0); 0 for any other action. */
+int keys_nav_move(inspect_action a, size_t pos, size_t n, size_t page, size_t *to);
 
 /*
  * Help lines generated from table: "  d          take a task dump ...", one per

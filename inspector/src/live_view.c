@@ -217,16 +217,6 @@ static void change_delay(live_view *lv, int faster) {
   live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "refresh every %.1f s", lv->delay_tenths / 10.0);
 }
 
-static void move_selection(live_view *lv, long delta) {
-  long n = (long)lv->model.g.nworkers;
-  long sel = (long)lv->selected + delta;
-  if (sel >= n)
-    sel = n - 1;
-  if (sel < 0)
-    sel = 0;
-  lv->selected = (uint32_t)sel;
-}
-
 static uint32_t selected_worker(live_view *lv) {
   uint32_t n = lv->model.g.nworkers;
   if (!n)
@@ -239,11 +229,15 @@ static uint32_t selected_worker(live_view *lv) {
 /* Also the keys the worker panel passes down while it is open. */
 static screen_result key(screen *self, inspect_action a, int ch) {
   live_view *lv = (live_view *)self;
-  long page = lv->table_rows ? (long)lv->table_rows : 10;
+  size_t to;
   if (lv->source && lv->source->key) {
     screen_result r = lv->source->key(lv, a, ch);
     if (r.reaction != SCREEN_PASS)
       return r;
+  }
+  if (keys_nav_move(a, lv->selected, lv->model.g.nworkers, lv->table_rows ? lv->table_rows : 10, &to)) {
+    lv->selected = (uint32_t)to;
+    return screen_react(SCREEN_HANDLED);
   }
   switch (a) {
   case ACT_QUIT:
@@ -281,24 +275,6 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     lv->sort_reverse = !lv->sort_reverse;
     live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, "sorted by %s, %s", worker_sort_name(lv->sort),
                      lv->sort_reverse ? "reversed" : "in order again");
-    break;
-  case ACT_UP:
-    move_selection(lv, -1);
-    break;
-  case ACT_DOWN:
-    move_selection(lv, 1);
-    break;
-  case ACT_PGUP:
-    move_selection(lv, -page);
-    break;
-  case ACT_PGDN:
-    move_selection(lv, page);
-    break;
-  case ACT_HOME:
-    lv->selected = 0;
-    break;
-  case ACT_END:
-    move_selection(lv, (long)lv->model.g.nworkers);
     break;
   case ACT_ENTER:
     return screen_open(screen_worker_new(&lv->model, selected_worker(lv), (long)lv->target.pid,

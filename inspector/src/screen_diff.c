@@ -44,33 +44,16 @@ static void draw(screen *self) {
 
 static screen_result key(screen *self, inspect_action a, int ch) {
   diff_screen *s = (diff_screen *)self;
-  size_t page = s->page ? s->page : 10;
   (void)ch;
+  /* Down to the last line: the next draw, which knows the height, keeps the last screen full. */
+  if (keys_nav_move(a, s->scroll, s->nlines + 1, s->page ? s->page : 10, &s->scroll))
+    return screen_react(SCREEN_HANDLED);
   switch (a) {
   case ACT_BACK:
   case ACT_QUIT:
     return screen_react(SCREEN_CLOSE);
   case ACT_HELP:
     return screen_open(screen_help_new(self->cls, NULL, 0));
-  case ACT_UP:
-    if (s->scroll)
-      s->scroll--;
-    break;
-  case ACT_DOWN:
-    s->scroll++; /* clamped by the next draw, which knows the height */
-    break;
-  case ACT_PGUP:
-    s->scroll = s->scroll > page ? s->scroll - page : 0;
-    break;
-  case ACT_PGDN:
-    s->scroll += page;
-    break;
-  case ACT_HOME:
-    s->scroll = 0;
-    break;
-  case ACT_END:
-    s->scroll = s->nlines;
-    break;
   case ACT_REDRAW:
     clearok(curscr, TRUE);
     break;

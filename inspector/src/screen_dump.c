@@ -430,8 +430,9 @@ static void draw(screen *self) {
 /* q and Esc leave the viewer: back to the live view, or out of `show -t`, where it is alone. */
 static screen_result key(screen *self, inspect_action a, int ch) {
   dump_view *v = (dump_view *)self;
-  size_t page = v->page ? v->page : 10;
   (void)ch;
+  if (keys_nav_move(a, v->selected, v->nrows, v->page ? v->page : 10, &v->selected))
+    return screen_react(SCREEN_HANDLED);
   switch (a) {
   case ACT_QUIT:
     return screen_react(SCREEN_CLOSE);
@@ -465,26 +466,6 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     v->attention = (attention_view)((v->attention + 1) % SHOW__COUNT);
     v->selected = v->scroll = 0;
     rebuild(v);
-    break;
-  case ACT_UP:
-    if (v->selected)
-      v->selected--;
-    break;
-  case ACT_DOWN:
-    if (v->selected + 1 < v->nrows)
-      v->selected++;
-    break;
-  case ACT_PGUP:
-    v->selected = v->selected > page ? v->selected - page : 0;
-    break;
-  case ACT_PGDN:
-    v->selected = v->selected + page < v->nrows ? v->selected + page : (v->nrows ? v->nrows - 1 : 0);
-    break;
-  case ACT_HOME:
-    v->selected = 0;
-    break;
-  case ACT_END:
-    v->selected = v->nrows ? v->nrows - 1 : 0;
     break;
   case ACT_ENTER:
     if (v->nrows && v->rows[v->selected].is_group) {

@@ -251,20 +251,19 @@ static screen_result open_details(tasks_view *v) {
   return screen_open(s);
 }
 
-static void move_selection(tasks_view *v, long delta) {
-  long n = (long)v->ntasks, r = (long)v->selected + delta;
-  r = r >= n ? n - 1 : r;
-  select_row(v, (size_t)(r < 0 ? 0 : r));
-  /* Chosen: it stays selected wherever the next refreshes sort it. Untouched, the list keeps its top. */
-  v->follow = 1;
-}
-
 static screen_result key(screen *self, inspect_action a, int ch) {
   tasks_view *v = (tasks_view *)self;
   task_feed *f = v->feed;
-  long page = v->page ? (long)v->page : 10;
   char msg[96];
+  size_t to;
   (void)ch;
+  if (keys_nav_move(a, v->selected, v->ntasks, v->page ? v->page : 10, &to)) {
+    select_row(v, to);
+    /* Chosen: it stays selected wherever the next refreshes sort it. Untouched (or Home), the list keeps
+     * its top. */
+    v->follow = a != ACT_HOME;
+    return screen_react(SCREEN_HANDLED);
+  }
   switch (a) {
   case ACT_BACK:
     return screen_react(SCREEN_CLOSE);
@@ -296,25 +295,6 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     task_feed_set_period(f, task_feed_step_period(f->period_ns, a == ACT_FASTER), inspect_now_ns());
     xsnprintf(msg, sizeof(msg), "a task dump every %.1f s", (double)f->period_ns / 1e9);
     set_status(v, msg);
-    break;
-  case ACT_UP:
-    move_selection(v, -1);
-    break;
-  case ACT_DOWN:
-    move_selection(v, 1);
-    break;
-  case ACT_PGUP:
-    move_selection(v, -page);
-    break;
-  case ACT_PGDN:
-    move_selection(v, page);
-    break;
-  case ACT_HOME:
-    select_row(v, 0);
-    v->follow = 0; /* the top of every refresh */
-    break;
-  case ACT_END:
-    move_selection(v, (long)v->ntasks);
     break;
   case ACT_ENTER:
     return open_details(v);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,24 @@ void inspect_sleep_ns(uint64_t ns) {
   /* A signal cuts the sleep short: callers re-check their stop flag anyway. */
   nanosleep(&ts, NULL);
 }
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig) {
+  if (!stop_signal)
+    stop_signal = sig;
+}
+
+void inspect_catch_stop(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+int inspect_stop_signal(void) { return stop_signal; }
 
 void inspect_set_fatal_hook(void (*hook)(void)) { fatal_hook = hook; }
 

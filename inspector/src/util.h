@@ -26,6 +26,11 @@ enum {
 uint64_t inspect_now_ns(void);
 uint64_t inspect_realtime_ns(void);
 void inspect_sleep_ns(uint64_t ns);
+/* For the commands that run until stopped (stat, record, dump; the TUI has crt.c's): SIGINT and SIGTERM
+ * no longer kill the process but are remembered, the first one's number returned by
+ * inspect_stop_signal() (0: none yet). No SA_RESTART: a sleep or a wait they interrupt ends at once. */
+void inspect_catch_stop(void);
+int inspect_stop_signal(void);
 
 /* Called before a fatal exit (the TUI registers crt_done here). */
 void inspect_set_fatal_hook(void (*hook)(void));

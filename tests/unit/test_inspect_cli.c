@@ -336,9 +336,11 @@ Test(cli_live, hung_target_is_reported) {
   run("list", NULL);
   EXPECT_OUT("HUNG");
   /* A stopped process cannot answer: the dump gives up with its own status. */
-  run("dump", target_pid_s, "--timeout", "50", "-o", "/tmp/inspect_cli_never.cbor", NULL);
+  char never[256];
+  tmp_path(never, sizeof(never), "never.cbor");
+  run("dump", target_pid_s, "--timeout", "50", "-o", never, NULL);
   cr_expect(r.status == 6 || r.status == 1, "exit %d: %s", r.status, r.err);
-  cr_expect(access("/tmp/inspect_cli_never.cbor", F_OK) != 0);
+  cr_expect(access(never, F_OK) != 0, "%s was left", never);
   kill(target_pid, SIGCONT);
 }
 

@@ -92,3 +92,23 @@ Test(keys, help_lines_join_aliases) {
       cr_expect(strstr(strstr(line, "Enter") + 1, "Enter") == NULL, "got '%s'", line);
   }
 }
+
+Test(keys, navigation_moves_stay_among_the_rows) {
+  static const struct {
+    inspect_action a;
+    size_t pos, n, page, to;
+  } cases[] = {
+      {ACT_UP, 3, 10, 5, 2},   {ACT_UP, 0, 10, 5, 0},    {ACT_DOWN, 3, 10, 5, 4}, {ACT_DOWN, 9, 10, 5, 9},
+      {ACT_PGUP, 7, 10, 5, 2}, {ACT_PGUP, 4, 10, 5, 0},  {ACT_PGDN, 2, 10, 5, 7}, {ACT_PGDN, 6, 10, 5, 9},
+      {ACT_HOME, 6, 10, 5, 0}, {ACT_END, 2, 10, 5, 9},   {ACT_END, 0, 0, 5, 0},   {ACT_DOWN, 0, 0, 5, 0},
+      {ACT_UP, 30, 10, 5, 9},  {ACT_PGDN, 30, 10, 5, 9}, {ACT_DOWN, 8, 10, 1, 9}, {ACT_PGUP, 5, 10, 5, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t to = 12345;
+    cr_assert_eq(keys_nav_move(cases[i].a, cases[i].pos, cases[i].n, cases[i].page, &to), 1, "case %zu", i);
+    cr_expect_eq(to, cases[i].to, "case %zu: %zu, not %zu", i, to, cases[i].to);
+  }
+  size_t to = 7;
+  cr_expect_eq(keys_nav_move(ACT_ENTER, 3, 10, 5, &to), 0);
+  cr_expect_eq(to, 7, "another action leaves the position alone");
+}
