@@ -12,6 +12,8 @@ int schedrt__dump_init(schedrt_runtime *rt) {
 }
 void schedrt__dump_fini(schedrt_runtime *rt) { (void)rt; }
 void schedrt__dump_safepoint(schedrt_worker *w) { (void)w; }
+void schedrt__dump_start(schedrt_runtime *rt) { (void)rt; }
+
 void schedrt__dump_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   (void)rt;
   (void)now;
