@@ -161,7 +161,7 @@ endif()
 # Forensics (issue 19): stalls classified (on CPU, off CPU in a syscall, the whole process stopped), the
 # stall reports' per-minute cap, and proven leaks in a real dump (tests/inspector/stalls_e2e.py).
 if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
-  foreach(case IN ITEMS on_cpu syscall process reports proven)
+  foreach(case IN ITEMS on_cpu syscall process reports proven on_cpu_crowded syscall_crowded)
     add_test(NAME inspect_stalls_${case}
       COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/stalls_e2e.py ${case}
               $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)

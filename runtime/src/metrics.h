@@ -138,7 +138,12 @@ struct schedrt__mwatch {
    * at its first long sample (t0, cpu0, wait0), the kind so far, and its
    * reports. */
   uint64_t lp_late, lp_late_judged, lp_t0, lp_cpu0, lp_wait0, lp_next_report, lp_syscall_at;
+  /* Its wait for a core since it last ran, which schedstat books only when
+   * the wait ends: when the thread's run state was read last (lp_runnable),
+   * last seen not runnable, and when its cpu or wait figures last moved. */
+  uint64_t lp_state_at, lp_not_run_at, lp_moved_at, lp_cpu_last, lp_wait_last;
   uint32_t lp_kind, lp_reports;
+  bool lp_runnable;
   clockid_t cpu_clock;
   bool cpu_clock_ok; /* cpu_clock is the worker thread's */
 };
@@ -202,6 +207,7 @@ struct schedrt__metrics {
   uint32_t reports_in_window, suppressed_in_window;
   uint64_t reports_suppressed; /* in all: the global metric */
   uint64_t watch_last;         /* the previous long-poll sample (its lateness) */
+  uint64_t watch_wait;         /* the monitor's own run-queue time then (0: not read) */
 };
 
 /* s into NUL-padded words of n bytes (n <= 64); a longer s keeps its last

@@ -15,6 +15,12 @@
  * /proc/self/task/TID/syscall. Between the on and off thresholds the kind
  * stays as it was, so a poll that sits near one line does not flap.
  *
+ * On a crowded machine two things would mislead: schedstat books a wait for
+ * a core only when it ends, so a thread runnable now (its /proc stat says R)
+ * is counted as waiting since its figures last moved or it was last seen
+ * not runnable; and a monitor sample late because the monitor itself waited
+ * for a core (its own schedstat) is not held up, so no PROCESS from that.
+ *
  * Reports (SCHEDRT_STALL_MS=T): at T, then at every doubling (2T, 4T ...)
  * while the same poll goes on, at most 10 a minute per runtime; the rest are
  * counted (the global metric stall_reports_suppressed) and the next report
@@ -51,24 +57,59 @@ static void store(schedrt_runtime *rt, uint32_t i, uint32_t off, uint64_t v) {
   atomic_store_explicit(SCHEDRT_SHM_WSLOT_AT(rt->workers[i].m.slot, off, uint64_t), v, memory_order_relaxed);
 }
 
+/* A schedstat file's time on a CPU and waiting in a run queue (ns). */
+static bool read_schedstat(const char *path, uint64_t *cpu, uint64_t *wait) {
+  char buf[96];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  unsigned long long c, w;
+  if (n <= 0 || (buf[n] = '\0', sscanf(buf, "%llu %llu", &c, &w) != 2))
+    return false;
+  *cpu = c;
+  *wait = w;
+  return true;
+}
+
+/* The calling (monitor) thread's own run-queue time. */
+static bool own_wait(uint64_t *wait) {
+  uint64_t cpu;
+  return read_schedstat("/proc/thread-self/schedstat", &cpu, wait);
+}
+
 void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
   struct schedrt__metrics *m = &rt->metrics;
   uint64_t planned = m->long_poll_watch_ns, gap = m->watch_last ? now - m->watch_last : 0;
   m->watch_last = now;
+  /* While a stall is judged, the monitor's own run-queue time: a sample late
+   * because the monitor waited for a core (a busy machine) is no sign of a
+   * stopped process. Only then: /proc is not read for every sample. */
+  bool judging = false;
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    judging |= m->watch[i].lp_t0 != 0;
+  uint64_t wait = 0, waited = 0;
+  if (judging && own_wait(&wait) && m->watch_wait && wait >= m->watch_wait)
+    waited = wait - m->watch_wait;
+  m->watch_wait = judging ? wait : 0;
   /* Late: the sample came 50 ms after the one before, or later (a busy
    * host delays a thread by a few ms often, by tens now and then; a stopped
    * process, or a paused host, by far more). */
   if (gap <= 4 * planned || gap <= LATE_MIN_NS)
     return;
+  uint64_t late = gap - planned;
+  late = waited >= late ? 0 : late - waited;
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if (m->watch[i].lp_first)
-      m->watch[i].lp_late += gap - planned;
+      m->watch[i].lp_late += late;
 }
 
 void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
   x->lp_late = x->lp_late_judged = x->lp_t0 = x->lp_cpu0 = x->lp_wait0 = x->lp_next_report =
-      x->lp_syscall_at = 0;
+      x->lp_syscall_at = x->lp_state_at = x->lp_not_run_at = x->lp_moved_at = x->lp_cpu_last =
+          x->lp_wait_last = 0;
   x->lp_kind = SCHEDRT_STALL_NONE;
   x->lp_reports = 0;
   if (!x->cpu_clock_ok)
@@ -84,25 +125,49 @@ void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
 static void cpu_and_wait(schedrt_runtime *rt, uint32_t i, uint64_t *cpu, uint64_t *wait) {
   const struct schedrt__mwatch *x = &rt->metrics.watch[i];
   uint64_t tid = schedrt__metrics_tid(rt, i);
-  char path[64], buf[96];
+  char path[64];
   *cpu = *wait = 0;
   if (tid) {
     snprintf(path, sizeof(path), "/proc/self/task/%llu/schedstat", (unsigned long long)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ssize_t n = read(fd, buf, sizeof(buf) - 1);
-      close(fd);
-      unsigned long long c, w;
-      if (n > 0 && (buf[n] = '\0', sscanf(buf, "%llu %llu", &c, &w) == 2)) {
-        *cpu = c;
-        *wait = w;
-        return;
-      }
-    }
+    if (read_schedstat(path, cpu, wait))
+      return;
   }
   struct timespec ts;
   if (x->cpu_clock_ok && clock_gettime(x->cpu_clock, &ts) == 0)
     *cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Whether worker i's thread is runnable now (state R in /proc/self/task/TID/
+ * stat): running, or waiting for a core. schedstat counts a wait only once it
+ * ends, so a thread that has waited since it last ran looks off CPU there.
+ * Read at most every SYSCALL_EVERY_NS per stall.
+ */
+static bool runnable(schedrt_runtime *rt, uint32_t i, uint64_t now) {
+  struct schedrt__mwatch *x = &rt->metrics.watch[i];
+  if (x->lp_state_at && now - x->lp_state_at < SYSCALL_EVERY_NS)
+    return x->lp_runnable;
+  x->lp_state_at = now;
+  x->lp_runnable = false;
+  uint64_t tid = schedrt__metrics_tid(rt, i);
+  char path[64], buf[512];
+  if (!tid)
+    return false;
+  snprintf(path, sizeof(path), "/proc/self/task/%llu/stat", (unsigned long long)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'. */
+  const char *p = strrchr(buf, ')');
+  x->lp_runnable = p && p[1] == ' ' && p[2] == 'R';
+  if (!x->lp_runnable)
+    x->lp_not_run_at = now;
+  return x->lp_runnable;
 }
 
 /* The syscall worker i's thread is in, + 1; 0 when not in one or not readable. */
@@ -211,13 +276,32 @@ static uint64_t judge(schedrt_runtime *rt, uint32_t i, uint64_t now, uint64_t se
   uint64_t run_pct = cpu_pct + wait_pct > 100u ? 100u : cpu_pct + wait_pct;
   if (!cpu && !wait)
     run_pct = 100u; /* no evidence at all: said to be on CPU, the kind that needs none */
-  x->lp_kind = classify(x, seen, run_pct);
+  /* Its current wait for a core is not in schedstat yet: a thread runnable
+   * now has waited since its figures last moved, or since it was last seen
+   * not runnable (a syscall that just returned), whichever came later. Not
+   * with the monitor held up in the poll: then the lateness judges (a
+   * process just continued is runnable too). */
+  if (cpu != x->lp_cpu_last || wait != x->lp_wait_last || !x->lp_moved_at) {
+    x->lp_moved_at = now;
+    x->lp_cpu_last = cpu;
+    x->lp_wait_last = wait;
+  }
+  uint64_t kind_pct = run_pct;
+  if (wall && kind_pct < ON_CPU_PCT && x->lp_late < LATE_MIN_NS && runnable(rt, i, now)) {
+    uint64_t since = x->lp_moved_at > x->lp_not_run_at ? x->lp_moved_at : x->lp_not_run_at;
+    kind_pct += (now - since) * 100u / wall;
+    kind_pct = kind_pct > 100u ? 100u : kind_pct;
+  }
+  x->lp_kind = classify(x, seen, kind_pct);
   x->lp_late_judged = x->lp_late;
   *syscall = 0;
   if (x->lp_kind == SCHEDRT_STALL_SYSCALL && now - x->lp_syscall_at >= SYSCALL_EVERY_NS) {
     x->lp_syscall_at = now;
     *syscall = syscall_of(rt, i);
-    store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, *syscall);
+    /* None now ("running": back from it, or waiting for a core to be): the one
+     * seen last in this stall stays. */
+    if (*syscall)
+      store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, *syscall);
   } else if (x->lp_kind != SCHEDRT_STALL_SYSCALL) {
     store(rt, i, SCHEDRT_SHM_WOFF_stall_syscall, 0);
   }
@@ -244,6 +328,9 @@ void schedrt__stall_sample(schedrt_runtime *rt, uint32_t i, const void *cur, uin
     x->lp_t0 = x->lp_first;
     x->lp_cpu0 = cpu > unknown ? cpu - unknown : 0;
     x->lp_wait0 = wait;
+    /* The monitor's own wait from here, for the next sample's lateness. */
+    if (!m->watch_wait)
+      (void)own_wait(&m->watch_wait);
     return;
   }
   uint64_t cpu_pct, syscall, run_pct = judge(rt, i, now, seen, cpu, wait, &cpu_pct, &syscall);

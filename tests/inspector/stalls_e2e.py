@@ -6,6 +6,9 @@ Usage: stalls_e2e.py CASE SCHED_INSPECT INSPECT_TARGET
 CASE:
   on_cpu   a poll that spins (inspect_target --stuck-ms): every long poll ends ON_CPU
   syscall  a poll blocked in nanosleep (--block-ms): every one ends off CPU, in clock_nanosleep
+  on_cpu_crowded, syscall_crowded  the same with the target at nice 10 beside two busy processes per CPU:
+           the worker waits for a core most of the time (waits schedstat books only when they end), and so
+           does the monitor (a late monitor there is no stopped process)
   process  a poll in progress while the whole process is stopped (SIGSTOP, then SIGCONT): PROCESS
   reports SCHEDRT_STALL_MS=40 and 20 stalls of 150 ms: 10 reports printed on stderr, the rest counted
            in stall_reports_suppressed, exactly (printed + suppressed = the reports due)
@@ -53,10 +56,16 @@ def die_with_parent():
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def target(exe, *args, env=None):
+def low_priority():
+    die_with_parent()
+    os.nice(10)
+
+
+def target(exe, *args, env=None, crowded=False):
     log = tempfile.NamedTemporaryFile(prefix="stalls_e2e.", suffix=".log", delete=False)
     p = subprocess.Popen([exe, "--no-ticker", "--idle", "1", *args], stdout=subprocess.PIPE, stderr=log,
-                         env={**os.environ, **(env or {})}, preexec_fn=die_with_parent, text=True)
+                         env={**os.environ, **(env or {})}, preexec_fn=low_priority if crowded else die_with_parent,
+                         text=True)
     CHILDREN.append(p)
     line = p.stdout.readline()
     if not line.startswith("ready"):
@@ -93,9 +102,9 @@ def ended(s):
     return sum(list(kinds(s).values())[:3])
 
 
-def five_of_a_kind(inspect, exe, args, counter, name, syscalls):
+def five_of_a_kind(inspect, exe, args, counter, name, syscalls, crowded=False):
     """Five stalls made by `args`: all five end counted in `counter`, the last one shown as `name`."""
-    p, _ = target(exe, *args, "--rest-ms", "20", "--stalls", "5")
+    p, _ = target(exe, *args, "--rest-ms", "20", "--stalls", "5", crowded=crowded)
     s = wait_for("five long polls classified", lambda: (lambda s: s if ended(s) >= 5 else None)(sample(inspect, p.pid)))
     k = kinds(s)
     if k[counter] != 5 or ended(s) != 5:
@@ -111,6 +120,25 @@ def case_on_cpu(inspect, exe):
 
 def case_syscall(inspect, exe):
     five_of_a_kind(inspect, exe, ["--block-ms", "100"], "stalls_syscall", "off CPU", ("clock_nanosleep", "nanosleep"))
+
+
+def crowded(inspect, exe, args, counter, name, syscalls):
+    """Two busy processes per CPU beside a target at nice 10: its threads, the monitor's too, wait for a
+    core most of the time, in waits that schedstat books only once they end."""
+    for _ in range(2 * len(os.sched_getaffinity(0))):
+        CHILDREN.append(subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=die_with_parent))
+    five_of_a_kind(inspect, exe, args, counter, name, syscalls, crowded=True)
+
+
+def case_on_cpu_crowded(inspect, exe):
+    # A spinner that waits for its core most of the time wanted to run: on CPU, never off CPU.
+    crowded(inspect, exe, ["--stuck-ms", "100"], "stalls_on_cpu", "on CPU", (None,))
+
+
+def case_syscall_crowded(inspect, exe):
+    # A poll asleep in nanosleep on a crowded core (its monitor waiting for the core too) is still off
+    # CPU in that syscall, not a stopped process, nor on CPU once it wakes to a queue for the core.
+    crowded(inspect, exe, ["--block-ms", "100"], "stalls_syscall", "off CPU", ("clock_nanosleep", "nanosleep"))
 
 
 def case_process(inspect, exe):
@@ -176,7 +204,7 @@ def case_proven(inspect, exe):
 
 
 CASES = {"on_cpu": case_on_cpu, "syscall": case_syscall, "process": case_process, "reports": case_reports,
-         "proven": case_proven}
+         "proven": case_proven, "on_cpu_crowded": case_on_cpu_crowded, "syscall_crowded": case_syscall_crowded}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in CASES:
