@@ -208,6 +208,9 @@ struct schedrt__metrics {
   uint64_t reports_suppressed; /* in all: the global metric */
   uint64_t watch_last;         /* the previous long-poll sample (its lateness) */
   uint64_t watch_wait;         /* the monitor's own run-queue time then (0: not read) */
+  /* The long-poll watch stopped because every worker was asleep: set by the
+   * monitor, cleared by the first worker to wake (which then wakes it). */
+  _Atomic bool watch_parked;
 };
 
 /* s into NUL-padded words of n bytes (n <= 64); a longer s keeps its last
@@ -262,9 +265,13 @@ void schedrt__metrics_monitor_tick(struct schedrt_runtime *rt, uint64_t now);
  * Monitor thread, every schedrt__metrics_watch_period ns (0: never): samples
  * each worker's poll sequence and counts the polls it saw running for
  * cfg.long_poll_ms in the worker metric long_polls. The workers pay nothing
- * for it beyond the live poll count they store anyway.
+ * for it beyond the live poll count they store anyway. False when every
+ * worker is parked: the watch stops (an idle runtime's monitor wakes at its
+ * ticks only, not 500 times a second) until schedrt__metrics_watch_parked
+ * says a worker woke, which also unparks the monitor.
  */
-void schedrt__metrics_long_poll_watch(struct schedrt_runtime *rt, uint64_t now);
+bool schedrt__metrics_long_poll_watch(struct schedrt_runtime *rt, uint64_t now);
+bool schedrt__metrics_watch_parked(struct schedrt_runtime *rt);
 uint64_t schedrt__metrics_watch_period(const struct schedrt_runtime *rt);
 
 /*

@@ -46,6 +46,9 @@ void schedrt__m_noop_unpark_slow(schedrt_worker *w);
 void schedrt__m_worker_start_slow(schedrt_worker *w);
 void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t);
 void schedrt__m_timing_end(schedrt_worker *w);
+/* After the worker published itself awake: restarts the monitor's long-poll
+ * watch if it stopped for an all-parked runtime (metrics_monitor.c). */
+void schedrt__m_watch_wake(schedrt_worker *w);
 
 /*
  * Runtimes of this process with per-poll timing on. The wakes and spawns of

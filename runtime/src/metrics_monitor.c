@@ -176,14 +176,53 @@ static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
   }
 }
 
-void schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
+/* Whether any worker is out of its park (running, searching, starting). */
+static bool any_awake(schedrt_runtime *rt) {
+  for (uint32_t i = 0; i < rt->nworkers; i++)
+    /* Relaxed: a single value; the caller's fence orders it where it matters. */
+    if (atomic_load_explicit(&rt->workers[i].m.slot->state, memory_order_relaxed) != SCHEDRT_WSTATE_PARKED)
+      return true;
+  return false;
+}
+
+bool schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
   struct schedrt__metrics *m = &rt->metrics;
   if (!m->base || !m->watch || !m->long_poll_ns)
-    return;
+    return false;
   schedrt__stall_gap(rt, now);
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if (rt->workers[i].m.slot != &rt->workers[i].m.fallback)
       watch_long_poll(rt, i, now);
+  if (any_awake(rt))
+    return true;
+  /* Every worker parked: nothing can poll until one wakes. Parked first,
+   * then a second look, each side's store before its load (seq_cst fence,
+   * paired with schedrt__m_watch_wake's): a worker that woke in between is
+   * seen here, or sees the flag and unparks us. */
+  atomic_store_explicit(&m->watch_parked, true, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
+  if (!any_awake(rt))
+    return false;
+  atomic_store_explicit(&m->watch_parked, false, memory_order_relaxed);
+  return true;
+}
+
+bool schedrt__metrics_watch_parked(schedrt_runtime *rt) {
+  /* Relaxed: the monitor's own flag, cleared by a worker that then unparks
+   * it; the unpark orders what matters. */
+  return atomic_load_explicit(&rt->metrics.watch_parked, memory_order_relaxed);
+}
+
+void schedrt__m_watch_wake(schedrt_worker *w) {
+  schedrt_runtime *rt = w->rt;
+  /* Our state (awake) before the flag: see schedrt__metrics_long_poll_watch. */
+  atomic_thread_fence(memory_order_seq_cst);
+  /* Relaxed load, then one waker wins the exchange (relaxed: the unpark
+   * publishes). Costs a load when the watch runs: every unpark but the
+   * first after a quiet spell. */
+  if (atomic_load_explicit(&rt->metrics.watch_parked, memory_order_relaxed) &&
+      atomic_exchange_explicit(&rt->metrics.watch_parked, false, memory_order_relaxed))
+    schedrt__unpark(&rt->monitor_park);
 }
 
 uint64_t schedrt__metrics_watch_period(const schedrt_runtime *rt) {

@@ -22,9 +22,15 @@ void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
   (void)now;
 }
 
-void schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
+bool schedrt__metrics_watch_parked(schedrt_runtime *rt) {
+  (void)rt;
+  return false;
+}
+
+bool schedrt__metrics_long_poll_watch(schedrt_runtime *rt, uint64_t now) {
   (void)rt;
   (void)now;
+  return false;
 }
 
 uint64_t schedrt__metrics_watch_period(const schedrt_runtime *rt) {

@@ -38,6 +38,7 @@ void schedrt__m_unpark_slow(schedrt_worker *w) {
   /* Awake and looking for work until it runs something or parks again. */
   schedrt__m_set_state(m, SCHEDRT_WSTATE_SEARCHING);
   schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
+  schedrt__m_watch_wake(w);
 }
 
 void schedrt__m_noop_unpark_slow(schedrt_worker *w) {
@@ -55,6 +56,7 @@ void schedrt__m_worker_start_slow(schedrt_worker *w) {
   /* Relaxed: written once, a value of its own (not under the seqlock). */
   atomic_store_explicit(&m->slot->os_tid, (uint64_t)syscall(SYS_gettid), memory_order_relaxed);
   schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
+  schedrt__m_watch_wake(w);
 }
 
 /* Single writer per bucket: a relaxed load and store, no RMW. */

@@ -160,10 +160,11 @@ static void *monitor_main(void *arg) {
       next_tick = now + period;
       continue;
     }
-    if (now >= next_watch) {
-      schedrt__metrics_long_poll_watch(rt, now);
-      next_watch = now + watch;
-    }
+    /* Stopped while every worker slept; the first to wake unparked us. */
+    if (next_watch == UINT64_MAX && watch && !schedrt__metrics_watch_parked(rt))
+      next_watch = now;
+    if (now >= next_watch)
+      next_watch = schedrt__metrics_long_poll_watch(rt, now) ? now + watch : UINT64_MAX;
     pthread_mutex_lock(&tm->lock);
     uint64_t next = schedrt__timers_fire_locked(tm, now);
     pthread_mutex_unlock(&tm->lock);

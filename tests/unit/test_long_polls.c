@@ -5,9 +5,13 @@
  * threshold and the sampling period are in the segment's header (layout 2.4).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "metrics_util.h"
 #include "schedrt.h"
@@ -160,4 +164,58 @@ Test(long_polls, threshold_from_config_and_environment) {
   setenv("SCHEDRT_LONG_POLL_MS", "3600001", 1);
   cr_assert_eq(schedrt_runtime_create(&cfg, &rt), -EINVAL, "past an hour");
   unsetenv("SCHEDRT_LONG_POLL_MS");
+}
+
+/* The monitor thread's voluntary context switches so far (its sleeps), or -1. */
+static long monitor_sleeps(void) {
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  long n = -1;
+  char path[300], line[128];
+  while (d && n < 0 && (e = readdir(d))) {
+    snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    int mon = f && fgets(line, sizeof(line), f) && strncmp(line, "schedrt-mon", 11) == 0;
+    if (f)
+      fclose(f);
+    snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+    if (!mon || !(f = fopen(path, "r")))
+      continue;
+    while (fgets(line, sizeof(line), f))
+      if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+        break;
+    fclose(f);
+  }
+  if (d)
+    closedir(d);
+  return n;
+}
+
+static bool all_parked(schedrt_runtime *rt) {
+  for (uint32_t w = 0; w < schedrt_runtime_nworkers(rt); w++)
+    if (metric(rt, SCHEDRT_M_state, w) != SCHEDRT_WSTATE_PARKED)
+      return false;
+  return true;
+}
+
+/* With every worker asleep nothing can poll: the watch (every 2 ms) stops, and the monitor wakes for its
+ * 100 ms ticks only, not 500 times a second. The first worker to wake restarts it: a long poll right
+ * after a quiet spell is counted as before. */
+Test(long_polls, an_idle_runtime_stops_the_watch_until_a_worker_wakes) {
+  schedrt_runtime *rt = make_rt(0);
+  uint64_t until = schedrt_now_ns() + 10000 * MS;
+  while (!all_parked(rt))
+    cr_assert_lt(schedrt_now_ns(), until, "the workers park");
+  long before = monitor_sleeps();
+  cr_assert_geq(before, 0, "no schedrt-mon thread in /proc/self/task");
+  usleep(1000 * 1000);
+  long slept = monitor_sleeps() - before;
+  /* 10 ticks in the second; the watch alone would be 500. A loaded machine adds a few wake-ups. */
+  cr_expect_leq(slept, 60, "the monitor slept %ld times in an idle second", slept);
+  struct spinner s = {.rt = rt, .until_counted = 1};
+  run(rt, spin_fn, &s);
+  cr_assert(s.counted, "no long poll counted in %llu ms of one poll after a quiet spell",
+            (unsigned long long)(s.ran_ns / MS));
+  cr_assert_eq(long_polls(rt), 1);
+  schedrt_runtime_destroy(rt);
 }
