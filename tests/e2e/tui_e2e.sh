@@ -200,10 +200,11 @@ check_restored 0 "q after resize"
 
 # ---------------------------------------------------------------- NO_COLOR and -n
 new_term 80 24 "NO_COLOR=1"
-type_line "$inspect $demo_pid -d 1 -n 5"
+# -n 30 at 0.1 s: on screen for 3 s (a loaded machine's captures may be that far apart), then it quits by
+# itself.
+type_line "$inspect $demo_pid -d 1 -n 30"
 wait_for "sched-inspect  pid $demo_pid" 10 || fail "NO_COLOR: no header"
-# -n 5 at 0.1 s: it quits by itself within a second.
-for ((i = 0; i < 50; i++)); do screen | grep -q "sched-inspect  pid" || break; sleep 0.1; done
+for ((i = 0; i < 150; i++)); do screen | grep -q "sched-inspect  pid" || break; sleep 0.1; done
 check_restored 0 "NO_COLOR with -n 5"
 
 # ---------------------------------------------------------------- SIGTERM
