@@ -35,6 +35,7 @@ import time
 
 DEADLINE_S = 60.0
 CHILDREN = []
+LOGS = []  # the targets' stderr files, removed at exit
 
 
 def fail(msg):
@@ -52,6 +53,9 @@ def cleanup():
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+    for log in LOGS:
+        if os.path.exists(log):
+            os.unlink(log)
 
 
 def die_with_parent():
@@ -61,6 +65,7 @@ def die_with_parent():
 
 def target(exe, *args, env=None):
     log = tempfile.NamedTemporaryFile(prefix="stalls_e2e.", suffix=".log", delete=False)
+    LOGS.append(log.name)
     p = subprocess.Popen([exe, "--no-ticker", "--idle", "1", *args], stdout=subprocess.PIPE, stderr=log,
                          env={**os.environ, **(env or {})}, preexec_fn=die_with_parent, text=True)
     CHILDREN.append(p)
