@@ -32,6 +32,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       __builtin_trap(); /* ids are unique */
     (void)schedrt_dump_state_text(t->state);
   }
+  /* 1.3: a stall backtrace's frames are bounded and their texts terminated. */
+  for (size_t i = 0; i < d->nworkers_listed; i++) {
+    const schedrt_dump_worker *w = &d->workers[i];
+    if (w->bt_nframes > SCHEDRT_DUMP_BT_MAX_FRAMES || (w->bt_nframes && !w->bt_frames))
+      __builtin_trap();
+    (void)schedrt_dump_bt_result_text(w->bt_result);
+    size_t n = w->bt_why ? strlen(w->bt_why) : 0;
+    for (size_t k = 0; k < w->bt_nframes; k++)
+      n += (w->bt_frames[k].module ? strlen(w->bt_frames[k].module) : 0) +
+           (w->bt_frames[k].symbol ? strlen(w->bt_frames[k].symbol) : 0);
+    if (n > size)
+      __builtin_trap(); /* texts come from the input */
+  }
   schedrt_dump_doc_free(d);
   return 0;
 }

@@ -89,8 +89,9 @@ SCHEDRT_API const char *schedrt_err_name(int err);
 /* ------------------------------------------------------------------ build */
 
 enum {
-  SCHEDRT_FEATURE_METRICS = 1u << 0,  /* shm metrics compiled in */
-  SCHEDRT_FEATURE_TASKDUMP = 1u << 1, /* CBOR task dumps compiled in */
+  SCHEDRT_FEATURE_METRICS = 1u << 0,         /* shm metrics compiled in */
+  SCHEDRT_FEATURE_TASKDUMP = 1u << 1,        /* CBOR task dumps compiled in */
+  SCHEDRT_FEATURE_STALL_BACKTRACE = 1u << 2, /* watchdog dumps can carry stall backtraces (libunwind) */
 };
 /* Which optional parts this library was built with. */
 SCHEDRT_API unsigned schedrt_features(void);
@@ -108,6 +109,17 @@ enum {
    * turned on by SCHEDRT_TIMING=1 in the environment.
    */
   SCHEDRT_CFG_TIMING = 1u << 3,
+  /*
+   * Stall backtraces: when the watchdog (watchdog_ms) writes a dump for a
+   * worker stuck in one poll, it first takes that thread's native backtrace
+   * by a real-time signal (SIGRTMAX-3 unless SCHEDRT_STALL_BACKTRACE_SIGNAL
+   * names another; never over a handler the application installed) and puts
+   * it in the dump. Off by default; also turned on by
+   * SCHEDRT_STALL_BACKTRACE=1. Needs a build with libunwind
+   * (SCHEDRT_FEATURE_STALL_BACKTRACE) and the metrics (the thread id).
+   * docs/forensics.md.
+   */
+  SCHEDRT_CFG_STALL_BACKTRACE = 1u << 4,
 };
 
 typedef struct schedrt_config {

@@ -11,6 +11,8 @@ packages=(
   clang-format        # scripts/check-format.sh (the format_check test)
   pkg-config
   libcbor-dev         # task dumps, inspector
+  libunwind-dev       # stall backtraces in watchdog dumps (without it the runtime is built without them)
+  libdw-dev           # sched-inspect: names of a stall backtrace's frames (elfutils; optional too)
   libncurses-dev      # sched-inspect (ncursesw)
   libcriterion-dev    # unit tests
   libjansson-dev      # sched-inspect JSON output

@@ -19,6 +19,12 @@ if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_dump_wake SOURCES unit/test_dump_wake.c LIBS ${DUMP_READER})
   schedrt_unit_test(NAME test_dump_watchdog SOURCES unit/test_dump_watchdog.c LIBS ${DUMP_READER})
   schedrt_unit_test(NAME test_dump_blocking SOURCES unit/test_dump_blocking.c LIBS ${DUMP_READER})
+  if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_STALL_BACKTRACE)
+    # Stall backtraces (the signal handshake needs the workers' thread ids, from the metrics):
+    # a capture that gives up, installation rules; and many captures of busy threads.
+    schedrt_unit_test(NAME test_stall_bt SOURCES unit/test_stall_bt.c)
+    schedrt_stress_test(NAME stress_stall_bt SOURCES stress/stress_stall_bt.c)
+  endif()
   schedrt_stress_test(NAME stress_dump_barrier SOURCES stress/stress_dump_barrier.c)
   schedrt_stress_test(NAME stress_dump_lost SOURCES stress/stress_dump_lost.c LIBS ${DUMP_READER})
   schedrt_stress_test(NAME stress_dump_partial SOURCES stress/stress_dump_partial.c LIBS ${DUMP_READER})

@@ -493,6 +493,8 @@ static const struct names sources = {schedrt_dump_source_names, 1, SCHEDRT_DUMP_
                                      SCHEDRT_DUMP_SOURCE_NONE};
 static const struct names waits = {schedrt_dump_wait_names, 1, SCHEDRT_DUMP_WAIT__COUNT,
                                    SCHEDRT_DUMP_WAIT_NONE};
+static const struct names bt_results = {schedrt_dump_bt_result_names, 1, SCHEDRT_DUMP_BT__COUNT,
+                                        SCHEDRT_DUMP_BT_NONE};
 
 /* ---------------------------------------------------------------- tables */
 
@@ -540,6 +542,51 @@ static const struct table blocking_table = {blocking_fields,
                                             sizeof(blocking_fields) / sizeof(blocking_fields[0]), 0, NULL};
 
 #define W(m) OFF(schedrt_dump_worker, m)
+#define FR(m) OFF(schedrt_dump_frame, m)
+static const struct field frame_fields[] = {
+    {SCHEDRT_DK_BT_IP, F_UINT, true, FR(ip), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_MODULE, F_TEXT, false, FR(module), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_MODULE_OFFSET, F_OPT, false, FR(module_offset), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_SYMBOL, F_TEXT, false, FR(symbol), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_SYMBOL_OFFSET, F_OPT, false, FR(symbol_offset), 0, NULL, NULL},
+};
+static void frame_init(void *p) {
+  schedrt_dump_frame *f = p;
+  f->module_offset = f->symbol_offset = SCHEDRT_DUMP_NONE;
+}
+static const struct table frame_table = {frame_fields, sizeof(frame_fields) / sizeof(frame_fields[0]),
+                                         sizeof(schedrt_dump_frame), frame_init};
+
+/* 1.3: at most SCHEDRT_DUMP_BT_MAX_FRAMES frames, each a map with its ip. */
+static int bt_frames(struct cur *c, void *base) {
+  schedrt_dump_worker *w = base;
+  const uint8_t *at = c->p;
+  int rc = get_list(c, &frame_table, (void **)&w->bt_frames, &w->bt_nframes);
+  if (!rc && w->bt_nframes > SCHEDRT_DUMP_BT_MAX_FRAMES)
+    rc = fail(c, SCHEDRT_ECORRUPT, at, "%zu frames (at most %d)", w->bt_nframes, SCHEDRT_DUMP_BT_MAX_FRAMES);
+  return rc;
+}
+
+/* The backtrace map's keys land in the worker itself. */
+static const struct field bt_fields[] = {
+    {SCHEDRT_DK_BT_RESULT, F_ENUM, true, W(bt_result), 0, &bt_results, NULL},
+    {SCHEDRT_DK_BT_WHY, F_TEXT, false, W(bt_why), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_SIGNAL, F_OPT, false, W(bt_signal), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_WAIT_NS, F_OPT, false, W(bt_wait_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_TRUNCATED, F_BOOL, false, W(bt_truncated), 0, NULL, NULL},
+    {SCHEDRT_DK_BT_FRAMES, F_CUSTOM, false, 0, 0, NULL, bt_frames},
+};
+static const struct table bt_table = {bt_fields, sizeof(bt_fields) / sizeof(bt_fields[0]), 0, NULL};
+
+static int worker_backtrace(struct cur *c, void *base) {
+  int rc = get_map_checked(c, &bt_table, base);
+  /* "result": null reads as no backtrace; a map that is there has one. */
+  schedrt_dump_worker *w = base;
+  if (!rc && w->bt_result == SCHEDRT_DUMP_BT_NONE)
+    w->bt_result = SCHEDRT_DUMP_BT__COUNT;
+  return rc;
+}
+
 static const struct field worker_fields[] = {
     {SCHEDRT_DK_INDEX, F_UINT, true, W(index), 0, NULL, NULL},
     {SCHEDRT_DK_ROLE, F_ENUM, true, W(role), 0, &roles, NULL},
@@ -553,6 +600,7 @@ static const struct field worker_fields[] = {
     {SCHEDRT_DK_RUNNING_SRC, F_ENUM, false, W(running_src), 0, &sources, NULL},
     {SCHEDRT_DK_TID, F_OPT, false, W(tid), 0, NULL, NULL},
     {SCHEDRT_DK_HELD_NS, F_OPT, false, W(held_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_BACKTRACE, F_CUSTOM, false, 0, 0, NULL, worker_backtrace},
 #define SCHEDRT__HIST_FIELD(id, kind, off, type, unit, help, pub)                                            \
   {#id,                                                                                                      \
    F_UINTS,                                                                                                  \
@@ -570,6 +618,8 @@ static void worker_init(void *p) {
   w->state = SCHEDRT_WSTATE__COUNT;
   w->local_queue = w->lifo = w->deferred = w->current_task = w->running_ns = w->tid = w->held_ns =
       SCHEDRT_DUMP_NONE;
+  w->bt_result = SCHEDRT_DUMP_BT_NONE;
+  w->bt_signal = w->bt_wait_ns = SCHEDRT_DUMP_NONE;
 }
 static const struct table worker_table = {worker_fields, sizeof(worker_fields) / sizeof(worker_fields[0]),
                                           sizeof(schedrt_dump_worker), worker_init};
@@ -807,9 +857,11 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
     cbor_decref(&doc->cbor);
   free(doc->covered);
   free(doc->missing);
-  for (size_t i = 0; doc->workers && i < doc->nworkers_listed; i++)
+  for (size_t i = 0; doc->workers && i < doc->nworkers_listed; i++) {
     for (size_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++)
       free(doc->workers[i].hist[h]);
+    free(doc->workers[i].bt_frames);
+  }
   free(doc->workers);
   free(doc->hist_bounds);
   for (size_t i = 0; doc->tasks && i < doc->ntasks; i++)
@@ -1008,6 +1060,12 @@ const char *schedrt_dump_reason_text(uint32_t reason) {
   return reason == SCHEDRT_DUMP_REASON_NONE    ? NULL
          : reason < SCHEDRT_DUMP_REASON__COUNT ? schedrt_dump_reason_names[reason]
                                                : "unknown";
+}
+
+const char *schedrt_dump_bt_result_text(uint32_t result) {
+  return result == SCHEDRT_DUMP_BT_NONE    ? NULL
+         : result < SCHEDRT_DUMP_BT__COUNT ? schedrt_dump_bt_result_names[result]
+                                           : "unknown";
 }
 
 const char *schedrt_dump_source_text(uint32_t source) {

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "dump_backtrace.h"
 #include "dump_json.h"
 #include "schedrt.h"
 
@@ -77,6 +78,7 @@ json_t *dump_task_json(const schedrt_dump_doc *d, size_t i) {
 static json_t *stuck_json(const dump_analysis *a) {
   const schedrt_dump_doc *d = a->d;
   json_t *arr = json_array();
+  bt_symbolizer *sym = bt_symbolizer_new();
   for (size_t k = 0; k < a->nstuck; k++) {
     const schedrt_dump_worker *w = &d->workers[a->stuck[k]];
     size_t ti = a->workers[a->stuck[k]].current;
@@ -86,8 +88,11 @@ static json_t *stuck_json(const dump_analysis *a) {
     json_object_set_new(o, "task_id", opt_i64(w->current_task));
     json_object_set_new(o, "running_ns", opt_i64(w->running_ns));
     json_object_set_new(o, "task", ti != WAITS_NONE ? dump_task_json(d, ti) : json_null());
+    /* 1.3: its stall backtrace with names (null without one). */
+    json_object_set_new(o, "backtrace", dump_backtrace_json(sym, w));
     json_array_append_new(arr, o);
   }
+  bt_symbolizer_free(sym);
   return arr;
 }
 

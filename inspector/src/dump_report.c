@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "dump_backtrace.h"
 #include "format.h"
 #include "util.h"
 
@@ -60,6 +61,7 @@ static void print_title(const schedrt_dump_doc *d, FILE *f) {
 static void print_stuck(const dump_analysis *a, FILE *f) {
   const schedrt_dump_doc *d = a->d;
   char ref[128], dur[32], sp[600];
+  bt_symbolizer *sym = bt_symbolizer_new();
   for (size_t k = 0; k < a->nstuck; k++) {
     const schedrt_dump_worker *w = &d->workers[a->stuck[k]];
     const char *reason = schedrt_dump_reason_text(w->reason);
@@ -75,7 +77,10 @@ static void print_stuck(const dump_analysis *a, FILE *f) {
               dump_opt_duration(dur, sizeof(dur), w->running_ns));
     else
       fprintf(f, "between polls, did not reach a safe point\n");
+    /* 1.3: the native stack a watchdog dump took of it (docs/forensics.md). */
+    dump_backtrace_print(sym, w, f, "    ");
   }
+  bt_symbolizer_free(sym);
 }
 
 static void print_lost(const dump_analysis *a, FILE *f) {

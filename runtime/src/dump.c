@@ -117,6 +117,8 @@ static void round_reset(struct schedrt__dround *r, const struct schedrt__dreq *r
   memcpy(r->label, req->label, sizeof(r->label));
   r->label[sizeof(r->label) - 1] = '\0';
   memcpy(r->nonce, req->nonce, sizeof(r->nonce));
+  r->bt = req->bt;
+  r->bt_worker = req->bt_worker;
   r->self = self;
   r->status = SCHEDRT_DUMP_FAILED;
   r->copied = r->copy_failed = false;

@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "schedrt/proto/control.h"
 #include "schedrt/proto/dump_keys.h"
+#include "stall_bt.h"
 
 /* ---------------------------------------------------------------- barrier */
 
@@ -206,6 +207,8 @@ struct schedrt__dround {
   int self; /* the requesting worker, or -1 */
   char label[SCHEDRT_CTL_LABEL_SIZE];
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
+  const struct schedrt__bt_result *bt; /* the request's backtrace of worker bt_worker, or NULL */
+  uint32_t bt_worker;
   uint32_t rounds; /* barrier rounds gathered (dump_judge.c) */
   uint64_t *held;  /* [nworkers] time each was held at the barrier, summed over the rounds */
   /* [nworkers] parked when the last round opened (woken by the dump itself):
@@ -340,6 +343,9 @@ struct schedrt__dreq {
   char label[SCHEDRT_CTL_LABEL_SIZE];
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
   uint64_t requester_deadline_ns; /* control requests: not collected after this; 0: none */
+  /* Watchdog requests with stall backtraces on: the stuck worker's, written into its entry. NULL: none. */
+  const struct schedrt__bt_result *bt;
+  uint32_t bt_worker;
 };
 
 struct schedrt__dctl {
@@ -407,6 +413,8 @@ struct schedrt__dwatch {
   bool live;
   _Atomic bool done;
   struct schedrt__dreq req;
+  /* With stall backtraces on: the stuck worker's, taken by the helper before its dump. */
+  struct schedrt__bt_result *bt;
 };
 
 /* Reads the watchdog's settings (config, then environment). 0 or -ENOMEM. */
@@ -430,6 +438,10 @@ struct schedrt__dump {
   _Atomic uint64_t round_used_ns;
   struct schedrt__dctl ctl;
   struct schedrt__dwatch watch;
+  /* Stall backtraces (stall_bt.h): NULL unless the switch is on. The signal
+   * handler reaches it from a worker's thread: set before the workers start,
+   * freed after they stopped. */
+  struct schedrt__bt *bt;
   pthread_mutex_t obj_lock;
   struct schedrt__dobj objs[SCHEDRT__DOBJ_MAX];
   uint32_t nobjs;

@@ -380,10 +380,58 @@ static void put_worker_hist(struct cw *w, const struct schedrt__dround *r, uint3
   }
 }
 
+/* 1.3: a stall backtrace (stall_bt.h), as docs/dump-format.md describes it. */
+static void put_backtrace(struct cw *w, const struct schedrt__bt_result *bt) {
+  bool why = bt->result == SCHEDRT_DUMP_BT_UNAVAILABLE;
+  put_key(w, SCHEDRT_DK_BACKTRACE);
+  put_map(w, 5 + why);
+  put_key(w, SCHEDRT_DK_BT_RESULT);
+  put_enum(w, schedrt_dump_bt_result_names, SCHEDRT_DUMP_BT__COUNT, bt->result);
+  if (why) {
+    put_key(w, SCHEDRT_DK_BT_WHY);
+    put_str(w, bt->why);
+  }
+  put_key(w, SCHEDRT_DK_BT_SIGNAL);
+  if (bt->signo)
+    put_uint(w, (uint64_t)bt->signo);
+  else
+    put_null(w);
+  put_key(w, SCHEDRT_DK_BT_WAIT_NS);
+  put_uint(w, bt->wait_ns);
+  put_key(w, SCHEDRT_DK_BT_TRUNCATED);
+  put_bool(w, bt->truncated);
+  put_key(w, SCHEDRT_DK_BT_FRAMES);
+  put_array(w, bt->n);
+  for (uint32_t k = 0; k < bt->n; k++) {
+    const struct schedrt__bt_frame *f = &bt->frames[k];
+    bool mod = f->module != SCHEDRT__BT_NO_TEXT, sym = f->symbol != SCHEDRT__BT_NO_TEXT;
+    put_map(w, 5);
+    put_key(w, SCHEDRT_DK_BT_IP);
+    put_uint(w, f->ip);
+    put_key(w, SCHEDRT_DK_BT_MODULE);
+    put_str(w, mod ? bt->text + f->module : NULL);
+    put_key(w, SCHEDRT_DK_BT_MODULE_OFFSET);
+    if (mod)
+      put_uint(w, f->module_offset);
+    else
+      put_null(w);
+    put_key(w, SCHEDRT_DK_BT_SYMBOL);
+    put_str(w, sym ? bt->text + f->symbol : NULL);
+    put_key(w, SCHEDRT_DK_BT_SYMBOL_OFFSET);
+    if (sym)
+      put_uint(w, f->symbol_offset);
+    else
+      put_null(w);
+  }
+}
+
 static void put_worker(struct cw *w, const struct schedrt__dround *r, const struct schedrt__dworker *x,
                        uint32_t index) {
   bool missing = x->role == SCHEDRT_DUMP_ROLE_MISSING;
-  put_map(w, 12 + (r->has_hist ? SCHEDRT_M__HIST_COUNT : 0));
+  bool bt = r->bt && r->bt_worker == index;
+  put_map(w, 12 + (r->has_hist ? SCHEDRT_M__HIST_COUNT : 0) + bt);
+  if (bt)
+    put_backtrace(w, r->bt);
   put_key(w, SCHEDRT_DK_TID);
   if (x->tid)
     put_uint(w, x->tid);

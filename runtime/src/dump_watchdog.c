@@ -34,6 +34,26 @@
 #define MAX_BYTES (64ull << 20)
 #define BYTES_PER_TASK 220u
 
+/*
+ * Stall backtraces, when asked for: the handler and the slots (stall_bt.c),
+ * and the helper's result buffer. Made before the workers start, so the
+ * handler finds d->bt from their threads. Only -ENOMEM fails the runtime.
+ */
+static int bt_init(struct schedrt__dump *d) {
+  struct schedrt__dwatch *x = &d->watch;
+  if (!schedrt__bt_wanted(&d->rt->cfg))
+    return 0;
+  int rc = schedrt__bt_create(d->rt, &d->bt);
+  if (rc)
+    return rc == -ENOMEM ? rc : 0;
+  if (!(x->bt = malloc(sizeof(*x->bt)))) {
+    schedrt__bt_destroy(d->bt);
+    d->bt = NULL;
+    return -ENOMEM;
+  }
+  return 0;
+}
+
 int schedrt__dwatch_init(struct schedrt__dump *d) {
   struct schedrt__dwatch *x = &d->watch;
   const schedrt_config *cfg = &d->rt->cfg;
@@ -42,8 +62,14 @@ int schedrt__dwatch_init(struct schedrt__dump *d) {
   atomic_init(&x->done, false);
   x->threshold_ms =
       cfg->watchdog_ms ? cfg->watchdog_ms : schedrt__env_u32("SCHEDRT_WATCHDOG_MS", MIN_MS, MAX_MS);
-  if (!x->threshold_ms)
+  if (!x->threshold_ms) {
+    if (schedrt__bt_wanted(cfg))
+      fprintf(stderr,
+              "schedrt: %s: stall backtraces are taken for watchdog dumps, and the watchdog is off "
+              "(SCHEDRT_WATCHDOG_MS): none will be taken\n",
+              d->rt->name);
     return 0;
+  }
   if (d->disabled) {
     fprintf(stderr,
             "schedrt: %s: watchdog dumps disabled: dumps are (SCHEDRT_DUMP=0 or SCHEDRT_CFG_NO_DUMP)\n",
@@ -78,6 +104,15 @@ int schedrt__dwatch_init(struct schedrt__dump *d) {
     x->threshold_ms = 0;
     return -ENOMEM;
   }
+  int rc = bt_init(d);
+  if (rc) {
+    free(x->polls);
+    x->polls = NULL;
+    close(x->dirfd);
+    x->dirfd = -1;
+    x->threshold_ms = 0;
+    return rc;
+  }
   /* Published in the metrics segment, which is made after us. */
   d->rt->watchdog_dir = x->dir;
   return 0;
@@ -107,6 +142,11 @@ void schedrt__dwatch_fini(struct schedrt__dump *d) {
   x->dirfd = -1;
   free(x->polls);
   x->polls = NULL;
+  /* The workers have stopped: no handler can reach the slots any more. */
+  schedrt__bt_destroy(d->bt);
+  d->bt = NULL;
+  free(x->bt);
+  x->bt = NULL;
 }
 
 /* The next file name of ours; false when the names to try are used up. */
@@ -134,6 +174,19 @@ static void write_dump(struct schedrt__dump *d) {
             schedrt_strerror(rc));
     return;
   }
+  /* The stuck worker's stack first, while it is still stuck; the dump then leaves it out. */
+  char bt_note[160] = "";
+  if (x->req.bt) {
+    schedrt__bt_capture(d->bt, x->req.bt_worker, SCHEDRT__BT_WAIT_NS, x->bt);
+    if (x->bt->result == SCHEDRT_DUMP_BT_OK)
+      snprintf(bt_note, sizeof(bt_note), "; backtrace of %u frames in %llu us", x->bt->n,
+               (unsigned long long)(x->bt->wait_ns / 1000u));
+    else if (x->bt->result == SCHEDRT_DUMP_BT_NO_ANSWER)
+      snprintf(bt_note, sizeof(bt_note), "; no backtrace: the thread did not answer signal %d in %llu ms",
+               x->bt->signo, (unsigned long long)(x->bt->wait_ns / 1000000u));
+    else
+      snprintf(bt_note, sizeof(bt_note), "; no backtrace: %s", x->bt->why);
+  }
   schedrt_dump_result res;
   rc = schedrt__dump_run(d, &x->req, f.fd, &res);
   /* The estimate that let the dump start may be short (long names, many
@@ -156,8 +209,8 @@ static void write_dump(struct schedrt__dump *d) {
   }
   x->written++;
   schedrt__metrics_saved_dumps(d->rt, x->written);
-  fprintf(stderr, "schedrt: %s: %s; %s dump (%u tasks) saved to %s/%s\n", d->rt->name, x->req.label,
-          schedrt_dump_status_name(res.status), res.tasks, x->dir, f.name);
+  fprintf(stderr, "schedrt: %s: %s; %s dump (%u tasks) saved to %s/%s%s\n", d->rt->name, x->req.label,
+          schedrt_dump_status_name(res.status), res.tasks, x->dir, f.name, bt_note);
 }
 
 static void *helper_main(void *arg) {
@@ -185,6 +238,8 @@ static void start(struct schedrt__dump *d, uint32_t i, const void *cur, uint64_t
   memset(&x->req, 0, sizeof(x->req));
   x->req.source = SCHEDRT__SRC_WATCHDOG;
   x->req.has_label = true;
+  x->req.bt = d->bt ? x->bt : NULL;
+  x->req.bt_worker = i;
   /* The label names the task, as far as it fits (the dump has the rest). */
   struct schedrt__task_ident t;
   size_t room = sizeof(x->req.label);

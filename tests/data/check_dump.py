@@ -48,6 +48,22 @@ def check_map(m, spec, what, optional=None):
         need(key not in m or pred(m[key]), "%s: bad %r: %r" % (what, key, m.get(key)))
 
 
+def is_backtrace(b):
+    """1.3: a stall backtrace (workers[].backtrace)."""
+    check_map(b, {"result": lambda v: isinstance(v, str), "signal": opt_uint, "wait_ns": is_uint,
+                  "truncated": lambda v: isinstance(v, bool), "frames": lambda v: isinstance(v, list)},
+              "backtrace", {"why": lambda v: isinstance(v, str)})
+    need(b["result"] != "ok" or (b["frames"] and b["signal"] is not None), "an ok backtrace has frames")
+    need(b["result"] == "ok" or not b["frames"], "only an ok backtrace has frames")
+    need(len(b["frames"]) <= 64, "at most 64 frames")
+    for f in b["frames"]:
+        check_map(f, {"ip": is_uint, "module": opt_text, "module_offset": opt_uint, "symbol": opt_text,
+                      "symbol_offset": opt_uint}, "frame")
+        need((f["module"] is None) == (f["module_offset"] is None), "a module goes with its offset")
+        need((f["symbol"] is None) == (f["symbol_offset"] is None), "a symbol goes with its offset")
+    return True
+
+
 def main():
     path = sys.argv[1]
     raw = open(path, "rb").read()
@@ -93,6 +109,7 @@ def main():
             "tid": opt_uint, "held_ns": is_uint,
             "poll_time": lambda v: bounds is not None and len(v) == len(bounds) and all(map(is_uint, v)),
             "sched_latency": lambda v: bounds is not None and len(v) == len(bounds) and all(map(is_uint, v)),
+            "backtrace": lambda v: minor >= 3 and is_backtrace(v),
         })
         if minor >= 1:
             need("held_ns" in w and "tid" in w, "worker %d: a 1.1 dump has tid and held_ns" % i)

@@ -12,6 +12,12 @@ CASE:
   process  a poll in progress while the whole process is stopped (SIGSTOP, then SIGCONT): PROCESS
   reports SCHEDRT_STALL_MS=40 and 20 stalls of 150 ms: 10 reports printed on stderr, the rest counted
            in stall_reports_suppressed, exactly (printed + suppressed = the reports due)
+  backtrace  with SCHEDRT_STALL_BACKTRACE=1 and a 50 ms watchdog, the spinner's watchdog dump holds the
+           stuck worker's native backtrace: `show` names spinner_task (a static function: from the
+           program's ELF symbol table), `show --json` has it under analysis.stuck_workers[].backtrace, the
+           dump conforms (tests/data/check_dump.py), and the target catches the backtrace signal
+  backtrace_off  the same without the switch: no backtrace in the dump, no handler for any
+           real-time signal from SIGRTMIN up (/proc/PID/status SigCgt)
   proven   a dump of inspect_target --deadlock --lock-deadlock --lost-wake --lost-joiner: exactly the
            lost waker, its joiner, the three of the join cycle and the two of the lock cycle are proven
            leaked, never the idle tasks waiting on a notify (its waker is there)
@@ -32,6 +38,7 @@ import time
 
 DEADLINE_S = 60.0
 CHILDREN = []
+LOGS = []  # the targets' stderr files, removed at exit
 
 
 def fail(msg):
@@ -49,6 +56,9 @@ def cleanup():
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+    for log in LOGS:
+        if os.path.exists(log):
+            os.unlink(log)
 
 
 def die_with_parent():
@@ -63,6 +73,7 @@ def low_priority():
 
 def target(exe, *args, env=None, crowded=False):
     log = tempfile.NamedTemporaryFile(prefix="stalls_e2e.", suffix=".log", delete=False)
+    LOGS.append(log.name)
     p = subprocess.Popen([exe, "--no-ticker", "--idle", "1", *args], stdout=subprocess.PIPE, stderr=log,
                          env={**os.environ, **(env or {})}, preexec_fn=low_priority if crowded else die_with_parent,
                          text=True)
@@ -203,8 +214,104 @@ def case_proven(inspect, exe):
         fail("show's report does not say: proven leaked: 7\n" + text)
 
 
+BT_SIGNAL = 61  # SIGRTMAX - 3 on Linux with glibc (SIGRTMAX is 64)
+CHECK_DUMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "check_dump.py")
+
+
+def caught_signals(pid):
+    """The signals the process has a handler for (/proc/PID/status SigCgt)."""
+    with open(f"/proc/{pid}/status") as f:
+        mask = int(next(l for l in f if l.startswith("SigCgt:")).split()[1], 16)
+    return {s for s in range(1, 65) if mask & (1 << (s - 1))}
+
+
+def show(inspect, f, *args):
+    out = subprocess.run([inspect, "show", f, *args], capture_output=True, text=True, timeout=60)
+    if out.returncode:
+        fail(f"show {f} {args}: {out.returncode} {out.stderr}")
+    return out.stdout
+
+
+def watchdog_dump(inspect, exe, env, want_ok):
+    """A spinner stuck 300 ms at a time under a 50 ms watchdog: a watchdog dump as show prints it (text,
+    JSON), with the target's caught signals and stderr. want_ok: the first dump whose backtrace was
+    answered, among the first four (on a loaded machine a preempted thread may miss the 50 ms wait once);
+    else the first dump."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p, log = target(exe, "--stuck-ms", "300", "--rest-ms", "50",
+                        env={"SCHEDRT_WATCHDOG_MS": "50", "SCHEDRT_DUMP_DIR": tmp, **env})
+        caught = caught_signals(p.pid)
+        docs = {}
+
+        def ok_bt(doc):
+            return any(w.get("backtrace", {}).get("result") == "ok" for w in doc["workers"])
+
+        def enough():
+            time.sleep(0.05)  # the directory is polled: a dump has no signal to wait on
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith(".cbor") and name not in docs:
+                    docs[name] = json.loads(show(inspect, os.path.join(tmp, name), "--json"))
+            if not docs:
+                return None
+            if not want_ok:
+                return min(docs)
+            good = [n for n in sorted(docs) if ok_bt(docs[n])]
+            return good[0] if good else (len(docs) >= 4 and min(docs))
+
+        name = wait_for("a watchdog dump", enough)
+        p.terminate()
+        p.wait(30)
+        f = os.path.join(tmp, name)
+        text = show(inspect, f)
+        conform = subprocess.run(["/usr/bin/python3", CHECK_DUMP, f], capture_output=True, text=True)
+        if conform.returncode:
+            fail(f"the watchdog dump does not conform: {conform.stderr}")
+    with open(log) as lf:
+        err = lf.read()
+    os.unlink(log)
+    return text, docs[name], caught, err
+
+
+def case_backtrace(inspect, exe):
+    text, doc, caught, err = watchdog_dump(inspect, exe, {"SCHEDRT_STALL_BACKTRACE": "1"}, True)
+    if BT_SIGNAL not in caught:
+        fail(f"the switch is on, but the target catches no signal {BT_SIGNAL}: {sorted(caught)}")
+    if not re.search(r"saved to .*; backtrace of \d+ frames", err):
+        fail("the watchdog's line on stderr does not mention the backtrace:\n" + err)
+    raw = [w["backtrace"] for w in doc["workers"] if "backtrace" in w]
+    if len(raw) != 1 or raw[0]["result"] != "ok" or raw[0]["signal"] != BT_SIGNAL:
+        fail(f"one worker carries an ok backtrace taken with signal {BT_SIGNAL}: {raw}")
+    stuck = [s for s in doc["analysis"]["stuck_workers"] if s["backtrace"]]
+    if len(stuck) != 1:
+        fail(f"analysis.stuck_workers has one backtrace: {doc['analysis']['stuck']}")
+    frames = stuck[0]["backtrace"]["frames"]
+    names = [f["function"] for f in frames]
+    spin = [f for f in frames if f["function"] == "spinner_task"]
+    if not spin or spin[0]["source"] != "elf" or not spin[0]["module"].endswith("inspect_target"):
+        fail(f"no frame named spinner_task from inspect_target's symbol table: {frames}")
+    if "schedrt__worker_main" not in names:
+        fail(f"the stack reaches the worker's main: {names}")
+    if not re.search(r"backtrace \(signal %d, answered in [0-9.]+ ms, \d+ frames\):\n(?:.*\n)*?\s+#\d+\s+spinner_task\+0x"
+                     % BT_SIGNAL, text):
+        fail("show does not print the backtrace with spinner_task:\n" + text)
+
+
+def case_backtrace_off(inspect, exe):
+    text, doc, caught, err = watchdog_dump(inspect, exe, {}, False)
+    rt = {s for s in caught if s >= 34}  # SIGRTMIN (glibc keeps 32 and 33 for itself)
+    if rt:
+        fail(f"the switch is off, but the target catches real-time signals {sorted(rt)}")
+    if any("backtrace" in w for w in doc["workers"]):
+        fail("the switch is off, but the dump has a backtrace")
+    if any(s.get("backtrace") for s in doc["analysis"]["stuck_workers"]) or "backtrace" in text:
+        fail("the switch is off, but show prints a backtrace:\n" + text)
+    if not doc["analysis"]["stuck_workers"]:
+        fail("the watchdog dump shows no stuck worker")
+
+
 CASES = {"on_cpu": case_on_cpu, "syscall": case_syscall, "process": case_process, "reports": case_reports,
-         "proven": case_proven, "on_cpu_crowded": case_on_cpu_crowded, "syscall_crowded": case_syscall_crowded}
+         "proven": case_proven, "on_cpu_crowded": case_on_cpu_crowded, "syscall_crowded": case_syscall_crowded,
+         "backtrace": case_backtrace, "backtrace_off": case_backtrace_off}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in CASES:

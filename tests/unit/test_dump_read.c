@@ -655,3 +655,104 @@ Test(dump_read, lock_holders) {
   put(task_at(top, 1), SCHEDRT_DK_HOLDERS, uints(3, 7, 2, 9));
   refused(top, SCHEDRT_ECORRUPT, "tasks[1].holders has 3 numbers");
 }
+
+/* 1.3: a stall backtrace in the stuck worker's entry. */
+static cbor_item_t *frame(uint64_t ip, const char *module, uint64_t off, const char *symbol) {
+  cbor_item_t *f = cbor_new_definite_map(5);
+  put(f, SCHEDRT_DK_BT_IP, cbor_build_uint64(ip));
+  put(f, SCHEDRT_DK_BT_MODULE, module ? cbor_build_string(module) : cbor_new_null());
+  put(f, SCHEDRT_DK_BT_MODULE_OFFSET, module ? cbor_build_uint64(off) : cbor_new_null());
+  put(f, SCHEDRT_DK_BT_SYMBOL, symbol ? cbor_build_string(symbol) : cbor_new_null());
+  put(f, SCHEDRT_DK_BT_SYMBOL_OFFSET, symbol ? cbor_build_uint8(4) : cbor_new_null());
+  return f;
+}
+
+static cbor_item_t *backtrace(size_t nframes) {
+  cbor_item_t *b = cbor_new_definite_map(8), *frames = cbor_new_definite_array(nframes);
+  put(b, SCHEDRT_DK_BT_RESULT, cbor_build_string("ok"));
+  put(b, SCHEDRT_DK_BT_SIGNAL, cbor_build_uint8(61));
+  put(b, SCHEDRT_DK_BT_WAIT_NS, cbor_build_uint32(12345));
+  put(b, SCHEDRT_DK_BT_TRUNCATED, cbor_build_bool(false));
+  for (size_t k = 0; k < nframes; k++)
+    cbor_array_push(frames, cbor_move(frame(0x1000 + k, k % 2 ? NULL : "/bin/x", 0x100 + k, k ? NULL : "f")));
+  put(b, SCHEDRT_DK_BT_FRAMES, frames);
+  return b;
+}
+
+Test(dump_read, stall_backtraces) {
+  cbor_item_t *top = mini();
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, backtrace(3));
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(decode_item(top, 0, &d, err, sizeof(err)), 0, "%s", err);
+  const schedrt_dump_worker *w = &d->workers[1];
+  cr_expect_eq(d->workers[0].bt_result, SCHEDRT_DUMP_BT_NONE, "worker 0 has none");
+  cr_expect_null(d->workers[0].bt_frames);
+  cr_expect_eq(w->bt_result, SCHEDRT_DUMP_BT_OK);
+  cr_expect_eq(w->bt_signal, 61);
+  cr_expect_eq(w->bt_wait_ns, 12345);
+  cr_expect_eq(w->bt_truncated, false);
+  cr_assert_eq(w->bt_nframes, 3u);
+  cr_expect_eq(w->bt_frames[0].ip, 0x1000u);
+  cr_expect_str_eq(w->bt_frames[0].module, "/bin/x");
+  cr_expect_eq(w->bt_frames[0].module_offset, 0x100);
+  cr_expect_str_eq(w->bt_frames[0].symbol, "f");
+  cr_expect_eq(w->bt_frames[0].symbol_offset, 4);
+  cr_expect_null(w->bt_frames[1].module);
+  cr_expect_eq(w->bt_frames[1].module_offset, SCHEDRT_DUMP_NONE);
+  cr_expect_eq(w->bt_frames[1].symbol_offset, SCHEDRT_DUMP_NONE);
+  cr_expect_str_eq(schedrt_dump_bt_result_text(w->bt_result), "ok");
+  schedrt_dump_doc_free(d);
+
+  /* A result a later minor adds reads as unknown; the map and its frames are still read. */
+  top = mini();
+  cbor_item_t *b = backtrace(1);
+  set(b, SCHEDRT_DK_BT_RESULT, cbor_build_string("partial"));
+  put(b, "future_key", cbor_build_uint8(1));
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, b);
+  cr_assert_eq(decode_item(top, 0, &d, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(d->workers[1].bt_result, SCHEDRT_DUMP_BT__COUNT);
+  cr_expect_str_eq(schedrt_dump_bt_result_text(d->workers[1].bt_result), "unknown");
+  cr_expect_eq(d->workers[1].bt_nframes, 1u);
+  schedrt_dump_doc_free(d);
+
+  /* Every count and type of the new keys is checked. */
+  top = mini();
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, backtrace(SCHEDRT_DUMP_BT_MAX_FRAMES + 1));
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace.frames: 257 frames (at most 256)");
+  top = mini();
+  b = backtrace(2);
+  set(b, SCHEDRT_DK_BT_FRAMES, cbor_build_uint8(2));
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, b);
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace.frames: expected an array, found an unsigned integer");
+  top = mini();
+  b = backtrace(0);
+  cbor_item_t *fr = cbor_new_definite_array(1), *no_ip = cbor_new_definite_map(1);
+  put(no_ip, SCHEDRT_DK_BT_MODULE, cbor_build_string("/bin/x"));
+  cbor_array_push(fr, cbor_move(no_ip));
+  set(b, SCHEDRT_DK_BT_FRAMES, fr);
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, b);
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace.frames[0]: no \"ip\" key");
+  top = mini();
+  b = backtrace(1);
+  set(cbor_array_handle(get(b, SCHEDRT_DK_BT_FRAMES))[0], SCHEDRT_DK_BT_MODULE, cbor_build_uint8(1));
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, b);
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace.frames[0].module: expected a text string or null");
+  top = mini();
+  b = backtrace(1);
+  set(b, SCHEDRT_DK_BT_WAIT_NS, cbor_build_negint8(1));
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, b);
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace.wait_ns: expected an unsigned integer or null");
+  top = mini();
+  b = cbor_new_definite_map(1);
+  put(b, SCHEDRT_DK_BT_SIGNAL, cbor_build_uint8(61));
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, b);
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace: no \"result\" key");
+  top = mini();
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, cbor_build_string("ok"));
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace: expected a map, found a text string");
+  top = mini();
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, backtrace(1));
+  put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, backtrace(1));
+  refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace: the key is given twice");
+}

@@ -754,7 +754,12 @@ Test(runtime, destroy_from_a_worker_is_refused, .timeout = 60) {
 Test(runtime, version_and_features) {
   cr_assert_str_eq(schedrt_version(), SCHEDRT_VERSION_STRING);
   unsigned f = schedrt_features();
-  cr_assert_eq(f & ~(unsigned)(SCHEDRT_FEATURE_METRICS | SCHEDRT_FEATURE_TASKDUMP), 0);
+  cr_assert_eq(
+      f & ~(unsigned)(SCHEDRT_FEATURE_METRICS | SCHEDRT_FEATURE_TASKDUMP | SCHEDRT_FEATURE_STALL_BACKTRACE),
+      0);
+  /* Stall backtraces are taken for watchdog dumps: never without dumps. */
+  if (f & SCHEDRT_FEATURE_STALL_BACKTRACE)
+    cr_assert(f & SCHEDRT_FEATURE_TASKDUMP);
 }
 
 /* ------------------------------------------------------------ config */

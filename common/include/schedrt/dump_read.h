@@ -82,6 +82,16 @@ typedef struct schedrt_dump_task {
   const char *peer;
 } schedrt_dump_task;
 
+/* 1.3: one frame of a stall backtrace (innermost first: frame 0 is where the thread was interrupted, the
+ * others are return addresses). */
+typedef struct schedrt_dump_frame {
+  uint64_t ip;
+  const char *module;    /* the ELF file as the loader named it at capture time; NULL: not known */
+  int64_t module_offset; /* the address within it as its ELF file numbers it; NONE: not known */
+  const char *symbol;    /* the dynamic symbol dladdr() found at capture time; NULL: none */
+  int64_t symbol_offset; /* ip's offset from it; NONE with no symbol */
+} schedrt_dump_frame;
+
 typedef struct schedrt_dump_worker {
   uint64_t index;
   uint32_t role;                       /* enum schedrt_dump_role; __COUNT: unknown */
@@ -97,6 +107,16 @@ typedef struct schedrt_dump_worker {
    * counts each (the decoder checked the lengths); NULL when absent. */
   uint64_t *hist[SCHEDRT_M__HIST_COUNT];
   size_t nhist[SCHEDRT_M__HIST_COUNT];
+  /* 1.3, the stuck worker of a watchdog dump taken with stall backtraces on (SCHEDRT_DUMP_BT_NONE and
+   * nothing else otherwise): what became of its backtrace, why not (result "unavailable"), the signal
+   * sent and how long the answer took (NONE: not known), and the frames (the decoder checked there are
+   * at most SCHEDRT_DUMP_BT_MAX_FRAMES). */
+  uint32_t bt_result; /* enum schedrt_dump_bt_result; __COUNT: unknown text */
+  const char *bt_why;
+  int64_t bt_signal, bt_wait_ns;
+  bool bt_truncated;
+  schedrt_dump_frame *bt_frames;
+  size_t bt_nframes;
 } schedrt_dump_worker;
 
 typedef struct schedrt_dump_site {
@@ -163,6 +183,8 @@ const char *schedrt_dump_wstate_text(uint32_t wstate);
 /* "polling", ... "unknown"; NULL for SCHEDRT_DUMP_REASON_NONE / SOURCE_NONE (null in the dump). */
 const char *schedrt_dump_reason_text(uint32_t reason);
 const char *schedrt_dump_source_text(uint32_t source);
+/* "ok", "no_answer", "unavailable", "unknown"; NULL for SCHEDRT_DUMP_BT_NONE (no backtrace). */
+const char *schedrt_dump_bt_result_text(uint32_t result);
 /* "join", "notify", "oneshot", "unknown"; NULL for SCHEDRT_DUMP_WAIT_NONE. */
 const char *schedrt_dump_wait_text(uint32_t wait);
 

@@ -15,7 +15,7 @@
 
 #define SCHEDRT_DUMP_FORMAT "schedrt-dump"
 #define SCHEDRT_DUMP_MAJOR 1
-#define SCHEDRT_DUMP_MINOR 2
+#define SCHEDRT_DUMP_MINOR 3
 /* RFC 8949 section 3.4.6: the bytes d9 d9 f7 open every dump. */
 #define SCHEDRT_DUMP_SELF_DESCRIBE_TAG 55799u
 
@@ -69,6 +69,25 @@
 #define SCHEDRT_DK_RUNNING_SRC "running_ns_source" /* SCHEDRT_DUMP_SOURCES */
 #define SCHEDRT_DK_TID "tid"                       /* 1.1: the worker's kernel thread id, or null */
 #define SCHEDRT_DK_HELD_NS "held_ns" /* 1.1: time it waited at the barrier, all rounds of the dump */
+/* 1.3, watchdog dumps with stall backtraces on (SCHEDRT_STALL_BACKTRACE=1), the stuck worker only: its
+ * native backtrace, taken by a signal to its thread (runtime/src/stall_bt.c). A map: */
+#define SCHEDRT_DK_BACKTRACE "backtrace"
+#define SCHEDRT_DK_BT_RESULT "result"   /* SCHEDRT_DUMP_BT_RESULTS */
+#define SCHEDRT_DK_BT_WHY "why"         /* result "unavailable": why, for a person */
+#define SCHEDRT_DK_BT_SIGNAL "signal"   /* the signal number sent (null: none was sent) */
+#define SCHEDRT_DK_BT_WAIT_NS "wait_ns" /* from the signal to the answer, or until the wait gave up */
+#define SCHEDRT_DK_BT_FRAMES "frames"   /* [* frame], innermost first; at most SCHEDRT_DUMP_BT_MAX_FRAMES */
+#define SCHEDRT_DK_BT_TRUNCATED "truncated" /* true: the stack was deeper than the frames kept */
+/* frames[]: the instruction address (frame 0: where the thread was interrupted; the others: return
+ * addresses), the module (ELF file) holding it as the loader named it at capture time, the address
+ * within that module as its ELF file numbers it (what `addr2line -e module` takes), and the dynamic
+ * symbol dladdr() found for it at capture time, with the offset from that symbol. */
+#define SCHEDRT_DK_BT_IP "ip"
+#define SCHEDRT_DK_BT_MODULE "module"
+#define SCHEDRT_DK_BT_MODULE_OFFSET "module_offset"
+#define SCHEDRT_DK_BT_SYMBOL "symbol"
+#define SCHEDRT_DK_BT_SYMBOL_OFFSET "symbol_offset"
+#define SCHEDRT_DUMP_BT_MAX_FRAMES 256 /* a reader refuses more (the runtime writes at most 64) */
 /* 1.1, with per-poll timing: each histogram of SCHEDRT_HIST_METRICS (metrics_def.h) under its
  * metric's name, bucket counts as the metrics segment held them when the dump was taken. */
 
@@ -149,6 +168,12 @@
   X(MONITOR, "monitor", "since the monitor first saw this poll: may be short by one period")                 \
   X(LOWER_BOUND, "lower_bound", "since the dump flag went up: the poll began earlier")
 
+/* What became of a stall backtrace (workers[].backtrace.result, 1.3). */
+#define SCHEDRT_DUMP_BT_RESULTS(X)                                                                           \
+  X(OK, "ok", "the thread answered: frames holds its stack")                                                 \
+  X(NO_ANSWER, "no_answer", "the thread did not answer in time (the signal blocked, its handler replaced)")  \
+  X(UNAVAILABLE, "unavailable", "no signal was sent (why says why)")
+
 /* What a task registered to wait on in its last poll (tasks[].wait). */
 #define SCHEDRT_DUMP_WAITS(X)                                                                                \
   X(JOIN, "join", "the join handle of another task (wait_for names it)")                                     \
@@ -186,6 +211,13 @@ enum schedrt_dump_wait {
 #undef X
       SCHEDRT_DUMP_WAIT__COUNT
 };
+enum schedrt_dump_bt_result {
+  SCHEDRT_DUMP_BT_NONE = 0, /* no backtrace key */
+#define X(n, t, h) SCHEDRT_DUMP_BT_##n,
+  SCHEDRT_DUMP_BT_RESULTS(X)
+#undef X
+      SCHEDRT_DUMP_BT__COUNT
+};
 enum schedrt_dump_source {
   SCHEDRT_DUMP_SOURCE_NONE = 0,
 #define X(n, t, h) SCHEDRT_DUMP_SOURCE_##n,
@@ -209,6 +241,8 @@ static const char *const schedrt_dump_wait_names[SCHEDRT_DUMP_WAIT__COUNT] = {
     0, SCHEDRT_DUMP_WAITS(SCHEDRT__DUMP_NAME)};
 static const char *const schedrt_dump_source_names[SCHEDRT_DUMP_SOURCE__COUNT] = {
     0, SCHEDRT_DUMP_SOURCES(SCHEDRT__DUMP_NAME)};
+static const char *const schedrt_dump_bt_result_names[SCHEDRT_DUMP_BT__COUNT] = {
+    0, SCHEDRT_DUMP_BT_RESULTS(SCHEDRT__DUMP_NAME)};
 #undef SCHEDRT__DUMP_NAME
 
 #endif /* SCHEDRT_PROTO_DUMP_KEYS_H */
