@@ -11,6 +11,7 @@
 #include <elfutils/libdwfl.h>
 #endif
 
+#include "json_export.h"
 #include "util.h"
 
 /* Modules opened per symbolizer at most (a backtrace names a few: the program, libc, libschedrt). */
@@ -180,23 +181,14 @@ void dump_backtrace_print(bt_symbolizer *s, const schedrt_dump_worker *w, FILE *
   }
 }
 
-static json_t *opt(int64_t v) { return v < 0 ? json_null() : json_integer((json_int_t)v); }
-static json_t *u64(uint64_t v) {
-  if (v <= INT64_MAX)
-    return json_integer((json_int_t)v);
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-  return json_string(buf);
-}
-
 json_t *dump_backtrace_json(bt_symbolizer *s, const schedrt_dump_worker *w) {
   if (w->bt_result == SCHEDRT_DUMP_BT_NONE)
     return json_null();
   json_t *o = json_object();
   json_object_set_new(o, "result", json_string(schedrt_dump_bt_result_text(w->bt_result)));
   json_object_set_new(o, "why", w->bt_why ? json_string(w->bt_why) : json_null());
-  json_object_set_new(o, "signal", opt(w->bt_signal));
-  json_object_set_new(o, "wait_ns", opt(w->bt_wait_ns));
+  json_object_set_new(o, "signal", json_opt_i64(w->bt_signal));
+  json_object_set_new(o, "wait_ns", json_opt_i64(w->bt_wait_ns));
   json_object_set_new(o, "truncated", json_boolean(w->bt_truncated));
   json_t *frames = json_array();
   for (size_t k = 0; k < w->bt_nframes; k++) {
@@ -204,11 +196,11 @@ json_t *dump_backtrace_json(bt_symbolizer *s, const schedrt_dump_worker *w) {
     bt_name n;
     bt_symbolize(s, w, k, &n);
     json_t *j = json_object();
-    json_object_set_new(j, "ip", u64(fr->ip));
+    json_object_set_new(j, "ip", json_u64(fr->ip));
     json_object_set_new(j, "module", fr->module ? json_string(fr->module) : json_null());
-    json_object_set_new(j, "module_offset", opt(fr->module_offset));
+    json_object_set_new(j, "module_offset", json_opt_i64(fr->module_offset));
     json_object_set_new(j, "function", n.function[0] ? json_string(n.function) : json_null());
-    json_object_set_new(j, "offset", n.function[0] ? u64(n.offset) : json_null());
+    json_object_set_new(j, "offset", n.function[0] ? json_u64(n.offset) : json_null());
     json_object_set_new(j, "file", n.line ? json_string(n.file) : json_null());
     json_object_set_new(j, "line", n.line ? json_integer(n.line) : json_null());
     /* Where the name came from: the module's file read now, or the runtime's dladdr at capture time. */

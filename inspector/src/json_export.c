@@ -83,6 +83,16 @@ static json_t *json_stuck_task(const worker_view *v) {
   return o;
 }
 
+json_t *json_u64(uint64_t v) {
+  if (v <= INT64_MAX)
+    return json_integer((json_int_t)v);
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+  return json_string(buf);
+}
+
+json_t *json_opt_i64(int64_t v) { return v < 0 ? json_null() : json_integer((json_int_t)v); }
+
 json_t *json_text(const char *s) {
   json_t *j = json_string(s ? s : "");
   if (j)

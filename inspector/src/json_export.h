@@ -33,6 +33,11 @@ int json_emit(json_t *j, FILE *f, int compact);
 /* A JSON string of s (NULL: ""), with bytes that are not UTF-8 as '?' (text from another process). */
 json_t *json_text(const char *s);
 
+/* A JSON integer for v; above INT64_MAX (jansson's integers are int64) its decimal digits as a string. */
+json_t *json_u64(uint64_t v);
+/* A JSON integer for v, null when negative (a dump's "unknown"). */
+json_t *json_opt_i64(int64_t v);
+
 /* A JSON number for a double, null for NAN/infinity (which JSON cannot hold). */
 json_t *json_rate(double v);
 
