@@ -17,10 +17,18 @@
 
 static inline uint64_t tdu_now(void) { return schedrt_now_ns(); }
 
-/* Dumps into memory (a memfd) and decodes it (common/src/dump_read.c). 0, or the dump's or the
- * decoder's error (whose message goes to stderr). */
+/*
+ * Dumps into memory (a memfd) and decodes it (common/src/dump_read.c). 0, or the dump's or the decoder's
+ * error (whose message goes to stderr). With opts NULL the barrier deadline is 5 s, not the runtime's
+ * 250 ms default: a parked worker woken for the dump on a loaded machine (parallel tests, sanitizers) can
+ * miss 250 ms and make the dump PARTIAL, which is not what those tests are about. A healthy dump never
+ * waits the deadline out.
+ */
 static inline int tdu_dump(schedrt_runtime *rt, const schedrt_dump_opts *opts, schedrt_dump_result *res,
                            schedrt_dump_doc **doc) {
+  static const schedrt_dump_opts loaded = {.timeout_ms = 5000};
+  if (!opts)
+    opts = &loaded;
   *doc = NULL;
   int fd = memfd_create("dump", MFD_CLOEXEC);
   if (fd < 0)
