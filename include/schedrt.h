@@ -120,6 +120,16 @@ enum {
    * docs/forensics.md.
    */
   SCHEDRT_CFG_STALL_BACKTRACE = 1u << 4,
+  /*
+   * The event ring: each worker keeps its last events (spawn, poll start and
+   * end, wake, park, unpark, steal; blocking jobs and stalls in a ring of
+   * their own) in the metrics segment, where `sched-inspect events` reads
+   * them, even from a stopped or hung process. Off by default; also turned
+   * on by SCHEDRT_EVENTS=1. Records per ring: SCHEDRT_EVENTS_SIZE (64 to
+   * 65536, rounded up to a power of two; default 4096, 128 KiB a worker).
+   * Needs the metrics (no effect with SCHEDRT_CFG_NO_METRICS).
+   */
+  SCHEDRT_CFG_EVENTS = 1u << 5,
 };
 
 typedef struct schedrt_config {

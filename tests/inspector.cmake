@@ -175,6 +175,19 @@ if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
   endforeach()
 endif()
 
+# The event ring (tests/inspector/events_e2e.py): a stopped process's last events hold a scripted
+# task's polls in order; the command's exit statuses and messages. Also `unit`, so the asan preset runs
+# sched-inspect events and a runtime with events on under ASan+UBSan.
+if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
+  foreach(case IN ITEMS stopped errors)
+    add_test(NAME inspect_events_${case}
+      COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/events_e2e.py ${case}
+              $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)
+    set_tests_properties(inspect_events_${case} PROPERTIES LABELS "e2e;unit" TIMEOUT 60
+      FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX};events_e2e: FAIL")
+  endforeach()
+endif()
+
 # Recordings end to end (tests/inspector/recording_e2e.py): record a real demo run, read it with
 # `show --json` and Python's cbor2, plot it and check the SVG's panels; signals, a killed recorder,
 # a cut file, the target's exit; the replay in tmux. Needs a demo that publishes metrics (not the

@@ -5,6 +5,9 @@ schedrt_unit_test(NAME test_reader_corrupt SOURCES unit/test_reader_corrupt.c su
 # It drives the reader's SIGBUS guard directly (reader_internal.h).
 target_include_directories(test_reader_corrupt PRIVATE ${PROJECT_SOURCE_DIR}/common/src)
 schedrt_unit_test(NAME test_reader_snapshot SOURCES unit/test_reader_snapshot.c support/shm_fixture.c)
+# The event rings (layout 2.6): the reader on driven rings, and the runtime's own (skipped when built out).
+schedrt_unit_test(NAME test_events SOURCES unit/test_events.c support/shm_fixture.c)
+schedrt_stress_test(NAME stress_events SOURCES stress/stress_events.c support/shm_fixture.c)
 schedrt_stress_test(NAME stress_metrics_torn SOURCES stress/stress_metrics_torn.c support/shm_fixture.c)
 if(SCHEDRT_ENABLE_METRICS)
   schedrt_unit_test(NAME test_metrics_api SOURCES unit/test_metrics_api.c)

@@ -225,6 +225,8 @@ static int validate_header(struct schedrt_reader *r, const struct schedrt_shm_he
   in->ctl_off = ctl_off;
   in->ctl_size = ctl_size;
   int rc = schedrt__reader_sites_open(r, h, header_size);
+  if (!rc)
+    rc = schedrt__reader_events_open(r, h, header_size);
   return rc ? rc : validate_descs(r, h, desc_off, desc_count, desc_size);
 }
 

@@ -8,8 +8,15 @@
 
 int schedrt_shm_geometry(uint32_t max_workers, uint32_t site_cap, uint32_t page_size,
                          struct schedrt_shm_geometry *g) {
+  return schedrt_shm_geometry_ev(max_workers, site_cap, 0, page_size, g);
+}
+
+int schedrt_shm_geometry_ev(uint32_t max_workers, uint32_t site_cap, uint32_t ev_cap, uint32_t page_size,
+                            struct schedrt_shm_geometry *g) {
   if (max_workers == 0 || max_workers > SCHEDRT_SHM_MAX_WORKERS || site_cap == 0 ||
       site_cap > SCHEDRT_SHM_MAX_SITES || page_size < 4096u || (page_size & (page_size - 1u)) != 0)
+    return -EINVAL;
+  if (ev_cap && (ev_cap < SCHEDRT_SHM_EV_MIN || ev_cap > SCHEDRT_SHM_EV_MAX || (ev_cap & (ev_cap - 1u))))
     return -EINVAL;
   g->bounds_off = SCHEDRT_SHM_BOUNDS_OFF;
   g->desc_count = SCHEDRT_M__COUNT;
@@ -24,8 +31,16 @@ int schedrt_shm_geometry(uint32_t max_workers, uint32_t site_cap, uint32_t page_
   uint64_t stride = schedrt_shm_align_up(site_cap * SCHEDRT_SHM_SITE_CTR_SIZE, SCHEDRT_SHM_ALIGN);
   uint64_t sites_size = ctr_off + (max_workers + 1ull) * stride;
   uint64_t sites_off = g->hist_off + (uint64_t)g->hist_size;
+  /* The event rings follow the sites (sites_size is a multiple of 128). */
+  uint64_t ring_stride =
+      ev_cap ? schedrt_shm_align_up(SCHEDRT_SHM_EV_RING_HDR_SIZE + ev_cap * SCHEDRT_SHM_EV_REC_SIZE,
+                                    SCHEDRT_SHM_ALIGN)
+             : 0;
+  uint64_t events_off = ev_cap ? sites_off + sites_size : 0;
+  uint64_t events_size = ev_cap ? SCHEDRT_SHM_EVENTS_HDR_SIZE + (max_workers + 1ull) * ring_stride : 0;
+  uint64_t end = ev_cap ? events_off + events_size : sites_off + sites_size;
   /* The control page stands alone so an inspector can map just it writable. */
-  uint64_t ctl_off = (sites_off + sites_size + page_size - 1u) / page_size * page_size;
+  uint64_t ctl_off = (end + page_size - 1u) / page_size * page_size;
   if (ctl_off + page_size > SCHEDRT_SHM_MAX_SIZE)
     return -E2BIG;
   g->site_cap = site_cap;
@@ -34,6 +49,10 @@ int schedrt_shm_geometry(uint32_t max_workers, uint32_t site_cap, uint32_t page_
   g->site_block_stride = (uint32_t)stride;
   g->sites_off = (uint32_t)sites_off;
   g->sites_size = (uint32_t)sites_size;
+  g->events_off = (uint32_t)events_off;
+  g->events_size = (uint32_t)events_size;
+  g->ev_cap = ev_cap;
+  g->ev_ring_stride = (uint32_t)ring_stride;
   g->ctl_off = (uint32_t)ctl_off;
   g->ctl_size = page_size;
   g->total_size = ctl_off + page_size;
@@ -109,6 +128,19 @@ void schedrt__shm_format(void *base, const struct schedrt_shm_geometry *g,
   h->long_poll_watch_us = p->long_poll_watch_us;
   h->sites_off = g->sites_off;
   h->sites_size = g->sites_size;
+  h->events_off = g->events_off;
+  h->events_size = g->events_size;
+  if (g->ev_cap) {
+    /* The region's header (the mapping is zero-filled: the rings are empty,
+     * every stamp 0). The clock and its calibration are the runtime's. */
+    struct schedrt_shm_events *e = (struct schedrt_shm_events *)(void *)(b + g->events_off);
+    e->nrings = p->max_workers + 1u;
+    e->ring_cap = g->ev_cap;
+    e->rec_size = SCHEDRT_SHM_EV_REC_SIZE;
+    e->ring_off = SCHEDRT_SHM_EVENTS_HDR_SIZE;
+    e->ring_stride = g->ev_ring_stride;
+    e->nkinds = SCHEDRT_EV__COUNT;
+  }
 
   uint64_t *bounds = (uint64_t *)(void *)(b + g->bounds_off);
   for (uint32_t i = 0; i < SCHEDRT_HIST_BUCKETS; i++)

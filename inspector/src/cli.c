@@ -47,6 +47,9 @@ static const char usage_main[] =
     "  record PID [-i 100ms] [-o FILE] [--duration 10m | -n COUNT]\n"
     "                            record the metrics over time into one file\n"
     "  plot FILE -o OUT.svg      a recording's queue depths and busy %, per worker\n"
+    "  events PID [--last S] [--json]\n"
+    "                            the last events of each worker (SCHEDRT_EVENTS=1),\n"
+    "                            also from a stopped or hung process\n"
     "\n"
     "Options:\n"
     "  -h, --help       help (also after a command: `" INSPECT_PROG " stat --help`)\n"
@@ -263,6 +266,28 @@ static const char usage_plot[] =
     "  -o, --output OUT.svg  where to write the image (`-`: standard output)\n"
     "  -h, --help            this help\n";
 
+static const char usage_events[] =
+    "Usage: " INSPECT_PROG " events PID [--last SECONDS] [--json]\n"
+    "\n"
+    "Prints the event rings of a runtime started with SCHEDRT_EVENTS=1 (or\n"
+    "SCHEDRT_CFG_EVENTS): per worker, oldest first, its last spawns, polls (start\n"
+    "and end, with the task), wakes (the task and its waker), parks, unparks and\n"
+    "steals; then the other threads' ring (blocking jobs, stalls, spawns and wakes\n"
+    "from outside the runtime). Read from the segment alone: works on a process\n"
+    "that runs, hangs or is stopped (SIGSTOP). A task is named (\"name\") when a\n"
+    "worker's slot names it as its current task; with its SPAWN event in the\n"
+    "window, its spawn site follows in brackets: [first task's name @ file:line].\n"
+    "Each ring says how many events were written and how many are lost\n"
+    "(overwritten). Times are seconds before the newest event.\n"
+    "\n"
+    "  --last SECONDS   only the events of the SECONDS before the newest one\n"
+    "  --json           one JSON object: rings[], each with its events[]\n"
+    "  --shm-dir DIR    look for the segment in DIR instead of /dev/shm\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Exit status: 0 ok, 1 the runtime keeps no events (or its segment is\n"
+    "unreadable), 2 bad usage, 4 no such target.\n";
+
 _Static_assert(SCHEDRT_CTL_TIMEOUT_MIN_MS == 10 && SCHEDRT_CTL_TIMEOUT_MAX_MS == 10000,
                "the --timeout message states the runtime's limits");
 _Static_assert(TASK_FEED_MIN_PERIOD_MS == 500 && TASK_FEED_MAX_PERIOD_MS == 3600000,
@@ -304,6 +329,7 @@ enum {
   OPT_TASKS_EVERY,
   OPT_DURATION,
   OPT_NO_HISTOGRAMS,
+  OPT_LAST,
 };
 
 /* The options every subcommand accepts (each ignores what does not apply to it). */
@@ -332,6 +358,7 @@ static const struct option long_opts[] = {
     {"tasks-every", required_argument, NULL, OPT_TASKS_EVERY},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"no-histograms", no_argument, NULL, OPT_NO_HISTOGRAMS},
+    {"last", required_argument, NULL, OPT_LAST},
     {NULL, 0, NULL, 0},
 };
 
@@ -357,7 +384,9 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case OPT_SHM_DIR:
     return cmd != CMD_SHOW && cmd != CMD_DIFF && cmd != CMD_PLOT;
   case OPT_JSON:
-    return cmd == CMD_LIST || cmd == CMD_STAT || cmd == CMD_SHOW || cmd == CMD_DIFF;
+    return cmd == CMD_LIST || cmd == CMD_STAT || cmd == CMD_SHOW || cmd == CMD_DIFF || cmd == CMD_EVENTS;
+  case OPT_LAST:
+    return cmd == CMD_EVENTS;
   case 'd':
   case OPT_NO_COLOR:
     return cmd == CMD_TOP || cmd == CMD_SHOW; /* show -t on a recording: the live view replays it */
@@ -400,8 +429,8 @@ static int opt_allowed(inspect_cmd cmd, int c) {
 }
 
 static const char *cmd_name(inspect_cmd c) {
-  static const char *const names[] = {NULL,   "list", "top",   "stat",   "dump",
-                                      "show", "diff", "serve", "record", "plot"};
+  static const char *const names[] = {NULL,   "list",  "top",    "stat", "dump",  "show",
+                                      "diff", "serve", "record", "plot", "events"};
   return names[c];
 }
 
@@ -437,6 +466,9 @@ static int print_help(inspect_cmd cmd) {
     break;
   case CMD_PLOT:
     fputs(usage_plot, stdout);
+    break;
+  case CMD_EVENTS:
+    fputs(usage_events, stdout);
     break;
   default:
     fputs(usage_main, stdout);
@@ -566,6 +598,15 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
         return bad_usage(name, "--interval: expected seconds from 0.01 to 86400, got '%s'", optarg);
       o->interval_s = d;
       o->repeat_given = 1;
+      break;
+    }
+    case OPT_LAST: {
+      char *end;
+      errno = 0;
+      double d = strtod(optarg, &end);
+      if (errno || *end || end == optarg || optarg[0] == '-' || !isfinite(d) || d <= 0 || d > 86400)
+        return bad_usage(name, "--last: expected seconds above 0, at most 86400, got '%s'", optarg);
+      o->last_s = d;
       break;
     }
     case OPT_TASKS_EVERY: {
@@ -721,6 +762,8 @@ int cli_parse(int argc, char **argv, inspect_opts *o) {
     o->cmd = CMD_RECORD;
   else if (strcmp(first, "plot") == 0)
     o->cmd = CMD_PLOT;
+  else if (strcmp(first, "events") == 0)
+    o->cmd = CMD_EVENTS;
   else if (first[0] >= '0' && first[0] <= '9') {
     /* "sched-inspect PID [OPTIONS]": the PID is the operand of an implicit `top`. */
     o->cmd = CMD_TOP;
@@ -757,6 +800,8 @@ int inspect_run(int argc, char **argv) {
     return cmd_record(&o);
   case CMD_PLOT:
     return cmd_plot(&o);
+  case CMD_EVENTS:
+    return cmd_events(&o);
   default:
     return INSPECT_EXIT_USAGE;
   }

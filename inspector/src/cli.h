@@ -20,6 +20,7 @@ typedef enum inspect_cmd {
   CMD_SERVE,
   CMD_RECORD,
   CMD_PLOT,
+  CMD_EVENTS,
 } inspect_cmd;
 
 /* stat --format */
@@ -73,6 +74,8 @@ typedef struct inspect_opts {
   uint64_t interval_ns; /* -i: between samples */
   uint64_t duration_ns; /* --duration; 0: until a signal, -n or the target's exit */
   int no_histograms;    /* --no-histograms: samples without the latency histograms */
+  /* events */
+  double last_s; /* --last: the seconds before the newest event; 0: the whole window */
 } inspect_opts;
 
 /* Parses argv into o. Returns -1 to go on, or an exit status (help, version, usage error). */
@@ -91,6 +94,7 @@ int cmd_diff(const inspect_opts *o);
 int cmd_top(const inspect_opts *o);
 int cmd_record(const inspect_opts *o);
 int cmd_plot(const inspect_opts *o);
+int cmd_events(const inspect_opts *o);
 /* cmd_serve.c, or cmd_serve_off.c where libmicrohttpd was missing at configure time. */
 int cmd_serve(const inspect_opts *o);
 

@@ -235,6 +235,10 @@ static void run_job(struct schedrt__bpool *p, struct bthread *bt, schedrt_task *
     ;
   /* Relaxed: a dump's picture of "running since". */
   atomic_store_explicit(&t->since_ns, now, memory_order_relaxed);
+  /* Under the pool's lock: once we let go, shutdown may abandon the job and
+   * free the runtime (the event ring's lock is taken after the pool's,
+   * never before). */
+  schedrt__ev_other(t->rt, SCHEDRT_EV_BLOCKING_START, t->id, 0);
   pthread_mutex_unlock(&p->lock);
 
   void *result = t->blocking_fn(t->arg);
@@ -255,6 +259,7 @@ static void run_job(struct schedrt__bpool *p, struct bthread *bt, schedrt_task *
    * completion below wakes joiners through the runtime. */
   bt->finishing = true;
   pthread_mutex_unlock(&p->lock);
+  schedrt__ev_other(t->rt, SCHEDRT_EV_BLOCKING_END, t->id, 0);
   schedrt__task_blocking_finish(t, result, false);
   schedrt__task_unref(t);
   pthread_mutex_lock(&p->lock);
@@ -418,6 +423,7 @@ void schedrt__blocking_shutdown(schedrt_runtime *rt) {
     t->qnext = NULL;
     if (t->drop)
       t->drop(t->arg);
+    schedrt__ev_other(rt, SCHEDRT_EV_BLOCKING_END, t->id, 1);
     schedrt__task_blocking_finish(t, NULL, true);
     schedrt__task_unref(t);
   }

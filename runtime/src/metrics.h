@@ -69,6 +69,19 @@ struct schedrt__wcounters {
 #define SCHEDRT__GSRC_stall_reports_suppressed(rt) ((rt)->metrics.reports_suppressed)
 
 /*
+ * One event ring as its writer knows it (metrics_events.c, the writer in
+ * metrics_hooks.h): where its records are, how many events it wrote (the
+ * next one's n) and the clock of its region. Written by one thread at a time
+ * (a worker's by the worker; the other threads' ring under ev_lock).
+ */
+struct schedrt__ev_ring {
+  struct schedrt_shm_event *rec; /* ring_cap records; NULL: events off */
+  uint64_t n;
+  uint32_t mask; /* ring_cap - 1 */
+  bool tsc;      /* the region's clock is SCHEDRT_SHM_EV_CLOCK_TSC */
+};
+
+/*
  * Per worker, as Tokio's MetricsBatch: counters are private and reach the
  * slot at the publications of metrics_hooks.h; per poll the worker only
  * bumps the slot's live `polls` and its task's site's poll counter.
@@ -90,6 +103,7 @@ struct schedrt__wmetrics {
    * (one instruction less per poll than site_ctr plus both). */
   _Atomic uint64_t *site_polls;
   bool timing;    /* this worker's copy of the runtime's flag: tested per poll */
+  bool events;    /* ev.rec != NULL: the one test of an event site (in the padding after timing) */
   uint32_t state; /* as published (enum schedrt_worker_state) */
   /* state, plus SCHEDRT__M_TIMED when timing is on: schedrt__m_run_slow's
    * one compare answers "running and untimed". Set with schedrt__m_set_state. */
@@ -109,6 +123,8 @@ struct schedrt__wmetrics {
   uint64_t active_since;  /* clock at the last unpark (busy span start), 0 when parked */
   uint64_t poll_start;    /* timing only */
   uint32_t poll_site;     /* timing only: the site of the poll in progress (its task's site_off) */
+  uint64_t ev_task;       /* events only: the task of the poll in progress, for its POLL_END */
+  struct schedrt__ev_ring ev;
   /* Used when no image could be allocated at all: the hooks stay branch-free. */
   struct schedrt_shm_wslot fallback;
   _Atomic uint64_t site_scratch[SCHEDRT_SHM_SITE_CTR_SIZE / 8u];
@@ -152,7 +168,8 @@ struct schedrt__mwatch {
 
 static inline void schedrt__m_set_state(struct schedrt__wmetrics *m, uint32_t st) {
   m->state = st;
-  m->run_key = st | (m->timing ? SCHEDRT__M_TIMED : 0u);
+  /* Events take the timed run loop too (poll events): one compare still. */
+  m->run_key = st | (m->timing || m->events ? SCHEDRT__M_TIMED : 0u);
 }
 
 /*
@@ -211,6 +228,13 @@ struct schedrt__metrics {
   /* The long-poll watch stopped because every worker was asleep: set by the
    * monitor, cleared by the first worker to wake (which then wakes it). */
   _Atomic bool watch_parked;
+  /* The event rings (SCHEDRT_CFG_EVENTS / SCHEDRT_EVENTS=1): events from
+   * threads that are not workers go to ev_other under ev_lock. */
+  bool events;
+  bool ev_lock_ready;
+  struct schedrt__ev_ring ev_other;
+  pthread_mutex_t ev_lock;
+  struct schedrt_shm_events *ev_hdr; /* NULL: events off */
 };
 
 /* s into NUL-padded words of n bytes (n <= 64); a longer s keeps its last
@@ -242,6 +266,15 @@ void schedrt__stall_sample(struct schedrt_runtime *rt, uint32_t i, const void *c
 void schedrt__stall_end(struct schedrt_runtime *rt, uint32_t i, uint64_t now);
 /* SCHEDRT_STALL_MS in ns, or 0. */
 uint64_t schedrt__stall_report_ns(void);
+
+/* metrics_events.c. _wanted: records per ring (0: events off) from the
+ * config and SCHEDRT_EVENTS / SCHEDRT_EVENTS_SIZE; _init: the rings of the
+ * geometry's region (after format, before READY); _calibrate: the monitor's
+ * renewal of the TSC calibration; _fini: events off (before unmapping). */
+uint32_t schedrt__events_wanted(const struct schedrt_runtime *rt);
+void schedrt__events_init(struct schedrt_runtime *rt);
+void schedrt__events_calibrate(struct schedrt_runtime *rt);
+void schedrt__events_fini(struct schedrt_runtime *rt);
 
 /* metrics_registry.c: the segments unlinked at exit (published ones only). */
 void schedrt__mreg_add(struct schedrt__metrics *m);

@@ -14,7 +14,10 @@
  * runtime's own workers test no timing flag (schedrt__m_now_cache). No
  * seqlock section, no clock read per poll. A run loop compiled twice
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
- * untimed copies) tests the timing flag once per run, not per poll. The task
+ * untimed copies) tests the timing flag once per run, not per poll; the
+ * event ring's poll events ride the timed copy (schedrt__m_run_begin), and
+ * every other event site costs one test of a flag on the worker's first
+ * cache line while events are off (schedrt__ev). The task
  * in a long poll is found by the monitor thread instead (metrics_monitor.c).
  *
  * What is stored at each publication is generated from the metric list's
@@ -36,6 +39,7 @@
 
 #include <assert.h>
 
+#include "schedrt/proto/event_ring.h"
 #include "schedrt/proto/seqlock.h"
 
 /* Out of line (metrics_worker.c): the slow paths. */
@@ -179,7 +183,9 @@ static inline bool schedrt__m_run_begin(schedrt_worker *w) {
   if (SCHEDRT_LIKELY(m->run_key == (uint32_t)SCHEDRT_WSTATE_RUNNING))
     return false;
   schedrt__m_state(w, SCHEDRT_WSTATE_RUNNING);
-  return m->timing;
+  /* The slow copy of the loop serves events too: with both off, a poll
+   * tests neither. */
+  return m->timing || m->events;
 }
 
 /*
@@ -250,6 +256,52 @@ static inline void schedrt__m_site_ended(schedrt_runtime *rt, schedrt_worker *w,
 uint64_t schedrt__m_worker_tasks(schedrt_runtime *rt, const schedrt_worker *w, bool ended);
 
 /*
+ * The event rings (shm_layout.h, layout 2.6), one record per event by the
+ * protocol's writer (proto/event_ring.h). Single writer per ring, so n is a
+ * private count and nothing is read back from the segment.
+ * The clock is the TSC where CLOCK_MONOTONIC is itself the TSC (half the
+ * cost of a vDSO clock_gettime); readers convert it by the region's
+ * calibration pairs.
+ */
+static inline uint64_t schedrt__ev_now(const struct schedrt__ev_ring *r) {
+#if defined(__x86_64__)
+  if (SCHEDRT_LIKELY(r->tsc))
+    return __builtin_ia32_rdtsc();
+#endif
+  (void)r;
+  return schedrt__now_ns();
+}
+static inline void schedrt__ev_put(struct schedrt__ev_ring *r, uint32_t kind, uint64_t a, uint64_t b) {
+  uint64_t n = r->n++;
+  schedrt_ev_record_write(&r->rec[n & r->mask], n, kind, schedrt__ev_now(r), a, b);
+}
+/*
+ * An event of a worker's own: with events off, this one predictable test.
+ * The write is out of line (metrics_events.c): inlined, its registers cost
+ * the hot paths that hold the test even with events off (docs/performance.md,
+ * "Event ring").
+ */
+void schedrt__ev_put_slow(struct schedrt__ev_ring *r, uint32_t kind, uint64_t a, uint64_t b);
+void schedrt__ev_wake_slow(schedrt_worker *w, const schedrt_task *t);
+static inline void schedrt__ev(schedrt_worker *w, uint32_t kind, uint64_t a, uint64_t b) {
+  if (SCHEDRT_UNLIKELY(w->m.events))
+    schedrt__ev_put_slow(&w->m.ev, kind, a, b);
+}
+/* An event of a thread that is not one of rt's workers (metrics_events.c:
+ * the other threads' ring, under its lock); nothing when events are off. */
+void schedrt__ev_other_slow(schedrt_runtime *rt, uint32_t kind, uint64_t a, uint64_t b);
+static inline void schedrt__ev_other(schedrt_runtime *rt, uint32_t kind, uint64_t a, uint64_t b) {
+  if (SCHEDRT_UNLIKELY(rt->metrics.events))
+    schedrt__ev_other_slow(rt, kind, a, b);
+}
+/* Worker w (the calling thread) woke t: the waker is the task w polls (0
+ * between polls), looked up only when events are on. */
+static inline void schedrt__ev_wake(schedrt_worker *w, const schedrt_task *t) {
+  if (SCHEDRT_UNLIKELY(w->m.events))
+    schedrt__ev_wake_slow(w, t);
+}
+
+/*
  * A poll of t starts: bump the live poll count (also the poll sequence the
  * monitor watches for stuck polls). One relaxed load and store of the
  * worker's own slot field (single writer: no RMW, no seqlock: it is a value
@@ -275,10 +327,11 @@ static inline void schedrt__m_local_schedule(schedrt_worker *w) { w->m.c.local_s
 static inline void schedrt__m_budget_forced_yield(schedrt_worker *w) { w->m.c.budget_forced_yields++; }
 static inline void schedrt__m_io_dispatched(schedrt_worker *w, uint32_t n) { w->m.c.io_dispatched += n; }
 static inline void schedrt__m_io_registration(schedrt_worker *w) { w->m.c.io_registrations++; }
-/* n: tasks taken by one steal, including the one returned to run. */
-static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
+/* n: tasks taken by one steal from worker victim, including the one returned to run. */
+static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n, uint32_t victim) {
   w->m.c.steals += n;
   w->m.c.steal_ops++;
+  schedrt__ev(w, SCHEDRT_EV_STEAL, n, victim);
 }
 /* Right before the worker sleeps (after schedrt__m_state(PARKED)). */
 static inline void schedrt__m_park(schedrt_worker *w) { schedrt__m_park_slow(w); }
@@ -365,9 +418,26 @@ static inline void schedrt__m_io_dispatched(schedrt_worker *w, uint32_t n) {
   (void)n;
 }
 static inline void schedrt__m_io_registration(schedrt_worker *w) { (void)w; }
-static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n) {
+static inline void schedrt__m_steal(schedrt_worker *w, uint32_t n, uint32_t victim) {
   (void)w;
   (void)n;
+  (void)victim;
+}
+static inline void schedrt__ev(schedrt_worker *w, uint32_t kind, uint64_t a, uint64_t b) {
+  (void)w;
+  (void)kind;
+  (void)a;
+  (void)b;
+}
+static inline void schedrt__ev_other(schedrt_runtime *rt, uint32_t kind, uint64_t a, uint64_t b) {
+  (void)rt;
+  (void)kind;
+  (void)a;
+  (void)b;
+}
+static inline void schedrt__ev_wake(schedrt_worker *w, const schedrt_task *t) {
+  (void)w;
+  (void)t;
 }
 static inline void schedrt__m_park(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_unpark(schedrt_worker *w) { (void)w; }

@@ -173,6 +173,8 @@ static void watch_long_poll(schedrt_runtime *rt, uint32_t i, uint64_t now) {
     /* Release: after the length above (single writer: a load and a store). */
     atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1u,
                           memory_order_release);
+    /* In the other threads' ring: the worker's own has one writer, itself. */
+    schedrt__ev_other(rt, SCHEDRT_EV_STALL, i, seen);
   }
 }
 
@@ -235,6 +237,7 @@ void schedrt__metrics_monitor_tick(schedrt_runtime *rt, uint64_t now) {
     return;
   struct schedrt_shm_header *h = (struct schedrt_shm_header *)(void *)m->base;
   struct schedrt_shm_global *g = (struct schedrt_shm_global *)(void *)(m->base + SCHEDRT_SHM_GLOBAL_OFF);
+  schedrt__events_calibrate(rt);
 
   /* The global area, every metric of its list from its source (metrics.h):
    * one section, the monitor is the only writer. */

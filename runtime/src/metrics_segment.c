@@ -154,12 +154,22 @@ int schedrt__metrics_start(schedrt_runtime *rt) {
   m->fd = -1;
   m->owner_pid = pid;
   m->timing = (rt->cfg.flags & SCHEDRT_CFG_TIMING) != 0;
-  /* Fewer spawn sites rather than no segment when many workers make it too big. */
-  uint32_t sites = schedrt__sites_wanted();
-  while ((rc = schedrt_shm_geometry(rt->nworkers, sites, page > 0 ? (uint32_t)page : 4096u, &m->geo)) ==
-             -E2BIG &&
-         sites > 2u)
-    sites /= 2u;
+  /* Shorter event rings, then none, then fewer spawn sites rather than no
+   * segment when many workers make it too big. */
+  uint32_t sites = schedrt__sites_wanted(), ev = schedrt__events_wanted(rt);
+  for (;;) {
+    rc = schedrt_shm_geometry_ev(rt->nworkers, sites, ev, page > 0 ? (uint32_t)page : 4096u, &m->geo);
+    if (rc != -E2BIG)
+      break;
+    if (ev > SCHEDRT_SHM_EV_MIN)
+      ev /= 2u;
+    else if (ev)
+      ev = 0;
+    else if (sites > 2u)
+      sites /= 2u;
+    else
+      break;
+  }
   if (rc)
     goto fallback;
   if (publication_wanted(rt)) {
@@ -225,6 +235,7 @@ private_image:
   h->create_mono_ns = now;
   attach_workers(rt, now);
   schedrt__sites_init(rt, m->base);
+  schedrt__events_init(rt);
   if (m->timing) {
     /* Relaxed: the runtime reaches other threads only after create returns,
      * which orders this before any wake of its tasks. */
@@ -262,6 +273,7 @@ void schedrt__metrics_stop(schedrt_runtime *rt) {
   free(m->watch);
   m->watch = NULL;
   schedrt__sites_fini(rt);
+  schedrt__events_fini(rt);
   /* Release: readers that see EXITING see the workers' final publications. */
   atomic_store_explicit(&h->state, SCHEDRT_SHM_STATE_EXITING, memory_order_release);
   if (m->published) {

@@ -29,6 +29,7 @@ void schedrt__m_park_slow(schedrt_worker *w) {
     m->c.busy_ns += now - m->active_since;
   m->active_since = 0;
   schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
+  schedrt__ev(w, SCHEDRT_EV_PARK, 0, 0);
 }
 
 void schedrt__m_unpark_slow(schedrt_worker *w) {
@@ -39,6 +40,7 @@ void schedrt__m_unpark_slow(schedrt_worker *w) {
   schedrt__m_set_state(m, SCHEDRT_WSTATE_SEARCHING);
   schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
   schedrt__m_watch_wake(w);
+  schedrt__ev(w, SCHEDRT_EV_UNPARK, 0, 0);
 }
 
 void schedrt__m_noop_unpark_slow(schedrt_worker *w) {
@@ -48,6 +50,8 @@ void schedrt__m_noop_unpark_slow(schedrt_worker *w) {
   m->c.parks++;
   m->c.noop_unparks++;
   schedrt__m_publish(w, SCHEDRT__M_AT_PARK);
+  schedrt__ev(w, SCHEDRT_EV_UNPARK, 0, 0);
+  schedrt__ev(w, SCHEDRT_EV_PARK, 0, 0);
 }
 
 void schedrt__m_worker_start_slow(schedrt_worker *w) {
@@ -70,6 +74,13 @@ static inline void hist_bump(_Atomic uint64_t *b) {
 void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
   struct schedrt__wmetrics *m = &w->m;
   struct schedrt_shm_wslot *s = m->slot;
+  /* The timed loop serves the event ring too (schedrt__m_run_begin). */
+  if (m->events) {
+    m->ev_task = t->id;
+    schedrt__ev_put(&m->ev, SCHEDRT_EV_POLL_START, t->id, 0);
+  }
+  if (!m->timing)
+    return;
   uint64_t now = schedrt__now_ns();
   /* Relaxed: the waker's store of the wake time; any recent value is fine. */
   uint64_t woke = atomic_load_explicit(&((schedrt_task *)t)->since_ns, memory_order_relaxed);
@@ -88,6 +99,11 @@ void schedrt__m_poll_begin_timed(schedrt_worker *w, const schedrt_task *t) {
 }
 
 void schedrt__m_timing_end(schedrt_worker *w) {
+  /* The task may be gone (it completed): its id was kept at the start. */
+  if (w->m.events)
+    schedrt__ev_put(&w->m.ev, SCHEDRT_EV_POLL_END, w->m.ev_task, 0);
+  if (!w->m.timing)
+    return;
   uint64_t now = schedrt__now_ns();
   if (w->m.hist && now >= w->m.poll_start) {
     hist_bump(&w->m.hist[schedrt_hist_bucket(now - w->m.poll_start)]);

@@ -104,11 +104,14 @@ static int config_resolve(schedrt_runtime *rt, const schedrt_config *in) {
   if (rc < 0)
     return rc;
   if (c.flags & ~(uint32_t)(SCHEDRT_CFG_NO_LIFO | SCHEDRT_CFG_NO_METRICS | SCHEDRT_CFG_NO_DUMP |
-                            SCHEDRT_CFG_TIMING | SCHEDRT_CFG_STALL_BACKTRACE))
+                            SCHEDRT_CFG_TIMING | SCHEDRT_CFG_STALL_BACKTRACE | SCHEDRT_CFG_EVENTS))
     return -EINVAL;
   const char *timing = getenv("SCHEDRT_TIMING");
   if (timing && strcmp(timing, "1") == 0)
     c.flags |= SCHEDRT_CFG_TIMING;
+  const char *events = getenv("SCHEDRT_EVENTS");
+  if (events && strcmp(events, "1") == 0)
+    c.flags |= SCHEDRT_CFG_EVENTS;
   snprintf(rt->name, sizeof(rt->name), "%s", c.name ? c.name : "schedrt");
   c.name = rt->name;
   rt->cfg = c;

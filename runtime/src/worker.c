@@ -219,7 +219,7 @@ static schedrt_task *steal_round(schedrt_worker *w) {
     uint32_t taken;
     schedrt_task *t = schedrt__lq_steal_into(&rt->workers[v].q, &w->q, &taken);
     if (t) {
-      schedrt__m_steal(w, taken);
+      schedrt__m_steal(w, taken, v);
       return t;
     }
   }

@@ -25,6 +25,8 @@
  *                     "short-0", "short-1" on another; SIGUSR1 notifies the shorts, joins them
  *                     (they finished), spawns "new-0", "new-1" (waiting like the stays) and
  *                     prints "phase 1" once they wait
+ *   --script N        a task "scripted" polled N times (it yields N - 1 times), which ends before
+ *                     "ready": its polls are in the event ring (SCHEDRT_EVENTS=1), in order
  * Prints "ready <pid>" on stdout once its metrics segment exists and every
  * task of the scenarios above waits where it should, then runs until
  * SIGINT/SIGTERM or --exit-after. Exit 0, or 1 on a runtime error.
@@ -209,6 +211,16 @@ static schedrt_poll leak_spawner_task(schedrt_task *task, void *arg) {
     leak_one(task);
     churn_one(task);
   }
+}
+
+/* --script: polled script_polls times in all, then done (and settled). */
+static long script_polls;
+static schedrt_poll script_task(schedrt_task *task, void *arg) {
+  long *polls = arg;
+  if (++*polls < script_polls)
+    return schedrt_yield(task);
+  atomic_fetch_add(&settled, 1);
+  return SCHEDRT_READY;
 }
 
 static schedrt_poll ticker_task(schedrt_task *task, void *arg) {
@@ -396,6 +408,8 @@ int main(int argc, char **argv) {
       lost_joiner = 1;
     else if (strcmp(argv[i], "--phases") == 0)
       phases = 1;
+    else if (strcmp(argv[i], "--script") == 0)
+      script_polls = arg_num(argc, argv, &i);
     else {
       fprintf(stderr, "inspect_target: unknown argument %s\n", argv[i]);
       return 2;
@@ -425,6 +439,7 @@ int main(int argc, char **argv) {
   int status = 0;
   notify_waiter *idle = calloc((size_t)nidle + 1, sizeof(*idle));
   uint64_t *state = calloc(4, sizeof(uint64_t));
+  long script_done = 0;
   char tname[24];
   for (uint32_t i = 0; i < nidle; i++) {
     snprintf(tname, sizeof(tname), "idle-%u", i);
@@ -458,6 +473,11 @@ int main(int argc, char **argv) {
   }
   if (phases && start_phases(&sc))
     status = 1;
+  if (script_polls > 0) {
+    sc.want++;
+    if (spawn_named(&sc, script_task, &script_done, "scripted", NULL))
+      status = 1;
+  }
   if (!status && wait_settled(sc.want))
     status = 1;
   if (!status) {

@@ -79,6 +79,11 @@ void fixture_dir_remove(const char *dir) {
 
 int fixture_segment_create(const char *dir, uint32_t nworkers, pid_t pid, uint64_t starttime, uint32_t index,
                            struct shm_fixture *fx) {
+  return fixture_segment_create_ev(dir, nworkers, 0, pid, starttime, index, fx);
+}
+
+int fixture_segment_create_ev(const char *dir, uint32_t nworkers, uint32_t ev_cap, pid_t pid,
+                              uint64_t starttime, uint32_t index, struct shm_fixture *fx) {
   memset(fx, 0, sizeof(*fx));
   fx->fd = -1;
   if (pid == 0) {
@@ -86,7 +91,7 @@ int fixture_segment_create(const char *dir, uint32_t nworkers, pid_t pid, uint64
     if (schedrt__proc_starttime(pid, &starttime))
       return -EIO;
   }
-  int rc = schedrt_shm_geometry(nworkers, SCHEDRT_SHM_SITES_DEFAULT, 4096, &fx->geo);
+  int rc = schedrt_shm_geometry_ev(nworkers, SCHEDRT_SHM_SITES_DEFAULT, ev_cap, 4096, &fx->geo);
   if (rc)
     return rc;
   schedrt__shm_name_format(fx->name, sizeof(fx->name), (uint32_t)geteuid(), (uint32_t)pid, starttime, index);

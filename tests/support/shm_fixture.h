@@ -36,6 +36,10 @@ void fixture_dir_remove(const char *dir);
  */
 int fixture_segment_create(const char *dir, uint32_t nworkers, pid_t pid, uint64_t starttime, uint32_t index,
                            struct shm_fixture *fx);
+/* The same with event rings of ev_cap records (layout 2.6; clock
+ * CLOCK_MONOTONIC, so a record's time is ns as written). */
+int fixture_segment_create_ev(const char *dir, uint32_t nworkers, uint32_t ev_cap, pid_t pid,
+                              uint64_t starttime, uint32_t index, struct shm_fixture *fx);
 void fixture_segment_close(struct shm_fixture *fx);
 
 static inline struct schedrt_shm_header *fixture_header(struct shm_fixture *fx) {
@@ -51,6 +55,13 @@ static inline struct schedrt_shm_global *fixture_global(struct shm_fixture *fx) 
 static inline _Atomic uint64_t *fixture_hist(struct shm_fixture *fx, uint32_t w, uint32_t h) {
   return (_Atomic uint64_t *)(void *)(fx->base + fx->geo.hist_off + (size_t)w * SCHEDRT_SHM_HIST_STRIDE +
                                       (size_t)h * SCHEDRT_SHM_HIST_SPACING);
+}
+
+/* The records of event ring i (i == nworkers: the other threads'). */
+static inline struct schedrt_shm_event *fixture_ring(struct shm_fixture *fx, uint32_t i) {
+  return (struct schedrt_shm_event *)(void *)(fx->base + fx->geo.events_off + SCHEDRT_SHM_EVENTS_HDR_SIZE +
+                                              (size_t)i * fx->geo.ev_ring_stride +
+                                              SCHEDRT_SHM_EV_RING_HDR_SIZE);
 }
 
 /*

@@ -56,6 +56,35 @@ Test(metrics_layout, geometry_regions_fit_and_align) {
   cr_assert_eq(schedrt_shm_geometry(SCHEDRT_SHM_MAX_WORKERS, SCHEDRT_SHM_MAX_SITES, 4096, &g), -E2BIG);
 }
 
+/* Layout 2.6: the event rings between the sites and the control page. */
+Test(metrics_layout, geometry_event_rings_fit_and_align) {
+  uint32_t counts[] = {1, 2, 64};
+  for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+    struct schedrt_shm_geometry g, off;
+    cr_assert_eq(schedrt_shm_geometry_ev(counts[i], SCHEDRT_SHM_SITES_DEFAULT, 4096, 4096, &g), 0);
+    cr_assert_eq(schedrt_shm_geometry(counts[i], SCHEDRT_SHM_SITES_DEFAULT, 4096, &off), 0);
+    cr_assert_eq(off.events_off, 0);
+    cr_assert_eq(off.events_size, 0);
+    cr_assert_eq(g.sites_off, off.sites_off, "nothing before the rings moved");
+    cr_assert_eq(g.events_off, g.sites_off + g.sites_size);
+    cr_assert_eq(g.events_off % 128, 0);
+    cr_assert_eq(g.ev_ring_stride,
+                 schedrt_shm_align_up(SCHEDRT_SHM_EV_RING_HDR_SIZE + 4096 * SCHEDRT_SHM_EV_REC_SIZE, 128));
+    cr_assert_eq(g.events_size, SCHEDRT_SHM_EVENTS_HDR_SIZE + (counts[i] + 1) * g.ev_ring_stride);
+    cr_assert_geq(g.ctl_off, g.events_off + g.events_size);
+    cr_assert_eq(g.ctl_off % 4096, 0);
+  }
+  struct schedrt_shm_geometry g;
+  cr_assert_eq(schedrt_shm_geometry_ev(4, SCHEDRT_SHM_SITES_DEFAULT, 100, 4096, &g), -EINVAL, "power of two");
+  cr_assert_eq(schedrt_shm_geometry_ev(4, SCHEDRT_SHM_SITES_DEFAULT, 32, 4096, &g), -EINVAL, "below the min");
+  cr_assert_eq(schedrt_shm_geometry_ev(4, SCHEDRT_SHM_SITES_DEFAULT, SCHEDRT_SHM_EV_MAX * 2, 4096, &g),
+               -EINVAL);
+  /* 1024 workers of the largest rings pass the size limit: the runtime
+   * then shortens them (metrics_segment.c). */
+  cr_assert_eq(schedrt_shm_geometry_ev(1024, SCHEDRT_SHM_SITES_DEFAULT, SCHEDRT_SHM_EV_MAX, 4096, &g),
+               -E2BIG);
+}
+
 Test(metrics_layout, names_round_trip_and_reject_garbage) {
   char buf[SCHEDRT_SHM_NAME_MAX];
   struct schedrt__shm_name nm;
@@ -122,7 +151,9 @@ Test(metrics_layout, formatted_header_is_self_describing) {
   cr_assert_eq(memcmp(h->magic, "SCHEDRT\0", 8), 0);
   cr_assert_eq(h->byte_order, 0x01020304u);
   cr_assert_eq(h->layout_major, SCHEDRT_SHM_MAJOR);
-  cr_assert_eq(h->layout_minor, 5);
+  cr_assert_eq(h->layout_minor, 6);
+  cr_assert_eq(h->events_off, 0, "events off: no region");
+  cr_assert_eq(h->events_size, 0);
   cr_assert_eq(h->desc_count, SCHEDRT_M__COUNT);
   cr_assert_eq(h->hist_buckets, SCHEDRT_HIST_BUCKETS);
   cr_assert_eq(atomic_load(&h->state), SCHEDRT_SHM_STATE_READY);

@@ -32,6 +32,7 @@
 #include <sys/types.h>
 
 #include "schedrt.h"
+#include "schedrt/proto/events_def.h"
 #include "schedrt/proto/metrics_def.h"
 
 #ifdef __cplusplus
@@ -415,6 +416,50 @@ uint32_t schedrt_reader_site_cap(const schedrt_reader *r);
  */
 SCHEDRT_NODISCARD int schedrt_reader_sites(schedrt_reader *r, schedrt_site_snap *out, uint32_t cap,
                                            uint32_t *n);
+
+/* ----------------------------------------------------------- event rings */
+
+/*
+ * One event of a layout 2.6 event ring (shm_layout.h; the kinds and what a
+ * and b hold: SCHEDRT_EVENT_KINDS in proto/events_def.h).
+ */
+typedef struct schedrt_event {
+  uint64_t seq;     /* the event's number in its ring: 0, 1, ... */
+  uint64_t time_ns; /* CLOCK_MONOTONIC of the target's host; 0: not convertible (no calibration) */
+  uint64_t a, b;
+  uint32_t kind; /* enum schedrt_event_kind; a kind this reader does not know keeps its value */
+  uint32_t ring;
+} schedrt_event;
+
+/* What one read of a ring found. */
+typedef struct schedrt_event_window {
+  /* Events the ring's writer wrote so far: the newest's seq + 1 (0: none).
+   * While the writer runs, a copy that met the newest records being
+   * rewritten ends earlier: a later read may then give a smaller value. */
+  uint64_t written;
+  uint64_t lost; /* written - n: overwritten, or being overwritten while we copied */
+  uint32_t n;    /* events in out[0 .. n), consecutive seqs, oldest first */
+  uint32_t torn; /* records rejected because their writer was inside them */
+} schedrt_event_window;
+
+/* Rings of the segment: max_workers + 1 (ring i < max_workers is worker i's,
+ * the last one the other threads': blocking jobs, stalls, spawns and wakes
+ * from outside the runtime). 0: no events (off, or a writer older than 2.6). */
+uint32_t schedrt_reader_event_rings(const schedrt_reader *r);
+/* Records per ring: the most one read returns. */
+uint32_t schedrt_reader_event_cap(const schedrt_reader *r);
+/*
+ * Copies ring `ring`'s consistent window into out[0 .. cap) (the newest cap
+ * events when cap is below the ring's size), without the target's help:
+ * it may run, hang or be stopped. -ENOENT: no events; -EINVAL: bad ring or
+ * arguments; -ENOMEM; SCHEDRT_ECHANGED: the object was truncated.
+ */
+SCHEDRT_NODISCARD int schedrt_reader_events(schedrt_reader *r, uint32_t ring, schedrt_event *out,
+                                            uint32_t cap, schedrt_event_window *win);
+/* "poll_start", ... (events_def.h); NULL for a kind this reader does not know. */
+const char *schedrt_event_kind_name(uint32_t kind);
+/* What the kind's a and b hold ("task", ...; "" unused); NULL when unknown. */
+const char *schedrt_event_arg_name(uint32_t kind, int which);
 
 /* -------------------------------------------------------------- liveness */
 

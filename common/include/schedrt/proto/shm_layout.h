@@ -18,6 +18,8 @@
  *   histograms   128-aligned: max_workers x hist_stride (1024)
  *   spawn sites  128-aligned (2.5): a region header, site_cap descriptors
  *                and max_workers + 1 counter blocks (struct schedrt_shm_sites)
+ *   event rings  128-aligned (2.6, only while events are on): a region
+ *                header and max_workers + 1 rings (struct schedrt_shm_events)
  *   control page page-aligned, one page: dump requests (proto/control.h)
  */
 #ifndef SCHEDRT_PROTO_SHM_LAYOUT_H
@@ -27,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schedrt/proto/events_def.h"
 #include "schedrt/proto/metrics_def.h"
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free (address-free) for shm");
@@ -43,9 +46,10 @@ _Static_assert(sizeof(unsigned long long) == 8 && sizeof(uint64_t) == 8, "64-bit
  * long_poll_ms and long_poll_watch_us, the worker metrics long_polls and
  * last_long_poll_ns (written by the monitor). 2.5: the spawn-site region
  * (header sites_off and sites_size); the stall detector's worker metrics
- * (296 .. 351, monitor-written) and stall_reports_suppressed (global). */
+ * (296 .. 351, monitor-written) and stall_reports_suppressed (global). 2.6:
+ * the event rings (header events_off and events_size, in 2.5's resv). */
 #define SCHEDRT_SHM_MAJOR 2
-#define SCHEDRT_SHM_MINOR 5
+#define SCHEDRT_SHM_MINOR 6
 
 /* Header state: READY is stored last, with release (after everything else). */
 enum {
@@ -136,7 +140,9 @@ struct schedrt_shm_header {
   /* 2.5: the spawn-site region (0 and 0: an older writer). */
   uint32_t sites_off;  /* 496 128-aligned */
   uint32_t sites_size; /* 500 */
-  uint64_t resv;       /* 504 .. 512 zero */
+  /* 2.6: the event rings (0 and 0: events off, or an older writer). */
+  uint32_t events_off;  /* 504 128-aligned */
+  uint32_t events_size; /* 508 .. 512 */
 };
 
 _Static_assert(offsetof(struct schedrt_shm_header, magic) == 0, "layout");
@@ -188,7 +194,8 @@ _Static_assert(offsetof(struct schedrt_shm_header, long_poll_watch_us) == 300, "
 _Static_assert(offsetof(struct schedrt_shm_header, saved_dir) == 304, "layout");
 _Static_assert(offsetof(struct schedrt_shm_header, sites_off) == 496, "layout 2.5");
 _Static_assert(offsetof(struct schedrt_shm_header, sites_size) == 500, "layout 2.5");
-_Static_assert(offsetof(struct schedrt_shm_header, resv) == 504, "layout");
+_Static_assert(offsetof(struct schedrt_shm_header, events_off) == 504, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_header, events_size) == 508, "layout 2.6");
 _Static_assert(sizeof(struct schedrt_shm_header) == SCHEDRT_SHM_HEADER_SIZE, "layout");
 
 /* The minimum header a reader of this major needs (up to hist_spacing). */
@@ -485,6 +492,92 @@ enum {
 #undef SCHEDRT__ONE_SITE
 };
 
+/* ----------------------------------------------------------- event rings */
+
+/*
+ * Layout 2.6, present only while events are on (SCHEDRT_CFG_EVENTS or
+ * SCHEDRT_EVENTS=1). Per worker a fixed-size overwrite ring of 32-byte
+ * records, and one more ring for threads that are not workers (blocking
+ * pool, monitor, foreign spawners and wakers), written under a lock. The
+ * region:
+ *   [0, 128)     struct schedrt_shm_events (written before READY; only the
+ *                calibration's atomics change later)
+ *   ring_off     nrings x ring_stride: ring i is worker i's for i <
+ *                max_workers, the last one the other threads'; a ring is a
+ *                64-byte header (zero, reserved) then ring_cap records
+ * Event n (0, 1, ... in the ring's order) lives in record n % ring_cap. Its
+ * stamp is ((n + 1) << 9) | (kind << 1) | busy. The writer stores the stamp
+ * with busy set (relaxed), a release fence, time, a and b (relaxed), then
+ * the stamp with busy clear (release): a per-record seqlock. A reader
+ * copies a record as a seqlock read (stamp acquire, data, acquire fence,
+ * stamp again) and accepts it only if both stamps are equal, even, non-zero
+ * and name an n that lives in that record; then keeps the longest run of
+ * consecutive n ending at the newest accepted one. Events before that run
+ * were overwritten (or were being overwritten): lost = newest n + 1 - run.
+ * Nothing else is written per event, so the rings can be read while the
+ * process runs, hangs or is stopped, without its help.
+ */
+#define SCHEDRT_SHM_EVENTS_HDR_SIZE 128u
+#define SCHEDRT_SHM_EV_RING_HDR_SIZE 64u
+#define SCHEDRT_SHM_EV_REC_SIZE 32u
+#define SCHEDRT_SHM_EV_DEFAULT 4096u /* records per ring */
+#define SCHEDRT_SHM_EV_MIN 64u
+#define SCHEDRT_SHM_EV_MAX 65536u /* what a writer uses and a reader accepts */
+#define SCHEDRT_SHM_EV_STAMP_SHIFT 9u
+#define SCHEDRT_SHM_EV_BUSY 1u
+/* events.clock: what a record's time counts. */
+#define SCHEDRT_SHM_EV_CLOCK_MONO 0u /* CLOCK_MONOTONIC ns */
+#define SCHEDRT_SHM_EV_CLOCK_TSC 1u  /* x86 TSC ticks: ns by the calibration pairs */
+
+struct schedrt_shm_events {
+  uint32_t nrings;      /*   0 max_workers + 1 */
+  uint32_t ring_cap;    /*   4 records per ring, a power of two, 64 .. 65536 */
+  uint32_t rec_size;    /*   8 32 */
+  uint32_t ring_off;    /*  12 from the region's start: ring 0 (128) */
+  uint32_t ring_stride; /*  16 bytes per ring: 64 + ring_cap x rec_size, rounded up to 128 */
+  uint32_t clock;       /*  20 SCHEDRT_SHM_EV_CLOCK_* */
+  uint32_t nkinds;      /*  24 event kinds the writer knows (SCHEDRT_EVENT_KINDS) */
+  uint32_t resv0;       /*  28 zero */
+  /* Clock TSC: ns = ns0 + (t - tsc0) x (ns1 - ns0) / (tsc1 - tsc0); pair 0
+   * at the start, pair 1 renewed by the monitor every period under cal_seq
+   * (a seqlock of its own). CLOCK_MONOTONIC: all zero. */
+  uint64_t tsc0;            /*  32 */
+  uint64_t ns0;             /*  40 */
+  _Atomic uint64_t cal_seq; /*  48 */
+  _Atomic uint64_t tsc1;    /*  56 */
+  _Atomic uint64_t ns1;     /*  64 */
+  uint64_t resv[7];         /*  72 .. 128 zero */
+};
+_Static_assert(offsetof(struct schedrt_shm_events, nrings) == 0, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, ring_cap) == 4, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, rec_size) == 8, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, ring_off) == 12, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, ring_stride) == 16, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, clock) == 20, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, nkinds) == 24, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, resv0) == 28, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, tsc0) == 32, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, ns0) == 40, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, cal_seq) == 48, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, tsc1) == 56, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, ns1) == 64, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_events, resv) == 72, "layout 2.6");
+_Static_assert(sizeof(struct schedrt_shm_events) == SCHEDRT_SHM_EVENTS_HDR_SIZE, "layout 2.6");
+
+/* One record. */
+struct schedrt_shm_event {
+  _Atomic uint64_t stamp; /*  0 ((n + 1) << 9) | (kind << 1) | busy; 0: never written */
+  _Atomic uint64_t time;  /*  8 by the region's clock */
+  _Atomic uint64_t a;     /* 16 by kind (events_def.h) */
+  _Atomic uint64_t b;     /* 24 */
+};
+_Static_assert(offsetof(struct schedrt_shm_event, stamp) == 0, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_event, time) == 8, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_event, a) == 16, "layout 2.6");
+_Static_assert(offsetof(struct schedrt_shm_event, b) == 24, "layout 2.6");
+_Static_assert(sizeof(struct schedrt_shm_event) == SCHEDRT_SHM_EV_REC_SIZE, "layout 2.6");
+_Static_assert(SCHEDRT_SHM_EV_RING_HDR_SIZE % SCHEDRT_SHM_EV_REC_SIZE == 0, "records stay aligned");
+
 /* ---------------------------------------------------------- computed size */
 
 /* Region offsets for n workers with the default layout, as writers lay it out. */
@@ -492,6 +585,8 @@ struct schedrt_shm_geometry {
   uint32_t bounds_off, desc_off, desc_count, slot_off, hist_off, hist_size, ctl_off, ctl_size;
   /* The sites region and its parts (from the region's start). */
   uint32_t sites_off, sites_size, site_cap, site_desc_off, site_ctr_off, site_block_stride;
+  /* The event rings (2.6; all 0 when events are off): records per ring. */
+  uint32_t events_off, events_size, ev_cap, ev_ring_stride;
   uint64_t total_size;
 };
 
@@ -502,5 +597,9 @@ static inline uint32_t schedrt_shm_align_up(uint32_t v, uint32_t a) { return (v 
  * when the segment would exceed SCHEDRT_SHM_MAX_SIZE. */
 int schedrt_shm_geometry(uint32_t max_workers, uint32_t site_cap, uint32_t page_size,
                          struct schedrt_shm_geometry *g);
+/* The same with ev_cap records per event ring (0: no rings; else a power of
+ * two from SCHEDRT_SHM_EV_MIN to SCHEDRT_SHM_EV_MAX, or -EINVAL). */
+int schedrt_shm_geometry_ev(uint32_t max_workers, uint32_t site_cap, uint32_t ev_cap, uint32_t page_size,
+                            struct schedrt_shm_geometry *g);
 
 #endif /* SCHEDRT_PROTO_SHM_LAYOUT_H */
