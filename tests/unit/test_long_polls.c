@@ -20,6 +20,9 @@
 #include "stress.h"
 
 #define MS 1000000ull
+/* What the monitor may see of a poll beyond its function's run: the worker's completion of the task
+ * until it clears `current`, preempted on a loaded machine (a run of parallel tests saw 2.4 ms). */
+#define POLL_END_SLACK_NS (50 * MS)
 
 static schedrt_runtime *make_rt(uint32_t long_poll_ms) {
   schedrt_config cfg;
@@ -93,9 +96,11 @@ Test(long_polls, a_long_poll_is_counted_while_it_runs) {
   uint32_t w = metric(rt, SCHEDRT_M_long_polls, 0) == 1 ? 0 : 1;
   uint64_t last = metric(rt, SCHEDRT_M_last_long_poll_ns, w);
   cr_assert_geq(last, 10 * MS);
-  /* Seen between two samples inside the poll: never longer than the poll (1 ms for the edges). */
-  cr_assert_leq(last, s.ran_ns + MS, "saw %llu us of a %llu us poll", (unsigned long long)(last / 1000),
-                (unsigned long long)(s.ran_ns / 1000));
+  /* Seen between two samples inside the poll: as long as the poll and the worker's bookkeeping after it
+   * (until it leaves the task: a preempted worker stretches that on a loaded machine), never the span of
+   * anything before the poll began. */
+  cr_assert_leq(last, s.ran_ns + POLL_END_SLACK_NS, "saw %llu us of a %llu us poll",
+                (unsigned long long)(last / 1000), (unsigned long long)(s.ran_ns / 1000));
   cr_assert_eq(metric(rt, SCHEDRT_M_last_long_poll_ns, 1 - w), 0, "the other worker had none");
 
   schedrt_snapshot snap;
@@ -217,5 +222,9 @@ Test(long_polls, an_idle_runtime_stops_the_watch_until_a_worker_wakes) {
   cr_assert(s.counted, "no long poll counted in %llu ms of one poll after a quiet spell",
             (unsigned long long)(s.ran_ns / MS));
   cr_assert_eq(long_polls(rt), 1);
+  /* Timed from a sample after the wake, not from anything before the quiet second. */
+  uint64_t last = metric(rt, SCHEDRT_M_last_long_poll_ns, 0) + metric(rt, SCHEDRT_M_last_long_poll_ns, 1);
+  cr_assert_leq(last, s.ran_ns + POLL_END_SLACK_NS, "saw %llu us of a %llu us poll",
+                (unsigned long long)(last / 1000), (unsigned long long)(s.ran_ns / 1000));
   schedrt_runtime_destroy(rt);
 }
