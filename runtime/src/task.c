@@ -455,8 +455,17 @@ SCHEDRT_API schedrt_poll schedrt_yield(schedrt_task *task) {
   /* The task is RUNNING: this only sets NOTIFIED, and the poller re-queues
    * it on the defer list (worker.c), behind all other work. */
   schedrt_worker *w = schedrt__tls_worker;
-  if (w && w->rt == task->rt)
+  if (w && w->rt == task->rt) {
     w->yielded = task;
+    /* In its own poll on this worker (the usual yield): only this worker
+     * clears RUNNING, so NOTIFIED alone is the whole wake, with no scheduling
+     * and no wake event (the worker re-queues it after the poll). AcqRel as
+     * the wake's CAS: our poll's writes go to its next poll. */
+    if (atomic_load_explicit(&w->current, memory_order_relaxed) == task) {
+      atomic_fetch_or_explicit(&task->state, SCHEDRT_TS_NOTIFIED, memory_order_acq_rel);
+      return SCHEDRT_PENDING;
+    }
+  }
   schedrt__task_wake(task, 0);
   return SCHEDRT_PENDING;
 }
