@@ -187,7 +187,9 @@ def case_reports(inspect, exe):
         fail(f"{len(printed)} reports printed in the first minute, want 10:\n" + "".join(printed))
     if suppressed != due - 10:
         fail(f"suppressed {suppressed}, want {due} due - 10 printed")
-    if "spinner" not in printed[0] or "on CPU" not in printed[0]:
+    # The kind is the on_cpu cases' to check: here the first report comes 40 ms into a poll, too little
+    # evidence on a machine loaded enough to hold the monitor up (loaded runs have failed here on the kind).
+    if "spinner" not in printed[0] or not re.search(r"\): (on CPU|off CPU|process stalled)", printed[0]):
         fail(f"a report names the task and the kind: {printed[0]!r}")
 
 
