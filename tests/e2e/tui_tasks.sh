@@ -72,8 +72,15 @@ if wait_for '^  #[0-9]+ +conn-[0-9]+ +(idle|running|local|lifo|injection|schedul
 else
   fail "80x24: no conn-N row waiting on the socket"
 fi
-wait_for '^L +#[0-9]+ +stats-flush-[ab] +idle +[0-9][0-9a-z.]* +[0-9]+ stats: wait' 3 &&
-  pass "80x24: the seeded lost wake-up is marked L" || fail "80x24: no L row for stats-flush"
+# Sorted by state, the idle flusher can be below the visible rows when many tasks are queued: then the
+# count line says it (the dump viewer's tests check the L row itself).
+if wait_for '^L +#[0-9]+ +stats-flush-[ab] +idle +[0-9][0-9a-z.]* +[0-9]+ stats: wait' 3; then
+  pass "80x24: the seeded lost wake-up is marked L"
+elif wait_for 'need attention: ([1-9][0-9]* lost wake-up|L [1-9])' 3; then
+  pass "80x24: the seeded lost wake-up is counted (its row is below the visible ones)"
+else
+  fail "80x24: no L row for stats-flush, and no lost wake-up counted"
+fi
 if wait_for '^ list [0-9.]+[a-z]+ old \(refresh [0-9]+\): pause [0-9.]+(ns|us|ms|s), answered in [0-9.]+[a-z]+' 5; then
   pass "the head says the pause: $(screen | grep -Eo 'pause [0-9.]+[a-z]+' | head -1)"
 else
