@@ -10,14 +10,11 @@
  * deployment). Plain executable: exit 0 pass, 1 fail.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "schedrt/proto/seqlock.h"
@@ -200,6 +197,7 @@ int main(void) {
   /* Round 1: threads (TSan sees both sides). */
   pthread_t th;
   STRESS_CHECK(pthread_create(&th, NULL, writer_thread, NULL) == 0, "pthread_create");
+  stress_await_progress(writer_rounds, 2u);
   struct result res = reader_loop(n);
   atomic_store(stop_flag, 1);
   pthread_join(th, NULL);
@@ -207,21 +205,12 @@ int main(void) {
 
   /* Round 2: processes (the reader maps the segment read-only). */
   atomic_store(stop_flag, 0);
-  pid_t parent = getpid();
-  pid_t child = fork();
-  STRESS_CHECK(child >= 0, "fork");
-  if (child == 0) {
-    /* Die with the reader: a failed check exits the parent at once. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-      _exit(0);
-    writer_loop();
-    _exit(0);
-  }
+  /* The reader waits for the child's first rounds: reads of a segment the
+   * writer has not touched yet would see no progression. */
+  pid_t child = stress_fork_writer(writer_loop, writer_rounds, atomic_load(writer_rounds) + 2u);
   res = reader_loop(n);
   atomic_store(stop_flag, 1);
-  int st;
-  STRESS_CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer child");
+  stress_reap_writer(child);
   report("processes", res);
 
   fixture_segment_close(&fx);

@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +119,44 @@ static inline void stress_pause_(void) {
     while (!((ok) = (cond)) && stress_now() < stress_end_)                                                   \
       stress_pause_();                                                                                       \
   } while (0)
+
+/*
+ * Waits until a writer's progress counter reached `until`: a writer thread
+ * or process can start late (under TSan, seconds late), and reads that end
+ * before it began prove nothing. Bounded: 60 s, then the test fails.
+ */
+static inline void stress_await_progress(_Atomic uint64_t *progress, uint64_t until) {
+  bool started;
+  /* Acquire: what the writer wrote before its count is there to read. */
+  STRESS_WAIT_UNTIL(started, atomic_load_explicit(progress, memory_order_acquire) >= until, 60.0);
+  STRESS_CHECK(started, "the writer did not start in 60 s");
+}
+
+/*
+ * Runs writer() in a child process, as another process writing a segment the
+ * caller reads, and returns once *progress (a counter on a MAP_SHARED page
+ * that the writer advances) has reached `until` (stress_await_progress).
+ * The child dies with the caller: a failed check exits the parent at once.
+ * Reap it with stress_reap_writer after telling it to stop.
+ */
+static inline pid_t stress_fork_writer(void (*writer)(void), _Atomic uint64_t *progress, uint64_t until) {
+  pid_t parent = getpid();
+  pid_t child = fork();
+  STRESS_CHECK(child >= 0, "fork");
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(0);
+    writer();
+    _exit(0);
+  }
+  stress_await_progress(progress, until);
+  return child;
+}
+static inline void stress_reap_writer(pid_t child) {
+  int st;
+  STRESS_CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer child");
+}
 
 /* A small fast PRNG for workload shapes (splitmix64). */
 static inline uint64_t stress_rand(uint64_t *state) {
