@@ -154,6 +154,10 @@ struct schedrt__mwatch {
    * at its first long sample (t0, cpu0, wait0), the kind so far, and its
    * reports. */
   uint64_t lp_late, lp_late_judged, lp_t0, lp_cpu0, lp_wait0, lp_next_report, lp_syscall_at;
+  /* The baseline as read (its time and CPU): the kind is judged on what
+   * was measured only, not on the span before it, which lp_cpu0 counts as
+   * run (the worst case for PROCESS). */
+  uint64_t lp_tb, lp_cpub;
   /* Its wait for a core since it last ran, which schedstat books only when
    * the wait ends: when the thread's run state was read last (lp_runnable),
    * last seen not runnable, and when its cpu or wait figures last moved. */
@@ -225,6 +229,7 @@ struct schedrt__metrics {
   uint64_t reports_suppressed; /* in all: the global metric */
   uint64_t watch_last;         /* the previous long-poll sample (its lateness) */
   uint64_t watch_wait;         /* the monitor's own run-queue time then (0: not read) */
+  int own_schedstat; /* the monitor thread's schedstat file, kept open: fd + 1 (0: not yet, -1: none) */
   /* The long-poll watch stopped because every worker was asleep: set by the
    * monitor, cleared by the first worker to wake (which then wakes it). */
   _Atomic bool watch_parked;
@@ -261,6 +266,8 @@ uint32_t schedrt__sites_wanted(void);
  */
 void schedrt__stall_gap(struct schedrt_runtime *rt, uint64_t now);
 void schedrt__stall_begin(struct schedrt_runtime *rt, uint32_t i);
+/* After the monitor stopped: closes what the stall detector kept open. */
+void schedrt__stall_fini(struct schedrt_runtime *rt);
 void schedrt__stall_sample(struct schedrt_runtime *rt, uint32_t i, const void *cur, uint64_t now,
                            uint64_t seen);
 void schedrt__stall_end(struct schedrt_runtime *rt, uint32_t i, uint64_t now);

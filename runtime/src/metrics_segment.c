@@ -272,6 +272,7 @@ void schedrt__metrics_stop(schedrt_runtime *rt) {
   }
   free(m->watch);
   m->watch = NULL;
+  schedrt__stall_fini(rt);
   schedrt__sites_fini(rt);
   schedrt__events_fini(rt);
   /* Release: readers that see EXITING see the workers' final publications. */

@@ -8,18 +8,20 @@
  * monitor itself was held up for at least half of the poll's length and
  * the worker did not run for most of it either (the whole process was
  * stopped, or its host paused: the poll did not hold anything);
- * else ON_CPU when the worker thread ran, or waited in the run queue for a
- * core (it wanted to run: the host's doing, not the poll's), for at least
- * 60 % of the wall clock since the first long sample (its schedstat), and
+ * else ON_CPU when the worker thread ran for at least 60 % of the time it
+ * ran or was blocked since the poll's second sample (its schedstat), and
  * SYSCALL (off CPU) once that share is at most 40 %, the syscall read from
- * /proc/self/task/TID/syscall. Between the on and off thresholds the kind
- * stays as it was, so a poll that sits near one line does not flap.
+ * /proc/self/task/TID/syscall. Its waits in a run queue for a core count
+ * for neither: they are the host's doing, not the poll's. Between the on
+ * and off thresholds the kind stays as it was, so a poll that sits near one
+ * line does not flap.
  *
  * On a crowded machine two things would mislead: schedstat books a wait for
  * a core only when it ends, so a thread runnable now (its /proc stat says R)
  * is counted as waiting since its figures last moved or it was last seen
  * not runnable; and a monitor sample late because the monitor itself waited
- * for a core (its own schedstat) is not held up, so no PROCESS from that.
+ * for a core (its own schedstat, read at every sample) is not held up, so
+ * no PROCESS from that.
  *
  * Reports (SCHEDRT_STALL_MS=T): at T, then at every doubling (2T, 4T ...)
  * while the same poll goes on, at most 10 a minute per runtime; the rest are
@@ -73,26 +75,46 @@ static bool read_schedstat(const char *path, uint64_t *cpu, uint64_t *wait) {
   return true;
 }
 
-/* The calling (monitor) thread's own run-queue time. */
-static bool own_wait(uint64_t *wait) {
-  uint64_t cpu;
-  return read_schedstat("/proc/thread-self/schedstat", &cpu, wait);
+/*
+ * The calling (monitor) thread's own run-queue time. Read at every sample,
+ * so its file is opened once on that thread and read with pread (about
+ * 1.5 us, a fifth of an open, read and close).
+ */
+static bool own_wait(struct schedrt__metrics *m, uint64_t *wait) {
+  if (m->own_schedstat == 0) {
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    m->own_schedstat = fd >= 0 ? fd + 1 : -1;
+  }
+  char buf[96];
+  unsigned long long c, w;
+  ssize_t n = m->own_schedstat > 0 ? pread(m->own_schedstat - 1, buf, sizeof(buf) - 1, 0) : -1;
+  if (n <= 0 || (buf[n] = '\0', sscanf(buf, "%llu %llu", &c, &w) != 2))
+    return false;
+  *wait = w;
+  return true;
+}
+
+void schedrt__stall_fini(schedrt_runtime *rt) {
+  struct schedrt__metrics *m = &rt->metrics;
+  if (m->own_schedstat > 0)
+    close(m->own_schedstat - 1);
+  m->own_schedstat = 0;
 }
 
 void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
   struct schedrt__metrics *m = &rt->metrics;
   uint64_t planned = m->long_poll_watch_ns, gap = m->watch_last ? now - m->watch_last : 0;
   m->watch_last = now;
-  /* While a stall is judged, the monitor's own run-queue time: a sample late
+  /* The monitor's own run-queue time at every sample: a sample late
    * because the monitor waited for a core (a busy machine) is no sign of a
-   * stopped process. Only then: /proc is not read for every sample. */
-  bool judging = false;
-  for (uint32_t i = 0; i < rt->nworkers; i++)
-    judging |= m->watch[i].lp_t0 != 0;
+   * stopped process, whether or not a poll in sight was judged yet when the
+   * wait began (read only while judging, a wait before a poll's second
+   * sample counted as a stop). */
   uint64_t wait = 0, waited = 0;
-  if (judging && own_wait(&wait) && m->watch_wait && wait >= m->watch_wait)
+  bool known = own_wait(m, &wait);
+  if (known && m->watch_wait && wait >= m->watch_wait)
     waited = wait - m->watch_wait;
-  m->watch_wait = judging ? wait : 0;
+  m->watch_wait = known ? wait : 0;
   /* Late: the sample came 50 ms after the one before, or later (a busy
    * host delays a thread by a few ms often, by tens now and then; a stopped
    * process, or a paused host, by far more). */
@@ -107,9 +129,9 @@ void schedrt__stall_gap(schedrt_runtime *rt, uint64_t now) {
 
 void schedrt__stall_begin(schedrt_runtime *rt, uint32_t i) {
   struct schedrt__mwatch *x = &rt->metrics.watch[i];
-  x->lp_late = x->lp_late_judged = x->lp_t0 = x->lp_cpu0 = x->lp_wait0 = x->lp_next_report =
-      x->lp_syscall_at = x->lp_state_at = x->lp_not_run_at = x->lp_moved_at = x->lp_cpu_last =
-          x->lp_wait_last = 0;
+  x->lp_late = x->lp_late_judged = x->lp_t0 = x->lp_cpu0 = x->lp_wait0 = x->lp_tb = x->lp_cpub =
+      x->lp_next_report = x->lp_syscall_at = x->lp_state_at = x->lp_not_run_at = x->lp_moved_at =
+          x->lp_cpu_last = x->lp_wait_last = 0;
   x->lp_kind = SCHEDRT_STALL_NONE;
   x->lp_reports = 0;
   if (!x->cpu_clock_ok)
@@ -191,9 +213,10 @@ static uint64_t syscall_of(schedrt_runtime *rt, uint32_t i) {
   return end != buf && nr >= 0 ? (uint64_t)nr + 1u : 0;
 }
 
-/* The kind from the evidence so far, with the hysteresis of the file comment; run_pct is the share of
- * the time the thread ran or waited for a core. */
-static uint32_t classify(const struct schedrt__mwatch *x, uint64_t seen, uint64_t run_pct) {
+/* The kind from the evidence so far, with the hysteresis of the file comment: run_pct is the share of
+ * the time the thread ran or waited for a core, cpu_pct the share it ran of the time it ran or was
+ * blocked. */
+static uint32_t classify(const struct schedrt__mwatch *x, uint64_t seen, uint64_t run_pct, uint64_t cpu_pct) {
   uint64_t late_pct = seen ? x->lp_late * 100u / seen : 0;
   /* A monitor held up while the worker ran is a busy host, not a stopped
    * process: the poll held its worker. Stopped threads neither run nor
@@ -201,9 +224,9 @@ static uint32_t classify(const struct schedrt__mwatch *x, uint64_t seen, uint64_
   if (x->lp_late >= LATE_MIN_NS && run_pct < PROCESS_RUN_MAX &&
       (late_pct >= PROCESS_ON || (x->lp_kind == SCHEDRT_STALL_PROCESS && late_pct >= PROCESS_OFF)))
     return SCHEDRT_STALL_PROCESS;
-  if (run_pct >= ON_CPU_PCT)
+  if (cpu_pct >= ON_CPU_PCT)
     return SCHEDRT_STALL_ON_CPU;
-  if (run_pct <= OFF_CPU_PCT)
+  if (cpu_pct <= OFF_CPU_PCT)
     return SCHEDRT_STALL_SYSCALL;
   return x->lp_kind == SCHEDRT_STALL_NONE || x->lp_kind == SCHEDRT_STALL_PROCESS ? SCHEDRT_STALL_ON_CPU
                                                                                  : x->lp_kind;
@@ -286,13 +309,27 @@ static uint64_t judge(schedrt_runtime *rt, uint32_t i, uint64_t now, uint64_t se
     x->lp_cpu_last = cpu;
     x->lp_wait_last = wait;
   }
-  uint64_t kind_pct = run_pct;
-  if (wall && kind_pct < ON_CPU_PCT && x->lp_late < LATE_MIN_NS && runnable(rt, i, now)) {
+  /* The kind: since the baseline, the share of the time the thread ran out
+   * of the time it ran or was blocked. Its waits for a core count for
+   * neither (the host's doing, not the poll's): a spinner that waits for its
+   * core most of the time is on CPU, and a sleeper still off CPU once it
+   * woke into a queue for one. */
+  uint64_t ran = cpu >= x->lp_cpub ? cpu - x->lp_cpub : 0;
+  uint64_t queued = wait >= x->lp_wait0 ? wait - x->lp_wait0 : 0;
+  bool run_now = runnable(rt, i, now);
+  if (x->lp_late < LATE_MIN_NS && run_now) {
     uint64_t since = x->lp_moved_at > x->lp_not_run_at ? x->lp_moved_at : x->lp_not_run_at;
-    kind_pct += (now - since) * 100u / wall;
-    kind_pct = kind_pct > 100u ? 100u : kind_pct;
+    since = since > x->lp_tb ? since : x->lp_tb;
+    queued += now - since;
   }
-  x->lp_kind = classify(x, seen, kind_pct);
+  uint64_t span = now - x->lp_tb, blocked = span > ran + queued ? span - ran - queued : 0;
+  uint64_t kind_pct = ran + blocked ? ran * 100u / (ran + blocked) : 100u;
+  /* No evidence, or a thread never seen blocked since the baseline: what
+   * looks blocked is a gap in the figures (on a crowded machine the monitor
+   * sees them move late), not a syscall. */
+  if ((!cpu && !wait) || x->lp_not_run_at < x->lp_tb)
+    kind_pct = 100u;
+  x->lp_kind = classify(x, seen, run_pct, kind_pct);
   x->lp_late_judged = x->lp_late;
   *syscall = 0;
   if (x->lp_kind == SCHEDRT_STALL_SYSCALL && now - x->lp_syscall_at >= SYSCALL_EVERY_NS) {
@@ -328,9 +365,15 @@ void schedrt__stall_sample(schedrt_runtime *rt, uint32_t i, const void *cur, uin
     x->lp_t0 = x->lp_first;
     x->lp_cpu0 = cpu > unknown ? cpu - unknown : 0;
     x->lp_wait0 = wait;
-    /* The monitor's own wait from here, for the next sample's lateness. */
-    if (!m->watch_wait)
-      (void)own_wait(&m->watch_wait);
+    x->lp_tb = now;
+    x->lp_cpub = cpu;
+    /* The figures as read here: a thread runnable from here on without
+     * their moving has waited for a core since (a preempted short poll). */
+    x->lp_moved_at = now;
+    x->lp_cpu_last = cpu;
+    x->lp_wait_last = wait;
+    /* Its run state now: a sleeper seen asleep here was seen blocked. */
+    (void)runnable(rt, i, now);
     return;
   }
   uint64_t cpu_pct, syscall, run_pct = judge(rt, i, now, seen, cpu, wait, &cpu_pct, &syscall);
