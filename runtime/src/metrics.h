@@ -124,6 +124,10 @@ struct schedrt__wmetrics {
   uint64_t poll_start;    /* timing only */
   uint32_t poll_site;     /* timing only: the site of the poll in progress (its task's site_off) */
   uint64_t ev_task;       /* events only: the task of the poll in progress, for its POLL_END */
+  /* Events on and timing off: the clock cache that w->now_cache would hold
+   * (it holds 0, so that wakes reach task.c's slow path); 0 when stale, as
+   * now_cache. Relaxed: written by the worker, zeroed by the monitor. */
+  _Atomic uint64_t ev_now;
   struct schedrt__ev_ring ev;
   /* Used when no image could be allocated at all: the hooks stay branch-free. */
   struct schedrt_shm_wslot fallback;

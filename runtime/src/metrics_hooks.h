@@ -348,12 +348,33 @@ static inline void schedrt__m_worker_start(schedrt_worker *w) { schedrt__m_worke
 /*
  * What a worker keeps as its clock cache (w->now_cache, task.c's cheap_now)
  * after reading the clock: nothing (0, "read the clock") when its polls are
- * timed. Every task time a worker of a timing runtime stamps (spawn, wake,
- * end of a poll) is then exact, which the schedule-latency histogram needs,
- * and the spawns and wakes of the runtime's own workers test no timing flag.
+ * timed or its events are on. Every task time a worker of a timing runtime
+ * stamps (spawn, wake, end of a poll) is then exact, which the
+ * schedule-latency histogram needs, and the spawns and wakes of the
+ * runtime's own workers test no timing flag. With events on, a wake reaches
+ * the cache's slow path, which records its event: the wake tests no events
+ * flag of its own (task.c, wake_now).
  */
-static inline uint64_t schedrt__m_now_cache(const schedrt_worker *w, uint64_t now) {
-  return w->m.timing ? 0u : now;
+static inline uint64_t schedrt__m_now_cache(schedrt_worker *w, uint64_t now) {
+  if (w->m.timing)
+    return 0;
+  if (!w->m.events)
+    return now;
+  /* Relaxed: see ev_now. */
+  atomic_store_explicit(&w->m.ev_now, now, memory_order_relaxed);
+  return 0;
+}
+/*
+ * A worker that keeps no cache for its events only: the cache it would keep
+ * (0: read the clock). A clock read per stamp would double an event's cost,
+ * and untimed task times need no more than the cache.
+ */
+static inline uint64_t schedrt__m_now_shadow(schedrt_worker *w) {
+  return w->m.events && !w->m.timing ? atomic_load_explicit(&w->m.ev_now, memory_order_relaxed) : 0u;
+}
+/* The monitor found w's cache stale (runtime.c): so is its shadow. */
+static inline void schedrt__m_now_stale(schedrt_worker *w) {
+  atomic_store_explicit(&w->m.ev_now, 0, memory_order_relaxed);
 }
 /*
  * A task was woken or spawned by a thread that is not one of its runtime's
@@ -444,10 +465,15 @@ static inline void schedrt__m_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_noop_unpark(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_maintenance(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_worker_start(schedrt_worker *w) { (void)w; }
-static inline uint64_t schedrt__m_now_cache(const schedrt_worker *w, uint64_t now) {
+static inline uint64_t schedrt__m_now_cache(schedrt_worker *w, uint64_t now) {
   (void)w;
   return now;
 }
+static inline uint64_t schedrt__m_now_shadow(schedrt_worker *w) {
+  (void)w;
+  return 0;
+}
+static inline void schedrt__m_now_stale(schedrt_worker *w) { (void)w; }
 static inline void schedrt__m_task_woken_foreign(schedrt_task *t) { (void)t; }
 
 #endif

@@ -132,8 +132,10 @@ static void mark_stale_clocks(schedrt_runtime *rt) {
     schedrt_worker *w = &rt->workers[i];
     /* Relaxed: the pointer is only compared, never dereferenced. */
     const void *cur = atomic_load_explicit(&w->current, memory_order_relaxed);
-    if (cur && cur == w->clock_watch)
+    if (cur && cur == w->clock_watch) {
       atomic_store_explicit(&w->now_cache, 0, memory_order_relaxed);
+      schedrt__m_now_stale(w);
+    }
     w->clock_watch = cur;
   }
 }

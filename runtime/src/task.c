@@ -206,7 +206,11 @@ static inline __attribute__((always_inline)) void count_completed(schedrt_runtim
  * callers (schedrt_yield, schedrt_wake) a callee-saved register.
  */
 __attribute__((noinline, cold)) static uint64_t cheap_now_refresh(schedrt_worker *w) {
-  uint64_t now = schedrt__now_ns();
+  /* A worker with events on keeps its cache here (schedrt__m_now_shadow). */
+  uint64_t now = schedrt__m_now_shadow(w);
+  if (now)
+    return now;
+  now = schedrt__now_ns();
   /* Not kept when the worker's polls are timed: its task times are exact. */
   atomic_store_explicit(&w->now_cache, schedrt__m_now_cache(w, now), memory_order_relaxed);
   return now;
@@ -369,15 +373,29 @@ SCHEDRT_API void schedrt_task_set_await(schedrt_task *task, const schedrt_await_
 
 /* ----------------------------------------------------------------- waking */
 
-/* A wake event, by the waker's worker (remote 0) or in the other ring.
- * Events off, a test of the worker's flag; but the call on the path where
- * they are on makes schedrt_yield, which inlines the wake, save one more
- * register (about 9 instructions a yield in all, docs/performance.md). */
-static inline void wake_event(schedrt_worker *w, schedrt_task *t, uint32_t remote) {
+/*
+ * The time a wake by w (NULL: a thread that is not a worker) stamps on t, as
+ * cheap_now, and the wake's event (remote 0: w is one of t's workers). The
+ * event rides the cache's slow path, since a worker with events on keeps no
+ * cache (schedrt__m_now_cache): with events off the wake of an idle task
+ * tests no flag beyond the cache's own. A test of its own, with its call,
+ * made GCC save a register more for the whole wake (docs/performance.md,
+ * "Event ring").
+ */
+__attribute__((noinline, cold)) static uint64_t wake_now_slow(schedrt_worker *w, const schedrt_task *t,
+                                                              uint32_t remote) {
   if (!remote)
     schedrt__ev_wake(w, t);
-  else
-    schedrt__ev_other(t->rt, SCHEDRT_EV_WAKE, t->id, 0);
+  return cheap_now_refresh(w);
+}
+static inline uint64_t wake_now(schedrt_worker *w, const schedrt_task *t, uint32_t remote) {
+  if (!w)
+    return schedrt__coarse_now_ns();
+  /* Relaxed: as cheap_now. */
+  uint64_t now = atomic_load_explicit(&w->now_cache, memory_order_relaxed);
+  if (SCHEDRT_UNLIKELY(now == 0))
+    return wake_now_slow(w, t, remote);
+  return now;
 }
 
 void schedrt__task_wake(schedrt_task *t, uint64_t given) {
@@ -396,13 +414,15 @@ void schedrt__task_wake(schedrt_task *t, uint64_t given) {
     if (!atomic_compare_exchange_weak_explicit(&t->state, &s, (s | SCHEDRT_TS_NOTIFIED) + count,
                                                memory_order_acq_rel, memory_order_relaxed))
       continue;
-    /* The wake that counts (exactly once per poll). A remote waker that
-     * did not count itself in (the task is running) must not touch the
-     * runtime, which destroy may free now: that wake goes unrecorded. */
-    if (!remote || count)
-      wake_event(w, t, remote);
-    if (s & SCHEDRT_TS_RUNNING)
+    if (s & SCHEDRT_TS_RUNNING) {
+      /* The wake that counts (exactly once per poll): its event here, an
+       * idle task's in wake_now. A remote waker that did not count itself
+       * in must not touch the runtime, which destroy may free now: that
+       * wake goes unrecorded. */
+      if (!remote)
+        schedrt__ev_wake(w, t);
       break; /* the poller re-queues it when the poll returns */
+    }
     if (!given)
       schedrt__task_ref(t);
     else if (given != SCHEDRT_REF_ONE)
@@ -413,11 +433,13 @@ void schedrt__task_wake(schedrt_task *t, uint64_t given) {
       atomic_fetch_sub_explicit(&t->refs, given & ~SCHEDRT_REF_ONE, memory_order_release);
     if (count)
       schedrt__task_ref(t); /* ours: the scheduled one goes to the queue */
-    atomic_store_explicit(&t->since_ns, cheap_now(), memory_order_relaxed);
+    atomic_store_explicit(&t->since_ns, wake_now(w, t, remote), memory_order_relaxed);
     /* count: the waker is not one of the task's workers, whose cheap clock
      * would be exact when timing (schedrt__m_now_cache). */
-    if (count)
+    if (count) {
       schedrt__m_task_woken_foreign(t);
+      schedrt__ev_other(t->rt, SCHEDRT_EV_WAKE, t->id, 0);
+    }
     schedrt__schedule(t, false);
     if (count) {
       /* Release: done with the runtime; task_complete acquires this. */

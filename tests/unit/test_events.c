@@ -5,10 +5,14 @@
  * left busy (a writer stopped inside it) is never accepted; a 2.5 segment
  * has no events and still opens; corrupt regions are refused at open. Then
  * our own runtime with SCHEDRT_CFG_EVENTS: every poll of a known task is in
- * its worker's ring, in order, and the polls counted by the slot match.
+ * its worker's ring, in order, and the polls counted by the slot match;
+ * every wake that counts is recorded once, with its waker, whichever path
+ * took it (an idle task's, a running task's, a foreign thread's).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -311,6 +315,95 @@ Test(events, the_runtime_records_every_poll_of_a_task_in_order) {
   cr_assert_eq(s.workers[0].polls, polls);
   schedrt_snapshot_fini(&s);
   free(ev);
+  schedrt_reader_close(r);
+}
+
+/* ----------------------------------------------------------------- wakes */
+
+/*
+ * The waiter's first poll keeps its waker and spawns the waker task, which
+ * wakes it idle (a worker's wake of an idle task); its second poll wakes
+ * itself while running; its third ends. The sleeper is woken idle by the
+ * test's own thread (the other threads' ring).
+ */
+struct wakes {
+  schedrt_runtime *rt;
+  schedrt_waker *wk, *sleeper_wk;
+  uint64_t waiter, waker, sleeper;
+  int waiter_polls;
+  _Atomic int sleeper_polls;
+};
+static schedrt_poll waker_task(schedrt_task *self, void *arg) {
+  struct wakes *p = arg;
+  p->waker = schedrt_task_id(self);
+  schedrt_wake(p->wk);
+  return SCHEDRT_READY;
+}
+static schedrt_poll waiter_task(schedrt_task *self, void *arg) {
+  struct wakes *p = arg;
+  p->waiter = schedrt_task_id(self);
+  switch (++p->waiter_polls) {
+  case 1:
+    p->wk = schedrt_waker_get(self);
+    cr_assert_eq(schedrt_spawn(p->rt, waker_task, p), 0);
+    return SCHEDRT_PENDING;
+  case 2: {
+    schedrt_waker *me = schedrt_waker_get(self);
+    schedrt_wake(me);
+    return SCHEDRT_PENDING;
+  }
+  default:
+    return SCHEDRT_READY;
+  }
+}
+static schedrt_poll sleeper_task(schedrt_task *self, void *arg) {
+  struct wakes *p = arg;
+  p->sleeper = schedrt_task_id(self);
+  if (atomic_fetch_add(&p->sleeper_polls, 1) == 0) {
+    atomic_store(&p->sleeper_wk, schedrt_waker_get(self));
+    return SCHEDRT_PENDING;
+  }
+  return SCHEDRT_READY;
+}
+
+/* WAKE events in ring `ring` of (a, b); b ~0: any waker. */
+static int count_wakes(schedrt_reader *r, uint32_t ring, uint64_t a, uint64_t b) {
+  schedrt_event ev[CAP * 4];
+  schedrt_event_window w = read_ring(r, ring, ev, CAP * 4);
+  cr_assert_eq(w.lost, 0);
+  int n = 0;
+  for (uint32_t k = 0; k < w.n; k++)
+    n += ev[k].kind == SCHEDRT_EV_WAKE && ev[k].a == a && (b == ~0ull || ev[k].b == b);
+  return n;
+}
+
+Test(events, every_wake_that_counts_is_recorded_once_with_its_waker) {
+  schedrt_runtime *rt = make_rt(SCHEDRT_CFG_EVENTS);
+  struct wakes p = {.rt = rt};
+  schedrt_handle *hw = NULL, *hs = NULL;
+  cr_assert_eq(schedrt_spawn_ex(rt, waiter_task, &p, NULL, &hw), 0);
+  cr_assert_eq(schedrt_join(hw, 10000000000ull, NULL), 0);
+  cr_assert_eq(p.waiter_polls, 3);
+  cr_assert_eq(schedrt_spawn_ex(rt, sleeper_task, &p, NULL, &hs), 0);
+  /* A wake that finds the sleeper running or already notified counts for
+   * nothing; the one that finds it idle is the one recorded, and the poll
+   * it causes ends the task: so exactly one, however many are tried. */
+  while (atomic_load(&p.sleeper_polls) < 2) {
+    schedrt_waker *wk = atomic_load(&p.sleeper_wk);
+    if (wk)
+      schedrt_wake_by_ref(wk);
+    sched_yield();
+  }
+  cr_assert_eq(schedrt_join(hs, 10000000000ull, NULL), 0);
+  schedrt_waker_drop(atomic_load(&p.sleeper_wk));
+  schedrt_reader *r = NULL;
+  cr_assert_eq(schedrt_reader_open_pid(getpid(), NULL, &r), 0);
+  schedrt_runtime_destroy(rt);
+  cr_assert_eq(count_wakes(r, 0, p.waiter, p.waker), 1, "a worker's wake of an idle task, with its waker");
+  cr_assert_eq(count_wakes(r, 0, p.waiter, p.waiter), 1, "a task's wake of itself while it runs");
+  cr_assert_eq(count_wakes(r, 0, p.waiter, ~0ull), 2, "no other wake of the waiter");
+  cr_assert_eq(count_wakes(r, 1, p.sleeper, 0), 1, "a foreign thread's wake, in the other threads' ring");
+  cr_assert_eq(count_wakes(r, 0, p.sleeper, ~0ull), 0);
   schedrt_reader_close(r);
 }
 
