@@ -179,7 +179,12 @@ endif()
 # task's polls in order; the command's exit statuses and messages. Also `unit`, so the asan preset runs
 # sched-inspect events and a runtime with events on under ASan+UBSan.
 if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
-  foreach(case IN ITEMS stopped errors)
+  set(event_cases stopped errors)
+  # Watchdog dumps with the rings' last seconds, as `show` prints them (format 1.4).
+  if(SCHEDRT_ENABLE_TASKDUMP)
+    list(APPEND event_cases watchdog)
+  endif()
+  foreach(case IN LISTS event_cases)
     add_test(NAME inspect_events_${case}
       COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/events_e2e.py ${case}
               $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)
