@@ -113,6 +113,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui_tasks PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # The events screen (e) at 80x24: a live target's events, refreshed and scrolled; events off.
+  add_test(NAME e2e_inspect_tui_events
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_events.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_events PROPERTIES LABELS e2e TIMEOUT 120 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
 endif()
 

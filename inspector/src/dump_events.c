@@ -42,8 +42,9 @@ void dump_events_print(const schedrt_dump_doc *d, FILE *f, size_t per_ring) {
   names_of(d, &names);
   uint64_t newest = newest_of(d);
   char win[32], line[1024], label[32];
-  fprintf(f, "\nEVENTS (the last %s before the watchdog fired, at most %" PRIu64
-             " a ring; times in seconds before the newest event)\n",
+  fprintf(f,
+          "\nEVENTS (the last %s before the watchdog fired, at most %" PRIu64
+          " a ring; times in seconds before the newest event)\n",
           fmt_duration(win, sizeof(win), d->ev_window_ns), d->ev_max);
   for (size_t r = 0; r < d->nev_rings; r++) {
     const schedrt_dump_ev_ring *ring = &d->ev_rings[r];

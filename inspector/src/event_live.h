@@ -14,11 +14,11 @@
 #include "schedrt/reader.h"
 
 typedef struct ev_live {
-  uint32_t nrings, cap;       /* rings (the last: the other threads'), records per ring */
-  schedrt_event **ev;         /* [nrings][win[r].n], oldest first */
-  schedrt_event_window *win;  /* [nrings] */
-  uint64_t newest;            /* the newest event's time of all rings (0: none) */
-  ev_names names;             /* borrows from sites and snap */
+  uint32_t nrings, cap;      /* rings (the last: the other threads'), records per ring */
+  schedrt_event **ev;        /* [nrings][win[r].n], oldest first */
+  schedrt_event_window *win; /* [nrings] */
+  uint64_t newest;           /* the newest event's time of all rings (0: none) */
+  ev_names names;            /* borrows from sites and snap */
   schedrt_site_snap *sites;
   uint32_t nsites;
   schedrt_snapshot snap;

@@ -13,8 +13,8 @@
 void ev_names_add(ev_names *t, uint64_t id, const char *name, const ev_site *site) {
   if (t->n == t->cap)
     t->v = xrealloc(t->v, (t->cap = t->cap ? 2 * t->cap : 64) * sizeof(*t->v));
-  t->v[t->n++] = (ev_task_name){.id = id, .name = name ? name : "", .site = site ? *site : (ev_site){0},
-                                .has_site = site != NULL};
+  t->v[t->n++] = (ev_task_name){
+      .id = id, .name = name ? name : "", .site = site ? *site : (ev_site){0}, .has_site = site != NULL};
 }
 
 static int by_id(const void *a, const void *b) {
@@ -64,7 +64,8 @@ static bool arg_is_task(uint32_t kind, int which) {
 }
 
 /* Appends to buf[size] at *at, cut at the end. */
-static void put(char *buf, size_t size, size_t *at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t size, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void put(char *buf, size_t size, size_t *at, const char *fmt, ...) {
   if (*at + 1 >= size)
     return;
