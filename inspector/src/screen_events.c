@@ -71,11 +71,14 @@ static void draw(screen *self) {
   erase();
   w_clear_row(0, 0, CRT_TITLE);
   w_printf(0, 0, COLS, CRT_TITLE, " events of pid %ld \"%s\"%s", s->pid, s->runtime,
-           s->err ? "" : s->back ? "  (scrolled: End follows the newest)" : "  (newest at the bottom)");
+           s->err    ? ""
+           : s->back ? "  (scrolled: End follows the newest)"
+                     : "  (newest at the bottom)");
   w_function_bar(LINES - 1, self->cls->keys);
   if (s->err == -ENOENT) {
     w_text(2, 1, COLS - 1, CRT_STATUS_ERR, "events are off: start the program with SCHEDRT_EVENTS=1");
-    w_text(3, 1, COLS - 1, CRT_DIM, "(or SCHEDRT_CFG_EVENTS in its schedrt_config.flags; layout 2.6 or later)");
+    w_text(3, 1, COLS - 1, CRT_DIM,
+           "(or SCHEDRT_CFG_EVENTS in its schedrt_config.flags; layout 2.6 or later)");
     return;
   }
   if (s->err) {
