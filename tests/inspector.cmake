@@ -113,6 +113,12 @@ if(TARGET schedrt-demo AND SCHEDRT_TMUX AND NOT SCHEDRT_SANITIZE AND SCHEDRT_ENA
             $<TARGET_FILE:sched-inspect> $<TARGET_FILE:schedrt-demo> $<TARGET_FILE:inspect_target>)
   set_tests_properties(e2e_inspect_tui_tasks PROPERTIES LABELS e2e TIMEOUT 240 PROCESSORS 2
     SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
+  # The events screen (e) at 80x24: a live target's events, refreshed and scrolled; events off.
+  add_test(NAME e2e_inspect_tui_events
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/tui_events.sh
+            $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)
+  set_tests_properties(e2e_inspect_tui_events PROPERTIES LABELS e2e TIMEOUT 120 PROCESSORS 2
+    SKIP_RETURN_CODE 77 FAIL_REGULAR_EXPRESSION "${SCHEDRT_TEST_FAIL_REGEX}")
   add_dependencies(schedrt_tests schedrt-demo)
 endif()
 
@@ -179,7 +185,12 @@ endif()
 # task's polls in order; the command's exit statuses and messages. Also `unit`, so the asan preset runs
 # sched-inspect events and a runtime with events on under ASan+UBSan.
 if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
-  foreach(case IN ITEMS stopped errors)
+  set(event_cases stopped errors)
+  # Watchdog dumps with the rings' last seconds, as `show` prints them (format 1.4).
+  if(SCHEDRT_ENABLE_TASKDUMP)
+    list(APPEND event_cases watchdog)
+  endif()
+  foreach(case IN LISTS event_cases)
     add_test(NAME inspect_events_${case}
       COMMAND ${SCHEDRT_SYSTEM_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/inspector/events_e2e.py ${case}
               $<TARGET_FILE:sched-inspect> $<TARGET_FILE:inspect_target>)

@@ -8,6 +8,8 @@ schedrt_unit_test(NAME test_reader_snapshot SOURCES unit/test_reader_snapshot.c 
 # The event rings (layout 2.6): the reader on driven rings, and the runtime's own (skipped when built out).
 schedrt_unit_test(NAME test_events SOURCES unit/test_events.c support/shm_fixture.c)
 schedrt_stress_test(NAME stress_events SOURCES stress/stress_events.c support/shm_fixture.c)
+# The watchdog's in-process copy of the rings (schedrt__events_snap) against workers that wrap them.
+schedrt_stress_test(NAME stress_watchdog_events SOURCES stress/stress_watchdog_events.c)
 schedrt_stress_test(NAME stress_metrics_torn SOURCES stress/stress_metrics_torn.c support/shm_fixture.c)
 if(SCHEDRT_ENABLE_METRICS)
   schedrt_unit_test(NAME test_metrics_api SOURCES unit/test_metrics_api.c)

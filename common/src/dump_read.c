@@ -668,6 +668,97 @@ static const struct field site_fields[] = {
 static const struct table site_table = {site_fields, sizeof(site_fields) / sizeof(site_fields[0]),
                                         sizeof(schedrt_dump_site), NULL};
 
+/* 1.4: the events of a watchdog dump. */
+#define ER(m) OFF(schedrt_dump_ev_ring, m)
+
+/* One event: [seq, time_mono_ns, kind, a, b] (numbers a later minor adds after them are skipped). */
+static int ev_one(struct cur *c, schedrt_event *ev) {
+  struct schedrt__cbor_ev e;
+  const uint8_t *at = c->p;
+  int rc = open_container(c, SCHEDRT__CBOR_ARRAY, &e);
+  if (rc)
+    return rc;
+  uint64_t v[SCHEDRT_DUMP_EV_FIELDS];
+  if (e.v < SCHEDRT_DUMP_EV_FIELDS)
+    rc = fail(c, SCHEDRT_ECORRUPT, at, "an event of %llu numbers: [seq, time_mono_ns, kind, a, b]",
+              (unsigned long long)e.v);
+  for (uint64_t i = 0; i < e.v && !rc; i++)
+    rc = i < SCHEDRT_DUMP_EV_FIELDS ? get_uint(c, &v[i]) : skip(c);
+  c->depth--;
+  if (rc)
+    return rc;
+  /* The kind is the record's byte: 1 to 255 (events_def.h). */
+  if (v[2] == 0 || v[2] > 255)
+    return fail(c, SCHEDRT_ECORRUPT, at, "event kind %llu (1 to 255)", (unsigned long long)v[2]);
+  *ev = (schedrt_event){.seq = v[0], .time_ns = v[1], .kind = (uint32_t)v[2], .a = v[3], .b = v[4]};
+  return 0;
+}
+
+static int ev_list(struct cur *c, void *base) {
+  schedrt_dump_ev_ring *r = base;
+  struct schedrt__cbor_ev e;
+  const uint8_t *at = c->p;
+  int rc = open_container(c, SCHEDRT__CBOR_ARRAY, &e);
+  if (rc)
+    return rc;
+  /* Bounded before the allocation: by the format's cap, and by the input (an event takes at least its
+   * array head and five one-byte numbers). */
+  if (e.v > SCHEDRT_DUMP_EV_MAX || e.v > left(c) / (1u + SCHEDRT_DUMP_EV_FIELDS)) {
+    c->depth--;
+    return fail(c, SCHEDRT_ECORRUPT, at,
+                "%llu events in a ring (at most %d, and what the %zu bytes left hold)",
+                (unsigned long long)e.v, SCHEDRT_DUMP_EV_MAX, left(c));
+  }
+  if (!(r->events = calloc(e.v ? e.v : 1, sizeof(*r->events)))) {
+    c->depth--;
+    return nomem(c);
+  }
+  r->nevents = e.v;
+  for (uint64_t i = 0; i < e.v && !rc; i++) {
+    push_index(c, i);
+    const uint8_t *ev_at = c->p;
+    rc = ev_one(c, &r->events[i]);
+    /* A reader may then take them as the ring's order: oldest first, no repeats. */
+    if (!rc && i && r->events[i].seq <= r->events[i - 1].seq)
+      rc = fail(c, SCHEDRT_ECORRUPT, ev_at, "event seq %llu after %llu: events are oldest first",
+                (unsigned long long)r->events[i].seq, (unsigned long long)r->events[i - 1].seq);
+    pop(c);
+  }
+  c->depth--;
+  return rc;
+}
+
+static const struct field ev_ring_fields[] = {
+    {SCHEDRT_DK_WORKER, F_OPT, false, ER(worker), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_WRITTEN, F_UINT, false, ER(written), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_LOST, F_UINT, false, ER(lost), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_TORN, F_UINT, false, ER(torn), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_CUT, F_UINT, false, ER(cut), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_LIST, F_CUSTOM, true, 0, 0, NULL, ev_list},
+};
+static void ev_ring_init(void *p) { ((schedrt_dump_ev_ring *)p)->worker = SCHEDRT_DUMP_NONE; }
+static const struct table ev_ring_table = {ev_ring_fields, sizeof(ev_ring_fields) / sizeof(ev_ring_fields[0]),
+                                           sizeof(schedrt_dump_ev_ring), ev_ring_init};
+
+static int ev_rings(struct cur *c, void *base) {
+  schedrt_dump_doc *d = base;
+  int rc = get_list(c, &ev_ring_table, (void **)&d->ev_rings, &d->nev_rings);
+  for (size_t i = 0; !rc && i < d->nev_rings; i++)
+    for (size_t j = 0; j < d->ev_rings[i].nevents; j++)
+      d->ev_rings[i].events[j].ring = (uint32_t)i;
+  return rc;
+}
+
+static const struct field events_fields[] = {
+    {SCHEDRT_DK_EV_WINDOW_NS, F_UINT, false, DOC(ev_window_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_COPIED, F_UINT, false, DOC(ev_copied_mono_ns), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_RING_SIZE, F_UINT, false, DOC(ev_ring_size), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_MAX, F_UINT, false, DOC(ev_max), 0, NULL, NULL},
+    {SCHEDRT_DK_EV_RINGS, F_CUSTOM, true, 0, 0, NULL, ev_rings},
+};
+static const struct table events_table = {events_fields, sizeof(events_fields) / sizeof(events_fields[0]), 0,
+                                          NULL};
+
 /* ------------------------------------------------------------- top level */
 
 struct top {
@@ -745,6 +836,12 @@ static int top_await_sites(struct cur *c, void *base) {
   return get_list(c, &site_table, (void **)&d->await_sites, &d->nawait_sites);
 }
 
+static int top_events(struct cur *c, void *base) {
+  schedrt_dump_doc *d = ((struct top *)base)->d;
+  d->has_events = true;
+  return get_map_checked(c, &events_table, d);
+}
+
 static int top_hist_bounds(struct cur *c, void *base) {
   schedrt_dump_doc *d = ((struct top *)base)->d;
   return get_uints(c, &d->hist_bounds, &d->nhist_bounds);
@@ -762,6 +859,7 @@ static const struct field top_fields[] = {
     {SCHEDRT_DK_AWAIT_SITES, F_CUSTOM, true, 0, 0, NULL, top_await_sites},
     {SCHEDRT_DK_HIST_BOUNDS, F_CUSTOM, false, 0, 0, NULL, top_hist_bounds},
     {SCHEDRT_DK_BLOCKING, F_CUSTOM, false, 0, 0, NULL, top_blocking},
+    {SCHEDRT_DK_EVENTS, F_CUSTOM, false, 0, 0, NULL, top_events},
 };
 static const struct table top_table = {top_fields, sizeof(top_fields) / sizeof(top_fields[0]), 0, NULL};
 
@@ -797,6 +895,32 @@ static int check_unique_ids(struct cur *c, const schedrt_dump_doc *d) {
   return rc;
 }
 
+/* Each event ring is a worker's (listed) or the other threads', each at most once. */
+static int check_ev_rings(struct cur *c, const schedrt_dump_doc *d) {
+  if (!d->nev_rings)
+    return 0;
+  if (d->nev_rings > d->nworkers_listed + 1)
+    return fail(c, SCHEDRT_ECORRUPT, NULL, "%zu event rings for %zu workers (at most one more)", d->nev_rings,
+                d->nworkers_listed);
+  /* seen[nworkers_listed]: the other threads' ring. */
+  uint8_t *seen = calloc(d->nworkers_listed + 1, 1);
+  if (!seen)
+    return nomem(c);
+  int rc = 0;
+  for (size_t i = 0; i < d->nev_rings && !rc; i++) {
+    int64_t w = d->ev_rings[i].worker;
+    size_t k = w == SCHEDRT_DUMP_NONE ? d->nworkers_listed : (size_t)w;
+    if (w != SCHEDRT_DUMP_NONE && (uint64_t)w >= d->nworkers_listed)
+      rc = fail(c, SCHEDRT_ECORRUPT, NULL, "events.rings[%zu].worker is %lld, but there are %zu workers", i,
+                (long long)w, d->nworkers_listed);
+    else if (seen[k]++)
+      rc = fail(c, SCHEDRT_ECORRUPT, NULL, "events.rings[%zu]: a second ring of the same %s", i,
+                w == SCHEDRT_DUMP_NONE ? "other threads" : "worker");
+  }
+  free(seen);
+  return rc;
+}
+
 /* Every index points into its table, so that a reader can follow it without a check. */
 static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
   if (d->task_count != d->ntasks)
@@ -823,7 +947,13 @@ static int check_refs(struct cur *c, const schedrt_dump_doc *d) {
                   cov ? SCHEDRT_DK_COVERED : SCHEDRT_DK_MISSING, cov ? i : i - d->ncovered,
                   (unsigned long long)w, d->nworkers_listed);
   }
-  int rc = check_unique_ids(c, d);
+  if (d->nev_rings > d->nworkers_listed + 1)
+    return fail(c, SCHEDRT_ECORRUPT, NULL, "%zu event rings for %zu workers (at most one more)", d->nev_rings,
+                d->nworkers_listed);
+  int rc = check_ev_rings(c, d);
+  if (rc)
+    return rc;
+  rc = check_unique_ids(c, d);
   if (rc)
     return rc;
   for (size_t i = 0; i < d->ntasks; i++) {
@@ -869,6 +999,9 @@ void schedrt_dump_doc_free(schedrt_dump_doc *doc) {
   free(doc->tasks);
   free(doc->spawn_sites);
   free(doc->await_sites);
+  for (size_t i = 0; doc->ev_rings && i < doc->nev_rings; i++)
+    free(doc->ev_rings[i].events);
+  free(doc->ev_rings);
   free(((struct doc *)(void *)doc)->arena);
   free(doc);
 }

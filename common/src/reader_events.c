@@ -138,8 +138,7 @@ struct events_args {
   uint32_t ring;
   struct schedrt__ev_raw *raw;
   uint32_t torn;
-  uint64_t tsc0, ns0, tsc1, ns1;
-  bool cal_ok;
+  struct schedrt__ev_cal cal;
 };
 
 /* Everything that touches the mapping, under schedrt__reader_guarded. */
@@ -151,28 +150,30 @@ static int copy_ring(void *arg) {
   schedrt__reader_ev_copy(recs, r->ev_cap, r->ev_rec_size, a->raw, &a->torn);
   if (r->ev_clock != SCHEDRT_SHM_EV_CLOCK_TSC)
     return 0;
-  const struct schedrt_shm_events *e =
-      (const struct schedrt_shm_events *)(const void *)(r->base + r->events_off);
-  a->tsc0 = e->tsc0;
-  a->ns0 = e->ns0;
+  schedrt__ev_cal_read((const struct schedrt_shm_events *)(const void *)(r->base + r->events_off), &a->cal);
+  return 0;
+}
+
+void schedrt__ev_cal_read(const struct schedrt_shm_events *e, struct schedrt__ev_cal *cal) {
+  cal->tsc0 = e->tsc0;
+  cal->ns0 = e->ns0;
   schedrt_seq_reader rd;
   SCHEDRT_SEQ_READ(&rd, &e->cal_seq, SCHEDRT_SEQ_SPINS) {
-    a->tsc1 = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)(uintptr_t)&e->tsc1);
-    a->ns1 = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)(uintptr_t)&e->ns1);
+    cal->tsc1 = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)(uintptr_t)&e->tsc1);
+    cal->ns1 = SCHEDRT_SEQ_LOAD((_Atomic uint64_t *)(uintptr_t)&e->ns1);
   }
-  a->cal_ok = rd.ok;
-  return 0;
+  cal->ok = rd.ok;
 }
 
 /* TSC ticks to CLOCK_MONOTONIC by the two calibration pairs; 0 when they
  * give no rate (the target's values are untrusted: no division by zero, no
  * overflow, since 128-bit products). */
 __extension__ typedef __int128 i128;
-static uint64_t tsc_to_ns(const struct events_args *a, uint64_t t) {
-  if (!a->cal_ok || a->tsc1 <= a->tsc0 || a->ns1 <= a->ns0)
+uint64_t schedrt__ev_tsc_to_ns(const struct schedrt__ev_cal *cal, uint64_t t) {
+  if (!cal->ok || cal->tsc1 <= cal->tsc0 || cal->ns1 <= cal->ns0)
     return 0;
-  i128 d = (i128)t - (i128)a->tsc0;
-  i128 ns = (i128)a->ns0 + d * (i128)(a->ns1 - a->ns0) / (i128)(a->tsc1 - a->tsc0);
+  i128 d = (i128)t - (i128)cal->tsc0;
+  i128 ns = (i128)cal->ns0 + d * (i128)(cal->ns1 - cal->ns0) / (i128)(cal->tsc1 - cal->tsc0);
   return ns > 0 && ns < (i128)UINT64_MAX ? (uint64_t)ns : 0;
 }
 
@@ -198,7 +199,7 @@ int schedrt_reader_events(schedrt_reader *r, uint32_t ring, schedrt_event *out, 
     win->torn = a.torn;
     if (r->ev_clock == SCHEDRT_SHM_EV_CLOCK_TSC)
       for (uint32_t k = 0; k < win->n; k++)
-        out[k].time_ns = tsc_to_ns(&a, out[k].time_ns);
+        out[k].time_ns = schedrt__ev_tsc_to_ns(&a.cal, out[k].time_ns);
   }
   free(a.raw);
   return rc;

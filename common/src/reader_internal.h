@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "schedrt/event_copy.h"
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/reader.h"
 #include "schedrt/shm_util.h"
@@ -65,24 +66,6 @@ int schedrt__reader_sites_open(struct schedrt_reader *r, const struct schedrt_sh
 /* Validates the event region of a header of header_size bytes into r. */
 int schedrt__reader_events_open(struct schedrt_reader *r, const struct schedrt_shm_header *h,
                                 uint32_t header_size);
-/* One ring's raw records, as the reader copies them: the stamp, time, a, b
- * of each, and whether the copy was consistent. */
-struct schedrt__ev_raw {
-  uint64_t stamp, time, a, b;
-};
-/*
- * The record protocol on its own (shm_layout.h), for the reader and its
- * tests: copies the cap (a power of two) records at recs, rec_size apart,
- * into raw (each a seqlock read; a rejected one gets stamp 0), then puts the
- * longest run of consecutive events ending at the newest into out[0 ..
- * out_cap) (the newest out_cap of them), times raw, and fills *win. Touches
- * the mapping only in the copy: call it under schedrt__reader_guarded.
- */
-void schedrt__reader_ev_copy(const unsigned char *recs, uint32_t cap, uint32_t rec_size,
-                             struct schedrt__ev_raw *raw, uint32_t *torn);
-void schedrt__reader_ev_window(const struct schedrt__ev_raw *raw, uint32_t cap, uint32_t ring,
-                               schedrt_event *out, uint32_t out_cap, schedrt_event_window *win);
-
 /* CLOCK_MONOTONIC in ns. */
 uint64_t schedrt__reader_now_ns(void);
 /* The process checks only (the lock, then the pid): STALE or LIVE. Made at

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "dump_backtrace.h"
+#include "dump_events.h"
 #include "dump_json.h"
 #include "json_export.h"
 #include "schedrt.h"
@@ -241,8 +242,12 @@ json_t *dump_json_with_analysis(const schedrt_dump_doc *d) {
   dump_analyze(d, &a);
   /* The format has no "analysis" key; should a later minor add one, the dump's own stays and ours moves
    * aside rather than replace it (the conversion stays faithful). */
-  json_object_set_new(j, json_object_get(j, "analysis") ? "sched_inspect_analysis" : "analysis",
-                      dump_analysis_json(&a));
+  json_t *an = dump_analysis_json(&a);
+  /* 1.4: a watchdog dump's events with their tasks named (the dump's own key keeps them as numbers). */
+  json_t *ev = dump_events_json(d);
+  if (ev)
+    json_object_set_new(an, "events", ev);
+  json_object_set_new(j, json_object_get(j, "analysis") ? "sched_inspect_analysis" : "analysis", an);
   dump_analysis_free(&a);
   return j;
 }

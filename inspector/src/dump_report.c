@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dump_backtrace.h"
+#include "dump_events.h"
 #include "format.h"
 #include "util.h"
 
@@ -17,6 +18,7 @@
 #define CHAIN_TAIL_SHOWN 2   /* ... and its last */
 #define MAX_IDLE_AWAITS 5    /* the longest-idle await points */
 #define MAX_SITES_LISTED 15  /* spawn sites */
+#define EVENTS_PER_RING 20   /* a watchdog dump's events: the newest of each ring */
 #define SITE_WIDTH 0         /* sites in full in the report: it goes to files and pagers */
 
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
@@ -441,5 +443,6 @@ void dump_report_print(const schedrt_dump_doc *d, FILE *f, size_t per_group) {
   print_workers(&a, f);
   print_histograms(&a, f);
   print_groups(&a, f, per_group);
+  dump_events_print(d, f, per_group ? EVENTS_PER_RING : 0);
   dump_analysis_free(&a);
 }

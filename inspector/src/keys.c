@@ -23,6 +23,9 @@ const key_binding keys_top[] = {
     KEYS_WORKER_SORT,
     {'S', "S", ACT_SITE_SORT,
      "sort spawn sites by the next column (alive, spawn/s, polls/s, busy, latency, site)", "Sites"},
+    /* No bar label: at 80 columns the bar would drop Sites for it. */
+    {'e', "e", ACT_EVENTS, "the newest events of the target's event rings (it runs with SCHEDRT_EVENTS=1)",
+     NULL},
     KEYS_WORKER_NAV_HELP_QUIT,
 };
 
@@ -100,6 +103,26 @@ const key_binding keys_tasks[] = {
     {'L' - '@', "^L", ACT_REDRAW, "redraw the screen", NULL},
     {27, "Esc", ACT_BACK, "back to the live view (the refreshes stop)", "Back"},
     {'T', "T", ACT_BACK, NULL, NULL},
+    {KEY_BACKSPACE, "Bksp", ACT_BACK, NULL, NULL},
+    {'q', "q", ACT_BACK, NULL, NULL},
+    {0, NULL, ACT_NONE, NULL, NULL},
+};
+
+const key_binding keys_events[] = {
+    {KEY_UP, "Up", ACT_UP, "scroll back (the newest events are at the bottom)", NULL},
+    {'k', "k", ACT_UP, NULL, NULL},
+    {KEY_DOWN, "Down", ACT_DOWN, NULL, NULL},
+    {'j', "j", ACT_DOWN, NULL, NULL},
+    {KEY_PPAGE, "PgUp", ACT_PGUP, "scroll a page", NULL},
+    {KEY_NPAGE, "PgDn", ACT_PGDN, NULL, NULL},
+    {KEY_HOME, "Home", ACT_HOME, "the oldest events kept / the newest, followed again", NULL},
+    {KEY_END, "End", ACT_END, NULL, NULL},
+    {'h', "h", ACT_HELP, "this help", "Help"},
+    {'?', "?", ACT_HELP, NULL, NULL},
+    {KEY_F(1), "F1", ACT_HELP, NULL, NULL},
+    {'L' - '@', "^L", ACT_REDRAW, "redraw the screen", NULL},
+    {27, "Esc", ACT_BACK, "back to the live view", "Back"},
+    {'e', "e", ACT_BACK, NULL, NULL},
     {KEY_BACKSPACE, "Bksp", ACT_BACK, NULL, NULL},
     {'q', "q", ACT_BACK, NULL, NULL},
     {0, NULL, ACT_NONE, NULL, NULL},

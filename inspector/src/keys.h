@@ -38,6 +38,7 @@ typedef enum inspect_action {
   ACT_LIVE_TASKS, /* live view: the live task list (screen_tasks.c) */
   ACT_SEEK_BACK,  /* replay: back in the recording */
   ACT_SEEK_FWD,   /* replay: forward */
+  ACT_EVENTS,     /* live view: the events screen (screen_events.c) */
 } inspect_action;
 
 typedef struct key_binding {
@@ -76,6 +77,7 @@ extern const key_binding keys_dump[];
 extern const key_binding keys_help[];
 extern const key_binding keys_diff[];
 extern const key_binding keys_tasks[];
+extern const key_binding keys_events[];
 
 /* The action bound to ch in table, or ACT_NONE. */
 inspect_action keys_lookup(const key_binding *table, int ch);

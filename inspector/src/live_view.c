@@ -20,6 +20,7 @@
 #include "format.h"
 #include "screen_diff.h"
 #include "screen_dump.h"
+#include "screen_events.h"
 #include "screen_help.h"
 #include "screen_tasks.h"
 #include "screen_worker.h"
@@ -253,6 +254,11 @@ static screen_result key(screen *self, inspect_action a, int ch) {
     return open_diff(lv);
   case ACT_LIVE_TASKS:
     return screen_open(live_view_open_tasks(lv, 0));
+  case ACT_EVENTS:
+    if (!lv->target.reader)
+      return screen_react(SCREEN_HANDLED); /* a replay: no rings to read */
+    return screen_open(screen_events_new(lv->target.reader, (long)lv->target.pid,
+                                         lv->target.info->runtime_name, lv->delay_tenths * NS_PER_TENTH));
   case ACT_PAUSE:
     lv->paused = !lv->paused;
     live_view_status(lv, CRT_STATUS_INFO, 2000000000ull, lv->paused ? "paused" : "resumed");

@@ -119,6 +119,7 @@ static void round_reset(struct schedrt__dround *r, const struct schedrt__dreq *r
   memcpy(r->nonce, req->nonce, sizeof(r->nonce));
   r->bt = req->bt;
   r->bt_worker = req->bt_worker;
+  r->ev = req->ev;
   r->self = self;
   r->status = SCHEDRT_DUMP_FAILED;
   r->copied = r->copy_failed = false;

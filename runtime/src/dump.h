@@ -209,8 +209,9 @@ struct schedrt__dround {
   uint8_t nonce[SCHEDRT_CTL_NONCE_SIZE];
   const struct schedrt__bt_result *bt; /* the request's backtrace of worker bt_worker, or NULL */
   uint32_t bt_worker;
-  uint32_t rounds; /* barrier rounds gathered (dump_judge.c) */
-  uint64_t *held;  /* [nworkers] time each was held at the barrier, summed over the rounds */
+  const struct schedrt__ev_snap *ev; /* the request's copy of the event rings, or NULL */
+  uint32_t rounds;                   /* barrier rounds gathered (dump_judge.c) */
+  uint64_t *held; /* [nworkers] time each was held at the barrier, summed over the rounds */
   /* [nworkers] parked when the last round opened (woken by the dump itself):
    * reported parked, what it was doing, not the search its waking started.
    * Written before the round opens, read by its leader. */
@@ -346,6 +347,9 @@ struct schedrt__dreq {
   /* Watchdog requests with stall backtraces on: the stuck worker's, written into its entry. NULL: none. */
   const struct schedrt__bt_result *bt;
   uint32_t bt_worker;
+  /* Watchdog requests of a runtime with events on: the rings' last seconds, written as "events". NULL: none.
+   */
+  const struct schedrt__ev_snap *ev;
 };
 
 struct schedrt__dctl {
@@ -415,6 +419,9 @@ struct schedrt__dwatch {
   struct schedrt__dreq req;
   /* With stall backtraces on: the stuck worker's, taken by the helper before its dump. */
   struct schedrt__bt_result *bt;
+  /* SCHEDRT_WATCHDOG_EVENTS_S in ns (0: no events in watchdog dumps), and the helper's copy of them. */
+  uint64_t events_ns;
+  struct schedrt__ev_snap ev;
 };
 
 /* Reads the watchdog's settings (config, then environment). 0 or -ENOMEM. */

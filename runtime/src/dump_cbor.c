@@ -628,6 +628,50 @@ static void put_sites(struct cw *w, const struct sites *spawn, const struct site
   }
 }
 
+/* 1.4: the event rings' last seconds (a watchdog dump of a runtime with events on). */
+static void put_events(struct cw *w, const struct schedrt__ev_snap *s, uint32_t nworkers) {
+  put_key(w, SCHEDRT_DK_EVENTS);
+  put_map(w, 5);
+  put_key(w, SCHEDRT_DK_EV_WINDOW_NS);
+  put_uint(w, s->window_ns);
+  put_key(w, SCHEDRT_DK_EV_COPIED);
+  put_uint(w, s->copied_ns);
+  put_key(w, SCHEDRT_DK_EV_RING_SIZE);
+  put_uint(w, s->ring_cap);
+  put_key(w, SCHEDRT_DK_EV_MAX);
+  put_uint(w, s->max);
+  put_key(w, SCHEDRT_DK_EV_RINGS);
+  put_array(w, s->nrings);
+  for (uint32_t k = 0; k < s->nrings; k++) {
+    const struct schedrt__ev_snap_ring *r = &s->rings[k];
+    put_map(w, 6);
+    put_key(w, SCHEDRT_DK_WORKER);
+    if (k < nworkers)
+      put_uint(w, k);
+    else
+      put_null(w);
+    put_key(w, SCHEDRT_DK_EV_WRITTEN);
+    put_uint(w, r->win.written);
+    put_key(w, SCHEDRT_DK_EV_LOST);
+    put_uint(w, r->win.lost);
+    put_key(w, SCHEDRT_DK_EV_TORN);
+    put_uint(w, r->win.torn);
+    put_key(w, SCHEDRT_DK_EV_CUT);
+    put_uint(w, r->cut);
+    put_key(w, SCHEDRT_DK_EV_LIST);
+    put_array(w, r->n);
+    for (uint32_t j = 0; j < r->n; j++) {
+      const schedrt_event *e = &r->ev[j];
+      put_array(w, SCHEDRT_DUMP_EV_FIELDS);
+      put_uint(w, e->seq);
+      put_uint(w, e->time_ns);
+      put_uint(w, e->kind);
+      put_uint(w, e->a);
+      put_uint(w, e->b);
+    }
+  }
+}
+
 int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   const struct schedrt__dround *r = &d->round;
   struct cw w = {.fd = fd};
@@ -639,7 +683,8 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   if (!(w.buf = malloc(BUF_SIZE)))
     return -ENOMEM;
   put_tag(&w, SCHEDRT_DUMP_SELF_DESCRIBE_TAG);
-  put_map(&w, 9u + r->has_hist);
+  bool events = r->ev && r->ev->nrings;
+  put_map(&w, 9u + r->has_hist + events);
   put_key(&w, SCHEDRT_DK_FORMAT);
   put_str(&w, SCHEDRT_DUMP_FORMAT);
   put_key(&w, SCHEDRT_DK_VERSION);
@@ -672,6 +717,8 @@ int schedrt__dump_encode(struct schedrt__dump *d, int fd, uint64_t *bytes) {
   put_uint(&w, r->blocking_max);
   put_key(&w, SCHEDRT_DK_DEPTH);
   put_uint(&w, r->blocking_queue);
+  if (events)
+    put_events(&w, r->ev, d->rt->nworkers);
   put_key(&w, SCHEDRT_DK_TASKS);
   put_array(&w, r->nrecs);
   for (size_t i = 0; i < r->nrecs && !w.err; i++) {

@@ -33,6 +33,12 @@
  * is not started, and one that comes out past it is dropped. */
 #define MAX_BYTES (64ull << 20)
 #define BYTES_PER_TASK 220u
+/* The event rings' last seconds in each dump, when events are on: the
+ * newest EV_MAX events of a ring at most (about 40 bytes each), so the events
+ * add at most 160 KiB a worker whatever the rings' size and rate. */
+#define EV_DEFAULT_S 2u
+#define EV_MAX_S 3600u
+#define EV_MAX 4096u
 
 /*
  * Stall backtraces, when asked for: the handler and the slots (stall_bt.c),
@@ -52,6 +58,18 @@ static int bt_init(struct schedrt__dump *d) {
     return -ENOMEM;
   }
   return 0;
+}
+
+/* SCHEDRT_WATCHDOG_EVENTS_S: unset, EV_DEFAULT_S; "0", none; a bad value is
+ * reported (schedrt__env_u32) and the default kept. */
+static uint64_t events_window_ns(void) {
+  const char *s = getenv("SCHEDRT_WATCHDOG_EVENTS_S");
+  uint32_t v = EV_DEFAULT_S;
+  if (s && strcmp(s, "0") == 0)
+    v = 0;
+  else if (s && *s && (v = schedrt__env_u32("SCHEDRT_WATCHDOG_EVENTS_S", 1, EV_MAX_S)) == 0)
+    v = EV_DEFAULT_S;
+  return (uint64_t)v * 1000000000u;
 }
 
 int schedrt__dwatch_init(struct schedrt__dump *d) {
@@ -113,6 +131,7 @@ int schedrt__dwatch_init(struct schedrt__dump *d) {
     x->threshold_ms = 0;
     return rc;
   }
+  x->events_ns = events_window_ns();
   /* Published in the metrics segment, which is made after us. */
   d->rt->watchdog_dir = x->dir;
   return 0;
@@ -174,6 +193,12 @@ static void write_dump(struct schedrt__dump *d) {
             schedrt_strerror(rc));
     return;
   }
+  /* The events first: the dump's own barrier (its wakes, parks and unparks)
+   * would push the seconds before it out of a small ring. Events off (or no
+   * memory): a dump without them. */
+  x->req.ev = NULL;
+  if (x->events_ns && schedrt__events_snap(d->rt, x->events_ns, EV_MAX, &x->ev) == 0)
+    x->req.ev = &x->ev;
   /* The stuck worker's stack first, while it is still stuck; the dump then leaves it out. */
   char bt_note[160] = "";
   if (x->req.bt) {
@@ -216,6 +241,8 @@ static void write_dump(struct schedrt__dump *d) {
 static void *helper_main(void *arg) {
   struct schedrt__dump *d = arg;
   write_dump(d);
+  d->watch.req.ev = NULL;
+  schedrt__events_snap_free(&d->watch.ev);
   /* Release: the monitor joins us after this. */
   atomic_store_explicit(&d->watch.done, true, memory_order_release);
   return NULL;

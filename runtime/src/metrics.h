@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "schedrt/event_copy.h"
 #include "schedrt/proto/metrics_def.h"
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/shm_util.h"
@@ -286,6 +287,30 @@ uint32_t schedrt__events_wanted(const struct schedrt_runtime *rt);
 void schedrt__events_init(struct schedrt_runtime *rt);
 void schedrt__events_calibrate(struct schedrt_runtime *rt);
 void schedrt__events_fini(struct schedrt_runtime *rt);
+
+/*
+ * A copy of the event rings taken by the runtime itself, for a watchdog dump
+ * (metrics_events.c, by the reader's own code: schedrt/event_copy.h): per
+ * ring, the events of its window whose time is within window_ns of the copy,
+ * the newest `max` of them. Rings 0 .. nworkers - 1 are the workers', the last
+ * one the other threads'.
+ */
+struct schedrt__ev_snap_ring {
+  schedrt_event_window win; /* the ring's whole window (written, lost, torn) */
+  uint32_t n;               /* events kept in ev[] */
+  uint32_t cut;             /* events of the window within window_ns left out by max (the oldest) */
+  schedrt_event *ev;        /* [n], oldest first; times CLOCK_MONOTONIC ns (0: not convertible) */
+};
+struct schedrt__ev_snap {
+  uint32_t nrings; /* 0: nothing copied */
+  uint32_t ring_cap, max;
+  uint64_t window_ns, copied_ns;
+  struct schedrt__ev_snap_ring *rings;
+};
+/* 0, -ENOENT (events off, or built out) or -ENOMEM (s then holds nothing). */
+int schedrt__events_snap(struct schedrt_runtime *rt, uint64_t window_ns, uint32_t max,
+                         struct schedrt__ev_snap *s);
+void schedrt__events_snap_free(struct schedrt__ev_snap *s);
 
 /* metrics_registry.c: the segments unlinked at exit (published ones only). */
 void schedrt__mreg_add(struct schedrt__metrics *m);

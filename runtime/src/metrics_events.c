@@ -8,10 +8,12 @@
 #include <cpuid.h>
 #endif
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "schedrt/event_copy.h"
 #include "schedrt/proto/seqlock.h"
 
 uint32_t schedrt__events_wanted(const schedrt_runtime *rt) {
@@ -148,6 +150,76 @@ void schedrt__ev_other_slow(schedrt_runtime *rt, uint32_t kind, uint64_t a, uint
   pthread_mutex_lock(&m->ev_lock);
   schedrt__ev_put(&m->ev_other, kind, a, b);
   pthread_mutex_unlock(&m->ev_lock);
+}
+
+void schedrt__events_snap_free(struct schedrt__ev_snap *s) {
+  for (uint32_t i = 0; s->rings && i < s->nrings; i++)
+    free(s->rings[i].ev);
+  free(s->rings);
+  memset(s, 0, sizeof(*s));
+}
+
+/* Ring r's window into scratch, then its events since `since` (the newest max) into s->rings[k]. */
+static int snap_ring(struct schedrt_shm_events *e, uint32_t r, uint32_t k, uint64_t since,
+                     const struct schedrt__ev_cal *cal, struct schedrt__ev_raw *raw, schedrt_event *scratch,
+                     struct schedrt__ev_snap *s) {
+  struct schedrt__ev_snap_ring *out = &s->rings[k];
+  uint32_t torn;
+  schedrt__reader_ev_copy((const unsigned char *)ring_records(e, r), e->ring_cap, e->rec_size, raw, &torn);
+  schedrt__reader_ev_window(raw, e->ring_cap, k, scratch, e->ring_cap, &out->win);
+  out->win.torn = torn;
+  uint32_t in = 0;
+  for (uint32_t j = out->win.n; j-- > 0;) {
+    if (cal)
+      scratch[j].time_ns = schedrt__ev_tsc_to_ns(cal, scratch[j].time_ns);
+    /* A time that did not convert (0) is kept: only the count bounds it then. */
+    if (scratch[j].time_ns && scratch[j].time_ns < since)
+      break;
+    in++;
+  }
+  out->n = in < s->max ? in : s->max;
+  out->cut = in - out->n;
+  if (!out->n)
+    return 0;
+  if (!(out->ev = malloc((size_t)out->n * sizeof(*out->ev))))
+    return -ENOMEM;
+  memcpy(out->ev, scratch + (out->win.n - out->n), (size_t)out->n * sizeof(*out->ev));
+  return 0;
+}
+
+int schedrt__events_snap(schedrt_runtime *rt, uint64_t window_ns, uint32_t max, struct schedrt__ev_snap *s) {
+  memset(s, 0, sizeof(*s));
+  /* Set before the workers and the monitor started, cleared after they and
+   * the watchdog's helper (the caller) stopped: a plain read. */
+  struct schedrt_shm_events *e = rt->metrics.ev_hdr;
+  if (!e || !max)
+    return -ENOENT;
+  struct schedrt__ev_cal cal;
+  if (e->clock == SCHEDRT_SHM_EV_CLOCK_TSC)
+    schedrt__ev_cal_read(e, &cal);
+  int rc = -ENOMEM;
+  struct schedrt__ev_raw *raw = malloc((size_t)e->ring_cap * sizeof(*raw));
+  schedrt_event *scratch = malloc((size_t)e->ring_cap * sizeof(*scratch));
+  s->rings = calloc((size_t)rt->nworkers + 1u, sizeof(*s->rings));
+  if (!raw || !scratch || !s->rings)
+    goto out;
+  s->nrings = rt->nworkers + 1u;
+  s->ring_cap = e->ring_cap;
+  s->max = max;
+  s->window_ns = window_ns;
+  s->copied_ns = schedrt__now_ns();
+  uint64_t since = s->copied_ns > window_ns ? s->copied_ns - window_ns : 0;
+  rc = 0;
+  for (uint32_t k = 0; k < s->nrings && !rc; k++) {
+    uint32_t r = k < rt->nworkers ? k : e->nrings - 1u;
+    rc = snap_ring(e, r, k, since, e->clock == SCHEDRT_SHM_EV_CLOCK_TSC ? &cal : NULL, raw, scratch, s);
+  }
+out:
+  free(raw);
+  free(scratch);
+  if (rc)
+    schedrt__events_snap_free(s);
+  return rc;
 }
 
 void schedrt__events_fini(schedrt_runtime *rt) {

@@ -97,3 +97,13 @@ void schedrt__metrics_saved_dumps(schedrt_runtime *rt, uint32_t count) {
   (void)rt;
   (void)count;
 }
+
+int schedrt__events_snap(schedrt_runtime *rt, uint64_t window_ns, uint32_t max, struct schedrt__ev_snap *s) {
+  (void)rt;
+  (void)window_ns;
+  (void)max;
+  *s = (struct schedrt__ev_snap){0};
+  return -ENOENT;
+}
+
+void schedrt__events_snap_free(struct schedrt__ev_snap *s) { (void)s; }

@@ -152,6 +152,23 @@ def main():
         need(t["id"] not in ids, "duplicate task id %d" % t["id"])
         ids.add(t["id"])
         need((t["state"] in QUEUED) == (t["position"] is not None), "position iff queued")
+    ev = d.get("events")
+    if ev is not None:
+        # 1.4: a watchdog dump's event rings.
+        need(minor >= 4, "events in a dump older than 1.4")
+        check_map(ev, {"window_ns": is_uint, "copied_mono_ns": is_uint, "ring_size": is_uint,
+                       "max_per_ring": is_uint, "rings": lambda v: isinstance(v, list) and len(v) <= n + 1},
+                  "events")
+        for r in ev["rings"]:
+            check_map(r, {"worker": lambda v: v is None or (is_uint(v) and v < n), "written": is_uint,
+                          "lost": is_uint, "torn": is_uint, "cut": is_uint,
+                          "events": lambda v: isinstance(v, list) and len(v) <= ev["max_per_ring"]}, "event ring")
+            need(all(isinstance(e, list) and len(e) >= 5 and all(map(is_uint, e)) and 1 <= e[2] <= 255
+                     for e in r["events"]), "an event is [seq, time_mono_ns, kind, a, b]")
+            seqs = [e[0] for e in r["events"]]
+            need(seqs == sorted(set(seqs)), "events oldest first")
+            need(not seqs or seqs[-1] < r["written"], "an event's seq is below written")
+        need(len({r["worker"] for r in ev["rings"]}) == len(ev["rings"]), "one ring per worker")
     if len(sys.argv) > 2:
         need(len(tasks) == int(sys.argv[2]), "expected %s tasks, found %d" % (sys.argv[2], len(tasks)))
     print("check_dump: ok: %d tasks, %d workers, %d spawn sites" % (len(tasks), n, len(spawn)))

@@ -9,6 +9,12 @@ CASE:
            output names it; --last keeps only the newest events; the process is still stopped after
   errors   exit statuses and messages: a target without SCHEDRT_EVENTS (1, "keeps no events"), no such
            process (4), a bad --last or no PID (2); --help
+  watchdog a target run with SCHEDRT_EVENTS=1 and a 50 ms watchdog whose spinner holds its worker 300 ms:
+           `show` on the watchdog dump (waited for on the target's stderr, where the runtime announces it)
+           prints an EVENTS section whose stuck worker's last poll line is the spinner's poll_start, named
+           from the dump's task list with its spawn site; `show --json` has the raw events key (format 1.4)
+           and analysis.events with the same event named; a watchdog dump of a target with events off has
+           neither
 
 Exit 0 and "events_e2e: ok", 1 on failure. Targets are stopped at exit (SIGCONT, then SIGTERM), and die
 with this process (PR_SET_PDEATHSIG).
@@ -17,10 +23,13 @@ import atexit
 import ctypes
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 CHILDREN = []
 
@@ -47,8 +56,9 @@ def die_with_parent():
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def target(exe, *args, env=None):
-    log = tempfile.NamedTemporaryFile(prefix="events_e2e.", suffix=".log", delete=False)
+def target(exe, *args, env=None, stderr_pipe=False):
+    log = subprocess.PIPE if stderr_pipe else tempfile.NamedTemporaryFile(prefix="events_e2e.", suffix=".log",
+                                                                          delete=False)
     p = subprocess.Popen([exe, "--no-ticker", "--idle", "2", *args], stdout=subprocess.PIPE, stderr=log,
                          env={**os.environ, **(env or {})}, preexec_fn=die_with_parent, text=True)
     CHILDREN.append(p)
@@ -142,12 +152,84 @@ def case_errors(inspect, exe):
         fail("--help is wider than 80 columns")
 
 
+def announced_dump(p, deadline_s=30):
+    """The path of the first watchdog dump p announces on its stderr ("... dump (N tasks) saved to PATH")."""
+    buf, end = "", time.monotonic() + deadline_s
+    fd = p.stderr.fileno()
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], end - time.monotonic())
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk.decode(errors="replace")
+        m = re.search(r"dump \(\d+ tasks\) saved to (\S+\.cbor)", buf)
+        if m:
+            return m.group(1)
+    fail(f"no watchdog dump announced: {buf!r}")
+
+
+def watchdog_show(inspect, exe, events):
+    """show and show --json of the first watchdog dump of a stuck spinner, events on or off."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p = target(exe, "--workers", "2", "--stuck-ms", "300", "--rest-ms", "50", stderr_pipe=True,
+                   env={"SCHEDRT_EVENTS": "1" if events else "0", "SCHEDRT_WATCHDOG_MS": "50",
+                        "SCHEDRT_DUMP_DIR": tmp})
+        path = announced_dump(p)
+        p.terminate()
+        p.wait(30)
+        text = run(inspect, "show", path)
+        js = run(inspect, "show", path, "--json")
+        if text.returncode or js.returncode:
+            fail(f"show: {text.returncode} {text.stderr} / --json: {js.returncode} {js.stderr}")
+    return text.stdout, json.loads(js.stdout)
+
+
+def case_watchdog(inspect, exe):
+    text, doc = watchdog_show(inspect, exe, True)
+    if doc["version"] != [1, 4] or "events" not in doc:
+        fail(f"a 1.4 dump with events: version {doc['version']}, keys {sorted(doc)}")
+    w = doc["meta"]["workers_missing"]
+    spinner = [t for t in doc["tasks"] if t["name"] == "spinner"]
+    if len(w) != 1 or len(spinner) != 1 or doc["workers"][w[0]]["current_task"] != spinner[0]["id"]:
+        fail(f"the dump shows the spinner stuck: missing {w}, spinner {spinner}")
+    w, sid = w[0], spinner[0]["id"]
+    raw = [r for r in doc["events"]["rings"] if r["worker"] == w]
+    if len(raw) != 1 or not any(e[2] == 2 and e[3] == sid for e in raw[0]["events"]):
+        fail(f"the raw events of worker {w} hold no poll_start (kind 2) of task {sid}: {raw}")
+    rings = [r for r in doc["analysis"]["events"]["rings"] if r.get("worker") == w]
+    polls = [e for e in rings[0]["events"] if e["kind"] in ("poll_start", "poll_end")] if rings else []
+    if not polls or polls[-1]["kind"] != "poll_start" or polls[-1]["task"] != sid:
+        fail(f"worker {w}'s last poll event is not the spinner's start: {polls[-3:]}")
+    if polls[-1].get("task_name") != "spinner" or "inspect_target.c" not in polls[-1]["task_site"]["file"]:
+        fail(f"the poll_start is not named from the dump's tasks: {polls[-1]}")
+    if not doc["analysis"]["events"]["rings"][-1].get("other"):
+        fail("the last ring is not the other threads'")
+    # The text: the stuck worker's section ends with that poll_start (and any events after it that are
+    # not polls), in the line format of `sched-inspect events`.
+    m = re.search(r"\nEVENTS \(the last 2\.00s before the watchdog fired.*\n((?:.*\n)*)", text)
+    if not m:
+        fail("show prints no EVENTS section:\n" + text)
+    section = re.split(r"\n(?=worker \d+:|other threads:)", "\n" + m.group(1))
+    mine = [s for s in section if s.startswith(f"worker {w}:")]
+    lines = [l for l in (mine[0].splitlines() if mine else []) if re.search(r" poll_(start|end) ", l)]
+    if not lines or not re.fullmatch(rf" +-?[0-9.]+ #\d+ +poll_start +task {sid} \"spinner\" "
+                                     rf"\[.*inspect_target\.c:\d+\]", lines[-1]):
+        fail(f"worker {w}'s last poll line in show: {lines[-1:]}\n{text}")
+    if "other threads:" not in m.group(1):
+        fail("show's EVENTS has no other threads' ring")
+    text, doc = watchdog_show(inspect, exe, False)
+    if "events" in doc or "events" in doc["analysis"] or "\nEVENTS" in text:
+        fail("events off: the dump, its analysis or show has events")
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     case, inspect, exe = sys.argv[1:]
-    {"stopped": case_stopped, "errors": case_errors}[case](inspect, exe)
+    {"stopped": case_stopped, "errors": case_errors, "watchdog": case_watchdog}[case](inspect, exe)
     print("events_e2e: ok", flush=True)
 
 

@@ -756,3 +756,153 @@ Test(dump_read, stall_backtraces) {
   put(worker_at(top, 1), SCHEDRT_DK_BACKTRACE, backtrace(1));
   refused(top, SCHEDRT_ECORRUPT, "workers[1].backtrace: the key is given twice");
 }
+
+/* 1.4: the event rings of a watchdog dump. */
+static cbor_item_t *ev_ring(int64_t worker, size_t n, uint64_t first_seq) {
+  cbor_item_t *r = cbor_new_definite_map(8), *evs = cbor_new_definite_array(n);
+  put(r, SCHEDRT_DK_WORKER, worker < 0 ? cbor_new_null() : cbor_build_uint8((uint8_t)worker));
+  put(r, SCHEDRT_DK_EV_WRITTEN, cbor_build_uint64(first_seq + n));
+  put(r, SCHEDRT_DK_EV_LOST, cbor_build_uint64(first_seq));
+  put(r, SCHEDRT_DK_EV_TORN, cbor_build_uint8(0));
+  put(r, SCHEDRT_DK_EV_CUT, cbor_build_uint8(1));
+  for (size_t k = 0; k < n; k++)
+    cbor_array_push(evs, cbor_move(uints(5, (int)(first_seq + k), 1000 + (int)k, 2 + (int)(k % 2), 7, 0)));
+  put(r, SCHEDRT_DK_EV_LIST, evs);
+  return r;
+}
+
+static cbor_item_t *events(cbor_item_t *rings) {
+  cbor_item_t *e = cbor_new_definite_map(8);
+  put(e, SCHEDRT_DK_EV_WINDOW_NS, cbor_build_uint32(2000000000u));
+  put(e, SCHEDRT_DK_EV_COPIED, cbor_build_uint32(5000));
+  put(e, SCHEDRT_DK_EV_RING_SIZE, cbor_build_uint16(4096));
+  put(e, SCHEDRT_DK_EV_MAX, cbor_build_uint16(4096));
+  put(e, SCHEDRT_DK_EV_RINGS, rings);
+  return e;
+}
+
+static cbor_item_t *rings_of(int n, ...) {
+  cbor_item_t *a = cbor_new_definite_array((size_t)n);
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n; i++)
+    cbor_array_push(a, cbor_move(va_arg(ap, cbor_item_t *)));
+  va_end(ap);
+  return a;
+}
+
+Test(dump_read, watchdog_events) {
+  cbor_item_t *top = mini();
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(2, ev_ring(1, 3, 10), ev_ring(-1, 1, 0))));
+  schedrt_dump_doc *d;
+  char err[256];
+  cr_assert_eq(decode_item(top, 0, &d, err, sizeof(err)), 0, "%s", err);
+  cr_assert(d->has_events);
+  cr_expect_eq(d->ev_window_ns, 2000000000u);
+  cr_expect_eq(d->ev_copied_mono_ns, 5000u);
+  cr_expect_eq(d->ev_ring_size, 4096u);
+  cr_assert_eq(d->nev_rings, 2u);
+  const schedrt_dump_ev_ring *r = &d->ev_rings[0];
+  cr_expect_eq(r->worker, 1);
+  cr_expect_eq(r->written, 13u);
+  cr_expect_eq(r->lost, 10u);
+  cr_expect_eq(r->cut, 1u);
+  cr_assert_eq(r->nevents, 3u);
+  cr_expect_eq(r->events[2].seq, 12u);
+  cr_expect_eq(r->events[2].time_ns, 1002u);
+  cr_expect_eq(r->events[2].kind, (uint32_t)SCHEDRT_EV_POLL_START);
+  cr_expect_eq(r->events[2].a, 7u);
+  cr_expect_eq(r->events[2].ring, 0u);
+  cr_expect_eq(d->ev_rings[1].worker, SCHEDRT_DUMP_NONE, "null: the other threads' ring");
+  cr_expect_eq(d->ev_rings[1].events[0].ring, 1u);
+  schedrt_dump_doc_free(d);
+
+  /* A dump without them (events off, or 1.3): nothing. */
+  cr_assert_eq(decode_item(mini(), 0, &d, err, sizeof(err)), 0, "%s", err);
+  cr_expect_not(d->has_events);
+  cr_expect_eq(d->nev_rings, 0u);
+  schedrt_dump_doc_free(d);
+
+  /* What a later minor may add: keys, and numbers after an event's five. */
+  top = mini();
+  cbor_item_t *r6 = ev_ring(0, 0, 0);
+  set(r6, SCHEDRT_DK_EV_LIST, rings_of(1, uints(6, 1, 2, 3, 4, 5, 6)));
+  put(r6, "future", cbor_build_uint8(1));
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, r6)));
+  cr_assert_eq(decode_item(top, 0, &d, err, sizeof(err)), 0, "%s", err);
+  cr_expect_eq(d->ev_rings[0].events[0].b, 5u);
+  schedrt_dump_doc_free(d);
+
+  /* Every count, reference and value is checked. */
+  top = mini();
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, ev_ring(2, 1, 0))));
+  refused(top, SCHEDRT_ECORRUPT, "events.rings[0].worker is 2, but there are 2 workers");
+  top = mini();
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(2, ev_ring(1, 1, 0), ev_ring(1, 1, 0))));
+  refused(top, SCHEDRT_ECORRUPT, "events.rings[1]: a second ring of the same worker");
+  top = mini();
+  put(top, SCHEDRT_DK_EVENTS,
+      events(rings_of(4, ev_ring(0, 0, 0), ev_ring(1, 0, 0), ev_ring(-1, 0, 0), ev_ring(-1, 0, 0))));
+  refused(top, SCHEDRT_ECORRUPT, "4 event rings for 2 workers");
+  top = mini();
+  cbor_item_t *bad = ev_ring(0, 0, 0);
+  set(bad, SCHEDRT_DK_EV_LIST, rings_of(2, uints(5, 4, 0, 2, 0, 0), uints(5, 4, 0, 3, 0, 0)));
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, bad)));
+  refused(top, SCHEDRT_ECORRUPT, "events.rings[0].events[1]: event seq 4 after 4");
+  top = mini();
+  bad = ev_ring(0, 0, 0);
+  set(bad, SCHEDRT_DK_EV_LIST, rings_of(1, uints(5, 1, 0, 256, 0, 0)));
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, bad)));
+  refused(top, SCHEDRT_ECORRUPT, "event kind 256");
+  top = mini();
+  bad = ev_ring(0, 0, 0);
+  set(bad, SCHEDRT_DK_EV_LIST, rings_of(1, uints(4, 1, 0, 2, 0)));
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, bad)));
+  refused(top, SCHEDRT_ECORRUPT, "an event of 4 numbers");
+  top = mini();
+  bad = ev_ring(0, 0, 0);
+  set(bad, SCHEDRT_DK_EV_LIST, uints(1, 3));
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, bad)));
+  refused(top, SCHEDRT_ECORRUPT, "events.rings[0].events[0]: expected an array, found an unsigned integer");
+  top = mini();
+  cbor_item_t *no_list = cbor_new_definite_map(1);
+  put(no_list, SCHEDRT_DK_WORKER, cbor_build_uint8(0));
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, no_list)));
+  refused(top, SCHEDRT_ECORRUPT, "events.rings[0]: no \"events\" key");
+  top = mini();
+  put(top, SCHEDRT_DK_EVENTS, cbor_build_uint8(1));
+  refused(top, SCHEDRT_ECORRUPT, "events: expected a map");
+  top = mini();
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, ev_ring(0, SCHEDRT_DUMP_EV_MAX + 1, 0))));
+  refused(top, SCHEDRT_ECORRUPT, "65537 events in a ring");
+}
+
+/* A ring that declares more events than its bytes can hold is refused before anything is allocated. */
+Test(dump_read, event_counts_are_bounded_by_the_input) {
+  cbor_item_t *top = mini();
+  cbor_item_t *r = ev_ring(0, 0, 0);
+  put(top, SCHEDRT_DK_EVENTS, events(rings_of(1, r)));
+  cbor_item_t *tag = cbor_build_tag(SCHEDRT_DUMP_SELF_DESCRIBE_TAG, top);
+  cbor_decref(&top);
+  unsigned char *buf = NULL;
+  size_t cap, len = cbor_serialize_alloc(tag, &buf, &cap);
+  cbor_decref(&tag);
+  /* The empty list is 0x80 after the text "events" inside the ring: make it declare 60000 events. */
+  static const unsigned char key[] = {0x66, 'e', 'v', 'e', 'n', 't', 's', 0x80};
+  unsigned char *at = find(buf, len, key, sizeof(key));
+  cr_assert_not_null(at);
+  unsigned char *big = malloc(len + 2);
+  size_t off = (size_t)(at - buf) + sizeof(key) - 1;
+  memcpy(big, buf, off);
+  big[off] = 0x99; /* array, 2-byte count */
+  big[off + 1] = 0xea;
+  big[off + 2] = 0x60;
+  memcpy(big + off + 3, buf + off + 1, len - off - 1);
+  schedrt_dump_doc *d = (schedrt_dump_doc *)1;
+  char err[256] = "";
+  cr_expect_eq(schedrt_dump_parse_ex(big, len + 2, 0, &d, err, sizeof(err)), SCHEDRT_ECORRUPT);
+  cr_expect_null(d);
+  cr_expect(strstr(err, "60000 events in a ring") || strstr(err, "cannot fit"), "%s", err);
+  free(big);
+  free(buf);
+}

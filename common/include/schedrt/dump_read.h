@@ -27,6 +27,7 @@
 #include "schedrt.h"
 #include "schedrt/proto/control.h"
 #include "schedrt/proto/dump_keys.h"
+#include "schedrt/reader.h" /* schedrt_event */
 
 #ifdef __cplusplus
 extern "C" {
@@ -119,6 +120,18 @@ typedef struct schedrt_dump_worker {
   size_t bt_nframes;
 } schedrt_dump_worker;
 
+/* 1.4: one event ring of a watchdog dump's events (the events key). */
+typedef struct schedrt_dump_ev_ring {
+  int64_t worker; /* its index; SCHEDRT_DUMP_NONE: the ring of the threads that are not workers */
+  uint64_t written, lost, torn;
+  uint64_t cut; /* events of the window the runtime left out (the oldest) to bound the dump */
+  /* Oldest first, seq strictly increasing (the decoder checked it and that there are at most
+   * SCHEDRT_DUMP_EV_MAX); time_ns CLOCK_MONOTONIC of the process (0: not known); ring: this ring's
+   * index in doc->ev_rings. */
+  schedrt_event *events;
+  size_t nevents;
+} schedrt_dump_ev_ring;
+
 typedef struct schedrt_dump_site {
   const char *file;  /* NULL if absent */
   const char *func;  /* spawn sites */
@@ -148,6 +161,12 @@ typedef struct schedrt_dump_doc {
   /* 1.1: the histograms' upper bounds in ns (the last is UINT64_MAX); NULL when absent. */
   uint64_t *hist_bounds;
   size_t nhist_bounds;
+  /* 1.4, watchdog dumps of a runtime with events on: the event rings' last seconds (has_events false and
+   * nothing else otherwise). At most nworkers_listed + 1 rings, each worker's at most once. */
+  bool has_events;
+  uint64_t ev_window_ns, ev_copied_mono_ns, ev_ring_size, ev_max;
+  schedrt_dump_ev_ring *ev_rings;
+  size_t nev_rings;
   /* With SCHEDRT_DUMP_KEEP_CBOR: the whole dump as libcbor items (the tag
    * 55799 item; the doc owns it). Otherwise NULL. */
   struct cbor_item_t *cbor;

@@ -15,7 +15,7 @@
 
 #define SCHEDRT_DUMP_FORMAT "schedrt-dump"
 #define SCHEDRT_DUMP_MAJOR 1
-#define SCHEDRT_DUMP_MINOR 3
+#define SCHEDRT_DUMP_MINOR 4
 /* RFC 8949 section 3.4.6: the bytes d9 d9 f7 open every dump. */
 #define SCHEDRT_DUMP_SELF_DESCRIBE_TAG 55799u
 
@@ -32,6 +32,23 @@
 #define SCHEDRT_DK_HIST_BOUNDS "histogram_bounds_ns"
 /* 1.2: the blocking pool (schedrt_spawn_blocking); its jobs are in tasks[]. */
 #define SCHEDRT_DK_BLOCKING "blocking"
+
+/* 1.4, watchdog dumps of a runtime with events on (SCHEDRT_EVENTS=1) and SCHEDRT_WATCHDOG_EVENTS_S not 0:
+ * the event rings' last seconds, copied as the watchdog fired (docs/forensics.md). A map: */
+#define SCHEDRT_DK_EVENTS "events"
+#define SCHEDRT_DK_EV_WINDOW_NS "window_ns" /* how far back the copy reaches */
+#define SCHEDRT_DK_EV_COPIED "copied_mono_ns"
+#define SCHEDRT_DK_EV_RING_SIZE "ring_size" /* records per ring in the segment */
+#define SCHEDRT_DK_EV_MAX "max_per_ring"    /* the most events a ring gives the dump */
+#define SCHEDRT_DK_EV_RINGS "rings"         /* [* ring]: the workers' in index order, then the others' */
+/* rings[]: "worker" (SCHEDRT_DK_WORKER: its index, null for the threads that are not workers) and */
+#define SCHEDRT_DK_EV_WRITTEN "written" /* events the ring got in all */
+#define SCHEDRT_DK_EV_LOST "lost"       /* of those, no longer in the ring when copied */
+#define SCHEDRT_DK_EV_TORN "torn"       /* records being written as they were copied */
+#define SCHEDRT_DK_EV_CUT "cut"         /* events within the window left out by max_per_ring (the oldest) */
+#define SCHEDRT_DK_EV_LIST "events"     /* [* [seq, time_mono_ns, kind, a, b]], oldest first */
+#define SCHEDRT_DUMP_EV_FIELDS 5        /* numbers per event; a reader skips any after them */
+#define SCHEDRT_DUMP_EV_MAX 65536       /* a reader refuses a ring of more events (the runtime writes 4096) */
 
 /* meta */
 #define SCHEDRT_DK_RUNTIME "runtime"
