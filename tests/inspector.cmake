@@ -32,6 +32,8 @@ schedrt_unit_test(NAME test_inspect_recording SOURCES unit/test_inspect_recordin
 # A real runtime deadlocked on two mutexes, its dump read by the analysis (needs dumps built in).
 if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_sync_dump SOURCES unit/test_sync_dump.c LIBS ${INSPECT_CORE})
+  # Leak proofs through notify, oneshot and channel holders: a table of real tasks (docs/forensics.md).
+  schedrt_unit_test(NAME test_leak_proofs SOURCES unit/test_leak_proofs.c LIBS ${INSPECT_CORE})
 endif()
 schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJECT_SOURCE_DIR}/inspector/src/keys.c
                   LIBS ${INSPECT_CORE} PkgConfig::NCURSESW)
