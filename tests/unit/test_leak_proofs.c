@@ -14,6 +14,7 @@
 
 #include "dump_analysis.h"
 #include "dump_analysis_json.h"
+#include "om_targets.h"
 #include "rt_fixture.h"
 #include "test_dump_util.h"
 
@@ -281,6 +282,36 @@ Test(leak_proofs, every_primitive_leaks_proven_and_legitimate_waits_not, .timeou
   json_decref(j);
   dump_analysis_free(&a);
   schedrt_dump_doc_free(d);
+
+  /* The exports: serve's leak check (a dump in memory, as the target of another process) counts the same
+   * proofs in schedrt_site_proven_leaked, at the site the table's tasks were spawned from (spawn()). */
+  om_targets ts;
+  om_scrape_stats st = {0};
+  om_targets_init(&ts, NULL, getpid(), 0);
+  ts.leak_period_ns = 1;
+  cr_assert_eq(om_targets_collect(&ts, &st), 0);
+  const om_source *src = NULL;
+  for (size_t k = 0; k < ts.nsrcs; k++)
+    if (strcmp(ts.srcs[k].info->runtime_name, "test-leak-proofs") == 0)
+      src = &ts.srcs[k];
+  cr_assert(src && src->site_proven, "no leak check of the runtime");
+  uint64_t at_spawn = 0, all = src->proven_unplaced;
+  for (uint32_t k = 0; k < src->nsites; k++) {
+    all += src->site_proven[k];
+    if (strcmp(src->sites[k].func, "spawn") == 0)
+      at_spawn += src->site_proven[k];
+  }
+  cr_expect_eq(all, want, "%llu proven in the export, want %zu", (unsigned long long)all, want);
+  cr_expect_eq(at_spawn, want, "all at spawn(): %llu", (unsigned long long)at_spawn);
+  char *om = NULL;
+  size_t omlen = 0;
+  cr_assert_eq(om_render(src, 1, OM_OPENMETRICS, 0, NULL, &om, &omlen), 0);
+  char line[64];
+  snprintf(line, sizeof(line), ",func=\"spawn\"} %zu\n", want);
+  const char *p = strstr(om, "schedrt_site_proven_leaked{");
+  cr_expect(p && strstr(p, line), "%s", om);
+  free(om);
+  om_targets_fini(&ts);
 
   /* The channels' waiters are let go first: a channel destroyed after the runtime must wake nobody. */
   void *v;
