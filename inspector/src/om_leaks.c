@@ -22,14 +22,14 @@ static int64_t row_of(const schedrt_dump_site *s, const schedrt_site_snap *sites
   if (!s || !s->file)
     return -1;
   for (uint32_t k = 0; k < nsites; k++)
-    if (!sites[k].overflow && sites[k].line == (uint32_t)s->line && strcmp(sites[k].func, s->func ? s->func : "") == 0 &&
-        ends_with_path(s->file, sites[k].file))
+    if (!sites[k].overflow && sites[k].line == (uint32_t)s->line &&
+        strcmp(sites[k].func, s->func ? s->func : "") == 0 && ends_with_path(s->file, sites[k].file))
       return k;
   return -1;
 }
 
-void om_leaks_count(const schedrt_dump_doc *d, const schedrt_site_snap *sites, uint32_t nsites, uint64_t *per_row,
-                    uint64_t *unplaced) {
+void om_leaks_count(const schedrt_dump_doc *d, const schedrt_site_snap *sites, uint32_t nsites,
+                    uint64_t *per_row, uint64_t *unplaced) {
   dump_analysis a;
   memset(per_row, 0, nsites * sizeof(*per_row));
   *unplaced = 0;
@@ -48,15 +48,16 @@ void om_leaks_count(const schedrt_dump_doc *d, const schedrt_site_snap *sites, u
 
 int om_leaks_check(const inspect_target *t, const char *shm_dir, uint32_t timeout_ms,
                    const schedrt_site_snap *sites, uint32_t nsites, uint64_t *per_row, uint64_t *unplaced) {
-  dump_request req = {.timeout_ms = timeout_ms, .label = "sched-inspect leak check", .shm_dir = shm_dir,
-                      .in_memory = 1};
+  dump_request req = {
+      .timeout_ms = timeout_ms, .label = "sched-inspect leak check", .shm_dir = shm_dir, .in_memory = 1};
   dump_outcome out;
   dump_client *c;
   int err = dump_client_start(t, &req, &c, &out);
   if (err)
     return err;
   /* The runtime answers by its barrier deadline (10 s at most) plus the copy: bounded, then given up. */
-  uint64_t limit = (uint64_t)(timeout_ms ? timeout_ms : SCHEDRT_CTL_TIMEOUT_MAX_MS) * 2000000ull + 1000000000ull;
+  uint64_t limit =
+      (uint64_t)(timeout_ms ? timeout_ms : SCHEDRT_CTL_TIMEOUT_MAX_MS) * 2000000ull + 1000000000ull;
   while ((err = dump_client_poll(c, &out)) == -EAGAIN) {
     if (dump_client_elapsed_ns(c) > limit) {
       (void)dump_client_cancel(c, 0);

@@ -22,8 +22,8 @@
  * the tail of a path: a dump's file ending with the row's matches), and the
  * others into *unplaced. per_row is zeroed first.
  */
-void om_leaks_count(const schedrt_dump_doc *d, const schedrt_site_snap *sites, uint32_t nsites, uint64_t *per_row,
-                    uint64_t *unplaced);
+void om_leaks_count(const schedrt_dump_doc *d, const schedrt_site_snap *sites, uint32_t nsites,
+                    uint64_t *per_row, uint64_t *unplaced);
 
 /*
  * Takes a dump of t's runtime in memory (barrier deadline timeout_ms, 0: the

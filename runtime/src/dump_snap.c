@@ -450,12 +450,16 @@ void schedrt__dsnap_take(void *arg) {
   r->blocking_queue = schedrt__blocking_metric(rt, SCHEDRT_M_blocking_queue_depth);
   r->blocking_max = rt->cfg.max_blocking_threads;
 
-  /* Before the walk: a handle's holders change only under this lock, so the
-   * holders read below and the alive tasks walked are one moment's (a holder
-   * missing from the walk has finished: sync_holds.h). Shard locks nest inside. */
-  schedrt__owned_lock_registry();
-  bool holds = schedrt__holds_any_locked();
+  /* Before the walk when any handle has holders: they change only under this
+   * lock, so the holders read below and the alive tasks walked are one
+   * moment's (a holder missing from the walk has finished: sync_holds.h).
+   * Shard locks nest inside. Else only the lookups of lock holders take it. */
+  bool holds = schedrt__holds_maybe_any();
+  if (holds)
+    schedrt__owned_lock_registry();
   ok &= walk_alive(r, rt);
+  if (!holds)
+    schedrt__owned_lock_registry();
   find_holders(r, rt->holds_tag, holds);
   schedrt__owned_unlock_registry();
 

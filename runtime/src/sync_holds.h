@@ -7,8 +7,8 @@
  * beside the mutex registry (sync_owner.h) and under its lock; destroy takes
  * it out. Holds and releases change only that entry, so the hot paths (send,
  * receive, notify, wait) never see any of it. A dump's leader takes the same
- * lock before it walks the alive tasks and keeps it until every waiting task's
- * holders are copied: the holders it reads and the tasks it lists are one
+ * lock before it walks the alive tasks (when any entry exists) and keeps it
+ * until every waiting task's holders are copied: the holders it reads and the tasks it lists are one
  * moment's, so a holder absent from the list has finished (a task leaves the
  * alive list when it completes, and a holder token names a task that was in
  * it). Looked up by address, never dereferenced: the object may be gone.
@@ -69,7 +69,8 @@ void schedrt__holds_detach(const void *addr, _Atomic bool *attached);
  */
 bool schedrt__holds_lookup_locked(const void *addr, enum schedrt__hold_side side, uint32_t tag,
                                   struct schedrt__owned_info *out);
-/* Whether any entry exists (a dump with none skips the lookups). Under the lock. */
-bool schedrt__holds_any_locked(void);
+/* Whether any entry may exist, without the lock: a dump that sees none keeps the lock out of its walk
+ * and lists no handle holders (an entry attached meanwhile is then simply not seen: no proof). */
+bool schedrt__holds_maybe_any(void);
 
 #endif /* SCHEDRT_SYNC_HOLDS_H */

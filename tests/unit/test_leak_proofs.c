@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dump_analysis.h"
 #include "dump_analysis_json.h"
+#include "dump_report.h"
 #include "om_targets.h"
 #include "rt_fixture.h"
 #include "test_dump_util.h"
@@ -280,6 +282,17 @@ Test(leak_proofs, every_primitive_leaks_proven_and_legitimate_waits_not, .timeou
   json_t *pl = json_object_get(j, "proven_leaked");
   cr_expect_eq(json_array_size(json_object_get(pl, "tasks")), want);
   json_decref(j);
+  /* show's report says it in its NEEDS ATTENTION part, with the spawn site. */
+  char *text = NULL;
+  size_t tlen = 0;
+  FILE *f = open_memstream(&text, &tlen);
+  cr_assert(f);
+  dump_report_print(d, f, 5);
+  fclose(f);
+  char want_line[64];
+  snprintf(want_line, sizeof(want_line), "proven leaked: %zu", want);
+  cr_expect(strstr(text, want_line), "no \"%s\" in\n%s", want_line, text);
+  free(text);
   dump_analysis_free(&a);
   schedrt_dump_doc_free(d);
 
