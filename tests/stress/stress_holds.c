@@ -1,15 +1,20 @@
 /*
  * Handle holders (sync_holds.c) raced against dumps: tasks create notifies, oneshots and channels, give
- * them holders, spawn a waiter, signal, release, join and destroy, over and over (and now and then destroy
- * a notify while its waiter still waits); threads that are not tasks hold, release and destroy their own
- * objects at the same time; the main thread dumps back to back. Every dump must decode, and none may show
- * a task waiting on an object whose every holder is gone or idle while no signal is on its way (the
- * state a false leak proof would come from): the holders and the task list must be one moment's.
+ * them holders, spawn a waiter, signal, release, join and destroy, over and over (now and then destroy a
+ * notify while its waiter still waits, or hand the hold to a blocking job that sends and releases while
+ * the workers are held for a dump); threads that are not tasks hold, release and destroy their own
+ * objects at the same time; thousands of idle tasks make each dump's walk long; the main thread dumps
+ * back to back. Every dump must decode, and none may show a task waiting on an object whose every holder
+ * is gone or idle while no signal is on its way (the state a false leak proof would come from): the
+ * holders and the task list must be one moment's (with the registry lock taken only after the walk, most
+ * runs fail here).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../unit/test_dump_util.h"
 #include "stress.h"
@@ -20,7 +25,7 @@ static _Atomic int stop;
 static _Atomic int running; /* churners and threads still going */
 static _Atomic unsigned long rounds;
 
-enum { NOTIFY, ONESHOT, CHANNEL, VICTIM, NKINDS };
+enum { NOTIFY, ONESHOT, CHANNEL, VICTIM, BLOCKING, NKINDS };
 #define MAX_VICTIMS 32
 
 struct waiter {
@@ -43,6 +48,7 @@ static schedrt_poll waiter_fn(schedrt_task *t, void *arg) {
     r = schedrt_notify_wait(w->n, t, &w->ticket);
     break;
   case ONESHOT:
+  case BLOCKING:
     r = schedrt_oneshot_recv(w->o, t, &v);
     break;
   case CHANNEL:
@@ -54,8 +60,33 @@ static schedrt_poll waiter_fn(schedrt_task *t, void *arg) {
   return r;
 }
 
+#define HOLD_OK(call) STRESS_CHECK((call) == 0, "%s", #call)
+
+/* A blocking job that sends on a oneshot and releases it while the workers are held for a dump (pool
+ * threads are not): the dump must see its hold and the waiter's wait at one moment (a send leaves no
+ * trace a dump could take for a signal on its way, as a notification does). */
+struct notifier {
+  schedrt_oneshot *o;
+  _Atomic schedrt_holder self; /* its token, once its spawner has it */
+};
+
+static void *notifier_fn(void *arg) {
+  struct notifier *b = arg;
+  schedrt_holder self;
+  while ((self = atomic_load(&b->self)) == 0)
+    sched_yield(); /* given right after the spawn returns */
+  /* Not a synchronisation: a spread of moments for the notify, so that some fall inside dumps' walks. */
+  struct timespec ts = {0, (long)(schedrt_now_ns() % 1000000u)};
+  nanosleep(&ts, NULL);
+  STRESS_OK(schedrt_oneshot_send(b->o, b));
+  HOLD_OK(schedrt_oneshot_release(b->o, self));
+  return NULL;
+}
+
 struct churner {
   uint64_t seq;
+  struct notifier b;
+  schedrt_handle *hb;
   int step;
   struct waiter w;
   schedrt_oneshot o;
@@ -64,12 +95,12 @@ struct churner {
   int nvictims; /* waiters left on a destroyed notify, at most MAX_VICTIMS */
 };
 
-#define HOLD_OK(call) STRESS_CHECK((call) == 0, "%s", #call)
-
 /*
- * One round per pass through step 0 and 1: make the object, hold it, spawn the waiter (which holds
- * nothing), signal it, release, then join it (step 1) and destroy. The churner holds the object from
- * before the waiter can wait until after its signal, within one poll.
+ * One round: make the object, hold it, spawn the waiter (which holds nothing it could wake itself with),
+ * signal it, release (step 0), then join it (step 1; a blocking notifier too) and destroy. The object
+ * is held from before the waiter can wait until after its signal: by the churner within one poll, or by
+ * a blocking job it handed its hold to (held for the job before the churner's own is released). Step 2:
+ * a notify destroyed under its waiter.
  */
 static schedrt_poll churner_fn(schedrt_task *t, void *arg) {
   struct churner *c = arg;
@@ -93,6 +124,7 @@ static schedrt_poll churner_fn(schedrt_task *t, void *arg) {
         HOLD_OK(schedrt_notify_hold(w->n, self));
         break;
       case ONESHOT:
+      case BLOCKING:
         schedrt_oneshot_init(&c->o);
         w->o = &c->o;
         HOLD_OK(schedrt_oneshot_hold(w->o, self));
@@ -114,6 +146,14 @@ static schedrt_poll churner_fn(schedrt_task *t, void *arg) {
         break;
       case VICTIM:
         break; /* step 2: destroyed while it waits */
+      case BLOCKING:
+        c->b.o = w->o;
+        atomic_store(&c->b.self, 0);
+        STRESS_OK(schedrt_spawn_blocking_ex(schedrt_task_runtime(t), notifier_fn, &c->b, NULL, &c->hb));
+        HOLD_OK(schedrt_oneshot_hold(w->o, schedrt_holder_of_handle(c->hb)));
+        atomic_store(&c->b.self, schedrt_holder_of_handle(c->hb));
+        HOLD_OK(schedrt_oneshot_release(w->o, self));
+        break;
       case ONESHOT:
         STRESS_OK(schedrt_oneshot_send(w->o, c));
         HOLD_OK(schedrt_oneshot_release(w->o, self));
@@ -136,14 +176,24 @@ static schedrt_poll churner_fn(schedrt_task *t, void *arg) {
       c->step = 0;
       continue;
     }
-    if (schedrt_handle_poll(c->h, t, &res) == SCHEDRT_PENDING)
-      return SCHEDRT_PENDING;
-    schedrt_handle_release(c->h);
+    if (c->step == 1) {
+      if (schedrt_handle_poll(c->h, t, &res) == SCHEDRT_PENDING)
+        return SCHEDRT_PENDING;
+      schedrt_handle_release(c->h);
+      c->step = 3;
+    }
+    if (c->w.kind == BLOCKING) {
+      /* The job touches the oneshot until it returns. */
+      if (schedrt_handle_poll(c->hb, t, &res) == SCHEDRT_PENDING)
+        return SCHEDRT_PENDING;
+      schedrt_handle_release(c->hb);
+    }
     switch (c->w.kind) {
     case NOTIFY:
       schedrt_notify_destroy(c->w.n);
       break;
     case ONESHOT:
+    case BLOCKING:
       schedrt_oneshot_destroy(c->w.o);
       break;
     case CHANNEL:
@@ -198,6 +248,13 @@ static schedrt_poll sleeper_fn(schedrt_task *t, void *arg) {
   }
 }
 
+/* Idle for the whole run (on a notify nobody gives holders): they make the dump's walk long, the window
+ * in which a blocking job's notify and release would fall between the waiter's record and its holders. */
+static schedrt_poll filler_fn(schedrt_task *t, void *arg) {
+  uint64_t ticket = 0; /* polled once: nothing ever wakes it */
+  return schedrt_notify_wait(arg, t, &ticket);
+}
+
 static bool handle_wait(uint32_t wait) {
   return wait == SCHEDRT_DUMP_WAIT_NOTIFY || wait == SCHEDRT_DUMP_WAIT_ONESHOT ||
          wait == SCHEDRT_DUMP_WAIT_CHANNEL_RECV || wait == SCHEDRT_DUMP_WAIT_CHANNEL_SEND;
@@ -234,6 +291,11 @@ int main(void) {
   schedrt_runtime *rt = stress_runtime(NWORKERS);
   schedrt_handle *sleeper;
   STRESS_OK(schedrt_spawn_ex(rt, sleeper_fn, &sleep_deadline, NULL, &sleeper));
+  schedrt_notify *idle;
+  STRESS_OK(schedrt_notify_create(&idle));
+  unsigned long nfill = stress_count(20000, 2000);
+  for (unsigned long i = 0; i < nfill; i++)
+    STRESS_OK(schedrt_spawn(rt, filler_fn, idle));
   atomic_store(&running, NCHURN + NTHREADS);
   for (int i = 0; i < NCHURN; i++)
     STRESS_OK(schedrt_spawn(rt, churner_fn, &c[i]));
@@ -267,6 +329,7 @@ int main(void) {
   unsigned long n = atomic_load(&rounds);
   STRESS_CHECK(n > 0, "no round completed");
   schedrt_runtime_destroy(rt);
+  schedrt_notify_destroy(idle);
   printf("stress_holds: %d dumps, %lu rounds, %d waits with holders seen\n", dumps, n, held);
   return STRESS_PASS;
 }
