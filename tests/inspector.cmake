@@ -163,7 +163,7 @@ endif()
 # Forensics (issue 19): stalls classified (on CPU, off CPU in a syscall, the whole process stopped), the
 # stall reports' per-minute cap, and proven leaks in a real dump (tests/inspector/stalls_e2e.py).
 if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
-  set(stall_cases on_cpu syscall process reports proven on_cpu_crowded syscall_crowded)
+  set(stall_cases on_cpu syscall process reports proven proven_handles on_cpu_crowded syscall_crowded)
   # Stall backtraces in watchdog dumps (and their absence when the switch is off).
   if(SCHEDRT_ENABLE_TASKDUMP AND SCHEDRT_ENABLE_STALL_BACKTRACE)
     list(APPEND stall_cases backtrace backtrace_off)
