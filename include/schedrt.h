@@ -717,11 +717,15 @@ SCHEDRT_API void schedrt_channel_destroy(schedrt_channel *rx);
  * suspected. Nothing here changes what the primitives do.
  *
  * A holder is a task, or SCHEDRT_HOLDER_OUTSIDE: any thread that is not a
- * task of the runtime (main, a thread pool of your own). A primitive on which no hold was ever recorded
- * counts as held outside, so existing code is never judged. The first hold makes the record the whole truth:
- * from then on, every party that may notify, send on the oneshot, send on the channel (or drop the last
- * sender) must hold it, a thread outside with SCHEDRT_HOLDER_OUTSIDE. A task that finished holds nothing any
- * more (no release needed: its holds count as gone).
+ * task of the runtime (main, a thread pool of your own). A primitive on
+ * which no hold was ever recorded counts as held outside, so existing code
+ * is never judged. The first hold on a side makes its record the whole
+ * truth: from then on, every party of that side (that may notify; send on
+ * the oneshot or wait in schedrt_oneshot_closed; send on the channel or
+ * drop its last sender; receive from the channel, close or destroy it)
+ * must hold it, a thread outside with SCHEDRT_HOLDER_OUTSIDE. A task that
+ * finished holds nothing any more (no release needed: its holds count as
+ * gone).
  *
  * To give a handle to a task you spawn, hold it for the child's join handle
  * before you release your own (a hold never wakes anyone; in between, both
@@ -747,7 +751,8 @@ SCHEDRT_API schedrt_holder schedrt_holder_of_handle(const schedrt_handle *h);
 /* 0, -EINVAL (not a token), -ENOMEM. Release: 0, or -ENOENT if who holds none. */
 SCHEDRT_NODISCARD SCHEDRT_API int schedrt_notify_hold(schedrt_notify *n, schedrt_holder who);
 SCHEDRT_API int schedrt_notify_release(schedrt_notify *n, schedrt_holder who);
-/* The oneshot's sending side (schedrt_oneshot_send, schedrt_oneshot_closed). */
+/* The oneshot's sending side (schedrt_oneshot_send; a task waiting in schedrt_oneshot_closed holds it too).
+ */
 SCHEDRT_NODISCARD SCHEDRT_API int schedrt_oneshot_hold(schedrt_oneshot *ch, schedrt_holder who);
 SCHEDRT_API int schedrt_oneshot_release(schedrt_oneshot *ch, schedrt_holder who);
 /* A channel's sender handles (wake a receiver waiting in schedrt_channel_recv). */
