@@ -708,6 +708,60 @@ SCHEDRT_API size_t schedrt_channel_capacity(schedrt_channel *rx);
  */
 SCHEDRT_API void schedrt_channel_destroy(schedrt_channel *rx);
 
+/* ------------------------------------------------------ handle ownership */
+
+/*
+ * Who may signal a notify, a oneshot or a channel, for the leak proofs of
+ * task dumps (docs/forensics.md, "Proven leaks"): a task that waits on one
+ * that nothing alive can signal any more is proven leaked, never merely
+ * suspected. Nothing here changes what the primitives do.
+ *
+ * A holder is a task, or SCHEDRT_HOLDER_OUTSIDE: any thread that is not a
+ * task of the runtime (main, a thread pool of your own). A primitive on
+ * which no hold was ever recorded counts as held outside, so existing code
+ * is never judged. The first hold on a side makes its record the whole
+ * truth: from then on, every party of that side (that may notify; send on
+ * the oneshot or wait in schedrt_oneshot_closed; send on the channel or
+ * drop its last sender; receive from the channel, close or destroy it)
+ * must hold it, a thread outside with SCHEDRT_HOLDER_OUTSIDE. A task that
+ * finished holds nothing any more (no release needed: its holds count as
+ * gone).
+ *
+ * To give a handle to a task you spawn, hold it for the child's join handle
+ * before you release your own (a hold never wakes anyone; in between, both
+ * hold it, which is never a false proof):
+ *
+ *   schedrt_notify_hold(n, schedrt_holder_of(self));            // at creation
+ *   schedrt_spawn_ex(rt, child, n, NULL, &h);
+ *   schedrt_notify_hold(n, schedrt_holder_of_handle(h));        // the child may notify
+ *   schedrt_notify_release(n, schedrt_holder_of(self));         // and we no longer will
+ *
+ * Holds are counted per holder; hold and release are any thread's, take a
+ * process-wide lock (they are for handing handles over, not per message)
+ * and never touch the object's own fast paths. Destroying the object (or
+ * dropping a channel's last handle) forgets its holders; an object whose
+ * holders were recorded must be destroyed before its memory is reused.
+ */
+typedef uint64_t schedrt_holder;
+#define SCHEDRT_HOLDER_OUTSIDE ((schedrt_holder)0)
+/* The holder token of task (NULL, or a task run by schedrt_block_on: SCHEDRT_HOLDER_OUTSIDE). */
+SCHEDRT_API schedrt_holder schedrt_holder_of(const schedrt_task *task);
+/* The token of the task (or blocking job) whose join handle h is; valid while h is held. */
+SCHEDRT_API schedrt_holder schedrt_holder_of_handle(const schedrt_handle *h);
+/* 0, -EINVAL (not a token), -ENOMEM. Release: 0, or -ENOENT if who holds none. */
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_notify_hold(schedrt_notify *n, schedrt_holder who);
+SCHEDRT_API int schedrt_notify_release(schedrt_notify *n, schedrt_holder who);
+/* The oneshot's sending side (schedrt_oneshot_send; a task waiting in schedrt_oneshot_closed holds it too).
+ */
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_oneshot_hold(schedrt_oneshot *ch, schedrt_holder who);
+SCHEDRT_API int schedrt_oneshot_release(schedrt_oneshot *ch, schedrt_holder who);
+/* A channel's sender handles (wake a receiver waiting in schedrt_channel_recv). */
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_sender_hold(schedrt_sender *tx, schedrt_holder who);
+SCHEDRT_API int schedrt_sender_release(schedrt_sender *tx, schedrt_holder who);
+/* A channel's receiving side (wakes senders waiting in schedrt_channel_send for room). */
+SCHEDRT_NODISCARD SCHEDRT_API int schedrt_channel_hold(schedrt_channel *rx, schedrt_holder who);
+SCHEDRT_API int schedrt_channel_release(schedrt_channel *rx, schedrt_holder who);
+
 /* ---------------------------------------------------------------- metrics */
 
 /* Describes one metric of the list in common/ (the X-macro). */

@@ -33,6 +33,8 @@ if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_stress_test(NAME stress_dump_lost SOURCES stress/stress_dump_lost.c LIBS ${DUMP_READER})
   schedrt_stress_test(NAME stress_dump_partial SOURCES stress/stress_dump_partial.c LIBS ${DUMP_READER})
   schedrt_stress_test(NAME stress_dump_notified SOURCES stress/stress_dump_notified.c LIBS ${DUMP_READER})
+  # Handle holders given, released and destroyed by tasks and threads while dumps run (sync_holds.c).
+  schedrt_stress_test(NAME stress_holds SOURCES stress/stress_holds.c LIBS ${DUMP_READER})
   if(SCHEDRT_ENABLE_METRICS)
     # Heavy spawn load, alone then observed (dumps as fast as accepted, snapshots at 100 Hz):
     # 2 x 30 s (SOAK_SECONDS per phase; 10 under TSan).

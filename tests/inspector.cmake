@@ -32,6 +32,8 @@ schedrt_unit_test(NAME test_inspect_recording SOURCES unit/test_inspect_recordin
 # A real runtime deadlocked on two mutexes, its dump read by the analysis (needs dumps built in).
 if(SCHEDRT_ENABLE_TASKDUMP)
   schedrt_unit_test(NAME test_sync_dump SOURCES unit/test_sync_dump.c LIBS ${INSPECT_CORE})
+  # Leak proofs through notify, oneshot and channel holders: a table of real tasks (docs/forensics.md).
+  schedrt_unit_test(NAME test_leak_proofs SOURCES unit/test_leak_proofs.c LIBS ${INSPECT_CORE})
 endif()
 schedrt_unit_test(NAME test_inspect_keys SOURCES unit/test_inspect_keys.c ${PROJECT_SOURCE_DIR}/inspector/src/keys.c
                   LIBS ${INSPECT_CORE} PkgConfig::NCURSESW)
@@ -167,7 +169,7 @@ endif()
 # Forensics (issue 19): stalls classified (on CPU, off CPU in a syscall, the whole process stopped), the
 # stall reports' per-minute cap, and proven leaks in a real dump (tests/inspector/stalls_e2e.py).
 if(SCHEDRT_SYSTEM_PYTHON3 AND SCHEDRT_ENABLE_METRICS)
-  set(stall_cases on_cpu syscall process reports proven on_cpu_crowded syscall_crowded)
+  set(stall_cases on_cpu syscall process reports proven proven_handles on_cpu_crowded syscall_crowded)
   # Stall backtraces in watchdog dumps (and their absence when the switch is off).
   if(SCHEDRT_ENABLE_TASKDUMP AND SCHEDRT_ENABLE_STALL_BACKTRACE)
     list(APPEND stall_cases backtrace backtrace_off)

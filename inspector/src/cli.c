@@ -149,6 +149,10 @@ static const char usage_serve[] =
     "                      (default 256)\n"
     "  --max-bytes N       at most N bytes of samples per scrape (default 16 MiB);\n"
     "                      a runtime that does not fit is left out whole\n"
+    "  --leak-check SECS   a scrape also takes a task dump of each runtime (at\n"
+    "                      most once in SECS, 1 to 86400, per runtime) and adds\n"
+    "                      schedrt_site_proven_leaked: the tasks it proves leaked\n"
+    "                      per spawn site (a dump holds the workers for its copy)\n"
     "  --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
     "  -h, --help          this help\n"
     "\n"
@@ -326,6 +330,7 @@ enum {
   OPT_LISTEN,
   OPT_MAX_TARGETS,
   OPT_MAX_BYTES,
+  OPT_LEAK_CHECK,
   OPT_TASKS_EVERY,
   OPT_DURATION,
   OPT_NO_HISTOGRAMS,
@@ -355,6 +360,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
     {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+    {"leak-check", required_argument, NULL, OPT_LEAK_CHECK},
     {"tasks-every", required_argument, NULL, OPT_TASKS_EVERY},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"no-histograms", no_argument, NULL, OPT_NO_HISTOGRAMS},
@@ -422,6 +428,7 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case OPT_LISTEN:
   case OPT_MAX_TARGETS:
   case OPT_MAX_BYTES:
+  case OPT_LEAK_CHECK:
     return cmd == CMD_SERVE;
   default:
     return 0;
@@ -528,6 +535,11 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       if (parse_ulong(optarg, 4096, 1ul << 30, &v))
         return bad_usage(name, "--max-bytes: expected bytes from 4096 to 1073741824, got '%s'", optarg);
       o->max_bytes = v;
+      break;
+    case OPT_LEAK_CHECK:
+      if (parse_ulong(optarg, 1, 86400, &v))
+        return bad_usage(name, "--leak-check: expected seconds from 1 to 86400, got '%s'", optarg);
+      o->leak_check_s = v;
       break;
     case OPT_FORCE:
       o->force = 1;

@@ -67,9 +67,10 @@ typedef struct inspect_opts {
   int tui;            /* -t */
   int all;            /* show --all: every task of every group; stat --all: every runtime */
   /* serve */
-  const char *listen; /* --listen ADDR:PORT; NULL: INSPECT_SERVE_DEFAULT_LISTEN */
-  size_t max_targets; /* --max-targets */
-  size_t max_bytes;   /* --max-bytes */
+  const char *listen;  /* --listen ADDR:PORT; NULL: INSPECT_SERVE_DEFAULT_LISTEN */
+  size_t max_targets;  /* --max-targets */
+  size_t max_bytes;    /* --max-bytes */
+  size_t leak_check_s; /* --leak-check: seconds between leak checks of a runtime; 0: none */
   /* record (also -c/--count as -n COUNT, -o, --force) */
   uint64_t interval_ns; /* -i: between samples */
   uint64_t duration_ns; /* --duration; 0: until a signal, -n or the target's exit */

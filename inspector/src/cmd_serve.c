@@ -195,6 +195,7 @@ int cmd_serve(const inspect_opts *o) {
   if (err)
     return INSPECT_EXIT_FAILURE;
   om_targets_init(&s.targets, o->shm_dir, 0, o->max_targets);
+  s.targets.leak_period_ns = (uint64_t)o->leak_check_s * 1000000000ull;
   /* SIGINT and SIGTERM are taken by sigwait below; blocked first so that the server's thread, which
    * inherits the mask, never takes them. A client gone mid-answer must not kill us either. */
   sigemptyset(&stop);

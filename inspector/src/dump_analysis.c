@@ -131,53 +131,138 @@ static void summarize_workers(const schedrt_dump_doc *d, dump_analysis *a) {
   }
 }
 
-/* Nearer the end of its chain first (cycle members and tasks that wait for none: depth 0). */
-static int cmp_depth(const void *x, const void *y, void *arg) {
-  const dump_waits *w = arg;
-  size_t i = *(const size_t *)x, j = *(const size_t *)y;
-  if (w->depth[i] != w->depth[j])
-    return w->depth[i] < w->depth[j] ? -1 : 1;
-  return i < j ? -1 : i > j;
-}
-
 /* Idle and wakeable only through its wait's own registration: one waker, no timer. */
 static bool only_through_edge(const schedrt_dump_task *t) {
   return t->state == SCHEDRT_DUMP_STATE_IDLE && t->timers == 0 && t->wakers <= 1;
 }
 
-/* The proofs of dump_analysis.h, in order of chain depth: a task's proof needs the one of the task it
- * waits for, which is one edge nearer the chain's end. O(n log n). */
+/* A wait whose waking side's holders a dump may list (the program gave them: include/schedrt.h). */
+static bool handle_wait(uint32_t wait) {
+  return wait == SCHEDRT_DUMP_WAIT_NOTIFY || wait == SCHEDRT_DUMP_WAIT_ONESHOT ||
+         wait == SCHEDRT_DUMP_WAIT_CHANNEL_RECV || wait == SCHEDRT_DUMP_WAIT_CHANNEL_SEND;
+}
+
+/* Whether task j of the dump has finished: its function returned (it is only being taken out). */
+static bool finished(const schedrt_dump_doc *d, size_t j) {
+  return d->tasks[j].state == SCHEDRT_DUMP_STATE_COMPLETING;
+}
+
+/*
+ * Who could wake task i, for the proofs: appends to sig the tasks it waits
+ * on (those that could still do it, if they ever run again); false when
+ * something outside the dump's tasks could (a timer, a second waker, a
+ * thread outside the runtime, a holder the list leaves out, a join on a
+ * task that finished: its joiner is about to be woken) or nothing says.
+ */
+static bool signallers(const schedrt_dump_doc *d, const dump_waits *w, size_t i, size_t *sig, size_t *n) {
+  const schedrt_dump_task *t = &d->tasks[i];
+  uint64_t id;
+  if (!only_through_edge(t))
+    return false;
+  if (dump_waits_edge(d, i, &id)) {
+    if (w->next[i] != WAITS_NONE)
+      sig[(*n)++] = w->next[i];
+    else if (t->wait == SCHEDRT_DUMP_WAIT_JOIN)
+      return false;
+    /* else a mutex or semaphore whose holder finished while holding it */
+    return true;
+  }
+  if (!handle_wait(t->wait) || !t->holders || t->holders_more)
+    return false;
+  for (size_t k = 0; k + 1 < t->nholders; k += 2) {
+    uint64_t h = t->holders[k];
+    if (h == 0)
+      return false; /* held outside the runtime */
+    if (h == t->id) {
+      /* Its own hold cannot wake it while it waits; but a oneshot's sending side waits too (closed),
+       * for a receiver nobody records: no proof for it. */
+      if (t->wait == SCHEDRT_DUMP_WAIT_ONESHOT)
+        return false;
+      continue;
+    }
+    size_t j = dump_waits_find(w, h);
+    if (j != WAITS_NONE && !finished(d, j))
+      sig[(*n)++] = j;
+  }
+  return true;
+}
+
+/*
+ * The proofs of dump_analysis.h as one fixed point over "who could wake
+ * whom": every candidate (a task that only its wait can wake) starts out
+ * leaked, and a candidate that a task outside the set could wake is taken
+ * out, then so is every candidate that one could wake, and so on. What stays
+ * is a set whose members only wake one another and all wait: none can go
+ * first. A cycle of joins and a chain down to a lost wake-up are special
+ * cases. O(n + edges).
+ */
 static void prove_leaks(const schedrt_dump_doc *d, dump_analysis *a) {
-  size_t n = d->ntasks;
+  size_t n = d->ntasks, alloc = n ? n : 1;
   const dump_waits *w = &a->waits;
-  a->proven = xcalloc(n ? n : 1, 1);
+  a->proven = xcalloc(alloc, 1);
   if (!a->wake_info)
     return;
-  size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
-  for (size_t i = 0; i < n; i++)
-    order[i] = i;
-  if (n > 1)
-    qsort_r(order, n, sizeof(*order), cmp_depth, (void *)w);
-  for (size_t k = 0; k < n; k++) {
-    size_t i = order[k];
+  size_t cap = alloc, used = 0;
+  size_t *start = xmalloc((n + 1) * sizeof(*start)), *sig = xmalloc(cap * sizeof(*sig));
+  size_t tmp_cap = SCHEDRT_DUMP_HOLDERS_MAX + 1;
+  size_t *tmp = xmalloc(tmp_cap * sizeof(*tmp));
+  for (size_t i = 0; i < n; i++) {
     const schedrt_dump_task *t = &d->tasks[i];
-    bool p = t->lost_wake;
-    uint64_t id;
-    if (!p && dump_waits_in_cycle(w, i)) {
-      const wait_cycle *c = &w->cycles[w->cycle_of[i] - 1];
-      p = true;
-      for (size_t m = 0; m < c->n; m++)
-        p = p && only_through_edge(&d->tasks[c->members[m]]);
-    } else if (!p && only_through_edge(t) && dump_waits_edge(d, i, &id)) {
-      if (w->next[i] != WAITS_NONE)
-        p = a->proven[w->next[i]];
-      else /* the holder is gone: it finished holding the mutex or the permits */
-        p = t->wait == SCHEDRT_DUMP_WAIT_MUTEX || t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE;
+    size_t k = 0;
+    start[i] = used;
+    if (t->nholders / 2 + 1 > tmp_cap) {
+      tmp_cap = t->nholders / 2 + 1;
+      tmp = xrealloc(tmp, tmp_cap * sizeof(*tmp));
     }
-    a->proven[i] = p;
-    a->nproven += p;
+    a->proven[i] = t->lost_wake || signallers(d, w, i, tmp, &k);
+    if (used + k > cap) {
+      cap = (used + k) * 2;
+      sig = xrealloc(sig, cap * sizeof(*sig));
+    }
+    memcpy(sig + used, tmp, k * sizeof(*sig));
+    used += k;
   }
-  free(order);
+  start[n] = used;
+  /* Reversed: for each task, the candidates it could wake. */
+  size_t *rstart = xcalloc(n + 1, sizeof(*rstart)), *rev = xmalloc((used ? used : 1) * sizeof(*rev));
+  for (size_t e = 0; e < used; e++)
+    rstart[sig[e] + 1]++;
+  for (size_t i = 0; i < n; i++)
+    rstart[i + 1] += rstart[i];
+  size_t *fill = xmalloc(alloc * sizeof(*fill));
+  memcpy(fill, rstart, n * sizeof(*fill));
+  for (size_t i = 0; i < n; i++)
+    for (size_t e = start[i]; e < start[i + 1]; e++)
+      rev[fill[sig[e]]++] = i;
+  /* Taken out: candidates that a task outside the set can wake, then what those can wake. */
+  size_t *stack = fill, top = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool out = false;
+    for (size_t e = start[i]; a->proven[i] && e < start[i + 1] && !out; e++)
+      out = !a->proven[sig[e]];
+    if (out) {
+      a->proven[i] = 0;
+      stack[top++] = i;
+    }
+  }
+  while (top) {
+    size_t j = stack[--top];
+    for (size_t e = rstart[j]; e < rstart[j + 1]; e++) {
+      size_t i = rev[e];
+      if (a->proven[i] && !d->tasks[i].lost_wake) {
+        a->proven[i] = 0;
+        stack[top++] = i;
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    a->nproven += a->proven[i];
+  free(start);
+  free(sig);
+  free(tmp);
+  free(rstart);
+  free(rev);
+  free(fill);
 }
 
 void dump_analyze(const schedrt_dump_doc *d, dump_analysis *a) {
@@ -297,13 +382,14 @@ char *dump_holders_text(char *buf, size_t size, const schedrt_dump_doc *d, const
   buf[0] = '\0';
   if (!t->holders || t->nholders < 2) {
     if (t->holders)
-      xsnprintf(buf, size, " (free)");
+      xsnprintf(buf, size, handle_wait(t->wait) ? ", held by no task" : " (free)");
     return buf;
   }
   (void)d;
   bool mutex = t->wait == SCHEDRT_DUMP_WAIT_MUTEX;
+  bool handles = handle_wait(t->wait); /* (task, handles) of the side that can wake it */
   size_t used = 0;
-  xsnprintf(buf, size, "%s", mutex ? " held by " : ", permits held by ");
+  xsnprintf(buf, size, "%s", mutex ? " held by " : handles ? ", held by " : ", permits held by ");
   for (size_t k = 0; k + 1 < t->nholders; k += 2) {
     used = strlen(buf);
     uint64_t id = t->holders[k], n = t->holders[k + 1];
@@ -357,7 +443,7 @@ char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const du
       xsnprintf(tmp, sizeof(tmp), "%s 0x%llx", what, (unsigned long long)t->wait_object);
     else
       xsnprintf(tmp, sizeof(tmp), "%s", what);
-    if (t->wait == SCHEDRT_DUMP_WAIT_MUTEX || t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE)
+    if (t->wait == SCHEDRT_DUMP_WAIT_MUTEX || t->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE || handle_wait(t->wait))
       dump_holders_text(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), d, w, t);
     add(buf, size, "%s", tmp);
   }

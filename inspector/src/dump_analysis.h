@@ -78,7 +78,12 @@ typedef struct dump_analysis {
  *    waker, no timer);
  *  - a task that can be woken only through its edge (one waker, no timer)
  *    whose edge leads to a proven leaked task, or to a mutex or semaphore
- *    whose holder finished while holding it.
+ *    whose holder finished while holding it;
+ *  - a task that can be woken only through its wait on a notify, a oneshot
+ *    or a channel whose waking side's holders the dump lists (the program
+ *    gave them owners), when every other holder finished or is proven
+ *    leaked (a holder outside the runtime, or beyond the list: no proof).
+ * Computed as one greatest fixed point, so the rules feed one another.
  * The scope, as Go writes its down: schedrt's own waits only (a waker kept
  * by a foreign thread or a primitive built outside the runtime counts as a
  * way to wake, so such a task is never proven); a mutex unlocked by a task
@@ -121,7 +126,8 @@ char *dump_attention_line(char *buf, size_t size, const dump_analysis *a);
 
 char *dump_wake_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w, size_t i);
 /* A mutex's or semaphore's holders as a waiter saw them (dump 1.2): " held by #7" / ", permits held by
- * #3(2), #4(1) and 2 more" / " (free)"; "" when the dump does not say. */
+ * #3(2), #4(1) and 2 more" / " (free)"; a notify's, oneshot's or channel's waking side: ", held by
+ * #3(1), #9(1, finished)" / ", held by no task"; "" when the dump does not say. */
 char *dump_holders_text(char *buf, size_t size, const schedrt_dump_doc *d, const dump_waits *w,
                         const schedrt_dump_task *t);
 /* Whether d says who can wake its tasks (format 1.1 and later). */

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "om_leaks.h"
 #include "schedrt/proto/shm_layout.h"
 #include "schedrt/shm_util.h"
+#include "util.h"
 
 typedef enum target_state {
   TARGET_NEW = 0, /* not open (yet, or again after being beyond the limit) */
@@ -27,6 +29,11 @@ struct om_target {
   size_t ndesc;
   schedrt_site_snap *sites; /* [schedrt_reader_site_cap]: read with each snapshot */
   uint32_t nsites;
+  /* The last leak check (om_leaks.h): proven leaked tasks per site row (the table only grows, so a row
+   * keeps its index), those of no row, and when it was done (0: never, or the last one failed). */
+  uint64_t *proven;
+  uint64_t unplaced;
+  uint64_t checked_ns;
 };
 
 void om_targets_init(om_targets *t, const char *shm_dir, pid_t pid, size_t max_targets) {
@@ -41,6 +48,9 @@ static void target_close(om_target *x) {
   schedrt_reader_close(x->reader);
   free(x->desc);
   free(x->sites);
+  free(x->proven);
+  x->proven = NULL;
+  x->checked_ns = 0;
   x->reader = NULL;
   x->desc = NULL;
   x->ndesc = 0;
@@ -114,7 +124,9 @@ static int target_open(om_targets *t, om_target *x, om_skip_reason *why) {
   x->desc = calloc(x->ndesc ? x->ndesc : 1, sizeof(*x->desc));
   uint32_t cap = schedrt_reader_site_cap(x->reader);
   x->sites = cap ? calloc(cap, sizeof(*x->sites)) : NULL;
-  if (!x->desc || (cap && !x->sites) || schedrt_snapshot_init(x->reader, &x->snap)) {
+  x->proven = cap && t->leak_period_ns ? calloc(cap, sizeof(*x->proven)) : NULL;
+  if (!x->desc || (cap && !x->sites) || (cap && t->leak_period_ns && !x->proven) ||
+      schedrt_snapshot_init(x->reader, &x->snap)) {
     target_close(x);
     return -ENOMEM;
   }
@@ -144,6 +156,17 @@ static int target_read(om_target *x, om_skip_reason *why) {
   target_close(x);
   x->state = TARGET_GONE;
   return err ? err : -EIO;
+}
+
+/* A leak check of x when one is due: a dump of its runtime, taken in memory and analysed. A failed one
+ * (no dumps in that build, a timeout) leaves no proof series until one succeeds. */
+static void target_leaks(om_targets *t, om_target *x) {
+  uint64_t now = inspect_now_ns();
+  if (!t->leak_period_ns || !x->proven || (x->checked_ns && now - x->checked_ns < t->leak_period_ns))
+    return;
+  inspect_target it = {.pid = (pid_t)x->nm.pid, .reader = x->reader, .info = schedrt_reader_info(x->reader)};
+  int err = om_leaks_check(&it, t->shm_dir, 0, x->sites, x->nsites, x->proven, &x->unplaced);
+  x->checked_ns = err ? 0 : now ? now : 1;
 }
 
 int om_targets_collect(om_targets *t, om_scrape_stats *st) {
@@ -193,13 +216,16 @@ int om_targets_collect(om_targets *t, om_scrape_stats *st) {
       continue;
     }
     live++;
+    target_leaks(t, x);
     t->srcs[t->nsrcs++] = (om_source){.info = schedrt_reader_info(x->reader),
                                       .desc = x->desc,
                                       .ndesc = x->ndesc,
                                       .snap = &x->snap,
                                       .reader = x->reader,
                                       .sites = x->sites,
-                                      .nsites = x->nsites};
+                                      .nsites = x->nsites,
+                                      .site_proven = x->checked_ns ? x->proven : NULL,
+                                      .proven_unplaced = x->unplaced};
   }
   return 0;
 }

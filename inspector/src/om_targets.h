@@ -24,6 +24,9 @@ typedef struct om_targets {
   const char *shm_dir; /* NULL: /dev/shm */
   pid_t pid;           /* 0: every runtime */
   size_t max_targets;  /* the first this many live runtimes by pid; 0: no limit */
+  /* A leak check (om_leaks.h: a task dump) of each runtime at most this often; 0: none (the default,
+   * set after om_targets_init). */
+  uint64_t leak_period_ns;
   om_target **v;
   size_t n, cap;
   om_source *srcs; /* what the last collection read, for om_render */

@@ -288,6 +288,7 @@ enum {
   SCHEDRT_SITE_COUNTERS(SF_ENUM)
 #undef SF_ENUM
       SF_alive,
+  SF_proven_leaked, /* from a leak check (om_source.site_proven), never from the counters */
   SF__COUNT
 };
 
@@ -307,6 +308,10 @@ static void site_family_of(size_t i, site_family *out) {
       SCHEDRT_SITE_COUNTERS(SF_DEF)
 #undef SF_DEF
           {"alive", "tasks", "tasks of this spawn site spawned and not ended", SCHEDRT_METRIC_GAUGE, 0},
+      {"proven_leaked", "tasks",
+       "tasks of this spawn site proven leaked by the last leak check (a task dump): nothing alive can "
+       "ever wake them; a proof, not the growth suspicion",
+       SCHEDRT_METRIC_GAUGE, 0},
   };
   schedrt_reader_desc d;
   memset(&d, 0, sizeof(d));
@@ -319,7 +324,10 @@ static void site_family_of(size_t i, site_family *out) {
   out->timing = defs[i].timing;
 }
 
-static uint64_t site_value(const schedrt_site_snap *s, size_t i) {
+static uint64_t site_value(const om_source *src, uint32_t k, size_t i) {
+  const schedrt_site_snap *s = &src->sites[k];
+  if (i == SF_proven_leaked)
+    return src->site_proven[k];
   switch (i) {
 #define SF_VAL(id, kind, off, unit, help, timing)                                                            \
   case SF_##id:                                                                                              \
@@ -360,14 +368,15 @@ static void site_sample(obuf *b, const om_family *f, const om_chunks *c, const c
 static void site_samples(obuf *b, const site_family *sf, size_t i, const om_source *s, const om_chunks *c) {
   if (sf->timing && !(s->info->features & SCHEDRT_SHM_F_TIMING))
     return; /* zero without per-poll timing: no series rather than one saying "never busy" */
-  uint64_t other = 0;
-  int any_other = 0;
+  if (i == SF_proven_leaked && !s->site_proven)
+    return; /* no leak check: no series rather than one saying "none leaked" */
+  uint64_t other = i == SF_proven_leaked ? s->proven_unplaced : 0;
+  int any_other = other != 0;
   for (uint32_t k = 0; k < s->nsites; k++) {
     if (site_own_row(s, k)) {
-      site_sample(b, &sf->f, c, s->sites[k].file, s->sites[k].line, s->sites[k].func,
-                  site_value(&s->sites[k], i));
+      site_sample(b, &sf->f, c, s->sites[k].file, s->sites[k].line, s->sites[k].func, site_value(s, k, i));
     } else {
-      other += site_value(&s->sites[k], i);
+      other += site_value(s, k, i);
       any_other = 1;
     }
   }

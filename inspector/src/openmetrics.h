@@ -20,6 +20,9 @@
  * func. The label sets are bounded: the first OM_MAX_SITES sites of a
  * runtime's table (its order never changes, so a series never moves) get
  * their own, the rest and the overflow row are summed under site="other".
+ * With a leak check (om_leaks.h), the gauge schedrt_site_proven_leaked has
+ * the same labels: tasks proven leaked (docs/forensics.md), a family apart
+ * from every suspicion.
  * No curses, no I/O: the caller writes the text.
  */
 #ifndef INSPECT_OPENMETRICS_H
@@ -58,6 +61,10 @@ typedef struct om_source {
   const schedrt_reader *reader;
   const schedrt_site_snap *sites; /* schedrt_reader_sites of the same moment; NULL, 0: none */
   uint32_t nsites;
+  /* A leak check's proven leaked tasks (om_leaks.h) per row of sites, and those whose spawn site is
+   * none of the rows (summed under site="other"); NULL: no check, no schedrt_site_proven_leaked. */
+  const uint64_t *site_proven;
+  uint64_t proven_unplaced;
 } om_source;
 
 /* Why a runtime found on the host is not in an exposition (serve's own metric says how many). */

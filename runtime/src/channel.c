@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "internal.h"
+#include "sync_holds.h"
 
 #define SEND_QUEUED 1 /* a waiter's status until it is sent (0) or refused (-EPIPE) */
 
@@ -39,8 +40,9 @@ struct schedrt_channel {
   uint64_t next_ticket;
   schedrt_waker *rx_waker; /* the receiver's, while it waits */
   size_t senders;
-  bool closed;   /* by the receiver: no more sends */
-  bool rx_alive; /* not destroyed yet */
+  bool closed;        /* by the receiver: no more sends */
+  bool rx_alive;      /* not destroyed yet */
+  _Atomic bool holds; /* holders of either side are recorded (sync_holds.h) */
 };
 
 static inline schedrt_channel *chan_of(schedrt_sender *tx) { return (schedrt_channel *)tx; }
@@ -62,6 +64,7 @@ SCHEDRT_API int schedrt_channel_create(size_t capacity, schedrt_channel **rx, sc
   c->next_ticket = 1;
   c->senders = 1;
   c->rx_alive = true;
+  atomic_init(&c->holds, false);
   *rx = c;
   *tx = (schedrt_sender *)c;
   return 0;
@@ -73,6 +76,7 @@ err:
 }
 
 static void chan_free(schedrt_channel *c) {
+  schedrt__holds_detach(c, &c->holds);
   for (size_t i = 0; i < c->wlen; i++)
     schedrt_waker_drop(c->w[i].waker);
   free(c->w);
@@ -152,6 +156,24 @@ static void refuse_queued_and_unlock(schedrt_channel *c) {
       return;
     pthread_mutex_lock(&c->lock);
   }
+}
+
+SCHEDRT_API int schedrt_sender_hold(schedrt_sender *tx, schedrt_holder who) {
+  schedrt_channel *c = chan_of(tx);
+  return c ? schedrt__holds_change(c, SCHEDRT_HOLD_SENDERS, who, 1, &c->holds, NULL) : -EINVAL;
+}
+
+SCHEDRT_API int schedrt_sender_release(schedrt_sender *tx, schedrt_holder who) {
+  schedrt_channel *c = chan_of(tx);
+  return c ? schedrt__holds_change(c, SCHEDRT_HOLD_SENDERS, who, -1, &c->holds, NULL) : -EINVAL;
+}
+
+SCHEDRT_API int schedrt_channel_hold(schedrt_channel *rx, schedrt_holder who) {
+  return rx ? schedrt__holds_change(rx, SCHEDRT_HOLD_RECEIVER, who, 1, &rx->holds, NULL) : -EINVAL;
+}
+
+SCHEDRT_API int schedrt_channel_release(schedrt_channel *rx, schedrt_holder who) {
+  return rx ? schedrt__holds_change(rx, SCHEDRT_HOLD_RECEIVER, who, -1, &rx->holds, NULL) : -EINVAL;
 }
 
 SCHEDRT_API schedrt_sender *schedrt_sender_clone(schedrt_sender *tx) {

@@ -246,7 +246,7 @@ struct schedrt__dround {
   /* Holder tables of the objects tasks wait on (records point in by index). */
   struct schedrt__dholders *holders;
   size_t nholders, holders_cap;
-  size_t nlock_waits; /* records waiting on a mutex or semaphore (the walk counts them) */
+  size_t nlock_waits; /* records whose holders may be looked up (dump_snap.c: find_holders) */
   struct schedrt__dloc *map;
   size_t map_cap, map_len; /* map_cap: a power of two */
   /* Ring tasks taken out while held, per worker, put back in order. */

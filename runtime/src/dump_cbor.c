@@ -510,9 +510,12 @@ static bool put_task(struct cw *w, const struct schedrt__drec *x, const struct s
   char peer[SCHEDRT__PEER_MAX];
   bool io = wait && x->wait == SCHEDRT_DUMP_WAIT_IO;
   bool has_peer = io && schedrt__io_peer((int)(x->wait_arg >> 8), peer, sizeof(peer));
-  /* 1.2: a mutex's or semaphore's holders; wait_for when exactly one task holds it. */
+  /* 1.2: a mutex's or semaphore's holders; wait_for when exactly one task holds it. A notify's,
+   * oneshot's or channel's holders (recorded only once the program gave them owners) are those of the
+   * side that can wake the task: no wait_for, several may. */
   const struct schedrt__dholders *h = wait && x->holders ? &holders[x->holders - 1] : NULL;
-  bool owner = h && h->n == 1 && h->more == 0 && schedrt__holder_id(h->packed[0]) != 0;
+  bool owner = h && (x->wait == SCHEDRT_DUMP_WAIT_MUTEX || x->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE) &&
+               h->n == 1 && h->more == 0 && schedrt__holder_id(h->packed[0]) != 0;
   put_map(w, 12 + (x->timers != 0) + (wait ? (io ? 3 : 2) : 0) + has_peer + lost +
                  (h ? 1 + (h->more != 0) : 0) + owner);
   put_cached(w, T_ID);

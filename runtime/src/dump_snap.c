@@ -29,6 +29,7 @@
 
 #include "dump.h"
 #include "local_queue.h"
+#include "sync_holds.h"
 #include "sync_owner.h"
 
 /* Records and map slots kept between dumps up to this size; beyond, freed. */
@@ -206,6 +207,30 @@ static bool take_worker(struct schedrt__dround *r, schedrt_worker *w) {
   return ok;
 }
 
+/* The side of the object whose recorded holders can wake a task of this wait (sync_holds.h). */
+static bool held_side(uint8_t wait, enum schedrt__hold_side *side) {
+  enum schedrt__hold_side x;
+  switch (wait) {
+  case SCHEDRT_DUMP_WAIT_NOTIFY:
+    x = SCHEDRT_HOLD_NOTIFY;
+    break;
+  case SCHEDRT_DUMP_WAIT_ONESHOT:
+    x = SCHEDRT_HOLD_ONESHOT;
+    break;
+  case SCHEDRT_DUMP_WAIT_CHANNEL_RECV:
+    x = SCHEDRT_HOLD_SENDERS;
+    break;
+  case SCHEDRT_DUMP_WAIT_CHANNEL_SEND:
+    x = SCHEDRT_HOLD_RECEIVER;
+    break;
+  default:
+    return false;
+  }
+  if (side)
+    *side = x;
+  return true;
+}
+
 /* Step 5: same worker, same order, LIFO slot last (it was empty). */
 static void put_back(struct schedrt__dround *r, schedrt_worker *w) {
   uint32_t i = w->index;
@@ -262,7 +287,8 @@ static void fill(struct schedrt__dround *r, struct schedrt__drec *x, schedrt_tas
   x->worker = SCHEDRT__NO_WORKER;
   x->pos = 0;
   x->holders = 0;
-  if (x->wait == SCHEDRT_DUMP_WAIT_MUTEX || x->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE)
+  if (x->wait == SCHEDRT_DUMP_WAIT_MUTEX || x->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE ||
+      held_side(x->wait, NULL))
     r->nlock_waits++;
   if (s & SCHEDRT_TS_COMPLETE) {
     x->state = SCHEDRT_DUMP_STATE_COMPLETING;
@@ -337,23 +363,28 @@ static bool walk_alive(struct schedrt__dround *r, schedrt_runtime *rt) {
 }
 
 /*
- * After the walk, still in the pause: for each task waiting on a mutex or a
- * semaphore, who holds that object. Only the registry knows whether the
- * address a task recorded is still an object (it may have been destroyed
- * since), so it is looked up there under the registry's lock, never
- * dereferenced; the holders are atomics that a thread which is not a worker
- * may change meanwhile. One lookup per task: waiters of one object are few.
- * Out of memory, a record simply gets no holders.
+ * After the walk, still in the pause and under the registry lock taken
+ * before it: for each task waiting on a mutex or a semaphore, who holds that
+ * object; for one waiting on a notify, a oneshot or a channel, who holds the
+ * side that can wake it (sync_holds.h), when anyone was ever recorded. Only
+ * the registry knows whether the address a task recorded is still an object
+ * (it may have been destroyed since), so it is looked up there, never
+ * dereferenced; a mutex's holders are atomics that a thread which is not a
+ * worker may change meanwhile, the handle holders change only under the lock.
+ * One lookup per task: waiters of one object are few. Out of memory, a record
+ * simply gets no holders (and no proof can go through it).
  */
-static void find_holders(struct schedrt__dround *r) {
+static void find_holders(struct schedrt__dround *r, uint32_t tag, bool holds) {
   r->nholders = 0;
   /* Most dumps have no lock waiter: do not walk a million records for none. */
   if (r->nlock_waits == 0)
     return;
-  bool locked = false;
   for (size_t i = 0; i < r->nrecs; i++) {
     struct schedrt__drec *x = &r->recs[i];
-    if (x->wait != SCHEDRT_DUMP_WAIT_MUTEX && x->wait != SCHEDRT_DUMP_WAIT_SEMAPHORE)
+    enum schedrt__hold_side side;
+    bool lock = x->wait == SCHEDRT_DUMP_WAIT_MUTEX || x->wait == SCHEDRT_DUMP_WAIT_SEMAPHORE;
+    bool held = !lock && holds && held_side(x->wait, &side);
+    if (!lock && !held)
       continue;
     if (r->nholders == r->holders_cap) {
       size_t cap = r->holders_cap ? r->holders_cap * 2 : 64;
@@ -363,12 +394,10 @@ static void find_holders(struct schedrt__dround *r) {
       r->holders = h;
       r->holders_cap = cap;
     }
-    if (!locked) {
-      schedrt__owned_lock_registry();
-      locked = true;
-    }
+    const void *addr = (const void *)(uintptr_t)x->wait_arg;
     struct schedrt__owned_info info;
-    if (!schedrt__owned_lookup_locked((const void *)(uintptr_t)x->wait_arg, &info))
+    if (lock ? !schedrt__owned_lookup_locked(addr, &info)
+             : !schedrt__holds_lookup_locked(addr, side, tag, &info))
       continue;
     struct schedrt__dholders *h = &r->holders[r->nholders++];
     memcpy(h->packed, info.holders, sizeof(h->packed));
@@ -376,8 +405,6 @@ static void find_holders(struct schedrt__dround *r) {
     h->more = info.more;
     x->holders = (uint32_t)r->nholders;
   }
-  if (locked)
-    schedrt__owned_unlock_registry();
 }
 
 void schedrt__dsnap_take(void *arg) {
@@ -423,8 +450,18 @@ void schedrt__dsnap_take(void *arg) {
   r->blocking_queue = schedrt__blocking_metric(rt, SCHEDRT_M_blocking_queue_depth);
   r->blocking_max = rt->cfg.max_blocking_threads;
 
+  /* Before the walk when any handle has holders: they change only under this
+   * lock, so the holders read below and the alive tasks walked are one
+   * moment's (a holder missing from the walk has finished: sync_holds.h).
+   * Shard locks nest inside. Else only the lookups of lock holders take it. */
+  bool holds = schedrt__holds_maybe_any();
+  if (holds)
+    schedrt__owned_lock_registry();
   ok &= walk_alive(r, rt);
-  find_holders(r);
+  if (!holds)
+    schedrt__owned_lock_registry();
+  find_holders(r, rt->holds_tag, holds);
+  schedrt__owned_unlock_registry();
 
   for (uint32_t i = 0; i < rt->nworkers; i++)
     if (covered[i])

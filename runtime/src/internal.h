@@ -404,6 +404,7 @@ struct schedrt_runtime {
   uint32_t nshards;
   struct schedrt_owned_shard *shards;
   _Atomic uint64_t next_id;
+  uint32_t holds_tag; /* this runtime's in holder tokens (sync_holds.h); 0: none */
   /*
    * Counters bumped by threads that are not workers (workers count in their
    * own struct, so the hot path never shares a cache line), summed by

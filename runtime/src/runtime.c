@@ -7,6 +7,7 @@
 
 #include "internal.h"
 #include "local_queue.h"
+#include "sync_holds.h"
 
 SCHEDRT_API void schedrt_config_init(schedrt_config *cfg) {
   if (!cfg)
@@ -270,6 +271,7 @@ SCHEDRT_API int schedrt_runtime_create(const schedrt_config *cfg, schedrt_runtim
   }
   schedrt__parker_init(&rt->monitor_park);
   atomic_init(&rt->next_id, 1);
+  rt->holds_tag = schedrt__holds_new_tag();
   rt->start_ns = schedrt__now_ns();
   if ((rc = schedrt__inject_init(&rt->inject)))
     goto err_free;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "internal.h"
+#include "sync_holds.h"
 
 /* ------------------------------------------------------------------ oneshot */
 
@@ -26,6 +27,8 @@ enum {
  */
 struct oneshot {
   _Atomic uint32_t state;
+  /* Holders of the sending side are recorded (sync_holds.h): in the padding, so the size stays. */
+  _Atomic bool holds;
   void *value;
   /* Atomic (relaxed) because a sender may read it while the receiver
    * replaces it; the generation in state says whether what it read counts. */
@@ -45,6 +48,7 @@ _Static_assert(_Alignof(struct oneshot) <= _Alignof(schedrt_oneshot), "schedrt_o
 SCHEDRT_API void schedrt_oneshot_init(schedrt_oneshot *ch) {
   struct oneshot *o = (struct oneshot *)ch;
   atomic_init(&o->state, 0);
+  atomic_init(&o->holds, false);
   o->value = NULL;
   atomic_init(&o->waker, NULL);
   atomic_init(&o->tx_waker, NULL);
@@ -144,6 +148,17 @@ SCHEDRT_API void schedrt_oneshot_destroy(schedrt_oneshot *ch) {
     schedrt_waker_drop(atomic_load_explicit(&o->tx_waker, memory_order_relaxed));
   atomic_store_explicit(&o->waker, NULL, memory_order_relaxed);
   atomic_store_explicit(&o->tx_waker, NULL, memory_order_relaxed);
+  schedrt__holds_detach(o, &o->holds);
+}
+
+SCHEDRT_API int schedrt_oneshot_hold(schedrt_oneshot *ch, schedrt_holder who) {
+  struct oneshot *o = (struct oneshot *)ch;
+  return o ? schedrt__holds_change(o, SCHEDRT_HOLD_ONESHOT, who, 1, &o->holds, NULL) : -EINVAL;
+}
+
+SCHEDRT_API int schedrt_oneshot_release(schedrt_oneshot *ch, schedrt_holder who) {
+  struct oneshot *o = (struct oneshot *)ch;
+  return o ? schedrt__holds_change(o, SCHEDRT_HOLD_ONESHOT, who, -1, &o->holds, NULL) : -EINVAL;
 }
 
 SCHEDRT_API void schedrt_oneshot_close(schedrt_oneshot *ch) {
@@ -208,6 +223,7 @@ struct notify_waiter {
 
 struct schedrt_notify {
   pthread_mutex_t lock;
+  _Atomic bool holds;            /* holders are recorded (sync_holds.h) */
   struct notify_waiter *waiters; /* FIFO: oldest first */
   size_t len, cap;
   uint64_t next_ticket;
@@ -226,6 +242,7 @@ SCHEDRT_API int schedrt_notify_create(schedrt_notify **out) {
     return -rc;
   }
   n->next_ticket = 1;
+  atomic_init(&n->holds, false);
   *out = n;
   return 0;
 }
@@ -233,11 +250,32 @@ SCHEDRT_API int schedrt_notify_create(schedrt_notify **out) {
 SCHEDRT_API void schedrt_notify_destroy(schedrt_notify *n) {
   if (!n)
     return;
+  schedrt__holds_detach(n, &n->holds);
   for (size_t i = 0; i < n->len; i++)
     schedrt_waker_drop(n->waiters[i].waker);
   free(n->waiters);
   pthread_mutex_destroy(&n->lock);
   free(n);
+}
+
+/* For dumps (sync_holds.h): a notification given to a ticket whose task has not seen it yet, or a
+ * permit, can still reach a waiter without any holder (a cancel passes it on). */
+static bool notify_pending(const void *addr) {
+  schedrt_notify *n = (schedrt_notify *)(uintptr_t)addr;
+  pthread_mutex_lock(&n->lock);
+  bool pending = n->permits != 0;
+  for (size_t i = 0; !pending && i < n->len; i++)
+    pending = n->waiters[i].notified;
+  pthread_mutex_unlock(&n->lock);
+  return pending;
+}
+
+SCHEDRT_API int schedrt_notify_hold(schedrt_notify *n, schedrt_holder who) {
+  return n ? schedrt__holds_change(n, SCHEDRT_HOLD_NOTIFY, who, 1, &n->holds, notify_pending) : -EINVAL;
+}
+
+SCHEDRT_API int schedrt_notify_release(schedrt_notify *n, schedrt_holder who) {
+  return n ? schedrt__holds_change(n, SCHEDRT_HOLD_NOTIFY, who, -1, &n->holds, notify_pending) : -EINVAL;
 }
 
 /* Under the lock: hands one notification to the oldest waiter not yet

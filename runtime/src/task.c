@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sync_holds.h"
 
 /* ------------------------------------------------------------ references */
 
@@ -360,6 +361,20 @@ void schedrt__task_blocking_discard(schedrt_task *t) {
 /* ------------------------------------------------------------ task info */
 
 SCHEDRT_API uint64_t schedrt_task_id(const schedrt_task *task) { return task ? task->id : 0; }
+
+SCHEDRT_API schedrt_holder schedrt_holder_of(const schedrt_task *task) {
+  /* block_on's task is not in the alive list, so a dump would take it for finished: it is its
+   * thread's, outside. So is a task whose id or runtime does not fit a token. Relaxed: BLOCK_ON is
+   * set when the task is made and never changes. */
+  if (!task || !task->rt->holds_tag || task->id > SCHEDRT_HOLDER_ID_MASK ||
+      (atomic_load_explicit(&((schedrt_task *)task)->state, memory_order_relaxed) & SCHEDRT_TS_BLOCK_ON))
+    return SCHEDRT_HOLDER_OUTSIDE;
+  return (schedrt_holder)task->rt->holds_tag << SCHEDRT_HOLD_ID_BITS | task->id;
+}
+
+SCHEDRT_API schedrt_holder schedrt_holder_of_handle(const schedrt_handle *h) {
+  return schedrt_holder_of((const schedrt_task *)h);
+}
 SCHEDRT_API schedrt_runtime *schedrt_task_runtime(const schedrt_task *task) { return task ? task->rt : NULL; }
 SCHEDRT_API void schedrt_task_set_result(schedrt_task *task, void *result) {
   if (task)

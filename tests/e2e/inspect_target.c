@@ -18,6 +18,8 @@
  *   --lost-joiner     with --lost-wake, "lost-joiner" awaits the lost waker's join handle: proven leaked
  *                     too (it can be woken only by a task that never ends)
  *   --lock-deadlock   "lock-a" holds mutex A and waits for B, "lock-b" holds B and waits for A
+ *   --handle-leak     "orphan-waiter" waits on a notify that only it holds (schedrt_notify_hold): proven
+ *                     leaked; "outside-waiter" on one held outside the runtime: not
  *   --leak            a scripted leak for the spawn-site table: "leak-spawner" spawns, every 100 ms,
  *                     a "leaked" task (site leak_one) that waits on a notify nobody notifies, and a
  *                     "churn" task (site churn_one) that ends at its first poll
@@ -294,6 +296,9 @@ typedef struct scene {
   int lost_polled;
   schedrt_handle *lost_h;
   cycle_member lost_joiner;
+  schedrt_notify *held[2]; /* --handle-leak: the orphan's, the outside one */
+  notify_waiter held_w[2];
+  schedrt_handle *held_h[2];
   unsigned want; /* scenario tasks that must settle before "ready" */
 } scene;
 
@@ -323,6 +328,23 @@ static int start_deadlock(scene *sc) {
   for (int i = 0; i < 3; i++)
     atomic_store(&sc->cycle[i].next, sc->cycle_h[(i + 1) % 3]);
   sc->want += 3;
+  return 0;
+}
+
+/* Holders given (include/schedrt.h): the orphan's notify by the orphan alone, the other outside. */
+static int start_handle_leak(scene *sc) {
+  static const char *const names[2] = {"orphan-waiter", "outside-waiter"};
+  for (int i = 0; i < 2; i++) {
+    if (schedrt_notify_create(&sc->held[i]))
+      return -1;
+    sc->held_w[i] = (notify_waiter){.n = sc->held[i]};
+    sc->want++;
+    if (spawn_named(sc, notify_task, &sc->held_w[i], names[i], &sc->held_h[i]))
+      return -1;
+  }
+  if (schedrt_notify_hold(sc->held[0], schedrt_holder_of_handle(sc->held_h[0])) ||
+      schedrt_notify_hold(sc->held[1], SCHEDRT_HOLDER_OUTSIDE))
+    return -1;
   return 0;
 }
 
@@ -376,6 +398,7 @@ int main(int argc, char **argv) {
   uint32_t workers = 3, nidle = 20;
   long exit_after_ms = 0;
   int ticker = 1, deadlock = 0, lost_wake = 0, phases = 0, lock_deadlock = 0, leak = 0, lost_joiner = 0;
+  int handle_leak = 0;
   const char *name = "target";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workers") == 0)
@@ -406,6 +429,8 @@ int main(int argc, char **argv) {
       leak = 1;
     else if (strcmp(argv[i], "--lost-joiner") == 0)
       lost_joiner = 1;
+    else if (strcmp(argv[i], "--handle-leak") == 0)
+      handle_leak = 1;
     else if (strcmp(argv[i], "--phases") == 0)
       phases = 1;
     else if (strcmp(argv[i], "--script") == 0)
@@ -457,6 +482,8 @@ int main(int argc, char **argv) {
   if (deadlock && start_deadlock(&sc))
     status = 1;
   if (lock_deadlock && start_lock_deadlock(&sc))
+    status = 1;
+  if (handle_leak && start_handle_leak(&sc))
     status = 1;
   if (leak && spawn_named(&sc, leak_spawner_task, &state[2], "leak-spawner", NULL))
     status = 1;
@@ -515,8 +542,11 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 3; i++)
     schedrt_handle_release(sc.cycle_h[i]);
   schedrt_handle_release(sc.lost_h);
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
     schedrt_handle_release(sc.short_h[i]);
+    schedrt_handle_release(sc.held_h[i]);
+    schedrt_notify_destroy(sc.held[i]);
+  }
   schedrt_notify_destroy(idle_notify);
   if (sc.never)
     schedrt_notify_destroy(sc.never);

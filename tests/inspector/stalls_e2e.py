@@ -21,6 +21,8 @@ CASE:
   proven   a dump of inspect_target --deadlock --lock-deadlock --lost-wake --lost-joiner: exactly the
            lost waker, its joiner, the three of the join cycle and the two of the lock cycle are proven
            leaked, never the idle tasks waiting on a notify (its waker is there)
+  proven_handles  a dump of inspect_target --handle-leak: the task waiting on a notify only it holds
+           is proven leaked (show --json, show's report); the one held outside and the idle tasks not
 
 Exit 0 and "stalls_e2e: ok", 1 on failure. Targets are stopped at exit (SIGCONT, then SIGTERM), and
 die with this process (PR_SET_PDEATHSIG). Waits poll the effect under a deadline.
@@ -232,6 +234,26 @@ def case_proven(inspect, exe):
         fail("show's report does not say: proven leaked: 7\n" + text)
 
 
+def case_proven_handles(inspect, exe):
+    """A notify that only its waiter holds is proven leaked through `dump`, `show` and `show --json`; one
+    held outside the runtime, and the idle tasks' notify that nobody gave holders, are not."""
+    p, _ = target(exe, "--handle-leak")
+    with tempfile.TemporaryDirectory() as tmp:
+        f = os.path.join(tmp, "d.cbor")
+        out = subprocess.run([inspect, "dump", str(p.pid), "-o", f], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            fail(f"dump: {out.returncode}: {out.stderr}")
+        out = subprocess.run([inspect, "show", f, "--json"], capture_output=True, text=True, timeout=60)
+        doc = json.loads(out.stdout)
+        text = subprocess.run([inspect, "show", f], capture_output=True, text=True, timeout=60).stdout
+    names = {t["id"]: t.get("name") for t in doc["tasks"]}
+    proven = {names.get(i) for i in doc["analysis"]["proven_leaked"]["tasks"]}
+    if proven != {"orphan-waiter"}:
+        fail(f"proven leaked {sorted(map(str, proven))}, want ['orphan-waiter']")
+    if "proven leaked: 1" not in text:
+        fail("show's report does not say: proven leaked: 1\n" + text)
+
+
 BT_SIGNAL = 61  # SIGRTMAX - 3 on Linux with glibc (SIGRTMAX is 64)
 CHECK_DUMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "check_dump.py")
 
@@ -328,7 +350,7 @@ def case_backtrace_off(inspect, exe):
 
 
 CASES = {"on_cpu": case_on_cpu, "syscall": case_syscall, "process": case_process, "reports": case_reports,
-         "proven": case_proven, "on_cpu_crowded": case_on_cpu_crowded, "syscall_crowded": case_syscall_crowded,
+         "proven": case_proven, "proven_handles": case_proven_handles, "on_cpu_crowded": case_on_cpu_crowded, "syscall_crowded": case_syscall_crowded,
          "backtrace": case_backtrace, "backtrace_off": case_backtrace_off}
 
 if __name__ == "__main__":

@@ -100,9 +100,28 @@ static inline void tdb_lost(schedrt_dump_doc *d, size_t i) {
   t->lost_wake = true;
 }
 
+/* Task i waits (idle, one waker) on a primitive of this wait kind whose waking side is held by the n
+ * tasks of ids (one handle each; id 0: outside the runtime), as a dump lists them. */
+static inline void tdb_held(schedrt_dump_doc *d, size_t i, uint32_t wait, const uint64_t *ids, size_t n) {
+  schedrt_dump_task *t = &d->tasks[i];
+  t->state = SCHEDRT_DUMP_STATE_IDLE;
+  t->wait = wait;
+  t->wait_object = (int64_t)(0x1000 + 0x40 * i);
+  t->wakers = 1;
+  free(t->holders);
+  t->holders = tdb_zalloc(2 * n, sizeof(*t->holders));
+  t->nholders = 2 * n;
+  for (size_t k = 0; k < n; k++) {
+    t->holders[2 * k] = ids[k];
+    t->holders[2 * k + 1] = 1;
+  }
+}
+
 static inline void tdb_free(schedrt_dump_doc *d) {
   if (!d)
     return;
+  for (size_t i = 0; i < d->ntasks; i++)
+    free(d->tasks[i].holders);
   for (size_t i = 0; i < d->nworkers_listed; i++)
     for (size_t h = 0; h < SCHEDRT_M__HIST_COUNT; h++)
       free(d->workers[i].hist[h]);

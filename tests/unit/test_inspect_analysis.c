@@ -411,6 +411,67 @@ Test(analysis, grouping_as_many_await_points_as_tasks) {
 }
 
 /*
+ * Proven leaks through handle holders (notify, oneshot, channel), one table with the rules they feed
+ * (docs/forensics.md): a wait whose every other holder finished, is not in the dump or is proven leaked
+ * is proven, through chains and cycles and joins; a holder outside the runtime, a live holder, a list
+ * with holders left out, a oneshot whose waiter holds the sending side, a wait beside a timer and a
+ * primitive with no holder list never are.
+ */
+Test(analysis, proven_leaks_through_handle_holders) {
+  d = tdb_new(20, 1);
+  d->minor = 3;
+  const uint64_t self1[] = {1}, gone[] = {99}, h4[] = {4}, h5[] = {5}, h7[] = {7}, h3[] = {3};
+  tdb_held(d, 0, SCHEDRT_DUMP_WAIT_NOTIFY, self1, 1);           /* #1: held by itself only: proven */
+  tdb_held(d, 1, SCHEDRT_DUMP_WAIT_ONESHOT, gone, 1);           /* #2: sender #99 finished: proven */
+  tdb_held(d, 2, SCHEDRT_DUMP_WAIT_CHANNEL_RECV, h4, 1);        /* #3: its sender #4 is leaked: proven */
+  tdb_join(d, 3, 1);                                            /* #4 joins #1: proven */
+  tdb_held(d, 4, SCHEDRT_DUMP_WAIT_NOTIFY, h5, 0);              /* #5: held by no task at all: proven */
+  tdb_held(d, 5, SCHEDRT_DUMP_WAIT_CHANNEL_SEND, h7, 1);        /* #6: receiver #7, in a cycle: proven */
+  tdb_held(d, 6, SCHEDRT_DUMP_WAIT_NOTIFY, (uint64_t[]){6}, 1); /* #7: held by #6: cycle, proven */
+  tdb_join(d, 7, 3);                                            /* #8 joins #3: proven */
+  const uint64_t outside[] = {0, 99}, live[] = {99, 19}, mixed[] = {1, 20};
+  tdb_held(d, 8, SCHEDRT_DUMP_WAIT_NOTIFY, outside, 2); /* #9: also held outside: not */
+  tdb_held(d, 9, SCHEDRT_DUMP_WAIT_NOTIFY, live, 2);    /* #10: #19 runs: not */
+  d->tasks[18].state = SCHEDRT_DUMP_STATE_RUNNING;      /* #19 running */
+  d->tasks[18].worker = 0;
+  tdb_held(d, 10, SCHEDRT_DUMP_WAIT_NOTIFY, gone, 1); /* #11: beside a timer: not */
+  d->tasks[10].timers = 1;
+  d->tasks[10].timer_in_ns = 1000;
+  tdb_held(d, 11, SCHEDRT_DUMP_WAIT_NOTIFY, gone, 1); /* #12: more holders than listed: not */
+  d->tasks[11].holders_more = 1;
+  const uint64_t self13[] = {13};
+  tdb_held(d, 12, SCHEDRT_DUMP_WAIT_ONESHOT, self13, 1); /* #13: holds the sending side (closed): not */
+  d->tasks[13].wait = SCHEDRT_DUMP_WAIT_NOTIFY;          /* #14: a notify with no holder list: not */
+  tdb_held(d, 14, SCHEDRT_DUMP_WAIT_CHANNEL_RECV, mixed,
+           2); /* #15: #1 leaked but #20 waits on a timer: not */
+  d->tasks[19].timers = 1;
+  d->tasks[19].timer_in_ns = 1000;
+  tdb_held(d, 15, SCHEDRT_DUMP_WAIT_NOTIFY, h3, 1);   /* #16: held by #3 (proven): proven */
+  d->tasks[16].state = SCHEDRT_DUMP_STATE_COMPLETING; /* #17 finished */
+  d->tasks[16].wakers = 0;
+  tdb_held(d, 17, SCHEDRT_DUMP_WAIT_NOTIFY, (uint64_t[]){17}, 1); /* #18: held by the finished #17 */
+  dump_analysis a;
+  dump_analyze(d, &a);
+  static const unsigned char want[20] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0};
+  for (size_t i = 0; i < 20; i++)
+    cr_expect_eq(a.proven[i], want[i], "#%zu: proven %d, want %d", i + 1, a.proven[i], want[i]);
+  cr_expect_eq(a.nproven, 10u);
+  char buf[256];
+  dump_wake_text(buf, sizeof(buf), d, &a.waits, 1);
+  cr_expect(strstr(buf, "oneshot 0x") && strstr(buf, "held by #99(1, finished)"), "%s", buf);
+  dump_wake_text(buf, sizeof(buf), d, &a.waits, 4);
+  cr_expect(strstr(buf, "held by no task") != NULL, "%s", buf);
+  /* Per spawn site, as show and --json count them: every task here was spawned at site 0. */
+  size_t site_proven = 0;
+  for (size_t k = 0; k < a.nsites; k++)
+    site_proven += a.sites[k].proven;
+  cr_expect_eq(site_proven, 10u);
+  dump_analysis_free(&a);
+  tdb_free(d);
+  d = NULL;
+}
+
+/*
  * Proven leaks, a table over the waits a dump can prove (docs/forensics.md): a join on a lost task, a
  * join on that joiner, a mutex whose owner finished holding it and a semaphore whose only holder did
  * are proven; a join with a timer beside it, a join on a running task, on a finished one (its joiner is

@@ -267,3 +267,35 @@ Test(openmetrics, a_repeated_site_label_is_folded_into_other) {
             "%s", t);
   free(t);
 }
+
+/* A leak check's proofs: a gauge family of its own with the sites' labels, bounded the same way (the rows
+ * past OM_MAX_SITES and the proven tasks of sites the table lacks summed under "other"); none without a
+ * check. */
+Test(openmetrics, proven_leaks_per_site) {
+  fake f;
+  fake_init(&f, 42, "app", "rt", 0);
+  schedrt_site_snap s[37];
+  fake_sites(&f, s, 37);
+  char *t = render(&f.src, 1, OM_OPENMETRICS, 0, NULL);
+  cr_assert(!strstr(t, "proven"), "no leak check, no proof series\n%s", t);
+  free(t);
+  uint64_t proven[37] = {0};
+  proven[3] = 2;
+  proven[33] = 5; /* past OM_MAX_SITES */
+  f.src.site_proven = proven;
+  f.src.proven_unplaced = 1;
+  t = render(&f.src, 1, OM_OPENMETRICS, 0, NULL);
+  cr_assert(strstr(t, "# TYPE schedrt_site_proven_leaked gauge\n"), "%s", t);
+  cr_assert(strstr(t, "schedrt_site_proven_leaked{pid=\"42\",comm=\"app\",runtime=\"rt\",runtime_index=\"0\","
+                      "site=\"src/s3.c:13\",func=\"f3\"} 2\n"),
+            "%s", t);
+  cr_assert(strstr(t, "schedrt_site_proven_leaked{pid=\"42\",comm=\"app\",runtime=\"rt\",runtime_index=\"0\","
+                      "site=\"other\",func=\"\"} 6\n"),
+            "%s", t);
+  cr_assert_eq(count(t, "schedrt_site_proven_leaked{"), OM_MAX_SITES + 1);
+  cr_assert(!strstr(t, "suspect"));
+  free(t);
+  t = render(&f.src, 1, OM_PROMETHEUS, 0, NULL);
+  cr_assert(strstr(t, "# TYPE schedrt_site_proven_leaked gauge\n"), "%s", t);
+  free(t);
+}

@@ -138,7 +138,9 @@
 #define SCHEDRT_DK_WAIT_OBJECT "wait_object" /* any wait but "join" and "io": the primitive's address */
 /* 1.2, waits "mutex" and "semaphore": who holds it, as the object published it when the dump was taken:
  * [* (task id, permits)] flattened (id 0: a thread that is not a task), at most
- * SCHEDRT_DUMP_HOLDERS_MAX pairs, and how many holders the list leaves out. */
+ * SCHEDRT_DUMP_HOLDERS_MAX pairs, and how many holders the list leaves out. Also waits "notify",
+ * "oneshot", "channel_recv" and "channel_send" whose object was given holders (schedrt_notify_hold...):
+ * the holders of the side that can wake the task, (task id, handles); absent: never given any. */
 #define SCHEDRT_DK_HOLDERS "holders"
 #define SCHEDRT_DK_HOLDERS_MORE "holders_more"
 #define SCHEDRT_DUMP_HOLDERS_MAX 8
