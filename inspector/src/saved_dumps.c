@@ -60,7 +60,8 @@ int saved_dumps_list(const char *dir, uint32_t pid, uint64_t starttime, char ***
     len++;
   }
   closedir(d);
-  qsort(f, len, sizeof(*f), by_number);
+  if (len) /* qsort's base must not be NULL, even for no elements */
+    qsort(f, len, sizeof(*f), by_number);
   char **list = xcalloc(len ? len : 1, sizeof(*list));
   for (size_t i = 0; i < len; i++)
     list[i] = f[i].path;

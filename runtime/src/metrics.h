@@ -342,6 +342,13 @@ void schedrt__metrics_monitor_tick(struct schedrt_runtime *rt, uint64_t now);
 bool schedrt__metrics_long_poll_watch(struct schedrt_runtime *rt, uint64_t now);
 bool schedrt__metrics_watch_parked(struct schedrt_runtime *rt);
 uint64_t schedrt__metrics_watch_period(const struct schedrt_runtime *rt);
+/*
+ * First thing on the monitor thread: opens what the watch reads at every
+ * sample (the thread's own schedstat), once and at a high descriptor, so
+ * that the runtime takes no low fd number at some later moment (an
+ * application that closed one expects its next open to get it back).
+ */
+void schedrt__metrics_monitor_start(struct schedrt_runtime *rt);
 
 /*
  * The published segment's control page (dump requests) and its size,

@@ -38,6 +38,8 @@ uint64_t schedrt__metrics_watch_period(const schedrt_runtime *rt) {
   return 0;
 }
 
+void schedrt__metrics_monitor_start(schedrt_runtime *rt) { (void)rt; }
+
 void *schedrt__metrics_control(schedrt_runtime *rt, size_t *size) {
   (void)rt;
   if (size)

@@ -152,6 +152,7 @@ static void *monitor_main(void *arg) {
   uint64_t period = (uint64_t)rt->cfg.monitor_period_ms * 1000000u;
   uint64_t next_tick = schedrt__now_ns();
   /* The long-poll watch samples more often than the tick (0: not at all). */
+  schedrt__metrics_monitor_start(rt);
   uint64_t watch = schedrt__metrics_watch_period(rt);
   uint64_t next_watch = watch ? next_tick : UINT64_MAX;
   schedrt__thread_name("schedrt-mon", 0);

@@ -328,7 +328,8 @@ Test(events, the_runtime_records_every_poll_of_a_task_in_order) {
  */
 struct wakes {
   schedrt_runtime *rt;
-  schedrt_waker *wk, *sleeper_wk;
+  schedrt_waker *wk;
+  _Atomic(schedrt_waker *) sleeper_wk; /* set by the sleeper's poll, read by the test's thread */
   uint64_t waiter, waker, sleeper;
   int waiter_polls;
   _Atomic int sleeper_polls;

@@ -322,8 +322,9 @@ Test(metrics_lifecycle, a_child_outliving_its_crashed_parent_does_not_keep_the_s
   cr_assert_eq(waitpid(a, &st, 0), a);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   shm_path(name, path, sizeof(path));
-  cr_assert_eq(access(path, F_OK), 0, "the crashed parent's segment should still be there");
-  /* The grandchild still runs; the next runtime start must judge it stale. */
+  /* The grandchild still runs; the next runtime start must judge it stale.
+   * Any process's: a test running beside this one may have swept it already,
+   * which it does only to a segment it judged stale too. */
   schedrt_runtime *rt = make_rt(1, 0);
   bool swept = swept_away(path);
   schedrt_runtime_destroy(rt);
