@@ -125,6 +125,10 @@ static const char usage_stat[] =
     "                          Prometheus text format 0.0.4)\n"
     "      --all               with openmetrics or prometheus: every runtime this\n"
     "                          user may read (root: every user's) instead of PID\n"
+    "      --leak-check SECS   with openmetrics or prometheus: also take a task\n"
+    "                          dump of each runtime and add the gauge\n"
+    "                          schedrt_site_proven_leaked (as serve's; one check,\n"
+    "                          SECS as there, 1 to 86400)\n"
     "      --stuck-ms MS       stuck threshold for the `stuck` figure (default 10;\n"
     "                          what it catches: see " INSPECT_PROG " top --help)\n"
     "      --shm-dir DIR       look for segments in DIR instead of /dev/shm\n"
@@ -429,7 +433,7 @@ static int opt_allowed(inspect_cmd cmd, int c) {
   case OPT_MAX_TARGETS:
   case OPT_MAX_BYTES:
   case OPT_LEAK_CHECK:
-    return cmd == CMD_SERVE;
+    return cmd == CMD_SERVE || cmd == CMD_STAT;
   default:
     return 0;
   }
@@ -699,6 +703,8 @@ static int parse_options(int argc, char **argv, inspect_opts *o) {
       int expo = o->format == STAT_FORMAT_OPENMETRICS || o->format == STAT_FORMAT_PROMETHEUS;
       if (o->all && !expo)
         return bad_usage(name, "--all needs --format openmetrics or --format prometheus%s", "");
+      if (o->leak_check_s && !expo)
+        return bad_usage(name, "--leak-check needs --format openmetrics or --format prometheus%s", "");
       if (expo && o->repeat_given)
         return bad_usage(name, "--format %s prints one exposition: -i, -c and -h do not apply",
                          o->format == STAT_FORMAT_OPENMETRICS ? "openmetrics" : "prometheus");

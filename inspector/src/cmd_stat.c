@@ -147,6 +147,8 @@ static int stat_exposition(const inspect_opts *o) {
     target_detach(&t);
   }
   om_targets_init(&ts, o->shm_dir, o->all ? 0 : o->pid, 0);
+  /* One collect: any period takes the one leak check (as serve's first scrape). */
+  ts.leak_period_ns = (uint64_t)o->leak_check_s * 1000000000ull;
   err = om_targets_collect(&ts, &st);
   if (err == -ENOMEM)
     inspect_fatal("out of memory");

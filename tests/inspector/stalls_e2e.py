@@ -252,6 +252,19 @@ def case_proven_handles(inspect, exe):
         fail(f"proven leaked {sorted(map(str, proven))}, want ['orphan-waiter']")
     if "proven leaked: 1" not in text:
         fail("show's report does not say: proven leaked: 1\n" + text)
+    # The one-shot exposition too (node_exporter's textfile collector): the leaking site's gauge is 1.
+    for fmt in ("openmetrics", "prometheus"):
+        out = subprocess.run([inspect, "stat", str(p.pid), "--format", fmt, "--leak-check", "1"],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            fail(f"stat --format {fmt} --leak-check: {out.returncode}: {out.stderr}")
+        rows = [l for l in out.stdout.splitlines() if l.startswith("schedrt_site_proven_leaked{")]
+        if sum(float(l.rsplit(" ", 1)[1]) for l in rows) != 1:
+            fail(f"stat --format {fmt}: proven leaked per site {rows}, want 1 in all")
+    out = subprocess.run([inspect, "stat", str(p.pid), "--leak-check", "1"], capture_output=True, text=True,
+                         timeout=60)
+    if out.returncode != 2 or "--leak-check needs --format" not in out.stderr:
+        fail(f"stat --leak-check without --format: {out.returncode} {out.stderr!r}")
 
 
 BT_SIGNAL = 61  # SIGRTMAX - 3 on Linux with glibc (SIGRTMAX is 64)

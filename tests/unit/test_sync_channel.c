@@ -293,8 +293,12 @@ static schedrt_poll greedy_fn(schedrt_task *t, void *arg) {
   for (;;) {
     if (atomic_load(&g->other_ran))
       return SCHEDRT_READY;
-    if (schedrt_channel_try_send(g->tx, V(1))) /* always something to receive */
-      cr_assert_fail("the channel filled up");
+    /* Always something to receive. Full is fine: each forced yield leaves
+     * the message of its round behind, and a test thread slow to spawn the
+     * other task (a loaded machine) lets the greedy one yield many times. */
+    int rc = schedrt_channel_try_send(g->tx, V(1));
+    if (rc && rc != -EAGAIN)
+      cr_assert_fail("send: %s", schedrt_strerror(rc));
     void *v;
     int st;
     if (schedrt_channel_recv(g->rx, t, &v, &st) == SCHEDRT_PENDING) {
