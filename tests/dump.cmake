@@ -17,10 +17,12 @@ if(SCHEDRT_ENABLE_TASKDUMP)
   endif()
   schedrt_unit_test(NAME test_dump_read SOURCES unit/test_dump_read.c LIBS ${DUMP_READER})
   schedrt_unit_test(NAME test_dump_wake SOURCES unit/test_dump_wake.c LIBS ${DUMP_READER})
-  schedrt_unit_test(NAME test_dump_watchdog SOURCES unit/test_dump_watchdog.c LIBS ${DUMP_READER})
+  schedrt_unit_test(NAME test_dump_watchdog SOURCES unit/test_dump_watchdog.c support/shm_fixture.c
+                    LIBS ${DUMP_READER})
   if(SCHEDRT_ENABLE_METRICS)
     # The event rings in watchdog dumps (1.4): they need the metrics segment.
-    schedrt_unit_test(NAME test_dump_watchdog_events SOURCES unit/test_dump_watchdog_events.c LIBS ${DUMP_READER})
+    schedrt_unit_test(NAME test_dump_watchdog_events SOURCES unit/test_dump_watchdog_events.c
+                      support/shm_fixture.c LIBS ${DUMP_READER})
   endif()
   schedrt_unit_test(NAME test_dump_blocking SOURCES unit/test_dump_blocking.c LIBS ${DUMP_READER})
   if(SCHEDRT_ENABLE_METRICS AND SCHEDRT_ENABLE_STALL_BACKTRACE)

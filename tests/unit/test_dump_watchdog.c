@@ -14,6 +14,7 @@
 
 #include "schedrt/reader.h"
 #include "schedrt/shm_util.h"
+#include "shm_fixture.h"
 #include "test_dump_util.h"
 
 #define SEC 1000000000ull
@@ -23,17 +24,7 @@
 static char dir[64];
 static atomic_int blocks_done;
 
-static void remove_dir(void) {
-  DIR *d = opendir(dir);
-  if (!d)
-    return;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      unlinkat(dirfd(d), e->d_name, 0);
-  closedir(d);
-  rmdir(dir);
-}
+static void remove_dir(void) { fixture_dir_remove(dir); }
 
 static void setup(void) {
   snprintf(dir, sizeof(dir), "/tmp/schedrt-watchdog-test.XXXXXX");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "shm_fixture.h"
 #include "test_dump_util.h"
 
 #define SEC 1000000000ull
@@ -18,17 +19,7 @@
 
 static char dir[64];
 
-static void remove_dir(void) {
-  DIR *d = opendir(dir);
-  if (!d)
-    return;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      unlinkat(dirfd(d), e->d_name, 0);
-  closedir(d);
-  rmdir(dir);
-}
+static void remove_dir(void) { fixture_dir_remove(dir); }
 
 static void setup(void) {
   snprintf(dir, sizeof(dir), "/tmp/schedrt-wd-events.XXXXXX");
