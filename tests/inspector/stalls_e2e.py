@@ -211,18 +211,24 @@ def case_reports(inspect, exe):
         fail(f"a report names the task and the kind: {printed[0]!r}")
 
 
-def case_proven(inspect, exe):
-    p, _ = target(exe, "--deadlock", "--lock-deadlock", "--lost-wake", "--lost-joiner")
+def proven_in_dump(inspect, pid):
+    """A dump of pid through `dump`, as `show --json` and `show` read it, and the names of its proven leaked
+    tasks."""
     with tempfile.TemporaryDirectory() as tmp:
         f = os.path.join(tmp, "d.cbor")
-        out = subprocess.run([inspect, "dump", str(p.pid), "-o", f], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([inspect, "dump", str(pid), "-o", f], capture_output=True, text=True, timeout=60)
         if out.returncode != 0:
             fail(f"dump: {out.returncode}: {out.stderr}")
         out = subprocess.run([inspect, "show", f, "--json"], capture_output=True, text=True, timeout=60)
         doc = json.loads(out.stdout)
         text = subprocess.run([inspect, "show", f], capture_output=True, text=True, timeout=60).stdout
     names = {t["id"]: t.get("name") for t in doc["tasks"]}
-    proven = {names.get(i) for i in doc["analysis"]["proven_leaked"]["tasks"]}
+    return doc, text, {names.get(i) for i in doc["analysis"]["proven_leaked"]["tasks"]}
+
+
+def case_proven(inspect, exe):
+    p, _ = target(exe, "--deadlock", "--lock-deadlock", "--lost-wake", "--lost-joiner")
+    doc, text, proven = proven_in_dump(inspect, p.pid)
     want = {"lost-waker", "lost-joiner", "cycle-a", "cycle-b", "cycle-c", "lock-a", "lock-b"}
     if proven != want:
         fail(f"proven leaked {sorted(map(str, proven))}, want {sorted(want)}")
@@ -238,16 +244,7 @@ def case_proven_handles(inspect, exe):
     """A notify that only its waiter holds is proven leaked through `dump`, `show` and `show --json`; one
     held outside the runtime, and the idle tasks' notify that nobody gave holders, are not."""
     p, _ = target(exe, "--handle-leak")
-    with tempfile.TemporaryDirectory() as tmp:
-        f = os.path.join(tmp, "d.cbor")
-        out = subprocess.run([inspect, "dump", str(p.pid), "-o", f], capture_output=True, text=True, timeout=60)
-        if out.returncode != 0:
-            fail(f"dump: {out.returncode}: {out.stderr}")
-        out = subprocess.run([inspect, "show", f, "--json"], capture_output=True, text=True, timeout=60)
-        doc = json.loads(out.stdout)
-        text = subprocess.run([inspect, "show", f], capture_output=True, text=True, timeout=60).stdout
-    names = {t["id"]: t.get("name") for t in doc["tasks"]}
-    proven = {names.get(i) for i in doc["analysis"]["proven_leaked"]["tasks"]}
+    doc, text, proven = proven_in_dump(inspect, p.pid)
     if proven != {"orphan-waiter"}:
         fail(f"proven leaked {sorted(map(str, proven))}, want ['orphan-waiter']")
     if "proven leaked: 1" not in text:
