@@ -19,8 +19,6 @@ CASE:
 Exit 0 and "events_e2e: ok", 1 on failure. Targets are stopped at exit (SIGCONT, then SIGTERM), and die
 with this process (PR_SET_PDEATHSIG).
 """
-import atexit
-import ctypes
 import json
 import os
 import re
@@ -31,41 +29,11 @@ import sys
 import tempfile
 import time
 
-CHILDREN = []
-
-
-def fail(msg):
-    print("events_e2e: FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-@atexit.register
-def cleanup():
-    for p in CHILDREN:
-        if p.poll() is None:
-            p.send_signal(signal.SIGCONT)
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-
-def die_with_parent():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+from e2e_target import fail, start
 
 
 def target(exe, *args, env=None, stderr_pipe=False):
-    log = subprocess.PIPE if stderr_pipe else tempfile.NamedTemporaryFile(prefix="events_e2e.", suffix=".log",
-                                                                          delete=False)
-    p = subprocess.Popen([exe, "--no-ticker", "--idle", "2", *args], stdout=subprocess.PIPE, stderr=log,
-                         env={**os.environ, **(env or {})}, preexec_fn=die_with_parent, text=True)
-    CHILDREN.append(p)
-    line = p.stdout.readline()
-    if not line.startswith("ready"):
-        fail(f"target {args} did not get ready: {line!r}")
-    return p
+    return start(exe, *args, idle=2, env=env, stderr_pipe=stderr_pipe)[0]
 
 
 def run(inspect, *args):

@@ -27,8 +27,6 @@ CASE:
 Exit 0 and "stalls_e2e: ok", 1 on failure. Targets are stopped at exit (SIGCONT, then SIGTERM), and
 die with this process (PR_SET_PDEATHSIG). Waits poll the effect under a deadline.
 """
-import atexit
-import ctypes
 import json
 import os
 import re
@@ -38,34 +36,9 @@ import sys
 import tempfile
 import time
 
+from e2e_target import CHILDREN, die_with_parent, fail, start
+
 DEADLINE_S = 60.0
-CHILDREN = []
-LOGS = []  # the targets' stderr files, removed at exit
-
-
-def fail(msg):
-    print("stalls_e2e: FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-@atexit.register
-def cleanup():
-    for p in CHILDREN:
-        if p.poll() is None:
-            p.send_signal(signal.SIGCONT)
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    for log in LOGS:
-        if os.path.exists(log):
-            os.unlink(log)
-
-
-def die_with_parent():
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def low_priority():
@@ -74,16 +47,7 @@ def low_priority():
 
 
 def target(exe, *args, env=None, crowded=False):
-    log = tempfile.NamedTemporaryFile(prefix="stalls_e2e.", suffix=".log", delete=False)
-    LOGS.append(log.name)
-    p = subprocess.Popen([exe, "--no-ticker", "--idle", "1", *args], stdout=subprocess.PIPE, stderr=log,
-                         env={**os.environ, **(env or {})}, preexec_fn=low_priority if crowded else die_with_parent,
-                         text=True)
-    CHILDREN.append(p)
-    line = p.stdout.readline()
-    if not line.startswith("ready"):
-        fail(f"target {args} did not get ready: {line!r}")
-    return p, log.name
+    return start(exe, *args, idle=1, env=env, preexec=low_priority if crowded else die_with_parent)
 
 
 def sample(inspect, pid):
