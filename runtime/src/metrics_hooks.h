@@ -16,8 +16,9 @@
  * (schedrt__m_run_begin, schedrt__m_poll, schedrt__m_poll_done: timed and
  * untimed copies) tests the timing flag once per run, not per poll; the
  * event ring's poll events ride the timed copy (schedrt__m_run_begin), and
- * every other event site costs one test of a flag on the worker's first
- * cache line while events are off (schedrt__ev). The task
+ * every other event site costs at most one test of a flag on the worker's
+ * first cache line while events are off (schedrt__ev; a wake of an idle
+ * task none: task.c, wake_now). The task
  * in a long poll is found by the monitor thread instead (metrics_monitor.c).
  *
  * What is stored at each publication is generated from the metric list's
